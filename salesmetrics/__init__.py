@@ -1,0 +1,49 @@
+"""salesmetrics: tell motion (activity) from movement (deals passing stage gates).
+
+The public API is imported lazily, so ``salesmetrics --help`` starts fast; ``import salesmetrics as sm``
+then ``sm.read_log(...)`` works as usual.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "SalesLog": "log",
+    "LogSummary": "log",
+    "read_log": "log",
+    "write_log": "log",
+    "check_log": "log",
+    "StageModel": "config",
+    "Problem": "exceptions",
+    "SalesmetricsError": "exceptions",
+    "LogValidationError": "exceptions",
+    "UsageError": "exceptions",
+    "import_salesforce": "adapters",
+    "import_hubspot": "adapters",
+    "import_snapshot": "adapters",
+    "import_mapped": "adapters",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import StageModel
+    from .exceptions import LogValidationError, Problem, SalesmetricsError, UsageError
+    from .log import LogSummary, SalesLog, check_log, read_log, write_log
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'salesmetrics' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,140 @@
+"""Every error salesmetrics raises derives from :class:`SalesmetricsError`.
+
+Problems found in a user's data are collected as :class:`Problem` values first, so a user sees every
+problem at once instead of fixing them one run at a time; :class:`LogValidationError` carries them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+class SalesmetricsError(Exception):
+    """Base class of every error raised by salesmetrics."""
+
+
+class UsageError(SalesmetricsError):
+    """A function or command was called with arguments it cannot use."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a sales log.
+
+    Attributes
+    ----------
+    code : str
+        A stable, machine-readable reason code such as ``"unknown_stage"``.
+    severity : {"error", "warning"}
+        Errors stop the log from loading; warnings are reported and the log still loads.
+    message : str
+        What is wrong and how to fix it, for a person.
+    file : str or None
+        The file (relative to the log folder) the problem is in.
+    rows : tuple of int
+        Row numbers as a person sees them: the line number in a CSV file (the header is line 1),
+        the 1-based row in a Parquet file. Only the first few are kept; ``count`` says how many.
+    column : str or None
+        The column the problem is in.
+    values : tuple of str
+        The first few offending values, as text.
+    expected : str or None
+        What was expected instead.
+    count : int
+        How many rows (or values) have this problem.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    file: str | None = None
+    rows: tuple[int, ...] = ()
+    column: str | None = None
+    values: tuple[str, ...] = ()
+    expected: str | None = None
+    count: int = 1
+
+    def location(self) -> str:
+        """``file, rows 2, 5, column 'x'`` style location text."""
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.rows:
+            label = "row" if len(self.rows) == 1 else "rows"
+            shown = ", ".join(str(r) for r in self.rows)
+            more = f" (and {self.count - len(self.rows)} more)" if self.count > len(self.rows) else ""
+            parts.append(f"{label} {shown}{more}")
+        if self.column:
+            parts.append(f"column '{self.column}'")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.location()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.values:
+            text += f" Found: {', '.join(repr(v) for v in self.values)}."
+        if self.expected:
+            text += f" Expected: {self.expected}."
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary."""
+        out = asdict(self)
+        out["rows"] = list(self.rows)
+        out["values"] = list(self.values)
+        return out
+
+
+@dataclass
+class ProblemList:
+    """An ordered collection of problems, with helpers to add and report them."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.items.append(problem)
+
+    def extend(self, problems: list[Problem] | ProblemList) -> None:
+        self.items.extend(problems.items if isinstance(problems, ProblemList) else problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.severity == "warning"]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def numbered(self) -> str:
+        """The problems as a numbered list, errors first."""
+        ordered = self.errors + self.warnings
+        return "\n".join(f"{i}. [{p.severity}] {p}" for i, p in enumerate(ordered, start=1))
+
+    def to_json(self) -> str:
+        return json.dumps([p.to_dict() for p in self.items], indent=2)
+
+
+class LogValidationError(SalesmetricsError):
+    """A sales log has problems that stop it from loading.
+
+    ``problems`` holds every problem found (errors and warnings), so they can all be fixed at once.
+    """
+
+    def __init__(self, path: str, problems: ProblemList):
+        self.path = path
+        self.problems = problems
+        n = len(problems.errors)
+        noun = "problem" if n == 1 else "problems"
+        super().__init__(
+            f"The sales log at {path} has {n} {noun} that stop it from loading:\n{problems.numbered()}"
+        )

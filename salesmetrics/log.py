@@ -1,0 +1,331 @@
+"""The sales log: a stage model and four tables, read from and written to a folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from .config import CONFIG_FILE, StageModel
+from .exceptions import LogValidationError, Problem, ProblemList, UsageError
+from .schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TABLES, TableSpec
+from .validation import load_tables
+
+
+def _empty(spec: TableSpec, tz: str) -> pd.DataFrame:
+    columns = {}
+    for column in spec.columns:
+        if column in spec.timestamps:
+            columns[column] = pd.Series([], dtype=f"datetime64[us, {tz}]")
+        elif column in spec.numbers:
+            columns[column] = pd.Series([], dtype="float64")
+        else:
+            columns[column] = pd.Series([], dtype="str")
+    return pd.DataFrame(columns)
+
+
+def _with_optional_columns(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    missing = [c for c in spec.optional if c not in frame.columns]
+    if not missing:
+        return frame
+    frame = frame.copy()
+    for column in missing:
+        frame[column] = pd.Series(float("nan") if column in spec.numbers else None, index=frame.index).astype(
+            "float64" if column in spec.numbers else "str"
+        )
+    return frame
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """What a log holds, for a person to check at a glance (``SalesLog.summary()``)."""
+
+    name: str | None
+    deals: int
+    rows: dict[str, int]
+    first_event: pd.Timestamp | None
+    last_event: pd.Timestamp | None
+    owners: int
+    teams: int
+    open_deals: int
+    won_deals: int
+    lost_deals: int
+    current_stages: dict[str, int]
+    stages: tuple[str, ...]
+    won: tuple[str, ...]
+    lost: tuple[str, ...]
+    timezone: str
+    history: str
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        fmt = "%Y-%m-%d"
+        span = (
+            f"{self.first_event.strftime(fmt)} to {self.last_event.strftime(fmt)}"
+            if self.first_event is not None and self.last_event is not None
+            else "no dated events"
+        )
+        lines = [
+            f"Log: {self.name or '(unnamed)'}  (times in {self.timezone})",
+            f"Deals: {self.deals:,}  (open {self.open_deals:,}, won {self.won_deals:,}, lost {self.lost_deals:,})",
+            "Rows: " + ", ".join(f"{k} {v:,}" for k, v in self.rows.items()),
+            f"Dates: {span}",
+            f"Owners: {self.owners:,}  Teams: {self.teams:,}",
+            "Stages: " + " > ".join(self.stages) + f"  | won: {', '.join(self.won)} | lost: {', '.join(self.lost)}",
+            "Deals by current stage: " + ", ".join(f"{k} {v:,}" for k, v in self.current_stages.items()),
+            f"History: {self.history}",
+        ]
+        lines += [f"  - {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(str(self)) + "</pre>"
+
+
+@dataclass(frozen=True)
+class SalesLog:
+    """A validated sales log: the stage model and the four tables.
+
+    Treat it as a value: functions take a log and return new tables or logs; none changes it. Build one with
+    :func:`read_log` (which validates) or from DataFrames with :meth:`from_frames`.
+
+    Timestamps are tz-aware in the model's time zone; ``close_date`` is midnight of the expected day.
+    Each table keeps its file order, and its index is the row's position in the file (0-based).
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")  # doctest: +SKIP
+    >>> print(log.summary())  # doctest: +SKIP
+    """
+
+    model: StageModel
+    deals: pd.DataFrame
+    stage_changes: pd.DataFrame
+    activities: pd.DataFrame
+    close_date_changes: pd.DataFrame
+    source: str | None = None
+    problems: tuple[Problem, ...] = ()
+
+    @classmethod
+    def from_frames(
+        cls,
+        model: StageModel,
+        deals: pd.DataFrame,
+        stage_changes: pd.DataFrame,
+        activities: pd.DataFrame | None = None,
+        close_date_changes: pd.DataFrame | None = None,
+    ) -> SalesLog:
+        """A log from in-memory tables; it is written and read back so it gets the same checks as a file."""
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "log"
+            _write_folder(
+                model,
+                {
+                    "deals": deals,
+                    "stage_changes": stage_changes,
+                    "activities": activities,
+                    "close_date_changes": close_date_changes,
+                },
+                target,
+                "parquet",
+            )
+            log = read_log(target)
+        return cls(
+            log.model, log.deals, log.stage_changes, log.activities, log.close_date_changes, None, log.problems
+        )
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "deals": self.deals,
+            "stage_changes": self.stage_changes,
+            "activities": self.activities,
+            "close_date_changes": self.close_date_changes,
+        }
+
+    def current_stage(self) -> pd.Series:
+        """Each deal's latest stage (time order; ties keep file order), indexed by deal_id."""
+        changes = self.stage_changes.sort_values("changed_at", kind="stable")
+        return changes.groupby("deal_id", sort=False)["stage"].last()
+
+    def summary(self) -> LogSummary:
+        """Deals, rows per table, date range, owners, stages, and what the log does not know."""
+        times = [
+            t[c].dropna()
+            for t, c in (
+                (self.deals, "created_at"),
+                (self.stage_changes, "changed_at"),
+                (self.activities, "occurred_at"),
+                (self.close_date_changes, "changed_at"),
+            )
+            if len(t)
+        ]
+        times = [t for t in times if len(t)]
+        first = min(t.min() for t in times) if times else None
+        last = max(t.max() for t in times) if times else None
+        current = self.current_stage()
+        counts = current.value_counts()
+        ordered = {s: int(counts.get(s, 0)) for s in self.model.all_stages if counts.get(s, 0)}
+        unknown = len(self.deals) - len(current)
+        if unknown:
+            ordered["(no stage history)"] = unknown
+        won = int(current.isin(self.model.won).sum())
+        lost = int(current.isin(self.model.lost).sum())
+        return LogSummary(
+            name=self.model.name,
+            deals=len(self.deals),
+            rows={name: len(t) for name, t in self.tables.items()},
+            first_event=first,
+            last_event=last,
+            owners=int(self.deals["owner"].nunique()),
+            teams=int(self.deals["team"].nunique()),
+            open_deals=int(current.isin(self.model.stages).sum()),
+            won_deals=won,
+            lost_deals=lost,
+            current_stages=ordered,
+            stages=self.model.stages,
+            won=self.model.won,
+            lost=self.model.lost,
+            timezone=self.model.timezone,
+            history=self.model.history,
+            notes=self.model.notes,
+            warnings=tuple(str(p) for p in self.problems if p.severity == "warning"),
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return f"<SalesLog {s.name or ''} deals={s.deals} stage_changes={s.rows['stage_changes']} " + (
+            f"activities={s.rows['activities']}>"
+        )
+
+
+def check_log(path: str | os.PathLike) -> tuple[SalesLog | None, ProblemList]:
+    """Read a log folder and return it with every problem found; the log is None when any is an error.
+
+    This is what ``salesmetrics validate`` runs. Use :func:`read_log` to get an exception instead.
+    """
+    loaded = load_tables(path)
+    if loaded.problems.errors or loaded.model is None:
+        return None, loaded.problems
+    tz = loaded.model.timezone
+    tables = {}
+    for spec in TABLES:
+        frame = loaded.tables.get(spec.name)
+        tables[spec.name] = _empty(spec, tz) if frame is None else _with_optional_columns(frame, spec)
+    log = SalesLog(
+        model=loaded.model,
+        deals=tables["deals"],
+        stage_changes=tables["stage_changes"],
+        activities=tables["activities"],
+        close_date_changes=tables["close_date_changes"],
+        source=str(path),
+        problems=tuple(loaded.problems),
+    )
+    return log, loaded.problems
+
+
+def read_log(path: str | os.PathLike) -> SalesLog:
+    """Read and validate a sales log folder.
+
+    Raises :class:`~salesmetrics.exceptions.LogValidationError` listing every error (with file, row, column,
+    value and what was expected) when the log cannot be used. Warnings are kept in ``log.problems``.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")  # doctest: +SKIP
+    """
+    log, problems = check_log(path)
+    if log is None:
+        raise LogValidationError(str(path), problems)
+    return log
+
+
+def _write_table(frame: pd.DataFrame, target: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, compression="zstd")
+    else:
+        out = frame.copy()
+        if "close_date" in out:
+            out["close_date"] = out["close_date"].dt.strftime("%Y-%m-%d")
+        out.to_csv(target, index=False, lineterminator="\n")
+
+
+def _write_folder(
+    model: StageModel, tables: dict[str, pd.DataFrame | None], target: Path, fmt: str
+) -> None:
+    target.mkdir(parents=True)
+    model.write(target / CONFIG_FILE)
+    for name, frame in tables.items():
+        if frame is None:
+            continue
+        _write_table(frame, target / f"{name}.{fmt}", fmt)
+
+
+def write_log(
+    log: SalesLog,
+    path: str | os.PathLike,
+    format: Literal["parquet", "csv"] = "parquet",
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a log folder atomically: into a temporary folder beside ``path``, then renamed into place.
+
+    An existing folder is never replaced unless ``overwrite=True``, and never when it is the folder the log
+    was read from. Returns the folder written.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> sm.write_log(sm.read_log("datasets/demo"), "/tmp/demo-copy", format="csv")  # doctest: +SKIP
+    """
+    if format not in ("parquet", "csv"):
+        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
+    target = Path(path)
+    if log.source is not None and target.exists() and target.resolve() == Path(log.source).resolve():
+        raise UsageError(f"Refusing to write over {target}: it is the folder this log was read from.")
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise UsageError(f"{target} already exists and is not empty; pass overwrite=True or choose a new folder.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        tables = dict(log.tables)
+        for name in ("activities", "close_date_changes"):
+            if tables[name].empty:
+                tables[name] = None
+        _write_folder(log.model, tables, staging / "log", format)
+        if target.exists():
+            old = staging / "old"
+            target.rename(old)
+        (staging / "log").rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+__all__ = [
+    "ACTIVITIES",
+    "CLOSE_DATE_CHANGES",
+    "DEALS",
+    "STAGE_CHANGES",
+    "LogSummary",
+    "SalesLog",
+    "check_log",
+    "read_log",
+    "write_log",
+]

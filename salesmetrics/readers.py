@@ -1,0 +1,168 @@
+"""Reading one table file of a log (CSV or Parquet) as faithfully as its author meant it.
+
+CSV files from spreadsheets and CRMs come with byte-order marks, semicolons or tabs, legacy encodings and
+dates in local formats. This module finds the file, decodes it, and reports what it had to guess, so the
+validation step can point at rows as a person sees them in the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .exceptions import Problem
+
+SUFFIXES = (".parquet", ".csv", ".tsv", ".txt")
+DELIMITERS = ",;\t|"
+
+
+@dataclass
+class RawTable:
+    """A table as read from its file, every CSV cell still text.
+
+    ``row_offset`` turns a 0-based position into the row number a person sees: 2 for CSV (the header is
+    line 1), 1 for Parquet.
+    """
+
+    name: str
+    file: str
+    frame: pd.DataFrame
+    row_offset: int
+    delimiter: str | None = None
+    encoding: str | None = None
+
+
+def find_table_file(folder: Path, name: str) -> tuple[Path | None, list[Problem]]:
+    """The file holding table ``name`` in ``folder``, or problems saying why there is none."""
+    candidates = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").exists()]
+    if len(candidates) > 1:
+        names = ", ".join(p.name for p in candidates)
+        return None, [
+            Problem(
+                "ambiguous_file",
+                "error",
+                f"Table '{name}' is in more than one file ({names}); keep one so it is clear which is meant.",
+                file=candidates[0].name,
+            )
+        ]
+    return (candidates[0] if candidates else None), []
+
+
+def _decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem]]:
+    """Decode CSV bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else a detected legacy encoding."""
+    problems: list[Problem] = []
+    if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw[3:].decode("utf-8"), "utf-8-sig", problems
+        except UnicodeDecodeError:
+            pass
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16", problems
+        except UnicodeDecodeError:
+            pass
+    try:
+        return raw.decode("utf-8"), "utf-8", problems
+    except UnicodeDecodeError as exc:
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        bad_bytes = raw[exc.start : exc.start + 4]
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[: 2_000_000]).best()
+    if best is not None and best.encoding and best.encoding.replace("_", "-") not in ("utf-8", "ascii"):
+        try:
+            text = raw.decode(best.encoding)
+        except (UnicodeDecodeError, LookupError):
+            text = None
+        if text is not None:
+            problems.append(
+                Problem(
+                    "encoding_guessed",
+                    "warning",
+                    f"The file is not UTF-8; it was read as {best.encoding}. Check names with accents, or "
+                    "save it as UTF-8 to be sure.",
+                    file=file,
+                    rows=(bad_line,),
+                    values=(repr(bad_bytes),),
+                    expected="UTF-8 text",
+                )
+            )
+            return text, best.encoding, problems
+    problems.append(
+        Problem(
+            "encoding",
+            "error",
+            "The file is not UTF-8 text and its encoding could not be recognised. Save it as UTF-8 "
+            "(in Excel: Save As > 'CSV UTF-8').",
+            file=file,
+            rows=(bad_line,),
+            values=(repr(bad_bytes),),
+            expected="UTF-8 text",
+        )
+    )
+    return None, None, problems
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV text: the candidate that splits the header and first lines consistently."""
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if not lines:
+        return ","
+    sample = "\n".join(lines)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] > 0 else ","
+
+
+def read_raw_table(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
+    """Read a table file. CSV cells are kept as text; empty cells become missing values."""
+    file = path.name
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            return None, [
+                Problem("unreadable", "error", f"Cannot read it as Parquet: {exc}", file=file),
+            ]
+        return RawTable(name, file, table.to_pandas(), row_offset=1), []
+
+    raw = path.read_bytes()
+    text, encoding, problems = _decode(raw, file)
+    if text is None:
+        return None, problems
+    if not text.strip():
+        return RawTable(name, file, pd.DataFrame(), row_offset=2, encoding=encoding), problems
+    delimiter = "\t" if path.suffix == ".tsv" else _sniff_delimiter(text)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        problems.append(
+            Problem(
+                "unreadable",
+                "error",
+                f"Cannot read it as CSV with delimiter {delimiter!r}: {exc}".replace("\n", " "),
+                file=file,
+            )
+        )
+        return None, problems
+    frame.columns = [str(c).strip() for c in frame.columns]
+    unnamed = [c for c in frame.columns if c.startswith("Unnamed: ") and frame[c].isna().all()]
+    if unnamed:
+        frame = frame.drop(columns=unnamed)  # trailing delimiters at line ends
+    return RawTable(name, file, frame, row_offset=2, delimiter=delimiter, encoding=encoding), problems

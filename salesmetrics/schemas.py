@@ -1,0 +1,194 @@
+"""The four tables of a sales log: their columns, and pandera schemas for their values.
+
+The column names here are the public contract of the log format (``docs/log-format.md``).
+Schemas run after text cells were parsed into types (``parsing.py``); they check what a value may be
+(not missing, one of a vocabulary, not negative, unique) and report every failure at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from .config import StageModel
+from .exceptions import Problem
+
+OUTCOMES = ("advanced", "stayed", "regressed")
+DIRECTIONS = ("inbound", "outbound")
+MAX_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Which columns a table has, of which kind, and whether the table itself is required."""
+
+    name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    timestamps: tuple[str, ...]
+    numbers: tuple[str, ...] = ()
+    required_table: bool = True
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+DEALS = TableSpec(
+    "deals",
+    required=("deal_id", "owner", "created_at"),
+    optional=("amount", "team"),
+    timestamps=("created_at",),
+    numbers=("amount",),
+)
+STAGE_CHANGES = TableSpec("stage_changes", ("deal_id", "changed_at", "stage"), (), ("changed_at",))
+ACTIVITIES = TableSpec(
+    "activities",
+    required=("deal_id", "occurred_at", "kind"),
+    optional=("outcome", "direction"),
+    timestamps=("occurred_at",),
+    required_table=False,
+)
+CLOSE_DATE_CHANGES = TableSpec(
+    "close_date_changes",
+    ("deal_id", "changed_at", "close_date"),
+    (),
+    ("changed_at", "close_date"),
+    required_table=False,
+)
+TABLES = (DEALS, STAGE_CHANGES, ACTIVITIES, CLOSE_DATE_CHANGES)
+EVENT_TIME = {"stage_changes": "changed_at", "activities": "occurred_at", "close_date_changes": "changed_at"}
+
+
+def _text(nullable: bool = False, **kwargs) -> pa.Column:
+    return pa.Column(nullable=nullable, coerce=False, **kwargs)
+
+
+def table_schema(spec: TableSpec, model: StageModel) -> pa.DataFrameSchema:
+    """The pandera schema for one table's parsed values under a stage model."""
+    ts = {"nullable": False}
+    columns: dict[str, pa.Column] = {}
+    if spec is DEALS:
+        columns = {
+            "deal_id": _text(unique=True),
+            "owner": _text(),
+            "created_at": pa.Column(nullable=True),
+            "amount": pa.Column(float, pa.Check.ge(0), nullable=True, required=False),
+            "team": _text(nullable=True, required=False),
+        }
+    elif spec is STAGE_CHANGES:
+        columns = {
+            "deal_id": _text(),
+            "changed_at": pa.Column(**ts),
+            "stage": _text(checks=pa.Check.isin(list(model.all_stages))),
+        }
+    elif spec is ACTIVITIES:
+        columns = {
+            "deal_id": _text(),
+            "occurred_at": pa.Column(**ts),
+            "kind": _text(),
+            "outcome": _text(nullable=True, required=False, checks=pa.Check.isin(list(OUTCOMES))),
+            "direction": _text(nullable=True, required=False, checks=pa.Check.isin(list(DIRECTIONS))),
+        }
+    elif spec is CLOSE_DATE_CHANGES:
+        columns = {
+            "deal_id": _text(),
+            "changed_at": pa.Column(**ts),
+            "close_date": pa.Column(**ts),
+        }
+    return pa.DataFrameSchema(columns, strict=False, name=spec.name)
+
+
+def _expected(check: str, column: str, model: StageModel) -> tuple[str, str]:
+    """(code, expected text) for a pandera check name."""
+    if check == "not_nullable":
+        return "missing_value", "a value in every row"
+    if check == "field_uniqueness" or check.startswith("unique"):
+        return "duplicate_id", "each deal_id once"
+    if check.startswith("greater_than_or_equal_to"):
+        return "negative_amount", "an amount of 0 or more"
+    if check.startswith("isin"):
+        vocab = {
+            "stage": ", ".join(model.all_stages),
+            "outcome": ", ".join(OUTCOMES),
+            "direction": ", ".join(DIRECTIONS),
+        }.get(column, "a known value")
+        code = "unknown_stage" if column == "stage" else "unknown_value"
+        return code, f"one of: {vocab}"
+    return "invalid_value", check
+
+
+def schema_problems(
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    model: StageModel,
+    file: str,
+    offset: int,
+    unparsed: dict[str, pd.Index] | None = None,
+) -> list[Problem]:
+    """Run the table's schema lazily and turn every failure into a problem with rows and values.
+
+    ``unparsed`` names, per column, the rows already reported as unparseable, so they are not reported
+    a second time as missing.
+    """
+    unparsed = unparsed or {}
+    try:
+        table_schema(spec, model).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return []
+    problems: list[Problem] = []
+    cases = cases[cases["index"].notna()] if "index" in cases else cases
+    for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
+        column = str(column)
+        code, expected = _expected(str(check), column, model)
+        if code == "missing_value" and column in unparsed:
+            group = group[~group["index"].isin(unparsed[column])]
+            if group.empty:
+                continue
+        rows = group["index"].astype("int64") + offset
+        values = group["failure_case"].astype("str")
+        if code == "unknown_stage":
+            counts = values.value_counts()
+            listed = "; ".join(f"'{s}' ({n} rows)" for s, n in counts.items())
+            message = f"{len(counts)} stages are not in salesmetrics.yaml: {listed}."
+            import difflib
+
+            hints = []
+            for stage in counts.index:
+                close = difflib.get_close_matches(str(stage), list(model.all_stages), n=1, cutoff=0.6)
+                if close:
+                    hints.append(f"'{stage}' may be '{close[0]}'")
+            if hints:
+                message += " " + "; ".join(hints) + "."
+            message += " Add them to 'stages', 'won' or 'lost', or rename them in the file."
+            shown_values = tuple(str(v) for v in counts.index[:MAX_SHOWN])
+        elif code == "missing_value":
+            message = f"{len(rows)} rows have no {column}."
+            shown_values = ()
+        elif code == "duplicate_id":
+            message = f"{values.nunique()} deal ids appear more than once in the deals table."
+            shown_values = tuple(values.drop_duplicates().iloc[:MAX_SHOWN])
+        elif code == "negative_amount":
+            message = f"{len(rows)} amounts are negative."
+            shown_values = tuple(values.iloc[:MAX_SHOWN])
+        else:
+            message = f"{len(rows)} values are not allowed in {column}."
+            shown_values = tuple(values.drop_duplicates().iloc[:MAX_SHOWN])
+        problems.append(
+            Problem(
+                code,
+                "error",
+                message,
+                file=file,
+                rows=tuple(int(r) for r in rows.iloc[:MAX_SHOWN]),
+                column=column,
+                values=shown_values,
+                expected=expected,
+                count=len(rows),
+            )
+        )
+    return problems
