@@ -28,7 +28,23 @@ _EXPORTS = {
     "import_mapped": "adapters",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "LogSummary",
+    "LogValidationError",
+    "Problem",
+    "SalesLog",
+    "SalesmetricsError",
+    "StageModel",
+    "UsageError",
+    "__version__",
+    "check_log",
+    "import_hubspot",
+    "import_mapped",
+    "import_salesforce",
+    "import_snapshot",
+    "read_log",
+    "write_log",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import StageModel

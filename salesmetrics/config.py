@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import zoneinfo
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from ._suggest import close_matches
 from .exceptions import Problem
 
 CONFIG_FILE = "salesmetrics.yaml"
@@ -148,7 +148,7 @@ def load_config(folder: Path) -> tuple[StageModel | None, list[Problem]]:
         return None, problems
 
     for key in sorted(set(raw) - KNOWN_KEYS):
-        close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
+        close = close_matches(key, sorted(KNOWN_KEYS), n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         problems.append(
             Problem(
@@ -188,7 +188,12 @@ def load_config(folder: Path) -> tuple[StageModel | None, list[Problem]]:
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        err("Unknown time zone.", "timezone", expected="an IANA name such as 'Europe/Berlin' or 'UTC'", values=[tz])
+        err(
+            "Unknown time zone.",
+            "timezone",
+            expected="an IANA name such as 'Europe/Berlin' or 'UTC'",
+            values=[tz],
+        )
     history = str(raw.get("history") or "complete")
     if history not in ("complete", "partial"):
         err("Unknown history kind.", "history", expected="'complete' or 'partial'", values=[history])

@@ -135,6 +135,4 @@ class LogValidationError(SalesmetricsError):
         self.problems = problems
         n = len(problems.errors)
         noun = "problem" if n == 1 else "problems"
-        super().__init__(
-            f"The sales log at {path} has {n} {noun} that stop it from loading:\n{problems.numbered()}"
-        )
+        super().__init__(f"The sales log at {path} has {n} {noun} that stop it from loading:\n{problems.numbered()}")

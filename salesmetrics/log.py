@@ -140,7 +140,13 @@ class SalesLog:
             )
             log = read_log(target)
         return cls(
-            log.model, log.deals, log.stage_changes, log.activities, log.close_date_changes, None, log.problems
+            log.model,
+            log.deals,
+            log.stage_changes,
+            log.activities,
+            log.close_date_changes,
+            None,
+            log.problems,
         )
 
     @property
@@ -266,9 +272,7 @@ def _write_table(frame: pd.DataFrame, target: Path, fmt: str) -> None:
         out.to_csv(target, index=False, lineterminator="\n")
 
 
-def _write_folder(
-    model: StageModel, tables: dict[str, pd.DataFrame | None], target: Path, fmt: str
-) -> None:
+def _write_folder(model: StageModel, tables: dict[str, pd.DataFrame | None], target: Path, fmt: str) -> None:
     target.mkdir(parents=True)
     model.write(target / CONFIG_FILE)
     for name, frame in tables.items():

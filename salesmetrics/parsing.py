@@ -84,9 +84,9 @@ def parse_timestamps(
             Problem(
                 "mixed_timezones",
                 "error",
-                f"Timestamps with and without a time zone are mixed; {len(minority)} are {kind}, so their "
-                "order against the others is unclear. Give every timestamp an offset, or none (the log's "
-                "'timezone' setting is then applied).",
+                f"Timestamps with and without a time zone are mixed ({len(minority)} of {len(values)} are "
+                f"{kind}), so their order against the others is unclear. Give every timestamp an offset, "
+                "or none (the log's 'timezone' setting is then applied).",
                 rows=_rows(minority.index, offset),
                 values=_values(values[minority.index]),
                 count=len(minority),

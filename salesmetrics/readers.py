@@ -18,6 +18,7 @@ from .exceptions import Problem
 
 SUFFIXES = (".parquet", ".csv", ".tsv", ".txt")
 DELIMITERS = ",;\t|"
+WESTERN = {"cp1250", "cp1252", "latin_1", "iso8859_15", "iso8859_2", "mac_roman"}
 
 
 @dataclass
@@ -68,30 +69,41 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem
     try:
         return raw.decode("utf-8"), "utf-8", problems
     except UnicodeDecodeError as exc:
-        bad_line = raw[: exc.start].count(b"\n") + 1
-        bad_bytes = raw[exc.start : exc.start + 4]
+        exc_start = exc.start
+        bad_line = raw[:exc_start].count(b"\n") + 1
+        bad_bytes = raw[exc_start : exc_start + 4]
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw[: 2_000_000]).best()
-    if best is not None and best.encoding and best.encoding.replace("_", "-") not in ("utf-8", "ascii"):
+    best = from_bytes(raw[:2_000_000]).best()
+    guess = best.encoding if best is not None else None
+    if guess in WESTERN:
+        try:  # short texts do not tell cp1250 from cp1252; Excel in Western locales writes cp1252
+            raw.decode("cp1252")
+            guess = "cp1252"
+        except UnicodeDecodeError:
+            pass
+    if guess and guess.replace("_", "-") not in ("utf-8", "ascii"):
         try:
-            text = raw.decode(best.encoding)
+            text = raw.decode(guess)
         except (UnicodeDecodeError, LookupError):
             text = None
         if text is not None:
+            line_start = raw.rfind(b"\n", 0, exc_start) + 1
+            line_end = raw.find(b"\n", exc_start)
+            line_text = raw[line_start : line_end if line_end >= 0 else None].decode(guess, "replace").strip()
             problems.append(
                 Problem(
                     "encoding_guessed",
                     "warning",
-                    f"The file is not UTF-8; it was read as {best.encoding}. Check names with accents, or "
+                    f"The file is not UTF-8; it was read as {guess}. Check names with accents, or "
                     "save it as UTF-8 to be sure.",
                     file=file,
                     rows=(bad_line,),
-                    values=(repr(bad_bytes),),
+                    values=(line_text[:80],),
                     expected="UTF-8 text",
                 )
             )
-            return text, best.encoding, problems
+            return text, guess, problems
     problems.append(
         Problem(
             "encoding",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
+from ._suggest import close_matches
 from .config import StageModel
 from .exceptions import Problem
 
@@ -153,13 +154,11 @@ def schema_problems(
         values = group["failure_case"].astype("str")
         if code == "unknown_stage":
             counts = values.value_counts()
-            listed = "; ".join(f"'{s}' ({n} rows)" for s, n in counts.items())
+            listed = "; ".join(f"'{s}' ({n} {'row' if n == 1 else 'rows'})" for s, n in counts.items())
             message = f"{len(counts)} stages are not in salesmetrics.yaml: {listed}."
-            import difflib
-
             hints = []
             for stage in counts.index:
-                close = difflib.get_close_matches(str(stage), list(model.all_stages), n=1, cutoff=0.6)
+                close = close_matches(str(stage), model.all_stages, n=1)
                 if close:
                     hints.append(f"'{stage}' may be '{close[0]}'")
             if hints:

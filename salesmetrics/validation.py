@@ -8,14 +8,13 @@ stage history). Which problems are errors and which warnings is listed in ``docs
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._suggest import close_matches
 from .config import StageModel, load_config
 from .exceptions import Problem, ProblemList
 from .parsing import MAX_SHOWN, parse_numbers, parse_timestamps
@@ -35,10 +34,6 @@ class LoadedTables:
     problems: ProblemList = field(default_factory=ProblemList)
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
 def _column_problems(raw: RawTable, spec: TableSpec) -> list[Problem]:
     """Missing required columns, listing the columns found and the closest matches."""
     found = [str(c) for c in raw.frame.columns]
@@ -46,9 +41,7 @@ def _column_problems(raw: RawTable, spec: TableSpec) -> list[Problem]:
     for column in spec.required:
         if column in found:
             continue
-        by_norm = {_normalise(c): c for c in found}
-        close = [by_norm[_normalise(column)]] if _normalise(column) in by_norm else []
-        close += [c for c in difflib.get_close_matches(column, found, n=2, cutoff=0.6) if c not in close]
+        close = close_matches(column, found)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}? Rename it to '{column}'." if close else ""
         delim = ""
         if raw.delimiter is not None and len(found) == 1:
@@ -94,7 +87,11 @@ def _typed(raw: RawTable, spec: TableSpec, model: StageModel) -> tuple[pd.DataFr
             problems.extend(found)
         elif column in spec.numbers:
             values, found = parse_numbers(
-                values, file=raw.file, column=column, offset=raw.row_offset, decimal_comma=raw.delimiter == ";"
+                values,
+                file=raw.file,
+                column=column,
+                offset=raw.row_offset,
+                decimal_comma=raw.delimiter == ";",
             )
             problems.extend(found)
         elif column == "deal_id":
@@ -232,7 +229,7 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
         if events is None or events.empty:
             continue
         file, offset = result.files[name], result.row_offsets[name]
-        codes = pd.Categorical(events["deal_id"], categories=ids).codes
+        codes = pd.Index(ids).get_indexer(events["deal_id"])
         unknown = (codes < 0) & events["deal_id"].notna().to_numpy()
         if unknown.any():
             bad = events.loc[unknown, "deal_id"]

@@ -1,0 +1,40 @@
+# salesmetrics: every target sets itself up. Only Python 3.11+ and pip are needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+
+.PHONY: help install test lint format demo clean
+
+help:
+	@echo "make test     install into .venv (pinned versions) and run the whole suite"
+	@echo "make demo     regenerate the demo log in datasets/demo from the simulator"
+	@echo "make lint     ruff lint and format check"
+	@echo "make format   ruff format and autofix"
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c requirements/constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check salesmetrics tests benchmarks
+	$(BIN)/ruff format --check salesmetrics tests benchmarks
+
+format: install
+	$(BIN)/ruff format salesmetrics tests benchmarks
+	$(BIN)/ruff check --fix salesmetrics tests benchmarks
+
+test: install lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+demo: install
+	$(BIN)/salesmetrics simulate --deals 2000 --owners 20 --months 18 --seed 7 \
+		--format csv --quiet --overwrite --out datasets/demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,189 @@
+"""The ``salesmetrics`` command line: a thin layer over the Python functions.
+
+Exit codes: 0 success, 1 the data has problems (they are listed), 2 a usage error (bad arguments).
+Heavy libraries are imported inside each command, so ``salesmetrics --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 on usage errors; keep its message short and clear
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _key_values(items: Sequence[str] | None, flag: str) -> dict[str, str]:
+    out = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise _UsageFailure(f"{flag} expects key=value, got {item!r}.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+class _UsageFailure(Exception):
+    pass
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .log import check_log
+
+    log, problems = check_log(args.log)
+    if args.format == "json":
+        payload = {
+            "log": str(args.log),
+            "valid": log is not None,
+            "errors": len(problems.errors),
+            "warnings": len(problems.warnings),
+            "problems": [p.to_dict() for p in problems],
+        }
+        if log is not None:
+            s = log.summary()
+            payload["summary"] = {
+                "name": s.name,
+                "deals": s.deals,
+                "rows": s.rows,
+                "first_event": None if s.first_event is None else s.first_event.isoformat(),
+                "last_event": None if s.last_event is None else s.last_event.isoformat(),
+                "owners": s.owners,
+                "teams": s.teams,
+                "open_deals": s.open_deals,
+                "won_deals": s.won_deals,
+                "lost_deals": s.lost_deals,
+                "current_stages": s.current_stages,
+                "stages": list(s.stages),
+                "won": list(s.won),
+                "lost": list(s.lost),
+                "timezone": s.timezone,
+                "history": s.history,
+                "notes": list(s.notes),
+            }
+        print(json.dumps(payload, indent=2, default=str))
+        return EXIT_OK if log is not None else EXIT_PROBLEMS
+    if log is None:
+        n = len(problems.errors)
+        print(f"{args.log}: {n} {'error' if n == 1 else 'errors'}, {len(problems.warnings)} warnings\n")
+        print(problems.numbered())
+        return EXIT_PROBLEMS
+    print(log.summary())
+    if problems.warnings:
+        print(f"\n{len(problems.warnings)} warnings:")
+        print(problems.numbered())
+    print("\nOK: the log is valid.")
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .adapters import run_import
+
+    log = run_import(
+        args.kind,
+        args.sources,
+        args.out,
+        mapping=args.mapping,
+        format=args.format,
+        overwrite=args.overwrite,
+        options=_key_values(args.option, "--option"),
+    )
+    print(log.summary())
+    print(f"\nWrote {args.out}")
+    return EXIT_OK
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import simulate
+
+    sim = simulate(
+        args.deals,
+        args.owners,
+        seed=args.seed,
+        scenario=args.scenario,
+        config=args.config,
+        start=args.start,
+        months=args.months,
+        progress=not args.quiet,
+    )
+    out = sim.write(args.out, format=args.format, overwrite=args.overwrite)
+    print(sim.log.summary())
+    print(f"\nWrote {out} (ground truth in {Path(out) / 'truth'})")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="salesmetrics",
+        description="Tell motion (activity) from movement (deals passing stage gates) in sales logs.",
+    )
+    parser.add_argument("--version", action="version", version=f"salesmetrics {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="check a log folder and print its summary or every problem")
+    p.add_argument("log", type=Path, help="log folder (salesmetrics.yaml + deals + stage_changes ...)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("import", help="make a log folder from a CRM export")
+    p.add_argument("kind", choices=("salesforce", "hubspot", "snapshot", "mapping"), help="export kind")
+    p.add_argument("sources", nargs="+", help="export files (Salesforce: opportunities then history)")
+    p.add_argument("--out", required=True, type=Path, help="log folder to write")
+    p.add_argument("--mapping", type=Path, help="YAML column mapping (kind 'mapping')")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table file format")
+    p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", help="adapter option, repeatable")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("simulate", help="simulate a pipeline with known ground truth")
+    p.add_argument("--deals", type=int, default=2000, help="number of deals (default 2000)")
+    p.add_argument("--owners", type=int, default=20, help="number of owners (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--scenario", default="baseline", help="scenario name (see docs/simulator.md)")
+    p.add_argument("--config", type=Path, help="YAML file of parameters that override the scenario's")
+    p.add_argument("--start", default="2024-01-01", help="first day of the simulated window")
+    p.add_argument("--months", type=int, default=18, help="length of the window in months")
+    p.add_argument("--out", required=True, type=Path, help="log folder to write")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table file format")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from .exceptions import LogValidationError, UsageError
+
+    try:
+        return args.func(args)
+    except _UsageFailure as exc:
+        print(f"salesmetrics {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"salesmetrics {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LogValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        print("Interrupted; nothing half-written was left behind.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The broken-log corpus: one folder per problem, each message checked for file, row, column and value."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from salesmetrics.cli import main
+from salesmetrics.log import check_log
+
+CORPUS = Path(__file__).parent / "fixtures" / "broken"
+CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
+
+
+def _matches(problem, expect: dict) -> bool:
+    for key in ("code", "severity", "file", "column"):
+        if key in expect and getattr(problem, key) != expect[key]:
+            return False
+    if "rows" in expect and list(problem.rows) != expect["rows"]:
+        return False
+    if "values" in expect and list(problem.values) != expect["values"]:
+        return False
+    return "text" not in expect or expect["text"] in str(problem)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_broken_log_reports_its_problem(case):
+    expected = yaml.safe_load((CORPUS / case / "EXPECT.yaml").read_text())["problems"]
+    log, problems = check_log(CORPUS / case)
+    for expect in expected:
+        assert any(_matches(p, expect) for p in problems), (
+            f"{case}: no problem matching {expect}; got:\n{problems.numbered()}"
+        )
+    expected_errors = [e for e in expected if e["severity"] == "error"]
+    # nothing but the expected errors: one broken thing gives one clear message, not a cascade
+    assert len(problems.errors) == len(expected_errors), problems.numbered()
+    assert (log is None) == bool(expected_errors)
+
+
+def test_every_problem_names_file_and_expected_for_row_level_errors():
+    for case in CASES:
+        _, problems = check_log(CORPUS / case)
+        for p in problems:
+            assert p.file, f"{case}: {p} names no file"
+            if p.rows:
+                assert p.column or p.code in ("duplicate_rows", "encoding_guessed", "encoding"), (
+                    f"{case}: {p} has rows but no column"
+                )
+
+
+def test_tolerant_csv_dialects_load_the_same_values():
+    reference, _ = check_log(CORPUS / "tab_delimited")
+    for case in ("bom_semicolon", "tab_delimited"):
+        log, problems = check_log(CORPUS / case)
+        assert log is not None, problems.numbered()
+        assert list(log.deals.columns[:3]) == ["deal_id", "owner", "created_at"]
+        assert log.deals["amount"].tolist() == [1000.0, 2500.0]
+        assert log.stage_changes["stage"].tolist() == reference.stage_changes["stage"].tolist()
+
+
+def test_latin1_names_are_decoded():
+    log, _ = check_log(CORPUS / "latin1_encoding")
+    assert "Renée Müller-François" in set(log.deals["owner"])
+
+
+def test_spreadsheet_dates_are_read_in_the_right_order():
+    log, _ = check_log(CORPUS / "spreadsheet_dates")
+    assert log.deals["created_at"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2024-01-02 00:00",
+        "2024-01-05 09:05",
+    ]
+    log, _ = check_log(CORPUS / "spreadsheet_dates_dayfirst")
+    assert log.deals["created_at"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-01-13"]
+    log, _ = check_log(CORPUS / "spreadsheet_serial_dates")
+    assert log.deals["created_at"].dt.strftime("%Y-%m-%d %H:%M").tolist() == [
+        "2024-01-02 00:00",
+        "2024-01-05 06:00",
+    ]
+
+
+def test_duplicates_are_dropped_and_counted():
+    log, problems = check_log(CORPUS / "duplicate_rows")
+    assert len(log.activities) == 1
+    (dup,) = [p for p in problems if p.code == "duplicate_rows"]
+    assert dup.count == 2
+
+
+def test_validate_cli_lists_numbered_problems_and_exits_1(capsys):
+    code = main(["validate", str(CORPUS / "unknown_stage")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "1. [error] stage_changes.csv, rows 4, 6, 7, column 'stage'" in out
+    assert "'Closed Won' may be 'Won'" in out
+
+
+def test_validate_cli_prints_summary_and_exits_0(capsys):
+    code = main(["validate", str(CORPUS / "duplicate_rows")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Deals: 2" in out and "OK: the log is valid." in out and "[warning]" in out
+
+
+def test_validate_cli_json(capsys):
+    code = main(["validate", str(CORPUS / "negative_amount"), "--format", "json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1 and payload["valid"] is False
+    assert payload["problems"][0]["code"] == "negative_amount"
+    assert payload["problems"][0]["rows"] == [3]
+
+
+def test_validate_cli_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["validate"])
+    assert exc.value.code == 2
+    assert main(["validate", "/nonexistent/log"]) == 1
+    assert "does not exist" in capsys.readouterr().out
