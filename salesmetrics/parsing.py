@@ -119,7 +119,23 @@ def parse_timestamps(
                 **where,
             )
         )
-    return _to_zone(parsed, tz), problems
+    zoned = _to_zone(parsed, tz)
+    lost = parsed.notna() & zoned.isna()
+    if lost.any():  # the repeated hour when clocks go back: the wall time names two instants
+        problems.append(
+            Problem(
+                "ambiguous_local_time",
+                "error",
+                f"{int(lost.sum())} times fall in the hour that repeats when clocks go back in {tz}, so the "
+                "instant is unclear. Write them with a UTC offset.",
+                rows=_rows(lost[lost].index, offset),
+                values=_values(text[lost]),
+                count=int(lost.sum()),
+                expected="a time with an offset, such as 2024-10-27T02:30:00+01:00",
+                **where,
+            )
+        )
+    return zoned, problems
 
 
 def _parse_spreadsheet_text(

@@ -139,8 +139,19 @@ def read_raw_table(path: Path, name: str) -> tuple[RawTable | None, list[Problem
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
+        import pyarrow as pa
+
         try:
-            table = pq.read_table(path)
+            # Text as large_string while reading (in parallel) spares pandas a cast of every string later.
+            schema = pq.read_schema(path)
+            wide = [
+                pa.field(f.name, pa.large_string())
+                if pa.types.is_string(f.type)
+                or (pa.types.is_dictionary(f.type) and pa.types.is_string(f.type.value_type))
+                else f
+                for f in schema
+            ]
+            table = pq.read_table(path, schema=pa.schema(wide))
         except Exception as exc:  # pyarrow raises several types for corrupt files
             return None, [
                 Problem("unreadable", "error", f"Cannot read it as Parquet: {exc}", file=file),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
+from ._fast import is_in
 from ._suggest import close_matches
 from .config import StageModel
 from .exceptions import Problem
@@ -63,6 +64,15 @@ TABLES = (DEALS, STAGE_CHANGES, ACTIVITIES, CLOSE_DATE_CHANGES)
 EVENT_TIME = {"stage_changes": "changed_at", "activities": "occurred_at", "close_date_changes": "changed_at"}
 
 
+def one_of(values: tuple[str, ...] | list[str]) -> pa.Check:
+    """Values must be one of ``values`` (missing values pass; nullability is checked separately).
+
+    The same as ``pa.Check.isin`` but vectorised with Arrow, which matters at ten million rows.
+    """
+    allowed = list(values)
+    return pa.Check(lambda s: is_in(s, allowed), name="isin", error=f"isin({allowed})")
+
+
 def _text(nullable: bool = False, **kwargs) -> pa.Column:
     return pa.Column(nullable=nullable, coerce=False, **kwargs)
 
@@ -83,15 +93,15 @@ def table_schema(spec: TableSpec, model: StageModel) -> pa.DataFrameSchema:
         columns = {
             "deal_id": _text(),
             "changed_at": pa.Column(**ts),
-            "stage": _text(checks=pa.Check.isin(list(model.all_stages))),
+            "stage": _text(checks=one_of(model.all_stages)),
         }
     elif spec is ACTIVITIES:
         columns = {
             "deal_id": _text(),
             "occurred_at": pa.Column(**ts),
             "kind": _text(),
-            "outcome": _text(nullable=True, required=False, checks=pa.Check.isin(list(OUTCOMES))),
-            "direction": _text(nullable=True, required=False, checks=pa.Check.isin(list(DIRECTIONS))),
+            "outcome": _text(nullable=True, required=False, checks=one_of(OUTCOMES)),
+            "direction": _text(nullable=True, required=False, checks=one_of(DIRECTIONS)),
         }
     elif spec is CLOSE_DATE_CHANGES:
         columns = {

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._suggest import close_matches
+from ._fast import duplicated_rows, epoch, index_in
 from .config import StageModel, load_config
 from .exceptions import Problem, ProblemList
 from .parsing import MAX_SHOWN, parse_numbers, parse_timestamps
@@ -31,6 +32,7 @@ class LoadedTables:
     files: dict[str, str] = field(default_factory=dict)
     row_offsets: dict[str, int] = field(default_factory=dict)
     duplicates_dropped: dict[str, int] = field(default_factory=dict)
+    deal_codes: dict[str, np.ndarray] = field(default_factory=dict)
     problems: ProblemList = field(default_factory=ProblemList)
 
 
@@ -60,13 +62,14 @@ def _column_problems(raw: RawTable, spec: TableSpec) -> list[Problem]:
 
 
 def _ids(series: pd.Series) -> pd.Series:
-    """Deal ids as text, trimmed, so 12, '12' and ' 12 ' are one deal."""
+    """Deal ids as text, so 12, 12.0 and '12' are one deal."""
+    if pd.api.types.is_string_dtype(series.dtype):
+        return series
     if pd.api.types.is_float_dtype(series.dtype):
         whole = series.dropna()
         if (whole == np.floor(whole)).all():
             series = series.astype("Int64")
-    out = series.astype("str").str.strip()
-    return out.where(series.notna() & out.ne(""))
+    return series.astype("str").where(series.notna())
 
 
 def _typed(raw: RawTable, spec: TableSpec, model: StageModel) -> tuple[pd.DataFrame, list[Problem]]:
@@ -94,10 +97,10 @@ def _typed(raw: RawTable, spec: TableSpec, model: StageModel) -> tuple[pd.DataFr
                 decimal_comma=raw.delimiter == ";",
             )
             problems.extend(found)
-        elif column == "deal_id":
-            values = _ids(values)
         elif column in spec.columns:
-            values = values.astype("str").str.strip().where(values.notna())
+            if raw.delimiter is not None:  # CSV cells: trim the spaces spreadsheets leave around text
+                values = values.str.strip().where(values.notna())
+            values = _ids(values)
         out[column] = values
     typed = pd.DataFrame(out, index=frame.index)
     if "close_date" in typed:
@@ -105,21 +108,16 @@ def _typed(raw: RawTable, spec: TableSpec, model: StageModel) -> tuple[pd.DataFr
     return typed, problems
 
 
-def _drop_duplicates(frame: pd.DataFrame, file: str, offset: int) -> tuple[pd.DataFrame, list[Problem], int]:
+def _drop_duplicates(
+    frame: pd.DataFrame, file: str, offset: int, codes: np.ndarray | None, time_column: str | None
+) -> tuple[pd.DataFrame, np.ndarray | None, list[Problem], int]:
     if frame.empty:
-        return frame, [], 0
-    if len(frame) > 1_000_000:
-        hashed = pd.util.hash_pandas_object(frame, index=False)
-        dup = hashed.duplicated()
-        if dup.any():  # confirm on the candidates, so a hash collision can never drop a row
-            candidates = frame[hashed.isin(hashed[dup])]
-            dup = candidates.duplicated().reindex(frame.index, fill_value=False)
-    else:
-        dup = frame.duplicated()
+        return frame, codes, [], 0
+    dup = duplicated_rows(frame, codes, time_column)
     n = int(dup.sum())
     if not n:
-        return frame, [], 0
-    rows = tuple(int(i) + offset for i in dup[dup].index[:MAX_SHOWN])
+        return frame, codes, [], 0
+    rows = tuple(int(i) + offset for i in frame.index[dup][:MAX_SHOWN])
     problem = Problem(
         "duplicate_rows",
         "warning",
@@ -128,7 +126,7 @@ def _drop_duplicates(frame: pd.DataFrame, file: str, offset: int) -> tuple[pd.Da
         rows=rows,
         count=n,
     )
-    return frame[~dup.to_numpy()], [problem], n
+    return frame[~dup], (None if codes is None else codes[~dup]), [problem], n
 
 
 def load_tables(path: str | Path) -> LoadedTables:
@@ -201,7 +199,14 @@ def load_tables(path: str | Path) -> LoadedTables:
             continue
         typed, found = _typed(raw, spec, model)
         result.problems.extend(found)
-        typed, found, n_dup = _drop_duplicates(typed, raw.file, raw.row_offset)
+        codes = None
+        deals = result.tables.get("deals")
+        if spec.name in EVENT_TIME and deals is not None:
+            codes = index_in(typed["deal_id"], deals["deal_id"])
+        time_column = EVENT_TIME.get(spec.name)
+        typed, codes, found, n_dup = _drop_duplicates(typed, raw.file, raw.row_offset, codes, time_column)
+        if codes is not None:
+            result.deal_codes[spec.name] = codes
         result.problems.extend(found)
         result.duplicates_dropped[spec.name] = n_dup
         unparsed = {
@@ -222,14 +227,15 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
     deals = result.tables.get("deals")
     if deals is None:
         return
-    ids = deals["deal_id"].dropna().drop_duplicates()
-    created = deals.drop_duplicates("deal_id").set_index("deal_id")["created_at"]
+    ids = deals["deal_id"]
+    created = epoch(deals["created_at"])
+    no_time = np.iinfo(np.int64).min
     for name, time_column in EVENT_TIME.items():
         events = result.tables.get(name)
-        if events is None or events.empty:
+        if events is None or events.empty or name not in result.deal_codes:
             continue
         file, offset = result.files[name], result.row_offsets[name]
-        codes = pd.Index(ids).get_indexer(events["deal_id"])
+        codes = result.deal_codes[name]
         unknown = (codes < 0) & events["deal_id"].notna().to_numpy()
         if unknown.any():
             bad = events.loc[unknown, "deal_id"]
@@ -247,11 +253,11 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                     expected="a deal_id listed in the deals table",
                 )
             )
-        created_at = created.to_numpy()[np.where(codes >= 0, codes, 0)]
-        event_time = events[time_column].to_numpy()
-        created_at = pd.DatetimeIndex(created_at).tz_localize(None) if len(created_at) else created_at
-        early = (codes >= 0) & (pd.DatetimeIndex(event_time).tz_localize(None) < created_at)
-        early &= ~pd.isna(created_at)
+        if not len(created):
+            continue
+        created_at = created[np.where(codes >= 0, codes, 0)]
+        event_time = epoch(events[time_column])
+        early = (codes >= 0) & (created_at != no_time) & (event_time != no_time) & (event_time < created_at)
         if early.any():
             rows = events.index[early]
             result.problems.add(
@@ -270,7 +276,10 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
             )
     changes = result.tables.get("stage_changes")
     if changes is not None:
-        without = ids[~ids.isin(changes["deal_id"])]
+        codes = result.deal_codes.get("stage_changes", np.array([], dtype=np.int64))
+        has_stage = np.zeros(len(ids), dtype=bool)
+        has_stage[codes[codes >= 0]] = True
+        without = ids[~has_stage & ids.notna().to_numpy()]
         if len(without):
             result.problems.add(
                 Problem(

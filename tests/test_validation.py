@@ -117,3 +117,16 @@ def test_validate_cli_usage_error_exits_2(capsys):
     assert exc.value.code == 2
     assert main(["validate", "/nonexistent/log"]) == 1
     assert "does not exist" in capsys.readouterr().out
+
+
+def test_ambiguous_autumn_hour_is_an_error(tmp_path):
+    import shutil
+
+    folder = tmp_path / "dst"
+    shutil.copytree(CORPUS / "duplicate_rows", folder)
+    config = (folder / "salesmetrics.yaml").read_text().replace("timezone: UTC", "timezone: Europe/Berlin")
+    (folder / "salesmetrics.yaml").write_text(config)
+    (folder / "activities.csv").write_text("deal_id,occurred_at,kind\nD1,2024-10-27 02:30,call\n")
+    log, problems = check_log(folder)
+    (p,) = problems.errors
+    assert (p.code, p.rows, p.column) == ("ambiguous_local_time", (2,), "occurred_at")
