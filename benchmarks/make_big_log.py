@@ -51,7 +51,7 @@ def make(out: Path, n_deals: int, n_activities: int, seed: int = 0) -> None:
     running = np.cumsum(gaps)
     first = np.cumsum(n_steps) - n_steps
     times = created[deal_idx] + (running - np.repeat(running[first], n_steps)).astype("timedelta64[us]")
-    stage = np.array(STAGES + ["Won", "Lost"], dtype=object)[np.minimum(step, 5)]
+    stage = np.array([*STAGES, "Won", "Lost"], dtype=object)[np.minimum(step, 5)]
     last = np.r_[step[1:] == 0, True]
     outcome = rng.choice(np.array(["Won", "Lost", None], dtype=object), n_deals, p=[0.25, 0.45, 0.30])
     stage[last] = np.where(outcome[deal_idx[last]] == None, stage[last], outcome[deal_idx[last]])  # noqa: E711

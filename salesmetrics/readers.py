@@ -137,9 +137,8 @@ def read_raw_table(path: Path, name: str) -> tuple[RawTable | None, list[Problem
     """Read a table file. CSV cells are kept as text; empty cells become missing values."""
     file = path.name
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         try:
             # Text as large_string while reading (in parallel) spares pandas a cast of every string later.

@@ -127,6 +127,6 @@ def test_ambiguous_autumn_hour_is_an_error(tmp_path):
     config = (folder / "salesmetrics.yaml").read_text().replace("timezone: UTC", "timezone: Europe/Berlin")
     (folder / "salesmetrics.yaml").write_text(config)
     (folder / "activities.csv").write_text("deal_id,occurred_at,kind\nD1,2024-10-27 02:30,call\n")
-    log, problems = check_log(folder)
+    _, problems = check_log(folder)
     (p,) = problems.errors
     assert (p.code, p.rows, p.column) == ("ambiguous_local_time", (2,), "occurred_at")
