@@ -32,9 +32,8 @@ format: install
 test: install lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-demo: install
-	$(BIN)/salesmetrics simulate --deals 2000 --owners 20 --months 18 --seed 7 \
-		--format csv --quiet --overwrite --out datasets/demo
+demo: install  # the same settings as salesmetrics.simulate.DEMO; tests/test_demo.py checks the files match
+	$(BIN)/python -c "from salesmetrics.simulate import main_demo; print('wrote', main_demo('datasets/demo'))"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -26,14 +26,19 @@ _EXPORTS = {
     "import_hubspot": "adapters",
     "import_snapshot": "adapters",
     "import_mapped": "adapters",
+    "simulate": "simulate",
+    "Simulation": "simulate",
+    "SCENARIOS": "simulate",
 }
 
 __all__ = [
+    "SCENARIOS",
     "LogSummary",
     "LogValidationError",
     "Problem",
     "SalesLog",
     "SalesmetricsError",
+    "Simulation",
     "StageModel",
     "UsageError",
     "__version__",
@@ -43,6 +48,7 @@ __all__ = [
     "import_salesforce",
     "import_snapshot",
     "read_log",
+    "simulate",
     "write_log",
 ]
 

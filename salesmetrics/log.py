@@ -103,8 +103,9 @@ class SalesLog:
     Examples
     --------
     >>> import salesmetrics as sm
-    >>> log = sm.read_log("datasets/demo")  # doctest: +SKIP
-    >>> print(log.summary())  # doctest: +SKIP
+    >>> log = sm.read_log("datasets/demo")
+    >>> log.summary().deals, log.model.commit_stage
+    (2000, 'Commit')
     """
 
     model: StageModel
@@ -179,11 +180,15 @@ class SalesLog:
         first = min(t.min() for t in times) if times else None
         last = max(t.max() for t in times) if times else None
         current = self.current_stage()
+        if "snapshot_stage" in self.deals:  # snapshot logs: the export's stage where no dated entry exists
+            snapshot = self.deals.set_index("deal_id")["snapshot_stage"].dropna()
+            snapshot = snapshot[snapshot.isin(self.model.all_stages) & ~snapshot.index.isin(current.index)]
+            current = pd.concat([current, snapshot])
         counts = current.value_counts()
         ordered = {s: int(counts.get(s, 0)) for s in self.model.all_stages if counts.get(s, 0)}
         unknown = len(self.deals) - len(current)
         if unknown:
-            ordered["(no stage history)"] = unknown
+            ordered["(stage unknown)"] = unknown
         won = int(current.isin(self.model.won).sum())
         lost = int(current.isin(self.model.lost).sum())
         return LogSummary(
@@ -251,7 +256,9 @@ def read_log(path: str | os.PathLike) -> SalesLog:
     Examples
     --------
     >>> import salesmetrics as sm
-    >>> log = sm.read_log("datasets/demo")  # doctest: +SKIP
+    >>> log = sm.read_log("datasets/demo")
+    >>> [p.code for p in log.problems]
+    []
     """
     log, problems = check_log(path)
     if log is None:
@@ -296,7 +303,10 @@ def write_log(
     Examples
     --------
     >>> import salesmetrics as sm
-    >>> sm.write_log(sm.read_log("datasets/demo"), "/tmp/demo-copy", format="csv")  # doctest: +SKIP
+    >>> import tempfile, pathlib
+    >>> out = sm.write_log(sm.read_log("datasets/demo"), pathlib.Path(tempfile.mkdtemp()) / "copy", format="csv")
+    >>> sorted(p.name for p in out.iterdir())[:2]
+    ['activities.csv', 'close_date_changes.csv']
     """
     if format not in ("parquet", "csv"):
         raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")

@@ -17,6 +17,7 @@ from .exceptions import Problem
 MAX_SHOWN = 5
 _AWARE = re.compile(r"(?:\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT))$", re.IGNORECASE)
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b")
+_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 _SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")
 # Spreadsheet serial days: 1 is 1900-01-01, with Lotus' leap-year bug, hence the 1899-12-30 origin.
 SERIAL_ORIGIN = pd.Timestamp("1899-12-30")
@@ -77,14 +78,17 @@ def parse_timestamps(
 
     aware = values.str.contains(_AWARE, regex=True)
     n_aware = int(aware.sum())
-    if 0 < n_aware < len(values):
-        minority = aware[aware] if n_aware <= len(values) / 2 else aware[~aware]
-        kind = "with a time zone" if n_aware <= len(values) / 2 else "without a time zone"
+    # cells that are not dates at all are reported as unparseable below, not as naive timestamps
+    naive = ~aware & values.str.contains(_DATE_LIKE, regex=True)
+    n_naive = int(naive.sum())
+    if n_aware and n_naive:
+        minority = aware[aware] if n_aware <= n_naive else naive[naive]
+        kind = "with a time zone" if n_aware <= n_naive else "without a time zone"
         problems.append(
             Problem(
                 "mixed_timezones",
                 "error",
-                f"Timestamps with and without a time zone are mixed ({len(minority)} of {len(values)} are "
+                f"Timestamps with and without a time zone are mixed ({len(minority)} of {n_aware + n_naive} are "
                 f"{kind}), so their order against the others is unclear. Give every timestamp an offset, "
                 "or none (the log's 'timezone' setting is then applied).",
                 rows=_rows(minority.index, offset),
@@ -102,8 +106,9 @@ def parse_timestamps(
     if failed.any():
         retry, order_problems = _parse_spreadsheet_text(text[failed], date_order, utc, file, column, offset)
         problems.extend(order_problems)
-        parsed = parsed.astype(retry.dtype) if len(retry) else parsed
-        parsed.loc[retry.index] = retry
+        if len(retry):
+            parsed = parsed.astype("datetime64[us, UTC]" if utc else "datetime64[us]")
+            parsed.loc[retry.index] = retry.astype(parsed.dtype)
         failed = present & parsed.isna()
     if failed.any():
         bad = text[failed]

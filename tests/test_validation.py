@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -130,3 +131,22 @@ def test_ambiguous_autumn_hour_is_an_error(tmp_path):
     _, problems = check_log(folder)
     (p,) = problems.errors
     assert (p.code, p.rows, p.column) == ("ambiguous_local_time", (2,), "occurred_at")
+
+
+def test_bad_cells_in_an_offset_column_are_unparseable_not_mixed():
+    from salesmetrics.parsing import parse_timestamps
+
+    s = pd.Series(["2024-02-01T10:00:00+00:00", "2024-02-31T10:00:00+00:00", "yesterday", "2024-02-02T10:00:00Z"])
+    parsed, problems = parse_timestamps(s, tz="UTC", file="f.csv", column="c", offset=2)
+    (p,) = problems
+    assert (p.code, p.rows, p.values) == ("unparseable_timestamp", (3, 4), ("2024-02-31T10:00:00+00:00", "yesterday"))
+    assert parsed.notna().tolist() == [True, False, False, True]
+
+
+def test_spreadsheet_text_in_an_offset_column_fills_in():
+    from salesmetrics.parsing import parse_timestamps
+
+    s = pd.Series(["2024-02-01T10:00:00+01:00", "2/3/2024 10:00 +01:00"])
+    parsed, problems = parse_timestamps(s, tz="Europe/Berlin", file="f.csv", column="c", offset=2)
+    assert parsed.dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2024-02-01 10:00", "2024-02-03 10:00"]
+    assert [(p.code, p.severity, p.rows) for p in problems] == [("ambiguous_dates", "warning", (3,))]
