@@ -121,6 +121,22 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .score import run_score
+
+    out = run_score(
+        args.log,
+        by=args.by,
+        period=args.period,
+        as_of=args.as_of,
+        out=args.out,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    print(f"Wrote {out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="salesmetrics",
@@ -143,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", help="adapter option, repeatable")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("score", help="movement, motion and slippage metrics per deal, owner or team")
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--by", choices=("deal", "owner", "team"), default="deal", help="one row per (default deal)")
+    p.add_argument("--period", choices=("W", "M", "Q"), help="period for owner/team scores (default M)")
+    p.add_argument("--as-of", dest="as_of", help="score as known at this date or time (default: latest event)")
+    p.add_argument("--out", required=True, type=Path, help="output file, .csv or .parquet")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("simulate", help="simulate a pipeline with known ground truth")
     p.add_argument("--deals", type=int, default=2000, help="number of deals (default 2000)")
