@@ -103,8 +103,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .log import check_output_folder
     from .simulate import simulate
 
+    check_output_folder(args.out, format=args.format, overwrite=args.overwrite)  # before the work, not after
     sim = simulate(
         args.deals,
         args.owners,

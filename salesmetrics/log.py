@@ -288,6 +288,27 @@ def _write_folder(model: StageModel, tables: dict[str, pd.DataFrame | None], tar
         _write_table(frame, target / f"{name}.{fmt}", fmt)
 
 
+def check_output_folder(
+    target: Path, *, format: str = "parquet", overwrite: bool = False, source: str | None = None
+) -> None:
+    """Fail before any work is done when a log folder cannot be written to ``target``.
+
+    Refuses a file in the way, an existing non-empty folder unless ``overwrite``, and the folder ``source``
+    (the log's own input) always.
+    """
+    if format not in ("parquet", "csv"):
+        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
+    if source is not None and target.exists() and target.resolve() == Path(source).resolve():
+        raise UsageError(f"Refusing to write over {target}: it is the folder this log was read from.")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} is a file; a log is written to a folder.")
+    if target.exists() and any(target.iterdir()) and not overwrite:
+        raise UsageError(
+            f"{target} already exists and is not empty; choose a new folder or replace it "
+            "(--overwrite on the command line, overwrite=True in Python)."
+        )
+
+
 def write_log(
     log: SalesLog,
     path: str | os.PathLike,
@@ -308,13 +329,8 @@ def write_log(
     >>> sorted(p.name for p in out.iterdir())[:2]
     ['activities.csv', 'close_date_changes.csv']
     """
-    if format not in ("parquet", "csv"):
-        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
     target = Path(path)
-    if log.source is not None and target.exists() and target.resolve() == Path(log.source).resolve():
-        raise UsageError(f"Refusing to write over {target}: it is the folder this log was read from.")
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise UsageError(f"{target} already exists and is not empty; pass overwrite=True or choose a new folder.")
+    check_output_folder(target, format=format, overwrite=overwrite, source=log.source)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:

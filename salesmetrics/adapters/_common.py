@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..config import StageModel
 from ..exceptions import LogValidationError, Problem, ProblemList, UsageError
-from ..log import SalesLog, write_log
+from ..log import SalesLog, check_output_folder, write_log
 from ..parsing import EXPECTED_TIMESTAMP, MAX_SHOWN, parse_numbers, parse_timestamps
 from ..readers import read_raw_table
 
@@ -63,15 +63,11 @@ def check_timezone(tz: str) -> str:
 
 def check_output(out: str | Path | None, format: str, overwrite: bool) -> None:
     """Fail before any work is done when the output cannot be written."""
-    if format not in ("parquet", "csv"):
-        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
     if out is None:
+        if format not in ("parquet", "csv"):
+            raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
         return
-    target = Path(out)
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"{target} is a file; the output of an import is a log folder.")
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise UsageError(f"{target} already exists and is not empty; pass overwrite=True or choose a new folder.")
+    check_output_folder(Path(out), format=format, overwrite=overwrite)
 
 
 @dataclass

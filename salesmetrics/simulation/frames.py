@@ -15,8 +15,7 @@ import pyarrow as pa
 import yaml
 
 from ..config import StageModel
-from ..exceptions import UsageError
-from ..log import SalesLog, write_log
+from ..log import SalesLog, check_output_folder, write_log
 from .engine import KIND_NAMES, LOST_CODE, Raw, _owner_names, _team_names
 
 TRUTH_FOLDER = "truth"
@@ -131,12 +130,7 @@ class Simulation:
         ``overwrite=True``. Returns the folder written.
         """
         target = Path(out)
-        if format not in ("parquet", "csv"):
-            raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
-        if target.exists() and not target.is_dir():
-            raise UsageError(f"{target} is a file; choose a folder for the simulated log.")
-        if target.exists() and any(target.iterdir()) and not overwrite:
-            raise UsageError(f"{target} already exists and is not empty; pass overwrite=True or choose a new folder.")
+        check_output_folder(target, format=format, overwrite=overwrite)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
