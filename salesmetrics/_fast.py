@@ -44,19 +44,36 @@ def epoch(series: pd.Series) -> np.ndarray:
     return series.astype(f"datetime64[us, {series.dt.tz}]" if series.dt.tz else "datetime64[us]").array.asi8
 
 
-def duplicated_rows(frame: pd.DataFrame, key_codes: np.ndarray | None, time_column: str | None) -> np.ndarray:
+def _repeated_values(keys: np.ndarray) -> np.ndarray:
+    """Values that occur more than once in ``keys`` (uint64), found by sorting.
+
+    Keys are split into two halves by their top bit and sorted in two threads (NumPy releases the GIL while
+    sorting); equal keys always land in the same half.
+    """
+    top = keys >> np.uint64(63)
+    halves = [keys[top == 0], keys[top == 1]]
+
+    def repeats(part: np.ndarray) -> np.ndarray:
+        part.sort()
+        return part[1:][part[1:] == part[:-1]]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return np.concatenate(list(pool.map(repeats, halves)))
+
+
+def duplicated_rows(
+    frame: pd.DataFrame, key_codes: np.ndarray | None, time_column: str | None, *, min_rows: int = 200_000
+) -> np.ndarray:
     """``frame.duplicated()`` (first occurrence kept) for large frames.
 
     Rows can only be exact duplicates if they share the deal and the time, so candidates are found by sorting
     a 64-bit mix of (deal position, time); only candidates are compared in full. Sorting beats a hash table
     for ten million random keys.
     """
-    if key_codes is None or time_column is None or len(frame) < 200_000:
+    if key_codes is None or time_column is None or len(frame) < min_rows:
         return frame.duplicated().to_numpy()
     mixed = key_codes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ epoch(frame[time_column]).view(np.uint64)
-    ordered = mixed.copy()
-    ordered.sort()
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    repeated = _repeated_values(mixed)
     if not len(repeated):
         return np.zeros(len(frame), dtype=bool)
     candidates = np.isin(mixed, np.unique(repeated))

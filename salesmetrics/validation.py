@@ -209,10 +209,10 @@ def load_tables(path: str | Path) -> LoadedTables:
             result.deal_codes[spec.name] = codes
         result.problems.extend(found)
         result.duplicates_dropped[spec.name] = n_dup
-        unparsed = {
+        unparsed = {  # cells that failed to parse were reported already; do not report them again as missing
             c: typed.index[typed[c].isna() & raw.frame.loc[typed.index, c].notna()]
             for c in spec.timestamps + spec.numbers
-            if c in typed
+            if c in typed and pd.api.types.is_string_dtype(raw.frame[c].dtype)
         }
         result.problems.extend(schema_problems(typed, spec, model, raw.file, raw.row_offset, unparsed))
         result.tables[spec.name] = typed
