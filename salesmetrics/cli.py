@@ -139,6 +139,53 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from . import reports
+
+    if args.list:
+        for report in reports.list_reports().values():
+            print(report.describe())
+        return EXIT_OK
+    if not args.name or not args.log or not args.out:
+        raise _UsageFailure("give a report NAME, --log LOG and --out DIR (or --list to see the reports).")
+    parameters: dict = {}
+    if args.params_file:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(Path(args.params_file).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise _UsageFailure(f"cannot read parameters file {args.params_file}: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise _UsageFailure(f"{args.params_file} must hold a mapping of parameter: value.")
+        parameters.update(loaded)
+    parameters.update(_key_values(args.param, "-p"))
+    if args.for_each:
+        written = reports.run_batch(
+            args.name,
+            log=args.log,
+            out=args.out,
+            for_each=args.for_each,
+            parameters=parameters,
+            format=args.format,
+            force=args.force,
+            progress=not args.quiet,
+        )
+    else:
+        written = reports.run_report(
+            args.name,
+            log=args.log,
+            out=args.out,
+            parameters=parameters,
+            format=args.format,
+            force=args.force,
+            show_code=args.show_code,
+        )
+    for path in written:
+        print(f"Wrote {path}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="salesmetrics",
@@ -172,6 +219,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_score)
 
+    p = sub.add_parser("report", help="run a report notebook on a log and write HTML")
+    p.add_argument("name", nargs="?", help="report name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the reports and their parameters")
+    p.add_argument("--log", type=Path, help="log folder")
+    p.add_argument("--out", type=Path, help="output folder")
+    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="report parameter, repeatable")
+    p.add_argument("-f", "--params-file", type=Path, help="YAML file of report parameters")
+    p.add_argument("--for-each", choices=("owner", "team"), help="one report per owner or team, with an index")
+    p.add_argument("--format", choices=("html", "ipynb", "both"), default="html", help="output (default html)")
+    p.add_argument("--force", action="store_true", help="re-run reports that already exist")
+    p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_report)
+
     p = sub.add_parser("simulate", help="simulate a pipeline with known ground truth")
     p.add_argument("--deals", type=int, default=2000, help="number of deals (default 2000)")
     p.add_argument("--owners", type=int, default=20, help="number of owners (default 20)")
@@ -195,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    from .exceptions import LogValidationError, UsageError
+    from .exceptions import LogValidationError, SalesmetricsError, UsageError
 
     try:
         return args.func(args)
@@ -207,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except LogValidationError as exc:
         print(str(exc), file=sys.stderr)
+        return EXIT_PROBLEMS
+    except SalesmetricsError as exc:  # e.g. a report cell that failed
+        print(f"salesmetrics {args.command}: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
         print("Interrupted; nothing half-written was left behind.", file=sys.stderr)
