@@ -111,7 +111,8 @@ def stage_entries(log: SalesLog, as_of=None) -> pd.DataFrame:
     entries = changes.iloc[order].reset_index(drop=True)
     ranks = {s: model.rank(s) for s in model.all_stages}
     entries["rank"] = entries["stage"].map(ranks).astype("int64")
-    first = np.r_[True, entries["deal_id"].to_numpy()[1:] != entries["deal_id"].to_numpy()[:-1]]
+    ids = entries["deal_id"].to_numpy()
+    first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.zeros(0, dtype=bool)
     prev_stage = entries["stage"].shift(1).where(~first)
     prev_rank = entries["rank"].shift(1).where(~first)
     entries["prev_stage"] = prev_stage

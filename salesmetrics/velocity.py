@@ -1,0 +1,572 @@
+"""Velocity: how fast pipeline turns into revenue, how long deals sit in each stage, how fast a verbal yes
+becomes a signature, and how fast sellers answer their buyers.
+
+Every function is a pure function of a log, an ``as_of`` moment and its parameters. Each starts by cutting the
+log at ``as_of`` (:func:`salesmetrics.prepare.truncate`), so no later event is ever seen, and takes stage
+movements from :func:`salesmetrics.prepare.stage_entries` (repeats of the current stage are not movements and
+neither start nor end a stay). Definitions, worked examples and the choices behind them:
+``docs/metrics/40-velocity-momentum.md`` and ``docs/decisions/0012``, ``0013``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import UsageError
+from .log import SalesLog
+from .prepare import resolve_as_of, stage_entries, truncate
+
+PERIODS = {"M": "M", "Q": "Q", "W": "W"}
+GROUPS = ("owner", "team")
+DAY = pd.Timedelta(days=1)
+HOUR = pd.Timedelta(hours=1)
+NO_TEAM = "(no team)"
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+
+def _prepare(log: SalesLog, as_of) -> tuple[pd.Timestamp, SalesLog]:
+    as_of = resolve_as_of(log, as_of)
+    return as_of, truncate(log, as_of)
+
+
+def _check_by(by: str | None, name: str = "by") -> str | None:
+    if by is not None and by not in GROUPS:
+        raise UsageError(f"{name} must be 'owner', 'team' or None, not {by!r}.")
+    return by
+
+
+def _group_of(log: SalesLog, by: str | None) -> pd.Series | None:
+    """The group label of every deal (indexed by deal_id), or None when results are not grouped."""
+    if by is None:
+        return None
+    labels = log.deals.set_index("deal_id")[by] if by in log.deals else pd.Series(dtype="str")
+    if by == "team":
+        labels = labels.fillna(NO_TEAM)
+    return labels.astype("str")
+
+
+def _lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """``keys.map(values)`` that keeps ``values``' dtype even when ``keys`` is empty (``values`` has unique keys)."""
+    return pd.Series(values.reindex(keys.to_numpy()).array, index=keys.index)
+
+
+def _label(frame: pd.DataFrame, groups: pd.Series | None, by: str | None) -> pd.DataFrame:
+    if by is not None:
+        frame[by] = frame["deal_id"].map(groups).fillna("(unknown deal)").astype("str")
+    return frame
+
+
+def _movements(log: SalesLog, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Stage entries that are movements (repeats dropped), sorted by deal then time, with the next movement."""
+    if len(log.stage_changes):
+        entries = stage_entries(log, as_of)
+    else:  # stage_entries fails on an empty table (reported upstream); an empty log has no entries
+        changes = log.stage_changes
+        entries = pd.DataFrame(
+            {
+                "deal_id": changes["deal_id"],
+                "changed_at": changes["changed_at"],
+                "stage": changes["stage"],
+                "rank": pd.Series(dtype="int64"),
+                "prev_stage": pd.Series(dtype="str"),
+                "prev_rank": pd.Series(dtype="Int64"),
+                "kind": pd.Series(dtype="str"),
+                "is_win": pd.Series(dtype=bool),
+                "steps": pd.Series(dtype="int64"),
+            }
+        ).reset_index(drop=True)
+    moves = entries[entries["kind"] != "repeat"].reset_index(drop=True)
+    deal = moves["deal_id"].to_numpy()
+    same_next = np.r_[deal[1:] == deal[:-1], False] if len(deal) else np.zeros(0, bool)
+    moves["next_at"] = moves["changed_at"].shift(-1).where(same_next)
+    moves["next_stage"] = moves["stage"].shift(-1).where(same_next)
+    moves["next_kind"] = moves["kind"].shift(-1).where(same_next)
+    moves["is_last"] = ~same_next
+    return moves
+
+
+def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    return (later - earlier) / DAY
+
+
+def _stays(log: SalesLog, as_of: pd.Timestamp) -> pd.DataFrame:
+    """One row per stay in an open stage: from a movement into it to the deal's next movement (or as_of)."""
+    moves = _movements(log, as_of)
+    stays = moves[moves["stage"].isin(log.model.stages)]
+    out = pd.DataFrame(
+        {
+            "deal_id": stays["deal_id"].to_numpy(),
+            "stage": stays["stage"].to_numpy(),
+            "entered_at": stays["changed_at"].to_numpy(),
+            "left_at": stays["next_at"].to_numpy(),
+            "next_stage": stays["next_stage"].to_numpy(),
+            "exit_kind": stays["next_kind"].to_numpy(),
+        }
+    )
+    out["entered_at"] = stays["changed_at"].reset_index(drop=True)
+    out["left_at"] = stays["next_at"].reset_index(drop=True)
+    out["censored"] = out["left_at"].isna()
+    out["days"] = _days(out["left_at"].fillna(as_of), out["entered_at"])
+    for column in ("deal_id", "stage", "next_stage", "exit_kind"):
+        out[column] = out[column].astype("str")
+    return out
+
+
+def kaplan_meier(days, finished) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier survival: the share of stays still going after each distinct duration.
+
+    ``finished`` is False for a censored duration (still going when observed). Returns ``(days, survival)``.
+
+    Examples
+    --------
+    >>> kaplan_meier([2, 3, 4, 5, 6], [True, False, True, False, True])[1].round(3).tolist()
+    [0.8, 0.8, 0.533, 0.533, 0.0]
+    """
+    days = np.asarray(days, dtype="float64")
+    finished = np.asarray(finished, dtype=bool)
+    if len(days) == 0:
+        return np.zeros(0), np.zeros(0)
+    from sksurv.nonparametric import kaplan_meier_estimator
+
+    times, survival = kaplan_meier_estimator(finished, days)
+    return np.asarray(times, dtype="float64"), np.asarray(survival, dtype="float64")
+
+
+def km_median(days, finished) -> float:
+    """The first duration at which the Kaplan–Meier survival reaches 0.5 or less; NaN when it never does."""
+    times, survival = kaplan_meier(days, finished)
+    reached = np.flatnonzero(survival <= 0.5)
+    return float(times[reached[0]]) if len(reached) else float("nan")
+
+
+# --------------------------------------------------------------------------------------------- sales velocity
+
+
+def _period_grid(log: SalesLog, moves: pd.DataFrame, period: str | None, as_of: pd.Timestamp):
+    """Period labels, starts and measurement points (period end, capped at as_of), in the log's time zone."""
+    tz = log.model.timezone
+    firsts = [moves["changed_at"].min()] if len(moves) else []
+    if log.deals["created_at"].notna().any():
+        firsts.append(log.deals["created_at"].min())
+    first = min(firsts) if firsts else as_of
+    if period is None:
+        return ["all"], pd.DatetimeIndex([first]), pd.DatetimeIndex([as_of])
+    freq = PERIODS[period]
+    local = pd.period_range(first.tz_localize(None).to_period(freq), as_of.tz_localize(None).to_period(freq))
+    starts = local.start_time.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    ends = (local + 1).start_time.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward") - pd.Timedelta(
+        microseconds=1
+    )
+    ends = ends.where(ends < as_of, as_of)
+    return [str(p) for p in local], starts, pd.DatetimeIndex(ends)
+
+
+def sales_velocity(log: SalesLog, by: str | None = "owner", period: str | None = "M", as_of=None) -> pd.DataFrame:
+    """Sales velocity per group and period, with its four factors.
+
+    ``velocity = open_deals × win_rate × avg_won_amount / avg_cycle_days`` (an amount per day):
+
+    - ``open_deals``: deals whose latest movement at the period's end (or at ``as_of`` for the current period)
+      is into an open stage;
+    - ``win_rate``: ``wins / (wins + losses)`` over closing movements (an advance into a won stage, or a
+      movement into a lost stage) dated in the period;
+    - ``avg_won_amount``: mean ``amount`` of the wins in the period (deals without an amount are left out);
+    - ``avg_cycle_days``: mean days from creation (``created_at``, else the first stage entry) to the win, over
+      the wins in the period.
+
+    A factor with nothing to average is NaN, never 0, and so is the velocity; ``open_deals`` is a count and is 0
+    when nothing is open. ``period=None`` gives one row per group: open deals at ``as_of`` and every close up
+    to it. Periods are calendar weeks (Monday to Sunday), months or quarters in the log's time zone, from the
+    first event to ``as_of``; every group gets every period.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> v = sales_velocity(sm.read_log("datasets/demo"), by=None, period="Q", as_of="2024-12-31")
+    >>> v[["period", "open_deals", "wins", "losses"]].tail(2).to_string(index=False)
+    'period  open_deals  wins  losses\\n2024Q3         140    65     246\\n2024Q4         148    90     254'
+    """
+    by = _check_by(by)
+    if period is not None and period not in PERIODS:
+        raise UsageError(f"period must be 'W', 'M', 'Q' or None, not {period!r}.")
+    as_of, log = _prepare(log, as_of)
+    moves = _movements(log, as_of)
+    groups = _group_of(log, by)
+    labels, starts, ends = _period_grid(log, moves, period, as_of)
+    n_periods = len(labels)
+    ends_ns = ends.as_unit("ns").asi8
+
+    def period_index(times: pd.Series) -> np.ndarray:
+        # period k holds the times in (end[k-1], end[k]]
+        return np.searchsorted(ends_ns, pd.DatetimeIndex(times).as_unit("ns").asi8, side="left")
+
+    group_names = sorted(groups.unique().tolist()) if by is not None else ["all"]
+    if by is not None:
+        unknown = ~moves["deal_id"].isin(groups.index)
+        if unknown.any():
+            group_names.append("(unknown deal)")
+    code_of = {name: i for i, name in enumerate(group_names)}
+
+    def group_codes(deal_ids: pd.Series) -> np.ndarray:
+        if by is None:
+            return np.zeros(len(deal_ids), dtype="int64")
+        names = deal_ids.map(groups).fillna("(unknown deal)")
+        return names.map(code_of).to_numpy(dtype="int64")
+
+    # open deals at each measurement point: a segment [entered, next movement) covers end[k] when it starts at
+    # or before it and ends after it; counted with +1/-1 marks and a running sum per group.
+    segments = moves[moves["stage"].isin(log.model.stages)]
+    counts = np.zeros((len(group_names), n_periods + 1), dtype="int64")
+    if len(segments):
+        k0 = period_index(segments["changed_at"])
+        nxt = segments["next_at"]
+        k1 = np.where(nxt.isna(), n_periods, period_index(nxt.fillna(as_of)))
+        g = group_codes(segments["deal_id"])
+        np.add.at(counts, (g, k0), 1)
+        np.add.at(counts, (g, k1), -1)
+    open_deals = np.cumsum(counts, axis=1)[:, :n_periods]
+
+    closes = moves[moves["is_win"] | (moves["kind"] == "loss")].reset_index(drop=True)
+    closes["g"] = group_codes(closes["deal_id"])
+    closes["k"] = period_index(closes["changed_at"])
+    deals = log.deals.set_index("deal_id")
+    first_entry = moves.groupby("deal_id", sort=False)["changed_at"].min()
+    created = _lookup(closes["deal_id"], deals["created_at"]).fillna(_lookup(closes["deal_id"], first_entry))
+    closes["won_amount"] = np.where(closes["is_win"], _lookup(closes["deal_id"], deals["amount"]), np.nan)
+    closes["cycle_days"] = np.where(closes["is_win"], _days(closes["changed_at"], created), np.nan)
+    closes["win"] = closes["is_win"].astype("int64")
+    closes["loss"] = (~closes["is_win"]).astype("int64")
+    agg = closes.groupby(["g", "k"]).agg(
+        wins=("win", "sum"),
+        losses=("loss", "sum"),
+        avg_won_amount=("won_amount", "mean"),
+        avg_cycle_days=("cycle_days", "mean"),
+    )
+    grid = pd.MultiIndex.from_product([range(len(group_names)), range(n_periods)], names=["g", "k"])
+    out = agg.reindex(grid)
+    out["wins"] = out["wins"].fillna(0).astype("int64")
+    out["losses"] = out["losses"].fillna(0).astype("int64")
+    out = out.reset_index()
+    out["open_deals"] = open_deals[out["g"].to_numpy(), out["k"].to_numpy()]
+    closed = out["wins"] + out["losses"]
+    out["win_rate"] = (out["wins"] / closed).where(closed > 0)
+    out["velocity"] = out["open_deals"] * out["win_rate"] * out["avg_won_amount"] / out["avg_cycle_days"]
+    out["velocity"] = out["velocity"].where(out["avg_cycle_days"] > 0)
+    result = pd.DataFrame({by: np.asarray(group_names, dtype=object)[out["g"]]} if by else {})
+    result["period"] = np.asarray(labels, dtype=object)[out["k"]]
+    result["period_start"] = starts[out["k"].to_numpy()]
+    result["period_end"] = ends[out["k"].to_numpy()]
+    for column in ("open_deals", "wins", "losses", "win_rate", "avg_won_amount", "avg_cycle_days", "velocity"):
+        result[column] = out[column].to_numpy()
+    for column in [c for c in (by, "period") if c]:
+        result[column] = result[column].astype("str")
+    return result
+
+
+# ----------------------------------------------------------------------------------------------- time in stage
+
+
+@dataclass(frozen=True)
+class TimeInStage:
+    """Stays in open stages, a per-stage summary and Kaplan–Meier curves (see :func:`time_in_stage`)."""
+
+    stays: pd.DataFrame
+    summary: pd.DataFrame
+    curves: pd.DataFrame
+    as_of: pd.Timestamp
+    by: str | None = None
+
+    def plot(self, ax=None, group: str | None = None, stages=None):
+        """Kaplan–Meier curves, one step line per stage (for one ``group`` when the result is grouped)."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4))
+        curves = self.curves
+        if self.by is not None:
+            if group is None:
+                raise UsageError(f"This result is grouped by {self.by}; pass group=... (one of its values).")
+            curves = curves[curves[self.by] == group]
+        for stage in stages or curves["stage"].unique():
+            one = curves[curves["stage"] == stage]
+            if len(one):
+                ax.step(np.r_[0.0, one["days"]], np.r_[1.0, one["survival"]], where="post", label=stage)
+        scope = f" ({self.by} {group})" if self.by is not None else ""
+        ax.set_title(f"Time in stage{scope}, Kaplan–Meier, as of {self.as_of:%Y-%m-%d}")
+        ax.set_xlabel("Days since entering the stage")
+        ax.set_ylabel("Share of stays still in the stage")
+        ax.set_ylim(0, 1.02)
+        ax.legend(title="Stage", fontsize="small")
+        return ax
+
+
+def time_in_stage(log: SalesLog, as_of=None, by: str | None = None) -> TimeInStage:
+    """How long deals stay in each open stage.
+
+    A stay runs from a movement into an open stage to the deal's next movement; a stay still going at ``as_of``
+    is censored (its ``days`` run to ``as_of``). ``summary`` has, per stage (and group): ``n_stays``,
+    ``n_closed``, ``n_censored``, ``median_days_closed`` (finished stays only) and ``km_median_days`` (the
+    Kaplan–Meier median, which counts censored stays as at risk until they were last seen; NaN when the curve
+    never falls to one half). ``curves`` has ``stage, days, survival`` (and the group).
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> t = time_in_stage(sm.read_log("datasets/demo"), as_of="2024-12-31")
+    >>> t.summary.set_index("stage").loc["Commit", ["n_stays", "n_censored"]].tolist()
+    [307, 18]
+    """
+    by = _check_by(by)
+    as_of, log = _prepare(log, as_of)
+    stays = _label(_stays(log, as_of), _group_of(log, by), by)
+    keys = [by, "stage"] if by else ["stage"]
+    stage_order = {s: i for i, s in enumerate(log.model.stages)}
+    rows, curves = [], []
+    for key, one in stays.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        label = dict(zip(keys, key, strict=True))
+        finished = ~one["censored"].to_numpy()
+        days = one["days"].to_numpy()
+        times, survival = kaplan_meier(days, finished)
+        reached = np.flatnonzero(survival <= 0.5)
+        rows.append(
+            {
+                **label,
+                "n_stays": len(one),
+                "n_closed": int(finished.sum()),
+                "n_censored": int((~finished).sum()),
+                "median_days_closed": float(np.median(days[finished])) if finished.any() else np.nan,
+                "km_median_days": float(times[reached[0]]) if len(reached) else np.nan,
+            }
+        )
+        curves.append(pd.DataFrame({**label, "days": times, "survival": survival}))
+    columns = [*keys, "n_stays", "n_closed", "n_censored", "median_days_closed", "km_median_days"]
+    summary = pd.DataFrame(rows, columns=columns)
+    curve_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=[*keys, "days", "survival"])
+    sort_keys = ([by] if by else []) + ["_order"]
+    summary = (
+        summary.assign(_order=summary["stage"].map(stage_order))
+        .sort_values(sort_keys, kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+    curve_frame = (
+        curve_frame.assign(_order=curve_frame["stage"].map(stage_order))
+        .sort_values([*sort_keys, "days"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+    stays = stays.sort_values(["deal_id", "entered_at"], kind="stable").reset_index(drop=True)
+    return TimeInStage(stays, summary, curve_frame, as_of, by)
+
+
+# ----------------------------------------------------------------------------------------- commit to signature
+
+
+@dataclass(frozen=True)
+class CommitToSignature:
+    """Per committed deal, the days from its first commit entry to a win (see :func:`commit_to_signature`)."""
+
+    deals: pd.DataFrame
+    summary: pd.DataFrame
+    commit_stage: str
+    as_of: pd.Timestamp
+
+
+def commit_to_signature(log: SalesLog, as_of=None, by: str | None = None) -> CommitToSignature:
+    """Days from a deal's first entry into ``commit_stage`` (the verbal yes) to its signature (a win).
+
+    Per deal that entered the commit stage by ``as_of``: ``committed_at`` (first entry), ``commit_entries``,
+    ``status`` (``won``, ``lost`` or ``open``: the first closing movement after that entry, or none yet),
+    ``closed_at``, ``days`` (to the close, or to ``as_of`` for open deals), ``censored`` (True unless won: for a
+    lost or open deal the time to signature is not observed) and ``days_to_win`` (won deals only).
+    ``summary`` (one row, or one per group): ``n_committed, n_won, n_lost, n_open, win_rate_closed,
+    median_days_to_win, p75_days_to_win, median_days_open``.
+
+    Raises :class:`~salesmetrics.exceptions.UsageError` when the stage model has no ``commit_stage``.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> c = commit_to_signature(sm.read_log("datasets/demo"), as_of="2024-12-31")
+    >>> c.summary[["n_committed", "n_won", "n_lost", "n_open"]].iloc[0].tolist()
+    [300, 256, 26, 18]
+    """
+    by = _check_by(by)
+    commit = log.model.commit_stage
+    if commit is None:
+        raise UsageError(
+            "The stage model has no commit stage, so there is no verbal yes to measure from. Set 'commit_stage' "
+            f"in salesmetrics.yaml to one of the open stages ({', '.join(log.model.stages)})."
+        )
+    as_of, log = _prepare(log, as_of)
+    moves = _movements(log, as_of)
+    moves["pos"] = np.arange(len(moves))
+    into = moves[moves["stage"] == commit]
+    first = into.groupby("deal_id", sort=False).agg(
+        committed_at=("changed_at", "first"), commit_pos=("pos", "first"), commit_entries=("pos", "size")
+    )
+    after = _lookup(moves["deal_id"], first["commit_pos"])
+    closing = moves[(moves["is_win"] | (moves["kind"] == "loss")) & (moves["pos"] > after)]
+    ends = closing.groupby("deal_id", sort=False).agg(closed_at=("changed_at", "first"), won=("is_win", "first"))
+    deals = first.join(ends, how="left").reset_index()
+    deals["status"] = np.where(deals["won"].isna(), "open", np.where(deals["won"].fillna(False), "won", "lost"))
+    deals["status"] = deals["status"].astype("str")
+    deals["days"] = _days(deals["closed_at"].fillna(as_of), deals["committed_at"])
+    deals["censored"] = deals["status"] != "won"
+    deals["days_to_win"] = deals["days"].where(deals["status"] == "won")
+    info = log.deals.set_index("deal_id")
+    deals["owner"] = deals["deal_id"].map(info["owner"]).astype("str")
+    deals["team"] = deals["deal_id"].map(info["team"]).astype("str")
+    columns = ["deal_id", "owner", "team", "committed_at", "commit_entries", "status", "closed_at", "days"]
+    deals = deals[[*columns, "censored", "days_to_win"]].sort_values("deal_id").reset_index(drop=True)
+    deals["commit_entries"] = deals["commit_entries"].astype("int64")
+
+    keys = [by] if by else []
+    frame = deals.assign(
+        _won=deals["status"] == "won",
+        _lost=deals["status"] == "lost",
+        _open=deals["status"] == "open",
+        _open_days=deals["days"].where(deals["status"] == "open"),
+    )
+    grouped = frame.groupby(keys) if keys else frame.groupby(np.zeros(len(frame), dtype="int64"))
+    summary = grouped.agg(
+        n_committed=("deal_id", "size"),
+        n_won=("_won", "sum"),
+        n_lost=("_lost", "sum"),
+        n_open=("_open", "sum"),
+        median_days_to_win=("days_to_win", "median"),
+        p75_days_to_win=("days_to_win", lambda s: s.quantile(0.75)),
+        median_days_open=("_open_days", "median"),
+    )
+    if not keys:
+        summary = summary.reindex([0]).fillna({"n_committed": 0, "n_won": 0, "n_lost": 0, "n_open": 0})
+    summary = summary.reset_index(drop=not keys)
+    for column in ("n_committed", "n_won", "n_lost", "n_open"):
+        summary[column] = summary[column].astype("int64")
+    closed = summary["n_won"] + summary["n_lost"]
+    summary.insert(len(keys) + 4, "win_rate_closed", (summary["n_won"] / closed).where(closed > 0))
+    return CommitToSignature(deals, summary, commit, as_of)
+
+
+# ------------------------------------------------------------------------------------------------ responsiveness
+
+
+def response_times(log: SalesLog, as_of=None) -> pd.DataFrame:
+    """One row per buyer request: a run of inbound activities on a deal, answered by the next outbound one.
+
+    The clock starts at the first inbound activity after an outbound one (or the deal's first inbound), so
+    three messages in a row are one request, timed from the first. ``answered_at`` is the next outbound
+    activity on the same deal at or after it; a request unanswered at ``as_of`` is censored and its ``hours``
+    run to ``as_of``. Activities without a direction are ignored; at equal times inbound sorts first.
+    Columns: ``deal_id, requested_at, inbound_count, answered_at, hours, censored``.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> r = response_times(sm.read_log("datasets/demo"), as_of="2024-12-31")
+    >>> int(r["censored"].sum()) < len(r)
+    True
+    """
+    as_of, log = _prepare(log, as_of)
+    columns = ["deal_id", "requested_at", "inbound_count", "answered_at", "hours", "censored"]
+    acts = log.activities
+    if "direction" not in acts or not acts["direction"].notna().any():
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    acts = acts.loc[acts["direction"].isin(["inbound", "outbound"]), ["deal_id", "occurred_at", "direction"]]
+    inbound = (acts["direction"] == "inbound").to_numpy()
+    deal = acts["deal_id"].to_numpy()
+    order = np.lexsort((~inbound, acts["occurred_at"].array.asi8, deal))
+    deal, inbound = deal[order], inbound[order]
+    times = acts["occurred_at"].iloc[order].reset_index(drop=True)
+    n = len(deal)
+    new_deal = np.r_[True, deal[1:] != deal[:-1]] if n else np.zeros(0, bool)
+    prev_inbound = np.r_[False, inbound[:-1]] if n else np.zeros(0, bool)
+    starts = np.flatnonzero(inbound & (new_deal | ~prev_inbound))
+    outbound_pos = np.flatnonzero(~inbound)
+    # next outbound position after each run start, if it belongs to the same deal
+    nxt = np.searchsorted(outbound_pos, starts, side="left")
+    answer = outbound_pos[np.minimum(nxt, len(outbound_pos) - 1)] if len(outbound_pos) else np.zeros_like(starts)
+    deal_ids = deal[starts]
+    answered = (nxt < len(outbound_pos)) & (deal[answer] == deal_ids)
+    # inbound messages in the run: up to the answer, or to the deal's end
+    deal_end = np.r_[np.flatnonzero(new_deal)[1:], n] if n else np.zeros(0, "int64")
+    run_end = np.where(answered, answer, deal_end[np.cumsum(new_deal)[starts] - 1]) if len(starts) else starts
+    requested_at = times.iloc[starts].reset_index(drop=True)
+    answered_at = times.iloc[answer].reset_index(drop=True).where(pd.Series(answered))
+    out = pd.DataFrame(
+        {
+            "deal_id": pd.Series(deal_ids, dtype="str"),
+            "requested_at": requested_at,
+            "inbound_count": (run_end - starts).astype("int64"),
+            "answered_at": answered_at,
+        }
+    )
+    out["hours"] = (out["answered_at"].fillna(as_of) - out["requested_at"]) / HOUR
+    out["censored"] = ~answered
+    return out[columns]
+
+
+def responsiveness(log: SalesLog, as_of=None, by: str | None = "owner") -> pd.DataFrame:
+    """Median hours from a buyer's inbound activity to the seller's next outbound one, per owner or team.
+
+    Built on :func:`response_times` (a run of inbound activities is one request, timed from its first).
+    Columns: the group, ``n_requests``, ``n_answered``, ``n_unanswered`` (censored at ``as_of``),
+    ``median_hours`` (answered requests only), ``km_median_hours`` (Kaplan–Meier median counting unanswered
+    requests as censored; never below ``median_hours``' information, and NaN when under half are answered)
+    and ``p90_hours`` (answered). When the log has no ``direction`` data the result is empty and a warning
+    says so.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> r = responsiveness(sm.read_log("datasets/demo"), as_of="2024-12-31", by="team")
+    >>> r["team"].tolist()
+    ['Team A', 'Team B', 'Team C', 'Team D']
+    """
+    by = _check_by(by)
+    as_of, log = _prepare(log, as_of)
+    keys = [by] if by else []
+    columns = [*keys, "n_requests", "n_answered", "n_unanswered", "median_hours", "km_median_hours", "p90_hours"]
+    if "direction" not in log.activities or not log.activities["direction"].notna().any():
+        warnings.warn(
+            "The log's activities have no 'direction' (inbound/outbound) values, so responsiveness cannot be "
+            "measured; the result is empty. Add a direction column to activities to get it.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    requests = _label(response_times(log, as_of), _group_of(log, by), by)
+    requests["answered_hours"] = requests["hours"].where(~requests["censored"])
+    grouped = requests.groupby(keys) if keys else requests.groupby(np.zeros(len(requests), dtype="int64"))
+    summary = grouped.agg(
+        n_requests=("hours", "size"),
+        n_unanswered=("censored", "sum"),
+        median_hours=("answered_hours", "median"),
+        p90_hours=("answered_hours", lambda s: s.quantile(0.9)),
+    )
+    km = grouped[["hours", "censored"]].apply(lambda g: km_median(g["hours"], ~g["censored"].to_numpy()))
+    summary["km_median_hours"] = km
+    summary["n_unanswered"] = summary["n_unanswered"].astype("int64")
+    summary["n_answered"] = summary["n_requests"] - summary["n_unanswered"]
+    summary = summary.reset_index(drop=not keys)
+    return summary[columns]
+
+
+__all__ = [
+    "CommitToSignature",
+    "TimeInStage",
+    "commit_to_signature",
+    "kaplan_meier",
+    "km_median",
+    "response_times",
+    "responsiveness",
+    "sales_velocity",
+    "time_in_stage",
+]

@@ -1,0 +1,71 @@
+"""as_of handling, truncation and the classification of stage entries into movements."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import salesmetrics as sm
+from salesmetrics.exceptions import UsageError
+from salesmetrics.prepare import resolve_as_of, stage_entries, truncate
+
+
+def _log(rows, tiny_log_dir):
+    base = sm.read_log(tiny_log_dir)
+    start = pd.Timestamp("2024-03-01", tz="Europe/Berlin")
+    changes = pd.DataFrame(
+        {
+            "deal_id": [r[0] for r in rows],
+            "changed_at": [start + pd.Timedelta(days=r[1]) for r in rows],
+            "stage": [r[2] for r in rows],
+        }
+    )
+    return sm.SalesLog(base.model, base.deals, changes, base.activities, base.close_date_changes)
+
+
+def test_classification_by_hand(tiny_log_dir):
+    rows = [
+        ("D1", 0, "Lead"),
+        ("D1", 1, "Lead"),  # repeat
+        ("D1", 2, "Proposal"),  # advance, 2 steps
+        ("D1", 3, "Qualified"),  # regression, 1 step
+        ("D1", 4, "Won"),  # advance and win, 3 steps (Commit skipped)
+        ("D1", 5, "Proposal"),  # reopened after a win: regression
+        ("D2", 0, "Won"),  # created straight into Won: the add only
+        ("D3", 0, "Lead"),
+        ("D3", 1, "Lost"),  # loss
+        ("D3", 2, "Lost"),  # repeat
+        ("D3", 3, "Qualified"),  # reopened after a loss: advance from below Lead
+    ]
+    e = stage_entries(_log(rows, tiny_log_dir), "2024-12-31")
+    assert e["kind"].tolist() == [
+        "add", "repeat", "advance", "regression", "advance", "regression",
+        "add",
+        "add", "loss", "repeat", "advance",
+    ]  # fmt: skip
+    assert e["steps"].tolist() == [0, 0, 2, 1, 3, 2, 0, 0, 0, 0, 2]
+    assert e["is_win"].tolist() == [False, False, False, False, True] + [False] * 6
+
+
+def test_ties_keep_file_order_and_as_of_cuts(tiny_log_dir):
+    rows = [("D1", 0, "Lead"), ("D1", 1, "Proposal"), ("D1", 1, "Qualified"), ("D1", 5, "Won")]
+    e = stage_entries(_log(rows, tiny_log_dir), "2024-03-03")
+    assert e["stage"].tolist() == ["Lead", "Proposal", "Qualified"]
+    assert e["kind"].tolist() == ["add", "advance", "regression"]
+    assert len(stage_entries(_log(rows, tiny_log_dir), "2023-01-01")) == 0
+
+
+def test_resolve_as_of(tiny_log_dir):
+    log = sm.read_log(tiny_log_dir)
+    assert resolve_as_of(log) == pd.Timestamp("2024-02-03 08:00", tz="Europe/Berlin")
+    assert resolve_as_of(log, "2024-01-15") == pd.Timestamp("2024-01-15 23:59:59.999999", tz="Europe/Berlin")
+    assert resolve_as_of(log, "2024-01-15T10:00Z") == pd.Timestamp("2024-01-15 11:00", tz="Europe/Berlin")
+    with pytest.raises(UsageError, match="not a date"):
+        resolve_as_of(log, "soon")
+
+
+def test_truncate_drops_later_events_and_deals(tiny_log_dir):
+    cut = truncate(sm.read_log(tiny_log_dir), "2024-01-20")
+    assert sorted(cut.deals["deal_id"]) == ["D1", "D2"]  # D3 was created on 1 February
+    assert cut.stage_changes["changed_at"].max() <= pd.Timestamp("2024-01-21", tz="Europe/Berlin")
+    assert len(cut.activities) == 4 and len(cut.close_date_changes) == 3
