@@ -21,6 +21,15 @@ def is_in(series: pd.Series, values) -> pd.Series:
     return pd.Series(out, index=series.index)
 
 
+def contains(series: pd.Series, values: pd.Series) -> np.ndarray:
+    """``series.isin(values).to_numpy()`` (missing values are not contained), fast on Arrow-backed text."""
+    data, value_set = pa.array(series), pa.array(values.drop_duplicates())
+    if data.type != value_set.type:
+        data, value_set = data.cast(pa.large_string()), value_set.cast(pa.large_string())
+    found = pc.is_in(data, value_set=value_set, skip_nulls=True)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
 def index_in(series: pd.Series, values: pd.Series) -> np.ndarray:
     """Position of each value of ``series`` in ``values`` (-1 where absent): ``pd.Index(values).get_indexer``."""
     data = pa.array(series)

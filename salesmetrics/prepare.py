@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._fast import contains
 from .exceptions import UsageError
 from .log import SalesLog
 
@@ -68,15 +69,15 @@ def truncate(log: SalesLog, as_of) -> SalesLog:
     activities = log.activities[log.activities["occurred_at"] <= as_of]
     close_dates = log.close_date_changes[log.close_date_changes["changed_at"] <= as_of]
     created = log.deals["created_at"]
-    seen = log.deals["deal_id"].isin(changes["deal_id"])
-    deals = log.deals[(created <= as_of) | (created.isna() & seen)]
+    seen = contains(log.deals["deal_id"], changes["deal_id"])
+    deals = log.deals[((created <= as_of) | (created.isna() & seen)).to_numpy()]
     keep = deals["deal_id"]
     return SalesLog(
         log.model,
         deals,
-        changes[changes["deal_id"].isin(keep)],
-        activities[activities["deal_id"].isin(keep)],
-        close_dates[close_dates["deal_id"].isin(keep)],
+        changes[contains(changes["deal_id"], keep)],
+        activities[contains(activities["deal_id"], keep)],
+        close_dates[contains(close_dates["deal_id"], keep)],
         log.source,
         log.problems,
     )
@@ -105,7 +106,7 @@ def stage_entries(log: SalesLog, as_of=None) -> pd.DataFrame:
     if log.deals["created_at"].notna().any():
         late = log.deals.loc[log.deals["created_at"] > as_of, "deal_id"]
         if len(late):
-            changes = changes[~changes["deal_id"].isin(late)]
+            changes = changes[~contains(changes["deal_id"], late)]
     # stable sort: time order within each deal, file order for ties
     order = np.lexsort((np.arange(len(changes)), changes["changed_at"].array.asi8, changes["deal_id"].to_numpy()))
     entries = changes.iloc[order].reset_index(drop=True)

@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmetrics._fast import duplicated_rows, index_in, is_in
+from salesmetrics._fast import contains, duplicated_rows, index_in, is_in
 
 rows = st.lists(
     st.tuples(st.integers(0, 5), st.integers(0, 4), st.sampled_from(["call", "email", None])), min_size=0, max_size=60
@@ -37,3 +37,14 @@ def test_is_in_and_index_in_equal_pandas(values):
     lookup = pd.Series(["c", "a"], dtype="str")
     expected = pd.Index(lookup).get_indexer(series)
     assert index_in(series, lookup).tolist() == expected.tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.sampled_from(["a", "b", "c", None]), max_size=30),
+    lookup=st.lists(st.sampled_from(["a", "c", "d"]), max_size=5),
+)
+def test_contains_equals_isin(values, lookup):
+    series = pd.Series(values, dtype="str")
+    other = pd.Series(lookup, dtype="str")
+    assert contains(series, other).tolist() == series.isin(other).tolist()

@@ -1,0 +1,226 @@
+"""Random walks and slippage (section 4): hand-computed logs, properties, and the slipping-quarter scenario."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import salesmetrics as sm
+from salesmetrics.exceptions import UsageError
+from salesmetrics.prepare import truncate
+from salesmetrics.simulate import simulate
+from salesmetrics.slippage import (
+    bin_push_lengths,
+    close_date_changes_classified,
+    deal_slippage,
+    push_lengths,
+    serial_pushers,
+    share_near,
+    slippage,
+)
+
+# Europe/Berlin: the close dates cross the March DST change, which must not turn 30 days into 29.96.
+MODEL = sm.StageModel(
+    stages=("Lead", "Qualified", "Proposal", "Commit"), won=("Won",), lost=("Lost",), timezone="Europe/Berlin"
+)
+
+
+def make_log(deals, changes, close_dates=(), model=MODEL):
+    d = pd.DataFrame(deals, columns=["deal_id", "owner", "created_at"])
+    c = pd.DataFrame(changes, columns=["deal_id", "changed_at", "stage"])
+    cd = pd.DataFrame(close_dates, columns=["deal_id", "changed_at", "close_date"])
+    return sm.SalesLog.from_frames(model, d, c, None, cd if len(cd) else None)
+
+
+DEALS = [("D1", "ann", "2024-01-01 09:00"), ("D2", "ann", "2024-01-02 09:00"), ("D3", "bob", "2024-01-03 09:00")]
+CHANGES = [
+    # D1: Lead, Qualified, Lead, Qualified, Proposal: two back-and-forths, 1 regression in 5 movements
+    ("D1", "2024-01-01 09:00", "Lead"),
+    ("D1", "2024-01-05 09:00", "Qualified"),
+    ("D1", "2024-01-09 09:00", "Lead"),
+    ("D1", "2024-01-12 09:00", "Qualified"),
+    ("D1", "2024-01-12 10:00", "Qualified"),  # a repeat: not a movement
+    ("D1", "2024-02-01 09:00", "Proposal"),
+    # D2: Lead, Qualified, Won, Qualified (reopened: a regression): one back-and-forth, 1 of 4
+    ("D2", "2024-01-02 09:00", "Lead"),
+    ("D2", "2024-01-10 09:00", "Qualified"),
+    ("D2", "2024-02-10 09:00", "Won"),
+    ("D2", "2024-02-20 09:00", "Qualified"),
+    # D3: only added
+    ("D3", "2024-01-03 09:00", "Lead"),
+]
+CLOSE_DATES = [
+    ("D1", "2024-01-01 09:00", "2024-02-15"),  # first: not a push
+    ("D1", "2024-01-20 09:00", "2024-03-16"),  # push 30
+    ("D1", "2024-02-20 09:00", "2024-04-15"),  # push 30 (across the DST change)
+    ("D1", "2024-03-01 09:00", "2024-04-10"),  # pull 5
+    ("D1", "2024-03-02 09:00", "2024-04-10"),  # same day again
+    ("D1", "2024-04-20 09:00", "2024-05-30"),  # push 50
+    ("D2", "2024-01-02 09:00", "2024-03-01"),  # first
+    ("D2", "2024-02-01 09:00", "2024-03-31"),  # push 30
+]
+AS_OF = "2024-06-30"
+
+
+@pytest.fixture(scope="module")
+def hand_log():
+    return make_log(DEALS, CHANGES, CLOSE_DATES)
+
+
+def test_classified_changes_by_hand(hand_log):
+    ch = close_date_changes_classified(hand_log, AS_OF)
+    assert ch["kind"].tolist() == ["first", "push", "push", "pull", "same", "push", "first", "push"]
+    assert ch["days"].tolist() == [0, 30, 30, -5, 0, 50, 0, 30]
+    assert pd.isna(ch.loc[0, "prev_close_date"])
+    assert ch.loc[1, "prev_close_date"] == pd.Timestamp("2024-02-15", tz="Europe/Berlin")
+    # as_of cuts: on 2024-02-25 D1 has had two pushes
+    early = close_date_changes_classified(hand_log, "2024-02-25")
+    assert (early["kind"] == "push").sum() == 3
+
+
+def test_deal_slippage_by_hand(hand_log):
+    d = deal_slippage(hand_log, AS_OF)
+    assert d.loc["D1", ["movements", "regressions", "back_and_forth"]].tolist() == [5, 1, 2]
+    assert d.loc["D1", "regression_share"] == pytest.approx(0.2)
+    assert d.loc["D2", ["movements", "regressions", "back_and_forth"]].tolist() == [4, 1, 1]
+    assert d.loc["D2", "regression_share"] == 0.25
+    assert d.loc["D3", ["movements", "regressions", "back_and_forth"]].tolist() == [1, 0, 0]
+    assert d.loc["D3", "regression_share"] == 0.0
+    cols = ["close_date_changes", "close_date_pushes", "days_pushed", "close_date_pulls", "longest_push"]
+    assert d.loc["D1", cols].tolist() == [5, 3, 110, 1, 50]
+    assert d.loc["D2", cols].tolist() == [1, 1, 30, 0, 30]
+    assert d.loc["D3", cols].tolist() == [0, 0, 0, 0, 0]
+    assert d["serial_pusher"].tolist() == [True, False, False]
+    assert serial_pushers(hand_log, AS_OF, n=1).index.tolist() == ["D1", "D2"]
+    assert serial_pushers(hand_log, AS_OF, n=4).empty
+    with pytest.raises(UsageError):
+        deal_slippage(hand_log, AS_OF, serial_threshold=0)
+
+
+def test_push_distribution_by_hand(hand_log):
+    pushes = push_lengths(hand_log, AS_OF)
+    assert sorted(pushes["days"]) == [30, 30, 30, 50]
+    assert share_near(pushes["days"]) == 0.75
+    assert share_near(pushes["days"], target=50, tolerance=0) == 0.25
+    assert np.isnan(share_near([]))
+    bins = bin_push_lengths(pushes["days"])
+    assert bins.loc["[27, 34)", "count"] == 3 and bins.loc["[45, 60)", "count"] == 1
+    assert bins["share"].sum() == pytest.approx(1.0) and bins["cumulative_share"].iloc[-1] == pytest.approx(1.0)
+    # bins are half-open on the right, including the last one
+    assert bin_push_lengths([7, 14], edges=(0, 7, 14))["count"].tolist() == [0, 1]
+    with pytest.raises(UsageError):
+        bin_push_lengths([1], edges=(5, 1))
+
+
+def test_slippage_result_and_owners(hand_log):
+    res = slippage(hand_log, AS_OF)
+    assert res.owners.loc["ann", ["deals", "close_date_pushes", "serial_pushers", "back_and_forth"]].tolist() == [
+        2,
+        4,
+        1,
+        3,
+    ]
+    assert res.owners.loc["ann", "regression_share"] == pytest.approx(2 / 9)
+    assert res.share_near_30 == 0.75
+    assert res.serial_pushers.index.tolist() == ["D1"]
+    assert "Slippage" in res._repr_html_()
+    sums = res.deals.groupby("owner")[["movements", "close_date_pushes", "days_pushed"]].sum()
+    pd.testing.assert_frame_equal(sums, res.owners[["movements", "close_date_pushes", "days_pushed"]])
+
+
+# ---- properties ---------------------------------------------------------------------------------------------
+
+STAGES = ["Lead", "Qualified", "Proposal", "Commit", "Won", "Lost"]
+BASE = pd.Timestamp("2024-01-01 08:00")
+
+
+def direct_log(deals, changes, close_dates, model=MODEL):
+    """A log built in memory with the reader's dtypes (fast enough for property tests)."""
+    tz = model.timezone
+
+    def ts(values):
+        return pd.to_datetime(pd.Series(values, dtype="str")).dt.tz_localize(tz).astype(f"datetime64[us, {tz}]")
+
+    d = pd.DataFrame(deals, columns=["deal_id", "owner", "created_at"]).astype("str")
+    d = d.assign(created_at=ts(d["created_at"]), amount=np.nan, team=pd.Series(None, index=d.index, dtype="str"))
+    c = pd.DataFrame(changes, columns=["deal_id", "changed_at", "stage"]).astype("str")
+    c = c.assign(changed_at=ts(c["changed_at"]))
+    cd = pd.DataFrame(close_dates, columns=["deal_id", "changed_at", "close_date"]).astype("str")
+    cd = cd.assign(changed_at=ts(cd["changed_at"]), close_date=ts(cd["close_date"]))
+    a = pd.DataFrame(
+        {
+            "deal_id": pd.Series([], dtype="str"),
+            "occurred_at": ts([]),
+            "kind": pd.Series([], dtype="str"),
+            "outcome": pd.Series([], dtype="str"),
+            "direction": pd.Series([], dtype="str"),
+        }
+    )
+    return sm.SalesLog(model, d, c, a, cd)
+
+
+@st.composite
+def random_logs(draw):
+    """Distinct times within a deal for stage and close-date changes (ties keep file order by definition)."""
+    n = draw(st.integers(1, 4))
+    deals, changes, cds = [], [], []
+    for i in range(n):
+        deal = f"D{i}"
+        deals.append((deal, draw(st.sampled_from(["ann", "bob"])), str(BASE)))
+        for h in sorted(draw(st.sets(st.integers(0, 24 * 90), min_size=1, max_size=8))):
+            changes.append((deal, str(BASE + pd.Timedelta(hours=h)), draw(st.sampled_from(STAGES))))
+        for h in sorted(draw(st.sets(st.integers(0, 24 * 90), max_size=6))):
+            day = (BASE + pd.Timedelta(days=draw(st.integers(1, 150)))).date()
+            cds.append((deal, str(BASE + pd.Timedelta(hours=h)), str(day)))
+    return direct_log(deals, changes, cds)
+
+
+def _replace(log, fn):
+    return dataclasses.replace(log, **{name: fn(name, t) for name, t in log.tables.items()})
+
+
+PROPERTY = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(random_logs(), st.integers(0, 2**32 - 1), st.integers(0, 24 * 90))
+def test_properties(log, seed, cut_hours):
+    rng = np.random.default_rng(seed)
+    as_of = pd.Timestamp(BASE, tz=MODEL.timezone) + pd.Timedelta(hours=cut_hours)
+    base = deal_slippage(log, as_of)
+    shuffled = _replace(log, lambda _, t: t.iloc[rng.permutation(len(t))].reset_index(drop=True))
+    pd.testing.assert_frame_equal(deal_slippage(shuffled, as_of), base)
+
+    def dup(name, t):
+        if name == "deals" or not len(t):
+            return t
+        return pd.concat([t, t.iloc[rng.integers(0, len(t), 3)]]).sort_index(kind="stable").reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(deal_slippage(_replace(log, dup), as_of), base)
+    pd.testing.assert_frame_equal(deal_slippage(truncate(log, as_of), as_of), base)
+    keep = log.deals["deal_id"].iloc[1::2]
+    sub = _replace(log, lambda _, t: t[t["deal_id"].isin(keep)])
+    pd.testing.assert_frame_equal(deal_slippage(sub, as_of), base.loc[keep.sort_values()])
+    # every change is exactly one kind; the first of each deal is never a push
+    ch = close_date_changes_classified(log, as_of)
+    assert (ch.groupby("deal_id")["kind"].first() == "first").all()
+    assert base["close_date_pushes"].sum() == (ch["kind"] == "push").sum()
+    assert (base["back_and_forth"] <= base["movements"]).all()
+
+
+# ---- simulator --------------------------------------------------------------------------------------------
+
+
+def test_slipping_quarter_has_more_pushes():
+    kw = {"n_deals": 1500, "n_owners": 30, "seed": 5, "months": 12}
+    base = slippage(simulate(scenario="baseline", **kw).log)
+    slip = slippage(simulate(scenario="slipping_quarter", **kw).log)
+    assert slip.deals["close_date_pushes"].sum() > 1.3 * base.deals["close_date_pushes"].sum()
+    assert slip.deals["serial_pusher"].sum() > base.deals["serial_pusher"].sum()
+    # baseline pushes are about a month long
+    assert 20 <= base.pushes["days"].median() <= 40
