@@ -1,0 +1,181 @@
+"""``score``: movement, motion and slippage per deal, or per owner or team and period (``salesmetrics score``).
+
+Definitions: ``docs/metrics/10-movement.md``. Heavy libraries are imported inside the functions, so the
+command line starts fast; a Parquet log scored per deal goes through a DuckDB fast path
+(:mod:`salesmetrics._score_engine`) that gives the same numbers as the pandas path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .exceptions import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .log import SalesLog
+
+BY = ("deal", "owner", "team")
+PERIODS = ("W", "M", "Q")
+FORMATS = {".csv": "csv", ".parquet": "parquet"}
+LONG_WORK_BYTES = 20_000_000  # show a progress bar when the log's files are larger than this
+
+
+def _check_by_period(by: str, period: str | None) -> None:
+    if by not in BY:
+        raise UsageError(f"by {by!r} is not allowed; use one of: {', '.join(BY)}.")
+    if period is not None and period not in PERIODS:
+        raise UsageError(f"period {period!r} is not allowed; use one of: W (week), M (month), Q (quarter).")
+
+
+def score(log: SalesLog, by: str = "deal", period: str = "M", as_of=None, **params) -> pd.DataFrame:
+    """Score a log per deal, or per owner or team and period (``W``, ``M`` or ``Q`` in the log's time zone).
+
+    ``by="deal"`` gives one row per deal known at ``as_of`` (``period`` is not used); ``by="owner"`` or
+    ``"team"`` gives one row per group and period with movement counts, rates and the pipeline waterfall.
+    ``as_of`` (default: the latest event) is the moment of scoring: nothing after it is seen.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")
+    >>> deals = score(log, as_of="2024-06-30")
+    >>> list(deals.columns[:5])
+    ['deal_id', 'owner', 'current_stage', 'is_open', 'age_days']
+    >>> teams = score(log, by="team", period="Q", as_of="2024-06-30")
+    >>> int(teams["movements"].sum()) == int(deals["movements"].sum())
+    True
+    """
+    from . import movement
+
+    if params:
+        raise UsageError(f"score() got unknown parameters: {', '.join(sorted(params))}.")
+    _check_by_period(by, period)
+    if by == "deal":
+        return movement.deal_scores(log, as_of)
+    return movement.score_groups(log, by=by, period=period or "M", as_of=as_of)
+
+
+def as_of_microseconds(as_of, timezone: str) -> int | None:
+    """``as_of`` text as microseconds since the epoch, read as :func:`salesmetrics.prepare.resolve_as_of` does.
+
+    Returns None when the standard library cannot read it (the caller then lets pandas read it).
+
+    >>> as_of_microseconds("1970-01-01", "UTC")
+    86399999999
+    """
+    import zoneinfo
+
+    if as_of is None:
+        return None
+    text = str(as_of).strip()
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
+    epoch = datetime(1970, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    us = (stamp - epoch) // timedelta(microseconds=1)
+    if len(text) <= 10:  # a bare date: the end of that day (24 hours later, less a microsecond)
+        us += 86_400_000_000 - 1
+    return us
+
+
+def _check_out(log_path: Path, out: Path, overwrite: bool) -> str:
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"out {str(out)!r} must end in .csv or .parquet, not {out.suffix or 'no suffix'!r}.")
+    folder = log_path.resolve()
+    target = out.resolve()
+    if target == folder or folder in target.parents:
+        raise UsageError(f"out {str(out)!r} is inside the log folder {str(log_path)!r}; write the scores elsewhere.")
+    if out.is_dir():
+        raise UsageError(f"out {str(out)!r} is a folder; give a file name ending in .csv or .parquet.")
+    if out.exists() and not overwrite:
+        raise UsageError(f"out {str(out)!r} already exists; pass overwrite=True (--overwrite) to replace it.")
+    if not out.parent.exists():
+        raise UsageError(f"out {str(out)!r}: the folder {str(out.parent)!r} does not exist.")
+    return fmt
+
+
+def run_score(
+    log_path,
+    *,
+    by: str = "deal",
+    period: str | None = None,
+    as_of=None,
+    out,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Score the log folder ``log_path`` and write ``out`` (``.csv`` or ``.parquet``) atomically.
+
+    Bad arguments raise :class:`~salesmetrics.exceptions.UsageError`; a log that does not validate raises
+    :class:`~salesmetrics.exceptions.LogValidationError` with every problem. ``out`` is never written over
+    unless ``overwrite=True``, and never inside the log folder. Returns ``out``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "deals.csv"
+    >>> run_score("datasets/demo", by="deal", as_of="2024-06-30", out=out, progress=False).name
+    'deals.csv'
+    """
+    from .config import load_config
+
+    _check_by_period(by, period)
+    if by == "deal" and period is not None:
+        raise UsageError(f"period {period!r} applies to owner or team scores; leave it out with by='deal'.")
+    log_path, out = Path(log_path), Path(out)
+    fmt = _check_out(log_path, out, overwrite)
+    model = None
+    if log_path.is_dir():
+        model, problems = load_config(log_path)
+        if any(p.severity == "error" for p in problems):
+            model = None
+    as_of_us = None
+    if as_of is not None:
+        if model is not None:
+            as_of_us = as_of_microseconds(as_of, model.timezone)
+        if as_of_us is None:
+            import pandas as pd
+
+            try:
+                if pd.isna(pd.Timestamp(as_of)):
+                    raise ValueError
+            except (ValueError, TypeError) as exc:
+                raise UsageError(
+                    f"as_of {as_of!r} is not a date or time; use e.g. 2024-03-31 or 2024-03-31T17:00."
+                ) from exc
+
+    size = sum(p.stat().st_size for p in log_path.iterdir() if p.is_file()) if log_path.is_dir() else 0
+    from tqdm import tqdm
+
+    bar = tqdm(total=3, desc="score", unit="step", disable=not progress or size < LONG_WORK_BYTES, leave=False)
+    try:
+        if by == "deal" and model is not None and (as_of is None or as_of_us is not None):
+            from ._score_engine import deal_scores_to_file
+
+            bar.set_postfix_str("DuckDB")
+            if deal_scores_to_file(log_path, model, as_of_us, out, fmt) is not None:
+                bar.update(3)
+                return out
+        from ._score_engine import write_frame
+        from .log import read_log
+
+        bar.set_postfix_str("reading the log")
+        log = read_log(log_path)
+        bar.update(1)
+        bar.set_postfix_str("scoring")
+        result = score(log, by=by, period=period or "M", as_of=as_of)
+        bar.update(1)
+        bar.set_postfix_str("writing")
+        write_frame(result, out, fmt)
+        bar.update(1)
+        return out
+    finally:
+        bar.close()

@@ -1,0 +1,119 @@
+"""score(), run_score() and `salesmetrics score`: the DuckDB fast path equals the pandas path; CLI behaviour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from test_movement import MODEL, logs
+
+import salesmetrics as sm
+from salesmetrics.cli import main
+from salesmetrics.score import run_score, score
+
+DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo_log():
+    return sm.read_log(DEMO)
+
+
+@pytest.fixture(scope="module")
+def demo_parquet(tmp_path_factory, demo_log):
+    return sm.write_log(demo_log, tmp_path_factory.mktemp("pq") / "demo", format="parquet")
+
+
+def _fast_equals_pandas(folder: Path, log: sm.SalesLog, as_of, tmp: Path) -> None:
+    fast = run_score(folder, by="deal", as_of=as_of, out=tmp / "fast.parquet", overwrite=True, progress=False)
+    expected = score(log, as_of=as_of)
+    pd.testing.assert_frame_equal(pd.read_parquet(fast), expected, check_dtype=False, check_exact=True)
+    slow = tmp / "slow.csv"
+    run_score(folder, by="deal", as_of=as_of, out=tmp / "fast.csv", overwrite=True, progress=False)
+    from salesmetrics._score_engine import write_frame
+
+    write_frame(expected, slow, "csv")
+    assert (tmp / "fast.csv").read_bytes() == slow.read_bytes()
+
+
+@pytest.mark.parametrize("as_of", [None, "2024-06-30", "2024-03-15T12:00"])
+def test_fast_path_equals_pandas_on_demo(demo_parquet, demo_log, tmp_path, as_of):
+    _fast_equals_pandas(demo_parquet, demo_log, as_of, tmp_path)
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(logs())
+def test_fast_path_equals_pandas_on_random_logs(tmp_path, frames):
+    log = sm.SalesLog.from_frames(MODEL, *frames)
+    folder = sm.write_log(log, tmp_path / "log", format="parquet", overwrite=True)
+    _fast_equals_pandas(folder, sm.read_log(folder), None, tmp_path)
+
+
+def test_score_groups_via_score(demo_log):
+    g = score(demo_log, by="owner", period="M", as_of="2024-06-30")
+    assert g["period"].iloc[0] == "2024-01" and g["period"].max() == "2024-06"
+    assert 0 <= g["win_rate"].min() <= g["win_rate"].max() <= 1
+    with pytest.raises(sm.UsageError, match="unknown parameters: colour"):
+        score(demo_log, colour="red")
+    with pytest.raises(sm.UsageError, match="by 'region'"):
+        score(demo_log, by="region")
+
+
+def test_cli(tmp_path, tiny_log_dir, capsys):
+    out = tmp_path / "deals.csv"
+    assert main(["score", str(DEMO), "--by", "deal", "--out", str(out), "--quiet"]) == 0
+    assert len(pd.read_csv(out)) == 2000
+    assert main(["score", str(DEMO), "--by", "deal", "--out", str(out), "--quiet"]) == 2  # refuses to overwrite
+    assert "already exists" in capsys.readouterr().err
+    assert main(["score", str(DEMO), "--by", "deal", "--out", str(out), "--quiet", "--overwrite"]) == 0
+    owners = tmp_path / "owners.parquet"
+    assert main(["score", str(tiny_log_dir), "--by", "owner", "--period", "M", "--out", str(owners)]) == 0
+    assert list(pd.read_parquet(owners)["owner"]) == ["ann", "ann", "bob", "bob"]
+    assert main(["score", str(DEMO), "--out", str(tmp_path / "x.xlsx")]) == 2
+    assert "must end in .csv or .parquet" in capsys.readouterr().err
+    assert main(["score", str(DEMO), "--as-of", "soon", "--out", str(tmp_path / "y.csv")]) == 2
+    assert "as_of 'soon'" in capsys.readouterr().err
+    assert main(["score", str(DEMO), "--out", str(DEMO / "scores.csv")]) == 2  # never inside the input log
+    assert main(["score", str(DEMO), "--by", "deal", "--period", "M", "--out", str(tmp_path / "z.csv")]) == 2
+    with pytest.raises(SystemExit) as exc:  # argparse rejects choices itself, with exit code 2
+        main(["score", str(DEMO), "--by", "quarter", "--out", str(tmp_path / "z.csv")])
+    assert exc.value.code == 2
+    assert not (tmp_path / "z.csv").exists() and not (DEMO / "scores.csv").exists()
+
+
+def test_invalid_log_exit_1(tmp_path, demo_log, capsys):
+    bad = sm.write_log(demo_log, tmp_path / "bad", format="parquet")
+    changes = pd.read_parquet(bad / "stage_changes.parquet")
+    changes.loc[3, "stage"] = "Negociation"
+    changes.to_parquet(bad / "stage_changes.parquet", index=False)
+    assert main(["score", str(bad), "--out", str(tmp_path / "s.csv"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown" in err.lower() or "not in salesmetrics.yaml" in err
+    assert "Negociation" in err and not (tmp_path / "s.csv").exists()
+    assert main(["score", str(tmp_path / "nowhere"), "--out", str(tmp_path / "s.csv")]) == 1
+
+
+def test_maven_dataset_scores(shared_datasets, tmp_path):
+    from salesmetrics.adapters import run_import
+
+    source = shared_datasets / "maven_crm_sales"
+    if not source.exists():
+        pytest.skip(f"{source} is absent")
+    run_import("snapshot", [str(source)], tmp_path / "maven", options={"preset": "maven"})
+    log = sm.read_log(tmp_path / "maven")
+    deals = score(log)
+    assert len(deals) > 1000
+    assert (deals["movements"] == deals[["adds", "advances", "regressions", "losses"]].sum(axis=1)).all()
+    assert deals["wins"].sum() > 0 and deals["losses"].sum() > 0
+    assert deals["age_days"].dropna().ge(0).all()
+    teams = score(log, by="team", period="Q")
+    rates = teams["win_rate"].dropna()
+    assert (
+        len(rates)
+        and rates.between(0, 1).all()
+        and 0.2 < teams["wins"].sum() / teams[["wins", "losses"]].sum().sum() < 0.9
+    )
