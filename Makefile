@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install test lint format demo clean
+.PHONY: help install test lint format demo report lab clean
 
 help:
+	@echo "make report   run the pipeline health report on the demo log: reports/pipeline_health.html"
 	@echo "make test     install into .venv (pinned versions) and run the whole suite"
 	@echo "make demo     regenerate the demo log in datasets/demo from the simulator"
 	@echo "make lint     ruff lint and format check"
@@ -31,6 +32,13 @@ format: install
 
 test: install lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --nbval-lax notebooks
+
+datasets/demo/salesmetrics.yaml:
+	$(MAKE) demo
+
+report: install datasets/demo/salesmetrics.yaml
+	$(BIN)/salesmetrics report pipeline_health --log datasets/demo --out reports --force
 
 demo: install  # the same settings as salesmetrics.simulate.DEMO; tests/test_demo.py checks the files match
 	$(BIN)/python -c "from salesmetrics.simulate import main_demo; print('wrote', main_demo('datasets/demo'))"
