@@ -32,7 +32,7 @@ format: install
 
 test: install lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --nbval-lax notebooks
+	$(BIN)/python -m pytest --nbval-lax notebooks  # one process: nbval cells share a kernel
 
 datasets/demo/salesmetrics.yaml:
 	$(MAKE) demo
