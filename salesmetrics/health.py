@@ -14,7 +14,7 @@ import pandas as pd
 
 from .exceptions import UsageError
 from .log import SalesLog
-from .prepare import resolve_as_of
+from .prepare import resolve_as_of, subset_deals
 
 
 def filter_log(log: SalesLog, *, owner: str | None = None, team: str | None = None) -> SalesLog:
@@ -37,16 +37,7 @@ def filter_log(log: SalesLog, *, owner: str | None = None, team: str | None = No
         deals = deals[deals[column] == value]
     if len(deals) == len(log.deals):
         return log
-    keep = deals["deal_id"]
-    return SalesLog(
-        log.model,
-        deals,
-        log.stage_changes[log.stage_changes["deal_id"].isin(keep)],
-        log.activities[log.activities["deal_id"].isin(keep)],
-        log.close_date_changes[log.close_date_changes["deal_id"].isin(keep)],
-        log.source,
-        log.problems,
-    )
+    return subset_deals(log, deals)
 
 
 @dataclass(frozen=True)

@@ -71,13 +71,18 @@ def truncate(log: SalesLog, as_of) -> SalesLog:
     created = log.deals["created_at"]
     seen = contains(log.deals["deal_id"], changes["deal_id"])
     deals = log.deals[((created <= as_of) | (created.isna() & seen)).to_numpy()]
+    return subset_deals(SalesLog(log.model, deals, changes, activities, close_dates, log.source, log.problems), deals)
+
+
+def subset_deals(log: SalesLog, deals: pd.DataFrame) -> SalesLog:
+    """The log restricted to the rows of ``deals`` (a subset of ``log.deals``) and their events."""
     keep = deals["deal_id"]
     return SalesLog(
         log.model,
         deals,
-        changes[contains(changes["deal_id"], keep)],
-        activities[contains(activities["deal_id"], keep)],
-        close_dates[contains(close_dates["deal_id"], keep)],
+        log.stage_changes[contains(log.stage_changes["deal_id"], keep)],
+        log.activities[contains(log.activities["deal_id"], keep)],
+        log.close_date_changes[contains(log.close_date_changes["deal_id"], keep)],
         log.source,
         log.problems,
     )
