@@ -243,7 +243,7 @@ def run_report(
             )
         except papermill.PapermillExecutionError as exc:
             raise ReportExecutionError(
-                f"Report '{name}' failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
+                f"Report '{name}' failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).rstrip('.')}. "
                 "Nothing was written. Run it with --format ipynb --show-code to see the cell."
             ) from None
         nb = nbformat.read(executed, as_version=4)
