@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install test lint format demo report lab clean
+.PHONY: help install browser test lint format demo report lab clean
 
 help:
 	@echo "make report   run the pipeline health report on the demo log: reports/pipeline_health.html"
 	@echo "make test     install into .venv (pinned versions) and run the whole suite"
+	@echo "make browser  install Debian's chromium (as root) for the report browser test; make test runs it"
 	@echo "make demo     regenerate the demo log in datasets/demo from the simulator"
 	@echo "make lint     ruff lint and format check"
 	@echo "make format   ruff format and autofix"
@@ -30,7 +31,19 @@ format: install
 	$(BIN)/ruff format salesmetrics tests benchmarks
 	$(BIN)/ruff check --fix salesmetrics tests benchmarks
 
-test: install lint
+# Debian's chromium for tests/test_report_browser.py. Installed only as root (CI is); otherwise that test skips.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the report browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else \
+		echo "chromium is not installed and this is not root: tests/test_report_browser.py will skip."; \
+		echo "Install it with: sudo apt-get install --no-install-recommends chromium"; \
+	fi
+
+test: install lint browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 	$(BIN)/python -m pytest --nbval-lax notebooks  # one process: nbval cells share a kernel
 
@@ -39,6 +52,9 @@ datasets/demo/salesmetrics.yaml:
 
 report: install datasets/demo/salesmetrics.yaml
 	$(BIN)/salesmetrics report pipeline_health --log datasets/demo --out reports --force
+
+lab: install
+	$(BIN)/jupyter lab exercises
 
 demo: install  # the same settings as salesmetrics.simulate.DEMO; tests/test_demo.py checks the files match
 	$(BIN)/python -c "from salesmetrics.simulate import main_demo; print('wrote', main_demo('datasets/demo'))"

@@ -29,10 +29,14 @@ _EXPORTS = {
     "simulate": "simulate",
     "Simulation": "simulate",
     "SCENARIOS": "simulate",
+    "snapshots": "snapshots",
+    "StallPredictor": "models",
+    "CloseLikelihood": "models",
 }
 
 __all__ = [
     "SCENARIOS",
+    "CloseLikelihood",
     "LogSummary",
     "LogValidationError",
     "Problem",
@@ -40,6 +44,7 @@ __all__ = [
     "SalesmetricsError",
     "Simulation",
     "StageModel",
+    "StallPredictor",
     "UsageError",
     "__version__",
     "check_log",
@@ -49,6 +54,7 @@ __all__ = [
     "import_snapshot",
     "read_log",
     "simulate",
+    "snapshots",
     "write_log",
 ]
 

@@ -154,7 +154,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         try:
             loaded = yaml.safe_load(Path(args.params_file).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: a date like 2024-13-45
             raise _UsageFailure(f"cannot read parameters file {args.params_file}: {exc}") from None
         if not isinstance(loaded, dict):
             raise _UsageFailure(f"{args.params_file} must hold a mapping of parameter: value.")
@@ -170,6 +170,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             format=args.format,
             force=args.force,
             progress=not args.quiet,
+            show_code=args.show_code,
         )
     else:
         written = reports.run_report(
@@ -182,7 +183,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             show_code=args.show_code,
         )
     for path in written:
-        print(f"Wrote {path}")
+        if path in written.kept:
+            print(f"Kept {path} (already made from these parameters and this log; --force runs it again)")
+        else:
+            print(f"Wrote {path}")
     return EXIT_OK
 
 
@@ -246,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_simulate)
+    __import__(f"{__package__}.exercises.cli", fromlist=["register"]).register(sub)  # salesmetrics exercises ...
+    __import__(f"{__package__}.models.cli", fromlist=["register"]).register(sub)  # salesmetrics model ...
     return parser
 
 

@@ -6,7 +6,7 @@ decision that *advanced* the deal; a step back or a loss is *regressed*; no move
 who turn a larger share of their interactions into decisions (a higher ``decision_rate``) move deals with
 fewer interactions, and sellers who get several stages agreed at once show ``steps_per_advance`` above 1.
 
-Definitions are in ``docs/metrics/20-decisions.md``; the inference rule is argued in
+Definitions are in ``docs/metrics.md``; the inference rule is argued in
 ``docs/decisions/0009-decision-inference.md``.
 """
 

@@ -40,6 +40,11 @@ def filter_log(log: SalesLog, *, owner: str | None = None, team: str | None = No
     return subset_deals(log, deals)
 
 
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    """``"1 owner"``, ``"3 owners"``; ``plural`` for irregular words."""
+    return f"{n:,} " + (word if n == 1 else plural or word + "s")
+
+
 @dataclass(frozen=True)
 class PipelineHealth:
     """Motion and movement per group, per group and period (with the waterfall), and busy-but-stuck deals."""
@@ -53,6 +58,8 @@ class PipelineHealth:
     stuck_deals: pd.DataFrame
     min_motions: int
     currency: str | None
+    dated: bool = True
+    stage_counts: pd.Series | None = None
 
     @property
     def motion_without_movement(self) -> pd.DataFrame:
@@ -68,43 +75,73 @@ class PipelineHealth:
         label = latest["period"].iloc[0] if len(latest) else "the latest period"
         idle = self.motion_without_movement
         ratio = g["motions"].sum() / g["movements"].sum() if g["movements"].sum() else float("nan")
+        if not self.dated:  # nothing can be placed in time: say what is known, the current stages
+            counts = self.stage_counts if self.stage_counts is not None else pd.Series(dtype="int64")
+            known = ", ".join(f"{int(v):,} {k}" for k, v in counts.items()) or "none"
+            return (
+                "The log has no dated events, so movement, motion and the waterfall cannot be placed in time. "
+                f"Current stages of its {_count(int(counts.sum()), 'deal')}: {known}."
+            )
         lines = [
-            f"As of {self.as_of:%Y-%m-%d}, {n} {self.group_by}s logged {int(g['motions'].sum()):,} activities "
+            f"As of {self.as_of:%Y-%m-%d}, {_count(n, self.group_by)} logged {int(g['motions'].sum()):,} activities "
             f"and {int(g['movements'].sum()):,} movements: {ratio:.1f} activities per movement.",
         ]
-        if len(idle):
+        if not g["motions"].sum():  # a log without activities: say so instead of comparing nothing
+            lines[0] = (
+                f"As of {self.as_of:%Y-%m-%d}, {_count(n, self.group_by)} made {int(g['movements'].sum()):,} "
+                "movements; the log has no activities, so motion cannot be set against movement."
+            )
+        elif len(idle):
             names = ", ".join(idle[self.group_by].astype(str).head(5))
             more = "" if len(idle) <= 5 else f" and {len(idle) - 5} more"
             lines.append(
-                f"{len(idle)} of {len(latest)} {self.group_by}s show motion without movement in {label}: {names}{more}."
+                f"{len(idle)} of {_count(len(latest), self.group_by)} "
+                f"{'shows' if len(idle) == 1 else 'show'} motion without movement in {label}: {names}{more}."
             )
         else:
             lines.append(f"Every {self.group_by} with activity in {label} also moved at least one deal.")
         open_deals = int(self.deals["is_open"].sum())
-        lines.append(
-            f"{len(self.stuck_deals)} of {open_deals} open deals had at least {self.min_motions} activities since "
-            "their last movement (busy, not moving)."
-        )
-        if len(latest):
-            row = latest[["opening_count", "created_count", "won_count", "lost_count", "closing_count"]].sum()
+        if g["motions"].sum():
             lines.append(
-                f"Pipeline due in {label}: {int(row['opening_count'])} deals at the start, {int(row['created_count'])} "
-                f"created, {int(row['won_count'])} won, {int(row['lost_count'])} lost, "
-                f"{int(row['closing_count'])} still open at the end."
+                f"{len(self.stuck_deals)} of {_count(open_deals, 'open deal')} had at least "
+                f"{_count(self.min_motions, 'activity', 'activities')} "
+                "since their last movement (busy, not moving)."
+            )
+        if len(latest) and self.periods[["opening_count", "created_count", "closing_count"]].to_numpy().any():
+            row = latest[[c for c in latest.columns if c.endswith("_count")]].sum().astype(int)
+            moved = row["pulled_in_count"] + row.get("reopened_count", 0) - row["pushed_out_count"]
+            lines.append(
+                f"Pipeline due in {label}: {row['opening_count']} deals at the start, {row['created_count']} "
+                f"created, {row['won_count']} won, {row['lost_count']} lost, {moved:+d} pulled in or pushed out "
+                f"(net), {row['closing_count']} still open at the end."
             )
         return " ".join(lines)
 
-    def plot_motion_vs_movement(self, ax=None):
-        """Scatter of activities against movements per group: the lower right is motion without movement."""
+    def plot_motion_vs_movement(self, ax=None, label_limit: int = 8):
+        """Scatter of activities against movements per group: the lower right is motion without movement.
+
+        Names the ``label_limit`` groups furthest from the average line (every group when there are no more).
+        """
         import matplotlib.pyplot as plt
 
         ax = ax or plt.subplots(figsize=(7, 5))[1]
         g = self.groups
         ax.scatter(g["motions"], g["movements"], color="tab:blue")
-        for _, row in g.iterrows():
-            ax.annotate(str(row[self.group_by]), (row["motions"], row["movements"]), fontsize=7, alpha=0.8)
+        slope = g["movements"].sum() / g["motions"].sum() if g["motions"].sum() > 0 else 0.0
+        # Name the groups furthest from the average line (all of them when there are few): names of
+        # twenty owners on one small scatter overlap and none can be read.
+        distance = (g["movements"] - slope * g["motions"]).abs()
+        named = distance.nlargest(label_limit).index if len(g) > label_limit else g.index
+        for i in named:
+            row = g.loc[i]
+            ax.annotate(
+                str(row[self.group_by]),
+                (row["motions"], row["movements"]),
+                xytext=(4, 3),
+                textcoords="offset points",
+                fontsize=8,
+            )
         if g["motions"].sum() > 0:
-            slope = g["movements"].sum() / g["motions"].sum()
             xs = np.array([0, g["motions"].max()])
             ax.plot(xs, slope * xs, "--", color="gray", label=f"average: {slope:.2f} movements per activity")
             ax.legend(loc="upper left")
@@ -195,7 +232,10 @@ def pipeline_health(
 
     if group_by not in ("owner", "team"):
         raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")
-    as_of = resolve_as_of(log, as_of)
+    dated = as_of is not None or _has_dated_events(log)
+    # A log without a single date (a snapshot export without dates) can only tell current stages; it is
+    # scored as of now, which places nothing, and the narrative says so.
+    as_of = resolve_as_of(log, as_of) if dated else pd.Timestamp.now(tz=log.model.timezone).floor("D")
     deals = score(log, by="deal", as_of=as_of)
     periods = score(log, by=group_by, period=period, as_of=as_of)
     groups = (
@@ -216,4 +256,16 @@ def pipeline_health(
         stuck_deals=stuck.reset_index(drop=True),
         min_motions=min_motions,
         currency=log.model.currency,
+        dated=dated,
+        stage_counts=None if dated else pd.Series(log.summary().current_stages, dtype="int64"),
     )
+
+
+def _has_dated_events(log: SalesLog) -> bool:
+    columns = (
+        (log.deals, "created_at"),
+        (log.stage_changes, "changed_at"),
+        (log.activities, "occurred_at"),
+        (log.close_date_changes, "changed_at"),
+    )
+    return any(len(table) and table[column].notna().any() for table, column in columns)

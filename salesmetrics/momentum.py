@@ -2,7 +2,7 @@
 
 Each flag is a plain rule with its threshold as a parameter, and the result shows the number behind each flag
 beside the threshold it was compared with, so a report can say why a deal was flagged. Definitions and
-choices: ``docs/metrics/40-velocity-momentum.md`` and ``docs/decisions/0014-momentum-flags.md``.
+choices: ``docs/metrics.md`` and ``docs/decisions/0014-momentum-flags.md``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ and lost deals, win rate and revenue. Then the Spearman rank correlation of each
 interval from resampling owners. A user can see on their own data whether the busiest sellers or the ones whose
 meetings end in decisions are the ones who win.
 
-Definitions are in ``docs/metrics/50-volume-yield.md``; the choice of statistic is argued in
+Definitions are in ``docs/metrics.md``; the choice of statistic is argued in
 ``docs/decisions/0011-volume-vs-yield.md``.
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
+from salesmetrics.coverage import Note
 from salesmetrics.exceptions import UsageError
 from salesmetrics.prepare import truncate
 from salesmetrics.simulate import simulate
@@ -22,6 +24,7 @@ from salesmetrics.slippage import (
     serial_pushers,
     share_near,
     slippage,
+    slippage_report,
 )
 
 # Europe/Berlin: the close dates cross the March DST change, which must not turn 30 days into 29.96.
@@ -224,3 +227,110 @@ def test_slipping_quarter_has_more_pushes():
     assert slip.deals["serial_pusher"].sum() > base.deals["serial_pusher"].sum()
     # baseline pushes are about a month long
     assert 20 <= base.pushes["days"].median() <= 40
+
+
+# ---- the report ---------------------------------------------------------------------------------------------
+
+# D4 is won on 10 March; its close date is set to that day at the same moment: a pull at the close, not a
+# deal pulled in. D1's pull on 1 March (5 days earlier) is made while D1 is open: pulled in.
+D4 = [("D4", "bob", "2024-01-04 09:00")]
+D4_CHANGES = [("D4", "2024-01-04 09:00", "Lead"), ("D4", "2024-03-10 09:00", "Won")]
+D4_CLOSE_DATES = [("D4", "2024-01-04 09:00", "2024-04-30"), ("D4", "2024-03-10 09:00", "2024-03-10")]
+
+
+@pytest.fixture(scope="module")
+def report_log():
+    return make_log(DEALS + D4, CHANGES + D4_CHANGES, CLOSE_DATES + D4_CLOSE_DATES)
+
+
+def test_slippage_report_narrative_by_hand(report_log):
+    r = slippage_report(report_log, AS_OF)
+    # open at as_of: D1 (Proposal), D2 (reopened into Qualified), D3 (Lead); D4 won. Only D1 has 3 pushes.
+    assert r.deals["status"].tolist() == ["open", "open", "open", "won"]
+    text = r.narrative()
+    assert text.startswith("As of 2024-06-30, 1 of 3 open deals were pushed 3 or more times (1 of 4 deals in all).")
+    # pushes 30, 30, 50 (D1) and 30 (D2): 3 of 4 within 27..33 days, median 30
+    assert "75% of the 4 pushes were 27 to 33 days long" in text and "the median push is 30 days" in text
+    assert "The open serial pushers sit with 1 of 2 owners; most with ann (1)." in text
+    assert (
+        "1 deal had the close date brought forward while open (pulled in), 1 time in all; 1 more pull came at" in text
+    )
+    # back-and-forth: D1 twice (Lead, Qualified, Lead, Qualified), D2 once (Qualified, Won, Qualified)
+    assert "2 deals went back and forth between two stages (A to B and back to A), 3 times in all; 2 of them" in text
+    assert r.pulled_in_deals.index.tolist() == ["D1"]
+    assert r.walk_deals.index.tolist() == ["D1", "D2"]  # the most-pushed first
+    assert r.deals.loc["D1", "expected_close_date"] == pd.Timestamp("2024-05-30", tz="Europe/Berlin")
+
+
+def test_slippage_report_periods_and_groups_by_hand(report_log):
+    r = slippage_report(report_log, AS_OF)
+    per = r.periods.set_index("period")
+    assert per.index.tolist() == ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+    assert per["pushes"].tolist() == [1, 2, 0, 1, 0, 0]  # D1 20 Jan, 20 Feb, 20 Apr; D2 1 Feb
+    assert per["days_pushed"].tolist() == [30, 60, 0, 50, 0, 0]
+    assert per.loc["2024-03", ["pulled_in", "pulls_at_close"]].tolist() == [1, 1]
+    groups = r.groups.set_index("owner")
+    assert groups.loc["ann", ["deals", "open_deals", "close_date_pushes", "serial_pushers", "pulled_in"]].tolist() == [
+        2,
+        2,
+        4,
+        1,
+        1,
+    ]
+    assert groups.loc["bob", ["deals", "open_deals", "close_date_pushes", "back_and_forth"]].tolist() == [2, 1, 0, 0]
+    by_team = slippage_report(report_log, AS_OF, group_by="team", period="Q")
+    assert by_team.groups["team"].tolist() == ["(no team)"] and by_team.groups["deals"].item() == 4
+    assert by_team.periods["period"].tolist() == ["2024Q1", "2024Q2"]
+    only_bob = slippage_report(report_log, AS_OF, owner="bob")
+    assert sorted(only_bob.deals.index) == ["D3", "D4"]
+    assert "No deal had its close date brought forward while open; 1 pull came at the close" in only_bob.narrative()
+
+
+def test_slippage_report_tables_and_plots(report_log):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    r = slippage_report(report_log, AS_OF, serial_threshold=4)
+    assert isinstance(r.table("serial_pushers"), Note)
+    assert str(r.table("serial_pushers")) == "No deal was pushed 4 or more times."
+    assert r.table("random_walkers").index.tolist() == ["D1", "D2"]
+    assert r.table("pulled_in")["expected_close_date"].tolist() == ["2024-05-30"]
+    for ax in (r.plot_periods(), r.plot_push_lengths(), r.plot_groups(), r.plot_walks()):
+        assert ax.get_title()
+    assert r.plot_walks().get_xlabel() == "date of the change"
+    assert r.plot_groups().texts  # no serial pusher at 4: a note, not empty axes
+    with pytest.raises(UsageError, match="No table 'walks'"):
+        r.table("walks")
+    for bad in ({"period": "Y"}, {"group_by": "region"}, {"serial_threshold": 0}, {"top_n": 0}, {"owner": "zed"}):
+        with pytest.raises(UsageError):
+            slippage_report(report_log, AS_OF, **bad)
+    plt.close("all")
+
+
+def test_slippage_report_without_close_dates_or_dates():
+    r = slippage_report(make_log(DEALS, CHANGES), AS_OF)
+    assert r.narrative().startswith("As of 2024-06-30, 3 of 3 deals are open.")
+    assert (
+        "The log has no close-date changes, so pushes, pulls and expected close dates cannot be shown." in r.narrative()
+    )
+    ax = r.plot_push_lengths()
+    assert not ax.axison and "no close-date changes" in ax.texts[0].get_text()
+    assert isinstance(r.table("pulled_in"), Note) and r.table("random_walkers").index.tolist() == ["D1", "D2"]
+    snapshot = dataclasses.replace(MODEL, history="partial")  # an empty stage_changes table is allowed there
+    undated = slippage_report(make_log([("D9", "ann", None)], [], model=snapshot))
+    assert undated.as_of is None and undated.narrative().startswith("The log has no dated events")
+    assert undated.deals.empty and undated.plot_periods().texts
+    plt.close("all")
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_logs(), st.integers(0, 24 * 90))
+def test_slippage_report_reconciles(log, cut_hours):
+    as_of = pd.Timestamp(BASE, tz=MODEL.timezone) + pd.Timedelta(hours=cut_hours)
+    r = slippage_report(log, as_of)
+    d = r.deals
+    assert r.periods["pushes"].sum() == d["close_date_pushes"].sum() == len(r.pushes)
+    assert r.periods["pulled_in"].sum() + r.periods["pulls_at_close"].sum() == d["close_date_pulls"].sum()
+    assert r.groups["deals"].sum() == len(d) and r.groups["open_deals"].sum() == (d["status"] == "open").sum()
+    assert r.groups["serial_pushers"].sum() == d["serial_pusher"].sum()
+    pd.testing.assert_frame_equal(d[deal_slippage(log, as_of).columns], deal_slippage(log, as_of))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
+from salesmetrics.coverage import Note
 from salesmetrics.exceptions import UsageError
 from salesmetrics.prepare import truncate
 from salesmetrics.velocity import (
@@ -20,6 +22,7 @@ from salesmetrics.velocity import (
     responsiveness,
     sales_velocity,
     time_in_stage,
+    velocity_report,
 )
 
 CONFIG = """\
@@ -377,3 +380,81 @@ def test_demo_log_gives_plausible_values():
     t = time_in_stage(log)
     assert (t.summary["km_median_days"] >= t.summary["median_days_closed"] * 0.8).all()
     assert t.curves.groupby("stage")["survival"].apply(lambda s: s.is_monotonic_decreasing).all()
+
+
+# ------------------------------------------------------------------------------------------------- the report
+
+
+def test_velocity_report_narrative_by_hand(log):
+    r = velocity_report(log, AS_OF)
+    # March is cut short by as_of (10 March): January and February are the last two full months
+    assert r.velocity["full_period"].tolist() == [True, True, False]
+    assert r.latest_full["period"].tolist() == ["2024-01", "2024-02"]
+    text = r.narrative()
+    # February: 2 open × 1/3 × 2000 ÷ 35 = 38.1 per day; January: 3 × 1 × 1000 ÷ 30 = 100 per day.
+    assert text.startswith(
+        "In 2024-02, sales velocity was 38 per day: 2 open deals × 33% win rate × 2,000 average won amount "
+        "÷ 35 days average cycle. That is down 62% on 2024-01"
+    )
+    # log changes: open ln(2/3) = -0.41, win rate ln(1/3) = -1.10, amount ln 2 = +0.69, cycle -ln(35/30) = -0.15
+    assert "the largest part of the change is the win rate (100% then, 33% now)." in text
+    # KM medians are 10 days in every stage: the first in stage order is named
+    assert "Deals stay longest in Lead: half of its 6 stays last 10 days or more (Kaplan–Meier, no stay" in text
+    # A 10 and C 15 days to the win; E open 9 days; F lost
+    assert (
+        "2 of 4 deals that reached Commit were signed, half of them within 12.5 days of their first commit "
+        "(three quarters within 13.8); of the others, 1 lost and 1 still open (a median of 9 days since the commit)."
+    ) in text
+    # requests of 1, 2, 3, 6, 24 hours and one censored at 24: S(3) = 1/2
+    assert "Buyers waited a median of 3.0 hours for the seller's answer (1 of 6 requests unanswered" in text
+    assert "every owner answers within 24 hours (median)." in text
+    slow = velocity_report(log, AS_OF, response_hours=12)
+    assert "1 of 2 owners take longer than 12 hours: bob (24 h)." in slow.narrative()
+    assert slow.slow_groups["owner"].tolist() == ["bob"]
+
+
+def test_velocity_report_says_what_it_cannot_show(tmp_path):
+    config = CONFIG.replace("commit_stage: Commit\n", "")
+    no_amount = [",".join(p for i, p in enumerate(line.split(",")) if i != 3) for line in DEALS.splitlines()]
+    deals = "\n".join(no_amount) + "\n"  # the amount column dropped
+    acts = "deal_id,occurred_at,kind\nA,2024-01-02 09:00,email\n"
+    log = write_log(tmp_path / "bare", deals=deals, activities=acts, config=config)
+    r = velocity_report(log, AS_OF)
+    text = r.narrative()
+    assert text.startswith("In 2024-02, sales velocity cannot be computed: its won deals have no amount.")
+    assert "Its known factors: open deals 2, win rate 33%, average cycle 35 days." in text
+    for sentence in ("No deal has an amount", "names no commit stage", "'direction' column of activities"):
+        assert sentence in text
+    assert r.commit is None and isinstance(r.table("commit"), Note) and isinstance(r.table("responsiveness"), Note)
+    for ax in (r.plot_commit(), r.plot_responsiveness()):
+        assert not ax.axison and ax.get_title() and ax.texts
+    fig = r.plot_factors()
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "Velocity" in titles and "Open deals at the period end" in titles
+    assert not fig.axes[0].axison  # velocity: a note saying there are no amounts
+    assert fig.axes[1].get_ylabel() == "deals (count)"
+    plt.close("all")
+
+
+def test_velocity_report_tables_plots_and_arguments(log):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    r = velocity_report(log, AS_OF, group_by="team", period="W")
+    assert r.table("time_in_stage")["stage"].tolist() == ["Lead", "Qualified", "Commit"]
+    assert r.table("responsiveness")["team"].tolist() == ["west", "east"]  # slowest first
+    assert r.table("commit")["n_committed"].tolist() == [4]
+    assert set(r.table("groups")["team"]) == {"east", "west"}
+    assert r.plot_time_in_stage().get_xlabel() == "Days since entering the stage"
+    assert r.plot_commit().get_ylabel() == "deals (count)"
+    assert r.plot_responsiveness().get_xlabel() == "hours (median)"
+    assert all(ax.get_title() and ax.get_ylabel() for ax in r.plot_factors().axes)
+    assert sorted(velocity_report(log, AS_OF, owner="bob").time_in_stage.stays["deal_id"].unique()) == [
+        "C",
+        "D",
+        "E",
+    ]
+    for bad in ({"period": "Y"}, {"group_by": "region"}, {"response_hours": 0}, {"team": "north"}):
+        with pytest.raises(UsageError):
+            velocity_report(log, AS_OF, **bad)
+    plt.close("all")

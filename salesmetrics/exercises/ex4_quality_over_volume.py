@@ -1,0 +1,539 @@
+"""Exercise 4, quality over volume: does activity volume or decision rate go with an owner's wins?
+
+The notebook is ``exercises/04-quality-over-volume.ipynb``. The per-owner table, the rank correlations and their
+bootstrap intervals come from :func:`salesmetrics.volume.volume_vs_yield` (the choice of Spearman's rho and of
+resampling owners is ``docs/decisions/0011-volume-vs-yield.md``); win rates from
+:func:`salesmetrics.volume.owner_table`. The real-data part uses the UCI bank-marketing calls (the only public
+dataset beside the repository that records how often a seller contacted each client); it is optional and says
+so when the dataset is not there. The pipeline datasets (Maven, IBM, Olist) record no activities, so they
+cannot answer this question: a log folder without activities is refused with a clear message.
+
+Examples
+--------
+>>> ex = setup(seed=3, trainee="Ana", progress=False)  # nothing is simulated until an answer is checked
+>>> [q.kind for q in ex]
+['choice', 'frame', 'value', 'value', 'choice', 'choice', 'reflection']
+>>> "_data" in ex._cache
+False
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .core import (
+    ChoiceQuestion,
+    Exercise,
+    FrameQuestion,
+    Mistake,
+    ReflectionQuestion,
+    ValueQuestion,
+)
+
+ID = "04-quality-over-volume"
+TITLE = "Quality over volume"
+DEFAULT_DATA = "baseline"
+SIZE = {"n_deals": 400, "n_owners": 20, "months": 6}  # 20 owners: enough for a rank correlation over owners
+X = ("motions", "decision_rate")  # the explanatory columns: activity volume and decision quality
+Y = "wins"
+ABOUT_EQUAL = 0.10  # in the prediction, rhos within 0.1 of each other are "about equal"
+WIDER = 0.10  # in the sample-size prediction, intervals within 10% of each other are "about as wide"
+REAL_DATASET = "uci_bank_marketing"
+REAL_SAMPLE = 5000  # clients drawn for the rank correlation on real data (keeps the bootstrap quick)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Reference answers
+
+
+def _need_activities(log) -> None:
+    if not len(log.activities):
+        from ..exceptions import UsageError
+
+        raise UsageError(
+            "This log has no activities, so activity volume and decision rate cannot be measured (the pipeline "
+            "datasets Maven, IBM and Olist record none); run the exercise with a simulator scenario, e.g. "
+            "data = 'baseline', and use its real-data section for real calls."
+        )
+
+
+def result(log):
+    """:func:`salesmetrics.volume.volume_vs_yield` with its defaults (2,000 resamples, ``random_state=0``),
+    exactly as the notebook calls it."""
+    from ..volume import volume_vs_yield
+
+    _need_activities(log)
+    return volume_vs_yield(log)
+
+
+def win_rates(log) -> pd.Series:
+    """Per owner: won / (won + lost) deals, the ``win_rate`` of :func:`salesmetrics.volume.owner_table`."""
+    from ..volume import owner_table
+
+    _need_activities(log)
+    return owner_table(log)["win_rate"]
+
+
+def rho(correlations: pd.DataFrame, x: str, y: str = Y) -> float:
+    """Spearman's rho of ``x`` and ``y`` from a correlation table of :func:`~salesmetrics.volume.rank_correlations`."""
+    row = correlations[(correlations["x"] == x) & (correlations["y"] == y)]
+    return float(row["rho"].iloc[0])
+
+
+def clear_of_zero(correlations: pd.DataFrame, y: str = Y) -> list[str]:
+    """The ``x`` columns whose interval for ``y`` lies entirely above or entirely below 0."""
+    rows = correlations[correlations["y"] == y]
+    clear = (rows["ci_low"] > 0) | (rows["ci_high"] < 0)
+    return rows.loc[clear, "x"].tolist()
+
+
+def containing_zero(correlations: pd.DataFrame, y: str = Y) -> list[str]:
+    """The ``x`` columns whose interval for ``y`` contains 0 (the typical misreading of question 4)."""
+    rows = correlations[correlations["y"] == y]
+    return rows.loc[~((rows["ci_low"] > 0) | (rows["ci_high"] < 0)), "x"].tolist()
+
+
+def prediction_answer(log) -> str:
+    """A: activity volume goes with wins more strongly; B: decision rate does; C: within 0.1 of each other."""
+    corr = result(log).correlations
+    volume, quality = rho(corr, "motions"), rho(corr, "decision_rate")
+    if abs(volume - quality) <= ABOUT_EQUAL or not np.isfinite(volume - quality):
+        return "C"
+    return "A" if volume > quality else "B"
+
+
+def half_owners(owners: pd.DataFrame) -> pd.DataFrame:
+    """Every other owner (in name order): the "half as many owners" of question 5."""
+    return owners.sort_index().iloc[::2]
+
+
+def interval_widths(log) -> tuple[float, float]:
+    """Width of the decision-rate interval for wins: all owners, and half of them (same resampling settings)."""
+    from ..volume import rank_correlations
+
+    owners = result(log).owners
+    widths = []
+    for table in (owners, half_owners(owners)):
+        corr = rank_correlations(table, x=["decision_rate"], y=[Y])
+        widths.append(float(corr["ci_high"].iloc[0] - corr["ci_low"].iloc[0]))
+    return widths[0], widths[1]
+
+
+def half_answer(log) -> str:
+    """A: the half-owner interval is narrower; B: about as wide (within 10%); C: wider."""
+    full, half = interval_widths(log)
+    if not np.isfinite(full) or not np.isfinite(half) or abs(half - full) <= WIDER * full:
+        return "B"
+    return "C" if half > full else "A"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Real data: the UCI bank-marketing calls
+
+
+def dataset_folders() -> list[Path]:
+    """Where a shared dataset may be: ``../shared/datasets`` beside the repository, or beside or above the
+    working directory (a notebook runs in ``exercises/``)."""
+    repo = Path(__file__).resolve().parents[2]
+    candidates = [repo.parent / "shared" / "datasets", Path.cwd() / "../shared/datasets"]
+    candidates.append(Path.cwd() / "../../shared/datasets")
+    seen, out = set(), []
+    for path in candidates:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(path)
+    return out
+
+
+def real_contacts(folder: str | Path | None = None) -> pd.DataFrame | None:
+    """The UCI bank-marketing calls, one row per client: ``contacts`` (calls in the campaign, the last one
+    included) and ``subscribed`` (1 if the client took the term deposit). None, with a printed note, when the
+    dataset is not found (``folder``: the datasets folder; default: :func:`dataset_folders`)."""
+    folders = [Path(folder)] if folder is not None else dataset_folders()
+    for base in folders:
+        path = base / REAL_DATASET / "bank-full.csv"
+        if path.is_file():
+            table = pd.read_csv(path, sep=";", usecols=["campaign", "y"])
+            return pd.DataFrame(
+                {"contacts": table["campaign"].astype("int64"), "subscribed": (table["y"] == "yes").astype("int64")}
+            )
+    print(
+        f"The real dataset {REAL_DATASET} is not here (looked in: {', '.join(str(f) for f in folders)}). "
+        "This section is optional: read it, skip the two cells, and answer question 6 from the text."
+    )
+    return None
+
+
+def contacts_table(bank: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """Per number of contacts (``top`` and more in one row): clients, subscribed, and the conversion rate with
+    a 95% normal-approximation interval."""
+    band = bank["contacts"].clip(upper=top)
+    grouped = bank.groupby(band)["subscribed"].agg(clients="size", subscribed="sum")
+    rate = grouped["subscribed"] / grouped["clients"]
+    half = 1.96 * np.sqrt(rate * (1 - rate) / grouped["clients"])
+    grouped["conversion"] = rate
+    grouped["low"], grouped["high"] = (rate - half).clip(lower=0), (rate + half).clip(upper=1)
+    grouped.index = [f"{i}+" if i == top else str(i) for i in grouped.index]
+    grouped.index.name = "contacts"
+    return grouped
+
+
+def contacts_correlation(bank: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Spearman's rho of contacts and subscribing over a sample of clients, with the package's bootstrap
+    interval (:func:`salesmetrics.volume.rank_correlations`); None without the dataset."""
+    from ..volume import rank_correlations
+
+    if bank is None:
+        print("No real data loaded: nothing to correlate.")
+        return None
+    sample = bank.sample(n=min(REAL_SAMPLE, len(bank)), random_state=0)
+    table = rank_correlations(sample, x=["contacts"], y=["subscribed"], n_boot=500)
+    return table.rename(columns={"n_owners": "n_clients"})
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Plots
+
+
+def plot_bootstrap(rhos, x: str, y: str = Y, ax=None):
+    """Histogram of bootstrap rhos with the 2.5% and 97.5% percentiles and zero marked. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rhos = np.asarray(rhos, dtype="float64")
+    rhos = rhos[np.isfinite(rhos)]
+    low, high = np.quantile(rhos, [0.025, 0.975])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    ax.hist(rhos, bins=np.linspace(-1, 1, 41), color="tab:blue", alpha=0.7)
+    ax.axvspan(low, high, color="gold", alpha=0.25, label=f"95% interval: {low:.2f} to {high:.2f}")
+    ax.axvline(0, color="black", linewidth=1, label="no relation (0)")
+    ax.set_xlim(-1, 1)
+    ax.set_title(f"Bootstrap: Spearman's rho of {x} and {y}, owners resampled {len(rhos):,} times")
+    ax.set_xlabel("rank correlation over owners (Spearman's rho, -1 to 1)")
+    ax.set_ylabel("resamples (count)")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax.figure
+
+
+def plot_contacts(bank: pd.DataFrame | None, ax=None):
+    """Conversion rate by number of contacts in the UCI bank-marketing calls, with 95% intervals and the number
+    of clients per bar. Returns the figure (a note when the dataset is absent)."""
+    import matplotlib.pyplot as plt
+
+    from ..coverage import note_axes
+
+    title = "Real calls (UCI bank marketing): conversion by number of contacts"
+    if bank is None:
+        return note_axes(ax, title, "The dataset is not here, so there is nothing to draw. Read on.").figure
+    table = contacts_table(bank)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    x = np.arange(len(table))
+    rate = table["conversion"] * 100
+    ax.bar(x, rate, color="tab:green", alpha=0.75)
+    ax.errorbar(
+        x,
+        rate,
+        yerr=[rate - table["low"] * 100, table["high"] * 100 - rate],
+        fmt="none",
+        color="black",
+        capsize=3,
+        label="95% interval",
+    )
+    for xi, (top, n) in enumerate(zip(table["high"] * 100, table["clients"], strict=True)):
+        ax.annotate(f"{n:,}", (xi, top), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
+    ax.set_ylim(0, float(table["high"].max()) * 100 * 1.15)
+    ax.set_xticks(x, table.index)
+    ax.set_title(title)
+    ax.set_xlabel("contacts with the client in the campaign (calls, the last one included)")
+    ax.set_ylabel("clients who subscribed (%)")
+    ax.legend(fontsize=8, loc="upper right", title="numbers above bars: clients", title_fontsize=7)
+    return ax.figure
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The exercise
+
+
+def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
+    """The questions of exercise 4 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress)
+    log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
+    res = lambda: ex.cached("result", lambda: result(log()))  # noqa: E731
+
+    def outcomes():
+        from ..volume import deal_outcomes
+
+        return ex.cached("outcomes", lambda: deal_outcomes(log()))
+
+    def owners():
+        return res().owners
+
+    ex.add(
+        ChoiceQuestion(
+            "q1",
+            "Predict: volume or decisions?",
+            options={
+                "A": "Activity volume: the owners who log the most activities win the most deals.",
+                "B": "Decision rate: the owners whose interactions most often end in a client decision win the "
+                "most deals.",
+                "C": "About equally: neither stands out (their rank correlations with wins within 0.1 of each other).",
+            },
+            variable="prediction",
+            predict=True,
+            expected=lambda ex: prediction_answer(log()),
+            hints=[
+                "Nothing to compute yet: go with your experience, then find out in questions 3 and 4.",
+                "Think of the best seller you know. Were they the busiest, or the one whose meetings ended with "
+                "the client agreeing to something?",
+            ],
+            explanation=lambda ex: (
+                f"In your data Spearman's rho with wins is {rho(res().correlations, 'motions'):.2f} for activity "
+                f"volume and {rho(res().correlations, 'decision_rate'):.2f} for the decision rate."
+            ),
+            success="Right. Questions 3 and 4 measure it, with an interval that says how sure we can be.",
+        ),
+        FrameQuestion(
+            "q2",
+            "Win rate per owner",
+            expected=lambda ex: win_rates(log()),
+            hints=[
+                "A win rate compares wins with the deals that were decided: won or lost. Open deals are not decided "
+                "yet.",
+                "Add up `won` and `lost` per owner with `groupby('owner')`, then divide.",
+                "`by_owner = outcomes.groupby('owner')[['won', 'lost']].sum()`, then "
+                "`by_owner['won'] / (by_owner['won'] + by_owner['lost'])`.",
+            ],
+            solution="""
+                by_owner = outcomes.groupby("owner")[["won", "lost"]].sum()
+                win_rate = by_owner["won"] / (by_owner["won"] + by_owner["lost"])
+            """,
+            wrong="""
+                win_rate = outcomes.groupby("owner")["won"].mean()
+            """,
+            mistakes=[
+                Mistake(
+                    "open deals counted",
+                    "You divided the wins by all of the owner's deals, open ones included. An open deal has not "
+                    "been decided yet: divide by the won and lost deals only.",
+                    lambda ex: outcomes().groupby("owner")["won"].mean(),
+                ),
+                Mistake(
+                    "wins per loss",
+                    "That is wins per loss. The win rate is wins out of all decided deals: wins / (wins + losses).",
+                    lambda ex: outcomes().groupby("owner")["won"].sum() / outcomes().groupby("owner")["lost"].sum(),
+                ),
+                Mistake(
+                    "loss rate",
+                    "That is the share of decided deals that were *lost*. Put the wins on top.",
+                    lambda ex: 1 - win_rates(log()),
+                ),
+            ],
+            success="An owner with many open deals is not a worse seller: their deals are not decided yet.",
+        ),
+        ValueQuestion(
+            "q3",
+            "Rank correlation of activity and wins",
+            expected=lambda ex: rho(res().correlations, "motions"),
+            rtol=1e-6,
+            hints=[
+                "Across owners, do the ones who rank high on `motions` also rank high on `wins`? That is a rank "
+                "correlation (Spearman's rho).",
+                "Series have a `.corr()` method; its default is Pearson's correlation of the values, not the ranks.",
+                "`owners['motions'].corr(owners['wins'], method='spearman')`",
+            ],
+            solution="""
+                rho_motions = owners["motions"].corr(owners["wins"], method="spearman")
+            """,
+            wrong="""
+                rho_motions = owners["motions"].corr(owners["wins"])
+            """,
+            explanation=(
+                "Activity counts and wins are skewed: one very busy owner or one with a lucky quarter would pull "
+                "Pearson's correlation of the raw values around. Ranks ask the plain question: do the owners who "
+                "do more also win more?"
+            ),
+            mistakes=[
+                Mistake(
+                    "Pearson",
+                    "That is Pearson's correlation of the raw values (the default of `.corr`). Use the ranks: "
+                    "`method='spearman'`.",
+                    lambda ex: float(owners()["motions"].corr(owners()["wins"])),
+                ),
+                Mistake(
+                    "motions per deal",
+                    "You used activities *per deal*. The question is about volume: the owner's total `motions`.",
+                    lambda ex: float(owners()["motions_per_deal"].corr(owners()["wins"], method="spearman")),
+                ),
+                Mistake(
+                    "win rate",
+                    "You correlated with the win rate. The question is about the number of deals won: `wins`.",
+                    lambda ex: float(owners()["motions"].corr(owners()["win_rate"], method="spearman")),
+                ),
+            ],
+            success=lambda ex: (
+                f"rho = {rho(res().correlations, 'motions'):.2f} for activity volume, against "
+                f"{rho(res().correlations, 'decision_rate'):.2f} for the decision rate. How sure can we be with "
+                f"{len(owners())} owners? That is what the bootstrap below tells you."
+            ),
+        ),
+        ValueQuestion(
+            "q4",
+            "Which intervals exclude zero?",
+            expected=lambda ex: clear_of_zero(res().correlations),
+            ordered=False,
+            hints=[
+                "In `result.correlations`, keep the rows whose `y` is `wins`.",
+                "An interval excludes 0 when it lies entirely above it (`ci_low > 0`) or entirely below it "
+                "(`ci_high < 0`).",
+                "Filter with `(c['y'] == 'wins') & ((c['ci_low'] > 0) | (c['ci_high'] < 0))` and take "
+                "`['x'].tolist()`; an empty list is a possible answer.",
+            ],
+            solution="""
+                c = result.correlations
+                clear = c[(c["y"] == "wins") & ((c["ci_low"] > 0) | (c["ci_high"] < 0))]["x"].tolist()
+            """,
+            wrong="""
+                c = result.correlations
+                clear = c[(c["y"] == "wins") & (c["ci_low"] <= 0) & (c["ci_high"] >= 0)]["x"].tolist()
+            """,
+            mistakes=[
+                Mistake(
+                    "intervals containing zero",
+                    "You listed the columns whose interval *contains* 0: for those, no relation at all is still "
+                    "plausible. The question asks for the ones whose interval lies entirely on one side of 0.",
+                    lambda ex: containing_zero(res().correlations),
+                ),
+                Mistake(
+                    "positive rho",
+                    "You picked the columns with a positive rho. A positive estimate is not enough: with few owners "
+                    "it may be chance. Look at the interval: does it stay clear of 0?",
+                    lambda ex: res().correlations.query("y == @Y and rho > 0")["x"].tolist(),
+                ),
+            ],
+            explanation=(
+                "Each interval comes from resampling owners 2,000 times and recomputing rho: the middle 95% of "
+                "those rhos. If 0 is inside, the data are consistent with no relation at all."
+            ),
+            success=lambda ex: _interval_success(res().correlations),
+        ),
+        ChoiceQuestion(
+            "q5",
+            "Predict: fewer owners",
+            options={
+                "A": "Narrower: fewer owners, less noise.",
+                "B": "About as wide (within 10%).",
+                "C": "Wider: fewer owners, less certainty.",
+            },
+            variable="prediction_half",
+            predict=True,
+            expected=lambda ex: half_answer(log()),
+            hints=[
+                "Each resample draws owners with replacement. With half as many owners, how much can one "
+                "unusual owner change the result?",
+            ],
+            explanation=lambda ex: (
+                "With all owners the interval for the decision rate is {:.2f} wide; with half of them {:.2f}.".format(
+                    *interval_widths(log())
+                )
+            ),
+            success="Right: the fewer owners, the more one of them can swing the correlation, and the wider the "
+            "interval.",
+        ),
+        ChoiceQuestion(
+            "q6",
+            "Real calls: why not call less?",
+            options={
+                "A": "The bank stops calling a client who says yes, so the count of contacts partly depends on "
+                "the outcome: clients who agree early never reach many contacts.",
+                "B": "The sample is too small to tell.",
+                "C": "A rank correlation cannot be used with a yes/no outcome.",
+            },
+            variable="real_reading",
+            expected="A",
+            hints=[
+                "How many clients are there, and how wide are the intervals? Is size the problem?",
+                "The contacts include the last call. What happens to the calling once a client has said yes?",
+            ],
+            mistakes=[
+                Mistake(
+                    "too small",
+                    "Tens of thousands of clients, with narrow intervals: size is not the problem. Think about "
+                    "what stops the calls.",
+                    "B",
+                ),
+                Mistake(
+                    "not for yes/no",
+                    "Ranks work with a 0/1 outcome (the ties are averaged); the correlation is well defined. The "
+                    "problem is which way the cause runs.",
+                    "C",
+                ),
+            ],
+            explanation=(
+                "Contact counts are recorded up to the final call, and calling stops once a client subscribes. "
+                "A client who agrees on the first call has 1 contact; a reluctant one collects many. So a falling "
+                "conversion rate says at least as much about reluctant clients as about the calls, and calling "
+                "less would not turn reluctant clients into eager ones. Observational data about activity rarely "
+                "tells cause from effect: that is why the simulator, where the cause is known, is useful."
+            ),
+            success="Exactly: here the outcome shapes the count of contacts as much as the contacts shape the outcome.",
+        ),
+        ReflectionQuestion(
+            "q7",
+            "Your own measures",
+            solution=(
+                "Our team is still ranked on calls and meetings logged, because those are easy to count. The "
+                "owners I would learn from are the ones whose meetings end with the client agreeing to a next "
+                "step, and that rarely shows on an activity dashboard. I would add the decision rate next to the "
+                "activity count in our weekly review, with an interval, so that a small difference between two "
+                "sellers is not read as a verdict."
+            ),
+            hints=[
+                "Which number is your team judged on today? Would it rank the same people first as the decision "
+                "rate does?"
+            ],
+        ),
+    )
+    return ex
+
+
+def _interval_success(correlations: pd.DataFrame) -> str:
+    clear = clear_of_zero(correlations)
+    volume = "motions" in clear
+    quality = "decision_rate" in clear
+    if quality and not volume:
+        return (
+            "The decision rate's interval stays clear of 0; activity volume's does not. Quality of the "
+            "conversations goes with winning; how many there were may be chance."
+        )
+    if quality and volume:
+        return (
+            "Both intervals stay clear of 0 here. Compare their positions: which relation is stronger? And "
+            "remember that volume also changes how many deals get decided at all within the period."
+        )
+    if volume:
+        return "Only activity volume's interval stays clear of 0 in this variant: look at the plots to see why."
+    return "Neither interval stays clear of 0: with this many owners, the data cannot tell either relation from chance."
+
+
+__all__ = [
+    "DEFAULT_DATA",
+    "ID",
+    "SIZE",
+    "TITLE",
+    "clear_of_zero",
+    "contacts_correlation",
+    "contacts_table",
+    "half_owners",
+    "interval_widths",
+    "plot_bootstrap",
+    "plot_contacts",
+    "real_contacts",
+    "result",
+    "setup",
+    "win_rates",
+]

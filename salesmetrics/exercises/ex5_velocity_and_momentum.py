@@ -1,0 +1,638 @@
+"""Exercise 5, velocity and momentum: the velocity equation, commit to signature, and what faster answers buy.
+
+The notebook is ``exercises/05-velocity-and-momentum.ipynb``. Velocity and its factors come from
+:func:`salesmetrics.velocity.sales_velocity` (``docs/decisions/0012-velocity-factors.md``), commit to signature from
+:func:`salesmetrics.velocity.commit_to_signature`, answer times from :func:`salesmetrics.velocity.responsiveness`.
+The what-if runs the simulator three times with the trainee's seed (as is, 20% faster answers for everyone, the
+focus team at everyone's speed) and compares the simulator's *true* chance of winning each deal at its creation:
+the owners and deals are drawn from their own random streams, so they are the same in the three runs and the
+difference in true chance is the effect itself, free of the noise that moves the observed win rate.
+
+Examples
+--------
+>>> ex = setup(seed=3, trainee="Ana", progress=False)  # nothing is simulated until an answer is checked
+>>> [q.kind for q in ex]
+['frame', 'choice', 'frame', 'frame', 'choice', 'value', 'value', 'reflection']
+>>> faster_config()
+{'owners': {'response_hours': 3.2}}
+>>> nested({"owners.response_hours": 3.2})
+{'owners': {'response_hours': 3.2}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .core import (
+    ChoiceQuestion,
+    Exercise,
+    FrameQuestion,
+    Mistake,
+    ReflectionQuestion,
+    ValueQuestion,
+)
+
+ID = "05-velocity-and-momentum"
+TITLE = "Velocity and momentum"
+DEFAULT_DATA = "slow_responders"
+SIZE = {"n_deals": 300, "n_owners": 10, "months": 6}  # two teams, enough committed deals per team
+WHAT_IF_SIZE = {"n_deals": 1000, "n_owners": 10, "months": 9}
+FASTER = 0.8  # "20% faster": answers take 80% of the time
+FACTORS = {"A": "open_deals", "B": "win_rate", "C": "avg_won_amount", "D": "avg_cycle_days"}
+SETTINGS = ("as is", "20% faster answers", "focus team at everyone's speed")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Reference answers
+
+
+def factor_table(log) -> pd.DataFrame:
+    """Per team, over the whole log: the four factors of :func:`salesmetrics.velocity.sales_velocity` and the
+    velocity, indexed by team."""
+    from ..velocity import sales_velocity
+
+    v = sales_velocity(log, by="team", period=None).set_index("team")
+    return v[[*FACTORS.values(), "velocity"]]
+
+
+def team_velocity(log) -> pd.Series:
+    """Per team: open deals × win rate × average won amount ÷ average cycle (amount per day)."""
+    return factor_table(log)["velocity"]
+
+
+def slow_and_fast(log) -> tuple[str, str]:
+    """The teams with the lowest and the highest velocity."""
+    from ..exceptions import UsageError
+
+    v = team_velocity(log).dropna()
+    if len(v) < 2:
+        raise UsageError("At least two teams need a velocity (wins with amounts) to compare them.")
+    return str(v.idxmin()), str(v.idxmax())
+
+
+def factor_ratios(log) -> pd.Series:
+    """Each factor of the slowest team over the fastest team's (the cycle inverted: fast ÷ slow), so a ratio
+    below 1 always holds the slower team back; their product is the ratio of the velocities."""
+    table = factor_table(log)
+    slow, fast = slow_and_fast(log)
+    ratios = table.loc[slow] / table.loc[fast]
+    ratios["avg_cycle_days"] = 1 / ratios["avg_cycle_days"]
+    return ratios
+
+
+def factor_answer(log) -> str:
+    """The letter of the factor that holds the slower team back the most (the smallest ratio)."""
+    ratios = factor_ratios(log)[list(FACTORS.values())]
+    worst = ratios.idxmin()
+    return next(letter for letter, column in FACTORS.items() if column == worst)
+
+
+def commit_days(log) -> pd.Series:
+    """Per team: median days from the first commit entry to the win, over won deals
+    (``median_days_to_win`` of :func:`salesmetrics.velocity.commit_to_signature`)."""
+    from ..velocity import commit_to_signature
+
+    return commit_to_signature(log, by="team").summary.set_index("team")["median_days_to_win"]
+
+
+def _need_direction(log) -> None:
+    if "direction" not in log.activities or not log.activities["direction"].notna().any():
+        from ..exceptions import UsageError
+
+        raise UsageError(
+            "This log's activities have no direction (inbound/outbound), so answer times cannot be measured; "
+            "run the exercise with a simulator scenario, e.g. data = 'slow_responders'."
+        )
+
+
+def answer_hours(log) -> pd.Series:
+    """Per team: median hours from a buyer's request to the seller's answer, answered requests only
+    (``median_hours`` of :func:`salesmetrics.velocity.responsiveness`)."""
+    from ..velocity import responsiveness
+
+    _need_direction(log)
+    return responsiveness(log, by="team").set_index("team")["median_hours"].astype("float64")
+
+
+def requests_table(log) -> pd.DataFrame:
+    """:func:`salesmetrics.velocity.response_times` with each deal's team."""
+    from ..velocity import response_times
+
+    _need_direction(log)
+    return response_times(log).merge(log.deals[["deal_id", "team"]], on="deal_id", how="left")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The what-if
+
+
+def default_hours() -> float:
+    """The simulator's default median answer time (``owners.response_hours``)."""
+    from ..simulation.params import DEFAULTS
+
+    return float(DEFAULTS["owners"]["response_hours"])
+
+
+def faster_config() -> dict:
+    """Every owner answers in 80% of the default time (``owners.response_hours``)."""
+    return {"owners": {"response_hours": round(FASTER * default_hours(), 6)}}
+
+
+def nested(config):
+    """A config dict with dotted keys (``{"owners.response_hours": 3.2}``, as SPEC names parameters) in the
+    nested form (``{"owners": {"response_hours": 3.2}}``); anything else is returned unchanged."""
+    if not isinstance(config, Mapping) or not any(isinstance(k, str) and "." in k for k in config):
+        return config
+    out: dict = {}
+    for key, value in config.items():
+        parts = str(key).split(".")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                return config
+        node[parts[-1]] = value
+    return out
+
+
+class ConfigQuestion(ValueQuestion):
+    """A simulator config dict: nested or with SPEC's dotted names, compared in the nested form."""
+
+    def _compare(self, answer, expected):
+        return super()._compare(nested(answer), expected)
+
+
+def base_scenario(ex: Exercise) -> str:
+    """The scenario of the what-if: the exercise's data when it is a scenario, else ``baseline``."""
+    from ..simulate import SCENARIOS
+
+    return ex.data if ex.data in SCENARIOS else "baseline"
+
+
+def what_if_sims(ex: Exercise):
+    """The three what-if simulations (as is, 20% faster answers, focus team at everyone's speed), kept."""
+    from ..simulate import simulate
+
+    configs = (None, faster_config(), {"focus_team": {"response_multiplier": 1.0}})
+
+    def run(config):
+        return simulate(**WHAT_IF_SIZE, seed=ex.seed, scenario=base_scenario(ex), config=config)
+
+    return tuple(ex.cached(f"what_if_{i}", lambda c=c: run(c)) for i, c in enumerate(configs))
+
+
+def true_chance(sim) -> float:
+    """The mean true chance of winning at creation over the deals of a simulation (0 to 1)."""
+    return float(sim.truth.deals["win_probability_at_creation"].mean())
+
+
+def true_change_points(ex: Exercise) -> float:
+    """Percentage points the mean true chance of winning rises with 20% faster answers."""
+    base, faster, _ = what_if_sims(ex)
+    return 100 * (true_chance(faster) - true_chance(base))
+
+
+def prediction_answer(ex: Exercise) -> str:
+    change = true_change_points(ex)
+    return "A" if change < 1 else "B" if change <= 5 else "C"
+
+
+def observed_table(ex: Exercise) -> pd.DataFrame:
+    """What the three what-if logs show: mean hours to answer (answered requests), win rate, cycle, velocity
+    (observed, so noisy)."""
+    from ..velocity import response_times, sales_velocity
+
+    rows = {}
+    for name, sim in zip(SETTINGS, what_if_sims(ex), strict=True):
+        v = sales_velocity(sim.log, by=None, period=None).iloc[0]
+        r = response_times(sim.log)
+        rows[name] = {
+            "mean answer (hours)": float(r.loc[~r["censored"].astype(bool), "hours"].mean()),
+            "win rate (won / closed)": v["win_rate"],
+            "average cycle (days)": v["avg_cycle_days"],
+            "velocity (amount per day)": v["velocity"],
+        }
+    return pd.DataFrame(rows).T.round(3)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Plots
+
+
+def plot_factors(log, ax=None):
+    """Each velocity factor of the slowest team as a ratio to the fastest team's (log scale, 1 marked).
+    Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    ratios = factor_ratios(log)
+    slow, fast = slow_and_fast(log)
+    names = {
+        "open_deals": "open deals",
+        "win_rate": "win rate",
+        "avg_won_amount": "average won amount",
+        "avg_cycle_days": "cycle (inverted: shorter is better)",
+        "velocity": "velocity (the product)",
+    }
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.8))
+    order = list(names)[::-1]
+    values = ratios[order]
+    colours = ["tab:purple" if k == "velocity" else "tab:red" if v < 1 else "tab:green" for k, v in values.items()]
+    ax.barh([names[k] for k in order], values, color=colours, alpha=0.8)
+    ax.axvline(1, color="black", linewidth=1)
+    ax.set_xscale("log")
+    low, high = float(values.min()), float(values.max())
+    ax.set_xlim(min(low, 1) / 1.3, max(high, 1) * 1.3)
+    for y, v in enumerate(values):
+        ax.annotate(f"{v:.2f}", (v, y), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8)
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10) if lo <= t <= hi]
+    ticks = ticks if len(ticks) <= 8 else ticks[::2]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_title(f"What puts {slow} behind {fast}?\nEach velocity factor as a ratio {slow} ÷ {fast}")
+    ax.set_xlabel(f"ratio {slow} ÷ {fast} (no unit, log scale; below 1 holds {slow} back)")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_what_if(ex: Exercise, ax=None):
+    """Observed win rate and mean true chance of winning in the three what-if runs. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from ..velocity import sales_velocity
+
+    sims = what_if_sims(ex)
+    observed = [100 * sales_velocity(s.log, by=None, period=None)["win_rate"].iloc[0] for s in sims]
+    truth = [100 * true_chance(s) for s in sims]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    x = np.arange(len(SETTINGS))
+    ax.bar(x - 0.2, observed, width=0.4, color="tab:gray", label="observed win rate (won / closed deals)")
+    ax.bar(x + 0.2, truth, width=0.4, color="tab:blue", label="true chance of winning at creation (mean)")
+    for xi, (o, t) in enumerate(zip(observed, truth, strict=True)):
+        ax.annotate(f"{o:.1f}", (xi - 0.2, o), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+        ax.annotate(f"{t:.1f}", (xi + 0.2, t), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xticks(x, SETTINGS)
+    ax.set_ylim(0, max(observed + truth) * 1.25)
+    ax.set_title(f"What faster answers buy: three runs of the simulator ({base_scenario(ex)}, seed {ex.seed})")
+    ax.set_xlabel("what-if setting")
+    ax.set_ylabel("win rate / chance of winning (%)")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax.figure
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The exercise
+
+
+def _commit_days_lost_included(log) -> pd.Series:
+    from ..velocity import commit_to_signature
+
+    deals = commit_to_signature(log).deals
+    closed = deals[deals["status"] != "open"]
+    return closed.groupby("team")["days"].median()
+
+
+def _commit_days_mean(log) -> pd.Series:
+    from ..velocity import commit_to_signature
+
+    deals = commit_to_signature(log).deals
+    return deals[deals["status"] == "won"].groupby("team")["days"].mean()
+
+
+def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
+    """The questions of exercise 5 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress)
+    log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
+    factors = lambda: ex.cached("factors", lambda: factor_table(log()))  # noqa: E731
+    requests = lambda: ex.cached("requests", lambda: requests_table(log()))  # noqa: E731
+
+    def truth_means():
+        base, faster, _ = what_if_sims(ex)
+        return true_chance(base), true_chance(faster)
+
+    def observed_rates():
+        from ..velocity import sales_velocity
+
+        base, faster, _ = what_if_sims(ex)
+        rate = lambda s: float(sales_velocity(s.log, by=None, period=None)["win_rate"].iloc[0])  # noqa: E731
+        return rate(base), rate(faster)
+
+    ex.add(
+        FrameQuestion(
+            "q1",
+            "Velocity per team",
+            expected=lambda ex: team_velocity(log()),
+            hints=[
+                "Velocity multiplies the three factors that make more revenue and divides by the one that delays it.",
+                "More open deals, a higher win rate and bigger wins raise it; a longer cycle lowers it.",
+                "`factors['open_deals'] * factors['win_rate'] * factors['avg_won_amount'] / factors['avg_cycle_days']`",
+            ],
+            solution="""
+                velocity = (
+                    factors["open_deals"] * factors["win_rate"] * factors["avg_won_amount"] / factors["avg_cycle_days"]
+                )
+            """,
+            wrong="""
+                velocity = (
+                    factors["open_deals"] * factors["win_rate"] * factors["avg_won_amount"] * factors["avg_cycle_days"]
+                )
+            """,
+            mistakes=[
+                Mistake(
+                    "multiplied by the cycle",
+                    "You multiplied by the cycle length. A longer cycle means the revenue arrives later: divide by "
+                    "it, so velocity is an amount per day.",
+                    lambda ex: (
+                        factors()["open_deals"]
+                        * factors()["win_rate"]
+                        * factors()["avg_won_amount"]
+                        * factors()["avg_cycle_days"]
+                    ),
+                ),
+                Mistake(
+                    "cycle left out",
+                    "You left the cycle out: that is the revenue the open pipeline should bring, but not how fast. "
+                    "Divide by the average cycle in days.",
+                    lambda ex: factors()["open_deals"] * factors()["win_rate"] * factors()["avg_won_amount"],
+                ),
+                Mistake(
+                    "win rate left out",
+                    "You left the win rate out: not every open deal will be won. Multiply by the win rate too.",
+                    lambda ex: factors()["open_deals"] * factors()["avg_won_amount"] / factors()["avg_cycle_days"],
+                ),
+            ],
+            success="Velocity is the revenue the pipeline turns out per day. Next: which factor makes the gap?",
+        ),
+        ChoiceQuestion(
+            "q2",
+            "Read the plot: what holds the slower team back?",
+            options={
+                "A": "Open deals: it has fewer deals in play.",
+                "B": "Win rate: it wins a smaller share of its decided deals.",
+                "C": "Average won amount: its wins are smaller.",
+                "D": "Cycle length: its wins take longer to arrive.",
+            },
+            variable="plot_reading",
+            expected=lambda ex: factor_answer(log()),
+            hints=[
+                "Each bar is a ratio of the slower team's factor to the faster team's. 1 means no difference.",
+                "The factor that holds the slower team back most is the bar furthest *below* 1 (the axis is "
+                "logarithmic: 0.5 is as far below 1 as 2 is above).",
+            ],
+            wrong_message=(
+                "Look again: the factor that holds the team back most is the bar that reaches furthest below 1 "
+                "(to the left of the black line)."
+            ),
+            explanation=(
+                "Because velocity is a product, the ratios multiply: the velocity bar is the product of the four "
+                "factor bars. A team can be ahead on three factors and still behind because of the fourth."
+            ),
+            success=lambda ex: (
+                "Right. The gap has a name now, and a question for the team: "
+                + {
+                    "A": "why are fewer deals in play?",
+                    "B": "why do fewer of the decided deals end in a yes?",
+                    "C": "are the wins smaller by choice, or by chance (a few big deals move this a lot)?",
+                    "D": "where do the wins wait?",
+                }[factor_answer(log())]
+            ),
+        ),
+        FrameQuestion(
+            "q3",
+            "Commit to signature",
+            expected=lambda ex: commit_days(log()),
+            hints=[
+                "For each deal: when did it first enter the commit stage, and when was it won? Deals never won "
+                "have no time to signature.",
+                "`entries[entries['stage'] == commit].groupby('deal_id')['changed_at'].first()` gives the first "
+                "commit entry; do the same with `entries['is_win']` for the win.",
+                "Subtract (the Series align on deal_id), turn into days with `/ pd.Timedelta(days=1)`, drop the "
+                "missing values, then `.groupby(team).median()` with `team = log.deals.set_index('deal_id')['team']`.",
+            ],
+            solution="""
+                commit = log.model.commit_stage
+                first_commit = entries[entries["stage"] == commit].groupby("deal_id")["changed_at"].first()
+                won_at = entries[entries["is_win"]].groupby("deal_id")["changed_at"].first()
+                days = ((won_at - first_commit) / pd.Timedelta(days=1)).dropna()
+                commit_days = days.groupby(log.deals.set_index("deal_id")["team"]).median()
+            """,
+            wrong="""
+                commit = log.model.commit_stage
+                first_commit = entries[entries["stage"] == commit].groupby("deal_id")["changed_at"].first()
+                won_at = entries[entries["is_win"]].groupby("deal_id")["changed_at"].first()
+                days = ((won_at - first_commit) / pd.Timedelta(days=1)).dropna()
+                commit_days = days.groupby(log.deals.set_index("deal_id")["team"]).mean()
+            """,
+            mistakes=[
+                Mistake(
+                    "mean",
+                    "That is the mean. A few deals that wait very long pull the mean up; use the median, the "
+                    "typical wait.",
+                    lambda ex: _commit_days_mean(log()),
+                ),
+                Mistake(
+                    "losses included",
+                    "You measured the days to any close, losses included. A signature is a win: measure the days "
+                    "from the first commit to the win, over won deals only.",
+                    lambda ex: _commit_days_lost_included(log()),
+                ),
+            ],
+            success=lambda ex: (
+                "Median days from the verbal yes to the signature: "
+                + ", ".join(f"{team} {days:.1f}" for team, days in commit_days(log()).items())
+                + ". Every one of those days is a day in which the yes can cool into a maybe."
+            ),
+        ),
+        FrameQuestion(
+            "q4",
+            "Hours to answer a buyer",
+            expected=lambda ex: answer_hours(log()),
+            hints=[
+                "Some requests were never answered (`censored` is True): their `hours` only run to the end of the "
+                "log, so they are not answer times.",
+                "Keep the answered requests, then take the median of `hours` per team.",
+                "`requests[~requests['censored']].groupby('team')['hours'].median()`",
+            ],
+            solution="""
+                answered = requests[~requests["censored"]]
+                response_hours = answered.groupby("team")["hours"].median()
+            """,
+            wrong="""
+                response_hours = requests.groupby("team")["hours"].median()
+            """,
+            mistakes=[
+                Mistake(
+                    "unanswered included",
+                    "You included the requests that were never answered. Their `hours` stop at the end of the log, "
+                    "not at an answer: keep only the rows whose `censored` is False.",
+                    lambda ex: requests().groupby("team")["hours"].median(),
+                ),
+                Mistake(
+                    "mean",
+                    "That is the mean. One request answered after a weekend pulls the mean far up; use the median.",
+                    lambda ex: requests()[~requests()["censored"]].groupby("team")["hours"].mean(),
+                ),
+            ],
+            success=lambda ex: (
+                "Median hours to answer: "
+                + ", ".join(f"{team} {hours:.1f}" for team, hours in answer_hours(log()).items())
+                + ". Compare with the velocity factors above: where the answers are slow, what else is?"
+            ),
+        ),
+        ChoiceQuestion(
+            "q5",
+            "Predict: what do 20% faster answers buy?",
+            options={
+                "A": "It rises by less than 1 percentage point.",
+                "B": "It rises by 1 to 5 percentage points.",
+                "C": "It rises by more than 5 percentage points.",
+            },
+            variable="prediction",
+            predict=True,
+            expected=lambda ex: prediction_answer(ex),
+            hints=[
+                "No calculation yet: go with your instinct, then find out in question 7.",
+                "How long do the sellers take to answer now, and how long does a buyer's interest last?",
+            ],
+            explanation=lambda ex: f"In your what-if the mean true chance rose by {true_change_points(ex):.2f} points.",
+            success="Right. Question 7 measures it.",
+        ),
+        ConfigQuestion(
+            "q6",
+            "Find the parameter",
+            expected=lambda ex: faster_config(),
+            hints=[
+                "Look in the list printed above for the parameter that sets how long an owner takes to answer an "
+                "inbound message, and read its default in `DEFAULTS`.",
+                "It is `owners.response_hours`. 20% faster means the answer takes 80% of the time.",
+                "`{'owners': {'response_hours': 0.8 * DEFAULTS['owners']['response_hours']}}`",
+            ],
+            solution="""
+                faster = {"owners": {"response_hours": 0.8 * DEFAULTS["owners"]["response_hours"]}}
+            """,
+            wrong="""
+                faster = {"owners": {"response_hours": 1.2 * DEFAULTS["owners"]["response_hours"]}}
+            """,
+            mistakes=[
+                Mistake(
+                    "slower",
+                    "That makes the answers take 20% *longer*. Faster answers take less time: 80% of the default.",
+                    lambda ex: {"owners": {"response_hours": 1.2 * default_hours()}},
+                ),
+                Mistake(
+                    "speed, not time",
+                    "That divides the time by 1.2 (20% more speed). The question asks for 20% less time: multiply "
+                    "the default by 0.8.",
+                    lambda ex: {"owners": {"response_hours": default_hours() / 1.2}},
+                ),
+                Mistake(
+                    "decay",
+                    "`process.response_decay_hours` is how long a buyer's interest lasts, not how fast the sellers "
+                    "answer. Change the sellers' answer time.",
+                    lambda ex: {"process": {"response_decay_hours": 24.0 * FASTER}},
+                ),
+                Mistake(
+                    "focus team only",
+                    "`focus_team.response_multiplier` changes only Team A (and replaces the scenario's own "
+                    "multiplier). The question is about every seller: change the owners' answer time.",
+                    lambda ex: {"focus_team": {"response_multiplier": FASTER}},
+                ),
+            ],
+            success="That is the setting the next cell runs. Every parameter, its range and meaning is in SPEC.",
+        ),
+        ValueQuestion(
+            "q7",
+            "The true effect, in points",
+            expected=lambda ex: true_change_points(ex),
+            rtol=1e-6,
+            atol=1e-6,
+            hints=[
+                "The true chance of each deal is the column `win_probability_at_creation` of `sim.truth.deals`.",
+                "Average it over the deals of each run, subtract, and express the difference in percentage points "
+                "(0.01 is 1 point).",
+                "`100 * (faster_sim.truth.deals['win_probability_at_creation'].mean() - "
+                "base_sim.truth.deals['win_probability_at_creation'].mean())`",
+            ],
+            solution="""
+                base_chance = base_sim.truth.deals["win_probability_at_creation"].mean()
+                faster_chance = faster_sim.truth.deals["win_probability_at_creation"].mean()
+                change = 100 * (faster_chance - base_chance)
+            """,
+            wrong="""
+                base_chance = base_sim.truth.deals["win_probability_at_creation"].mean()
+                faster_chance = faster_sim.truth.deals["win_probability_at_creation"].mean()
+                change = 100 * (faster_chance / base_chance - 1)
+            """,
+            mistakes=[
+                Mistake(
+                    "relative change",
+                    "That is the relative change in percent. The question asks for percentage points: the "
+                    "difference of the two chances, times 100.",
+                    lambda ex: 100 * (truth_means()[1] / truth_means()[0] - 1),
+                ),
+                Mistake(
+                    "fraction, not points",
+                    "That is the difference as a fraction (0.01 for one point). Multiply by 100 to get points.",
+                    lambda ex: truth_means()[1] - truth_means()[0],
+                ),
+                Mistake(
+                    "observed win rate",
+                    "That is the change in the *observed* win rate, which also moves with chance: which deals "
+                    "happened to close in the window. Use the true chance of each deal from `.truth.deals`.",
+                    lambda ex: 100 * (observed_rates()[1] - observed_rates()[0]),
+                ),
+            ],
+            success=lambda ex: (
+                f"{true_change_points(ex):+.2f} points. Now compare it with the plot below: how much does the "
+                "observed win rate move between runs, for reasons that have nothing to do with the change?"
+            ),
+        ),
+        ReflectionQuestion(
+            "q8",
+            "Momentum after the yes",
+            solution=(
+                "Shaving minutes off replies that already come within a few hours buys almost nothing; what costs "
+                "deals is the answer that takes days, and the wait between the verbal yes and the signature. After "
+                "a client says yes I would send the order form and the answers to their last questions the same "
+                "day, agree the date of the signature in the call itself, and check the commit-stage deals every "
+                "morning until they are signed, instead of speeding up every email."
+            ),
+            hints=["Think of a verbal yes that took long to turn into a signature. What was the client waiting for?"],
+        ),
+    )
+    return ex
+
+
+__all__ = [
+    "DEFAULT_DATA",
+    "FACTORS",
+    "ID",
+    "SIZE",
+    "TITLE",
+    "WHAT_IF_SIZE",
+    "ConfigQuestion",
+    "answer_hours",
+    "commit_days",
+    "factor_answer",
+    "factor_ratios",
+    "factor_table",
+    "faster_config",
+    "nested",
+    "observed_table",
+    "plot_factors",
+    "plot_what_if",
+    "requests_table",
+    "setup",
+    "team_velocity",
+    "true_chance",
+    "true_change_points",
+    "what_if_sims",
+]

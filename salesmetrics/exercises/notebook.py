@@ -1,0 +1,309 @@
+"""Exercise notebooks: their answer cells, filling them (for tests), checking their form, per-trainee variants.
+
+An exercise notebook has exactly one cell tagged ``parameters`` (``data``, ``seed``, ``trainee``) and one cell
+per question tagged ``answer`` whose metadata names the question::
+
+    {"tags": ["answer"], "salesmetrics": {"question": "q2"}}
+
+The answer cell holds only the placeholder assignment (``per_owner = ____``); the check is in the next cell
+(``ex.q2.check(per_owner)``), so the test harness can replace the answer cell with the question's solution or
+typical wrong code (:func:`fill_answers`) and leave everything else as the trainee sees it.
+:func:`make_variants` writes each trainee's notebooks with their parameters injected by papermill, unexecuted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..exceptions import UsageError
+
+ANSWER_TAG = "answer"
+PARAMETERS = ("data", "seed", "trainee")
+MODES = ("blank", "solution", "wrong")
+
+
+def read_notebook(path: str | Path):
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)
+
+
+def notebook_path(module: ModuleType, folder: str | Path | None = None) -> Path:
+    """The notebook of an exercise module: ``<folder>/<ID>.ipynb`` (default folder: the repository's exercises)."""
+    from . import NOTEBOOKS
+
+    return Path(folder or NOTEBOOKS) / f"{module.ID}.ipynb"
+
+
+def answer_cells(nb) -> dict[str, int]:
+    """Question id -> index of its answer cell."""
+    out = {}
+    for i, cell in enumerate(nb.cells):
+        if ANSWER_TAG in cell.get("metadata", {}).get("tags", []):
+            qid = cell.metadata.get("salesmetrics", {}).get("question")
+            if qid:
+                out[qid] = i
+    return out
+
+
+def fill_answers(nb, exercise, mode: str):
+    """A copy of ``nb`` with every answer cell left blank (``"blank"``), replaced by the question's solution code
+    (``"solution"``) or by its typical wrong code (``"wrong"``; questions without one keep their solution)."""
+    import copy
+
+    if mode not in MODES:
+        raise UsageError(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
+    nb = copy.deepcopy(nb)
+    if mode == "blank":
+        return nb
+    for qid, index in answer_cells(nb).items():
+        question = exercise[qid]
+        code = question.solution_code if mode == "solution" else (question.wrong_code or question.solution_code)
+        nb.cells[index].source = code
+    return nb
+
+
+def check_notebook(nb, module: ModuleType) -> list[str]:
+    """Problems with the form of an exercise notebook (an empty list when it is fine).
+
+    Checks: no outputs or execution counts; exactly one ``parameters`` cell defining data, seed and trainee;
+    one answer cell per question of the module, each holding ``____`` and no more than a few lines; a
+    ``.<id>.check(`` call for every question; no solution code in the notebook.
+    """
+    problems = []
+    params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(params) != 1:
+        problems.append(f"expected exactly one cell tagged 'parameters', found {len(params)}")
+    else:
+        for name in PARAMETERS:
+            if not re.search(rf"^{name}\s*:", params[0].source, flags=re.M):
+                problems.append(f"the parameters cell does not define '{name}: type = value  # comment'")
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            problems.append(f"cell {i} has outputs or an execution count: store the notebook without outputs")
+    exercise = module.setup(progress=False)
+    cells = answer_cells(nb)
+    ids = [q.id for q in exercise]
+    for qid in ids:
+        if qid not in cells:
+            problems.append(f"question {qid} has no answer cell (tag 'answer', metadata salesmetrics.question)")
+    for qid in cells:
+        if qid not in ids:
+            problems.append(f"answer cell for {qid!r}, which {module.ID} does not define")
+    for qid, index in cells.items():
+        if "____" not in nb.cells[index].source:
+            problems.append(f"the answer cell of {qid} holds no ____ placeholder")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for qid in ids:
+        if not re.search(rf"\.{qid}\.check\(", code):
+            problems.append(f"no cell calls .{qid}.check(...)")
+    text = "\n".join(c.source for c in nb.cells)
+    for q in exercise:
+        for letter, option in getattr(q, "choices", {}).items():
+            if option not in text:
+                problems.append(f"option {letter} of {q.id} ({option[:40]!r}...) is not in the notebook's text")
+    for q in exercise:
+        if q.kind in ("function", "frame", "value"):
+            solution = q.solution_code
+            body = [
+                line.strip()
+                for line in solution.splitlines()
+                if len(line.strip()) > 25 and not line.strip().startswith(("#", '"""', "def ", "return ____"))
+            ]
+            for line in body:
+                if line in text:
+                    problems.append(f"the notebook contains solution code of {q.id}: {line[:60]!r}")
+                    break
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Variants for a group of trainees
+
+
+def read_trainees(path: str | Path) -> list[str]:
+    """Trainee names from a text file: one per line; blank lines and lines starting with # are skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read the trainees file {path}: {exc.strerror or exc}.") from None
+    names, seen = [], set()
+    for number, line in enumerate(lines, start=1):
+        name = " ".join(line.split())
+        if not name or name.startswith("#"):
+            continue
+        key = name.casefold()
+        if key in seen:
+            raise UsageError(f"{path}, line {number}: {name!r} is listed twice; give each trainee once.")
+        seen.add(key)
+        names.append(name)
+    if not names:
+        raise UsageError(f"{path} holds no trainee names; write one name per line.")
+    return names
+
+
+def trainee_folder(name: str) -> str:
+    """A folder name for a trainee: ``'Ana Silva'`` -> ``'ana-silva'``.
+
+    >>> trainee_folder("Zoë O'Brien")
+    'zoe-o-brien'
+    """
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "trainee"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parameterize(nb, parameters: dict[str, Any]):
+    """``nb`` with papermill's ``injected-parameters`` cell after its ``parameters`` cell; nothing is executed."""
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
+    nb.metadata.setdefault("papermill", nbformat.NotebookNode())
+    untagged = []
+    for cell in nb.cells:  # papermill expects every cell to have a tags list
+        if "tags" not in cell.metadata:
+            cell.metadata["tags"] = []
+            untagged.append(cell)
+    nb = parameterize_notebook(nb, parameters, kernel_name="python3", language="python")
+    for cell in untagged:
+        if not cell.metadata.get("tags"):
+            cell.metadata.pop("tags", None)
+    nb.metadata.pop("papermill", None)  # the injected cell says it all; keep the file plain
+    return nb
+
+
+def make_variants(
+    trainees: Sequence[str],
+    out: str | Path,
+    *,
+    exercises: Iterable[str] | None = None,
+    data: str | None = None,
+    cohort: str = "",
+    force: bool = False,
+    folder: str | Path | None = None,
+) -> list[Path]:
+    """Write ``out/<trainee>/<exercise>.ipynb`` for every trainee and exercise, unexecuted, with the trainee's
+    name and seed (and ``data``, if given) injected; and ``out/trainees.csv`` (name, folder, seed).
+
+    The seed is :func:`~salesmetrics.exercises.core.seed_for` of the name and ``cohort``, so the same list gives
+    the same variants again, and another cohort gets other numbers. Existing files are not replaced unless
+    ``force``; every file is written atomically.
+    """
+    import nbformat
+
+    from . import exercise_modules, find_exercise
+    from .core import seed_for
+
+    modules = [find_exercise(e) for e in exercises] if exercises else list(exercise_modules().values())
+    if data is not None:
+        from ..simulate import SCENARIOS
+
+        if data not in SCENARIOS:
+            if not Path(data).is_dir():
+                raise UsageError(
+                    f"data {data!r} is neither a simulator scenario ({', '.join(SCENARIOS)}) nor a log folder."
+                )
+            data = str(Path(data).resolve())  # the notebooks run in the trainee's folder
+    out = Path(out)
+    folders: dict[str, str] = {}
+    for name in trainees:
+        slug = trainee_folder(name)
+        if slug in folders.values():
+            other = next(k for k, v in folders.items() if v == slug)
+            raise UsageError(f"trainees {other!r} and {name!r} would share the folder {slug!r}; make the names differ.")
+        folders[name] = slug
+    sources = {}
+    for module in modules:
+        path = notebook_path(module, folder)
+        if not path.is_file():
+            raise UsageError(f"the notebook of exercise {module.ID} is not at {path}; pass the exercises folder.")
+        sources[module.ID] = read_notebook(path)
+    targets = [out / folders[name] / f"{m.ID}.ipynb" for name in trainees for m in modules]
+    existing = [t for t in targets if t.exists()]
+    if existing and not force:
+        raise UsageError(
+            f"{len(existing)} of the notebooks already exist (e.g. {existing[0]}); pass --force to replace them."
+        )
+    written = []
+    rows = []
+    for name in trainees:
+        seed = seed_for(name, cohort)
+        rows.append((name, folders[name], seed))
+        for module in modules:
+            params: dict[str, Any] = {"trainee": name, "seed": seed}
+            if data is not None:
+                params["data"] = data
+            nb = parameterize(nbformat.from_dict(sources[module.ID]), params)
+            target = out / folders[name] / f"{module.ID}.ipynb"
+            _atomic_write(target, nbformat.writes(nb))
+            written.append(target)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["trainee", "folder", "seed"])
+    writer.writerows(rows)
+    _atomic_write(out / "trainees.csv", buffer.getvalue())
+    return written
+
+
+__all__ = [
+    "ANSWER_TAG",
+    "MODES",
+    "answer_cells",
+    "check_notebook",
+    "fill_answers",
+    "make_variants",
+    "notebook_path",
+    "parameterize",
+    "read_trainees",
+    "run_in_process",
+    "trainee_folder",
+]
+
+
+def run_in_process(nb, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the code cells of ``nb`` in this process (no kernel), the ``parameters`` overriding the parameters
+    cell; returns the namespace. Quick for tests; figures use the Agg backend and are closed at the end."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    try:
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*non-interactive.*")
+                exec(compile(source, f"<cell {i}>", "exec"), namespace)
+            if "parameters" in cell.get("metadata", {}).get("tags", []):
+                namespace.update(parameters or {})
+    finally:
+        plt.close("all")
+    return namespace

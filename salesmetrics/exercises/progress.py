@@ -1,0 +1,259 @@
+"""Each trainee's progress through the exercises, kept in a small local JSON file.
+
+Where: ``$SALESMETRICS_PROGRESS`` if set (``off`` turns recording off), else ``~/.salesmetrics/progress.json``.
+What: per trainee, exercise and question the state of the latest check, the number of attempts, when it was
+first checked, last checked and solved, how many hints and whether the solution were shown, the first
+prediction (prediction questions) and the reflection text (reflection questions). Answers themselves are not
+kept. Every write goes to a temporary file in the same folder that then replaces the old one, so an
+interrupted write never leaves a broken file; a file that cannot be read or written gives one warning and the
+exercise carries on (progress is a convenience, never a reason for a check to fail).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> store = ProgressStore(pathlib.Path(tempfile.mkdtemp()) / "progress.json")
+>>> store.record_check("Ana", "01-demo", "q1", "incorrect", message="Not quite.", title="Demo", questions=["q1", "q2"])
+>>> store.record_check("Ana", "01-demo", "q1", "correct", title="Demo", questions=["q1", "q2"])
+>>> store.question("Ana", "01-demo", "q1")["attempts"]
+2
+>>> print(store.format_text().splitlines()[1])
+Ana
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ENV = "SALESMETRICS_PROGRESS"
+OFF = {"off", "none", "0", "false", "no"}
+VERSION = 1
+STATES = ("not_attempted", "incorrect", "correct")
+
+
+def default_path() -> Path | None:
+    """The progress file: ``$SALESMETRICS_PROGRESS`` (``off`` or empty: none), or ``~/.salesmetrics/progress.json``."""
+    value = os.environ.get(ENV)
+    if value is not None:
+        if value.strip().lower() in OFF or not value.strip():
+            return None
+        return Path(value).expanduser()
+    return Path.home() / ".salesmetrics" / "progress.json"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _empty() -> dict[str, Any]:
+    return {"version": VERSION, "trainees": {}}
+
+
+class ProgressStore:
+    """Read and update the progress file at ``path`` (see the module docstring for what it holds)."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = Path(path) if path is not None else None
+        self._warned = False
+
+    # -- reading ---------------------------------------------------------------------------------------------
+    def load(self) -> dict[str, Any]:
+        """The whole file as a dict (an empty record when the file is missing or unreadable)."""
+        if self.path is None or not self.path.exists():
+            return _empty()
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            self._warn(f"cannot read the progress file {self.path} ({exc}); starting from an empty record")
+            return _empty()
+        if not isinstance(data, dict) or not isinstance(data.get("trainees"), dict):
+            self._warn(f"the progress file {self.path} is not a salesmetrics progress file; it is left untouched")
+            return _empty()
+        return data
+
+    def question(self, trainee: str, exercise: str, question: str) -> dict[str, Any] | None:
+        """The record of one question, or None."""
+        ex = self.load()["trainees"].get(trainee, {}).get("exercises", {}).get(exercise, {})
+        return ex.get("questions", {}).get(question)
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def _save(self, data: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".json", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle, indent=1, ensure_ascii=False, sort_keys=False)
+                    handle.write("\n")
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            self._warn(f"cannot save progress to {self.path} ({exc}); set {ENV} to a writable file")
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            warnings.warn(message, stacklevel=3)
+            self._warned = True
+
+    def _update(
+        self, trainee: str, exercise: str, question: str, change, *, title=None, parameters=None, questions=None
+    ):
+        if self.path is None:
+            return
+        data = self.load()
+        person = data["trainees"].setdefault(trainee, {"exercises": {}})
+        ex = person.setdefault("exercises", {}).setdefault(exercise, {"questions": {}})
+        if title is not None:
+            ex["title"] = title
+        if parameters is not None:
+            ex["parameters"] = parameters
+        if questions is not None:
+            ex["question_ids"] = list(questions)
+        rec = ex.setdefault("questions", {}).setdefault(
+            question,
+            {"state": "not_attempted", "attempts": 0, "hints": 0, "solution_seen": False},
+        )
+        change(rec)
+        ex["updated_at"] = _now()
+        self._save(data)
+
+    def record_check(
+        self,
+        trainee: str,
+        exercise: str,
+        question: str,
+        state: str,
+        *,
+        message: str = "",
+        mistake: str | None = None,
+        prediction: Any = None,
+        reflection: str | None = None,
+        title: str | None = None,
+        parameters: dict | None = None,
+        questions: list[str] | None = None,
+    ) -> None:
+        """Record a check: its state; an attempt unless the answer was blank; first prediction; reflection."""
+        if state not in STATES:
+            raise ValueError(f"state must be one of {STATES}, not {state!r}")
+        now = _now()
+
+        def change(rec):
+            if state != "not_attempted" or rec.get("state") == "not_attempted":
+                rec["state"] = state  # a blank check after an answer does not erase the answer's state
+            if state != "not_attempted":
+                rec["attempts"] = rec.get("attempts", 0) + 1
+                rec.setdefault("first_checked", now)
+                rec["last_checked"] = now
+                rec["message"] = message
+                rec["mistake"] = mistake
+            if state == "correct":
+                rec.setdefault("solved_at", now)
+            if prediction is not None:
+                rec.setdefault("prediction", prediction)
+            if reflection is not None:
+                rec["reflection"] = reflection
+
+        self._update(trainee, exercise, question, change, title=title, parameters=parameters, questions=questions)
+
+    def record_hint(self, trainee: str, exercise: str, question: str, n: int, **context) -> None:
+        """Record that hint ``n`` was shown (the count kept is the highest hint seen)."""
+
+        def change(rec):
+            rec["hints"] = max(rec.get("hints", 0), n)
+
+        self._update(trainee, exercise, question, change, **context)
+
+    def record_solution(self, trainee: str, exercise: str, question: str, **context) -> None:
+        """Record that the solution was shown."""
+
+        def change(rec):
+            rec["solution_seen"] = True
+
+        self._update(trainee, exercise, question, change, **context)
+
+    def reset(self, trainee: str | None = None, exercise: str | None = None) -> int:
+        """Forget progress: everything, one trainee, one exercise (of every trainee or of one). Returns how
+        many exercise records were removed. The old file is kept beside it as ``progress.json.bak``."""
+        if self.path is None or not self.path.exists():
+            return 0
+        data = self.load()
+        removed = 0
+        for name in list(data["trainees"]):
+            if trainee is not None and name != trainee:
+                continue
+            exercises = data["trainees"][name].get("exercises", {})
+            for ex_id in list(exercises):
+                if exercise is None or ex_id == exercise:
+                    del exercises[ex_id]
+                    removed += 1
+            if not exercises:
+                del data["trainees"][name]
+        if removed:
+            backup = self.path.with_name(self.path.name + ".bak")
+            with contextlib.suppress(OSError):
+                backup.write_bytes(self.path.read_bytes())
+            self._save(data)
+        return removed
+
+    # -- showing ---------------------------------------------------------------------------------------------
+    def format_text(self, trainee: str | None = None) -> str:
+        """Progress as text: one block per trainee, one line per exercise and per question."""
+        data = self.load()
+        lines = [f"Progress file: {self.path}"]
+        people = {k: v for k, v in sorted(data["trainees"].items()) if trainee is None or k == trainee}
+        if not people:
+            lines.append("No progress recorded yet." if trainee is None else f"No progress recorded for {trainee!r}.")
+            return "\n".join(lines)
+        for name, person in people.items():
+            lines.append(name)
+            for ex_id, ex in sorted(person.get("exercises", {}).items()):
+                lines.append("  " + summary_line(ex_id, ex))
+                for q_id in ex.get("question_ids") or sorted(ex.get("questions", {})):
+                    rec = ex.get("questions", {}).get(q_id)
+                    lines.append("    " + question_line(q_id, rec))
+        return "\n".join(lines)
+
+
+def summary_line(ex_id: str, ex: dict[str, Any]) -> str:
+    """``01-motion-vs-movement  Motion vs movement: 5 of 7 correct (seed 123)``."""
+    ids = ex.get("question_ids") or list(ex.get("questions", {}))
+    recs = ex.get("questions", {})
+    correct = sum(1 for q in ids if (recs.get(q) or {}).get("state") == "correct")
+    seed = (ex.get("parameters") or {}).get("seed")
+    extra = f", seed {seed}" if seed is not None else ""
+    updated = ex.get("updated_at", "")[:16].replace("T", " ")
+    return f"{ex_id}  {ex.get('title', '')}: {correct} of {len(ids)} correct (last activity {updated} UTC{extra})"
+
+
+def question_line(q_id: str, rec: dict[str, Any] | None) -> str:
+    """``q2  incorrect  3 attempts, 1 hint``."""
+    if not rec:
+        return f"{q_id:<4} not checked yet"
+    state = rec.get("state", "not_attempted").replace("_", " ")
+    bits = []
+    n = rec.get("attempts", 0)
+    bits.append(f"{n} attempt{'s' if n != 1 else ''}")
+    if rec.get("hints"):
+        bits.append(f"{rec['hints']} hint{'s' if rec['hints'] != 1 else ''}")
+    if rec.get("solution_seen"):
+        bits.append("solution shown")
+    if rec.get("prediction") is not None:
+        bits.append(f"predicted {rec['prediction']!r}")
+    text = f"{q_id:<4} {state:<13} {', '.join(bits)}"
+    if rec.get("reflection"):
+        reflection = " ".join(str(rec["reflection"]).split())
+        text += f"\n         reflection: {reflection[:200]}{'...' if len(reflection) > 200 else ''}"
+    return text
+
+
+__all__ = ["ENV", "STATES", "ProgressStore", "default_path"]

@@ -1,0 +1,33 @@
+"""Models built on leak-free snapshots: stall prediction, close likelihood, reasons, and safe persistence.
+
+Names are imported lazily so ``import salesmetrics.models`` stays cheap; scikit-learn is loaded on first use.
+See ``docs/models.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "StallPredictor": "stall",
+    "CloseLikelihood": "close",
+    "explain": "reasons",
+    "save_model": "persistence",
+    "load_model": "persistence",
+    "read_model_card": "persistence",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'salesmetrics.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,339 @@
+"""What :class:`~salesmetrics.models.StallPredictor` and :class:`~salesmetrics.models.CloseLikelihood` share.
+
+Both are scikit-learn classifiers that take either a snapshots table (:func:`salesmetrics.snapshots`; the
+:data:`~salesmetrics.snapshots.FEATURES` columns are used and the label column is read from the table) or a
+plain numeric array with ``y``. The fitting recipe (``docs/decisions/0017-small-data-fallback.md``):
+
+1. With fewer than ``min_closed`` closed deals, or ``model="logistic"``'s baseline asked for, the learner is a
+   logistic regression on signed-log, median-imputed, standardised features; the fallback uses the strong
+   penalty ``fallback_C`` and says so (``fallback_``, a :class:`SmallDataWarning`, the model card).
+2. Otherwise a histogram gradient boosting classifier is fitted on the deals outside a held-out fifth, and its
+   probabilities are calibrated on that fifth (isotonic with enough rows, else sigmoid). Holding out whole
+   deals keeps one deal's near-identical weekly rows from sitting on both sides.
+3. One class only: a constant model that predicts it (the estimators never refuse to fit).
+
+Reasons are prepared at fit time (a partial-dependence table per feature, :mod:`salesmetrics.models.reasons`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..exceptions import UsageError
+from ..snapshots import FEATURES
+
+MIN_CALIBRATION_ROWS = 200  # fewer held-out rows than this: no calibration step
+ISOTONIC_ROWS = 1000  # isotonic calibration from this many held-out rows, sigmoid below
+
+
+class SmallDataWarning(UserWarning):
+    """A model was fitted on fewer closed deals than ``min_closed`` and fell back to a regularised model."""
+
+
+class SignedLog1p(TransformerMixin, BaseEstimator):
+    """``sign(x) * log1p(|x|)``: tames long-tailed counts, days and amounts for a linear model; keeps NaN.
+
+    Examples
+    --------
+    >>> SignedLog1p().fit_transform(np.array([[-9.0], [0.0], [np.nan]])).round(3).ravel().tolist()
+    [-2.303, 0.0, nan]
+    """
+
+    def fit(self, X, y=None):
+        validate_data(self, X, ensure_all_finite="allow-nan", reset=True)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
+        return np.sign(X) * np.log1p(np.abs(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def linear_pipeline(C: float, random_state=None) -> Pipeline:
+    """Signed log, median imputation with missing-value indicators, scaling, L2 logistic regression."""
+    return Pipeline(
+        [
+            ("log", SignedLog1p()),
+            ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+            ("scale", StandardScaler()),
+            ("logistic", LogisticRegression(C=C, max_iter=2000, random_state=random_state)),
+        ]
+    )
+
+
+class _ConstantModel(BaseEstimator):
+    """Predicts the single class seen in training (used when ``y`` has one class)."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def predict_proba(self, X):
+        return np.ones((len(X), 1))
+
+
+class SnapshotClassifier(ClassifierMixin, BaseEstimator):
+    """Base class; use :class:`StallPredictor` or :class:`CloseLikelihood`."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        "model": [StrOptions({"hgb", "logistic"})],
+        "calibration": [StrOptions({"auto", "isotonic", "sigmoid", "none"})],
+        "min_closed": [Interval(Integral, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "l2_regularization": [Interval(Real, 0, None, closed="left")],
+        "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "fallback_C": [Interval(Real, 0, None, closed="neither")],
+        "holdout": [Interval(Real, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+    }
+    _target_column: str = ""
+    _kind: str = ""
+
+    # ----------------------------------------------------------------------------------------- inputs
+    def _label_column(self) -> str:
+        return self._target_column
+
+    def _check_snapshot_frame(self, X: pd.DataFrame) -> None:
+        """Hook: subclasses check the table's attributes (e.g. the stall horizon)."""
+
+    @staticmethod
+    def _is_snapshots(X) -> bool:
+        return isinstance(X, pd.DataFrame) and all(c in X.columns for c in FEATURES)
+
+    def _features(self, X):
+        return X[list(FEATURES)] if self._is_snapshots(X) else X
+
+    def _matrix(self, X, reset: bool):
+        frame = self._features(X)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*DataFrame is highly fragmented.*")
+            return validate_data(self, frame, ensure_all_finite="allow-nan", dtype=np.float64, reset=reset)
+
+    def _training_data(self, X, y):
+        """(matrix, y, deal groups or None, closed deals, training window) from a snapshots table or an array."""
+        if self._is_snapshots(X):
+            self._check_snapshot_frame(X)
+            column = self._label_column()
+            if y is None:
+                if column not in X.columns:
+                    raise UsageError(
+                        f"The snapshots table has no {column!r} column to learn from; build it with "
+                        "salesmetrics.snapshots(log) or pass y."
+                    )
+                y = X[column]
+            y = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.to_numpy(object))
+            keep = y.notna().to_numpy()
+            if not keep.any():
+                raise UsageError(
+                    f"No snapshot row has a known {column!r} label (all are censored); use a longer log, a "
+                    "shorter horizon_days, or earlier as-of dates."
+                )
+            frame = X.loc[keep] if not keep.all() else X
+            labels = y[keep].to_numpy(object)
+            labels = _tidy_labels(labels)
+            groups = frame["deal_id"].to_numpy(object) if "deal_id" in frame else None
+            if "outcome" in frame:
+                closed = int(frame.loc[frame["outcome"].isin(["won", "lost"]), "deal_id"].nunique())
+            else:
+                closed = len(np.unique(groups)) if groups is not None else len(frame)
+            window = (str(frame["as_of"].min()), str(frame["as_of"].max())) if "as_of" in frame else None
+            self.n_censored_ = int((~keep).sum())
+            self.labels_observed_until_ = X.attrs.get("observed_until")
+            matrix = self._matrix(frame, reset=True)
+            return matrix, labels, groups, closed, window
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None (X is not a snapshots "
+                "table, so the labels cannot be read from it)."
+            )
+        matrix, labels = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, reset=True)
+        self.n_censored_ = 0
+        self.labels_observed_until_ = None
+        return matrix, labels, None, len(labels), None
+
+    # ----------------------------------------------------------------------------------------- fitting
+    def fit(self, X, y=None):
+        """Learn from a snapshots table (labels read from it) or from a numeric array and ``y``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        with _threads(self.n_jobs):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
+        matrix, labels, groups, closed, window = self._training_data(X, y)
+        check_classification_targets(labels)
+        self.classes_, encoded = np.unique(labels, return_inverse=True)
+        self.n_rows_ = len(labels)
+        self.n_closed_ = int(closed)
+        self.training_window_ = window
+        self.metrics_ = {}
+        self.calibration_ = "none"
+        if len(self.classes_) == 1:
+            single = self.classes_[0].item() if isinstance(self.classes_[0], np.generic) else self.classes_[0]
+            self.fallback_ = f"only one class ({single!r}) in the training labels: it is always predicted"
+            self.model_ = "constant"
+            self.estimator_ = _ConstantModel().fit(matrix)
+            warnings.warn(self.fallback_, SmallDataWarning, stacklevel=2)
+        elif closed < self.min_closed:
+            self.fallback_ = (
+                f"only {closed} closed deals (fewer than min_closed={self.min_closed}): a strongly regularised "
+                f"logistic regression (C={self.fallback_C}) was fitted instead of {self.model!r}; treat its "
+                "probabilities as cautious (pulled toward the base rate)"
+            )
+            self.model_ = "logistic (fallback)"
+            self.estimator_ = linear_pipeline(self.fallback_C, self.random_state).fit(matrix, encoded)
+            warnings.warn(self.fallback_, SmallDataWarning, stacklevel=2)
+        else:
+            self.fallback_ = None
+            self.model_ = self.model
+            self.estimator_ = self._fit_calibrated(matrix, encoded, groups)
+        self.n_iter_ = _iterations(self.estimator_)
+        from .reasons import prepare_reasons
+
+        prepare_reasons(self, matrix)
+        return self
+
+    def _base(self):
+        if self.model == "logistic":
+            return linear_pipeline(self.C, self.random_state)
+        return HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            early_stopping=False,
+            random_state=self.random_state,
+        )
+
+    def _fit_calibrated(self, matrix, encoded, groups):
+        rng = np.random.default_rng(
+            self.random_state if isinstance(self.random_state, (int, np.integer)) or self.random_state is None else 0
+        )
+        hold = _holdout_mask(len(encoded), groups, self.holdout, rng)
+        n_hold = int(hold.sum())
+        both_sides = len(np.unique(encoded[~hold])) == len(self.classes_) and len(np.unique(encoded[hold])) == len(
+            self.classes_
+        )
+        if self.calibration == "none" or n_hold < MIN_CALIBRATION_ROWS or not both_sides:
+            self.calibration_ = "none" if self.calibration == "none" else f"none (only {n_hold} held-out rows)"
+            return self._base().fit(matrix, encoded)
+        base = self._base().fit(matrix[~hold], encoded[~hold])
+        method = self.calibration
+        if method == "auto":
+            method = "isotonic" if n_hold >= ISOTONIC_ROWS else "sigmoid"
+        calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=method)
+        calibrated.fit(matrix[hold], encoded[hold])
+        self.calibration_ = f"{method} on {n_hold} held-out rows of {'deals' if groups is not None else 'rows'}"
+        raw = base.predict_proba(matrix[hold])
+        cal = calibrated.predict_proba(matrix[hold])
+        metrics = {"holdout_rows": n_hold}
+        if len(self.classes_) == 2:
+            y_hold = encoded[hold]
+            metrics["holdout_auc"] = float(roc_auc_score(y_hold, raw[:, 1]))
+            metrics["holdout_brier_uncalibrated"] = float(brier_score_loss(y_hold, raw[:, 1]))
+            metrics["holdout_brier_calibrated_in_sample"] = float(brier_score_loss(y_hold, cal[:, 1]))
+            metrics["holdout_base_rate"] = float(np.mean(y_hold))
+        self.metrics_ = metrics
+        return calibrated
+
+    # ----------------------------------------------------------------------------------------- predicting
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``."""
+        check_is_fitted(self)
+        matrix = self._matrix(X, reset=False)
+        with _threads(self.n_jobs):
+            return self.estimator_.predict_proba(matrix)
+
+    def predict(self, X):
+        """The most probable class of each row."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def risk(self, X) -> np.ndarray:
+        """The probability of the bad outcome (a stall; not winning), the quantity reasons explain."""
+        return self._risk_from_proba(self.predict_proba(X))
+
+    def _risk_from_proba(self, proba: np.ndarray) -> np.ndarray:  # pragma: no cover - subclasses define it
+        raise NotImplementedError
+
+    def reasons(self, X, n: int = 3) -> pd.DataFrame:
+        """The ``n`` features that push each row's risk up the most, in plain words (:func:`explain`)."""
+        from .reasons import explain
+
+        return explain(self, X, n=n)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _iterations(estimator) -> int:
+    """Boosting iterations or solver iterations of the fitted learner (1 for the constant model)."""
+    if isinstance(estimator, CalibratedClassifierCV):
+        estimator = estimator.calibrated_classifiers_[0].estimator
+    if isinstance(estimator, FrozenEstimator):
+        estimator = estimator.estimator
+    if isinstance(estimator, Pipeline):
+        estimator = estimator[-1]
+    n_iter = getattr(estimator, "n_iter_", 1)
+    return max(int(np.max(n_iter)), 1)
+
+
+def _threads(n_jobs):
+    """Limit OpenMP/BLAS threads to ``n_jobs`` (None: the libraries' default, every core)."""
+    if n_jobs is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=int(n_jobs))
+
+
+def _tidy_labels(labels: np.ndarray) -> np.ndarray:
+    """Nullable booleans and integers as plain int 0/1; text stays text."""
+    values = [v for v in labels[:1000]]
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        return labels.astype(bool).astype(np.int64)
+    if all(isinstance(v, (int, np.integer, bool, np.bool_)) for v in values):
+        return labels.astype(np.int64)
+    return labels.astype(str)
+
+
+def _holdout_mask(n: int, groups, share: float, rng: np.random.Generator) -> np.ndarray:
+    """A random ``share`` of rows held out, whole deals at a time when ``groups`` is given."""
+    if groups is None:
+        return rng.random(n) < share
+    codes, uniques = pd.factorize(pd.Series(groups), sort=True)
+    held = rng.random(len(uniques)) < share
+    return held[codes]

@@ -1,0 +1,254 @@
+"""``salesmetrics model train | evaluate | predict``: the command line over snapshots and the estimators.
+
+Thin: each action reads the log, builds :func:`salesmetrics.snapshots`, and calls the estimator, persistence
+and reasons functions. Outputs are written atomically and never replace a file without ``--force``; CSV files
+are safe to open in a spreadsheet (:mod:`salesmetrics._csv_safe`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+TARGETS = {"stall": "stalled", "won": "won", "close": "close_outcome"}
+
+
+def register(subparsers) -> None:
+    """Add the ``model`` command and its actions to the main parser's subparsers."""
+    model = subparsers.add_parser("model", help="train, evaluate and apply stall and close-likelihood models")
+    actions = model.add_subparsers(dest="model_action", metavar="ACTION", parser_class=type(model))
+    model.set_defaults(func=_missing_action(model))
+
+    p = actions.add_parser("train", help="fit a model on a log's snapshots and save it (skops + model card)")
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--target", choices=tuple(TARGETS), required=True, help="stall, won, or close (won/lost/slipped)")
+    p.add_argument("--out", type=Path, required=True, help="model file to write (.skops)")
+    p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
+    p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
+    p.add_argument("--freq", default="W", help="snapshot frequency: D, W, M or Q (default W)")
+    p.add_argument("--start", help="first as-of date (default: the log's first event)")
+    p.add_argument("--end", help="last as-of date, and the end of what labels may see (default: last event)")
+    p.add_argument("--min-closed", type=int, default=200, help="fewer closed deals: regularised fallback")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--jobs", type=int, help="threads for fitting (default: every core)")
+    p.add_argument("--force", action="store_true", help="replace an existing model file")
+    p.set_defaults(func=_cmd_train)
+
+    p = actions.add_parser("evaluate", help="score a saved model on a log's labelled snapshots")
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--model", dest="model_file", type=Path, required=True, help="model file (.skops)")
+    p.add_argument(
+        "--since", help="only as-of dates after this (default: after the last moment the training labels saw)"
+    )
+    p.add_argument("--freq", default="W", help="snapshot frequency (default W)")
+    p.add_argument("--out", type=Path, help="write the metrics as CSV")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = actions.add_parser("predict", help="score the deals open at a date, with their top reasons, to CSV")
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--model", dest="model_file", type=Path, required=True, help="model file (.skops)")
+    p.add_argument("--as-of", dest="as_of", help="score the deals open at this date (default: latest event)")
+    p.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    p.add_argument("--reasons", type=int, default=3, help="reasons per deal (default 3, 0 for none)")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=_cmd_predict)
+
+
+def _missing_action(parser):
+    def run(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return run
+
+
+def _check_out(path: Path, force: bool) -> None:
+    from ..exceptions import UsageError
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; choose another file or add --force to replace it.")
+    if not path.parent.is_dir():
+        raise UsageError(f"The folder {path.parent} does not exist; create it first.")
+
+
+def _estimator(target: str, args: argparse.Namespace):
+    from . import CloseLikelihood, StallPredictor
+
+    common = {
+        "model": args.model,
+        "min_closed": args.min_closed,
+        "random_state": args.random_state,
+        "n_jobs": args.jobs,
+    }
+    if target == "stall":
+        return StallPredictor(horizon_days=args.horizon_days, **common)
+    return CloseLikelihood(target=TARGETS[target], **common)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import warnings
+
+    from ..log import read_log
+    from ..snapshots import snapshots
+    from .persistence import read_model_card, save_model
+
+    _check_out(args.out, args.force)  # before the work, not after
+    log = read_log(args.log)
+    snap = snapshots(
+        log,
+        freq=args.freq,
+        horizon_days=args.horizon_days,
+        start=args.start,
+        end=args.end,
+        observed_until=args.end,
+    )
+    estimator = _estimator(args.target, args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fallback notice is printed below and kept in the model card
+        estimator.fit(snap)
+    extra = {
+        "source_log": str(args.log),
+        "snapshots": {"freq": args.freq, "rows": len(snap), "horizon_days": args.horizon_days},
+    }
+    path = save_model(estimator, args.out, overwrite=args.force, extra=extra)
+    card = read_model_card(path)
+    window = card["training_window"] or {}
+    print(f"Trained {card['model_class']} ({card['model']}) on {card['rows']:,} snapshot rows of {args.log}")
+    print(f"  target: {card['target']}; as-of dates {window.get('first_as_of')} to {window.get('last_as_of')}")
+    print(f"  labels see events up to {window.get('labels_until')}")
+    print(f"  closed deals: {card['closed_deals']:,}; censored rows left out: {card['censored_rows_left_out']:,}")
+    print(f"  calibration: {card['calibration']}")
+    for key, value in card["metrics"].items():
+        print(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
+    if card["notice"]:
+        print(f"NOTICE: {card['notice']}")
+    print(f"Wrote {path} (model card inside: model_card.json)")
+    return 0
+
+
+def _evaluate_rows(model, snap):
+    """(labelled rows, labels) for the model's target."""
+    column = model._label_column()
+    rows = snap[snap[column].notna()]
+    labels = rows[column].to_numpy(object)
+    return rows, labels
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+    from .._csv_safe import write_csv
+    from ..exceptions import UsageError
+    from ..log import read_log
+    from ..prepare import resolve_as_of
+    from ..snapshots import snapshots
+    from ._base import _tidy_labels
+    from .persistence import load_model, read_model_card
+
+    if args.out is not None:
+        _check_out(args.out, args.force)
+    model = load_model(args.model_file)
+    card = read_model_card(args.model_file)
+    log = read_log(args.log)
+    horizon = getattr(model, "horizon_days", None) or (card.get("snapshots") or {}).get("horizon_days", 30)
+    window = card.get("training_window") or {}
+    since = args.since or window.get("labels_until") or window.get("last_as_of")
+    start = None
+    if since is not None:
+        start = resolve_as_of(log, since) + pd.Timedelta(microseconds=1)
+    snap = snapshots(log, freq=args.freq, horizon_days=horizon)
+    if start is not None:
+        snap = snap[snap["as_of"] >= start]
+    rows, labels = _evaluate_rows(model, snap)
+    if not len(rows):
+        raise UsageError(
+            f"No labelled snapshot rows after {since} in {args.log}; give an earlier --since, or a log that "
+            "goes on after the model's training window."
+        )
+    labels = _tidy_labels(labels)
+    proba = model.predict_proba(rows)
+    classes = list(model.classes_)
+    known = np.isin(labels, classes)
+    metrics = {"rows": len(rows), "first_as_of": str(rows["as_of"].min()), "last_as_of": str(rows["as_of"].max())}
+    if len(classes) == 2:
+        y = (labels == classes[1]).astype(int)
+        p = proba[:, 1]
+        metrics.update(
+            {
+                "base_rate": float(y.mean()),
+                "mean_predicted": float(p.mean()),
+                "auc": float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan"),
+                "brier": float(brier_score_loss(y, p)),
+                "log_loss": float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1])),
+            }
+        )
+    elif known.any():
+        onehot = (np.asarray(labels)[known][:, None] == np.asarray(classes)[None, :]).astype(float)
+        metrics["brier_multiclass"] = float(np.mean(np.sum((proba[known] - onehot) ** 2, axis=1)))
+        metrics["log_loss"] = float(log_loss(labels[known], np.clip(proba[known], 1e-6, 1), labels=classes))
+        for i, name in enumerate(classes):
+            metrics[f"share_{name}"] = float(onehot[:, i].mean())
+            metrics[f"mean_p_{name}"] = float(proba[known, i].mean())
+    print(f"Evaluated {args.model_file} on {args.log}: {metrics['rows']:,} labelled snapshot rows")
+    for key, value in metrics.items():
+        print(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+    if args.out is not None:
+        table = pd.DataFrame({"metric": list(metrics), "value": [str(v) for v in metrics.values()]})
+        write_csv(table, args.out, overwrite=args.force)
+        print(f"Wrote {args.out}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from .._csv_safe import write_csv
+    from ..exceptions import UsageError
+    from ..log import read_log
+    from ..prepare import resolve_as_of
+    from ..snapshots import snapshots
+    from .close import CloseLikelihood
+    from .persistence import load_model
+
+    if args.reasons < 0:
+        raise UsageError(f"--reasons must be 0 or more, not {args.reasons}.")
+    _check_out(args.out, args.force)
+    model = load_model(args.model_file)
+    log = read_log(args.log)
+    as_of = resolve_as_of(log, args.as_of)
+    horizon = getattr(model, "horizon_days", 30)
+    snap = snapshots(log, as_of=[as_of], horizon_days=horizon)
+    keep = [c for c in ("deal_id", "owner", "team", "stage", "amount", "expected_close_date") if c in snap]
+    out = snap[keep].copy()
+    out.insert(1, "as_of", snap["as_of"])
+    if len(snap):
+        proba = model.predict_proba(snap)
+        if isinstance(model, CloseLikelihood):
+            named = model.predict_outcomes(snap)
+            for column in named:
+                out[column] = named[column].to_numpy()
+        else:
+            out["p_stall"] = proba[:, -1] if proba.shape[1] > 1 else model.risk(snap)
+        out["risk"] = model._risk_from_proba(proba)
+        if args.reasons:
+            table = model.reasons(snap, n=args.reasons)
+            for k in range(1, args.reasons + 1):
+                if f"reason_{k}" in table:
+                    out[f"reason_{k}"] = table[f"reason_{k}"].to_numpy()
+        out = out.sort_values("risk", ascending=False, kind="stable")
+    else:
+        out["risk"] = pd.Series([], dtype=np.float64)
+    write_csv(out, args.out, overwrite=args.force)
+    print(f"Scored {len(out):,} deals open at {as_of} with {args.model_file}")
+    if len(out):
+        print(json.dumps({"mean_risk": round(float(out["risk"].mean()), 4)}))
+    print(f"Wrote {args.out}")
+    return 0
+
+
+__all__ = ["TARGETS", "register"]

@@ -1,0 +1,220 @@
+"""Saving and loading models safely: skops files with a model card inside, loaded from a fixed allow-list.
+
+A pickle file runs whatever code it names when it is loaded, so a model file from someone else is a program.
+salesmetrics never pickles models: :func:`save_model` writes a skops file (a zip of JSON and arrays) and adds
+``model_card.json`` to the same archive; :func:`load_model` first lists the types the file would create and
+refuses it, naming them, unless every one is on :data:`ALLOWED_TYPES`. :func:`read_model_card` reads only the
+card, without creating any object, so a file can be inspected before it is trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..exceptions import UsageError
+
+CARD_NAME = "model_card.json"
+CARD_FORMAT = "salesmetrics-model-card/1"
+
+#: Types a salesmetrics model file may hold beyond those skops trusts by default. Nothing else is loaded.
+ALLOWED_TYPES = frozenset(
+    {
+        "salesmetrics.models.stall.StallPredictor",
+        "salesmetrics.models.close.CloseLikelihood",
+        "salesmetrics.models._base.SignedLog1p",
+        "salesmetrics.models._base._ConstantModel",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.isotonic.IsotonicRegression",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss.loss.HalfMultinomialLoss",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.MultinomialLogit",
+        "sklearn.frozen._frozen.FrozenEstimator",
+        "numpy.dtype",
+    }
+)
+
+
+def _jsonable(value):
+    """Parameters and metrics as JSON values (NumPy scalars and arrays become numbers and lists)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def model_card(estimator, extra: dict | None = None) -> dict:
+    """The model card of a fitted estimator: what it predicts, from which data, how well, with which versions.
+
+    ``extra`` adds entries (e.g. ``source_log``, evaluation ``metrics``); dictionaries are merged one level deep.
+    """
+    import sklearn
+    import skops
+
+    window = getattr(estimator, "training_window_", None)
+    target = getattr(estimator, "target", None) or getattr(estimator, "_target_column", None)
+    card = {
+        "format": CARD_FORMAT,
+        "model_class": type(estimator).__name__,
+        "target": target,
+        "horizon_days": getattr(estimator, "horizon_days", None),
+        "model": getattr(estimator, "model_", None),
+        "calibration": getattr(estimator, "calibration_", None),
+        "fallback": getattr(estimator, "fallback_", None),
+        "notice": (f"Small-data fallback: {estimator.fallback_}." if getattr(estimator, "fallback_", None) else None),
+        "classes": _jsonable(list(estimator.classes_)),
+        "features": [str(f) for f in getattr(estimator, "feature_names_in_", [])]
+        or [f"x{i}" for i in range(estimator.n_features_in_)],
+        "training_window": (
+            {
+                "first_as_of": window[0],
+                "last_as_of": window[1],
+                "labels_until": getattr(estimator, "labels_observed_until_", None),
+            }
+            if window
+            else None
+        ),
+        "rows": int(getattr(estimator, "n_rows_", 0)),
+        "censored_rows_left_out": int(getattr(estimator, "n_censored_", 0)),
+        "closed_deals": int(getattr(estimator, "n_closed_", 0)),
+        "metrics": _jsonable(getattr(estimator, "metrics_", {})),
+        "params": _jsonable(estimator.get_params()),
+        "versions": {
+            "salesmetrics": __version__,
+            "scikit-learn": sklearn.__version__,
+            "skops": skops.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(card.get(key), dict):
+            card[key] = {**card[key], **_jsonable(value)}
+        else:
+            card[key] = _jsonable(value)
+    return card
+
+
+def save_model(estimator, path, *, overwrite: bool = False, extra: dict | None = None) -> Path:
+    """Write a fitted estimator as a skops file with ``model_card.json`` inside; atomic, never pickled.
+
+    Refuses to replace an existing file unless ``overwrite=True``.
+
+    Examples
+    --------
+    >>> import tempfile, warnings, numpy as np
+    >>> from salesmetrics.models import StallPredictor
+    >>> X, y = np.random.default_rng(0).normal(size=(60, 3)), np.r_[np.zeros(30), np.ones(30)]
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     model = StallPredictor(n_jobs=1).fit(X, y)
+    >>> folder = tempfile.mkdtemp()
+    >>> path = save_model(model, f"{folder}/stall.skops")
+    >>> read_model_card(path)["model"], type(load_model(path)).__name__
+    ('logistic (fallback)', 'StallPredictor')
+    """
+    import skops.io as sio
+    from sklearn.utils.validation import check_is_fitted
+
+    from ._base import SnapshotClassifier
+
+    if not isinstance(estimator, SnapshotClassifier):
+        raise UsageError(f"save_model saves StallPredictor or CloseLikelihood models, not {type(estimator).__name__}.")
+    check_is_fitted(estimator)
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path} already exists; choose another file or pass overwrite=True (--force).")
+    if not path.parent.is_dir():
+        raise UsageError(f"The folder {path.parent} does not exist; create it first.")
+    card = model_card(estimator, extra)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        sio.dump(estimator, tmp)
+        with zipfile.ZipFile(tmp, "a") as archive:
+            archive.writestr(CARD_NAME, json.dumps(card, indent=2, ensure_ascii=False))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _check_archive(path: Path) -> None:
+    if not path.is_file():
+        raise UsageError(f"Model file {path} does not exist; train one with 'salesmetrics model train'.")
+    if not zipfile.is_zipfile(path):
+        raise UsageError(
+            f"{path} is not a skops model file (not a zip archive); salesmetrics loads only models it saved "
+            "with save_model or 'salesmetrics model train', never pickle files."
+        )
+
+
+def read_model_card(path) -> dict:
+    """The model card stored in a model file, read without loading (or trusting) the model itself."""
+    path = Path(path)
+    _check_archive(path)
+    with zipfile.ZipFile(path) as archive:
+        if CARD_NAME not in archive.namelist():
+            raise UsageError(f"{path} has no {CARD_NAME}; it was not saved by salesmetrics.")
+        return json.loads(archive.read(CARD_NAME).decode("utf-8"))
+
+
+def load_model(path):
+    """Load a model saved by :func:`save_model`, creating only types on :data:`ALLOWED_TYPES`.
+
+    Raises :class:`~salesmetrics.exceptions.UsageError` naming every refused type when the file holds any
+    other type, and when the file is not a skops archive or does not hold a salesmetrics model.
+    """
+    import skops.io as sio
+
+    from ._base import SnapshotClassifier
+
+    path = Path(path)
+    _check_archive(path)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:  # a damaged or foreign archive
+        raise UsageError(f"{path} is not a readable skops model file: {exc}.") from exc
+    refused = sorted(t for t in untrusted if t not in ALLOWED_TYPES)
+    if refused:
+        raise UsageError(
+            f"Refused to load {path}: it holds types that are not on salesmetrics' allow-list: "
+            f"{', '.join(refused)}. Only models saved by salesmetrics load; retrain the model with "
+            "'salesmetrics model train' if you do not know where this file comes from."
+        )
+    try:
+        model = sio.load(path, trusted=list(untrusted))
+    except Exception as exc:
+        raise UsageError(f"{path} could not be loaded: {exc}.") from exc
+    if not isinstance(model, SnapshotClassifier):
+        raise UsageError(
+            f"{path} holds a {type(model).__name__}, not a StallPredictor or CloseLikelihood model; refused."
+        )
+    return model
+
+
+__all__ = ["ALLOWED_TYPES", "CARD_NAME", "load_model", "model_card", "read_model_card", "save_model"]

@@ -1,0 +1,357 @@
+"""Reasons: for each scored deal, the features that push its risk up the most, in plain words.
+
+How a reason is found (``docs/decisions/0018-reasons.md``): at fit time, for each feature, the model's average
+risk is computed over a sample of training rows with that feature set to each of about twenty values (its
+quantiles, and "missing"): a partial-dependence curve. A deal's *effect* of a feature is the curve at the
+deal's value minus the curve at the training median: how much the risk moves because this deal differs from a
+typical one on that feature, the other features held as they are in the sample. The three largest positive
+effects are the deal's reasons, written with the deal's own numbers ("close date pushed 3 times").
+
+This needs no extra model call when scoring (a table lookup per feature), so it stays cheap for 100,000 deals.
+The effects are not additive and not SHAP values: two correlated features may both show up for the same cause.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+SAMPLE_ROWS = 300
+GRID_POINTS = 21
+MIN_EFFECT = 0.005  # effects below half a percentage point are not reasons
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n:,} times")
+
+
+def _i(v: float) -> int:
+    return round(v)
+
+
+def _pct(v: float) -> str:
+    return f"{v:.0%}"
+
+
+def _count(word: str, zero: str, low: str, high: str) -> Callable:
+    """A template for a count: ``zero`` when 0, ``low``/``high`` (formatted with the count) otherwise."""
+
+    def render(v, ref, stage):
+        n = _i(v)
+        if n == 0:
+            return zero
+        return (high if v > ref else low).format(n=_plural(n, word), times=_times(n), k=n)
+
+    return render
+
+
+def _stage_rank(v, ref, stage):
+    return f"still in {stage}" if stage else f"still at stage {_i(v) + 1}"
+
+
+def _days_past_close(v, ref, stage):
+    n = _i(v)
+    if n > 0:
+        return f"{_plural(n, 'day')} past its expected close date"
+    if n == 0:
+        return "expected to close today"
+    return f"expected close date {_plural(-n, 'day')} away"
+
+
+def _rate(what: str, typical: bool = True) -> Callable:
+    def render(v, ref, stage):
+        tail = f" (typical {_pct(ref)})" if typical and np.isfinite(ref) else ""
+        return f"{what} {_pct(v)}{tail}"
+
+    return render
+
+
+def _amount(v, ref, stage):
+    side = "above" if v > ref else "below"
+    return f"amount {v:,.0f}, {side} the typical {ref:,.0f}" if np.isfinite(ref) else f"amount {v:,.0f}"
+
+
+#: feature -> (template for a value, text when the value is missing)
+TEMPLATES: dict[str, tuple[Callable, str]] = {
+    "stage_rank": (_stage_rank, "no stage"),
+    "movements": (_count("stage movement", "no stage movement yet", "only {n} so far", "{n} so far"), "?"),
+    "advances": (_count("stage advance", "no stage advance yet", "only {n} so far", "{n} so far"), "?"),
+    "regressions": (
+        _count("", "never sent back a stage", "sent back a stage {times}", "sent back a stage {times}"),
+        "?",
+    ),
+    "back_and_forth": (
+        _count(
+            "",
+            "no back and forth",
+            "went back and forth between stages {times}",
+            "went back and forth between stages {times}",
+        ),
+        "?",
+    ),
+    "days_since_movement": (
+        _count("day", "moved stage today", "moved stage only {n} ago", "no stage movement for {n}"),
+        "no stage movement yet",
+    ),
+    "motions": (_count("activity", "no activity logged yet", "only {n} logged", "{n} logged"), "?"),
+    "motions_14d": (
+        _count(
+            "activity", "no activity in the last 14 days", "only {n} in the last 14 days", "{n} in the last 14 days"
+        ),
+        "?",
+    ),
+    "motions_30d": (
+        _count(
+            "activity", "no activity in the last 30 days", "only {n} in the last 30 days", "{n} in the last 30 days"
+        ),
+        "?",
+    ),
+    "motion_per_movement": (lambda v, ref, stage: f"{v:.1f} activities per stage movement", "no stage movement yet"),
+    "days_since_activity": (
+        _count("day", "activity today", "last activity {n} ago", "no activity for {n}"),
+        "no activity yet",
+    ),
+    "activities_since_movement": (
+        _count(
+            "activity",
+            "no activity since the last stage movement",
+            "only {n} since the last stage movement",
+            "{n} since the last stage movement",
+        ),
+        "?",
+    ),
+    "interactions": (
+        _count("client meeting", "no client meeting yet", "only {n} so far", "{n} so far"),
+        "?",
+    ),
+    "decisions": (
+        _count("client decision", "no client decision yet", "only {n} so far", "{n} so far"),
+        "?",
+    ),
+    "decision_rate": (_rate("client decisions in"), "no client meeting yet"),
+    "interactions_since_decision": (
+        lambda v, ref, stage: (
+            f"no client decision in the last {_plural(_i(v), 'meeting')}"
+            if _i(v) > 0
+            else "a client decision at the last meeting"
+        ),
+        "?",
+    ),
+    "decisions_30d": (
+        _count(
+            "client decision",
+            "no client decision in the last 30 days",
+            "only {n} in the last 30 days",
+            "{n} in the last 30 days",
+        ),
+        "?",
+    ),
+    "close_date_pushes": (
+        _count("", "close date never pushed", "close date pushed {times}", "close date pushed {times}"),
+        "?",
+    ),
+    "days_pushed": (
+        _count("day", "close date never pushed", "close date pushed {n} in total", "close date pushed {n} in total"),
+        "?",
+    ),
+    "close_date_pulls": (
+        _count("", "close date never pulled in", "close date pulled in {times}", "close date pulled in {times}"),
+        "?",
+    ),
+    "days_past_close": (_days_past_close, "no expected close date"),
+    "days_since_commit": (
+        lambda v, ref, stage: f"{_plural(_i(v), 'day')} past commit without signature",
+        "not yet at commit",
+    ),
+    "amount": (_amount, "no amount"),
+    "age_days": (_count("day", "created today", "created only {n} ago", "open for {n}"), "no creation date"),
+    "owner_win_rate": (_rate("owner's win rate so far"), "owner has closed no deal yet"),
+    "owner_closed": (
+        _count("closed deal", "owner has closed no deal yet", "owner has only {n} so far", "owner has {n} so far"),
+        "?",
+    ),
+    "owner_decision_rate": (_rate("owner's client decision rate"), "owner has no client meetings yet"),
+}
+
+
+#: Decimals a template shows of each feature's value (reasons are cached on the value rounded so).
+PRECISION = {name: 0 for name in TEMPLATES} | {
+    "decision_rate": 2,
+    "owner_win_rate": 2,
+    "owner_decision_rate": 2,
+    "motion_per_movement": 1,
+    "amount": 0,
+}
+
+
+def describe(feature: str, value: float, reference: float, stage: str | None = None) -> str:
+    """One reason in plain words, with the deal's value (``reference``: the training median).
+
+    Examples
+    --------
+    >>> describe("close_date_pushes", 3, 0)
+    'close date pushed 3 times'
+    >>> describe("interactions_since_decision", 4, 1)
+    'no client decision in the last 4 meetings'
+    >>> describe("days_since_commit", 14.2, 5)
+    '14 days past commit without signature'
+    """
+    template, missing = TEMPLATES.get(feature, (None, None))
+    if value is None or not np.isfinite(value):
+        return missing if missing not in (None, "?") else f"{feature} missing"
+    if template is None:
+        ref = f" (typical {reference:g})" if np.isfinite(reference) else ""
+        return f"{feature} = {value:g}{ref}"
+    return template(float(value), float(reference), stage)
+
+
+def prepare_reasons(estimator, matrix: np.ndarray) -> None:
+    """Store the partial-dependence table reasons are read from (``reason_grid_``, ``reason_curve_`` ...)."""
+    n, f = matrix.shape
+    rng = np.random.default_rng(0)
+    sample = matrix[rng.choice(n, size=min(n, SAMPLE_ROWS), replace=False)] if n else matrix
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns
+        reference = np.nanmedian(matrix, axis=0) if n else np.full(f, np.nan)
+        grids = []
+        for j in range(f):
+            column = matrix[:, j]
+            finite = column[np.isfinite(column)]
+            grids.append(np.unique(np.quantile(finite, np.linspace(0, 1, GRID_POINTS))) if len(finite) else [])
+    width = max([len(g) for g in grids] + [1])
+    grid = np.full((f, width), np.nan)
+    curve = np.full((f, width), np.nan)
+    at_missing = np.zeros(f)
+    blocks, where = [], []
+    for j in range(f):
+        for k, value in enumerate([*grids[j], np.nan]):
+            block = sample.copy()
+            block[:, j] = value
+            blocks.append(block)
+            where.append((j, k))
+    if blocks and len(sample):
+        stacked = np.vstack(blocks)
+        risk = estimator._risk_from_proba(estimator.estimator_.predict_proba(stacked))
+        means = risk.reshape(len(blocks), len(sample)).mean(axis=1)
+        for (j, k), m in zip(where, means, strict=True):
+            if k < len(grids[j]):
+                grid[j, k] = grids[j][k]
+                curve[j, k] = m
+            else:
+                at_missing[j] = m
+    estimator.reason_reference_ = reference
+    estimator.reason_grid_ = grid
+    estimator.reason_curve_ = curve
+    estimator.reason_missing_ = at_missing
+    estimator.reason_baseline_ = _lookup(grid, curve, at_missing, reference[None, :])[0]
+
+
+def _lookup(grid: np.ndarray, curve: np.ndarray, at_missing: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Partial dependence of each column of ``values`` (rows x features), linear between grid points."""
+    out = np.empty(values.shape)
+    for j in range(values.shape[1]):
+        g = grid[j][np.isfinite(grid[j])]
+        column = values[:, j]
+        if len(g):
+            out[:, j] = np.interp(column, g, curve[j][: len(g)])
+        else:
+            out[:, j] = at_missing[j]
+        out[~np.isfinite(column), j] = at_missing[j]
+    return out
+
+
+def effects(estimator, matrix: np.ndarray) -> np.ndarray:
+    """Each row's effect of each feature on its risk, in probability points (rows x features)."""
+    values = _lookup(estimator.reason_grid_, estimator.reason_curve_, estimator.reason_missing_, matrix)
+    return values - estimator.reason_baseline_[None, :]
+
+
+def explain(estimator, X, n: int = 3) -> pd.DataFrame:
+    """The ``n`` strongest reasons (effects above half a percentage point) behind each row's risk.
+
+    Returns one row per row of ``X`` (same order): ``deal_id, as_of, owner, stage`` when ``X`` has them, the
+    ``risk`` (probability of a stall, or of not winning), and for i = 1..n ``reason_i`` (plain words),
+    ``feature_i`` and ``effect_i`` (how many probability points the feature adds to the risk). Rows with fewer
+    than ``n`` reasons have empty cells.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from salesmetrics.models import StallPredictor
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"close_date_pushes": rng.poisson(1, 500), "noise": rng.normal(size=500)})
+    >>> y = (rng.random(500) < 0.1 + 0.2 * X["close_date_pushes"].clip(0, 4)).astype(int)
+    >>> model = StallPredictor(model="logistic", min_closed=100, n_jobs=1).fit(X, y)
+    >>> deal = pd.DataFrame({"close_date_pushes": [4], "noise": [0.0]})
+    >>> explain(model, deal, n=1)[["reason_1", "feature_1"]].iloc[0].tolist()
+    ['close date pushed 4 times', 'close_date_pushes']
+    """
+    if n < 1:
+        from ..exceptions import UsageError
+
+        raise UsageError(f"n must be 1 or more reasons, not {n!r}.")
+    matrix = estimator._matrix(X, reset=False)
+    risk = estimator._risk_from_proba(estimator.estimator_.predict_proba(matrix))
+    effect = effects(estimator, matrix)
+    names = list(getattr(estimator, "feature_names_in_", [f"x{j}" for j in range(matrix.shape[1])]))
+    stages = X["stage"].astype(object).to_numpy() if isinstance(X, pd.DataFrame) and "stage" in X else None
+    reference = estimator.reason_reference_
+    masked = np.where(np.isfinite(effect) & (effect >= MIN_EFFECT), effect, -np.inf)
+    top = np.argsort(-masked, axis=1, kind="stable")[:, :n]
+    out: dict[str, object] = {}
+    if isinstance(X, pd.DataFrame):
+        for column in ("deal_id", "as_of", "owner", "stage"):
+            if column in X:
+                out[column] = X[column].array
+    out["risk"] = risk
+    rows = np.arange(len(matrix))
+    digits = np.array([PRECISION.get(name, -1) for name in names])  # -1: shown exactly
+    is_stage = np.array([name == "stage_rank" for name in names])
+    for k in range(min(n, matrix.shape[1])):
+        j = top[:, k]
+        chosen = masked[rows, j]
+        ok = np.isfinite(chosen)
+        text = np.full(len(matrix), None, dtype=object)
+        sel = np.flatnonzero(ok)
+        if len(sel):
+            # the same words for the same (feature, value as shown, side of typical, stage): render each once
+            jj, values = j[sel], matrix[sel, j[sel]]
+            shown = values.copy()
+            for d in np.unique(digits[jj]):
+                if d >= 0:
+                    mask = digits[jj] == d
+                    shown[mask] = np.round(values[mask], int(d))
+            missing = ~np.isfinite(values)
+            shown[missing] = -np.inf
+            side = np.where(missing, False, values > reference[jj])
+            stage = np.where(is_stage[jj] & (stages is not None), stages[sel] if stages is not None else "", "")
+            stage_code = pd.factorize(stage.astype(str))[0]
+            group = (jj * 2 + side) * (int(stage_code.max()) + 1) + stage_code
+            codes, uniques = pd.factorize(shown + 1j * group)  # one complex key: (value shown, the rest)
+            first = np.zeros(len(uniques), dtype=np.int64)
+            first[codes[::-1]] = np.arange(len(codes))[::-1]  # a representative row of each combination
+            words = np.array(
+                [
+                    describe(names[jj[i]], values[i], reference[jj[i]], stage[i] or None if is_stage[jj[i]] else None)
+                    for i in first
+                ],
+                dtype=object,
+            )
+            text[sel] = words[codes]
+        out[f"reason_{k + 1}"] = pd.Series(text, dtype="str").to_numpy()
+        out[f"feature_{k + 1}"] = pd.Series(
+            np.where(ok, np.array(names, dtype=object)[j], None), dtype="str"
+        ).to_numpy()
+        out[f"effect_{k + 1}"] = np.where(ok, chosen, np.nan)
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    return pd.DataFrame(out, index=index)
+
+
+__all__ = ["MIN_EFFECT", "TEMPLATES", "describe", "effects", "explain", "prepare_reasons"]

@@ -1,0 +1,187 @@
+"""``salesmetrics model train | evaluate | predict`` end to end on a small simulated log, and safe CSV output."""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+
+from salesmetrics._csv_safe import escape_cell, safe_frame, write_csv
+from salesmetrics.cli import main
+from salesmetrics.exceptions import UsageError
+from salesmetrics.models import read_model_card
+from salesmetrics.simulate import simulate
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory):
+    """A simulated CSV log; one owner renamed to a formula, as a hostile CRM export might hold."""
+    folder = tmp_path_factory.mktemp("cli") / "log"
+    simulate(n_deals=400, n_owners=5, seed=9, months=8).write(folder, format="csv")
+    deals = pd.read_csv(folder / "deals.csv", dtype=str)
+    first = deals["owner"].iloc[0]
+    deals["owner"] = deals["owner"].replace(first, '=HYPERLINK("http://x","y")')
+    deals.to_csv(folder / "deals.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def stall_model(log_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "stall.skops"
+    code = main(
+        [
+            "model",
+            "train",
+            str(log_dir),
+            "--target",
+            "stall",
+            "--out",
+            str(out),
+            "--end",
+            "2024-06-30",
+            "--jobs",
+            "1",
+            "--min-closed",
+            "100",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_train_writes_model_and_card(stall_model, capsys):
+    card = read_model_card(stall_model)
+    assert card["model_class"] == "StallPredictor" and card["target"] == "stalled"
+    window = card["training_window"]
+    assert window["labels_until"].startswith("2024-06-30 23:59:59")
+    # the last training rows are the last Sunday whose 30-day stall label is known by 30 June: 26 May
+    assert window["last_as_of"].startswith("2024-05-26 23:59:59")
+    assert card["snapshots"]["freq"] == "W" and card["source_log"].endswith("log")
+
+
+def test_train_prints_summary_and_fallback_notice(log_dir, tmp_path, capsys):
+    out = tmp_path / "won.skops"
+    code = main(
+        [
+            "model",
+            "train",
+            str(log_dir),
+            "--target",
+            "won",
+            "--out",
+            str(out),
+            "--model",
+            "logistic",
+            "--jobs",
+            "1",
+            "--min-closed",
+            "1000",
+        ]
+    )
+    text = capsys.readouterr().out
+    assert code == 0 and "Trained CloseLikelihood" in text and f"Wrote {out}" in text
+    assert "NOTICE: Small-data fallback: only" in text and "min_closed=1000" in text
+    assert json.loads(zipfile.ZipFile(out).read("model_card.json"))["model"] == "logistic (fallback)"
+
+
+def test_predict_writes_risks_with_reasons_sorted(log_dir, stall_model, tmp_path, capsys):
+    out = tmp_path / "risks.csv"
+    code = main(
+        ["model", "predict", str(log_dir), "--model", str(stall_model), "--as-of", "2024-07-31", "--out", str(out)]
+    )
+    assert code == 0, capsys.readouterr().err
+    risks = pd.read_csv(out)
+    assert risks.columns[:2].tolist() == ["deal_id", "as_of"]
+    assert {"p_stall", "risk", "reason_1", "reason_2", "reason_3"} <= set(risks.columns)
+    assert risks["risk"].is_monotonic_decreasing and risks["as_of"].str.startswith("2024-07-31").all()
+    assert risks["reason_1"].notna().mean() > 0.5
+    # spreadsheet-safe: the formula-looking owner is written with a leading apostrophe
+    with out.open(newline="", encoding="utf-8") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "@"))]
+    assert '\'=HYPERLINK("http://x","y")' in cells
+
+
+def test_predict_refuses_to_overwrite(log_dir, stall_model, tmp_path, capsys):
+    out = tmp_path / "risks.csv"
+    out.write_text("keep me")
+    code = main(["model", "predict", str(log_dir), "--model", str(stall_model), "--out", str(out)])
+    assert code == 2 and "already exists" in capsys.readouterr().err and out.read_text() == "keep me"
+    assert main(["model", "predict", str(log_dir), "--model", str(stall_model), "--out", str(out), "--force"]) == 0
+
+
+def test_evaluate_after_the_training_window(log_dir, stall_model, tmp_path, capsys):
+    out = tmp_path / "metrics.csv"
+    code = main(["model", "evaluate", str(log_dir), "--model", str(stall_model), "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0 and "labelled snapshot rows" in text
+    metrics = pd.read_csv(out).set_index("metric")["value"]
+    assert metrics["first_as_of"] > "2024-06-30" and 0 <= float(metrics["auc"]) <= 1
+    assert float(metrics["brier"]) < 0.5
+
+
+def test_close_model_predicts_three_probabilities(log_dir, tmp_path, capsys):
+    model = tmp_path / "close.skops"
+    assert (
+        main(
+            [
+                "model",
+                "train",
+                str(log_dir),
+                "--target",
+                "close",
+                "--out",
+                str(model),
+                "--jobs",
+                "1",
+                "--min-closed",
+                "100",
+                "--model",
+                "logistic",
+            ]
+        )
+        == 0
+    )
+    out = tmp_path / "close.csv"
+    assert main(["model", "predict", str(log_dir), "--model", str(model), "--out", str(out), "--reasons", "0"]) == 0
+    table = pd.read_csv(out)
+    assert {"p_won", "p_lost", "p_slipped", "risk"} <= set(table.columns) and "reason_1" not in table
+    assert ((table["p_won"] + table["p_lost"] + table["p_slipped"]).round(6) == 1).all()
+
+
+def test_usage_errors_exit_2(log_dir, tmp_path, capsys):
+    foreign = tmp_path / "foreign.skops"
+    foreign.write_bytes(b"not a zip")
+    assert main(["model", "predict", str(log_dir), "--model", str(foreign), "--out", str(tmp_path / "o.csv")]) == 2
+    assert "not a skops model file" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "model",
+                "predict",
+                str(log_dir),
+                "--model",
+                str(tmp_path / "none.skops"),
+                "--out",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+        == 2
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["model", "train", str(log_dir), "--target", "forest", "--out", str(tmp_path / "m.skops")])
+    assert exit_info.value.code == 2
+
+
+def test_csv_safe_helpers(tmp_path):
+    assert [escape_cell(v) for v in ("+1", "@a", "-x", "\tx", "ok", 3)] == ["'+1", "'@a", "'-x", "'\tx", "ok", 3]
+    frame = pd.DataFrame({"=name": ["=1+1", None], "value": [-1.5, 2.0]})
+    safe = safe_frame(frame)
+    assert safe.columns.tolist() == ["'=name", "value"] and safe.iloc[0, 0] == "'=1+1" and pd.isna(safe.iloc[1, 0])
+    path = write_csv(frame, tmp_path / "x.csv")
+    assert path.read_text().splitlines() == ["'=name,value", "'=1+1,-1.5", ",2.0"]
+    with pytest.raises(UsageError, match="already exists"):
+        write_csv(frame, path)

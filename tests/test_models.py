@@ -1,0 +1,192 @@
+"""StallPredictor and CloseLikelihood: the scikit-learn contract, fitting on snapshots, fallback, reasons."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from salesmetrics.exceptions import UsageError
+from salesmetrics.models import CloseLikelihood, StallPredictor
+from salesmetrics.models._base import SmallDataWarning
+from salesmetrics.models.reasons import MIN_EFFECT, TEMPLATES, describe, explain
+from salesmetrics.simulate import simulate
+from salesmetrics.snapshots import FEATURES, snapshots
+
+
+@pytest.fixture(scope="module")
+def snap():
+    """Weekly snapshots of a simulated log with enough closed deals for the boosted model (about 2,500 rows)."""
+    return snapshots(simulate(n_deals=500, n_owners=8, seed=11, months=9).log)
+
+
+def quiet_fit(model, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        return model.fit(*args)
+
+
+# ------------------------------------------------------------------------------------------- sklearn contract
+
+
+@parametrize_with_checks(
+    [
+        # always the small-data fallback (regularised logistic regression)
+        StallPredictor(min_closed=10**9, n_jobs=1),
+        # the boosted path with calibration left out for small data; fewer, smaller trees keep the checks fast
+        CloseLikelihood(min_closed=0, min_samples_leaf=5, max_iter=20, n_jobs=1, random_state=0),
+    ]
+)
+def test_sklearn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        check(estimator)
+
+
+# ------------------------------------------------------------------------------------------- fitting on snapshots
+
+
+def test_stall_predictor_on_snapshots(snap):
+    model = StallPredictor(random_state=0, n_jobs=1, max_iter=60).fit(snap)
+    assert model.fallback_ is None and model.model_ == "hgb"
+    assert model.classes_.tolist() == [0, 1]
+    assert list(model.feature_names_in_) == list(FEATURES) and model.n_features_in_ == len(FEATURES)
+    assert model.n_censored_ == int(snap["stalled"].isna().sum())
+    assert model.n_rows_ == int(snap["stalled"].notna().sum())
+    assert model.n_closed_ >= 200
+    assert model.training_window_[0] == str(snap["as_of"].min())
+    assert model.calibration_.startswith(("isotonic", "sigmoid"))
+    proba = model.predict_proba(snap)
+    assert proba.shape == (len(snap), 2) and np.allclose(proba.sum(axis=1), 1)
+    assert set(model.predict(snap)) <= {0, 1}
+    assert 0 <= model.metrics_["holdout_auc"] <= 1
+
+
+def test_close_likelihood_ranks_and_is_calibrated_on_unseen_deals():
+    """Fit on half the deals, test on the other half: better than chance, mean probability near the base rate."""
+    snap = snapshots(simulate(n_deals=900, n_owners=10, seed=3, months=12).log)
+    deals = snap["deal_id"].unique()
+    test_deals = set(np.random.default_rng(0).choice(deals, size=len(deals) // 2, replace=False))
+    test_mask = snap["deal_id"].isin(test_deals)
+    model = CloseLikelihood(random_state=0, n_jobs=1, max_iter=100).fit(snap[~test_mask])
+    test = snap[test_mask & snap["won"].notna()]
+    y = test["won"].astype(int).to_numpy()
+    p = model.predict_proba(test)[:, 1]
+    assert roc_auc_score(y, p) > 0.7
+    assert abs(p.mean() - y.mean()) < 0.06
+    assert brier_score_loss(y, p) < brier_score_loss(y, np.full(len(y), y.mean()))
+
+
+def test_logistic_baseline_option(snap):
+    model = CloseLikelihood(model="logistic", random_state=0, n_jobs=1).fit(snap)
+    assert model.model_ == "logistic" and model.fallback_ is None
+    assert model.estimator_.predict_proba(snap[list(FEATURES)].to_numpy(float)).shape[1] == 2
+
+
+def test_close_outcome_three_classes(snap):
+    model = CloseLikelihood(target="close_outcome", random_state=0, n_jobs=1, max_iter=40).fit(snap)
+    assert model.classes_.tolist() == ["lost", "slipped", "won"]
+    table = model.predict_outcomes(snap.head(20))
+    assert table.columns.tolist() == ["p_won", "p_lost", "p_slipped"]
+    assert np.allclose(table.sum(axis=1), 1) and table.index.equals(snap.head(20).index)
+    assert np.allclose(model.risk(snap.head(20)), 1 - table["p_won"])
+
+
+def test_small_data_falls_back_and_says_so():
+    small = snapshots(simulate(n_deals=60, n_owners=3, seed=2, months=6).log)
+    with pytest.warns(SmallDataWarning, match=r"only \d+ closed deals \(fewer than min_closed=200\)"):
+        model = StallPredictor(n_jobs=1).fit(small)
+    assert model.model_ == "logistic (fallback)" and "regularised logistic" in model.fallback_
+    assert model.n_closed_ < 200
+    p = model.predict_proba(small)[:, 1]
+    assert ((p > 0) & (p < 1)).all()
+
+
+def test_one_class_never_refuses():
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    with pytest.warns(SmallDataWarning, match="only one class"):
+        model = CloseLikelihood(n_jobs=1).fit(X, np.ones(30))
+    assert model.model_ == "constant" and (model.predict(X) == 1).all()
+    assert np.allclose(model.predict_outcomes(X)["p_won"], 1.0)
+
+
+def test_horizon_mismatch_is_a_usage_error(snap):
+    with pytest.raises(UsageError, match=r"built with horizon_days=30 but the StallPredictor has horizon_days=14"):
+        StallPredictor(horizon_days=14).fit(snap)
+
+
+def test_all_labels_censored_is_a_usage_error(snap):
+    censored = snap.assign(won=pd.array([pd.NA] * len(snap), dtype="Int64"))
+    with pytest.raises(UsageError, match="all are censored"):
+        CloseLikelihood().fit(censored)
+
+
+def test_bad_parameter_is_reported():
+    with pytest.raises(ValueError, match="'model' parameter"):
+        StallPredictor(model="forest").fit(np.zeros((4, 2)), [0, 1, 0, 1])
+
+
+# ------------------------------------------------------------------------------------------- reasons
+
+
+def test_reason_wording():
+    assert describe("close_date_pushes", 3, 0) == "close date pushed 3 times"
+    assert describe("close_date_pushes", 1, 0) == "close date pushed once"
+    assert describe("interactions_since_decision", 4, 1) == "no client decision in the last 4 meetings"
+    assert describe("days_since_commit", 14.4, 3) == "14 days past commit without signature"
+    assert describe("days_since_commit", np.nan, 3) == "not yet at commit"
+    assert describe("days_past_close", 5, -20) == "5 days past its expected close date"
+    assert describe("stage_rank", 1, 2, stage="Qualified") == "still in Qualified"
+    assert describe("owner_win_rate", 0.1, 0.3) == "owner's win rate so far 10% (typical 30%)"
+    assert describe("motions_14d", 0, 4) == "no activity in the last 14 days"
+    assert describe("x3", 2.5, 1.0) == "x3 = 2.5 (typical 1)"
+    assert set(TEMPLATES) == set(FEATURES)
+
+
+def _synthetic(n=3000, seed=0):
+    """Snapshot-like rows where close-date pushes and days past commit drive the risk, nothing else."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({name: rng.normal(10, 2, n) for name in FEATURES})
+    frame["close_date_pushes"] = rng.poisson(0.5, n).astype(float)
+    frame["days_since_commit"] = np.where(rng.random(n) < 0.5, rng.uniform(0, 30, n), np.nan)
+    logit = -2 + 1.2 * frame["close_date_pushes"] + 0.08 * frame["days_since_commit"].fillna(0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    frame["deal_id"] = [f"D{i}" for i in range(n)]
+    frame["stage"] = "Proposal"
+    return frame, y
+
+
+def test_reasons_point_at_the_features_that_drive_risk():
+    frame, y = _synthetic()
+    model = StallPredictor(model="logistic", min_closed=0, random_state=0, n_jobs=1).fit(frame, y)
+    deal = frame.iloc[[0]].copy()
+    deal[list(FEATURES)] = model.reason_reference_  # typical on everything else
+    deal["close_date_pushes"] = 3.0
+    deal["days_since_commit"] = 40.0
+    table = explain(model, deal)
+    reasons = table.iloc[0][["reason_1", "reason_2"]].tolist()
+    assert set(reasons) == {"close date pushed 3 times", "40 days past commit without signature"}
+    assert (table.iloc[0][["effect_1", "effect_2"]] >= MIN_EFFECT).all()
+    assert pd.isna(table.iloc[0]["reason_3"])
+    assert table.iloc[0]["risk"] == pytest.approx(model.predict_proba(deal)[0, 1])
+    # a deal at the typical values has no strong reason at all
+    typical = frame.iloc[[1]].copy()
+    typical[list(FEATURES)] = model.reason_reference_
+    assert pd.isna(explain(model, typical).iloc[0]["reason_1"])
+
+
+def test_reasons_on_snapshots_are_cheap_and_complete(snap):
+    model = StallPredictor(random_state=0, n_jobs=1, max_iter=60).fit(snap)
+    table = model.reasons(snap, n=3)
+    assert len(table) == len(snap) and table.index.equals(snap.index)
+    assert table.columns[:5].tolist() == ["deal_id", "as_of", "owner", "stage", "risk"]
+    with_reason = table["reason_1"].notna()
+    assert with_reason.mean() > 0.5
+    assert (table.loc[with_reason, "effect_1"] >= table.loc[with_reason, "effect_2"].fillna(0)).all()
+    assert table.loc[with_reason, "feature_1"].isin(FEATURES).all()
+    with pytest.raises(UsageError, match="n must be 1 or more"):
+        model.reasons(snap, n=0)
