@@ -44,7 +44,7 @@ browser:
 	fi
 
 test: install lint browser
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile  # 1 thread per worker, no oversubscription
 	$(BIN)/python -m pytest --nbval-lax notebooks  # one process: nbval cells share a kernel
 
 datasets/demo/salesmetrics.yaml:

@@ -15,6 +15,11 @@ _EXPORTS = {
     "save_model": "persistence",
     "load_model": "persistence",
     "read_model_card": "persistence",
+    "evaluate": "evaluation",
+    "Evaluation": "evaluation",
+    "time_split": "evaluation",
+    "time_to_close": "survival",
+    "next_movement_cox": "survival",
 }
 
 __all__ = sorted(_EXPORTS)
