@@ -578,6 +578,8 @@ def _prepare(name, log, out, parameters, format, folder):
         raise UsageError("Give the log with --log (log=...), not as the parameter log_path.")
     if "log_path" in report.parameters:
         values["log_path"] = str(Path(log).resolve())
+    if values.get("model_path"):  # named from the caller's folder; the notebook runs in its own
+        values["model_path"] = str(Path(values["model_path"]).resolve())
     from .exceptions import LogValidationError
     from .log import check_log
 

@@ -38,6 +38,10 @@ SAYS = {
     ("slippage", "real"): "The log has no close-date changes",
     ("velocity", "demo"): "sales velocity was",
     ("velocity", "real"): "names no commit stage",
+    ("stall_risk", "demo"): "open deals have a stall risk above",
+    ("stall_risk", "real"): "The log has no activities",
+    ("close_likelihood_study", "demo"): "the model reaches a ROC AUC of",
+    ("close_likelihood_study", "real"): "leaks the outcome",
 }
 
 

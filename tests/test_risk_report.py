@@ -1,0 +1,358 @@
+"""The stall_risk report's logic: hand-checked numbers on the tiny log, saved models and their cards, fallbacks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+import zipfile
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+import salesmetrics as sm
+from salesmetrics.coverage import Note, log_coverage
+from salesmetrics.exceptions import UsageError
+from salesmetrics.models import CloseLikelihood, StallPredictor
+from salesmetrics.models.persistence import save_model
+from salesmetrics.prepare import resolve_as_of, truncate
+from salesmetrics.risk_report import (
+    FEATURE_LABELS,
+    ModelSource,
+    StallRiskReport,
+    empty_features,
+    fill_features,
+    stall_risk_report,
+    thin_snapshots,
+)
+from salesmetrics.snapshots import FEATURES, snapshots
+
+matplotlib.use("Agg")
+DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _check_figures(report: StallRiskReport) -> None:
+    """Every figure is titled, and either drawn with labelled axes or a note saying why not."""
+    for ax in (report.plot_distribution(), report.plot_reasons(), *report.plot_groups().axes):
+        assert ax.get_title()
+        assert ax.texts or (ax.get_xlabel() and ax.get_ylabel())
+
+
+def _copy_without(src: Path, dst: Path, *names: str) -> Path:
+    shutil.copytree(src, dst)
+    for name in names:
+        (dst / name).unlink()
+    return dst
+
+
+# ------------------------------------------------------------------------------------- the tiny log, by hand
+
+
+def test_tiny_log_with_a_7_day_horizon_gives_the_hand_counted_training_set(tiny_log_dir):
+    # As of 3 Feb 08:00 (D3's loss, the last event). Weekly snapshots: D1 and D2 on 7, 14, 21 and 28 January.
+    # A 7-day label is known when its window ends by 3 Feb 08:00: 7, 14 and 21 January (6 rows); the two rows of
+    # 28 January are censored. Stalled: D2 on 7 Jan (next move 15 Jan) and D1 on 21 Jan (next move 1 Feb): 2 of 6.
+    # Open at the as-of moment: only D2 (D1 won on 1 Feb, D3 lost on 3 Feb), in Lead since 25 Jan 10:00.
+    report = stall_risk_report(sm.read_log(tiny_log_dir), horizon_days=7)
+    source = report.source
+    assert source.kind == "fitted" and source.learner == "logistic (fallback)"
+    assert (source.rows, source.deals, source.censored) == (6, 2, 2)
+    assert source.base_rate == pytest.approx(2 / 6)
+    assert report.deals["deal_id"].tolist() == ["D2"]
+    assert report.deals.loc[0, "days_in_stage"] == pytest.approx(8 + 22 / 24)
+    text = report.narrative()
+    assert text.startswith("The only open deal, D2 (bob, in Lead), has a stall risk of ")
+    assert "in the training snapshots, 33% of open deals made no stage movement within 7 days" in text
+    assert (
+        "fitted on the spot on 6 weekly snapshots of 2 deals of the whole log (as-of dates 2024-01-07 to "
+        "2024-01-21); its labels see nothing after the as-of date (2 snapshots whose 7 days were not over then "
+        "were left out)."
+    ) in text
+    assert "Small-data fallback: only 1 closed deals" in text
+    assert 0 <= report.deals.loc[0, "risk"] <= 1
+    _check_figures(report)
+
+
+def test_training_labels_never_look_past_as_of(tiny_log_dir):
+    # As of the end of 25 January: labels are known for 7 and 14 January only (4 rows); 21 January is censored
+    # although D2 did move on 25 January, since its window runs to 28 January. Read at the end of the log, 6 rows.
+    log = sm.read_log(tiny_log_dir)
+    report = stall_risk_report(log, as_of="2024-01-25", horizon_days=7)
+    source = report.source
+    assert (source.rows, source.censored) == (4, 2)
+    assert source.base_rate == pytest.approx(1 / 4)
+    assert pd.Timestamp(source.labels_until) == resolve_as_of(log, "2024-01-25")
+    assert pd.Timestamp(source.last_as_of) <= report.as_of
+    # the same training set as the log cut at as_of gives
+    cut = snapshots(truncate(log, report.as_of), horizon_days=7)
+    assert int(cut["stalled"].notna().sum()) == source.rows
+    assert sorted(report.deals["deal_id"]) == ["D1", "D2"]
+
+
+def test_no_label_known_yet_ranks_by_days_in_stage_and_says_why(tiny_log_dir):
+    # With the default 30-day horizon no window is over by 3 February: no model, no risk, still a report.
+    report = stall_risk_report(sm.read_log(tiny_log_dir))
+    assert report.source.kind == "none" and not report.scored
+    assert report.narrative().startswith(
+        "1 open deal is listed, longest without a stage movement first (D2: 9 days in Lead). No stall model could "
+        "be fitted (no open deal's next 30 days were over by the as-of date, so no stall label is known yet)"
+    )
+    table = report.table()
+    assert list(table.columns) == ["deal_id", "owner", "team", "stage", "amount", "days_in_stage"]
+    assert report.deals["risk"].isna().all()
+    _check_figures(report)
+
+
+def test_an_owner_without_open_deals_gets_a_sentence_not_a_model(tiny_log_dir):
+    report = stall_risk_report(sm.read_log(tiny_log_dir), owner="ann", horizon_days=7)
+    assert report.narrative() == "No deal is open at the as-of date, so there is nothing to rank."
+    assert isinstance(report.table(), Note)
+    _check_figures(report)
+
+
+def test_a_log_without_activities_or_close_dates_says_so(tiny_log_dir, tmp_path):
+    folder = _copy_without(tiny_log_dir, tmp_path / "bare", "activities.csv", "close_date_changes.csv")
+    report = stall_risk_report(sm.read_log(folder), horizon_days=7)
+    text = report.narrative()
+    assert "The log has no activities, so motion (calls, emails, meetings) cannot be counted." in text
+    assert "The log has no close-date changes" in text
+    assert "have no value in this log and carry nothing" in text
+    assert {"decision_rate", "days_past_close"} <= set(report.source.empty)
+
+
+def test_a_log_without_dated_events_still_gives_a_report(tmp_path):
+    folder = tmp_path / "undated"
+    folder.mkdir()
+    (folder / "salesmetrics.yaml").write_text("stages: [Lead, Proposal]\nwon: [Won]\nlost: [Lost]\nhistory: partial\n")
+    (folder / "deals.csv").write_text("deal_id,owner,created_at\nA,ann,\nB,bob,\n")
+    (folder / "stage_changes.csv").write_text("deal_id,changed_at,stage\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log = sm.read_log(folder)
+    report = stall_risk_report(log)
+    assert report.as_of is None and report.source.kind == "none"
+    assert report.narrative().startswith("The log has no dated events")
+    assert isinstance(report.table(), Note)
+    _check_figures(report)
+
+
+# ------------------------------------------------------------------------------------ words, checked by hand
+
+
+def _report(risks, owners, features, threshold=0.5) -> StallRiskReport:
+    n = len(risks)
+    deals = pd.DataFrame(
+        {
+            "deal_id": [f"D{i}" for i in range(n)],
+            "owner": owners,
+            "team": ["t"] * n,
+            "stage": ["Lead"] * n,
+            "amount": [100.0] * n,
+            "days_in_stage": [10.0] * n,
+            "expected_close_date": [pd.NaT] * n,
+            "risk": risks,
+        }
+    )
+    for i in (1, 2, 3):
+        deals[f"feature_{i}"] = [f[i - 1] if len(f) >= i else None for f in features]
+        deals[f"reason_{i}"] = [f"words for {f[i - 1]}" if len(f) >= i else None for f in features]
+        deals[f"effect_{i}"] = [0.1 if len(f) >= i else np.nan for f in features]
+    source = ModelSource(
+        kind="fitted", horizon_days=30, learner="hgb", rows=500, deals=80, first_as_of="2024-01-07",
+        last_as_of="2024-06-30", base_rate=0.25, freq="W",
+    )  # fmt: skip
+    return StallRiskReport(
+        as_of=pd.Timestamp("2024-07-31", tz="UTC"),
+        horizon_days=30,
+        threshold=threshold,
+        top=25,
+        group_by="owner",
+        currency=None,
+        stages=("Lead",),
+        deals=deals,
+        source=source,
+        notes=(),
+        coverage=log_coverage(sm.read_log(DEMO)),
+    )
+
+
+def test_narrative_counts_high_risk_deals_reasons_and_owners():
+    report = _report(
+        [0.9, 0.8, 0.6, 0.1],
+        ["ann", "ann", "bob", "cy"],
+        [["close_date_pushes", "age_days"], ["close_date_pushes"], ["days_since_movement"], ["amount"]],
+    )
+    assert report.narrative() == (
+        "3 of 4 open deals have a stall risk above 50% (no stage movement in the next 30 days); the top reasons "
+        "are close-date pushes (2 deals), the deal's age (1 deal) and time since the last stage movement (1 deal). "
+        "ann holds the most of them (2 of 3); 2 owners have at least one. The median risk is 70%; in the training "
+        "snapshots, 25% of open deals made no stage movement within 30 days. Risks come from a gradient-boosting "
+        "model fitted on the spot on 500 weekly snapshots of 80 deals of the whole log (as-of dates 2024-01-07 to "
+        "2024-06-30); its labels see nothing after the as-of date."
+    )
+    counts = report.reason_counts()
+    assert counts.to_dict("list") == {
+        "feature": ["close_date_pushes", "age_days", "days_since_movement"],
+        "reason": ["close-date pushes", "the deal's age", "time since the last stage movement"],
+        "deals": [2, 1, 1],
+    }
+    table = report.table()
+    assert table["top_reasons"].tolist()[0] == "words for close_date_pushes; words for age_days"
+    assert table["stall_risk_pct"].tolist() == [90.0, 80.0, 60.0, 10.0]
+
+
+def test_narrative_without_any_high_risk_names_the_riskiest_deal():
+    report = _report([0.49999, 0.2], ["ann", "bob"], [["amount"], []], threshold=0.5)
+    text = report.narrative()
+    assert text.startswith(
+        "None of the 2 open deals has a stall risk above 50% (no stage movement in the next 30 days); the highest "
+        "is 50.0% (D0, ann, in Lead: words for amount)."
+    )
+    assert report.reason_counts()["feature"].tolist() == ["amount"]  # of the riskiest, when none is high
+
+
+def test_every_feature_has_a_label():
+    assert set(FEATURE_LABELS) == set(FEATURES)
+
+
+# --------------------------------------------------------------------------------------------- saved models
+
+
+def _tiny_model(log, **kwargs):
+    snap = snapshots(log, horizon_days=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return StallPredictor(horizon_days=7, n_jobs=1, **kwargs).fit(snap)
+
+
+def test_a_saved_model_is_used_and_described(tiny_log_dir, tmp_path):
+    log = sm.read_log(tiny_log_dir)
+    path = save_model(_tiny_model(log), tmp_path / "stall.skops", extra={"stages": list(log.model.stages)})
+    report = stall_risk_report(log, model_path=path, horizon_days=30)
+    assert report.source.kind == "saved" and report.horizon_days == 7
+    text = report.narrative()
+    assert (
+        "Risks come from the saved model stall.skops (a strongly regularised logistic regression (the small-data "
+        "fallback) predicting a stall within 7 days), trained on 6 snapshot rows with as-of dates 2024-01-07 to "
+        "2024-01-21 and labels seen up to 2024-02-03."
+    ) in text
+    assert "its own horizon of 7 days, not the 30 days asked for" in text
+    assert "does not record the stages" not in text
+    assert report.deals["risk"].notna().all()
+
+
+def test_a_saved_model_trained_later_than_as_of_is_flagged(tiny_log_dir, tmp_path):
+    log = sm.read_log(tiny_log_dir)
+    path = save_model(_tiny_model(log), tmp_path / "stall.skops")
+    report = stall_risk_report(log, as_of="2024-01-25", model_path=path, horizon_days=7)
+    text = report.narrative()
+    assert "after this report's as-of date" in text
+    assert "Its card does not record the stages it was trained on" in text
+
+
+def test_model_cards_that_do_not_fit_the_log_are_refused(tiny_log_dir, tmp_path):
+    log = sm.read_log(tiny_log_dir)
+    other = save_model(_tiny_model(log), tmp_path / "other.skops", extra={"stages": ["A", "B"]})
+    with pytest.raises(UsageError, match="stages A > B, but this log has Lead > Qualified > Proposal > Commit"):
+        stall_risk_report(log, model_path=other)
+    snap = snapshots(log, horizon_days=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        close = CloseLikelihood(n_jobs=1).fit(snap.assign(won=[1, 0] * (len(snap) // 2)))
+    with pytest.raises(UsageError, match="holds a CloseLikelihood model, not a StallPredictor"):
+        stall_risk_report(log, model_path=save_model(close, tmp_path / "close.skops"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = StallPredictor(n_jobs=1).fit(np.zeros((20, 3)) + np.arange(20)[:, None], np.r_[[0] * 10, [1] * 10])
+    with pytest.raises(UsageError, match="trained on other features than this version"):
+        stall_risk_report(log, model_path=save_model(plain, tmp_path / "plain.skops"))
+    with pytest.raises(UsageError, match="does not exist"):
+        stall_risk_report(log, model_path=tmp_path / "missing.skops")
+
+
+def test_a_tampered_card_with_a_foreign_class_is_refused(tiny_log_dir, tmp_path):
+    log = sm.read_log(tiny_log_dir)
+    path = save_model(_tiny_model(log), tmp_path / "stall.skops")
+    with zipfile.ZipFile(path) as z:
+        card = json.loads(z.read("model_card.json"))
+    card["model_class"] = "Pipeline"
+    renamed = tmp_path / "tampered.skops"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(renamed, "w") as dst:
+        for item in src.namelist():
+            data = json.dumps(card).encode() if item == "model_card.json" else src.read(item)
+            dst.writestr(item, data)
+    with pytest.raises(UsageError, match="holds a Pipeline model"):
+        stall_risk_report(log, model_path=renamed)
+
+
+# ------------------------------------------------------------------------------------------- the demo log
+
+
+def test_demo_report_ranks_every_open_deal_and_filters_only_the_ranking():
+    log = sm.read_log(DEMO)
+    as_of = "2024-09-30"
+    report = stall_risk_report(log, as_of=as_of, model="logistic", freq="M", top=10)
+    cut = truncate(log, resolve_as_of(log, as_of))
+    last = cut.stage_changes.groupby("deal_id")["stage"].last()
+    assert sorted(report.deals["deal_id"]) == sorted(last[last.isin(log.model.stages)].index)
+    risk = report.deals["risk"].to_numpy()
+    assert ((risk >= 0) & (risk <= 1)).all() and (np.diff(risk) <= 0).all()
+    assert len(report.table()) == 10
+    assert report.narrative().endswith(".")
+    _check_figures(report)
+
+    owner = report.deals["owner"].iloc[0]
+    mine = stall_risk_report(log, as_of=as_of, model="logistic", freq="M", owner=owner)
+    assert set(mine.deals["owner"]) == {owner}
+    assert mine.source.rows == report.source.rows  # the model still learns from every deal
+    theirs = report.deals.set_index("deal_id").loc[mine.deals["deal_id"], "risk"].to_numpy()
+    np.testing.assert_allclose(mine.deals["risk"].to_numpy(), theirs)
+
+
+def test_bad_arguments_are_usage_errors():
+    log = sm.read_log(DEMO)
+    for kwargs, match in (
+        ({"threshold": 1.5}, "threshold must be a probability"),
+        ({"group_by": "stage"}, "group_by must be 'owner' or 'team'"),
+        ({"freq": "Q"}, "freq must be 'W' or 'M'"),
+        ({"model": "forest"}, "model must be 'hgb' or 'logistic'"),
+        ({"top": 0}, "top must be a whole number"),
+        ({"owner": "Nobody"}, "No deals with owner 'Nobody'"),
+    ):
+        with pytest.raises(UsageError, match=match):
+            stall_risk_report(log, **kwargs)
+
+
+# -------------------------------------------------------------------------------------------------- helpers
+
+
+def test_empty_features_are_filled_so_gradient_boosting_can_fit(tiny_log_dir, tmp_path):
+    folder = _copy_without(tiny_log_dir, tmp_path / "bare", "activities.csv", "close_date_changes.csv")
+    snap = snapshots(sm.read_log(folder), horizon_days=7)
+    empty = empty_features(snap[snap["stalled"].notna()])
+    assert {"decision_rate", "days_past_close", "days_since_commit", "owner_decision_rate"} <= set(empty)
+    filled = fill_features(snap, empty)
+    assert filled.attrs == snap.attrs and (filled[empty] == 0).all().all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = StallPredictor(horizon_days=7, min_closed=0, n_jobs=1).fit(filled)
+    assert model.model_ == "hgb"
+
+
+def test_thinning_keeps_whole_dates_and_the_latest():
+    frame = pd.DataFrame({"as_of": np.repeat(np.arange(12), np.arange(1, 13))})  # date d has d + 1 rows
+    rows, k = thin_snapshots(frame, 40)
+    assert len(rows) <= 40 and k > 1
+    kept = sorted(rows["as_of"].unique())
+    assert kept[-1] == 11 and np.all(np.diff(kept) == k)
+    assert thin_snapshots(frame, None)[1] == 1 and thin_snapshots(frame, 1000)[0] is frame
