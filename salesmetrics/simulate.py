@@ -18,6 +18,8 @@ Examples
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +116,15 @@ __all__ = [
 def _describe(params: dict[str, Any] | None = None) -> str:  # pragma: no cover - a helper for the docs
     rows = [f"| `{key}` | {spec[3]} |" for key, spec in SPEC.items()]
     return "\n".join(["| parameter | meaning |", "|---|---|", *rows])
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``salesmetrics.simulate`` (the module) makes ``sm.simulate`` this module, not the function
+    (Python sets a package's attribute to each submodule it imports); calling the module calls the function,
+    so ``sm.simulate(...)`` works whatever was imported first."""
+
+    def __call__(self, *args, **kwargs):
+        return simulate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

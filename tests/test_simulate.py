@@ -287,3 +287,10 @@ def test_resolve_params_scenario_then_config():
     p = resolve_params("slow_responders", {"focus_team": {"response_multiplier": 3}})
     assert p["focus_team"]["response_multiplier"] == 3.0
     assert resolve_params("slipping_quarter")["slip"]["quarter"] == 3
+
+
+def test_sm_simulate_is_callable_after_the_module_was_imported():
+    import salesmetrics as sm
+    import salesmetrics.simulate  # sets sm.simulate to the module
+
+    assert len(sm.simulate(n_deals=20, n_owners=2, seed=1, months=2).log.deals) == 20
