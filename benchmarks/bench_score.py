@@ -1,10 +1,10 @@
 """Benchmark: `salesmetrics score` as whole processes against one DuckDB SQL query (2 threads) on the same files.
 
-Each case runs in a fresh process (start-up and imports included); peak memory comes from
-resource.getrusage(RUSAGE_CHILDREN) measured around each child. Outputs go to a temporary folder.
+Each case runs in a fresh process (start-up and imports included), the cases alternating round by round;
+peak memory is the child's own (a launcher process per run). Outputs go to a temporary folder.
 
     python benchmarks/make_big_log.py            # once
-    python benchmarks/bench_score.py [--log benchmarks/data/big] [--repeat 3]
+    python benchmarks/bench_score.py [--log benchmarks/data/big] [--repeat 5] [--check-groups]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 # The per-deal columns of section 1 in one query, written independently of salesmetrics' own SQL.
@@ -64,75 +63,78 @@ ORDER BY d.file_row_number) TO '{out}' (FORMAT parquet)''')
 """
 
 
-def run(cmd: list[str]) -> dict:
-    import resource
+# Runs one command and reports its time and peak memory: this launcher's only child is the command, so the
+# largest resident size among its children is the command's own (the cases can then alternate freely).
+LAUNCHER = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, capture_output=True)
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    seconds = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far: only a rise is attributable to this child
-    return {"seconds": seconds, "peak_mib": max(after, before) / 1024, "rose": after > before}
+
+def run(cmd: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
+    import os
+    import statistics
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--log", type=Path, default=Path("benchmarks/data/big"))
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--check-groups",
+        action="store_true",
+        help="also compare the owner-month scores with the pandas path on read_log (slow: tens of seconds)",
+    )
     args = parser.parse_args()
     if not (args.log / "salesmetrics.yaml").exists():
         sys.exit(f"No log at {args.log}; run: python benchmarks/make_big_log.py --out {args.log}")
     exe = str(Path(sys.executable).with_name("salesmetrics"))
+    reference = "duckdb one query (2 threads), per deal"
     with tempfile.TemporaryDirectory() as tmp:
         cases = {
-            "duckdb one query (2 threads), per deal": [
-                sys.executable,
-                "-c",
-                REFERENCE,
-                str(args.log),
-                f"{tmp}/ref.parquet",
-            ],
+            reference: [sys.executable, "-c", REFERENCE, str(args.log), f"{tmp}/ref.parquet"],
             "salesmetrics score --by deal": [
-                exe,
-                "score",
-                str(args.log),
-                "--by",
-                "deal",
-                "--quiet",
-                "--overwrite",
-                "--out",
-                f"{tmp}/deal.parquet",
+                exe, "score", str(args.log), "--by", "deal", "--quiet", "--overwrite", "--out", f"{tmp}/deal.parquet",
             ],
             "salesmetrics score --by owner --period M": [
-                exe,
-                "score",
-                str(args.log),
-                "--by",
-                "owner",
-                "--period",
-                "M",
-                "--quiet",
-                "--overwrite",
-                "--out",
-                f"{tmp}/owner.parquet",
+                exe, "score", str(args.log), "--by", "owner", "--period", "M", "--quiet", "--overwrite",
+                "--out", f"{tmp}/owner.parquet",
             ],
-        }
-        best = {}
-        for name, cmd in cases.items():  # peak memory: cheapest case first, so each rise belongs to its case
-            runs = [run(cmd) for _ in range(args.repeat)]
-            best[name] = min(runs, key=lambda r: r["seconds"])
-            best[name]["peak_mib"] = max(r["peak_mib"] for r in runs)
+        }  # fmt: skip
+        # the cases alternate within each round, so a busy machine slows them alike; ratios are taken per round
+        runs: dict[str, list[dict]] = {name: [] for name in cases}
+        for _ in range(args.repeat):
+            for name, cmd in cases.items():
+                runs[name].append(run(cmd))
         import pandas as pd
 
         ref, mine = pd.read_parquet(f"{tmp}/ref.parquet"), pd.read_parquet(f"{tmp}/deal.parquet")
         pd.testing.assert_frame_equal(ref, mine, check_dtype=False, check_exact=True)
-    print(f"log: {args.log}, best of {args.repeat}; identical per-deal numbers: yes")
-    print(f"{'case':45s} {'seconds':>8s} {'peak MiB':>9s}")
-    for name, r in best.items():
-        print(f"{name:45s} {r['seconds']:8.2f} {r['peak_mib']:9.0f}")
-    ref_s = best["duckdb one query (2 threads), per deal"]["seconds"]
-    print(json.dumps({k: round(v["seconds"] / ref_s, 2) for k, v in best.items()}))
+        if args.check_groups:
+            import salesmetrics as sm
+            from salesmetrics.score import score
+
+            expected = score(sm.read_log(args.log), by="owner", period="M")
+            owners = pd.read_parquet(f"{tmp}/owner.parquet")
+            pd.testing.assert_frame_equal(owners, expected, check_dtype=False, check_exact=True)
+    load = os.getloadavg()
+    print(f"log: {args.log}, median of {args.repeat} alternating rounds; identical per-deal numbers: yes")
+    if args.check_groups:
+        print("owner-month scores identical to the pandas path on read_log: yes")
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)")
+    print(f"{'case':45s} {'seconds':>8s} {'peak MiB':>9s} {'ratio':>6s}  per-round ratios")
+    for name, r in runs.items():
+        ratios = [x["seconds"] / y["seconds"] for x, y in zip(r, runs[reference], strict=True)]
+        seconds = statistics.median(x["seconds"] for x in r)
+        peak = max(x["peak_mib"] for x in r)
+        each = " ".join(f"{x:.2f}" for x in ratios)
+        print(f"{name:45s} {seconds:8.2f} {peak:9.0f} {statistics.median(ratios):6.2f}  {each}")
     print("goal: salesmetrics score --by deal at most 1.5x the DuckDB query; peak memory under 2048 MiB")
 
 

@@ -21,6 +21,16 @@ def is_in(series: pd.Series, values) -> pd.Series:
     return pd.Series(out, index=series.index)
 
 
+def all_in(series: pd.Series, values) -> bool:
+    """``is_in(series, values).all()``: every value present is one of ``values`` (missing values pass)."""
+    data = pa.array(series.to_numpy(dtype=object, na_value=None)) if series.dtype == object else pa.array(series)
+    if not len(data) or data.null_count == len(data):
+        return True
+    allowed = pa.array(list(values), type=data.type)
+    found = pc.sum(pc.is_in(data, value_set=allowed, skip_nulls=True)).as_py() or 0
+    return found == len(data) - data.null_count
+
+
 def contains(series: pd.Series, values: pd.Series) -> np.ndarray:
     """``series.isin(values).to_numpy()`` (missing values are not contained), fast on Arrow-backed text."""
     data, value_set = pa.array(series), pa.array(values.drop_duplicates())
@@ -54,20 +64,13 @@ def epoch(series: pd.Series) -> np.ndarray:
 
 
 def _repeated_values(keys: np.ndarray) -> np.ndarray:
-    """Values that occur more than once in ``keys`` (uint64), found by sorting.
+    """Values that occur more than once in ``keys`` (uint64), found by sorting a copy.
 
-    Keys are split into two halves by their top bit and sorted in two threads (NumPy releases the GIL while
-    sorting); equal keys always land in the same half.
+    One sort (NumPy's vectorised quicksort) beats a hash table for ten million random keys, and on a shared
+    two-core machine it also beat splitting the keys and sorting the parts in two threads.
     """
-    top = keys >> np.uint64(63)
-    halves = [keys[top == 0], keys[top == 1]]
-
-    def repeats(part: np.ndarray) -> np.ndarray:
-        part.sort()
-        return part[1:][part[1:] == part[:-1]]
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return np.concatenate(list(pool.map(repeats, halves)))
+    ordered = np.sort(keys)
+    return ordered[1:][ordered[1:] == ordered[:-1]]
 
 
 def duplicated_rows(

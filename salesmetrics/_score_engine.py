@@ -1,13 +1,17 @@
-"""The fast path of ``salesmetrics score --by deal``: one DuckDB query over a Parquet log, without pandas.
+"""The fast paths of ``salesmetrics score``: DuckDB over a Parquet log, without loading activities into pandas.
 
-It is taken only when the log is Parquet with the expected column types, and only after cheap SQL checks of
-everything full validation would refuse (missing values, unknown stages, unknown deal ids, repeated deal ids,
-negative amounts, unknown outcomes or directions, exact duplicate rows). When any check fails, or the files are
-not as expected, :func:`deal_scores_to_file` returns ``None`` and the caller falls back to
+Per deal, one DuckDB query writes the scores (:func:`deal_scores_to_file`); per owner or team, DuckDB counts
+the activities per deal and period (:func:`motions_by_period`) and the pandas code does the rest from per-deal
+pieces. Either is taken only when the log is Parquet with the expected column types, and only when cheap checks
+prove that full validation would neither refuse the log (missing values, unknown stages, unknown deal ids,
+repeated deal ids, negative amounts, unknown outcomes or directions) nor change it (exact duplicate rows, which
+it drops). The checks run in threads beside the main work: missing activity values come from the Parquet
+statistics, the vocabularies from ``SELECT DISTINCT``, duplicates from sorting row hashes with NumPy. When any
+check fails, or the files are not as expected, the functions return ``None`` and the caller falls back to
 :func:`salesmetrics.read_log` and the pandas path, which reports each problem with file, row and column.
 
 The SQL mirrors :func:`salesmetrics.prepare.stage_entries` and :func:`salesmetrics.movement.deal_scores`;
-tests hold the two paths to identical numbers.
+tests hold the paths to identical numbers.
 """
 
 from __future__ import annotations
@@ -68,25 +72,247 @@ def connect(threads: int | None = None):
     return con
 
 
-def _types_ok(con, files: dict[str, Path]) -> bool:
+def _file_columns(con, files: dict[str, Path]) -> dict[str, set[str]] | None:
+    """The columns of each file, or None when a type is not the expected one (or a table has extra columns)."""
+    columns = {}
     for name, path in files.items():
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()
         types = {row[0]: row[1] for row in described}
         allowed_extra = name == "deals"  # other tables: extra columns would take part in duplicate checks
         for column, kind in TABLE_COLUMNS[name].items():
             if types.get(column) != kind:
-                return False
+                return None
         for column, kinds in OPTIONAL_COLUMNS.get(name, {}).items():
             if column in types and types[column] not in kinds:
-                return False
+                return None
         known = set(TABLE_COLUMNS[name]) | set(OPTIONAL_COLUMNS.get(name, {}))
         if not allowed_extra and set(types) - known:
+            return None
+        columns[name] = set(types)
+    return columns
+
+
+def _repeated(hashes) -> bool:
+    """Whether any value occurs twice in ``hashes`` (uint64): one NumPy sort, which releases the GIL."""
+    import numpy as np
+
+    hashes.sort()
+    return bool(np.any(hashes[1:] == hashes[:-1]))
+
+
+def _in_thread(con, work):
+    """Run ``work(cursor)`` in a thread on a cursor of its own; returns a function waiting for its result.
+
+    DuckDB runs statements of different cursors at the same time, and NumPy releases the GIL while sorting,
+    so checks overlap the main work (small statements leave cores idle that they fill).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    cursor = con.cursor()
+
+    def run():
+        try:
+            cursor.execute("SET TimeZone = 'UTC'")
+            return work(cursor)
+        finally:
+            cursor.close()
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+def duplicate_rows_check(con, source: str, columns: list[str], key: list[str] | None = None):
+    """Start checking a table (SQL ``source``) for exact duplicate rows; returns a function giving the answer.
+
+    In a thread (the caller goes on meanwhile), DuckDB hashes the rows and NumPy sorts the hashes. Duplicate
+    rows agree on every column, so when the hashes of the ``key`` columns alone never repeat there are none;
+    otherwise the hashes over all ``columns`` decide. The answer is True when two rows share a hash: exact
+    duplicates (missing values count as equal, as in ``DataFrame.duplicated``) or, very rarely, a collision,
+    which costs only the fast path.
+    """
+
+    def hashed(cursor, names: list[str]):
+        every = ", ".join('"' + c.replace('"', '""') + '"' for c in names)
+        # the relational API streams into NumPy: cheaper than execute().fetchnumpy() for ten million rows
+        return cursor.sql(f"SELECT hash({every}) AS h FROM {source}").fetchnumpy()["h"]
+
+    def repeated(cursor) -> bool:
+        if key and not _repeated(hashed(cursor, key)):
             return False
-    return True
+        return _repeated(hashed(cursor, columns))
+
+    return _in_thread(con, repeated)
 
 
-def _columns(con, path: Path) -> set[str]:
-    return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()}
+OUTCOME_VALUES = ("advanced", "stayed", "regressed")
+DIRECTION_VALUES = ("inbound", "outbound")
+
+
+def _load_and_check(con, files: dict[str, Path], model: StageModel, as_of_us: int | None, period: str | None):
+    """Load the tables into DuckDB (d, s, c, and a: motions per deal) and start the checks validation would make.
+
+    Returns ``(as_of_us, valid)`` where ``valid()`` waits for the checks still running and tells whether the
+    log is one validation would accept unchanged (no error, no exact duplicate row to drop); or None when it
+    is already known not to be, or the files are not as expected. With ``period`` (W, M or Q) motions are
+    counted per deal and period. Tables d, s and c carry each row's file position (``row``) and the row of
+    its deal in d (``code``).
+    """
+    import threading
+
+    columns = _file_columns(con, files)
+    if columns is None:
+        return None
+    src = {name: f"read_parquet({_lit(path)}, file_row_number = true)" for name, path in files.items()}
+    amount = "amount" if "amount" in columns["deals"] else "NULL::DOUBLE"
+    acts = f"read_parquet({_lit(files['activities'])})" if "activities" in files else None
+    waits = []
+    a_ready = threading.Event()
+    first_activity = latest_activity = None
+    if acts:
+        # missing values and the range of times: DuckDB answers these from the Parquet statistics
+        missing, first_activity, latest_activity = con.execute(
+            f"SELECT 3 * count(*) - count(deal_id) - count(occurred_at) - count(kind), "
+            f"epoch_us(min(occurred_at)), epoch_us(max(occurred_at)) FROM {acts}"
+        ).fetchone()
+        if missing:
+            return None
+        # exact duplicate activities would be dropped by validation: checked in a thread from now on
+        duplicates = duplicate_rows_check(con, acts, sorted(columns["activities"]), ["deal_id", "occurred_at"])
+        waits.append(lambda: not duplicates())
+        group, by = "", "deal_id"
+        if period is not None:
+            offsets = utc_offsets(model.timezone, int(first_activity or 0), int(latest_activity or 0))
+            group = f", {_period_sql('occurred_at', offsets, period)} AS period_index"
+            by = "deal_id, period_index"
+        counted = "count(*)"  # as_of defaults to the latest event, so it counts every activity
+        if as_of_us is not None and latest_activity is not None and latest_activity > as_of_us:
+            counted = f"count(*) FILTER (WHERE epoch_us(occurred_at) <= {as_of_us})"
+
+        def activities(cursor) -> bool:
+            try:  # per deal (and period): motions up to as_of
+                cursor.execute(
+                    f"CREATE TABLE a AS SELECT deal_id{group}, {counted} AS motions FROM {acts} GROUP BY {by}"
+                )
+            finally:
+                a_ready.set()
+            for column, allowed in (("outcome", OUTCOME_VALUES), ("direction", DIRECTION_VALUES)):
+                if column in columns["activities"]:
+                    found = {v for (v,) in cursor.execute(f"SELECT DISTINCT {column} FROM {acts}").fetchall()}
+                    if not found <= {*allowed, None}:
+                        return False
+            return True
+
+        waits.append(_in_thread(con, activities))
+    else:
+        extra = ", period_index BIGINT" if period is not None else ""
+        con.execute(f"CREATE TABLE a (deal_id VARCHAR{extra}, motions BIGINT)")
+        a_ready.set()
+
+    con.execute(
+        f"CREATE TABLE d AS SELECT file_row_number AS row, deal_id, owner, epoch_us(created_at) AS created, "
+        f"{amount} AS amount FROM {src['deals']}"
+    )
+    # events carry their deal's row in d as an integer code: windows and joins on it beat text keys
+    con.execute(
+        f"CREATE TABLE s AS SELECT x.file_row_number AS row, x.deal_id, epoch_us(x.changed_at) AS t, x.stage, "
+        f"d.row AS code FROM {src['stage_changes']} AS x LEFT JOIN d ON x.deal_id = d.deal_id"
+    )
+    if "close_date_changes" in files:
+        day = f"date_diff('day', DATE '1970-01-01', (x.close_date AT TIME ZONE {_lit(model.timezone)})::DATE)"
+        con.execute(
+            f"CREATE TABLE c AS SELECT x.file_row_number AS row, x.deal_id, epoch_us(x.changed_at) AS t, "
+            f"{day} AS day, d.row AS code FROM {src['close_date_changes']} AS x LEFT JOIN d ON x.deal_id = d.deal_id"
+        )
+    else:
+        con.execute("CREATE TABLE c (row BIGINT, deal_id VARCHAR, t BIGINT, day BIGINT, code BIGINT)")
+    if as_of_us is None:  # the latest event in the log
+        latest = ["(SELECT max(created) FROM d)", "(SELECT max(t) FROM s)", "(SELECT max(t) FROM c)"]
+        if latest_activity is not None:
+            latest.append(str(int(latest_activity)))
+        as_of_us = con.execute(f"SELECT greatest({', '.join(latest)})").fetchone()[0]
+        if as_of_us is None:
+            return None
+    a_ready.wait()
+    stages = _list(model.all_stages)
+
+    def tables(cursor) -> bool:
+        bad = cursor.execute(
+            f"""
+            SELECT
+              (SELECT count(*) = 0 OR count(*) FILTER (WHERE deal_id IS NULL OR owner IS NULL) > 0
+                      OR count(DISTINCT deal_id) < count(*) OR count(*) FILTER (WHERE amount < 0) > 0 FROM d)
+              OR (SELECT count(*) = 0 OR count(*) FILTER (WHERE deal_id IS NULL OR t IS NULL OR stage IS NULL
+                         OR stage NOT IN {stages} OR code IS NULL) > 0
+                         OR count(DISTINCT (code, t, stage)) < count(*) FROM s)
+              OR (SELECT count(*) FILTER (WHERE deal_id IS NULL OR t IS NULL OR day IS NULL OR code IS NULL) > 0
+                         OR count(DISTINCT (code, t, day)) < count(*) FROM c)
+              OR (SELECT count(*) FILTER (WHERE deal_id NOT IN (SELECT deal_id FROM d)) > 0 FROM a)
+            """
+        ).fetchone()[0]
+        return not bad
+
+    waits.append(_in_thread(con, tables))
+
+    def valid() -> bool:
+        return all(wait() for wait in waits)  # in order, up to the first check that fails
+
+    return int(as_of_us), valid
+
+
+def utc_offsets(timezone: str, first_us: int, last_us: int) -> list[tuple[int, int]]:
+    """The UTC offsets of ``timezone`` between two instants: ``[(from_us, offset_us), ...]`` in time order.
+
+    Each offset holds from its instant (microseconds since the epoch) until the next one; the first holds from
+    before ``first_us``. Found with Python's zoneinfo (the time zone data pandas uses), day by day and then to
+    the microsecond, so a column's wall-clock time is plain arithmetic in SQL.
+
+    >>> utc_offsets("UTC", 0, 10**15)
+    [(-9223372036854775808, 0)]
+    >>> [(t, o // 3_600_000_000) for t, o in utc_offsets("Europe/Berlin", 1_704_067_200_000_000, 1_717_200_000_000_000)]
+    [(-9223372036854775808, 1), (1711846800000000, 2)]
+    """
+    import zoneinfo
+    from datetime import UTC, datetime, timedelta
+
+    zone = zoneinfo.ZoneInfo(timezone)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def offset(us: int) -> int:
+        return (epoch + timedelta(microseconds=us)).astimezone(zone).utcoffset() // timedelta(microseconds=1)
+
+    day = 86_400_000_000
+    out = [(-(2**63), offset(first_us))]
+    at = first_us
+    while at < last_us:
+        nxt = min(at + day, last_us)
+        if offset(nxt) != out[-1][1]:
+            low, high = at, nxt  # offset(low) is the current one, offset(high) the next
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == out[-1][1] else (low, middle)
+            out.append((high, offset(high)))
+        at = nxt
+    return out
+
+
+def _period_sql(column: str, offsets: list[tuple[int, int]], period: str) -> str:
+    """SQL for :func:`salesmetrics.movement.period_index` of a timestamp column, given the zone's UTC offsets."""
+    utc = f"epoch_us({column})"
+    shift = str(offsets[0][1])
+    if len(offsets) > 1:
+        cases = " ".join(
+            f"WHEN {utc} < {start} THEN {before}"
+            for (start, _), (_, before) in zip(offsets[1:], offsets[:-1], strict=True)
+        )
+        shift = f"CASE {cases} ELSE {offsets[-1][1]} END"
+    local = f"make_timestamp({utc} + {shift})"  # wall-clock time, without a zone
+    if period == "W":  # weeks from Monday: 1970-01-05 (day 4) starts week 0
+        days = f"date_diff('day', DATE '1970-01-01', {local}::DATE)"
+        return f"CAST(floor(({days} - 4) / 7.0) AS BIGINT)"
+    months = f"(year({local}) * 12 + month({local}) - 1)"
+    return f"CAST({months} AS BIGINT)" if period == "M" else f"CAST(floor({months} / 3.0) AS BIGINT)"
 
 
 def deal_scores_to_file(
@@ -101,82 +327,43 @@ def deal_scores_to_file(
     if files is None:
         return None
     con = connect(threads)
-    if not _types_ok(con, files):
+    checked = _load_and_check(con, files, model, as_of_us, None)
+    if checked is None:
         return None
-    src = {name: f"read_parquet({_lit(path)}, file_row_number = true)" for name, path in files.items()}
-    deal_cols = _columns(con, files["deals"])
-    amount = "amount" if "amount" in deal_cols else "NULL::DOUBLE"
-    act_cols = _columns(con, files["activities"]) if "activities" in files else set()
+    as_of_us, valid = checked
+    return _write(con, model, as_of_us, out, fmt, valid)
 
-    # 1. the raw tables, with the checks validation would make
-    con.execute(
-        f"CREATE TEMP TABLE d AS SELECT file_row_number AS row, deal_id, owner, epoch_us(created_at) AS created, "
-        f"{amount} AS amount FROM {src['deals']}"
-    )
-    con.execute(
-        f"CREATE TEMP TABLE s AS SELECT file_row_number AS row, deal_id, epoch_us(changed_at) AS t, stage "
-        f"FROM {src['stage_changes']}"
-    )
-    if "close_date_changes" in files:
-        day = f"date_diff('day', DATE '1970-01-01', (close_date AT TIME ZONE {_lit(model.timezone)})::DATE)"
-        con.execute(
-            f"CREATE TEMP TABLE c AS SELECT file_row_number AS row, deal_id, epoch_us(changed_at) AS t, "
-            f"{day} AS day FROM {src['close_date_changes']}"
-        )
-    else:
-        con.execute("CREATE TEMP TABLE c (row BIGINT, deal_id VARCHAR, t BIGINT, day BIGINT)")
-    if as_of_us is None:  # the latest event in the log
-        latest = ["(SELECT max(created) FROM d)", "(SELECT max(t) FROM s)", "(SELECT max(t) FROM c)"]
-        if "activities" in files:
-            latest.append(f"(SELECT epoch_us(max(occurred_at)) FROM {src['activities']})")
-        as_of_us = con.execute(f"SELECT greatest({', '.join(latest)})").fetchone()[0]
-        if as_of_us is None:
-            return None
-    as_of_us = int(as_of_us)
-    if "activities" in files:
-        outcome = "outcome NOT IN ('advanced', 'stayed', 'regressed')" if "outcome" in act_cols else "false"
-        direction = "direction NOT IN ('inbound', 'outbound')" if "direction" in act_cols else "false"
-        # per deal: motions up to as_of, and what validation would refuse
-        acts = f"read_parquet({_lit(files['activities'])})"
-        con.execute(
-            f"CREATE TEMP TABLE a AS SELECT deal_id, "
-            f"count(*) FILTER (WHERE occurred_at <= make_timestamptz({as_of_us})) AS motions, "
-            f"(count(*) - count(occurred_at)) + (count(*) - count(kind)) AS missing, "
-            f"count(*) FILTER (WHERE {outcome} OR {direction}) AS unknown FROM {acts} GROUP BY deal_id"
-        )
-        # exact duplicate rows would be dropped by validation; they share deal and time, so as many distinct
-        # hashes of (deal_id, occurred_at) as rows proves there are none (a collision only costs the fast path)
-        rows, distinct = con.execute(
-            f"SELECT count(*), count(DISTINCT hash(deal_id, occurred_at)) FROM {acts}"
-        ).fetchone()
-        if rows != distinct:
-            return None
-    else:
-        con.execute("CREATE TEMP TABLE a (deal_id VARCHAR, motions BIGINT, missing BIGINT, unknown BIGINT)")
-    stages = _list(model.all_stages)
-    bad = con.execute(
-        f"""
-        SELECT
-          (SELECT count(*) = 0 OR count(*) FILTER (WHERE deal_id IS NULL OR owner IS NULL) > 0
-                  OR count(DISTINCT deal_id) < count(*) OR count(*) FILTER (WHERE amount < 0) > 0 FROM d)
-          OR (SELECT count(*) = 0 OR count(*) FILTER (WHERE deal_id IS NULL OR t IS NULL OR stage IS NULL
-                     OR stage NOT IN {stages}) > 0
-                     OR count(*) FILTER (WHERE deal_id NOT IN (SELECT deal_id FROM d)) > 0
-                     OR count(DISTINCT (deal_id, t, stage)) < count(*) FROM s)
-          OR (SELECT count(*) FILTER (WHERE deal_id IS NULL OR t IS NULL OR day IS NULL
-                     OR deal_id NOT IN (SELECT deal_id FROM d)) > 0
-                     OR count(DISTINCT (deal_id, t, day)) < count(*) FROM c)
-          OR (SELECT count(*) FILTER (WHERE deal_id IS NULL OR deal_id NOT IN (SELECT deal_id FROM d)
-                     OR missing > 0 OR unknown > 0) > 0 FROM a)
-        """
-    ).fetchone()[0]
-    if bad:
+
+def motions_by_period(
+    folder: Path, model: StageModel, as_of_us: int | None, period: str, threads: int | None = None
+) -> tuple[int, object] | None:
+    """Motions per deal and period (W, M or Q) of a Parquet log, counted by DuckDB, with the fast path's checks.
+
+    Returns ``(as_of_us, motions)`` with ``motions`` a pandas frame ``deal_id, period_index, motions`` (only the
+    pairs with at least one activity up to as_of), or None when any check fails or the files are not as
+    expected (the caller then validates in full). The checks are those of :func:`deal_scores_to_file`.
+    """
+    files = parquet_files(folder)
+    if files is None:
         return None
-    return _write(con, model, int(as_of_us), out, fmt)
+    con = connect(threads)
+    checked = _load_and_check(con, files, model, as_of_us, period)
+    if checked is None:
+        return None
+    as_of_us, valid = checked
+    if not valid():
+        return None
+    motions = con.execute(
+        "SELECT deal_id, period_index, motions FROM a WHERE motions > 0 ORDER BY deal_id, period_index"
+    ).df()
+    return as_of_us, motions
 
 
 def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
-    """The per-deal query over temp tables d, s, c, a (see :func:`deal_scores_to_file`)."""
+    """The per-deal query over temp tables d, s, c, a (see :func:`deal_scores_to_file`).
+
+    Events are keyed by ``code``, their deal's row in d; ties in time keep file order (``row``).
+    """
     open_stages, won, lost = _list(model.stages), _list(model.won), _list(model.lost)
     ranks = " ".join(f"WHEN {_lit(s)} THEN {i}" for i, s in enumerate(model.stages))
     n = len(model.stages)
@@ -184,19 +371,19 @@ def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
     WITH
     kept AS (  -- the deals known at as_of
       SELECT * FROM d WHERE created <= {as_of_us}
-         OR (created IS NULL AND deal_id IN (SELECT deal_id FROM s WHERE t <= {as_of_us}))
+         OR (created IS NULL AND row IN (SELECT code FROM s WHERE t <= {as_of_us}))
     ),
     ranked AS (
-      SELECT s.deal_id, s.t, s.row, s.stage,
-             CASE WHEN s.stage IN {won} THEN {n} WHEN s.stage IN {lost} THEN -1
-                  ELSE CASE s.stage {ranks} END END AS rnk,
-             s.stage IN {won} AS is_won, s.stage IN {lost} AS is_lost
-      FROM s JOIN kept USING (deal_id) WHERE s.t <= {as_of_us}
+      SELECT code, t, row, stage,
+             CASE WHEN stage IN {won} THEN {n} WHEN stage IN {lost} THEN -1
+                  ELSE CASE stage {ranks} END END AS rnk,
+             stage IN {won} AS is_won, stage IN {lost} AS is_lost
+      FROM s WHERE t <= {as_of_us} AND code IN (SELECT row FROM kept)
     ),
     prev AS (
       SELECT *, lag(stage) OVER w AS p_stage, lag(rnk) OVER w AS p_rnk, lag(is_won) OVER w AS p_won,
-             lag(is_lost) OVER w AS p_lost
-      FROM ranked WINDOW w AS (PARTITION BY deal_id ORDER BY t, row)
+             lag(is_lost) OVER w AS p_lost, lead(t) OVER w IS NULL AS is_last
+      FROM ranked WINDOW w AS (PARTITION BY code ORDER BY t, row)
     ),
     kinds AS (
       SELECT *, CASE WHEN p_stage IS NULL THEN 'add'
@@ -208,27 +395,26 @@ def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
       FROM prev
     ),
     per_stage AS (
-      SELECT deal_id,
+      SELECT code,
              count(*) FILTER (WHERE kind = 'add') AS adds,
              count(*) FILTER (WHERE kind = 'advance') AS advances,
              count(*) FILTER (WHERE kind = 'regression') AS regressions,
              count(*) FILTER (WHERE kind = 'advance' AND is_won) AS wins,
              count(*) FILTER (WHERE kind = 'loss') AS losses,
              max(t) FILTER (WHERE kind <> 'repeat') AS last_move,
-             last(stage ORDER BY t, row) AS current_stage
-      FROM kinds GROUP BY deal_id
+             any_value(stage) FILTER (WHERE is_last) AS current_stage
+      FROM kinds GROUP BY code
     ),
     steps AS (
-      SELECT c.deal_id, day - lag(day) OVER (PARTITION BY c.deal_id ORDER BY c.t, c.row) AS step
-      FROM c JOIN kept USING (deal_id) WHERE c.t <= {as_of_us}
+      SELECT code, day - lag(day) OVER (PARTITION BY code ORDER BY t, row) AS step
+      FROM c WHERE t <= {as_of_us} AND code IN (SELECT row FROM kept)
     ),
     per_close AS (
-      SELECT deal_id, count(*) FILTER (WHERE step > 0) AS pushes,
+      SELECT code, count(*) FILTER (WHERE step > 0) AS pushes,
              coalesce(sum(step) FILTER (WHERE step > 0), 0) AS days_pushed,
              count(*) FILTER (WHERE step < 0) AS pulls
-      FROM steps GROUP BY deal_id
+      FROM steps GROUP BY code
     ),
-    per_act AS (SELECT deal_id, motions FROM a),
     joined AS (
       SELECT kept.row, kept.deal_id, kept.owner, kept.created, p.current_stage, p.last_move,
              coalesce(p.adds, 0) AS adds, coalesce(p.advances, 0) AS advances,
@@ -236,8 +422,8 @@ def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
              coalesce(p.losses, 0) AS losses, coalesce(m.motions, 0) AS motions,
              coalesce(c.pushes, 0) AS pushes, coalesce(c.days_pushed, 0) AS days_pushed,
              coalesce(c.pulls, 0) AS pulls
-      FROM kept LEFT JOIN per_stage p USING (deal_id) LEFT JOIN per_act m USING (deal_id)
-                LEFT JOIN per_close c USING (deal_id)
+      FROM kept LEFT JOIN per_stage p ON p.code = kept.row LEFT JOIN a m ON m.deal_id = kept.deal_id
+                LEFT JOIN per_close c ON c.code = kept.row
     )
     SELECT deal_id, owner, current_stage,
            coalesce(current_stage IN {open_stages}, false) AS is_open,
@@ -254,13 +440,19 @@ def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
     """
 
 
-def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str) -> int:
-    """COPY the per-deal query to a temporary file beside ``out``, then rename it into place."""
+def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid=None) -> int | None:
+    """COPY the per-deal query to a temporary file beside ``out``, then rename it into place.
+
+    ``valid`` (a function: the checks still running) is asked before the rename: when the log fails a check
+    nothing is written and None is returned.
+    """
     query = deal_scores_sql(model, as_of_us)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         con.execute(f"COPY ({query}) TO {_lit(tmp)} ({options})")
+        if valid is not None and not valid():
+            return None
         os.replace(tmp, out)
     finally:
         if tmp.exists():

@@ -14,7 +14,7 @@ import pandas as pd
 from .config import CONFIG_FILE, StageModel
 from .exceptions import LogValidationError, Problem, ProblemList, UsageError
 from .schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TABLES, TableSpec
-from .validation import load_tables
+from .validation import _load_tables
 
 
 def _empty(spec: TableSpec, tz: str) -> pd.DataFrame:
@@ -227,7 +227,12 @@ def check_log(path: str | os.PathLike) -> tuple[SalesLog | None, ProblemList]:
 
     This is what ``salesmetrics validate`` runs. Use :func:`read_log` to get an exception instead.
     """
-    loaded = load_tables(path)
+    return _check_log(path, ())
+
+
+def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog | None, ProblemList]:
+    """:func:`check_log` leaving out the optional tables in ``skip`` (they come back empty)."""
+    loaded = _load_tables(path, skip)
     if loaded.problems.errors or loaded.model is None:
         return None, loaded.problems
     tz = loaded.model.timezone

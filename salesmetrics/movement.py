@@ -1,6 +1,6 @@
 """Movement and motion per deal, and per owner or team and period with the pipeline waterfall.
 
-Definitions and a worked example: ``docs/metrics/10-movement.md``; the waterfall flows:
+Definitions and a worked example: ``docs/metrics.md``; the waterfall flows:
 ``docs/decisions/0007-waterfall.md``; as_of and periods: ``docs/decisions/0008-as-of-and-periods.md``.
 
 Everything here is built from per-deal pieces (one row per deal, or per deal and period), so group results
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._fast import index_in
 from .exceptions import UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, stage_entries, truncate
@@ -61,7 +62,8 @@ def _day_numbers(series: pd.Series) -> np.ndarray:
 
 
 def _codes(ids: pd.Series, deal_ids: pd.Series) -> np.ndarray:
-    return pd.Index(deal_ids).get_indexer(ids)
+    """Position of each id in ``deal_ids`` (unique), -1 when absent: ``pd.Index(deal_ids).get_indexer(ids)``."""
+    return index_in(ids, deal_ids)
 
 
 def _count(codes: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
@@ -271,6 +273,7 @@ def deal_period_pieces(log: SalesLog, as_of=None, period: str = "M", motions: pd
         frames.append(act.groupby(["code", "period_index"], sort=False).size().rename("motions").to_frame())
     else:
         m = motions.assign(code=_codes(motions["deal_id"], ids))
+        m = m[m["code"] >= 0]  # deals not known at as_of have no pieces
         frames.append(m.groupby(["code", "period_index"], sort=False)["motions"].sum().to_frame())
     frames.append(_waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, last_period))
     frames = [f for f in frames if len(f)]
@@ -286,7 +289,8 @@ def deal_period_pieces(log: SalesLog, as_of=None, period: str = "M", motions: pd
             pieces[column] = 0
     pieces["movements"] = pieces["adds"] + pieces["advances"] + pieces["regressions"] + pieces["losses"]
     pieces = pieces.reset_index().sort_values(["code", "period_index"], kind="stable").reset_index(drop=True)
-    pieces.insert(0, "deal_id", pd.Series(ids.to_numpy()[pieces["code"].to_numpy(np.int64)], dtype="str"))
+    deal_ids = ids.astype("str").iloc[pieces["code"].to_numpy(np.int64)].reset_index(drop=True)
+    pieces.insert(0, "deal_id", deal_ids)
     pieces["period_index"] = pieces["period_index"].astype(np.int64)
     return pieces.drop(columns="code")[["deal_id", "period_index", *COUNTS, *FLOWS]].reset_index(drop=True)
 
@@ -309,23 +313,20 @@ def _waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, las
     code, local, is_stage, when = code[order], local[order], is_stage[order], when[order]
     if not len(code):
         return pd.DataFrame()
-    stage_open = np.r_[entries["stage"].isin(model.stages).to_numpy(), np.zeros(n_c, bool)][order]
-    e_kind = np.r_[entries["kind"].to_numpy(object), np.full(n_c, None, object)][order]
+    stage_open = np.r_[entries["stage"].isin(model.stages).to_numpy(bool), np.zeros(n_c, bool)][order]
+    e_add = np.r_[(entries["kind"] == "add").to_numpy(bool), np.zeros(n_c, bool)][order]
     e_win = np.r_[entries["is_win"].to_numpy(bool), np.zeros(n_c, bool)][order]
     new_day = np.r_[np.zeros(n_e, np.int64), c_days][order].astype(np.int64)
-    # state after each event: open stage? expected close day? (forward-filled within the deal)
-    frame = pd.DataFrame(
-        {
-            "code": code,
-            "open": pd.array(np.where(is_stage, stage_open, pd.NA), dtype="boolean"),
-            "day": pd.array(np.where(is_stage, pd.NA, new_day), dtype="Int64"),
-        }
-    )
-    grouped = frame.groupby("code", sort=False)
+    # state after each event: open stage? expected close day? (carried forward within the deal from its
+    # latest stage entry and its latest close-date change; the stream is sorted by deal)
     never = np.iinfo(np.int64).max  # an unknown close date is later than any period
-    open_after = grouped["open"].ffill().fillna(False).to_numpy(bool)
-    day_after = grouped["day"].ffill().fillna(never).to_numpy(np.int64)
     first = np.r_[True, code[1:] != code[:-1]]
+    position = np.arange(len(code))
+    deal_start = np.maximum.accumulate(np.where(first, position, 0))
+    last_stage = np.maximum.accumulate(np.where(is_stage, position, -1))
+    last_close = np.maximum.accumulate(np.where(is_stage, -1, position))
+    open_after = np.where(last_stage >= deal_start, stage_open[np.maximum(last_stage, 0)], False)
+    day_after = np.where(last_close >= deal_start, new_day[np.maximum(last_close, 0)], never)
     open_before = np.where(first, False, np.r_[False, open_after[:-1]])
     day_before = np.where(first, never, np.r_[never, day_after[:-1]])
     ev_period = period_index(local, period)
@@ -337,8 +338,8 @@ def _waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, las
         {
             "code": code,
             "period_index": ev_period,
-            "created": up & is_stage & (e_kind == "add"),
-            "reopened": up & is_stage & (e_kind != "add"),
+            "created": up & is_stage & e_add,
+            "reopened": up & is_stage & ~e_add,
             "pulled_in": up & ~is_stage,
             "won": down & is_stage & e_win,
             "lost": down & is_stage & ~e_win,
@@ -397,11 +398,17 @@ def group_scores(pieces: pd.DataFrame, deals: pd.DataFrame, by: str, period: str
     ``deals`` gives each deal's group (``owner`` or ``team``) and ``amount`` (missing amounts count 0).
     Every group gets every period from its first piece to ``last_period`` (the period of ``as_of``).
     """
-    attrs = deals.set_index("deal_id")
-    group = attrs[by].reindex(pieces["deal_id"]).to_numpy() if len(pieces) else np.array([], dtype=object)
-    amount = attrs["amount"].reindex(pieces["deal_id"]).fillna(0.0).to_numpy(float) if len(pieces) else np.zeros(0)
+    position = _codes(pieces["deal_id"], deals["deal_id"]) if len(pieces) else np.zeros(0, np.int64)
+    known = position >= 0
+    take = np.where(known, position, 0)
     frame = pieces[["period_index", *COUNTS, *FLOWS]].copy()
-    frame.insert(0, by, pd.Series(group, dtype="str", index=frame.index))
+    if len(deals):
+        group = deals[by].astype("str").iloc[take].where(known).set_axis(frame.index)
+        amounts = deals["amount"].to_numpy(float)[take]
+    else:
+        group, amounts = pd.Series(np.nan, index=frame.index, dtype="str"), np.zeros(len(take))
+    amount = np.where(known & ~np.isnan(amounts), amounts, 0.0)
+    frame.insert(0, by, group)
     for flow in FLOWS:
         frame[f"{flow}_amount"] = frame[flow].to_numpy() * amount
     frame = frame.rename(columns={f: f"{f}_count" for f in FLOWS})

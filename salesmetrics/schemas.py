@@ -8,14 +8,18 @@ Schemas run after text cells were parsed into types (``parsing.py``); they check
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
-from ._fast import is_in
+from ._fast import all_in, is_in
 from ._suggest import close_matches
 from .config import StageModel
 from .exceptions import Problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandera.pandas as pa
 
 OUTCOMES = ("advanced", "stayed", "regressed")
 DIRECTIONS = ("inbound", "outbound")
@@ -64,52 +68,117 @@ TABLES = (DEALS, STAGE_CHANGES, ACTIVITIES, CLOSE_DATE_CHANGES)
 EVENT_TIME = {"stage_changes": "changed_at", "activities": "occurred_at", "close_date_changes": "changed_at"}
 
 
+@dataclass(frozen=True)
+class Rule:
+    """What a column's parsed values may be; the pandera schema and the quick check are both built from it.
+
+    ``kind`` is ``text``, ``time`` or ``number``; ``allowed`` names a vocabulary (``stages``, ``outcomes`` or
+    ``directions``) the values must come from; ``non_negative`` applies to numbers.
+    """
+
+    kind: str
+    nullable: bool = False
+    required: bool = True
+    unique: bool = False
+    allowed: str | None = None
+    non_negative: bool = False
+
+
+RULES: dict[str, dict[str, Rule]] = {
+    "deals": {
+        "deal_id": Rule("text", unique=True),
+        "owner": Rule("text"),
+        "created_at": Rule("time", nullable=True),
+        "amount": Rule("number", nullable=True, required=False, non_negative=True),
+        "team": Rule("text", nullable=True, required=False),
+    },
+    "stage_changes": {
+        "deal_id": Rule("text"),
+        "changed_at": Rule("time"),
+        "stage": Rule("text", allowed="stages"),
+    },
+    "activities": {
+        "deal_id": Rule("text"),
+        "occurred_at": Rule("time"),
+        "kind": Rule("text"),
+        "outcome": Rule("text", nullable=True, required=False, allowed="outcomes"),
+        "direction": Rule("text", nullable=True, required=False, allowed="directions"),
+    },
+    "close_date_changes": {
+        "deal_id": Rule("text"),
+        "changed_at": Rule("time"),
+        "close_date": Rule("time"),
+    },
+}
+
+
+def _vocabulary(name: str, model: StageModel) -> tuple[str, ...]:
+    return {"stages": tuple(model.all_stages), "outcomes": OUTCOMES, "directions": DIRECTIONS}[name]
+
+
 def one_of(values: tuple[str, ...] | list[str]) -> pa.Check:
     """Values must be one of ``values`` (missing values pass; nullability is checked separately).
 
     The same as ``pa.Check.isin`` but vectorised with Arrow, which matters at ten million rows.
     """
+    import pandera.pandas as pa
+
     allowed = list(values)
     return pa.Check(lambda s: is_in(s, allowed), name="isin", error=f"isin({allowed})")
 
 
-def _text(nullable: bool = False, **kwargs) -> pa.Column:
-    return pa.Column(nullable=nullable, coerce=False, **kwargs)
-
-
 def table_schema(spec: TableSpec, model: StageModel) -> pa.DataFrameSchema:
     """The pandera schema for one table's parsed values under a stage model."""
-    ts = {"nullable": False}
+    import pandera.pandas as pa
+
     columns: dict[str, pa.Column] = {}
-    if spec is DEALS:
-        columns = {
-            "deal_id": _text(unique=True),
-            "owner": _text(),
-            "created_at": pa.Column(nullable=True),
-            "amount": pa.Column(float, pa.Check.ge(0), nullable=True, required=False),
-            "team": _text(nullable=True, required=False),
-        }
-    elif spec is STAGE_CHANGES:
-        columns = {
-            "deal_id": _text(),
-            "changed_at": pa.Column(**ts),
-            "stage": _text(checks=one_of(model.all_stages)),
-        }
-    elif spec is ACTIVITIES:
-        columns = {
-            "deal_id": _text(),
-            "occurred_at": pa.Column(**ts),
-            "kind": _text(),
-            "outcome": _text(nullable=True, required=False, checks=one_of(OUTCOMES)),
-            "direction": _text(nullable=True, required=False, checks=one_of(DIRECTIONS)),
-        }
-    elif spec is CLOSE_DATE_CHANGES:
-        columns = {
-            "deal_id": _text(),
-            "changed_at": pa.Column(**ts),
-            "close_date": pa.Column(**ts),
-        }
+    for column, rule in RULES.get(spec.name, {}).items():
+        optional = {} if rule.required else {"required": False}
+        if rule.kind == "text":
+            checks = one_of(_vocabulary(rule.allowed, model)) if rule.allowed else None
+            extra = {"unique": True} if rule.unique else {}
+            if checks is not None:
+                extra["checks"] = checks
+            columns[column] = pa.Column(nullable=rule.nullable, coerce=False, **optional, **extra)
+        elif rule.kind == "number":
+            checks = [pa.Check.ge(0)] if rule.non_negative else []
+            columns[column] = pa.Column(float, checks, nullable=rule.nullable, **optional)
+        else:
+            columns[column] = pa.Column(nullable=rule.nullable, **optional)
     return pa.DataFrameSchema(columns, strict=False, name=spec.name)
+
+
+def surely_valid(frame: pd.DataFrame, spec: TableSpec, model: StageModel) -> bool:
+    """True when the table's pandera schema would certainly find nothing wrong.
+
+    The same checks as :func:`table_schema`, from the same :data:`RULES`, done directly on the columns (with
+    Arrow for text) and only for the column types parsing produces; anything else answers False, and the
+    caller runs pandera itself. This spares importing pandera and its overhead on logs that are valid.
+    """
+    if not frame.columns.is_unique:
+        return False
+    for column, rule in RULES.get(spec.name, {}).items():
+        if column not in frame.columns:
+            if rule.required:
+                return False
+            continue
+        values = frame[column]
+        dtype = values.dtype
+        if rule.kind == "text" and not isinstance(dtype, pd.StringDtype):
+            return False
+        if rule.kind == "time" and not isinstance(dtype, pd.DatetimeTZDtype):
+            return False
+        if rule.kind == "number" and dtype != np.float64:
+            return False
+        if (not rule.nullable or rule.unique) and values.isna().any():
+            return False
+        if rule.unique and values.duplicated().any():
+            return False
+        if rule.non_negative and bool((values < 0).any()):
+            return False
+        if rule.allowed and not all_in(values, _vocabulary(rule.allowed, model)):
+            return False
+    return True
 
 
 def _expected(check: str, column: str, model: StageModel) -> tuple[str, str]:
@@ -145,6 +214,10 @@ def schema_problems(
     a second time as missing.
     """
     unparsed = unparsed or {}
+    if surely_valid(frame, spec, model):
+        return []
+    import pandera.pandas as pa
+
     try:
         table_schema(spec, model).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -1,8 +1,8 @@
 """``score``: movement, motion and slippage per deal, or per owner or team and period (``salesmetrics score``).
 
-Definitions: ``docs/metrics/10-movement.md``. Heavy libraries are imported inside the functions, so the
-command line starts fast; a Parquet log scored per deal goes through a DuckDB fast path
-(:mod:`salesmetrics._score_engine`) that gives the same numbers as the pandas path.
+Definitions: ``docs/metrics.md``. Heavy libraries are imported inside the functions, so the
+command line starts fast; a Parquet log goes through DuckDB fast paths (:mod:`salesmetrics._score_engine`: the
+whole per-deal query, or the activity counts of group scores) that give the same numbers as the pandas path.
 """
 
 from __future__ import annotations
@@ -153,17 +153,26 @@ def run_score(
                 ) from exc
 
     size = sum(p.stat().st_size for p in log_path.iterdir() if p.is_file()) if log_path.is_dir() else 0
-    from tqdm import tqdm
-
-    bar = tqdm(total=3, desc="score", unit="step", disable=not progress or size < LONG_WORK_BYTES, leave=False)
+    bar = _progress(progress and size >= LONG_WORK_BYTES)
     try:
-        if by == "deal" and model is not None and (as_of is None or as_of_us is not None):
-            from ._score_engine import deal_scores_to_file
-
+        if model is not None and (as_of is None or as_of_us is not None):
             bar.set_postfix_str("DuckDB")
-            if deal_scores_to_file(log_path, model, as_of_us, out, fmt) is not None:
-                bar.update(3)
-                return out
+            if by == "deal":
+                from ._score_engine import deal_scores_to_file
+
+                if _fast(deal_scores_to_file, log_path, model, as_of_us, out, fmt) is not None:
+                    bar.update(3)
+                    return out
+            else:
+                result = _group_scores_fast(log_path, model, by, period or "M", as_of, as_of_us)
+                if result is not None:
+                    from ._score_engine import write_frame
+
+                    bar.update(2)
+                    bar.set_postfix_str("writing")
+                    write_frame(result, out, fmt)
+                    bar.update(1)
+                    return out
         from ._score_engine import write_frame
         from .log import read_log
 
@@ -179,3 +188,65 @@ def run_score(
         return out
     finally:
         bar.close()
+
+
+class _NoProgress:
+    """Stands in for a tqdm bar when none is shown (tqdm is then not even imported)."""
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(show: bool):
+    if not show:
+        return _NoProgress()
+    from tqdm import tqdm
+
+    return tqdm(total=3, desc="score", unit="step", leave=False)
+
+
+def _fast(function, *args):
+    """Run a fast-path function; a file DuckDB cannot read sends the caller to full validation (None)."""
+    import duckdb
+
+    try:
+        return function(*args)
+    except duckdb.Error:
+        return None
+
+
+def _group_scores_fast(log_path: Path, model, by: str, period: str, as_of, as_of_us: int | None):
+    """Group scores of a Parquet log without loading its activities into pandas; None when not possible.
+
+    DuckDB checks the activities as validation would and counts them per deal and period; the other tables
+    are read and validated as usual, and the scores come from the same per-deal pieces as the pandas path
+    (:func:`salesmetrics.movement.score_groups` with the motions given).
+    """
+    from ._score_engine import motions_by_period
+
+    counted = _fast(motions_by_period, log_path, model, as_of_us, period)
+    if counted is None:
+        return None
+    latest_us, motions = counted
+    import pandas as pd
+
+    from . import movement
+    from .log import _check_log
+    from .prepare import resolve_as_of
+
+    log, _ = _check_log(log_path, skip=("activities",))
+    if log is None:
+        return None
+    if as_of is None:
+        stamp = pd.Timestamp(latest_us, unit="us", tz="UTC").tz_convert(model.timezone)
+    else:
+        stamp = resolve_as_of(log, as_of)
+        if stamp.value // 1000 != latest_us:  # DuckDB counted up to another moment: let the pandas path decide
+            return None
+    return movement.score_groups(log, by=by, period=period, as_of=stamp, motions=motions)

@@ -131,6 +131,11 @@ def _drop_duplicates(
 
 def load_tables(path: str | Path) -> LoadedTables:
     """Read and check every file of a log folder. Never raises for problems in the data."""
+    return _load_tables(path, ())
+
+
+def _load_tables(path: str | Path, skip: tuple[str, ...]) -> LoadedTables:
+    """:func:`load_tables`, leaving out the optional tables named in ``skip`` (as if their files were absent)."""
     folder = Path(path)
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
@@ -150,6 +155,8 @@ def load_tables(path: str | Path) -> LoadedTables:
 
     raws: dict[str, RawTable] = {}
     for spec in TABLES:
+        if spec.name in skip and not spec.required_table:
+            continue
         file_path, found = find_table_file(folder, spec.name)
         result.problems.extend(found)
         if found:

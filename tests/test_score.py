@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_movement import MODEL, logs
 
 import salesmetrics as sm
@@ -117,3 +118,114 @@ def test_maven_dataset_scores(shared_datasets, tmp_path):
         and rates.between(0, 1).all()
         and 0.2 < teams["wins"].sum() / teams[["wins", "losses"]].sum().sum() < 0.9
     )
+
+
+def _group_fast_equals_pandas(folder: Path, log: sm.SalesLog, by: str, period: str, as_of, tmp: Path) -> None:
+    from salesmetrics.config import load_config
+    from salesmetrics.score import _group_scores_fast, as_of_microseconds
+
+    model, _ = load_config(folder)
+    as_of_us = None if as_of is None else as_of_microseconds(as_of, model.timezone)
+    fast = _group_scores_fast(folder, model, by, period, as_of, as_of_us)
+    assert fast is not None, "the fast path was not taken"
+    expected = score(log, by=by, period=period, as_of=as_of)
+    pd.testing.assert_frame_equal(fast, expected, check_exact=True)
+    out = run_score(folder, by=by, period=period, as_of=as_of, out=tmp / "g.csv", overwrite=True, progress=False)
+    from salesmetrics._score_engine import write_frame
+
+    write_frame(expected, tmp / "g_slow.csv", "csv")
+    assert out.read_bytes() == (tmp / "g_slow.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "by, period, as_of", [("owner", "M", None), ("team", "Q", "2024-06-30"), ("owner", "W", "2024-03-15T12:00")]
+)
+def test_group_fast_path_equals_pandas_on_demo(demo_parquet, demo_log, tmp_path, by, period, as_of):
+    _group_fast_equals_pandas(demo_parquet, demo_log, by, period, as_of, tmp_path)
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(logs(), st.sampled_from(["owner", "team"]), st.sampled_from(["W", "M", "Q"]))
+def test_group_fast_path_equals_pandas_on_random_logs(tmp_path, frames, by, period):
+    log = sm.SalesLog.from_frames(MODEL, *frames)
+    folder = sm.write_log(log, tmp_path / "log", format="parquet", overwrite=True)
+    _group_fast_equals_pandas(folder, sm.read_log(folder), by, period, None, tmp_path)
+
+
+def test_fast_paths_step_aside_for_repeated_activities(tmp_path, demo_log):
+    """Exact duplicate activities are dropped by validation: the fast paths must not count them."""
+    from salesmetrics._score_engine import deal_scores_to_file, motions_by_period
+
+    folder = sm.write_log(demo_log, tmp_path / "dup", format="parquet")
+    acts = pd.read_parquet(folder / "activities.parquet")
+    pd.concat([acts, acts.iloc[[5]]]).to_parquet(folder / "activities.parquet", index=False)
+    model = demo_log.model
+    assert deal_scores_to_file(folder, model, None, tmp_path / "x.parquet", "parquet") is None
+    assert not (tmp_path / "x.parquet").exists()
+    assert motions_by_period(folder, model, None, "M") is None
+    log = sm.read_log(folder)
+    for by, period in (("deal", None), ("owner", "M")):
+        out = run_score(folder, by=by, period=period, out=tmp_path / f"{by}.parquet", progress=False)
+        expected = score(log, by=by, period=period or "M")
+        pd.testing.assert_frame_equal(pd.read_parquet(out), expected, check_dtype=False, check_exact=True)
+
+
+def test_unreadable_parquet_falls_back_to_validation(tmp_path, demo_log, capsys):
+    folder = sm.write_log(demo_log, tmp_path / "broken", format="parquet")
+    (folder / "activities.parquet").write_bytes(b"PAR1 not really parquet")
+    for by in ("deal", "owner"):
+        assert main(["score", str(folder), "--by", by, "--out", str(tmp_path / f"{by}.csv"), "--quiet"]) == 1
+        assert "Cannot read it as Parquet" in capsys.readouterr().err
+
+
+def test_fast_paths_tell_same_time_activities_from_duplicate_rows(tmp_path, demo_log):
+    folder = sm.write_log(demo_log, tmp_path / "same_time", format="parquet")
+    acts = pd.read_parquet(folder / "activities.parquet")
+    twin = acts.iloc[[7]].assign(kind="a different kind")  # same deal and time, not a duplicate row
+    pd.concat([acts, twin]).to_parquet(folder / "activities.parquet", index=False)
+    log = sm.read_log(folder)
+    assert len(log.activities) == len(acts) + 1
+    from salesmetrics._score_engine import deal_scores_to_file
+
+    assert deal_scores_to_file(folder, log.model, None, tmp_path / "d.parquet", "parquet") is not None
+    _fast_equals_pandas(folder, log, None, tmp_path)
+    _group_fast_equals_pandas(folder, log, "owner", "M", None, tmp_path)
+
+
+def test_fast_paths_step_aside_for_activities_validation_refuses(tmp_path, demo_log, capsys):
+    folder = sm.write_log(demo_log, tmp_path / "bad_acts", format="parquet")
+    acts = pd.read_parquet(folder / "activities.parquet")
+    for column, value, text in (("outcome", "won big", "won big"), ("kind", None, "have no kind")):
+        broken = acts.copy()
+        broken[column] = broken[column].astype(object)
+        broken.loc[4, column] = value
+        broken.to_parquet(folder / "activities.parquet", index=False)
+        for by in ("deal", "owner"):
+            assert main(["score", str(folder), "--by", by, "--out", str(tmp_path / f"{by}.csv"), "--quiet"]) == 1
+            assert text in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("timezone, period", [("Europe/Berlin", "W"), ("America/New_York", "M"), ("Asia/Kolkata", "Q")])
+def test_group_fast_path_counts_periods_in_the_log_time_zone(tmp_path, demo_log, timezone, period):
+    """Motions are put in periods by wall-clock time, across daylight-saving changes, as pandas does."""
+    from dataclasses import replace
+
+    model = replace(demo_log.model, timezone=timezone)
+    log = sm.SalesLog.from_frames(
+        model, demo_log.deals, demo_log.stage_changes, demo_log.activities, demo_log.close_date_changes
+    )
+    folder = sm.write_log(log, tmp_path / "zoned", format="parquet")
+    _group_fast_equals_pandas(folder, sm.read_log(folder), "owner", period, None, tmp_path)
+
+
+def test_fast_paths_take_a_log_without_activities(tmp_path, demo_log):
+    d = demo_log
+    log = sm.SalesLog.from_frames(d.model, d.deals, d.stage_changes, d.activities.iloc[:0], d.close_date_changes)
+    folder = sm.write_log(log, tmp_path / "quiet", format="parquet")
+    log.activities.to_parquet(folder / "activities.parquet", index=False)  # an empty file, not a missing one
+    _fast_equals_pandas(folder, sm.read_log(folder), None, tmp_path)
+    _group_fast_equals_pandas(folder, sm.read_log(folder), "team", "Q", "2024-05-31", tmp_path)
+    (folder / "activities.parquet").unlink()
+    _group_fast_equals_pandas(folder, sm.read_log(folder), "owner", "M", None, tmp_path)
