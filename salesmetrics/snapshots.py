@@ -34,7 +34,7 @@ from .slippage import _classified
 
 DAY_US = 86_400_000_000
 
-#: The numeric feature columns, in model order (see ``docs/models-estimators.md`` for each definition).
+#: The numeric feature columns, in model order (see ``docs/models.md`` for each definition).
 FEATURES = (
     # movement
     "stage_rank",
@@ -77,6 +77,7 @@ LABELS = (
     "days_to_next_movement",
     "next_movement_observed",
     "won",
+    "days_to_outcome",
     "outcome",
     "close_deadline",
     "close_outcome",
@@ -252,6 +253,8 @@ def snapshots(
           or to ``observed_until`` when none was seen (censored: ``next_movement_observed`` False).
         - ``outcome`` (``won``, ``lost``, ``open``) and ``won`` (nullable 1/0): the deal's final state at
           ``observed_until``; ``won`` is ``<NA>`` for deals still open then (censored; models leave them out).
+          ``days_to_outcome`` (float): days from ``as_of`` to that close (NaN while open), which
+          :class:`~salesmetrics.models.CloseLikelihood` uses to undo the censoring of ``won`` (decision 0027).
         - ``close_deadline``, ``close_outcome`` (``won``, ``lost``, ``slipped`` or ``<NA>``) and ``slipped``
           (nullable boolean): was the deal won or lost by its expected close date as known at ``as_of``, or did
           it slip past it? When that date has already passed at ``as_of`` (or there is none), the deadline is
@@ -259,6 +262,7 @@ def snapshots(
           still open then.
 
         ``frame.attrs`` holds ``features`` (the :data:`FEATURES` list), ``horizon_days``, ``observed_until``,
+        ``rows_per_as_of`` (rows at each as-of moment, censored ones included),
         ``stages`` and ``commit_stage``.
 
     Notes
@@ -510,6 +514,9 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     won = pd.array(won_final.astype(np.int64), dtype="Int64")
     won[~(won_final | lost_final)] = pd.NA
     out["won"] = won
+    # days from as_of to the close that settles `won` (NaN while open): what censoring weights need (ADR 0027)
+    closed_at = open_until[q]
+    out["days_to_outcome"] = np.where(won_final | lost_final, (closed_at - a) / DAY_US, np.nan)
 
     closers = _Timeline(e_code[closing], e_time[closing], n)
     next_close_pos = closers.upto(q, a)
@@ -541,6 +548,8 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
             "stages": list(model.stages),
             "commit_stage": model.commit_stage,
             "timezone": tz,
+            # rows per as-of moment, censored ones included: the censoring distribution of `won` (ADR 0027)
+            "rows_per_as_of": {str(k): int(v) for k, v in frame["as_of"].value_counts(sort=False).items()},
         }
     )
     return frame

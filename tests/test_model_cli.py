@@ -185,3 +185,47 @@ def test_csv_safe_helpers(tmp_path):
     assert path.read_text().splitlines() == ["'=name,value", "'=1+1,-1.5", ",2.0"]
     with pytest.raises(UsageError, match="already exists"):
         write_csv(frame, path)
+
+
+# ------------------------------------------------------------------------------------------------ backtest
+
+
+def _backtest(log_dir, *extra):
+    return main(["model", "backtest", str(log_dir), "--bootstrap", "20", "--jobs", "1", "--min-closed", "50", *extra])
+
+
+def test_backtest_prints_model_beside_baselines_and_writes_outputs(log_dir, tmp_path, capsys):
+    out, plot = tmp_path / "table.csv", tmp_path / "calibration.png"
+    assert _backtest(log_dir, "--target", "won", "--censoring", "ipcw", "--out", str(out), "--plot", str(plot)) == 0
+    text = capsys.readouterr().out
+    assert "target 'won'" in text and "bootstrap draws of whole deals" in text
+    assert "censoring: ipcw" in text  # the won model corrects for outcomes not yet known (ADR 0027)
+    for name in ("model", "stage default rate", "days in stage > 30", "stalled-in-stage flag"):
+        assert name in text
+    table = pd.read_csv(out)
+    assert list(table.columns[:5]) == ["model", "metric", "value", "ci_low", "ci_high"]
+    assert table["model"].iloc[0] == "model" and set(table["target"]) == {"won"}
+    auc = table[(table["model"] == "model") & (table["metric"] == "roc_auc")].iloc[0]
+    assert auc.ci_low <= auc.value <= auc.ci_high and 0.5 < auc.value <= 1
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left behind
+
+
+def test_backtest_stall_logistic_with_cutoff(log_dir, capsys):
+    assert _backtest(log_dir, "--target", "stall", "--model", "logistic", "--cutoff", "2024-06-01") == 0
+    text = capsys.readouterr().out
+    assert "target 'stalled'" in text and "before 2024-06-01" in text and "from 2024-07-01" in text
+
+
+def test_backtest_refuses_overwrite_and_bad_arguments(log_dir, tmp_path, capsys):
+    out = tmp_path / "table.csv"
+    out.write_text("keep me")
+    assert _backtest(log_dir, "--target", "won", "--out", str(out)) == 2
+    assert out.read_text() == "keep me" and "--force" in capsys.readouterr().err
+    assert _backtest(log_dir, "--target", "won", "--plot", str(tmp_path / "c.gif")) == 2
+    assert _backtest(log_dir, "--target", "won", "--out", str(log_dir / "new.csv")) == 2  # never inside the input
+    assert not (log_dir / "new.csv").exists()
+    assert _backtest(log_dir, "--target", "won", "--cutoff", "2030-01-01") == 2
+    assert _backtest(log_dir, "--target", "won", "--cutoff", "not a date") == 2
+    with pytest.raises(SystemExit):
+        main(["model", "backtest", str(log_dir), "--target", "close"])

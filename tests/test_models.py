@@ -180,7 +180,10 @@ def test_reasons_point_at_the_features_that_drive_risk():
 
 
 def test_reasons_on_snapshots_are_cheap_and_complete(snap):
-    model = StallPredictor(random_state=0, n_jobs=1, max_iter=60).fit(snap)
+    # lighter regularisation than the defaults, so that this small table's model has effects worth naming
+    model = StallPredictor(
+        random_state=0, n_jobs=1, max_iter=60, max_depth=3, min_samples_leaf=50, l2_regularization=1.0
+    ).fit(snap)
     table = model.reasons(snap, n=3)
     assert len(table) == len(snap) and table.index.equals(snap.index)
     assert table.columns[:5].tolist() == ["deal_id", "as_of", "owner", "stage", "risk"]
@@ -190,3 +193,111 @@ def test_reasons_on_snapshots_are_cheap_and_complete(snap):
     assert table.loc[with_reason, "feature_1"].isin(FEATURES).all()
     with pytest.raises(UsageError, match="n must be 1 or more"):
         model.reasons(snap, n=0)
+
+
+# ------------------------------------------------------------------------------- censoring of won (ADR 0027)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from salesmetrics.models.close import censoring_weights  # noqa: E402
+
+DAY = pd.Timedelta(days=1)
+
+
+def test_censoring_weights_by_hand():
+    """Three as-of days 60, 30 and 10 days before the labels were read, with 2, 1 and 1 rows (censored ones too).
+
+    G(t) = share of the 4 rows followed up at least t days: G(5) = 1, G(20) = 3/4, G(45) = 2/4.
+    Weights 1/G = 1, 4/3, 2, scaled to mean 1 over the labelled rows.
+    """
+    end = pd.Timestamp("2024-06-30", tz="UTC")
+    rows = {str(end - 60 * DAY): 2, str(end - 30 * DAY): 1, str(end - 10 * DAY): 1}
+    as_of = [end - 60 * DAY, end - 60 * DAY, end - 30 * DAY, end - 10 * DAY]
+    w = censoring_weights(as_of, [45.0, 20.0, 5.0, 5.0], end, rows)
+    raw = np.array([2, 4 / 3, 1, 1])
+    assert np.allclose(w, raw / raw.mean())
+    capped = censoring_weights(as_of, [45.0, 20.0, 5.0, 5.0], end, rows, max_weight=1.5)
+    assert np.allclose(capped, np.array([1.5, 4 / 3, 1, 1]) / np.mean([1.5, 4 / 3, 1, 1]))
+    # as-of dates outside the rows' window do not enter G
+    wider = {**rows, str(end - 400 * DAY): 50}
+    assert np.allclose(censoring_weights(as_of, [45.0, 20.0, 5.0, 5.0], end, wider), w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 200), st.floats(0.01, 1.0)), min_size=1, max_size=30))
+def test_censoring_weights_positive_mean_one_and_growing_with_time_to_outcome(pairs):
+    end = pd.Timestamp("2025-01-01", tz="UTC")
+    as_of = [end - follow * DAY for follow, _ in pairs]
+    t = [share * follow for follow, share in pairs]  # an outcome is only labelled if it came by `end`
+    w = censoring_weights(as_of, t, end)
+    assert np.all(w > 0) and np.isclose(w.mean(), 1.0)
+    order = np.argsort(t, kind="stable")
+    assert np.all(np.diff(w[order]) >= -1e-12)
+
+
+def test_snapshots_days_to_outcome_and_rows_per_as_of(snap):
+    known = snap["won"].notna().to_numpy()
+    assert np.array_equal(known, snap["days_to_outcome"].notna().to_numpy())
+    assert (snap.loc[known, "days_to_outcome"] > 0).all()
+    rows = snap.attrs["rows_per_as_of"]
+    assert sum(rows.values()) == len(snap) and len(rows) == snap["as_of"].nunique()
+    # a deal's time to its close shrinks by exactly the days between two of its snapshots
+    one = snap[known & (snap["deal_id"] == snap.loc[known, "deal_id"].iloc[0])]
+    passed = (one["as_of"] - one["as_of"].iloc[0]) / DAY
+    assert np.allclose(one["days_to_outcome"].iloc[0] - one["days_to_outcome"], passed)
+
+
+def test_ipcw_moves_the_won_rate_toward_the_eventual_one():
+    """Labels read early lean to quick outcomes; the weighted rate is nearer the rate once all are known."""
+    log = simulate(n_deals=900, n_owners=10, seed=5, months=12).log
+    early = snapshots(log, observed_until="2024-08-31")
+    final = snapshots(log)
+    late = early[early["won"].notna().to_numpy()]
+    w = censoring_weights(
+        late["as_of"], late["days_to_outcome"], early.attrs["observed_until"], early.attrs["rows_per_as_of"]
+    )
+    seen = late["won"].astype(float).to_numpy()
+    eventual = final[final["as_of"] <= early["as_of"].max()]["won"].astype("Float64").mean()
+    assert abs(np.average(seen, weights=w) - eventual) < abs(seen.mean() - eventual)
+
+    model = CloseLikelihood(censoring="ipcw", random_state=0, n_jobs=1, max_iter=30).fit(early)
+    assert model.censoring_.startswith("ipcw (weights") and "rows per as-of date" in model.censoring_
+    plain = CloseLikelihood(censoring="none", random_state=0, n_jobs=1, max_iter=30).fit(early)
+    assert plain.censoring_ == "none"
+    assert model.predict_proba(early)[:, 1].mean() > plain.predict_proba(early)[:, 1].mean() - 0.005
+
+
+def test_censoring_not_applied_where_it_does_not_fit(snap):
+    three = CloseLikelihood(target="close_outcome", censoring="ipcw", random_state=0, n_jobs=1, max_iter=20).fit(snap)
+    assert three.censoring_.startswith("none (censoring weights apply to target='won')")
+    X = snap[list(FEATURES)].to_numpy(float)[:600]
+    y = np.arange(600) % 2
+    arrays = quiet_fit(CloseLikelihood(censoring="ipcw", min_closed=0, random_state=0, n_jobs=1, max_iter=20), X, y)
+    assert arrays.censoring_.startswith("none (needs a snapshots table")
+    with pytest.raises(ValueError, match="censoring"):
+        CloseLikelihood(censoring="km").fit(snap)
+
+
+def test_boosting_survives_a_feature_that_is_always_missing(snap):
+    """scikit-learn 1.9's binning fails on an all-NaN column (e.g. days_since_commit before any commit)."""
+    frame = snap.assign(days_since_commit=np.nan)
+    model = StallPredictor(min_closed=0, random_state=0, n_jobs=1, max_iter=20).fit(frame)
+    assert np.isfinite(model.predict_proba(frame)).all()
+
+
+def test_defaults_are_the_regularised_ones():
+    params = StallPredictor().get_params()
+    assert (params["max_iter"], params["max_depth"], params["min_samples_leaf"]) == (100, 2, "auto")
+    leaf = StallPredictor()._leaf
+    assert (leaf(100), leaf(2_000), leaf(5_000), leaf(1_000_000)) == (20, 250, 500, 500)
+    assert params["l2_regularization"] == 20.0 and CloseLikelihood().get_params()["censoring"] == "none"
+
+
+def test_maturity_rule_drops_young_labels():
+    log = simulate(n_deals=900, n_owners=10, seed=5, months=12).log
+    early = snapshots(log, observed_until="2024-10-31")
+    model = CloseLikelihood(censoring="maturity", maturity_days=90, random_state=0, n_jobs=1, max_iter=20).fit(early)
+    known = early[early["won"].notna().to_numpy()]
+    old = ((pd.Timestamp(early.attrs["observed_until"]) - known["as_of"]) / DAY >= 90).sum()
+    assert model.censoring_.startswith(f"maturity: {old:,} of {len(known):,} labelled rows at least 90 days")

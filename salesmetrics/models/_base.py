@@ -42,6 +42,7 @@ from ..snapshots import FEATURES
 
 MIN_CALIBRATION_ROWS = 200  # fewer held-out rows than this: no calibration step
 ISOTONIC_ROWS = 1000  # isotonic calibration from this many held-out rows, sigmoid below
+AUTO_LEAF_MAX = 500  # min_samples_leaf="auto": rows // 8, at least 20, at most this
 
 
 class SmallDataWarning(UserWarning):
@@ -104,7 +105,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_depth": [Interval(Integral, 1, None, closed="left"), None],
-        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "l2_regularization": [Interval(Real, 0, None, closed="left")],
         "n_jobs": [Interval(Integral, 1, None, closed="left"), None],
         "C": [Interval(Real, 0, None, closed="neither")],
@@ -165,8 +166,9 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
             window = (str(frame["as_of"].min()), str(frame["as_of"].max())) if "as_of" in frame else None
             self.n_censored_ = int((~keep).sum())
             self.labels_observed_until_ = X.attrs.get("observed_until")
+            weights = self._censoring_weights(frame, X.attrs)
             matrix = self._matrix(frame, reset=True)
-            return matrix, labels, groups, closed, window
+            return matrix, labels, groups, closed, window, weights
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None (X is not a snapshots "
@@ -175,7 +177,13 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         matrix, labels = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, reset=True)
         self.n_censored_ = 0
         self.labels_observed_until_ = None
-        return matrix, labels, None, len(labels), None
+        self._censoring_weights(None, {})
+        return matrix, labels, None, len(labels), None, None
+
+    def _censoring_weights(self, frame, attrs) -> np.ndarray | None:
+        """Hook: per-row training weights that undo label censoring (None: equal weights); sets ``censoring_``."""
+        self.censoring_ = "none"
+        return None
 
     # ----------------------------------------------------------------------------------------- fitting
     def fit(self, X, y=None):
@@ -190,7 +198,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
             return self._fit(X, y)
 
     def _fit(self, X, y):
-        matrix, labels, groups, closed, window = self._training_data(X, y)
+        matrix, labels, groups, closed, window, weights = self._training_data(X, y)
         check_classification_targets(labels)
         self.classes_, encoded = np.unique(labels, return_inverse=True)
         self.n_rows_ = len(labels)
@@ -211,32 +219,54 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
                 "probabilities as cautious (pulled toward the base rate)"
             )
             self.model_ = "logistic (fallback)"
-            self.estimator_ = linear_pipeline(self.fallback_C, self.random_state).fit(matrix, encoded)
+            self.estimator_ = linear_pipeline(self.fallback_C, self.random_state).fit(
+                matrix, encoded, logistic__sample_weight=weights
+            )
             warnings.warn(self.fallback_, SmallDataWarning, stacklevel=2)
         else:
             self.fallback_ = None
             self.model_ = self.model
-            self.estimator_ = self._fit_calibrated(matrix, encoded, groups)
+            self.estimator_ = self._fit_calibrated(matrix, encoded, groups, weights)
         self.n_iter_ = _iterations(self.estimator_)
         from .reasons import prepare_reasons
 
         prepare_reasons(self, matrix)
         return self
 
-    def _base(self):
+    def _leaf(self, n_rows: int) -> int:
+        """``min_samples_leaf``; ``"auto"``: an eighth of the rows the trees see, between 20 and 500."""
+        if self.min_samples_leaf == "auto":
+            return int(min(AUTO_LEAF_MAX, max(20, n_rows // 8)))
+        return int(self.min_samples_leaf)
+
+    def _base(self, n_rows: int = 0):
         if self.model == "logistic":
             return linear_pipeline(self.C, self.random_state)
         return HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_depth=self.max_depth,
-            min_samples_leaf=self.min_samples_leaf,
+            min_samples_leaf=self._leaf(n_rows),
             l2_regularization=self.l2_regularization,
             early_stopping=False,
             random_state=self.random_state,
         )
 
-    def _fit_calibrated(self, matrix, encoded, groups):
+    def _fit_base(self, matrix, encoded, weights):
+        """Fit a fresh learner, passing the sample weights the way each learner takes them."""
+        base = self._base(len(encoded))
+        if isinstance(base, HistGradientBoostingClassifier):
+            empty = np.isnan(matrix).all(axis=0)
+            if empty.any():  # scikit-learn 1.9's binning fails on an all-NaN column; a constant is never split on
+                matrix = matrix.copy()
+                matrix[:, empty] = 0.0
+        if weights is None:
+            return base.fit(matrix, encoded)
+        if isinstance(base, Pipeline):
+            return base.fit(matrix, encoded, logistic__sample_weight=weights)
+        return base.fit(matrix, encoded, sample_weight=weights)
+
+    def _fit_calibrated(self, matrix, encoded, groups, weights=None):
         rng = np.random.default_rng(
             self.random_state if isinstance(self.random_state, (int, np.integer)) or self.random_state is None else 0
         )
@@ -247,23 +277,29 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         )
         if self.calibration == "none" or n_hold < MIN_CALIBRATION_ROWS or not both_sides:
             self.calibration_ = "none" if self.calibration == "none" else f"none (only {n_hold} held-out rows)"
-            return self._base().fit(matrix, encoded)
-        base = self._base().fit(matrix[~hold], encoded[~hold])
+            return self._fit_base(matrix, encoded, weights)
+        w_fit = None if weights is None else weights[~hold]
+        w_hold = None if weights is None or weights[hold].sum() <= 0 else weights[hold]
+        base = self._fit_base(matrix[~hold], encoded[~hold], w_fit)
         method = self.calibration
         if method == "auto":
             method = "isotonic" if n_hold >= ISOTONIC_ROWS else "sigmoid"
         calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=method)
-        calibrated.fit(matrix[hold], encoded[hold])
+        with warnings.catch_warnings():  # the weights are meant for the calibration only: the base is fitted
+            warnings.filterwarnings("ignore", message=".*FrozenEstimator does not appear to accept sample_weight")
+            calibrated.fit(matrix[hold], encoded[hold], sample_weight=w_hold)
         self.calibration_ = f"{method} on {n_hold} held-out rows of {'deals' if groups is not None else 'rows'}"
         raw = base.predict_proba(matrix[hold])
         cal = calibrated.predict_proba(matrix[hold])
         metrics = {"holdout_rows": n_hold}
         if len(self.classes_) == 2:
             y_hold = encoded[hold]
-            metrics["holdout_auc"] = float(roc_auc_score(y_hold, raw[:, 1]))
-            metrics["holdout_brier_uncalibrated"] = float(brier_score_loss(y_hold, raw[:, 1]))
-            metrics["holdout_brier_calibrated_in_sample"] = float(brier_score_loss(y_hold, cal[:, 1]))
-            metrics["holdout_base_rate"] = float(np.mean(y_hold))
+            metrics["holdout_auc"] = float(roc_auc_score(y_hold, raw[:, 1], sample_weight=w_hold))
+            metrics["holdout_brier_uncalibrated"] = float(brier_score_loss(y_hold, raw[:, 1], sample_weight=w_hold))
+            metrics["holdout_brier_calibrated_in_sample"] = float(
+                brier_score_loss(y_hold, cal[:, 1], sample_weight=w_hold)
+            )
+            metrics["holdout_base_rate"] = float(np.average(y_hold, weights=w_hold))
         self.metrics_ = metrics
         return calibrated
 

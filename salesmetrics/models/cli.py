@@ -1,4 +1,4 @@
-"""``salesmetrics model train | evaluate | predict``: the command line over snapshots and the estimators.
+"""``salesmetrics model train | evaluate | predict | backtest``: the command line over snapshots and the estimators.
 
 Thin: each action reads the log, builds :func:`salesmetrics.snapshots`, and calls the estimator, persistence
 and reasons functions. Outputs are written atomically and never replace a file without ``--force``; CSV files
@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 TARGETS = {"stall": "stalled", "won": "won", "close": "close_outcome"}
+BACKTEST_TARGETS = ("stall", "won")
 
 
 def register(subparsers) -> None:
@@ -55,6 +56,31 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=_cmd_predict)
 
+    p = actions.add_parser(
+        "backtest",
+        help="time-split evaluation of a fresh model beside the CRM baselines, with bootstrap intervals",
+    )
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--target", choices=BACKTEST_TARGETS, required=True, help="stall or won")
+    p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
+    p.add_argument("--cutoff", help="train on as-of dates before this (default: 70%% of the labelled snapshots)")
+    p.add_argument("--gap-days", type=float, help="days between cutoff and test start (default: the horizon)")
+    p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
+    p.add_argument("--min-closed", type=int, default=200, help="fewer closed deals: regularised fallback")
+    p.add_argument(
+        "--censoring",
+        choices=("none", "ipcw", "maturity"),
+        default="none",
+        help="won only: correct for outcomes not yet known (decision 0027; default none)",
+    )
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap draws of whole deals (default 200)")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--jobs", type=int, help="threads for fitting (default: every core)")
+    p.add_argument("--out", type=Path, help="write the table (model, metric, value, ci_low, ci_high) as CSV")
+    p.add_argument("--plot", type=Path, help="write the calibration plot (PNG, SVG or PDF by the suffix)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.set_defaults(func=_cmd_backtest)
+
 
 def _missing_action(parser):
     def run(args: argparse.Namespace) -> int:
@@ -84,7 +110,7 @@ def _estimator(target: str, args: argparse.Namespace):
     }
     if target == "stall":
         return StallPredictor(horizon_days=args.horizon_days, **common)
-    return CloseLikelihood(target=TARGETS[target], **common)
+    return CloseLikelihood(target=TARGETS[target], censoring=getattr(args, "censoring", "none"), **common)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -251,4 +277,89 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["TARGETS", "register"]
+def _check_not_input(path: Path, log: Path) -> None:
+    """Refuse an output path inside the log folder: the command never writes over the user's input."""
+    from ..exceptions import UsageError
+
+    folder = log.resolve()
+    if folder.is_dir() and path.resolve().parent == folder:
+        raise UsageError(f"{path} is inside the log folder {log}; write outputs somewhere else.")
+
+
+def _save_figure(fig, path: Path) -> None:
+    """Save a matplotlib figure atomically: a temporary file in the same folder, then ``os.replace``."""
+    import os
+    import tempfile
+
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    import warnings
+
+    from .._csv_safe import write_csv
+    from ..exceptions import UsageError
+    from ..log import read_log
+    from .evaluation import evaluate
+
+    if args.bootstrap < 0:
+        raise UsageError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
+    outputs = [p for p in (args.out, args.plot) if p is not None]
+    for path in outputs:  # before the work, not after
+        _check_not_input(path, args.log)
+        _check_out(path, args.force)
+    if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
+    log = read_log(args.log)
+    estimator = _estimator(args.target, args)
+    target = TARGETS[args.target]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small-data notices: the model's fallback is printed below
+        ev = evaluate(
+            estimator,
+            log,
+            target=target,
+            cutoff=args.cutoff,
+            gap_days=args.gap_days,
+            n_bootstrap=args.bootstrap,
+            random_state=args.random_state,
+            snapshot_options={"horizon_days": args.horizon_days},
+        )
+    import pandas as pd
+
+    fitted = ev.estimators.get("model")
+    print(f"Backtest of {type(estimator).__name__} ({args.model}) on {args.log}")
+    print(ev._summary_line())
+    for name in ("model_", "calibration_", "censoring_", "fallback_"):
+        value = getattr(fitted, name, None)
+        if value:
+            print(f"  {name.rstrip('_')}: {value}")
+    with pd.option_context("display.width", 200, "display.max_columns", 10):
+        print(ev.wide().to_string())
+    if args.out is not None:
+        table = ev.table.assign(target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start))
+        write_csv(table, args.out, overwrite=args.force)
+        print(f"Wrote {args.out}")
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 5.5))
+        ev.plot_calibration(ax)
+        _save_figure(fig, args.plot)
+        plt.close(fig)
+        print(f"Wrote {args.plot}")
+    return 0
+
+
+__all__ = ["BACKTEST_TARGETS", "TARGETS", "register"]
