@@ -301,3 +301,10 @@ def test_maturity_rule_drops_young_labels():
     known = early[early["won"].notna().to_numpy()]
     old = ((pd.Timestamp(early.attrs["observed_until"]) - known["as_of"]) / DAY >= 90).sum()
     assert model.censoring_.startswith(f"maturity: {old:,} of {len(known):,} labelled rows at least 90 days")
+
+
+def test_reason_counts_read_as_words():
+    from salesmetrics.models.reasons import describe
+
+    assert describe("motions", 13, 5) == "13 activities logged"
+    assert describe("motions", 1, 5) == "only 1 activity logged"

@@ -25,7 +25,10 @@ MIN_EFFECT = 0.005  # effects below half a percentage point are not reasons
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+    """``"1 activity"``, ``"3 activities"``, ``"2 days"``."""
+    if plural is None:
+        plural = word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+    return f"{n:,} {word if n == 1 else plural}"
 
 
 def _times(n: int) -> str:
