@@ -197,6 +197,7 @@ def _load_and_check(con, files: dict[str, Path], model: StageModel, as_of_us: in
                 )
             finally:
                 a_ready.set()
+            # outcome and direction vocabularies: one DISTINCT scan per column beats filters in the count above
             for column, allowed in (("outcome", OUTCOME_VALUES), ("direction", DIRECTION_VALUES)):
                 if column in columns["activities"]:
                     found = {v for (v,) in cursor.execute(f"SELECT DISTINCT {column} FROM {acts}").fetchall()}
@@ -373,41 +374,40 @@ def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
       SELECT * FROM d WHERE created <= {as_of_us}
          OR (created IS NULL AND row IN (SELECT code FROM s WHERE t <= {as_of_us}))
     ),
-    ranked AS (
+    ranked AS (  -- deals not kept drop out at the join below, which is cheaper than filtering here
       SELECT code, t, row, stage,
              CASE WHEN stage IN {won} THEN {n} WHEN stage IN {lost} THEN -1
-                  ELSE CASE stage {ranks} END END AS rnk,
-             stage IN {won} AS is_won, stage IN {lost} AS is_lost
-      FROM s WHERE t <= {as_of_us} AND code IN (SELECT row FROM kept)
+                  ELSE CASE stage {ranks} END END AS rnk
+      FROM s WHERE t <= {as_of_us}
     ),
     prev AS (
-      SELECT *, lag(stage) OVER w AS p_stage, lag(rnk) OVER w AS p_rnk, lag(is_won) OVER w AS p_won,
-             lag(is_lost) OVER w AS p_lost, lead(t) OVER w IS NULL AS is_last
+      SELECT *, lag(stage) OVER w AS p_stage, lag(rnk) OVER w AS p_rnk
       FROM ranked WINDOW w AS (PARTITION BY code ORDER BY t, row)
     ),
-    kinds AS (
-      SELECT *, CASE WHEN p_stage IS NULL THEN 'add'
-                     WHEN stage = p_stage OR (is_won AND p_won) OR (is_lost AND p_lost) THEN 'repeat'
-                     WHEN is_lost THEN 'loss'
-                     WHEN rnk > p_rnk THEN 'advance'
-                     WHEN rnk < p_rnk THEN 'regression'
-                     ELSE 'repeat' END AS kind
+    kinds AS (  -- 0 add, 1 advance, 2 regression, 3 loss, 4 repeat (a won or lost stage repeats its kind)
+      SELECT code, t, row, stage, rnk = {n} AS is_won,
+             CASE WHEN p_stage IS NULL THEN 0
+                  WHEN stage = p_stage OR (rnk = {n} AND p_rnk = {n}) OR (rnk = -1 AND p_rnk = -1) THEN 4
+                  WHEN rnk = -1 THEN 3
+                  WHEN rnk > p_rnk THEN 1
+                  WHEN rnk < p_rnk THEN 2
+                  ELSE 4 END AS kind
       FROM prev
     ),
     per_stage AS (
       SELECT code,
-             count(*) FILTER (WHERE kind = 'add') AS adds,
-             count(*) FILTER (WHERE kind = 'advance') AS advances,
-             count(*) FILTER (WHERE kind = 'regression') AS regressions,
-             count(*) FILTER (WHERE kind = 'advance' AND is_won) AS wins,
-             count(*) FILTER (WHERE kind = 'loss') AS losses,
-             max(t) FILTER (WHERE kind <> 'repeat') AS last_move,
-             any_value(stage) FILTER (WHERE is_last) AS current_stage
+             count(*) FILTER (WHERE kind = 0) AS adds,
+             count(*) FILTER (WHERE kind = 1) AS advances,
+             count(*) FILTER (WHERE kind = 2) AS regressions,
+             count(*) FILTER (WHERE kind = 1 AND is_won) AS wins,
+             count(*) FILTER (WHERE kind = 3) AS losses,
+             max(t) FILTER (WHERE kind <> 4) AS last_move,
+             arg_max(stage, t::HUGEINT * 4294967296 + row) AS current_stage  -- the latest; ties: file order
       FROM kinds GROUP BY code
     ),
     steps AS (
       SELECT code, day - lag(day) OVER (PARTITION BY code ORDER BY t, row) AS step
-      FROM c WHERE t <= {as_of_us} AND code IN (SELECT row FROM kept)
+      FROM c WHERE t <= {as_of_us}
     ),
     per_close AS (
       SELECT code, count(*) FILTER (WHERE step > 0) AS pushes,

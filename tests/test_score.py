@@ -197,7 +197,8 @@ def test_fast_paths_tell_same_time_activities_from_duplicate_rows(tmp_path, demo
 def test_fast_paths_step_aside_for_activities_validation_refuses(tmp_path, demo_log, capsys):
     folder = sm.write_log(demo_log, tmp_path / "bad_acts", format="parquet")
     acts = pd.read_parquet(folder / "activities.parquet")
-    for column, value, text in (("outcome", "won big", "won big"), ("kind", None, "have no kind")):
+    cases = (("outcome", "won big", "won big"), ("direction", "sideways", "sideways"), ("kind", None, "have no kind"))
+    for column, value, text in cases:
         broken = acts.copy()
         broken[column] = broken[column].astype(object)
         broken.loc[4, column] = value
