@@ -134,5 +134,5 @@ class LogValidationError(SalesmetricsError):
         self.path = path
         self.problems = problems
         n = len(problems.errors)
-        noun = "problem" if n == 1 else "problems"
-        super().__init__(f"The sales log at {path} has {n} {noun} that stop it from loading:\n{problems.numbered()}")
+        what = "1 problem that stops" if n == 1 else f"{n} problems that stop"
+        super().__init__(f"The sales log at {path} has {what} it from loading:\n{problems.numbered()}")

@@ -443,3 +443,26 @@ def test_trainee_names_file_problems(tmp_path):
     assert trainee_folder("Zoë O'Brien") == "zoe-o-brien"
     with pytest.raises(UsageError, match="neither a simulator scenario"):
         make_variants(["Ana"], tmp_path / "o", exercises=["1"], data="nope")
+
+
+def _record_many(path: str, trainee: str, n: int) -> None:
+    store = ProgressStore(path)
+    for i in range(n):
+        store.record_check(trainee, "01-demo", f"q{i}", "correct", title="Demo")
+
+
+def test_progress_updates_from_parallel_processes_are_all_kept(tmp_path):
+    """Two kernels checking answers at the same moment must not overwrite each other's records."""
+    import multiprocessing
+
+    path = str(tmp_path / "progress.json")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_record_many, args=(path, name, 120)) for name in ("Ana", "Ben", "Cy")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    data = ProgressStore(path).load()
+    for name in ("Ana", "Ben", "Cy"):
+        assert len(data["trainees"][name]["exercises"]["01-demo"]["questions"]) == 120

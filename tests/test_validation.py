@@ -150,3 +150,15 @@ def test_spreadsheet_text_in_an_offset_column_fills_in():
     parsed, problems = parse_timestamps(s, tz="Europe/Berlin", file="f.csv", column="c", offset=2)
     assert parsed.dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2024-02-01 10:00", "2024-02-03 10:00"]
     assert [(p.code, p.severity, p.rows) for p in problems] == [("ambiguous_dates", "warning", (3,))]
+
+
+def test_validation_error_message_agrees_in_number():
+    from salesmetrics.exceptions import LogValidationError, Problem, ProblemList
+
+    def problem(column: str) -> Problem:
+        return Problem(code="missing_value", message="is empty", severity="error", file="deals.csv", column=column)
+
+    one = LogValidationError("logs/x", ProblemList([problem("owner")]))
+    two = LogValidationError("logs/x", ProblemList([problem("owner"), problem("deal_id")]))
+    assert "has 1 problem that stops it from loading" in str(one)
+    assert "has 2 problems that stop it from loading" in str(two)

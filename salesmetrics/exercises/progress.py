@@ -5,8 +5,10 @@ What: per trainee, exercise and question the state of the latest check, the numb
 first checked, last checked and solved, how many hints and whether the solution were shown, the first
 prediction (prediction questions) and the reflection text (reflection questions). Answers themselves are not
 kept. Every write goes to a temporary file in the same folder that then replaces the old one, so an
-interrupted write never leaves a broken file; a file that cannot be read or written gives one warning and the
-exercise carries on (progress is a convenience, never a reason for a check to fail).
+interrupted write never leaves a broken file; each update holds an exclusive lock on ``progress.json.lock`` from
+reading to replacing, so two notebooks checking at the same moment cannot lose each other's update; a file
+that cannot be read or written gives one warning and the exercise carries on (progress is a convenience,
+never a reason for a check to fail).
 
 Examples
 --------
@@ -45,6 +47,36 @@ def default_path() -> Path | None:
             return None
         return Path(value).expanduser()
     return Path.home() / ".salesmetrics" / "progress.json"
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path):
+    """Hold an exclusive lock on ``path.lock`` (POSIX ``flock``; Windows ``msvcrt``) for a read-modify-write.
+
+    Where no lock can be taken (a read-only folder, a file system without locks) the update goes ahead
+    unlocked: progress is a convenience, and the atomic replace still protects the file itself.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(path.name + ".lock"), "a+b")  # noqa: SIM115 - closed below
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            if os.name == "nt":  # pragma: no cover - exercised on Windows only
+                import msvcrt
+
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield  # the lock goes with the handle when it is closed
+    finally:
+        handle.close()
 
 
 def _now() -> str:
@@ -110,6 +142,10 @@ class ProgressStore:
     ):
         if self.path is None:
             return
+        with _exclusive(self.path):
+            self._change(trainee, exercise, question, change, title=title, parameters=parameters, questions=questions)
+
+    def _change(self, trainee, exercise, question, change, *, title, parameters, questions) -> None:
         data = self.load()
         person = data["trainees"].setdefault(trainee, {"exercises": {}})
         ex = person.setdefault("exercises", {}).setdefault(exercise, {"questions": {}})
@@ -186,6 +222,10 @@ class ProgressStore:
         many exercise records were removed. The old file is kept beside it as ``progress.json.bak``."""
         if self.path is None or not self.path.exists():
             return 0
+        with _exclusive(self.path):
+            return self._reset(trainee, exercise)
+
+    def _reset(self, trainee: str | None, exercise: str | None) -> int:
         data = self.load()
         removed = 0
         for name in list(data["trainees"]):
