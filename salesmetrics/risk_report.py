@@ -321,7 +321,46 @@ def _ordinal(k: int) -> str:
     return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
 
+# The last model fitted on the spot, keyed by the log's content and the fit's settings: a batch of reports
+# (``--for-each owner``) runs in one kernel and re-reads the same log for every owner, and the model learns from
+# every deal whatever the owner, so it is fitted once per batch instead of once per page.
+_LAST_FIT: dict[tuple, tuple] = {}
+
+
+def log_fingerprint(log: SalesLog) -> str:
+    """A digest of the log's stage model and table contents: equal for two reads of the same files.
+
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")
+    >>> log_fingerprint(log) == log_fingerprint(sm.read_log("datasets/demo"))
+    True
+    """
+    import hashlib
+
+    digest = hashlib.blake2b(repr(log.model).encode(), digest_size=16)
+    for frame in (log.deals, log.stage_changes, log.activities, log.close_date_changes):
+        digest.update(repr((list(frame.columns), len(frame))).encode())
+        if len(frame):
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _fitted_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows):
+    """The fitted model, source and empty features; reused when the same log and settings come again.
+
+    Only a fixed integer ``random_state`` makes a fit repeatable, so only then is the last fit reused.
+    """
+    if not isinstance(random_state, (int, np.integer)):
+        return _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows)
+    key = (log_fingerprint(log), pd.Timestamp(as_of), horizon_days, freq, learner, int(random_state), max_rows)
+    if key not in _LAST_FIT:
+        fitted = _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows)
+        _LAST_FIT.clear()
+        _LAST_FIT[key] = fitted
+    return _LAST_FIT[key]
+
+
+def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows):
     from .models import StallPredictor
     from .snapshots import snapshots
 

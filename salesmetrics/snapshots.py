@@ -547,6 +547,8 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
             "observed_until": str(observed),
             "stages": list(model.stages),
             "commit_stage": model.commit_stage,
+            "won": list(model.won),
+            "lost": list(model.lost),
             "timezone": tz,
             # rows per as-of moment, censored ones included: the censoring distribution of `won` (ADR 0027)
             "rows_per_as_of": {str(k): int(v) for k, v in frame["as_of"].value_counts(sort=False).items()},

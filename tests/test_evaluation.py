@@ -26,6 +26,7 @@ from salesmetrics.models.evaluation import (
     calibration_table,
     evaluate,
     lift_top_decile,
+    repeated_metrics,
     time_split,
 )
 
@@ -331,3 +332,76 @@ def test_evaluate_the_package_estimators_end_to_end():
         assert 0 <= t.loc[("model", "roc_auc"), "value"] <= 1
         assert ev.predictions["model"].between(0, 1).all()
     assert "stalled-in-stage flag" in close.models  # computed from momentum_flags at each as_of
+
+
+# ------------------------------------------------------------------------------------- fixes of session 3
+
+
+def test_time_split_messages_show_dates_without_midnight():
+    frame = pd.DataFrame({"as_of": pd.date_range("2024-01-07", periods=20, freq="W", tz="UTC")})
+    with pytest.raises(UsageError) as info:
+        time_split(frame, cutoff="2023-01-01")
+    assert str(info.value) == (
+        "No snapshot is before the cutoff 2023-01-01; the snapshots run from 2024-01-07 to 2024-05-19. Pass a "
+        "later cutoff."
+    )
+    with pytest.raises(UsageError) as info:
+        time_split(frame, cutoff="2024-05-01", gap_days=60)
+    assert str(info.value) == (
+        "No snapshot is at or after 2024-06-30 (cutoff 2024-05-01 + 60 days gap); the snapshots end at "
+        "2024-05-19. Pass an earlier cutoff or a shorter gap_days."
+    )
+    afternoon = frame.assign(as_of=frame["as_of"] + pd.Timedelta(hours=14, minutes=30))
+    with pytest.raises(UsageError, match=r"the snapshots run from 2024-01-07 14:30 to 2024-05-19 14:30\."):
+        time_split(afternoon, cutoff="2023-01-01")
+
+
+def _sklearn_metrics(y, p) -> dict[str, float]:
+    two = 0 < y.sum() < len(y)
+    return {
+        "roc_auc": roc_auc_score(y, p) if two else np.nan,
+        "pr_auc": average_precision_score(y, p) if two else np.nan,
+        "brier": brier_score_loss(y, p) if len(y) else np.nan,
+        "lift_top_decile": lift_top_decile(y, p) if len(y) else np.nan,
+    }
+
+
+def test_repeated_metrics_equal_sklearn_on_the_repeated_rows():
+    """Ties, zero weights and one-class draws included: each draw equals sklearn on np.repeat(rows, weights)."""
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        n = int(rng.integers(1, 80))
+        y = (rng.random(n) < rng.uniform(0.05, 0.6)).astype(int)
+        p = np.round(rng.random(n), int(rng.integers(0, 3)))  # 0 decimals: only 0 and 1, many ties
+        weights = rng.integers(0, 4, (5, n))
+        weights[0] = 1
+        got = repeated_metrics(y, p, weights)
+        for d, w in enumerate(weights):
+            want = _sklearn_metrics(np.repeat(y, w), np.repeat(p, w))
+            for metric, value in want.items():
+                np.testing.assert_allclose(got[metric][d], value, rtol=1e-12, atol=1e-12, err_msg=metric)
+
+
+def test_bootstrap_draws_are_those_of_one_sklearn_call_per_draw():
+    """The vectorised bootstrap gives the same table as drawing whole deals and calling sklearn per draw."""
+    rng = np.random.default_rng(3)
+    n = 400
+    groups = rng.integers(0, 90, n)
+    y = (rng.random(n) < 0.25).astype(int)
+    scores = {"m": np.round(1 / (1 + np.exp(-(y + rng.normal(0, 1, n)))), 2), "flag": (rng.random(n) < 0.3) * 1.0}
+    table = bootstrap_metrics(y, scores, groups, n_bootstrap=40, random_state=5)
+    codes, uniques = pd.factorize(pd.Series(groups), sort=False)
+    draws = np.random.default_rng(5)
+    reps = {name: [] for name in scores}
+    for _ in range(40):
+        drawn = draws.integers(0, len(uniques), len(uniques))
+        rows = np.concatenate([np.flatnonzero(codes == g) for g in drawn])
+        for name, p in scores.items():
+            reps[name].append(_sklearn_metrics(y[rows], p[rows]))
+    for name, p in scores.items():
+        frame = pd.DataFrame(reps[name])
+        for metric in frame.columns:
+            row = table[(table["model"] == name) & (table["metric"] == metric)].iloc[0]
+            values = frame[metric].dropna().to_numpy()
+            np.testing.assert_allclose(row.value, _sklearn_metrics(y, p)[metric], rtol=1e-12)
+            np.testing.assert_allclose([row.ci_low, row.ci_high], np.quantile(values, [0.025, 0.975]), rtol=1e-12)

@@ -29,22 +29,30 @@ class Intruder:
 
 
 @pytest.fixture(scope="module")
-def snap():
-    return snapshots(simulate(n_deals=400, n_owners=6, seed=4, months=8).log)
+def log():
+    return simulate(n_deals=400, n_owners=6, seed=4, months=8).log
+
+
+@pytest.fixture(scope="module")
+def snap(log):
+    return snapshots(log)
 
 
 @pytest.fixture(scope="module")
 def models(snap):
-    """One fitted model of every kind a file can hold: boosted + isotonic, logistic, fallback, 3 classes."""
+    """One fitted model of every kind a file can hold: boosted + sigmoid or isotonic, logistic, fallback, 3 classes.
+
+    The stall models hold out half the deals, so that the calibration sees at least 30 stalls (else it is skipped).
+    """
     fitted = {
-        "hgb": StallPredictor(random_state=0, n_jobs=1, max_iter=40, min_closed=50).fit(snap),
+        "hgb": StallPredictor(random_state=0, n_jobs=1, max_iter=40, min_closed=50, holdout=0.5).fit(snap),
         "logistic": CloseLikelihood(model="logistic", random_state=0, n_jobs=1, min_closed=50).fit(snap),
         "three": CloseLikelihood(target="close_outcome", random_state=0, n_jobs=1, max_iter=30, min_closed=50).fit(
             snap
         ),
-        "isotonic": StallPredictor(random_state=0, n_jobs=1, max_iter=30, min_closed=50, calibration="isotonic").fit(
-            snap
-        ),
+        "isotonic": StallPredictor(
+            random_state=0, n_jobs=1, max_iter=30, min_closed=50, calibration="isotonic", holdout=0.5
+        ).fit(snap),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallDataWarning)
@@ -56,6 +64,8 @@ def models(snap):
 @pytest.mark.parametrize("kind", ["hgb", "logistic", "three", "isotonic", "fallback", "constant"])
 def test_round_trip_gives_the_same_predictions(models, snap, tmp_path, kind):
     model = models[kind]
+    calibrated = {"hgb": "sigmoid on ", "logistic": "sigmoid on ", "three": "sigmoid on ", "isotonic": "isotonic on "}
+    assert model.calibration_.startswith(calibrated.get(kind, "none")), model.calibration_
     path = save_model(model, tmp_path / "model.skops")
     loaded = load_model(path)
     assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
@@ -151,3 +161,19 @@ def test_save_refuses_other_objects_and_unfitted(tmp_path):
 def test_allow_list_is_small_and_explicit():
     assert all(t.startswith(("salesmetrics.models.", "sklearn.", "numpy.")) for t in ALLOWED_TYPES)
     assert not any("pickle" in t or t.startswith("builtins.") for t in ALLOWED_TYPES)
+
+
+def test_the_card_names_the_stage_model_and_the_censoring(models, log, snap, tmp_path):
+    card = read_model_card(save_model(models["hgb"], tmp_path / "stall.skops"))
+    assert card["stages"] == list(log.model.stages) and card["commit_stage"] == log.model.commit_stage
+    assert card["won_stages"] in (None, list(log.model.won)) and card["lost_stages"] in (None, list(log.model.lost))
+    assert "censoring" not in card  # a stall model has no censoring setting
+    loaded = load_model(tmp_path / "stall.skops")
+    assert loaded.stage_model_ == models["hgb"].stage_model_
+    assert read_model_card(save_model(models["logistic"], tmp_path / "close.skops"))["censoring"] == "none"
+    ipcw = CloseLikelihood(model="logistic", censoring="ipcw", n_jobs=1, min_closed=50).fit(snap)
+    card = read_model_card(save_model(ipcw, tmp_path / "ipcw.skops"))
+    assert card["censoring"] == ipcw.censoring_ and card["censoring"].startswith("ipcw (weights ")
+    assert card["stages"] == list(log.model.stages)
+    # fitted on a plain array: no stage model to record
+    assert read_model_card(save_model(models["constant"], tmp_path / "array.skops"))["stages"] is None

@@ -308,3 +308,130 @@ def test_reason_counts_read_as_words():
 
     assert describe("motions", 13, 5) == "13 activities logged"
     assert describe("motions", 1, 5) == "only 1 activity logged"
+
+
+# ------------------------------------------------------------------------------------- fixes of session 3
+
+
+def test_explain_runs_under_the_models_thread_limit():
+    """explain (and .reasons) call the model under n_jobs threads, like fit and predict_proba do."""
+    from threadpoolctl import threadpool_info
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    model = StallPredictor(model="logistic", min_closed=10, n_jobs=1).fit(X, y)
+    limit = max(pool["num_threads"] for pool in threadpool_info()) + 1  # differs from every library's default
+    model.set_params(n_jobs=limit)
+    seen = []
+
+    class Spy:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def predict_proba(self, matrix):
+            seen.append({pool["num_threads"] for pool in threadpool_info()})
+            return self.inner.predict_proba(matrix)
+
+    model.estimator_ = Spy(model.estimator_)
+    explain(model, X[:5], n=1)
+    model.reasons(X[:5], n=1)
+    assert seen == [{limit}, {limit}]
+
+
+def _holdout(n: int, seed: int) -> np.ndarray:
+    """The rows the estimators hold out for calibration (array input: a random fifth of rows, seeded)."""
+    from salesmetrics.models._base import _holdout_mask
+
+    return _holdout_mask(n, None, 0.2, np.random.default_rng(seed))
+
+
+def _reference(model_kind: str, X, y, n_rows: int):
+    """The uncalibrated base model, fitted independently with the estimators' default settings."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from salesmetrics.models._base import linear_pipeline
+
+    if model_kind == "logistic":
+        return linear_pipeline(1.0, 0).fit(X, y)
+    leaf = min(500, max(20, n_rows // 8))
+    return HistGradientBoostingClassifier(
+        max_iter=20,
+        learning_rate=0.05,
+        max_depth=2,
+        min_samples_leaf=leaf,
+        l2_regularization=20.0,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X, y)
+
+
+@pytest.mark.parametrize("calibration", ["sigmoid", "isotonic", "auto"])
+def test_too_few_held_out_positives_skip_calibration(calibration):
+    rng = np.random.default_rng(3)
+    n = 1200
+    X = rng.normal(size=(n, 2))
+    y = (rng.random(n) < 0.03 + 0.03 * (X[:, 0] > 0)).astype(int)
+    hold = _holdout(n, 0)
+    rarest = int(y[hold].sum())
+    assert hold.sum() >= 200 and 2 <= rarest < 30  # enough held-out rows, too few positives among them
+    model = StallPredictor(model="logistic", calibration=calibration, min_closed=0, n_jobs=1, random_state=0)
+    model.fit(X, y)
+    assert model.calibration_ == (
+        f"none (too few held-out rows: {rarest} rows of the rarest class among {int(hold.sum()):,}, fewer than 30)"
+    )
+    # the uncalibrated learner, fitted on every row, ranks (and scores) the rows
+    reference = _reference("logistic", X, y, n).predict_proba(X)[:, 1]
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], reference)
+
+
+@pytest.mark.parametrize("learner", ["logistic", "hgb"])
+def test_a_sigmoid_that_reverses_the_ranking_is_refused(learner):
+    """Held-out rows whose labels run against the training rows: the fitted sigmoid slopes down."""
+    rng = np.random.default_rng(5)
+    n = 2000
+    X = rng.normal(size=(n, 2))
+    hold = _holdout(n, 0)
+    noise = rng.random(n) < 0.1
+    y = ((X[:, 0] > 0) ^ noise ^ hold).astype(int)  # y follows x on training rows, the opposite when held out
+    assert min(y[hold].sum(), (1 - y[hold]).sum()) >= 30 and hold.sum() >= 200
+    model = StallPredictor(
+        model=learner, calibration="sigmoid", min_closed=0, max_iter=20, n_jobs=1, random_state=0
+    ).fit(X, y)
+    assert model.calibration_.startswith(f"none (a sigmoid fitted on {int(hold.sum()):,} held-out rows of rows had ")
+    assert "would reverse or flatten the model's ranking" in model.calibration_
+    base = _reference(learner, X[~hold], y[~hold], int((~hold).sum())).predict_proba(X)[:, 1]
+    p = model.predict_proba(X)[:, 1]
+    assert np.array_equal(np.argsort(p, kind="stable"), np.argsort(base, kind="stable"))
+    assert np.corrcoef(p, X[:, 0])[0, 1] > 0.5  # it still ranks by x, as the training rows say
+    assert "holdout_brier_calibrated_in_sample" not in model.metrics_ and model.metrics_["holdout_auc"] < 0.5
+
+
+def test_an_increasing_sigmoid_is_kept():
+    rng = np.random.default_rng(6)
+    n = 2000
+    X = rng.normal(size=(n, 2))
+    y = ((X[:, 0] + rng.normal(size=n)) > 0).astype(int)
+    model = StallPredictor(model="logistic", calibration="sigmoid", min_closed=0, n_jobs=1, random_state=0)
+    model.fit(X, y)
+    hold = _holdout(n, 0)
+    assert model.calibration_ == f"sigmoid on {int(hold.sum()):,} held-out rows of rows"
+    assert np.corrcoef(model.predict_proba(X)[:, 1], X[:, 0])[0, 1] > 0.9
+
+
+def _one_closed_deal_frame(n_closed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 40
+    frame = pd.DataFrame({name: rng.normal(size=n) for name in FEATURES})
+    frame.insert(0, "deal_id", [f"d{i % 8}" for i in range(n)])
+    frame["outcome"] = np.where(frame["deal_id"].isin([f"d{i}" for i in range(n_closed)]), "won", "open")
+    frame["stalled"] = np.arange(n) % 2
+    return frame
+
+
+def test_the_fallback_notice_counts_closed_deals_in_words():
+    with pytest.warns(SmallDataWarning, match=r"only 1 closed deal \(fewer than min_closed=200\)"):
+        one = StallPredictor(n_jobs=1).fit(_one_closed_deal_frame(1))
+    assert one.fallback_.startswith("only 1 closed deal (fewer than min_closed=200): a strongly regularised")
+    two = quiet_fit(StallPredictor(n_jobs=1), _one_closed_deal_frame(2))
+    assert two.fallback_.startswith("only 2 closed deals (fewer")

@@ -78,7 +78,7 @@ def test_tiny_log_with_a_7_day_horizon_gives_the_hand_counted_training_set(tiny_
         "2024-01-21); its labels see nothing after the as-of date (2 snapshots whose 7 days were not over then "
         "were left out)."
     ) in text
-    assert "Small-data fallback: only 1 closed deals" in text
+    assert "Small-data fallback: only 1 closed deal (fewer than" in text
     assert 0 <= report.deals.loc[0, "risk"] <= 1
     _check_figures(report)
 
@@ -257,7 +257,52 @@ def test_a_saved_model_trained_later_than_as_of_is_flagged(tiny_log_dir, tmp_pat
     report = stall_risk_report(log, as_of="2024-01-25", model_path=path, horizon_days=7)
     text = report.narrative()
     assert "after this report's as-of date" in text
+    assert "does not record the stages" not in text  # the card carries the stages of the training snapshots
+
+
+def _rewrite_card(path: Path, out: Path, change) -> Path:
+    """A copy of a model file whose card is changed by ``change(card)`` (e.g. to make it look like an old one)."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
+        card = json.loads(src.read("model_card.json"))
+        change(card)
+        for item in src.namelist():
+            dst.writestr(item, json.dumps(card).encode() if item == "model_card.json" else src.read(item))
+    return out
+
+
+def test_the_card_records_the_training_stages_and_old_cards_still_work(tiny_log_dir, tmp_path):
+    log = sm.read_log(tiny_log_dir)
+    path = save_model(_tiny_model(log), tmp_path / "stall.skops")
+    with zipfile.ZipFile(path) as z:
+        assert json.loads(z.read("model_card.json"))["stages"] == ["Lead", "Qualified", "Proposal", "Commit"]
+
+    def nested(card):  # an old card: the stages only under "snapshots"
+        del card["stages"]
+        card["snapshots"] = {"freq": "W", "stages": ["A", "B"]}
+
+    old = _rewrite_card(path, tmp_path / "nested.skops", nested)
+    with pytest.raises(UsageError, match="stages A > B, but this log has Lead > Qualified > Proposal > Commit"):
+        stall_risk_report(log, model_path=old)
+
+    def nested_same(card):
+        card["snapshots"] = {"stages": card.pop("stages")}
+
+    same = _rewrite_card(path, tmp_path / "same.skops", nested_same)
+    assert "does not record the stages" not in stall_risk_report(log, model_path=same, horizon_days=7).narrative()
+    older = _rewrite_card(path, tmp_path / "older.skops", lambda card: card.pop("stages"))
+    text = stall_risk_report(log, model_path=older, horizon_days=7).narrative()
     assert "Its card does not record the stages it was trained on" in text
+
+
+def test_a_model_trained_on_other_stages_is_refused_from_its_own_card(tiny_log_dir, tmp_path):
+    log = sm.read_log(tiny_log_dir)
+    snap = snapshots(log, horizon_days=7)
+    snap.attrs["stages"] = ["Discovery", "Demo"]  # as if built on another pipeline
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = StallPredictor(horizon_days=7, n_jobs=1).fit(snap)
+    with pytest.raises(UsageError, match="stages Discovery > Demo, but this log has Lead > Qualified"):
+        stall_risk_report(log, model_path=save_model(model, tmp_path / "other.skops"))
 
 
 def test_model_cards_that_do_not_fit_the_log_are_refused(tiny_log_dir, tmp_path):
@@ -356,3 +401,27 @@ def test_thinning_keeps_whole_dates_and_the_latest():
     kept = sorted(rows["as_of"].unique())
     assert kept[-1] == 11 and np.all(np.diff(kept) == k)
     assert thin_snapshots(frame, None)[1] == 1 and thin_snapshots(frame, 1000)[0] is frame
+
+
+def test_a_batch_over_owners_fits_the_model_once(monkeypatch):
+    """--for-each owner re-reads the same log for every page; the model learns from all deals, so one fit."""
+    import salesmetrics.risk_report as rr
+
+    fits = []
+    original = rr._fit_model
+    monkeypatch.setattr(rr, "_fit_model", lambda *a, **k: fits.append(1) or original(*a, **k))
+    monkeypatch.setattr(rr, "_LAST_FIT", {})
+    owners = sorted(sm.read_log("datasets/demo").deals["owner"].unique())[:2]
+    reports = [stall_risk_report(sm.read_log("datasets/demo"), owner=o, max_rows=4000) for o in owners]
+    assert len(fits) == 1
+    fresh = stall_risk_report(sm.read_log("datasets/demo"), owner=owners[1], max_rows=4000, random_state=1)
+    assert len(fits) == 2  # other settings: fitted again
+    assert set(reports[1].deals["owner"]) == {owners[1]} == set(fresh.deals["owner"])
+    # a changed log is a different log
+    log = sm.read_log("datasets/demo")
+    activities = log.activities.copy()
+    other = next(k for k in activities["kind"].unique() if k != activities.loc[0, "kind"])
+    activities.loc[0, "kind"] = other  # same size, same dates: only the content differs
+    changed = sm.SalesLog.from_frames(log.model, log.deals, log.stage_changes, activities, log.close_date_changes)
+    stall_risk_report(changed, owner=owners[0], max_rows=4000)
+    assert len(fits) == 3

@@ -10,6 +10,7 @@ import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
 from salesmetrics.models.survival import (
     _censor_at,
+    concordance,
     deal_lifetimes,
     km_and_incidence,
     next_movement_cox,
@@ -198,3 +199,57 @@ def test_cox_on_a_log():
     assert cox.events_test > 0 and cox.cutoff is not None
     with pytest.raises(UsageError, match="SalesLog or a snapshot DataFrame"):
         next_movement_cox([1, 2, 3])
+
+
+# ------------------------------------------------------------------------------------- fixes of session 3
+
+
+def test_concordance_by_hand():
+    # times 1, 2, 3, 4; the row at 3 censored. Comparable pairs (event first): (1,2) (1,3) (1,4) (2,3) (2,4);
+    # risks 4, 1, 1, 2: (1,*) all right (3), (2,3) tied (1/2), (2,4) wrong: 3.5 of 5
+    assert concordance([1, 1, 0, 1], [1.0, 2.0, 3.0, 4.0], [4.0, 1.0, 1.0, 2.0]) == pytest.approx(0.7)
+    # an event and a censored row at the same time are comparable; two events at the same time are not
+    assert concordance([1, 0], [2.0, 2.0], [1.0, 0.0]) == 1.0
+    assert np.isnan(concordance([1, 1], [2.0, 2.0], [1.0, 0.0]))
+    assert np.isnan(concordance([0, 0, 0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]))
+
+
+def test_concordance_equals_scikit_survival_with_ties():
+    from sksurv.exceptions import NoComparablePairException
+    from sksurv.metrics import concordance_index_censored
+
+    rng = np.random.default_rng(11)
+    for _ in range(100):
+        n = int(rng.integers(2, 70))
+        time = rng.integers(1, 9, n).astype(float)  # many tied times
+        event = rng.random(n) < rng.uniform(0.2, 1.0)
+        risk = np.round(rng.normal(size=n), 1)  # many tied risks
+        risk[: n // 4] += 1e-9  # within scikit-survival's 1e-8 tolerance of a tie
+        if not event.any():
+            continue
+        try:
+            want = concordance_index_censored(event, time, risk)[0]
+        except NoComparablePairException:
+            want = np.nan
+        assert concordance(event, time, risk) == pytest.approx(want, abs=1e-12, nan_ok=True)
+
+
+def test_next_movement_cox_concordance_is_scikit_survivals():
+    from sksurv.metrics import concordance_index_censored
+
+    rng = np.random.default_rng(2)
+    n = 600
+    x = rng.normal(size=n)
+    frame = pd.DataFrame(
+        {
+            "as_of": T0 + pd.to_timedelta(np.arange(n) % 40 * 7, unit="D"),
+            "x": x,
+            "days_to_next_movement": np.ceil(rng.exponential(20 * np.exp(-x))),
+            "next_movement_observed": rng.random(n) < 0.8,
+        }
+    )
+    cox = next_movement_cox(frame, features=["x"], holdout=False)
+    risk = cox.model.predict(frame[["x"]])
+    days = np.maximum(frame["days_to_next_movement"].to_numpy(), 1e-6)
+    want = concordance_index_censored(frame["next_movement_observed"].to_numpy(), days, risk)[0]
+    assert cox.concordance == cox.concordance_train == pytest.approx(want, abs=1e-12)

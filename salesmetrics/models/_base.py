@@ -9,7 +9,9 @@ plain numeric array with ``y``. The fitting recipe (``docs/decisions/0017-small-
    penalty ``fallback_C`` and says so (``fallback_``, a :class:`SmallDataWarning`, the model card).
 2. Otherwise a histogram gradient boosting classifier is fitted on the deals outside a held-out fifth, and its
    probabilities are calibrated on that fifth (isotonic with enough rows, else sigmoid). Holding out whole
-   deals keeps one deal's near-identical weekly rows from sitting on both sides.
+   deals keeps one deal's near-identical weekly rows from sitting on both sides. Calibration is skipped when
+   the fifth holds fewer than 30 rows of its rarest class, and a fitted sigmoid that would reverse the
+   model's ranking is refused (``calibration_`` says why); the uncalibrated model is kept then.
 3. One class only: a constant model that predicts it (the estimators never refuse to fit).
 
 Reasons are prepared at fit time (a partial-dependence table per feature, :mod:`salesmetrics.models.reasons`).
@@ -39,8 +41,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..exceptions import UsageError
 from ..snapshots import FEATURES
+from .reasons import _plural
 
 MIN_CALIBRATION_ROWS = 200  # fewer held-out rows than this: no calibration step
+MIN_CALIBRATION_MINORITY = 30  # fewer held-out rows of the rarest class than this: no calibration step
 ISOTONIC_ROWS = 1000  # isotonic calibration from this many held-out rows, sigmoid below
 AUTO_LEAF_MAX = 500  # min_samples_leaf="auto": rows // 8, at least 20, at most this
 
@@ -195,7 +199,9 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         with _threads(self.n_jobs):
-            return self._fit(X, y)
+            self._fit(X, y)
+        self.stage_model_ = _stage_model(X)
+        return self
 
     def _fit(self, X, y):
         matrix, labels, groups, closed, window, weights = self._training_data(X, y)
@@ -214,9 +220,9 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(self.fallback_, SmallDataWarning, stacklevel=2)
         elif closed < self.min_closed:
             self.fallback_ = (
-                f"only {closed} closed deals (fewer than min_closed={self.min_closed}): a strongly regularised "
-                f"logistic regression (C={self.fallback_C}) was fitted instead of {self.model!r}; treat its "
-                "probabilities as cautious (pulled toward the base rate)"
+                f"only {_plural(closed, 'closed deal')} (fewer than min_closed={self.min_closed}): a strongly "
+                f"regularised logistic regression (C={self.fallback_C}) was fitted instead of {self.model!r}; treat "
+                "its probabilities as cautious (pulled toward the base rate)"
             )
             self.model_ = "logistic (fallback)"
             self.estimator_ = linear_pipeline(self.fallback_C, self.random_state).fit(
@@ -272,11 +278,24 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         )
         hold = _holdout_mask(len(encoded), groups, self.holdout, rng)
         n_hold = int(hold.sum())
-        both_sides = len(np.unique(encoded[~hold])) == len(self.classes_) and len(np.unique(encoded[hold])) == len(
-            self.classes_
-        )
-        if self.calibration == "none" or n_hold < MIN_CALIBRATION_ROWS or not both_sides:
-            self.calibration_ = "none" if self.calibration == "none" else f"none (only {n_hold} held-out rows)"
+        n_classes = len(self.classes_)
+        counted = hold if weights is None else hold & (weights > 0)  # rows that weigh in the calibration
+        rarest = int(np.bincount(encoded[counted], minlength=n_classes).min()) if n_hold else 0
+        if self.calibration == "none" or n_hold < MIN_CALIBRATION_ROWS:
+            self.calibration_ = (
+                "none" if self.calibration == "none" else f"none (only {_plural(n_hold, 'held-out row')})"
+            )
+            return self._fit_base(matrix, encoded, weights)
+        if len(np.unique(encoded[~hold])) < n_classes:
+            self.calibration_ = "none (a class is missing from the rows outside the held-out part)"
+            return self._fit_base(matrix, encoded, weights)
+        if rarest < MIN_CALIBRATION_MINORITY:
+            # a handful of one class cannot pin a calibration curve down; a sigmoid fitted on them may even slope
+            # the wrong way and reverse the ranking
+            self.calibration_ = (
+                f"none (too few held-out rows: {_plural(rarest, 'row')} of the rarest class among "
+                f"{n_hold:,}, fewer than {MIN_CALIBRATION_MINORITY})"
+            )
             return self._fit_base(matrix, encoded, weights)
         w_fit = None if weights is None else weights[~hold]
         w_hold = None if weights is None or weights[hold].sum() <= 0 else weights[hold]
@@ -288,20 +307,31 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         with warnings.catch_warnings():  # the weights are meant for the calibration only: the base is fitted
             warnings.filterwarnings("ignore", message=".*FrozenEstimator does not appear to accept sample_weight")
             calibrated.fit(matrix[hold], encoded[hold], sample_weight=w_hold)
-        self.calibration_ = f"{method} on {n_hold} held-out rows of {'deals' if groups is not None else 'rows'}"
+        where = f"{n_hold:,} held-out rows of {'deals' if groups is not None else 'rows'}"
+        slopes = _sigmoid_slopes(calibrated)
+        reversing = slopes is not None and bool((slopes >= 0).any())
+        if reversing:
+            # _SigmoidCalibration predicts 1 / (1 + exp(a * f + b)): it rises with the score f only when a < 0
+            self.calibration_ = (
+                f"none (a sigmoid fitted on {where} had slope {-float(slopes.max()):.3g}, which would reverse or "
+                "flatten the model's ranking; the uncalibrated model is kept)"
+            )
+        else:
+            self.calibration_ = f"{method} on {where}"
         raw = base.predict_proba(matrix[hold])
-        cal = calibrated.predict_proba(matrix[hold])
+        cal = raw if reversing else calibrated.predict_proba(matrix[hold])
         metrics = {"holdout_rows": n_hold}
-        if len(self.classes_) == 2:
+        if n_classes == 2:
             y_hold = encoded[hold]
             metrics["holdout_auc"] = float(roc_auc_score(y_hold, raw[:, 1], sample_weight=w_hold))
             metrics["holdout_brier_uncalibrated"] = float(brier_score_loss(y_hold, raw[:, 1], sample_weight=w_hold))
-            metrics["holdout_brier_calibrated_in_sample"] = float(
-                brier_score_loss(y_hold, cal[:, 1], sample_weight=w_hold)
-            )
+            if not reversing:
+                metrics["holdout_brier_calibrated_in_sample"] = float(
+                    brier_score_loss(y_hold, cal[:, 1], sample_weight=w_hold)
+                )
             metrics["holdout_base_rate"] = float(np.average(y_hold, weights=w_hold))
         self.metrics_ = metrics
-        return calibrated
+        return base if reversing else calibrated
 
     # ----------------------------------------------------------------------------------------- predicting
     def predict_proba(self, X):
@@ -345,6 +375,37 @@ def _iterations(estimator) -> int:
         estimator = estimator[-1]
     n_iter = getattr(estimator, "n_iter_", 1)
     return max(int(np.max(n_iter)), 1)
+
+
+def _sigmoid_slopes(calibrated: CalibratedClassifierCV) -> np.ndarray | None:
+    """The fitted sigmoid slopes ``a`` (one per calibrated class) of a sigmoid calibration; None for isotonic.
+
+    ``_SigmoidCalibration`` maps a score ``f`` to ``1 / (1 + exp(a * f + b))``, so ``a < 0`` keeps the order of
+    the scores and ``a >= 0`` reverses it (or makes every probability equal).
+    """
+    calibrators = calibrated.calibrated_classifiers_[0].calibrators
+    if not all(hasattr(c, "a_") for c in calibrators):
+        return None
+    return np.array([float(c.a_) for c in calibrators])
+
+
+def _stage_model(X) -> dict | None:
+    """The stage model a snapshots table was built with, from its ``attrs`` (None for a plain array).
+
+    ``stages`` (open stages in pipeline order, what ``stage_rank`` counts), and ``commit_stage``, ``won`` and
+    ``lost`` when the table records them; the model card carries them so a model is not used on another pipeline.
+    """
+    attrs = getattr(X, "attrs", None) or {}
+    if not attrs.get("stages"):
+        return None
+    out: dict = {"stages": [str(s) for s in attrs["stages"]]}
+    if attrs.get("commit_stage") is not None:
+        out["commit_stage"] = str(attrs["commit_stage"])
+    for key in ("won", "lost"):
+        names = attrs.get(key) if attrs.get(key) is not None else attrs.get(f"{key}_stages")
+        if names is not None:
+            out[key] = [str(s) for s in ([names] if isinstance(names, str) else names)]
+    return out
 
 
 def _threads(n_jobs):

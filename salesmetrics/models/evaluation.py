@@ -59,6 +59,20 @@ def _timestamp(value, like: pd.Series, name: str) -> pd.Timestamp:
     return stamp
 
 
+def _when(stamp) -> str:
+    """A moment for a message: ``2025-06-01`` at midnight, else ``2025-06-01 14:30`` (seconds when there are any).
+
+    Examples
+    --------
+    >>> _when(pd.Timestamp("2025-06-01", tz="UTC")), _when(pd.Timestamp("2025-06-01 14:30:05.25"))
+    ('2025-06-01', '2025-06-01 14:30:05')
+    """
+    stamp = pd.Timestamp(stamp)
+    if stamp == stamp.normalize():
+        return f"{stamp:%Y-%m-%d}"
+    return f"{stamp:%Y-%m-%d %H:%M}" if stamp.second == 0 and stamp.microsecond == 0 else f"{stamp:%Y-%m-%d %H:%M:%S}"
+
+
 def default_gap_days(snapshots: pd.DataFrame, estimator=None) -> float:
     """The label horizon: ``snapshots.attrs['horizon_days']``, else the estimator's ``horizon_days``, else 30."""
     for source in (snapshots.attrs.get("horizon_days"), getattr(estimator, "horizon_days", None)):
@@ -111,12 +125,13 @@ def time_split(
     first, last = as_of.min(), as_of.max()
     if not train_mask.any():
         raise UsageError(
-            f"No snapshot is before the cutoff {cutoff}; the snapshots run from {first} to {last}. Pass a later cutoff."
+            f"No snapshot is before the cutoff {_when(cutoff)}; the snapshots run from {_when(first)} to "
+            f"{_when(last)}. Pass a later cutoff."
         )
     if not test_mask.any():
         raise UsageError(
-            f"No snapshot is at or after {test_start} (cutoff {cutoff:%Y-%m-%d} + {gap_days:g} days gap); the "
-            f"snapshots end at {last}. Pass an earlier cutoff or a shorter gap_days."
+            f"No snapshot is at or after {_when(test_start)} (cutoff {_when(cutoff)} + {gap_days:g} days gap); "
+            f"the snapshots end at {_when(last)}. Pass an earlier cutoff or a shorter gap_days."
         )
     train, test = snapshots[train_mask], snapshots[test_mask]
     info = {"cutoff": cutoff, "test_start": test_start, "gap_days": float(gap_days)}
@@ -169,6 +184,64 @@ def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     }
 
 
+def repeated_metrics(y, p, weights) -> dict[str, np.ndarray]:
+    """Every metric for many resamples at once: row ``d`` of ``weights`` repeats row ``i`` ``weights[d, i]`` times.
+
+    With whole-number weights each value equals the scikit-learn metric (``roc_auc_score`` with ties counted
+    half, ``average_precision_score``, ``brier_score_loss``) and :func:`lift_top_decile` on the rows repeated
+    so (``np.repeat(y, w)``), up to rounding; NaN where a metric is undefined (one class only, no rows). One
+    sort of the scores serves every resample, so 200 bootstrap draws cost about as much as a few metric calls.
+
+    Examples
+    --------
+    >>> y, p = np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.4, 0.4])
+    >>> m = repeated_metrics(y, p, np.array([[1, 1, 1, 1], [2, 1, 0, 1]]))
+    >>> m["roc_auc"].tolist(), m["brier"].round(3).tolist()
+    ([0.875, 1.0], [0.15, 0.07])
+    """
+    y = np.asarray(y, dtype="float64")
+    p = np.asarray(p, dtype="float64")
+    w = np.atleast_2d(np.asarray(weights, dtype="float64"))
+    if not len(y):
+        nan = np.full(len(w), np.nan)
+        return {"roc_auc": nan, "pr_auc": nan.copy(), "brier": nan.copy(), "lift_top_decile": nan.copy()}
+    order = np.argsort(p, kind="stable")
+    sorted_p = p[order]
+    starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])  # one block per distinct score
+    w_sorted = w[:, order]
+    pos = np.add.reduceat(w_sorted * y[order], starts, axis=1)  # weight of positives at each score, ascending
+    count = np.add.reduceat(w_sorted, starts, axis=1)
+    neg = count - pos
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    total = n_pos + n_neg
+    both = (n_pos > 0) & (n_neg > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # ROC AUC: the share of (positive, negative) pairs ordered right, ties counting half (Mann-Whitney)
+        below = np.cumsum(neg, axis=1) - neg
+        auc = (pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
+        # average precision: precision at each distinct threshold (highest first) times the recall it adds
+        pos_d, count_d = pos[:, ::-1], count[:, ::-1]
+        hits = np.cumsum(pos_d, axis=1)
+        taken = np.cumsum(count_d, axis=1)
+        precision = np.divide(hits, taken, out=np.zeros_like(hits), where=taken > 0)
+        ap = (pos_d * precision).sum(axis=1) / n_pos
+        brier = (w * (p - y) ** 2).sum(axis=1) / total
+        # lift: the top share of rows by score, the rows tied at the cut counted in proportion
+        k = 0.1 * total
+        at = np.argmax(taken >= np.maximum(np.ceil(k), 1.0)[:, None], axis=1)
+        rows = np.arange(len(w))
+        above = taken[rows, at] - count_d[rows, at]
+        positives_above = hits[rows, at] - pos_d[rows, at]
+        tied_rate = pos_d[rows, at] / count_d[rows, at]
+        lift = (positives_above + (k - above) * tied_rate) / k / (n_pos / total)
+    return {
+        "roc_auc": np.where(both, auc, np.nan),
+        "pr_auc": np.where(both, ap, np.nan),
+        "brier": np.where(total > 0, brier, np.nan),
+        "lift_top_decile": np.where(n_pos > 0, lift, np.nan),
+    }
+
+
 def bootstrap_metrics(
     y, scores: dict[str, np.ndarray], groups=None, n_bootstrap: int = 200, random_state=0, level: float = 0.95
 ) -> pd.DataFrame:
@@ -176,7 +249,8 @@ def bootstrap_metrics(
 
     Each replicate draws whole ``groups`` (deals) with replacement, the same draw for every score, so
     differences between scores are compared on the same samples. Returns ``model, metric, value, ci_low,
-    ci_high`` (metrics ``roc_auc, pr_auc, brier, lift_top_decile``).
+    ci_high`` (metrics ``roc_auc, pr_auc, brier, lift_top_decile``). A draw is held as how many times it took
+    each row, and :func:`repeated_metrics` scores all draws together.
 
     Examples
     --------
@@ -191,23 +265,29 @@ def bootstrap_metrics(
     y = np.asarray(y, dtype="float64")
     groups = np.arange(len(y)) if groups is None else np.asarray(groups)
     codes, uniques = pd.factorize(pd.Series(groups), sort=False)
+    n_groups = len(uniques)
     rng = np.random.default_rng(random_state)
-    members = np.argsort(codes, kind="stable")
-    sizes = np.bincount(codes, minlength=len(uniques))
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    reps: dict[str, list[dict[str, float]]] = {name: [] for name in scores}
-    for _ in range(int(n_bootstrap)):
-        drawn = rng.integers(0, len(uniques), len(uniques))
-        rows = np.concatenate([members[starts[g] : starts[g] + sizes[g]] for g in drawn]) if len(drawn) else drawn
+    scores = {name: np.asarray(p, dtype="float64") for name, p in scores.items()}
+    reps: dict[str, dict[str, list[np.ndarray]]] = {name: {m: [] for m in METRICS} for name in scores}
+    block = max(1, 2_000_000 // max(len(y), n_groups, 1))  # draws held in memory at once
+    done = 0
+    while done < int(n_bootstrap):
+        b = min(block, int(n_bootstrap) - done)
+        done += b
+        # the same stream as one rng.integers(0, n_groups, n_groups) call per draw
+        drawn = rng.integers(0, n_groups, (b, n_groups)) if n_groups else np.zeros((b, 0), dtype=np.int64)
+        taken = np.bincount((np.arange(b)[:, None] * n_groups + drawn).ravel(), minlength=b * n_groups)
+        weights = taken.reshape(b, n_groups)[:, codes]  # times each row is in each draw
         for name, p in scores.items():
-            reps[name].append(_metrics(y[rows], np.asarray(p)[rows]))
+            for metric, values in repeated_metrics(y, p, weights).items():
+                reps[name][metric].append(values)
     alpha = (1 - level) / 2
     out = []
     for name, p in scores.items():
-        point = _metrics(y, np.asarray(p, dtype="float64"))
-        draws = pd.DataFrame(reps[name], columns=list(METRICS))
+        point = _metrics(y, p)
         for metric in METRICS:
-            values = draws[metric].dropna().to_numpy()
+            values = np.concatenate(reps[name][metric]) if reps[name][metric] else np.zeros(0)
+            values = values[~np.isnan(values)]
             low, high = np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan)
             out.append({"model": name, "metric": metric, "value": point[metric], "ci_low": low, "ci_high": high})
     return pd.DataFrame(out, columns=["model", "metric", "value", "ci_low", "ci_high"])
@@ -487,6 +567,9 @@ def evaluate(
         train = train.assign(**{FLAG_COLUMN: momentum_stall_flags(log, train, **momentum)})
         test = test.assign(**{FLAG_COLUMN: momentum_stall_flags(log, test, **momentum)})
     y_train, y_test = _labels(train, target), _labels(test, target)
+    # an estimator that learns from still-open deals (competing risks, decision 0028) is fitted on every
+    # training snapshot, censored ones included, with labels read from the table; the rest see labelled rows
+    whole_train = train if _learns_from_censored_rows(estimator) else None
     counts["train_censored"] = int(y_train.isna().sum())
     counts["test_censored"] = int(y_test.isna().sum())
     train, y_train = train[y_train.notna().to_numpy()], _binary(y_train.dropna())
@@ -502,7 +585,12 @@ def evaluate(
 
     models: dict[str, object] = {}
     if estimator is not None:
-        models[MODEL] = clone(estimator).fit(train, y_train) if fit else estimator
+        if not fit:
+            models[MODEL] = estimator
+        elif whole_train is not None:
+            models[MODEL] = clone(estimator).fit(whole_train)
+        else:
+            models[MODEL] = clone(estimator).fit(train, y_train)
     if isinstance(baselines, str) and baselines == "default":
         baselines = default_baselines(FLAG_COLUMN if FLAG_COLUMN in train.columns else None)
     for name, baseline in (baselines or {}).items():
@@ -543,5 +631,12 @@ __all__ = [
     "default_gap_days",
     "evaluate",
     "lift_top_decile",
+    "repeated_metrics",
     "time_split",
 ]
+
+
+def _learns_from_censored_rows(estimator) -> bool:
+    """Whether ``estimator`` uses snapshots whose label is not known yet (it says so with a method)."""
+    ask = getattr(estimator, "learns_from_censored_rows", None)
+    return bool(ask()) if callable(ask) else False

@@ -30,6 +30,7 @@ ALLOWED_TYPES = frozenset(
     {
         "salesmetrics.models.stall.StallPredictor",
         "salesmetrics.models.close.CloseLikelihood",
+        "salesmetrics.models.close._WinIncidence",  # the won model of censoring="competing" (decision 0028)
         "salesmetrics.models._base.SignedLog1p",
         "salesmetrics.models._base._ConstantModel",
         "sklearn.calibration._CalibratedClassifier",
@@ -72,13 +73,23 @@ def model_card(estimator, extra: dict | None = None) -> dict:
 
     window = getattr(estimator, "training_window_", None)
     target = getattr(estimator, "target", None) or getattr(estimator, "_target_column", None)
+    stage_model = getattr(estimator, "stage_model_", None) or {}
+    params = estimator.get_params()
+    censoring = "censoring" in params
     card = {
         "format": CARD_FORMAT,
         "model_class": type(estimator).__name__,
         "target": target,
         "horizon_days": getattr(estimator, "horizon_days", None),
+        # the pipeline the snapshots were built on: stage_rank counts these stages (None: fitted on an array)
+        "stages": _jsonable(stage_model.get("stages")),
+        "commit_stage": stage_model.get("commit_stage"),
+        "won_stages": _jsonable(stage_model.get("won")),
+        "lost_stages": _jsonable(stage_model.get("lost")),
         "model": getattr(estimator, "model_", None),
         "calibration": getattr(estimator, "calibration_", None),
+        # CloseLikelihood: the correction for censored labels as applied (else as asked for); decision 0027
+        **({"censoring": getattr(estimator, "censoring_", None) or params["censoring"]} if censoring else {}),
         "fallback": getattr(estimator, "fallback_", None),
         "notice": (f"Small-data fallback: {estimator.fallback_}." if getattr(estimator, "fallback_", None) else None),
         "classes": _jsonable(list(estimator.classes_)),
@@ -97,7 +108,7 @@ def model_card(estimator, extra: dict | None = None) -> dict:
         "censored_rows_left_out": int(getattr(estimator, "n_censored_", 0)),
         "closed_deals": int(getattr(estimator, "n_closed_", 0)),
         "metrics": _jsonable(getattr(estimator, "metrics_", {})),
-        "params": _jsonable(estimator.get_params()),
+        "params": _jsonable(params),
         "versions": {
             "salesmetrics": __version__,
             "scikit-learn": sklearn.__version__,

@@ -300,6 +300,13 @@ def explain(estimator, X, n: int = 3) -> pd.DataFrame:
         from ..exceptions import UsageError
 
         raise UsageError(f"n must be 1 or more reasons, not {n!r}.")
+    from ._base import _threads
+
+    with _threads(getattr(estimator, "n_jobs", None)):  # the model call and the lookups, like fit and predict
+        return _explain(estimator, X, n)
+
+
+def _explain(estimator, X, n: int) -> pd.DataFrame:
     matrix = estimator._matrix(X, reset=False)
     risk = estimator._risk_from_proba(estimator.estimator_.predict_proba(matrix))
     effect = effects(estimator, matrix)

@@ -28,7 +28,9 @@ class StallPredictor(SnapshotClassifier):
         Histogram gradient boosting, or the logistic-regression baseline.
     calibration : {"auto", "isotonic", "sigmoid", "none"}, default "auto"
         How probabilities are calibrated on the held-out deals (``auto``: isotonic from 1,000 held-out rows,
-        sigmoid below). No calibration with fewer than 200 held-out rows.
+        sigmoid below). No calibration with fewer than 200 held-out rows, or fewer than 30 held-out rows of the
+        rarest class; a fitted sigmoid that would reverse the model's ranking is refused. Then the uncalibrated
+        model is kept and ``calibration_`` says why.
     min_closed : int, default 200
         With fewer closed (won or lost) deals in the training rows, a strongly regularised logistic regression
         is fitted instead, with a :class:`~salesmetrics.models._base.SmallDataWarning` and ``fallback_`` set.
@@ -59,7 +61,10 @@ class StallPredictor(SnapshotClassifier):
     fallback_ : str or None
         Why the fallback was used, in words; None when it was not.
     calibration_ : str
-        The calibration applied.
+        The calibration applied, or why none was.
+    stage_model_ : dict or None
+        The stages the training snapshots were built on (``stages``, and ``commit_stage``, ``won``, ``lost`` when
+        the table's ``attrs`` record them), carried to the model card; None when fitted on an array.
     n_rows_, n_closed_, n_censored_ : int
         Training rows, closed deals among them, rows left out because their label was censored.
     training_window_ : tuple of str or None
