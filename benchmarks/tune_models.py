@@ -8,6 +8,11 @@ there: the candidates were fixed before).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/tune_models.py                 # about 5 minutes on 2 cores
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/tune_models.py --check         # reported logs, before/after
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/tune_models.py --won-calibration --seeds 101 202 303 404 505
+
+``--won-calibration`` compares the won model's censoring options (decision 0028) on tuning logs, in the usual
+split and with the test outcomes followed up, against the realised outcomes *and* the simulator's true win
+probabilities (mean over every test snapshot, open deals included, so no test censoring can favour a model).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import warnings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import numpy as np
 import pandas as pd
 
 import salesmetrics as sm
@@ -149,6 +155,111 @@ def won_followed_up(seeds, deals) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def calibration_error(y, p) -> float:
+    """Mean absolute gap between predicted and observed rate over ten equal-width bins, weighted by rows."""
+    from salesmetrics.models.evaluation import calibration_table
+
+    c = calibration_table(y, {"m": p})
+    return float(((c["mean_predicted"] - c["observed_rate"]).abs() * c["n"]).sum() / len(y))
+
+
+def true_probability(rows: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
+    """The simulator's true win probability of each snapshot row: its latest value at or before ``as_of``."""
+    left = rows[["deal_id", "as_of"]].reset_index(drop=True).reset_index().sort_values("as_of")
+    right = truth[["deal_id", "at", "win_probability"]].sort_values("at")
+    right["at"] = right["at"].astype(left["as_of"].dtype)
+    merged = pd.merge_asof(left, right, left_on="as_of", right_on="at", by="deal_id", direction="backward")
+    return merged.sort_values("index")["win_probability"].to_numpy()
+
+
+WON_METHODS = {
+    "none (known outcomes only)": {"censoring": "none"},
+    "ipcw": {"censoring": "ipcw"},
+    "competing": {"censoring": "competing"},
+    "logistic, none": {"model": "logistic", "censoring": "none"},
+    "logistic, competing": {"model": "logistic", "censoring": "competing"},
+}
+
+
+def won_calibration(seeds, deals, methods=None) -> pd.DataFrame:
+    """The won model's censoring options in a time split: realised outcomes and true probabilities (ADR 0028).
+
+    Two splits per seed: ``usual`` (24 months, test labels read at the end of the log, as ``evaluate``) and
+    ``followed`` (32 months, test snapshots end 240 days before the log, so their outcomes are nearly all
+    known). Training rows: snapshots before the cutoff with labels read at the test start, open deals
+    included (each estimator uses what it can: ``none`` and ``ipcw`` drop them, ``competing`` keeps them at
+    risk). Columns: mean predicted and observed rate, calibration error, ROC AUC and Brier score on the
+    labelled test rows; ``true`` the mean true win probability of those rows; ``p_all`` and ``true_all`` the
+    means over every test snapshot (open deals too).
+    """
+
+    rows = []
+    for seed in seeds:
+        for split, months in (("usual", 24), ("followed", 32)):
+            sim = simulate(n_deals=deals, n_owners=30, seed=seed, months=months)
+            rows += won_rows(f"seed {seed}", split, sim.log, sim.truth.win_probability, methods)
+    return pd.DataFrame(rows)
+
+
+def won_rows(name, split, log, truth_table, methods=None) -> list[dict]:
+    """One row per method for one log and split (see :func:`won_calibration`)."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    from salesmetrics.models.baselines import StageRate
+
+    rows = []
+    full = snapshots(log)
+    if split == "followed":
+        full = full[(full["as_of"] <= full["as_of"].max() - pd.Timedelta(days=240)).to_numpy()]
+    labelled = full["won"].notna().to_numpy()
+    cutoff = time_split(full[labelled], None, 0.0)[0].attrs["cutoff"]
+    start = cutoff + pd.Timedelta(days=30)
+    train = snapshots(log, observed_until=start)
+    train = train[(train["as_of"] < cutoff).to_numpy()]
+    known = train[train["won"].notna().to_numpy()]
+    everyone = full[(full["as_of"] >= start).to_numpy()]
+    test = everyone[everyone["won"].notna().to_numpy()]
+    y = test["won"].astype(int).to_numpy()
+    truth = true_probability(test, truth_table)
+    truth_all = true_probability(everyone, truth_table)
+    ok, ok_all = ~np.isnan(truth), ~np.isnan(truth_all)
+    trials = {k: CloseLikelihood(**v, n_jobs=1, random_state=0) for k, v in WON_METHODS.items()}
+    trials = {k: v for k, v in trials.items() if methods is None or k in methods}
+    trials["competing, known outcomes only (as evaluate passes them)"] = CloseLikelihood(
+        censoring="competing", n_jobs=1, random_state=0
+    )
+    trials["stage default rate"] = StageRate()
+    for label, est in trials.items():
+        if methods is not None and label.startswith("competing, known") and "competing" not in methods:
+            continue
+        t0 = time.time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if isinstance(est, StageRate) or label.startswith("competing, known"):
+                est.fit(known, known["won"].astype(int).to_numpy())
+            else:
+                est.fit(train)
+        p, p_all = est.predict_proba(test)[:, 1], est.predict_proba(everyone)[:, 1]
+        rows.append(
+            {
+                "log": name,
+                "split": split,
+                "method": label,
+                "mean_p": round(float(p.mean()), 3),
+                "observed": round(float(y.mean()), 3),
+                "cal_error": round(calibration_error(y, p), 3),
+                "roc_auc": round(float(roc_auc_score(y, p)), 3),
+                "brier": round(float(brier_score_loss(y, p)), 4),
+                "true": round(float(truth[ok].mean()), 3),
+                "p_all": round(float(p_all[ok_all].mean()), 3),
+                "true_all": round(float(truth_all[ok_all].mean()), 3),
+                "s": round(time.time() - t0, 1),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
 def check(logs: dict, n_bootstrap: int) -> None:
     """The chosen defaults on the reported logs, beside the old ones and the baselines (same draws for all)."""
     from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines
@@ -164,6 +275,7 @@ def check(logs: dict, n_bootstrap: int) -> None:
             if target == "won":
                 others["new default, censoring='ipcw'"] = cls(censoring="ipcw", **common)
                 others["logistic learner + ipcw"] = cls(model="logistic", censoring="ipcw", **common)
+                others["censoring='competing'"] = cls(censoring="competing", **common)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ev = evaluate(
@@ -195,7 +307,24 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="run on the reported logs (seed 11, demo)")
     parser.add_argument("--bootstrap", type=int, default=200, help="bootstrap draws for --check (default 200)")
     parser.add_argument("--followed-up", action="store_true", help="won with test outcomes followed up 8 months")
+    parser.add_argument(
+        "--won-calibration", action="store_true", help="won model censoring options against true probabilities"
+    )
+    parser.add_argument("--methods", nargs="+", help="with --won-calibration: only these methods (names as printed)")
     args = parser.parse_args()
+    if args.won_calibration and args.check:  # the reported logs, usual split only
+        sim = simulate(n_deals=6000, n_owners=30, seed=11, months=24)
+        rows = won_rows("seed 11, 6000 deals", "usual", sim.log, sim.truth.win_probability, args.methods)
+        truth = pd.read_parquet("datasets/demo/truth/win_probability.parquet")
+        rows += won_rows("demo", "usual", sm.read_log("datasets/demo"), truth, args.methods)
+        with pd.option_context("display.width", 200):
+            print(pd.DataFrame(rows).to_string(index=False))
+        return
+    if args.won_calibration:
+        table = won_calibration(args.seeds, args.deals, args.methods)
+        with pd.option_context("display.width", 200):
+            print(table.to_string(index=False))
+        return
     if args.followed_up:
         print(won_followed_up(args.seeds, args.deals).to_string(index=False))
         return
@@ -204,10 +333,10 @@ def main() -> None:
         logs["demo"] = sm.read_log("datasets/demo")
         check(logs, args.bootstrap)
         return
-        logs = {
-            f"seed {s}, {args.deals} deals": simulate(n_deals=args.deals, n_owners=30, seed=s, months=24).log
-            for s in args.seeds
-        }
+    logs = {
+        f"seed {s}, {args.deals} deals": simulate(n_deals=args.deals, n_owners=30, seed=s, months=24).log
+        for s in args.seeds
+    }
     table = run(logs, CANDIDATES)
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table.to_string(index=False))

@@ -8,6 +8,7 @@ moment, or slipped past it.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 from typing import ClassVar
 
@@ -15,10 +16,115 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import SnapshotClassifier
+from ._base import SmallDataWarning, SnapshotClassifier, _iterations, linear_pipeline
+from .reasons import _plural
 
 TARGETS = ("won", "close_outcome")
 DAY = pd.Timedelta(days=1)
+#: Classes of the competing-risks hazard model, in the order of its ``predict_proba`` columns.
+EVENTS = ("continuing", "lost", "won")
+PREDICT_CHUNK = 20_000  # snapshot rows expanded into intervals at a time when predicting
+
+
+def win_incidence(h_won, h_lost, tail: bool = True) -> np.ndarray:
+    """Probability of a win from discrete-time hazards of a win and a loss in each interval (decision 0028).
+
+    ``h_won[:, k]`` and ``h_lost[:, k]`` are the chances that a deal still open at the start of interval ``k``
+    is won, or lost, in it. The cumulative incidence of a win is
+    ``sum_k h_won(k) * prod_{j<k} (1 - h_won(j) - h_lost(j))``. With ``tail`` the deals still open after the
+    last interval are shared between win and loss as that interval's hazards share them (the hazards are
+    taken to stay as they are), so that ``P(won) + P(lost) = 1`` unless a deal can never close.
+
+    Examples
+    --------
+    Two intervals: a win with chance 0.1 in the first; open (0.6) then won with 0.2 in the second; still open
+    after both 0.6 * 0.6 = 0.36, shared 0.2 : 0.2 as the second interval shares them.
+
+    >>> win_incidence([[0.1, 0.2]], [[0.3, 0.2]], tail=False).round(3).tolist()
+    [0.22]
+    >>> win_incidence([[0.1, 0.2]], [[0.3, 0.2]]).round(3).tolist()
+    [0.4]
+    """
+    h_won = np.atleast_2d(np.asarray(h_won, dtype=np.float64))
+    h_lost = np.atleast_2d(np.asarray(h_lost, dtype=np.float64))
+    stay = np.clip(1.0 - h_won - h_lost, 0.0, 1.0)
+    open_before = np.cumprod(np.c_[np.ones(len(stay)), stay], axis=1)  # S_0 = 1, ..., S_K
+    p = (h_won * open_before[:, :-1]).sum(axis=1)
+    if tail:
+        closing = h_won[:, -1] + h_lost[:, -1]
+        share = np.divide(h_won[:, -1], closing, out=np.zeros(len(closing)), where=closing > 0)
+        p = p + open_before[:, -1] * share
+    return np.clip(p, 0.0, 1.0)
+
+
+def deal_intervals(as_of, days_to_outcome, outcome, observed_until, interval_days=30.0, max_horizon_days=360.0):
+    """Expand snapshot rows into the intervals after ``as_of`` that were watched to their end (decision 0028).
+
+    Interval ``k`` covers days ``(k * w, (k + 1) * w]`` after ``as_of`` (``w = interval_days``), for ``k``
+    below ``ceil(max_horizon_days / w)``. A row is in interval ``k`` when its deal was still open at its start
+    and the whole interval lies before ``observed_until``; the event is ``"won"`` or ``"lost"`` when the deal
+    closed in it, else ``"continuing"``. A deal still open at ``observed_until`` (``days_to_outcome`` NaN)
+    contributes its watched intervals as ``"continuing"``: censored rows count as at risk, never as losses.
+    Intervals cut by ``observed_until`` are left out whatever happened in them, so quick closes are not
+    favoured.
+
+    Returns ``(row, interval, event)``: the row's position, the interval index and the event (``EVENTS``
+    index: 0 continuing, 1 lost, 2 won).
+
+    Examples
+    --------
+    Read 100 days after the first row's as-of (won 45 days in) and 70 days after the second's (still open):
+
+    >>> t = pd.Timestamp("2024-06-01", tz="UTC")
+    >>> rows, k, event = deal_intervals(
+    ...     [t - 100 * DAY, t - 70 * DAY], [45.0, np.nan], ["won", "open"], t, interval_days=30)
+    >>> rows.tolist(), k.tolist(), [EVENTS[e] for e in event]
+    ([0, 0, 1, 1], [0, 1, 0, 1], ['continuing', 'won', 'continuing', 'continuing'])
+    """
+    as_of = pd.to_datetime(pd.Series(as_of)).reset_index(drop=True)
+    follow = ((pd.Timestamp(observed_until) - as_of) / DAY).to_numpy(dtype=np.float64)
+    t = np.asarray(days_to_outcome, dtype=np.float64)
+    outcome = np.asarray(outcome, dtype=object).astype(str)
+    closed = np.isfinite(t) & np.isin(outcome, ["won", "lost"])
+    t = np.where(closed, t, np.inf)
+    w = float(interval_days)
+    n_k = max(int(np.ceil(float(max_horizon_days) / w - 1e-9)), 1)
+    start = np.arange(n_k) * w
+    end = start + w
+    watched = end[None, :] <= follow[:, None]
+    at_risk = start[None, :] < t[:, None]
+    rows, k = np.nonzero(watched & at_risk)
+    closes_in = t[rows] <= end[k]
+    code = np.where(outcome[rows] == "won", 2, 1)
+    return rows, k, np.where(closes_in, code, 0).astype(np.int64)
+
+
+class _WinIncidence:
+    """The fitted won model of ``censoring="competing"``: hazards per interval, combined by :func:`win_incidence`.
+
+    ``predict_proba(matrix)`` takes the snapshot features and returns ``[P(not won), P(won)]``.
+    """
+
+    def __init__(self, hazard, n_intervals: int, tail: bool = True):
+        self.hazard = hazard
+        self.n_intervals = int(n_intervals)
+        self.tail = tail
+        self.n_iter_ = _iterations(hazard)
+
+    def hazards(self, matrix: np.ndarray) -> np.ndarray:
+        """Array ``(rows, intervals, 3)``: chances of continuing, a loss and a win in each interval."""
+        n_k = self.n_intervals
+        parts = []
+        for lo in range(0, len(matrix), PREDICT_CHUNK):
+            block = matrix[lo : lo + PREDICT_CHUNK]
+            expanded = np.c_[np.repeat(block, n_k, axis=0), np.tile(np.arange(n_k, dtype=np.float64), len(block))]
+            parts.append(self.hazard.predict_proba(expanded).reshape(len(block), n_k, -1))
+        return np.concatenate(parts) if parts else np.zeros((0, n_k, len(EVENTS)))
+
+    def predict_proba(self, matrix) -> np.ndarray:
+        h = self.hazards(np.asarray(matrix, dtype=np.float64))
+        p = win_incidence(h[:, :, 2], h[:, :, 1], tail=self.tail)
+        return np.c_[1.0 - p, p]
 
 
 def censoring_weights(as_of, days_to_outcome, observed_until, rows_per_as_of=None, max_weight=20.0) -> np.ndarray:
@@ -74,18 +180,25 @@ class CloseLikelihood(SnapshotClassifier):
         ``won``: classes ``[0, 1]`` (1 = won eventually). ``close_outcome``: classes
         ``["lost", "slipped", "won"]`` (by the expected close date as known at the as-of moment; when that date
         has passed, within ``horizon_days`` of the snapshots).
-    censoring : {"none", "ipcw", "maturity"}, default "none"
+    censoring : {"none", "competing", "ipcw", "maturity"}, default "none"
         ``won`` is known only for deals closed by the moment the labels were read, which favours quick outcomes
-        (often losses). ``ipcw`` weights each labelled row by the inverse chance that an outcome that far ahead
-        was seen (:func:`censoring_weights`); ``maturity`` trains only on as-of dates at least
-        ``maturity_days`` before that moment (decision 0027). Both need a snapshots table
-        (``days_to_outcome``, ``attrs``) and ``target="won"``, otherwise every row weighs 1 and ``censoring_``
-        says why. Neither beat no correction reliably on simulated logs (the features carry calendar time, so
-        the most recent rows lack slow outcomes whatever the weights), hence the default ``none``.
+        (often losses), so the plain model tends to under-predict wins. ``competing`` (decision 0028) keeps
+        every row, open deals included: it expands each snapshot into the ``interval_days`` intervals after
+        its as-of that were watched to their end (:func:`deal_intervals`), learns the chances of a win, a loss
+        or neither in an interval from the features and the interval's index with one multi-class learner,
+        and combines them into the probability of an eventual win (:func:`win_incidence`). Pass the whole
+        snapshots table: given only the rows with a known outcome it warns, as open deals then no longer count
+        as at risk. ``ipcw`` weights each labelled row by the inverse chance that an outcome that far ahead was
+        seen (:func:`censoring_weights`); ``maturity`` trains only on as-of dates at least ``maturity_days``
+        before that moment (decision 0027). All need a snapshots table (``days_to_outcome``, ``outcome``,
+        ``attrs``) and ``target="won"``, otherwise the plain model is fitted and ``censoring_`` says why.
     max_weight : float, default 20
         Cap of the censoring weights (before they are scaled to mean 1).
     maturity_days : float, default 180
         With ``censoring="maturity"``: the age a label must have reached to be used.
+    interval_days, max_horizon_days : float, default 30 and 180
+        With ``censoring="competing"``: the width of the intervals and how far ahead they run; deals still
+        open after the last interval are shared between win and loss as that interval's hazards share them.
     model, calibration, min_closed, max_iter, learning_rate, max_depth, min_samples_leaf, l2_regularization, C, \
 fallback_C, holdout, n_jobs, random_state
         As in :class:`~salesmetrics.models.StallPredictor`.
@@ -93,7 +206,7 @@ fallback_C, holdout, n_jobs, random_state
     Attributes
     ----------
     classes_, estimator_, model_, fallback_, calibration_, n_rows_, n_closed_, n_censored_, training_window_,
-    metrics_, n_features_in_, feature_names_in_
+    metrics_, n_features_in_, feature_names_in_, stage_model_
         As in :class:`~salesmetrics.models.StallPredictor`.
     censoring_ : str
         The censoring correction applied (weights' range), or why none was.
@@ -117,9 +230,11 @@ fallback_C, holdout, n_jobs, random_state
     _parameter_constraints: ClassVar[dict] = {
         **SnapshotClassifier._parameter_constraints,
         "target": [StrOptions(set(TARGETS))],
-        "censoring": [StrOptions({"ipcw", "maturity", "none"})],
+        "censoring": [StrOptions({"competing", "ipcw", "maturity", "none"})],
         "max_weight": [Interval(Real, 1, None, closed="left")],
         "maturity_days": [Interval(Real, 0, None, closed="left")],
+        "interval_days": [Interval(Real, 0, None, closed="neither")],
+        "max_horizon_days": [Interval(Real, 0, None, closed="neither")],
     }
     _kind = "close"
 
@@ -130,6 +245,8 @@ fallback_C, holdout, n_jobs, random_state
         censoring="none",
         max_weight=20.0,
         maturity_days=180.0,
+        interval_days=30.0,
+        max_horizon_days=180.0,
         model="hgb",
         calibration="auto",
         min_closed=200,
@@ -148,6 +265,8 @@ fallback_C, holdout, n_jobs, random_state
         self.censoring = censoring
         self.max_weight = max_weight
         self.maturity_days = maturity_days
+        self.interval_days = interval_days
+        self.max_horizon_days = max_horizon_days
         self.model = model
         self.calibration = calibration
         self.min_closed = min_closed
@@ -165,9 +284,109 @@ fallback_C, holdout, n_jobs, random_state
     def _label_column(self) -> str:
         return self.target
 
+    def learns_from_censored_rows(self) -> bool:
+        """True when fitting uses snapshots of deals still open (``censoring="competing"``, target ``won``).
+
+        :func:`~salesmetrics.models.evaluate` then fits on every training snapshot, not only labelled ones.
+
+        >>> CloseLikelihood(censoring="competing").learns_from_censored_rows()
+        True
+        """
+        return self.censoring == "competing" and self.target == "won"
+
+    # ------------------------------------------------------------------------------- competing risks
+    def _competing_problem(self, X) -> str | None:
+        """Why ``censoring="competing"`` cannot be used on ``X`` (None when it can)."""
+        if self.target != "won":
+            return "competing risks apply to target='won'"
+        if not self._is_snapshots(X):
+            return "competing risks need a snapshots table, not an array"
+        missing = [c for c in ("deal_id", "as_of", "outcome", "days_to_outcome") if c not in X.columns]
+        if missing or not X.attrs.get("observed_until"):
+            what = ", ".join(missing) if missing else "attrs['observed_until']"
+            return f"competing risks need the snapshots table's {what}"
+        return None
+
+    def _fit(self, X, y):
+        problem = self._competing_problem(X) if self.censoring == "competing" else "not asked for"
+        if problem is None:
+            problem = self._fit_competing(X)
+        if problem is None:
+            return self
+        super()._fit(X, y)
+        if self.censoring == "competing":
+            self.censoring_ = f"none ({problem}; known outcomes only)"
+        return self
+
+    def _fit_competing(self, X) -> str | None:
+        """Fit the discrete-time competing-risks model (decision 0028); a reason string if it cannot be."""
+        from .reasons import prepare_reasons
+
+        self._check_snapshot_frame(X)
+        end = pd.Timestamp(X.attrs["observed_until"])
+        outcome = X["outcome"].astype(str).to_numpy()
+        rows, k, event = deal_intervals(
+            X["as_of"], X["days_to_outcome"], outcome, end, self.interval_days, self.max_horizon_days
+        )
+        if len(np.unique(event)) < len(EVENTS):
+            return "the watched intervals do not hold a win, a loss and a continuing deal"
+        n_k = max(int(np.ceil(float(self.max_horizon_days) / float(self.interval_days) - 1e-9)), 1)
+        matrix = self._matrix(X, reset=True)
+        expanded = np.c_[matrix[rows], k.astype(np.float64)]
+        groups = X["deal_id"].to_numpy(object)[rows]
+        closed_mask = np.isin(outcome, ["won", "lost"])
+        closed = int(X.loc[closed_mask, "deal_id"].nunique())
+        open_rows = int((~closed_mask).sum())
+        self.n_rows_ = len(X)
+        self.n_closed_ = closed
+        self.n_censored_ = open_rows
+        self.training_window_ = (str(X["as_of"].min()), str(X["as_of"].max()))
+        self.labels_observed_until_ = X.attrs.get("observed_until")
+        self.metrics_ = {}
+        self.calibration_ = "none"
+        self.classes_ = np.array(EVENTS)  # while the hazard model is fitted
+        if closed < self.min_closed:
+            self.fallback_ = (
+                f"only {_plural(closed, 'closed deal')} (fewer than min_closed={self.min_closed}): a strongly "
+                f"regularised logistic regression (C={self.fallback_C}) was fitted instead of {self.model!r}; treat "
+                "its probabilities as cautious (pulled toward the base rate)"
+            )
+            self.model_ = "logistic (fallback)"
+            hazard = linear_pipeline(self.fallback_C, self.random_state).fit(expanded, event)
+            warnings.warn(self.fallback_, SmallDataWarning, stacklevel=3)
+        else:
+            self.fallback_ = None
+            self.model_ = self.model
+            hazard = self._fit_calibrated(expanded, event, groups)
+        self.classes_ = np.array([0, 1])
+        self.estimator_ = _WinIncidence(hazard, n_k)
+        self.n_iter_ = self.estimator_.n_iter_
+        counts = np.bincount(event, minlength=len(EVENTS))
+        rows_in_window = _rows_in_window(X)
+        note = ""
+        if open_rows == 0 and rows_in_window > len(X):
+            note = (
+                f"; the table has no open deals but {rows_in_window - len(X):,} rows were left out of it: pass the "
+                "whole snapshots table so that open deals count as at risk"
+            )
+            warnings.warn(
+                "CloseLikelihood(censoring='competing') was given only the snapshots whose outcome is known; the "
+                "deals still open were left out, so the late hazards lean toward closing. Fit on the whole "
+                "snapshots table (open deals included).",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.censoring_ = (
+            f"competing risks: {len(rows):,} deal-intervals of {self.interval_days:g} days up to "
+            f"{n_k * float(self.interval_days):g} ({counts[2]:,} won, {counts[1]:,} lost, {counts[0]:,} continuing; "
+            f"{open_rows:,} rows of deals open at {end:%Y-%m-%d} used as at risk){note}"
+        )
+        prepare_reasons(self, matrix)
+        return None
+
     def _censoring_weights(self, frame, attrs) -> np.ndarray | None:
         self.censoring_ = "none"
-        if self.censoring == "none":
+        if self.censoring in ("none", "competing"):
             return None
         if self.target != "won":
             self.censoring_ = "none (censoring weights apply to target='won')"
@@ -222,4 +441,15 @@ fallback_C, holdout, n_jobs, random_state
         return pd.DataFrame(out, index=index)
 
 
-__all__ = ["TARGETS", "CloseLikelihood", "censoring_weights"]
+__all__ = ["EVENTS", "TARGETS", "CloseLikelihood", "censoring_weights", "deal_intervals", "win_incidence"]
+
+
+def _rows_in_window(frame: pd.DataFrame) -> int:
+    """Rows the snapshots had between the frame's first and last as-of (``attrs['rows_per_as_of']``), or 0."""
+    rows = frame.attrs.get("rows_per_as_of")
+    if not rows or not len(frame):
+        return 0
+    dates = pd.to_datetime(pd.Series(list(rows)))
+    counts = np.asarray(list(rows.values()), dtype=np.int64)
+    inside = ((dates >= frame["as_of"].min()) & (dates <= frame["as_of"].max())).to_numpy()
+    return int(counts[inside].sum())
