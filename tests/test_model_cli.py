@@ -87,6 +87,17 @@ def test_train_prints_summary_and_fallback_notice(log_dir, tmp_path, capsys):
     assert json.loads(zipfile.ZipFile(out).read("model_card.json"))["model"] == "logistic (fallback)"
 
 
+def test_train_won_with_competing_risks_records_it_in_the_card(log_dir, tmp_path, capsys):
+    out = tmp_path / "won-competing.skops"
+    args = ["model", "train", str(log_dir), "--target", "won", "--censoring", "competing", "--out", str(out)]
+    assert main([*args, "--model", "logistic", "--jobs", "1", "--min-closed", "50"]) == 0
+    card = json.loads(zipfile.ZipFile(out).read("model_card.json"))
+    assert card["censoring"].startswith("competing risks")
+    with pytest.raises(SystemExit) as stopped:
+        main(["model", "train", str(log_dir), "--target", "won", "--censoring", "sometimes", "--out", "x"])
+    assert stopped.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
 def test_predict_writes_risks_with_reasons_sorted(log_dir, stall_model, tmp_path, capsys):
     out = tmp_path / "risks.csv"
     code = main(

@@ -31,6 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--start", help="first as-of date (default: the log's first event)")
     p.add_argument("--end", help="last as-of date, and the end of what labels may see (default: last event)")
     p.add_argument("--min-closed", type=int, default=200, help="fewer closed deals: regularised fallback")
+    _censoring_option(p)
     p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
     p.add_argument("--jobs", type=int, help="threads for fitting (default: every core)")
     p.add_argument("--force", action="store_true", help="replace an existing model file")
@@ -67,12 +68,7 @@ def register(subparsers) -> None:
     p.add_argument("--gap-days", type=float, help="days between cutoff and test start (default: the horizon)")
     p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
     p.add_argument("--min-closed", type=int, default=200, help="fewer closed deals: regularised fallback")
-    p.add_argument(
-        "--censoring",
-        choices=("none", "ipcw", "maturity"),
-        default="none",
-        help="won only: correct for outcomes not yet known (decision 0027; default none)",
-    )
+    _censoring_option(p)
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap draws of whole deals (default 200)")
     p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
     p.add_argument("--jobs", type=int, help="threads for fitting (default: every core)")
@@ -80,6 +76,14 @@ def register(subparsers) -> None:
     p.add_argument("--plot", type=Path, help="write the calibration plot (PNG, SVG or PDF by the suffix)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.set_defaults(func=_cmd_backtest)
+
+
+def _censoring_option(p) -> None:
+    p.add_argument(
+        "--censoring",
+        choices=("none", "ipcw", "maturity", "competing"),
+        help="won only: how outcomes not yet known are handled (decisions 0027 and 0028; default: the model's)",
+    )
 
 
 def _missing_action(parser):
@@ -110,7 +114,9 @@ def _estimator(target: str, args: argparse.Namespace):
     }
     if target == "stall":
         return StallPredictor(horizon_days=args.horizon_days, **common)
-    return CloseLikelihood(target=TARGETS[target], censoring=getattr(args, "censoring", "none"), **common)
+    if getattr(args, "censoring", None) is not None:
+        common["censoring"] = args.censoring
+    return CloseLikelihood(target=TARGETS[target], **common)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
