@@ -216,13 +216,25 @@ def simulated_part(args) -> None:
         " once every outcome is known (end of the log)."
     )
 
+    # the competing-risks option (decision 0028) on the same split: evaluate passes it the open training deals
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        competing = evaluate(
+            CloseLikelihood(censoring="competing", random_state=0), log, target="won", n_bootstrap=0, baselines=None
+        )
+    same = competing.predictions[["deal_id", "as_of"]].equals(ev.predictions[["deal_id", "as_of"]])
+    assert same, "the competing model must be scored on the same test snapshots"
+    print(f"\nCloseLikelihood(censoring='competing') on the same split: {competing.estimators['model'].censoring_}.")
+
     # the close model against the true win probabilities, on the same test snapshots
-    pred = ev.predictions
+    pred = ev.predictions.assign(competing=competing.predictions["model"].to_numpy())
     truth = true_probability(pred, sim.truth.win_probability)
     ok = ~np.isnan(truth)
     scores = {
         "true win probability": truth[ok],
         "model (CloseLikelihood)": pred["model"].to_numpy()[ok],
+        "model, censoring='competing'": pred["competing"].to_numpy()[ok],
+        "model, logistic learner": pred["model, logistic learner"].to_numpy()[ok],
         "stage default rate": pred["stage default rate"].to_numpy()[ok],
     }
     table = bootstrap_metrics(pred["y"].to_numpy()[ok], scores, pred["deal_id"].to_numpy()[ok], args.bootstrap, 0)
@@ -240,6 +252,20 @@ def simulated_part(args) -> None:
     )
     print(markdown(wide, index=True))
     calib = calibration_table(pred["y"].to_numpy()[ok], scores, n_bins=10)
+    gaps = calib.assign(gap=(calib["mean_predicted"] - calib["observed_rate"]).abs() * calib["n"])
+    level = pd.DataFrame(
+        {
+            "mean predicted": {name: float(np.mean(p)) for name, p in scores.items()},
+            "observed rate": float(pred["y"].to_numpy()[ok].mean()),
+            "mean true probability": float(truth[ok].mean()),
+            "calibration error": gaps.groupby("model", sort=False)["gap"].sum() / ok.sum(),
+        }
+    ).rename_axis("scores")
+    print(
+        "\nMean prediction against the observed rate and the mean true probability of the same rows; calibration "
+        "error = mean |predicted - observed| over ten equal-width bins, weighted by rows:\n"
+    )
+    print(markdown(level, index=True))
     fig, (ax_scatter, ax_cal) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
     ax_scatter.scatter(scores["true win probability"], scores["model (CloseLikelihood)"], s=4, alpha=0.3)
     ax_scatter.plot([0, 1], [0, 1], color="grey", linestyle=":")
@@ -248,6 +274,8 @@ def simulated_part(args) -> None:
     ax_scatter.set_title(f"Test snapshots: model vs truth (correlation {corr:.2f})")
     ax_cal.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
     for name in scores:
+        if name == "model, logistic learner":
+            continue  # four lines are enough to read
         one = calib[calib["model"] == name]
         ax_cal.plot(one["mean_predicted"], one["observed_rate"], marker="o", label=name)
     ax_cal.set_xlabel("Mean predicted probability in the bin")

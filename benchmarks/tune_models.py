@@ -13,6 +13,10 @@ there: the candidates were fixed before).
 ``--won-calibration`` compares the won model's censoring options (decision 0028) on tuning logs, in the usual
 split and with the test outcomes followed up, against the realised outcomes *and* the simulator's true win
 probabilities (mean over every test snapshot, open deals included, so no test censoring can favour a model).
+Every method is fitted and scored through ``evaluate`` (which gives ``censoring="competing"`` the open training
+deals); with ``--check`` it runs on the reported logs (seed 11 and the demo, usual split):
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/tune_models.py --won-calibration --check   # about 2 minutes
 """
 
 from __future__ import annotations
@@ -184,7 +188,7 @@ WON_METHODS = {
 def won_calibration(seeds, deals, methods=None) -> pd.DataFrame:
     """The won model's censoring options in a time split: realised outcomes and true probabilities (ADR 0028).
 
-    Two splits per seed: ``usual`` (24 months, test labels read at the end of the log, as ``evaluate``) and
+    Two splits per seed: ``usual`` (24 months, test labels read at the end of the log) and
     ``followed`` (32 months, test snapshots end 240 days before the log, so their outcomes are nearly all
     known). Training rows: snapshots before the cutoff with labels read at the test start, open deals
     included (each estimator uses what it can: ``none`` and ``ipcw`` drop them, ``competing`` keeps them at
@@ -202,44 +206,54 @@ def won_calibration(seeds, deals, methods=None) -> pd.DataFrame:
 
 
 def won_rows(name, split, log, truth_table, methods=None) -> list[dict]:
-    """One row per method for one log and split (see :func:`won_calibration`)."""
-    from sklearn.metrics import brier_score_loss, roc_auc_score
+    """One row per method for one log and split (see :func:`won_calibration`), every model through ``evaluate``.
 
+    ``usual``: ``evaluate(estimator, log, target="won")``, exactly as a user runs it (training labels read at
+    the test start; an estimator that learns from open deals, ``censoring="competing"``, gets them). ``followed``:
+    the snapshot frame cut 240 days before the log's end, with ``train_snapshots`` read at the test start.
+    ``competing, known outcomes only`` is the competing model given only the labelled training rows (as a
+    baseline of ``evaluate``, which is how ``evaluate`` passed it before it learned to pass open deals).
+    """
     from salesmetrics.models.baselines import StageRate
 
-    rows = []
     full = snapshots(log)
     if split == "followed":
         full = full[(full["as_of"] <= full["as_of"].max() - pd.Timedelta(days=240)).to_numpy()]
     labelled = full["won"].notna().to_numpy()
     cutoff = time_split(full[labelled], None, 0.0)[0].attrs["cutoff"]
     start = cutoff + pd.Timedelta(days=30)
-    train = snapshots(log, observed_until=start)
-    train = train[(train["as_of"] < cutoff).to_numpy()]
-    known = train[train["won"].notna().to_numpy()]
-    everyone = full[(full["as_of"] >= start).to_numpy()]
-    test = everyone[everyone["won"].notna().to_numpy()]
-    y = test["won"].astype(int).to_numpy()
-    truth = true_probability(test, truth_table)
-    truth_all = true_probability(everyone, truth_table)
-    ok, ok_all = ~np.isnan(truth), ~np.isnan(truth_all)
+    if split == "followed":
+        source = full
+        options = {"cutoff": cutoff, "train_snapshots": snapshots(log, observed_until=start)}
+    else:
+        source, options = log, {"momentum_flag": False}
     trials = {k: CloseLikelihood(**v, n_jobs=1, random_state=0) for k, v in WON_METHODS.items()}
     trials = {k: v for k, v in trials.items() if methods is None or k in methods}
-    trials["competing, known outcomes only (as evaluate passes them)"] = CloseLikelihood(
-        censoring="competing", n_jobs=1, random_state=0
-    )
+    if methods is None or "competing" in methods:
+        trials["competing, known outcomes only"] = CloseLikelihood(censoring="competing", n_jobs=1, random_state=0)
     trials["stage default rate"] = StageRate()
+    rows = []
     for label, est in trials.items():
-        if methods is not None and label.startswith("competing, known") and "competing" not in methods:
-            continue
+        as_baseline = isinstance(est, StageRate) or label.startswith("competing, known")
         t0 = time.time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if isinstance(est, StageRate) or label.startswith("competing, known"):
-                est.fit(known, known["won"].astype(int).to_numpy())
-            else:
-                est.fit(train)
-        p, p_all = est.predict_proba(test)[:, 1], est.predict_proba(everyone)[:, 1]
+            ev = evaluate(
+                None if as_baseline else est,
+                source,
+                target="won",
+                n_bootstrap=0,
+                baselines={"model": est} if as_baseline else None,
+                **options,
+            )
+        fitted, pred = ev.estimators["model"], ev.predictions
+        if not as_baseline and est.learns_from_censored_rows():
+            assert ev.estimators["model"].n_censored_ > 0, "evaluate did not pass the open training deals"
+        everyone = full[(full["as_of"] >= ev.test_start).to_numpy()]
+        y, p = pred["y"].to_numpy(), pred["model"].to_numpy()
+        p_all = fitted.predict_proba(everyone)[:, 1]
+        truth, truth_all = true_probability(pred, truth_table), true_probability(everyone, truth_table)
+        ok, ok_all = ~np.isnan(truth), ~np.isnan(truth_all)
         rows.append(
             {
                 "log": name,
@@ -247,12 +261,13 @@ def won_rows(name, split, log, truth_table, methods=None) -> list[dict]:
                 "method": label,
                 "mean_p": round(float(p.mean()), 3),
                 "observed": round(float(y.mean()), 3),
-                "cal_error": round(calibration_error(y, p), 3),
-                "roc_auc": round(float(roc_auc_score(y, p)), 3),
-                "brier": round(float(brier_score_loss(y, p)), 4),
                 "true": round(float(truth[ok].mean()), 3),
+                "cal_error": round(calibration_error(y, p), 3),
+                "roc_auc": round(float(ev.table.set_index("metric").loc["roc_auc", "value"]), 3),
+                "brier": round(float(ev.table.set_index("metric").loc["brier", "value"]), 4),
                 "p_all": round(float(p_all[ok_all].mean()), 3),
                 "true_all": round(float(truth_all[ok_all].mean()), 3),
+                "n_train": ev.counts["train"],
                 "s": round(time.time() - t0, 1),
             }
         )
@@ -275,7 +290,8 @@ def check(logs: dict, n_bootstrap: int) -> None:
             if target == "won":
                 others["new default, censoring='ipcw'"] = cls(censoring="ipcw", **common)
                 others["logistic learner + ipcw"] = cls(model="logistic", censoring="ipcw", **common)
-                others["censoring='competing'"] = cls(censoring="competing", **common)
+                # as a baseline it sees the labelled rows only; --won-calibration fits it as evaluate's model
+                others["censoring='competing', labelled rows only"] = cls(censoring="competing", **common)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 ev = evaluate(

@@ -93,6 +93,8 @@ def test_train_won_with_competing_risks_records_it_in_the_card(log_dir, tmp_path
     assert main([*args, "--model", "logistic", "--jobs", "1", "--min-closed", "50"]) == 0
     card = json.loads(zipfile.ZipFile(out).read("model_card.json"))
     assert card["censoring"].startswith("competing risks")
+    text = capsys.readouterr().out
+    assert "rows of deals still open, used as at risk" in text and "left out" not in text
     with pytest.raises(SystemExit) as stopped:
         main(["model", "train", str(log_dir), "--target", "won", "--censoring", "sometimes", "--out", "x"])
     assert stopped.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err

@@ -150,7 +150,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"Trained {card['model_class']} ({card['model']}) on {card['rows']:,} snapshot rows of {args.log}")
     print(f"  target: {card['target']}; as-of dates {window.get('first_as_of')} to {window.get('last_as_of')}")
     print(f"  labels see events up to {window.get('labels_until')}")
-    print(f"  closed deals: {card['closed_deals']:,}; censored rows left out: {card['censored_rows_left_out']:,}")
+    censored = card["censored_rows_left_out"]
+    if str(card.get("censoring") or "").startswith("competing"):  # decision 0028: open deals are at risk
+        print(f"  closed deals: {card['closed_deals']:,}; rows of deals still open, used as at risk: {censored:,}")
+    else:
+        print(f"  closed deals: {card['closed_deals']:,}; censored rows left out: {censored:,}")
+    print(f"  censoring: {card.get('censoring') or 'none'}")
     print(f"  calibration: {card['calibration']}")
     for key, value in card["metrics"].items():
         print(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
