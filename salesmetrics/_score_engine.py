@@ -6,7 +6,7 @@ pieces. Either is taken only when the log is Parquet with the expected column ty
 prove that full validation would neither refuse the log (missing values, unknown stages, unknown deal ids,
 repeated deal ids, negative amounts, unknown outcomes or directions) nor change it (exact duplicate rows, which
 it drops). The checks run in threads beside the main work: missing activity values come from the Parquet
-statistics, the vocabularies from ``SELECT DISTINCT``, duplicates from sorting row hashes with NumPy. When any
+statistics, the vocabularies from filtered counts, duplicates from sorting row hashes with NumPy. When any
 check fails, or the files are not as expected, the functions return ``None`` and the caller falls back to
 :func:`salesmetrics.read_log` and the pandas path, which reports each problem with file, row and column.
 
@@ -197,11 +197,13 @@ def _load_and_check(con, files: dict[str, Path], model: StageModel, as_of_us: in
                 )
             finally:
                 a_ready.set()
-            # outcome and direction vocabularies: one DISTINCT scan per column beats filters in the count above
+            # outcome and direction vocabularies: a WHERE filter on one column is pushed into the Parquet scan
+            # (about 0.01 s for 10M rows, against 0.05-0.07 s for SELECT DISTINCT and more for a filter inside
+            # the count above); NOT IN is NULL for a missing value, which validation allows
             for column, allowed in (("outcome", OUTCOME_VALUES), ("direction", DIRECTION_VALUES)):
                 if column in columns["activities"]:
-                    found = {v for (v,) in cursor.execute(f"SELECT DISTINCT {column} FROM {acts}").fetchall()}
-                    if not found <= {*allowed, None}:
+                    query = f"SELECT count(*) FROM {acts} WHERE {column} NOT IN {_list(allowed)}"
+                    if cursor.execute(query).fetchone()[0]:
                         return False
             return True
 
