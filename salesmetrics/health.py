@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._text import plural
 from .exceptions import UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, subset_deals
@@ -38,11 +39,6 @@ def filter_log(log: SalesLog, *, owner: str | None = None, team: str | None = No
     if len(deals) == len(log.deals):
         return log
     return subset_deals(log, deals)
-
-
-def _count(n: int, word: str, plural: str | None = None) -> str:
-    """``"1 owner"``, ``"3 owners"``; ``plural`` for irregular words."""
-    return f"{n:,} " + (word if n == 1 else plural or word + "s")
 
 
 @dataclass(frozen=True)
@@ -80,22 +76,22 @@ class PipelineHealth:
             known = ", ".join(f"{int(v):,} {k}" for k, v in counts.items()) or "none"
             return (
                 "The log has no dated events, so movement, motion and the waterfall cannot be placed in time. "
-                f"Current stages of its {_count(int(counts.sum()), 'deal')}: {known}."
+                f"Current stages of its {plural(int(counts.sum()), 'deal')}: {known}."
             )
         lines = [
-            f"As of {self.as_of:%Y-%m-%d}, {_count(n, self.group_by)} logged {int(g['motions'].sum()):,} activities "
+            f"As of {self.as_of:%Y-%m-%d}, {plural(n, self.group_by)} logged {int(g['motions'].sum()):,} activities "
             f"and {int(g['movements'].sum()):,} movements: {ratio:.1f} activities per movement.",
         ]
         if not g["motions"].sum():  # a log without activities: say so instead of comparing nothing
             lines[0] = (
-                f"As of {self.as_of:%Y-%m-%d}, {_count(n, self.group_by)} made {int(g['movements'].sum()):,} "
+                f"As of {self.as_of:%Y-%m-%d}, {plural(n, self.group_by)} made {int(g['movements'].sum()):,} "
                 "movements; the log has no activities, so motion cannot be set against movement."
             )
         elif len(idle):
             names = ", ".join(idle[self.group_by].astype(str).head(5))
             more = "" if len(idle) <= 5 else f" and {len(idle) - 5} more"
             lines.append(
-                f"{len(idle)} of {_count(len(latest), self.group_by)} "
+                f"{len(idle)} of {plural(len(latest), self.group_by)} "
                 f"{'shows' if len(idle) == 1 else 'show'} motion without movement in {label}: {names}{more}."
             )
         else:
@@ -103,8 +99,8 @@ class PipelineHealth:
         open_deals = int(self.deals["is_open"].sum())
         if g["motions"].sum():
             lines.append(
-                f"{len(self.stuck_deals)} of {_count(open_deals, 'open deal')} had at least "
-                f"{_count(self.min_motions, 'activity', 'activities')} "
+                f"{len(self.stuck_deals)} of {plural(open_deals, 'open deal')} had at least "
+                f"{plural(self.min_motions, 'activity', 'activities')} "
                 "since their last movement (busy, not moving)."
             )
         if len(latest) and self.periods[["opening_count", "created_count", "closing_count"]].to_numpy().any():

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._text import join_words, plural
 from .coverage import LogCoverage, Note, log_coverage, note_axes, table_or_note
 from .exceptions import UsageError
 from .log import SalesLog
@@ -70,15 +71,6 @@ FEATURE_LABELS = {
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
-
-
-def _join(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _risk_text(risk: float, threshold: float) -> str:
@@ -205,7 +197,7 @@ class ModelSource:
                 "their last stage movement instead, without a risk."
             )
         if self.kind == "fitted":
-            deals = f" of {_plural(self.deals, 'deal')}" if self.deals is not None else ""
+            deals = f" of {plural(self.deals, 'deal')}" if self.deals is not None else ""
             every = f" (every {_ordinal(self.every)} date)" if self.every > 1 else ""
             text = (
                 f"Risks come from a {self.learner_name} fitted on the spot on {self.rows:,} "
@@ -226,8 +218,8 @@ class ModelSource:
             text += f" Small-data fallback: {self.fallback}."
         if self.empty:
             names = [FEATURE_LABELS.get(f, f) for f in self.empty]
-            shown = _join(names[:4] + ([f"{len(names) - 4} more"] if len(names) > 4 else []))
-            text += f" {_plural(len(names), 'feature')} have no value in this log and carry nothing: {shown}."
+            shown = join_words(names[:4] + ([f"{len(names) - 4} more"] if len(names) > 4 else []))
+            text += f" {plural(len(names), 'feature')} have no value in this log and carry nothing: {shown}."
         return " ".join([text, *self.checks])
 
 
@@ -435,9 +427,9 @@ class StallRiskReport:
     def _reason_pool(self) -> tuple[pd.DataFrame, str]:
         """The deals whose reasons are counted: those above the threshold, else the ``top`` riskiest."""
         if len(self.at_risk):
-            return self.at_risk, f"the {_plural(len(self.at_risk), 'deal')} above {self.threshold:.0%}"
+            return self.at_risk, f"the {plural(len(self.at_risk), 'deal')} above {self.threshold:.0%}"
         head = self.deals.head(self.top)
-        return head, f"the {_plural(len(head), 'riskiest deal')}"
+        return head, f"the {plural(len(head), 'riskiest deal')}"
 
     def reason_counts(self, deals: pd.DataFrame | None = None) -> pd.DataFrame:
         """How many ``deals`` (default: those above the threshold, else the ``top`` riskiest) have each feature
@@ -462,24 +454,24 @@ class StallRiskReport:
         high = self.at_risk
         if len(high):
             text = (
-                f"{len(high):,} of {_plural(n, 'open deal')} {'has' if len(high) == 1 else 'have'} a stall risk "
+                f"{len(high):,} of {plural(n, 'open deal')} {'has' if len(high) == 1 else 'have'} a stall risk "
                 f"above {pct} (no stage movement in the next {h} days)"
             )
             reasons = self.reason_counts(high).head(3)
             if len(reasons):
                 word = "reason is" if len(reasons) == 1 else "reasons are"
-                parts = [f"{r.reason} ({_plural(int(r.deals), 'deal')})" for r in reasons.itertuples()]
-                text += f"; the top {word} {_join(parts)}"
+                parts = [f"{r.reason} ({plural(int(r.deals), 'deal')})" for r in reasons.itertuples()]
+                text += f"; the top {word} {join_words(parts)}"
             out = [text + "."]
             g = self.group_by
             if g in high and high[g].notna().any():
                 counts = high[g].astype("str").value_counts()
                 if len(counts) > 1:
                     shared = counts[counts == counts.iloc[0]].index.tolist()
-                    who = _join([str(s) for s in shared[:3]])
+                    who = join_words([str(s) for s in shared[:3]])
                     out.append(
                         f"{who} {'holds' if len(shared) == 1 else 'each hold'} the most of them "
-                        f"({counts.iloc[0]:,} of {len(high):,}); {_plural(len(counts), g)} have at least one."
+                        f"({counts.iloc[0]:,} of {len(high):,}); {plural(len(counts), g)} have at least one."
                     )
                 else:
                     out.append(f"All of them belong to {g} {counts.index[0]}.")
@@ -495,7 +487,7 @@ class StallRiskReport:
             r = d.iloc[0]
             why = f": {r['reason_1']}" if isinstance(r.get("reason_1"), str) and r["reason_1"] else ""
             out = [
-                f"None of the {_plural(n, 'open deal')} has a stall risk above {pct} (no stage movement in the "
+                f"None of the {plural(n, 'open deal')} has a stall risk above {pct} (no stage movement in the "
                 f"next {h} days); the highest is {_risk_text(r['risk'], self.threshold)} ({r['deal_id']}, "
                 f"{r['owner']}, in {r['stage']}{why})."
             ]
@@ -522,7 +514,7 @@ class StallRiskReport:
             r = self.deals.iloc[0]
             n = len(self.deals)
             lines.append(
-                f"{_plural(n, 'open deal')} {'is' if n == 1 else 'are'} listed, longest without a stage movement "
+                f"{plural(n, 'open deal')} {'is' if n == 1 else 'are'} listed, longest without a stage movement "
                 f"first ({r['deal_id']}: {r['days_in_stage']:,.0f} days in {r['stage']})."
             )
             lines.append(self.source.sentence())
@@ -531,7 +523,7 @@ class StallRiskReport:
             lines.append(self.source.sentence())
         if self.unscored:
             lines.append(
-                f"{_plural(self.unscored, 'deal')} in scope {'has' if self.unscored == 1 else 'have'} no dated "
+                f"{plural(self.unscored, 'deal')} in scope {'has' if self.unscored == 1 else 'have'} no dated "
                 "stage entry, so whether they are open cannot be known and they are not ranked."
             )
         return " ".join([*lines, *self.notes])

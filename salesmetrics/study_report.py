@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._text import join_words, plural
 from .coverage import LogCoverage, Note, log_coverage, note_axes, table_or_note
 from .exceptions import UsageError
 from .log import SalesLog
-from .risk_report import FREQS, LEARNERS, _join, _plural, _Warnings, empty_features, fill_features
+from .risk_report import FREQS, LEARNERS, _Warnings, empty_features, fill_features
 from .snapshots import FEATURES
 
 TARGETS = ("won", "stalled")
@@ -262,7 +263,7 @@ class Study:
             return ["No deal is left for the survival curves."]
         n = int(s["n_deals"].sum())
         age = self.survival.min_age_days
-        who = f"{_plural(n, 'deal')} still open at {age:g} days" if age else _plural(n, "deal")
+        who = f"{plural(n, 'deal')} still open at {age:g} days" if age else plural(n, "deal")
         horizons = [h for h in self.survival.horizons if s[f"won_within_{h}d"].notna().any()]
         if not horizons:
             return [f"Time to close ({who}): every horizon runs past the longest follow-up, so no share is given."]
@@ -310,9 +311,10 @@ class Study:
             lines.append(f"Small-data fallback: {self.fallback}.")
         lines += self._importance_sentences() + self._survival_sentences() + self._cox_sentences()
         if self.empty:
+            shown = list(self.empty)[:6] + ([f"{len(self.empty) - 6} more"] if len(self.empty) > 6 else [])
             lines.append(
-                f"{_plural(len(self.empty), 'feature')} have no value in this log and carry nothing: "
-                f"{_join(list(self.empty)[:6] + ([f'{len(self.empty) - 6} more'] if len(self.empty) > 6 else []))}."
+                f"{plural(len(self.empty), 'feature')} have no value in this log and carry nothing: "
+                f"{join_words(shown)}."
             )
         if self.every > 1:
             lines.append(f"To keep the study quick, one {FREQS[self.freq]} as-of date in {self.every} is used.")

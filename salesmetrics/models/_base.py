@@ -39,9 +39,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._text import plural as _plural
 from ..exceptions import UsageError
 from ..snapshots import FEATURES
-from .reasons import _plural
 
 MIN_CALIBRATION_ROWS = 200  # fewer held-out rows than this: no calibration step
 MIN_CALIBRATION_MINORITY = 30  # fewer held-out rows of the rarest class than this: no calibration step
@@ -218,26 +218,31 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
             self.model_ = "constant"
             self.estimator_ = _ConstantModel().fit(matrix)
             warnings.warn(self.fallback_, SmallDataWarning, stacklevel=2)
-        elif closed < self.min_closed:
-            self.fallback_ = (
-                f"only {_plural(closed, 'closed deal')} (fewer than min_closed={self.min_closed}): a strongly "
-                f"regularised logistic regression (C={self.fallback_C}) was fitted instead of {self.model!r}; treat "
-                "its probabilities as cautious (pulled toward the base rate)"
-            )
-            self.model_ = "logistic (fallback)"
-            self.estimator_ = linear_pipeline(self.fallback_C, self.random_state).fit(
-                matrix, encoded, logistic__sample_weight=weights
-            )
-            warnings.warn(self.fallback_, SmallDataWarning, stacklevel=2)
         else:
-            self.fallback_ = None
-            self.model_ = self.model
-            self.estimator_ = self._fit_calibrated(matrix, encoded, groups, weights)
+            self.estimator_ = self._fit_learner(matrix, encoded, groups, closed, weights)
         self.n_iter_ = _iterations(self.estimator_)
         from .reasons import prepare_reasons
 
         prepare_reasons(self, matrix)
         return self
+
+    def _fit_learner(self, matrix, encoded, groups, closed: int, weights=None):
+        """The fitted model: the chosen learner, calibrated on held-out deals, or with fewer than ``min_closed``
+        closed deals the regularised logistic fallback (``fallback_`` and a :class:`SmallDataWarning` say so)."""
+        if closed >= self.min_closed:
+            self.fallback_ = None
+            self.model_ = self.model
+            return self._fit_calibrated(matrix, encoded, groups, weights)
+        self.fallback_ = (
+            f"only {_plural(closed, 'closed deal')} (fewer than min_closed={self.min_closed}): a strongly "
+            f"regularised logistic regression (C={self.fallback_C}) was fitted instead of {self.model!r}; treat "
+            "its probabilities as cautious (pulled toward the base rate)"
+        )
+        self.model_ = "logistic (fallback)"
+        fallback = linear_pipeline(self.fallback_C, self.random_state)
+        fitted = fallback.fit(matrix, encoded, logistic__sample_weight=weights)
+        warnings.warn(self.fallback_, SmallDataWarning, stacklevel=4)
+        return fitted
 
     def _leaf(self, n_rows: int) -> int:
         """``min_samples_leaf``; ``"auto"``: an eighth of the rows the trees see, between 20 and 500."""
@@ -402,9 +407,8 @@ def _stage_model(X) -> dict | None:
     if attrs.get("commit_stage") is not None:
         out["commit_stage"] = str(attrs["commit_stage"])
     for key in ("won", "lost"):
-        names = attrs.get(key) if attrs.get(key) is not None else attrs.get(f"{key}_stages")
-        if names is not None:
-            out[key] = [str(s) for s in ([names] if isinstance(names, str) else names)]
+        if attrs.get(key) is not None:
+            out[key] = [str(s) for s in attrs[key]]
     return out
 
 

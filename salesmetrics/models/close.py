@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import SmallDataWarning, SnapshotClassifier, _iterations, linear_pipeline
-from .reasons import _plural
+from ._base import SnapshotClassifier, _iterations
 
 TARGETS = ("won", "close_outcome")
 DAY = pd.Timedelta(days=1)
@@ -345,19 +344,7 @@ fallback_C, holdout, n_jobs, random_state
         self.metrics_ = {}
         self.calibration_ = "none"
         self.classes_ = np.array(EVENTS)  # while the hazard model is fitted
-        if closed < self.min_closed:
-            self.fallback_ = (
-                f"only {_plural(closed, 'closed deal')} (fewer than min_closed={self.min_closed}): a strongly "
-                f"regularised logistic regression (C={self.fallback_C}) was fitted instead of {self.model!r}; treat "
-                "its probabilities as cautious (pulled toward the base rate)"
-            )
-            self.model_ = "logistic (fallback)"
-            hazard = linear_pipeline(self.fallback_C, self.random_state).fit(expanded, event)
-            warnings.warn(self.fallback_, SmallDataWarning, stacklevel=3)
-        else:
-            self.fallback_ = None
-            self.model_ = self.model
-            hazard = self._fit_calibrated(expanded, event, groups)
+        hazard = self._fit_learner(expanded, event, groups, closed)
         self.classes_ = np.array([0, 1])
         self.estimator_ = _WinIncidence(hazard, n_k)
         self.n_iter_ = self.estimator_.n_iter_

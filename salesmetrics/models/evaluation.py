@@ -73,6 +73,12 @@ def _when(stamp) -> str:
     return f"{stamp:%Y-%m-%d %H:%M}" if stamp.second == 0 and stamp.microsecond == 0 else f"{stamp:%Y-%m-%d %H:%M:%S}"
 
 
+def _learns_from_censored_rows(estimator) -> bool:
+    """Whether ``estimator`` uses snapshots whose label is not known yet (it says so with a method)."""
+    ask = getattr(estimator, "learns_from_censored_rows", None)
+    return bool(ask()) if callable(ask) else False
+
+
 def default_gap_days(snapshots: pd.DataFrame, estimator=None) -> float:
     """The label horizon: ``snapshots.attrs['horizon_days']``, else the estimator's ``horizon_days``, else 30."""
     for source in (snapshots.attrs.get("horizon_days"), getattr(estimator, "horizon_days", None)):
@@ -634,9 +640,3 @@ __all__ = [
     "repeated_metrics",
     "time_split",
 ]
-
-
-def _learns_from_censored_rows(estimator) -> bool:
-    """Whether ``estimator`` uses snapshots whose label is not known yet (it says so with a method)."""
-    ask = getattr(estimator, "learns_from_censored_rows", None)
-    return bool(ask()) if callable(ask) else False

@@ -19,16 +19,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from .._text import plural as _plural
+
 SAMPLE_ROWS = 300
 GRID_POINTS = 21
 MIN_EFFECT = 0.005  # effects below half a percentage point are not reasons
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    """``"1 activity"``, ``"3 activities"``, ``"2 days"``."""
-    if plural is None:
-        plural = word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
-    return f"{n:,} {word if n == 1 else plural}"
 
 
 def _times(n: int) -> str:

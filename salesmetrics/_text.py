@@ -1,0 +1,28 @@
+"""Small helpers for the sentences reports and models write: counts with the right noun, lists in words."""
+
+from __future__ import annotations
+
+
+def plural(n: int, word: str, plural_form: str | None = None) -> str:
+    """``n`` and ``word``, in the plural unless ``n`` is 1; ``plural_form`` for irregular words.
+
+    A consonant before a final ``y`` makes ``-ies``; every other word takes ``-s``.
+
+    Examples
+    --------
+    >>> plural(1, "owner"), plural(3, "owner"), plural(13, "activity"), plural(2, "day"), plural(1200, "deal")
+    ('1 owner', '3 owners', '13 activities', '2 days', '1,200 deals')
+    """
+    if plural_form is None:
+        consonant_y = word.endswith("y") and word[-2:-1] not in "aeiou"
+        plural_form = word[:-1] + "ies" if consonant_y else word + "s"
+    return f"{n:,} {word if n == 1 else plural_form}"
+
+
+def join_words(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``.
+
+    >>> join_words(["calls"]), join_words(["calls", "emails", "meetings"])
+    ('calls', 'calls, emails and meetings')
+    """
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
