@@ -163,3 +163,5 @@ def test_evaluate_fits_the_competing_model_on_open_deals_too(split):
     assert competing.censoring_.startswith("competing risks")
     assert competing.n_censored_ == result.counts["train_censored"] > 0
     assert known_only.n_censored_ == 0
+    assert "the model learned from them as at risk" in str(result)
+    assert "at risk" not in str(plain) and "train_at_risk" not in plain.counts

@@ -377,10 +377,14 @@ class Evaluation:
     def _summary_line(self) -> str:
         c = self.counts
         rate = self.predictions["y"].mean() if len(self.predictions) else float("nan")
+        at_risk = ""
+        if c.get("train_at_risk"):  # competing risks (decision 0028)
+            at_risk = " (the model learned from them as at risk; the baselines left them out)"
         return (
             f"target {self.target!r}: trained on {c.get('train', 0):,} snapshots before {self.cutoff:%Y-%m-%d}, "
             f"tested on {c.get('test', 0):,} from {self.test_start:%Y-%m-%d} (gap {self.gap_days:g} days, "
-            f"base rate {rate:.3f}); censored labels left out: {c.get('train_censored', 0):,} train, "
+            f"base rate {rate:.3f}); censored labels left out: {c.get('train_censored', 0):,} train"
+            f"{at_risk}, "
             f"{c.get('test_censored', 0):,} test; {self.n_bootstrap} bootstrap draws of whole deals, 95% intervals"
         )
 
@@ -577,6 +581,8 @@ def evaluate(
     # training snapshot, censored ones included, with labels read from the table; the rest see labelled rows
     whole_train = train if _learns_from_censored_rows(estimator) else None
     counts["train_censored"] = int(y_train.isna().sum())
+    if whole_train is not None and fit:
+        counts["train_at_risk"] = counts["train_censored"]  # fitted on them: see whole_train below
     counts["test_censored"] = int(y_test.isna().sum())
     train, y_train = train[y_train.notna().to_numpy()], _binary(y_train.dropna())
     test, y_test = test[y_test.notna().to_numpy()], _binary(y_test.dropna())
