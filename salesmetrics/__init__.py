@@ -22,6 +22,7 @@ _EXPORTS = {
     "SalesmetricsError": "exceptions",
     "LogValidationError": "exceptions",
     "UsageError": "exceptions",
+    "DataNote": "exceptions",
     "import_salesforce": "adapters",
     "import_hubspot": "adapters",
     "import_snapshot": "adapters",
@@ -37,6 +38,7 @@ _EXPORTS = {
 __all__ = [
     "SCENARIOS",
     "CloseLikelihood",
+    "DataNote",
     "LogSummary",
     "LogValidationError",
     "Problem",
@@ -60,7 +62,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import StageModel
-    from .exceptions import LogValidationError, Problem, SalesmetricsError, UsageError
+    from .exceptions import DataNote, LogValidationError, Problem, SalesmetricsError, UsageError
     from .log import LogSummary, SalesLog, check_log, read_log, write_log
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -262,10 +263,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    from .exceptions import LogValidationError, SalesmetricsError, UsageError
+    from .exceptions import DataNote, LogValidationError, SalesmetricsError, UsageError
 
     try:
-        return args.func(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataNote)
+            code = args.func(args)
+        for warning in caught:  # notes about the data after the work; other warnings as Python shows them
+            if issubclass(warning.category, DataNote):
+                print(f"salesmetrics {args.command}: note: {warning.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        return code
     except _UsageFailure as exc:
         print(f"salesmetrics {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -21,6 +21,13 @@ class UsageError(SalesmetricsError):
     """A function or command was called with arguments it cannot use."""
 
 
+class DataNote(UserWarning):
+    """A warning that the data cannot show part of a result; the result is still correct for what it holds.
+
+    The command line prints these as ``note:`` lines; in Python they are ordinary warnings.
+    """
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in a sales log.

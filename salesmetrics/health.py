@@ -7,13 +7,14 @@ Computing and plotting are separate: :func:`pipeline_health` returns a :class:`P
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ._text import plural
-from .exceptions import UsageError
+from .exceptions import DataNote, UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, subset_deals
 
@@ -233,7 +234,9 @@ def pipeline_health(
     # scored as of now, which places nothing, and the narrative says so.
     as_of = resolve_as_of(log, as_of) if dated else pd.Timestamp.now(tz=log.model.timezone).floor("D")
     deals = score(log, by="deal", as_of=as_of)
-    periods = score(log, by=group_by, period=period, as_of=as_of)
+    with warnings.catch_warnings():  # the report says in its own words what the log lacks (coverage notes)
+        warnings.simplefilter("ignore", DataNote)
+        periods = score(log, by=group_by, period=period, as_of=as_of)
     groups = (
         deals.merge(log.deals[["deal_id", group_by]], on="deal_id", how="left", suffixes=("", "_"))
         .groupby(group_by, as_index=False)[["movements", "motions", "wins", "losses", "advances", "regressions"]]

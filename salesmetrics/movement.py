@@ -10,11 +10,13 @@ together. The classification of stage entries comes from :func:`salesmetrics.pre
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from ._fast import index_in
-from .exceptions import UsageError
+from .exceptions import DataNote, UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, stage_entries, truncate
 
@@ -449,6 +451,20 @@ def score_groups(log: SalesLog, by: str = "owner", period: str = "M", as_of=None
     if by not in ("owner", "team"):
         raise UsageError(f"by {by!r} is not allowed for group scores; use 'owner' or 'team'.")
     check_period(period)
+    if by not in log.deals.columns or not log.deals[by].notna().any():
+        raise UsageError(
+            f"No deal in this log has a {by} (deals column '{by}' is missing or empty), so there is nothing to "
+            f"group by; score by owner instead, or give the deals a {by} (an adapter's team option, or a "
+            f"'{by}' column in deals)."
+        )
+    if not len(log.close_date_changes):
+        warnings.warn(
+            "The log has no close-date changes, so no deal has an expected close date and the pipeline "
+            "waterfall columns (opening, created, won, lost, pushed_out, pulled_in, reopened, closing) count "
+            "nothing; the movement and motion columns are unaffected.",
+            DataNote,
+            stacklevel=2,
+        )
     as_of = resolve_as_of(log, as_of)
     pieces = deal_period_pieces(log, as_of, period, motions=motions)
     last_period = int(period_index(_local_us(pd.Series([as_of])), period)[0])

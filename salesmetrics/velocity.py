@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .coverage import LogCoverage, log_coverage, note_axes, table_or_note
-from .exceptions import UsageError
+from .exceptions import DataNote, UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, stage_entries, truncate
 
@@ -540,7 +540,7 @@ def responsiveness(log: SalesLog, as_of=None, by: str | None = "owner") -> pd.Da
         warnings.warn(
             "The log's activities have no 'direction' (inbound/outbound) values, so responsiveness cannot be "
             "measured; the result is empty. Add a direction column to activities to get it.",
-            UserWarning,
+            DataNote,
             stacklevel=2,
         )
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})

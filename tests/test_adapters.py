@@ -483,6 +483,14 @@ def test_snapshot_maven_preset_on_a_small_copy(tmp_path):
     assert sm.read_log(tmp_path / "log").summary().history == "partial"
 
 
+def test_snapshot_maven_preset_says_when_teams_are_missing():
+    pipeline_only = sm.import_snapshot(FIXTURES / "snapshot" / "maven" / "sales_pipeline.csv", preset="maven")
+    assert pipeline_only.deals["team"].isna().all()
+    assert any(note.startswith("No sales_teams.csv among the files") for note in pipeline_only.model.notes)
+    folder = sm.import_snapshot(FIXTURES / "snapshot" / "maven", preset="maven")
+    assert not any(note.startswith("No sales_teams.csv") for note in folder.model.notes)
+
+
 def test_snapshot_preset_rejects_column_options():
     with pytest.raises(UsageError, match="names its own columns"):
         sm.import_snapshot(FIXTURES / "snapshot" / "maven", preset="maven", owner="x")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -230,3 +232,36 @@ def test_fast_paths_take_a_log_without_activities(tmp_path, demo_log):
     _group_fast_equals_pandas(folder, sm.read_log(folder), "team", "Q", "2024-05-31", tmp_path)
     (folder / "activities.parquet").unlink()
     _group_fast_equals_pandas(folder, sm.read_log(folder), "owner", "M", None, tmp_path)
+
+
+def test_score_by_team_needs_teams(demo_log, tmp_path, capsys):
+    no_column = dataclasses.replace(demo_log, deals=demo_log.deals.drop(columns="team"))
+    empty = dataclasses.replace(demo_log, deals=demo_log.deals.assign(team=None))
+    for log in (no_column, empty):
+        with pytest.raises(sm.UsageError, match="No deal in this log has a team"):
+            score(log, by="team", period="Q")
+    assert score(empty, by="owner", period="Q")["movements"].sum() == score(demo_log, by="deal")["movements"].sum()
+    sm.write_log(empty, tmp_path / "log")
+    out = tmp_path / "teams.csv"
+    assert main(["score", str(tmp_path / "log"), "--by", "team", "--out", str(out)]) == 2
+    assert "No deal in this log has a team" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_group_scores_say_when_no_deal_has_a_close_date(demo_log, tmp_path, capsys):
+    from salesmetrics.health import pipeline_health
+
+    undated = dataclasses.replace(demo_log, close_date_changes=demo_log.close_date_changes.iloc[:0])
+    with pytest.warns(sm.DataNote, match="no close-date changes"):
+        groups = score(undated, by="owner", period="Q")
+    assert groups["closing_count"].sum() == 0 and groups["movements"].sum() > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sm.DataNote)
+        assert score(demo_log, by="owner", period="Q")["closing_count"].sum() > 0  # close dates: no note
+        pipeline_health(undated)  # the report says what the log lacks in its own words
+    sm.write_log(undated, tmp_path / "log")
+    assert main(["score", str(tmp_path / "log"), "--by", "owner", "--out", str(tmp_path / "owners.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "salesmetrics score: note: The log has no close-date changes" in err
+    assert main(["score", str(DEMO), "--by", "owner", "--out", str(tmp_path / "demo.csv")]) == 0
+    assert "note:" not in capsys.readouterr().err

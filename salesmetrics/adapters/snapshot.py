@@ -420,6 +420,11 @@ def _maven(paths, c, *, tz, name, stage_order, won, lost, date_order) -> Snapsho
                 f"{plural(unmatched, 'deal', verb=('has', 'have'))} a sales agent missing from "
                 "sales_teams.csv: no team."
             )
+    else:
+        notes.append(
+            "No sales_teams.csv among the files, so deals have no team; give it too to make each agent's manager "
+            "the deal's team (and so score and report by team)."
+        )
     if products is not None:
         pcol = {k: find_column(products, k, collector=c) for k in ("product", "sales_price")}
         c.raise_if_errors()
