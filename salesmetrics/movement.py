@@ -468,4 +468,12 @@ def score_groups(log: SalesLog, by: str = "owner", period: str = "M", as_of=None
     as_of = resolve_as_of(log, as_of)
     pieces = deal_period_pieces(log, as_of, period, motions=motions)
     last_period = int(period_index(_local_us(pd.Series([as_of])), period)[0])
-    return group_scores(pieces, log.deals, by, period, last_period)
+    scores = group_scores(pieces, log.deals, by, period, last_period)
+    if scores.empty:
+        warnings.warn(
+            f"No dated event of the log falls at or before as_of ({as_of:%Y-%m-%d %H:%M}), so there is no "
+            "period to score and the result is empty.",
+            DataNote,
+            stacklevel=2,
+        )
+    return scores

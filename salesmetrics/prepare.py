@@ -43,7 +43,10 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
             if len(t) and t.notna().any()
         ]
         if not times:
-            raise UsageError("The log has no dated events, so as_of must be given.")
+            raise UsageError(
+                "The log has no dated events, so as_of must be given (on the command line: --as-of DATE, "
+                "e.g. --as-of 2024-06-30)."
+            )
         return max(times)
     text = as_of if isinstance(as_of, str) else None
     try:

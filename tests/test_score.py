@@ -265,3 +265,8 @@ def test_group_scores_say_when_no_deal_has_a_close_date(demo_log, tmp_path, caps
     assert "salesmetrics score: note: The log has no close-date changes" in err
     assert main(["score", str(DEMO), "--by", "owner", "--out", str(tmp_path / "demo.csv")]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def test_group_scores_before_the_first_event_are_empty_and_say_so(demo_log):
+    with pytest.warns(sm.DataNote, match="no period to score"):
+        assert score(demo_log, by="owner", period="M", as_of="2000-01-01").empty
