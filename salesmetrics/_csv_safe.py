@@ -9,12 +9,11 @@ numbers (a negative number is a number, not a formula). Files are written atomic
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from ._atomic import atomic_path
 from .exceptions import UsageError
 
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -57,17 +56,8 @@ def write_csv(frame: pd.DataFrame, path, *, overwrite: bool = False, index: bool
         raise UsageError(f"{path} already exists; choose another file or pass overwrite=True (--force).")
     if not path.parent.is_dir():
         raise UsageError(f"The folder {path.parent} does not exist; create it first.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         safe_frame(frame).to_csv(tmp, index=index, encoding="utf-8")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

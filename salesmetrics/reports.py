@@ -26,11 +26,11 @@ import html
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._atomic import write_text_atomic
 from ._suggest import _norm, close_matches
 from .exceptions import SalesmetricsError, UsageError
 
@@ -332,21 +332,6 @@ def check_against_log(report: Report, values: dict[str, Any], log, where: str = 
                 f"({first:%Y-%m-%d}); choose a date from {first:%Y-%m-%d} to {last:%Y-%m-%d}."
             )
     return deals
-
-
-def _atomic_write_text(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a report is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _CSS = """
@@ -754,14 +739,14 @@ def _execute(
     written = []
     if format in ("ipynb", "both"):
         nb.metadata["salesmetrics"] = {"made_from": record}
-        _atomic_write_text(out / f"{stem}.ipynb", nbformat.writes(nb))
+        write_text_atomic(out / f"{stem}.ipynb", nbformat.writes(nb))
         written.append(out / f"{stem}.ipynb")
     if format in ("html", "both"):
         scope = next((str(values[c]) for c in LOG_FILTERS if values.get(c)), None)
         title = f"{report.title}: {scope}" if scope else report.title
         footer = _footer(report, values, log)
         page = render_html(nb, show_code=show_code, title=title, footer=footer, made_from=record)
-        _atomic_write_text(out / f"{stem}.html", page)
+        write_text_atomic(out / f"{stem}.html", page)
         written.append(out / f"{stem}.html")
     return written
 
@@ -844,7 +829,7 @@ def write_index(
         "</body></html>\n"
     )
     target = Path(out) / "index.html"
-    _atomic_write_text(target, page)
+    write_text_atomic(target, page)
     return target
 
 

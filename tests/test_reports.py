@@ -204,7 +204,7 @@ def test_interrupted_run_leaves_nothing_half_written(tmp_path, monkeypatch):
     target = tmp_path / "kept.html"
     target.write_text("the old report")
     with pytest.raises(UnicodeEncodeError):
-        reports._atomic_write_text(target, "the new report, cut short \ud800")
+        reports.write_text_atomic(target, "the new report, cut short \ud800")
     assert target.read_text() == "the old report" and _files(tmp_path) == ["kept.html"]
 
 

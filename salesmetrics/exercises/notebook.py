@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .._atomic import write_text_atomic
 from ..exceptions import UsageError
 
 ANSWER_TAG = "answer"
@@ -163,19 +162,6 @@ def trainee_folder(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "trainee"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def parameterize(nb, parameters: dict[str, Any]):
     """``nb`` with papermill's ``injected-parameters`` cell after its ``parameters`` cell; nothing is executed."""
     import nbformat
@@ -258,13 +244,13 @@ def make_variants(
                 params["data"] = data
             nb = parameterize(nbformat.from_dict(sources[module.ID]), params)
             target = out / folders[name] / f"{module.ID}.ipynb"
-            _atomic_write(target, nbformat.writes(nb))
+            write_text_atomic(target, nbformat.writes(nb))
             written.append(target)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["trainee", "folder", "seed"])
     writer.writerows(rows)
-    _atomic_write(out / "trainees.csv", buffer.getvalue())
+    write_text_atomic(out / "trainees.csv", buffer.getvalue())
     return written
 
 

@@ -299,18 +299,11 @@ def _check_not_input(path: Path, log: Path) -> None:
 
 def _save_figure(fig, path: Path) -> None:
     """Save a matplotlib figure atomically: a temporary file in the same folder, then ``os.replace``."""
-    import os
-    import tempfile
+    from .._atomic import atomic_path
 
     fmt = path.suffix.lstrip(".").lower() or "png"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:

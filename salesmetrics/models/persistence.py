@@ -10,9 +10,7 @@ card, without creating any object, so a file can be inspected before it is trust
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from .._atomic import atomic_path
 from ..exceptions import UsageError
 
 CARD_NAME = "model_card.json"
@@ -158,19 +157,10 @@ def save_model(estimator, path, *, overwrite: bool = False, extra: dict | None =
     if not path.parent.is_dir():
         raise UsageError(f"The folder {path.parent} does not exist; create it first.")
     card = model_card(estimator, extra)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sio.dump(estimator, tmp)
         with zipfile.ZipFile(tmp, "a") as archive:
             archive.writestr(CARD_NAME, json.dumps(card, indent=2, ensure_ascii=False))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
