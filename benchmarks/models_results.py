@@ -47,40 +47,10 @@ from salesmetrics.models.stall import StallPredictor  # noqa: E402
 from salesmetrics.models.survival import next_movement_cox, time_to_close  # noqa: E402
 from salesmetrics.simulate import simulate  # noqa: E402
 from salesmetrics.snapshots import FEATURES, snapshots  # noqa: E402
+from salesmetrics.study_report import FEATURE_GROUPS, grouped_permutation_importance  # noqa: E402
 
 IMG = REPO / "docs" / "img"
 IBM = REPO.parent / "shared" / "datasets" / "ibm_sales_win_loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv"
-
-#: feature groups for the permutation importance (every FEATURES column in exactly one group)
-GROUPS = {
-    "client decisions": [
-        "decisions",
-        "decision_rate",
-        "interactions_since_decision",
-        "decisions_30d",
-        "owner_decision_rate",
-    ],
-    "motion volume": [
-        "motions",
-        "motions_14d",
-        "motions_30d",
-        "motion_per_movement",
-        "activities_since_movement",
-        "interactions",
-        "days_since_activity",
-    ],
-    "movement and stage": [
-        "stage_rank",
-        "movements",
-        "advances",
-        "regressions",
-        "back_and_forth",
-        "days_since_movement",
-        "days_since_commit",
-    ],
-    "close-date slippage": ["close_date_pushes", "days_pushed", "close_date_pulls", "days_past_close"],
-    "deal and owner record": ["amount", "age_days", "owner_win_rate", "owner_closed"],
-}
 
 #: IBM columns measured over the opportunity's whole, already closed life (docs/decisions/0019)
 IBM_LEAKY = [
@@ -136,30 +106,12 @@ def true_probability(predictions: pd.DataFrame, truth: pd.DataFrame) -> np.ndarr
     return merged.sort_values("index")["win_probability"].to_numpy()
 
 
-def grouped_permutation(model, X: pd.DataFrame, y: np.ndarray, n_repeats: int, seed: int) -> pd.DataFrame:
-    """Drop in test ROC AUC when every column of a group is shuffled together (the same row permutation)."""
-    from sklearn.metrics import roc_auc_score
-
-    rng = np.random.default_rng(seed)
-    base = roc_auc_score(y, model.predict_proba(X)[:, 1])
-    rows = []
-    for group, columns in GROUPS.items():
-        drops = []
-        for _ in range(n_repeats):
-            shuffled = X.copy()
-            perm = rng.permutation(len(X))
-            shuffled[columns] = X[columns].to_numpy()[perm]
-            drops.append(base - roc_auc_score(y, model.predict_proba(shuffled)[:, 1]))
-        rows.append({"group": group, "features": len(columns), "auc_drop": np.mean(drops), "sd": np.std(drops)})
-    return pd.DataFrame(rows).sort_values("auc_drop", ascending=False).reset_index(drop=True)
-
-
 def per_feature_permutation(model, X: pd.DataFrame, y: np.ndarray, n_repeats: int, seed: int) -> pd.DataFrame:
     """scikit-learn's permutation importance (ROC AUC) per feature, with the feature's group."""
     from sklearn.inspection import permutation_importance
 
     result = permutation_importance(model, X, y, scoring="roc_auc", n_repeats=n_repeats, random_state=seed, n_jobs=1)
-    group_of = {f: g for g, cols in GROUPS.items() for f in cols}
+    group_of = {f: g for g, cols in FEATURE_GROUPS.items() for f in cols}
     out = pd.DataFrame(
         {
             "feature": X.columns,
@@ -172,7 +124,6 @@ def per_feature_permutation(model, X: pd.DataFrame, y: np.ndarray, n_repeats: in
 
 
 def simulated_part(args) -> None:
-    assert sorted(f for cols in GROUPS.values() for f in cols) == sorted(FEATURES), "GROUPS must cover FEATURES"
     section("1. Simulated log: models against the CRM baselines and against the truth")
     t0 = time.time()
     sim = simulate(n_deals=args.deals, n_owners=args.owners, seed=args.seed, months=args.months)
@@ -294,7 +245,7 @@ def simulated_part(args) -> None:
         test = full.loc[full["as_of"] >= ev.test_start]
         test = test[test[target].notna()]
         X, y = test[list(FEATURES)], test[target].astype("float64").astype(int).to_numpy()
-        grouped = grouped_permutation(model, X, y, args.repeats, 0)
+        grouped = grouped_permutation_importance(model, X, y, FEATURE_GROUPS, n_repeats=args.repeats)
         single = per_feature_permutation(model, X, y, args.repeats, 0)
         summed = single.groupby("group")["auc_drop"].sum().rename("sum_of_single_drops")
         grouped = grouped.join(summed, on="group")
