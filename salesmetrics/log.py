@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -293,24 +294,73 @@ def _write_folder(model: StageModel, tables: dict[str, pd.DataFrame | None], tar
         _write_table(frame, target / f"{name}.{fmt}", fmt)
 
 
+# Entries a folder written by salesmetrics may hold: only such a folder is ever replaced (with overwrite).
+_LOG_ENTRIES = {CONFIG_FILE} | {f"{spec.name}.{ext}" for spec in TABLES for ext in ("parquet", "csv")}
+_TOOL_ENTRIES = {".DS_Store", ".ipynb_checkpoints"}  # left by file browsers and Jupyter
+_TRUTH_FOLDER = "truth"  # a simulated log's ground truth
+_TRUTH_SUFFIXES = (".parquet", ".csv", ".yaml")
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """Entries of ``folder`` that no salesmetrics log writer made (sorted names)."""
+    foreign = []
+    for entry in folder.iterdir():
+        if entry.name in _TOOL_ENTRIES:
+            continue
+        if entry.name == _TRUTH_FOLDER and entry.is_dir() and not entry.is_symlink():
+            foreign += [
+                f"{_TRUTH_FOLDER}/{x.name}"
+                for x in entry.iterdir()
+                if x.is_dir() or x.is_symlink() or not x.name.endswith(_TRUTH_SUFFIXES)
+            ]
+        elif entry.name not in _LOG_ENTRIES or entry.is_dir() or entry.is_symlink():
+            foreign.append(entry.name)
+    return sorted(foreign)
+
+
 def check_output_folder(
-    target: Path, *, format: str = "parquet", overwrite: bool = False, source: str | None = None
+    target: Path,
+    *,
+    format: str = "parquet",
+    overwrite: bool = False,
+    source: str | None = None,
+    inputs: Iterable[str | os.PathLike] = (),
 ) -> None:
     """Fail before any work is done when a log folder cannot be written to ``target``.
 
-    Refuses a file in the way, an existing non-empty folder unless ``overwrite``, and the folder ``source``
-    (the log's own input) always.
+    Refuses a file in the way and an existing non-empty folder unless ``overwrite``. Even with ``overwrite``
+    it refuses a folder holding anything but a salesmetrics log (a replaced folder is deleted whole), the
+    folder ``source`` (the log's own input) and a folder holding any of ``inputs`` (the files being read).
     """
     if format not in ("parquet", "csv"):
         raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
-    if source is not None and target.exists() and target.resolve() == Path(source).resolve():
-        raise UsageError(f"Refusing to write over {target}: it is the folder this log was read from.")
+    target = Path(target)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} is a file; a log is written to a folder.")
-    if target.exists() and any(target.iterdir()) and not overwrite:
+    if not target.exists():
+        return
+    here = target.resolve()
+    if source is not None and here == Path(source).resolve():
+        raise UsageError(f"Refusing to write over {target}: it is the folder this log was read from.")
+    for path in inputs:
+        read = Path(path).resolve()
+        if read == here:
+            raise UsageError(f"Refusing to write over {target}: it is the folder being imported.")
+        if here in read.parents:
+            raise UsageError(f"Refusing to write over {target}: it holds {path}, a file being imported.")
+    if not any(target.iterdir()):
+        return
+    if not overwrite:
         raise UsageError(
             f"{target} already exists and is not empty; choose a new folder or replace it "
             "(--overwrite on the command line, overwrite=True in Python)."
+        )
+    foreign = _foreign_entries(target)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise UsageError(
+            f"Refusing to replace {target}: it holds {shown}, which no salesmetrics log contains, and a replaced "
+            "folder is deleted whole. Choose a new folder, or move those files out first."
         )
 
 
@@ -334,7 +384,7 @@ def write_log(
     >>> sorted(p.name for p in out.iterdir())[:2]
     ['activities.csv', 'close_date_changes.csv']
     """
-    target = Path(path)
+    target = Path(path).absolute()  # "." has no parent to stage beside
     check_output_folder(target, format=format, overwrite=overwrite, source=log.source)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

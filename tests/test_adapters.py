@@ -262,6 +262,20 @@ def test_salesforce_refuses_to_overwrite_and_bad_arguments(tmp_path):
         sm.import_salesforce(SF / "nope.csv", SF / "OpportunityHistory.csv")
 
 
+def test_import_never_deletes_its_own_input(tmp_path):
+    # the exports sit inside the output folder: replacing it would delete them
+    folder = tmp_path / "crm"
+    folder.mkdir()
+    for name in ("Opportunity.csv", "OpportunityHistory.csv"):
+        (folder / name).write_bytes((SF / name).read_bytes())
+    sm.import_salesforce(folder / "Opportunity.csv", folder / "OpportunityHistory.csv", out=tmp_path / "log")
+    with pytest.raises(UsageError, match=r"Opportunity\.csv, a file being imported"):
+        sm.import_salesforce(folder / "Opportunity.csv", folder / "OpportunityHistory.csv", out=folder, overwrite=True)
+    with pytest.raises(UsageError, match="it is the folder being imported"):
+        sm.import_snapshot(folder, preset="maven", out=folder, overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["Opportunity.csv", "OpportunityHistory.csv"]
+
+
 # ------------------------------------------------------------------------------------------ HubSpot
 
 HS = FIXTURES / "hubspot" / "hubspot-deals.csv"

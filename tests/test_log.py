@@ -71,6 +71,39 @@ def test_write_refuses_to_overwrite(tmp_path, tiny_log_dir):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging folder left behind"
 
 
+def test_overwrite_replaces_only_a_log_folder(tmp_path, tiny_log_dir):
+    # a replaced folder is deleted whole: anything a log writer did not make must stop the overwrite
+    log = sm.read_log(tiny_log_dir)
+    target = sm.write_log(log, tmp_path / "out")
+    (target / "projects").mkdir()
+    (target / "projects" / "thesis.docx").write_text("mine")
+    (target / "notes.txt").write_text("mine too")
+    with pytest.raises(UsageError, match=r"holds notes.txt, projects, which no salesmetrics log contains"):
+        sm.write_log(log, target, overwrite=True)
+    assert (target / "projects" / "thesis.docx").read_text() == "mine"
+    (target / "notes.txt").unlink()
+    (target / "projects" / "thesis.docx").unlink()
+    (target / "projects").rmdir()
+    (target / ".ipynb_checkpoints").mkdir()  # left by Jupyter: not a reason to refuse
+    assert sm.write_log(log, target, format="csv", overwrite=True) == target.absolute()
+    # a folder without a log in it is never replaced
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.jpg").write_text("x")
+    with pytest.raises(UsageError, match=r"cat\.jpg"):
+        sm.write_log(log, other, overwrite=True)
+
+
+def test_overwrite_of_the_working_folder(tmp_path, tiny_log_dir, monkeypatch):
+    # "." has no parent of its own: the log is staged beside the folder's absolute path
+    log = sm.read_log(tiny_log_dir)
+    target = sm.write_log(log, tmp_path / "here")
+    monkeypatch.chdir(target)
+    sm.write_log(log, ".", format="csv", overwrite=True)
+    assert sorted(p.name for p in target.iterdir())[0] == "activities.csv"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging folder left behind"
+
+
 def test_read_log_error_lists_every_problem(tiny_log_dir):
     (tiny_log_dir / "deals.csv").write_text("deal_id,owner,created_at,amount\nD1,ann,2024-01-02,-5\n")
     with pytest.raises(LogValidationError) as exc:

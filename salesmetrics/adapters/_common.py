@@ -61,13 +61,13 @@ def check_timezone(tz: str) -> str:
     return str(tz)
 
 
-def check_output(out: str | Path | None, format: str, overwrite: bool) -> None:
-    """Fail before any work is done when the output cannot be written."""
+def check_output(out: str | Path | None, format: str, overwrite: bool, inputs: Iterable[str | Path] = ()) -> None:
+    """Fail before any work is done when the output cannot be written (or would delete one of ``inputs``)."""
     if out is None:
         if format not in ("parquet", "csv"):
             raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
         return
-    check_output_folder(Path(out), format=format, overwrite=overwrite)
+    check_output_folder(Path(out), format=format, overwrite=overwrite, inputs=inputs)
 
 
 @dataclass

@@ -109,7 +109,7 @@ def import_hubspot(
     >>> import salesmetrics as sm
     >>> log = sm.import_hubspot("hubspot-deals.csv", timezone="Europe/Berlin", out="crm-log")  # doctest: +SKIP
     """
-    check_output(out, format, overwrite)
+    check_output(out, format, overwrite, inputs=(deals_csv,))
     tz = check_timezone(timezone)
     stage_order, won, lost = as_names(stage_order), as_names(won), as_names(lost)
     c = Collector("HubSpot")

@@ -270,7 +270,8 @@ def import_mapped(
     >>> import salesmetrics as sm
     >>> log = sm.import_mapped(["deals.csv", "history.csv"], "mapping.yaml", out="crm-log")  # doctest: +SKIP
     """
-    check_output(out, format, overwrite)
+    read = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    check_output(out, format, overwrite, inputs=[*read, mapping_yaml])
     mapping_path = Path(mapping_yaml)
     raw = _read_mapping(mapping_path)
     base = mapping_path.parent

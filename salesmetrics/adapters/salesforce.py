@@ -192,7 +192,7 @@ def import_salesforce(
     >>> log = sm.import_salesforce("Opportunity.csv", "OpportunityHistory.csv", out="crm-log")  # doctest: +SKIP
     >>> print(log.summary())  # doctest: +SKIP
     """
-    check_output(out, format, overwrite)
+    check_output(out, format, overwrite, inputs=(opportunities, history))
     tz = check_timezone(timezone)
     stage_order, won, lost = as_names(stage_order), as_names(won), as_names(lost)
     if won is not None and lost is not None and set(won) & set(lost):

@@ -820,7 +820,7 @@ def import_snapshot(
     >>> log.summary().history  # doctest: +SKIP
     'partial'
     """
-    check_output(out, format, overwrite)
+    check_output(out, format, overwrite, inputs=[table] if isinstance(table, (str, Path)) else table)
     tz = check_timezone(timezone)
     if date_order not in ("auto", "dmy", "mdy"):
         raise UsageError(f"date_order must be 'auto', 'dmy' or 'mdy', not {date_order!r}.")

@@ -129,7 +129,7 @@ class Simulation:
         reader never sees a log without its truth. An existing non-empty folder is replaced only with
         ``overwrite=True``. Returns the folder written.
         """
-        target = Path(out)
+        target = Path(out).absolute()  # "." has no parent to stage beside
         check_output_folder(target, format=format, overwrite=overwrite)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
