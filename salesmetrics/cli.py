@@ -39,6 +39,7 @@ class _UsageFailure(Exception):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from ._text import plural
     from .log import check_log
 
     log, problems = check_log(args.log)
@@ -75,13 +76,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_OK if log is not None else EXIT_PROBLEMS
     if log is None:
         n = len(problems.errors)
-        print(f"{args.log}: {n} {'error' if n == 1 else 'errors'}, {len(problems.warnings)} warnings\n")
+        print(f"{args.log}: {plural(n, 'error')}, {plural(len(problems.warnings), 'warning')}\n")
         print(problems.numbered())
         return EXIT_PROBLEMS
     print(log.summary())
-    if problems.warnings:
-        print(f"\n{len(problems.warnings)} warnings:")
-        print(problems.numbered())
+    _print_warnings(problems)
     print("\nOK: the log is valid.")
     return EXIT_OK
 
@@ -99,8 +98,20 @@ def _cmd_import(args: argparse.Namespace) -> int:
         options=_key_values(args.option, "--option"),
     )
     print(log.summary())
+    _print_warnings(log.problems)
     print(f"\nWrote {args.out}")
     return EXIT_OK
+
+
+def _print_warnings(problems) -> None:
+    """Warnings of a log that loaded: they matter most when nothing failed (e.g. how dates were read)."""
+    from ._text import plural
+    from .exceptions import ProblemList
+
+    found = ProblemList(list(problems)).warnings
+    if found:
+        print(f"\n{plural(len(found), 'warning')}:")
+        print(ProblemList(found).numbered())
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:

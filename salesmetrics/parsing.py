@@ -185,7 +185,8 @@ def _parse_spreadsheet_text(
                 "ambiguous_dates",
                 "warning",
                 "Dates such as 03/04/2024 could be day-first or month-first; they were read month-first. "
-                "Set 'date_order: dmy' in salesmetrics.yaml if they are day-first.",
+                "If they are day-first, set date_order to dmy: 'date_order: dmy' in salesmetrics.yaml or in an "
+                "import mapping, or '-o date_order=dmy' on 'salesmetrics import'.",
                 file=file,
                 column=column,
                 rows=_rows(first.index, offset),

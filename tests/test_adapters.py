@@ -249,6 +249,28 @@ def test_salesforce_report_labels_and_15_character_ids():
     assert any("first 15 characters" in n for n in log.model.notes)
 
 
+def test_ambiguous_report_dates_warn_on_success_and_date_order_decides(tmp_path, capsys):
+    from salesmetrics.cli import main
+
+    folder = tmp_path / "report"
+    shutil.copytree(FIXTURES / "salesforce_report", folder)
+    opps = folder / "opportunities_report.csv"
+    text = opps.read_text().replace("3/14/2024 2:30 PM", "3/4/2024 2:30 PM").replace("5/15/2024", "5/6/2024")
+    opps.write_text(text.replace("6/28/2024", "6/8/2024"))
+    files = [str(opps), str(folder / "OpportunityHistory.csv")]
+    # nothing fails, so the warning is the only sign that 3/4/2024 was read as 4 March: it must be shown
+    assert main(["import", "salesforce", *files, "--out", str(tmp_path / "mdy"), "-o", "timezone=Europe/Berlin"]) == 0
+    out = capsys.readouterr().out
+    assert "1 warning:" in out and "they were read month-first" in out and "-o date_order=dmy" in out
+    log = sm.import_salesforce(*files, timezone="Europe/Berlin", date_order="dmy")
+    assert (
+        log.deals.set_index("deal_id").loc["0065g00000Xq2Cd", "created_at"].isoformat() == "2024-04-03T14:30:00+02:00"
+    )
+    assert not [p for p in log.problems if p.code == "ambiguous_dates"]
+    with pytest.raises(UsageError, match="date_order must be"):
+        sm.import_hubspot(FIXTURES / "hubspot" / "hubspot-deals.csv", date_order="ymd")
+
+
 def test_salesforce_refuses_to_overwrite_and_bad_arguments(tmp_path):
     out = tmp_path / "log"
     out.mkdir()

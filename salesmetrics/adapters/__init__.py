@@ -26,7 +26,7 @@ from .snapshot import PRESETS, import_snapshot
 
 KINDS = ("salesforce", "hubspot", "snapshot", "mapping")
 
-_COMMON = ("stage_order", "won", "lost", "timezone", "name", "currency")
+_COMMON = ("stage_order", "won", "lost", "timezone", "date_order", "name", "currency")
 OPTIONS = {
     "salesforce": (*_COMMON, "team_column", "commit_stage"),
     "hubspot": (*_COMMON, "pipeline", "commit_stage"),
@@ -34,7 +34,6 @@ OPTIONS = {
         *_COMMON,
         "preset",
         "snapshot_date",
-        "date_order",
         "deal_id",
         "owner",
         "stage",

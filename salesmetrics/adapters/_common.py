@@ -61,6 +61,13 @@ def check_timezone(tz: str) -> str:
     return str(tz)
 
 
+def check_date_order(date_order: str) -> str:
+    """``date_order`` if it is one the date parser knows, else a usage error."""
+    if date_order not in ("auto", "dmy", "mdy"):
+        raise UsageError(f"date_order must be 'auto', 'dmy' or 'mdy', not {date_order!r}.")
+    return date_order
+
+
 def check_output(out: str | Path | None, format: str, overwrite: bool, inputs: Iterable[str | Path] = ()) -> None:
     """Fail before any work is done when the output cannot be written (or would delete one of ``inputs``)."""
     if out is None:

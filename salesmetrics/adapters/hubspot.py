@@ -19,6 +19,7 @@ from ._common import (
     Provenance,
     as_names,
     attributes,
+    check_date_order,
     check_output,
     check_stage_lists,
     check_timezone,
@@ -83,6 +84,7 @@ def import_hubspot(
     name: str | None = None,
     currency: str | None = None,
     commit_stage: str | None = None,
+    date_order: str = "auto",
     format: str = "parquet",
     overwrite: bool = False,
 ) -> SalesLog:
@@ -103,6 +105,9 @@ def import_hubspot(
         Which pipeline to import when the export holds several.
     timezone : str
         The HubSpot account's time zone: the export writes local times without an offset.
+    date_order : {"auto", "dmy", "mdy"}
+        How to read dates like ``03/04/2024`` (report exports in a local format); ``auto`` decides from the
+        values and warns when they cannot tell.
 
     Examples
     --------
@@ -111,6 +116,7 @@ def import_hubspot(
     """
     check_output(out, format, overwrite, inputs=(deals_csv,))
     tz = check_timezone(timezone)
+    check_date_order(date_order)
     stage_order, won, lost = as_names(stage_order), as_names(won), as_names(lost)
     c = Collector("HubSpot")
     src = read_source(deals_csv, c, "HubSpot deals")
@@ -203,7 +209,7 @@ def import_hubspot(
     ids = src.text(col["Record ID"])[rows]
     parts = []
     for e in entries:
-        times = parse_times(src, e.column, c, tz=tz, rows=rows)
+        times = parse_times(src, e.column, c, tz=tz, date_order=date_order, rows=rows)
         present = times.notna()
         if present.any():
             parts.append(
@@ -219,7 +225,7 @@ def import_hubspot(
                     }
                 )
             )
-    created = parse_times(src, col["Create Date"], c, tz=tz, rows=rows)
+    created = parse_times(src, col["Create Date"], c, tz=tz, date_order=date_order, rows=rows)
     amount = parse_amounts(src, col["Amount"], c)[rows] if col["Amount"] else None
     c.raise_if_errors()
     if parts:

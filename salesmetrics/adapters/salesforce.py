@@ -22,6 +22,7 @@ from ._common import (
     agree,
     as_names,
     attributes,
+    check_date_order,
     check_output,
     check_stage_lists,
     check_timezone,
@@ -160,6 +161,7 @@ def import_salesforce(
     currency: str | None = None,
     team_column: str | None = None,
     commit_stage: str | None = None,
+    date_order: str = "auto",
     format: str = "parquet",
     overwrite: bool = False,
 ) -> SalesLog:
@@ -183,6 +185,9 @@ def import_salesforce(
         Terminal stages; else from ``IsWon``/``IsClosed`` and ``Probability`` 100/0.
     timezone : str
         Zone of timestamps that carry no offset (report exports); API exports carry ``+0000``.
+    date_order : {"auto", "dmy", "mdy"}
+        How to read dates like ``03/04/2024`` (report exports in a local format); ``auto`` decides from the
+        values and warns when they cannot tell.
     team_column : str, optional
         An Opportunity column to use as the deal's team.
 
@@ -194,6 +199,7 @@ def import_salesforce(
     """
     check_output(out, format, overwrite, inputs=(opportunities, history))
     tz = check_timezone(timezone)
+    check_date_order(date_order)
     stage_order, won, lost = as_names(stage_order), as_names(won), as_names(lost)
     if won is not None and lost is not None and set(won) & set(lost):
         raise UsageError(f"Stages {sorted(set(won) & set(lost))} are given as both won and lost.")
@@ -244,7 +250,7 @@ def import_salesforce(
             count=int(blank.sum()),
             expected="an id in every row",
         )
-    created = parse_times(opp, oc["CreatedDate"], c, tz=tz)
+    created = parse_times(opp, oc["CreatedDate"], c, tz=tz, date_order=date_order)
     amount = parse_amounts(opp, oc["Amount"], c) if oc["Amount"] else None
     current = pd.DataFrame(
         {
@@ -272,9 +278,13 @@ def import_salesforce(
         deleted = pd.Series(False, index=frame.index)
     n_deleted = int(deleted.sum())
     frame = frame[~deleted]
-    frame["_time"] = parse_times(hist, hc["CreatedDate"], c, tz=tz, required=True, rows=frame.index)
+    frame["_time"] = parse_times(
+        hist, hc["CreatedDate"], c, tz=tz, date_order=date_order, required=True, rows=frame.index
+    )
     frame["_close"] = (
-        parse_times(hist, hc["CloseDate"], c, tz=tz, rows=frame.index).dt.normalize() if hc["CloseDate"] else pd.NaT
+        parse_times(hist, hc["CloseDate"], c, tz=tz, date_order=date_order, rows=frame.index).dt.normalize()
+        if hc["CloseDate"]
+        else pd.NaT
     )
     frame["_prob"] = (
         parse_amounts(hist, hc["Probability"], c, percent=True)[frame.index] if hc["Probability"] else np.nan

@@ -30,6 +30,7 @@ from ._common import (
     agree,
     as_names,
     attributes,
+    check_date_order,
     check_output,
     check_stage_lists,
     check_timezone,
@@ -822,8 +823,7 @@ def import_snapshot(
     """
     check_output(out, format, overwrite, inputs=[table] if isinstance(table, (str, Path)) else table)
     tz = check_timezone(timezone)
-    if date_order not in ("auto", "dmy", "mdy"):
-        raise UsageError(f"date_order must be 'auto', 'dmy' or 'mdy', not {date_order!r}.")
+    check_date_order(date_order)
     paths = [Path(table)] if isinstance(table, (str, Path)) else [Path(p) for p in table]
     if not paths:
         raise UsageError("No snapshot file was given.")
