@@ -276,6 +276,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from .exceptions import DataNote, LogValidationError, SalesmetricsError, UsageError
 
+    log = getattr(args, "log", None)
+    if isinstance(log, (str, Path)) and not Path(log).exists():  # a path that is not there: a usage error
+        print(
+            f"salesmetrics {args.command}: error: the log folder {log} does not exist. A log is a folder with "
+            "salesmetrics.yaml, deals and stage_changes files (docs/log-format.md); `salesmetrics import` makes "
+            "one from a CRM export.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataNote)
@@ -285,7 +294,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"salesmetrics {args.command}: note: {warning.message}", file=sys.stderr)
             else:
                 warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        sys.stdout.flush()  # here, so a reader that stopped early (`| head`) is handled below, not at exit
         return code
+    except BrokenPipeError:
+        # the reader closed the pipe (e.g. `salesmetrics validate LOG | head`): stop quietly, as other tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except _UsageFailure as exc:
         print(f"salesmetrics {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

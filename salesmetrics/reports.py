@@ -5,7 +5,8 @@ parameter, ``name: type = default  # help``. Two prefixes of the comment declare
 accepts, so bad values are rejected before anything executes (``docs/reports.md``):
 
 - ``# one of W, M, Q: the period length``: the value must be one of the listed values (comma-separated);
-- ``# at least 1: the number of ...``: a number no smaller than the one given.
+- ``# at least 1: the number of ...``: a number no smaller than the one given;
+- ``# between 0.01 and 0.99: a probability``: a number in that closed range.
 
 Parameters named ``owner`` and ``team`` filter the log's deals (a value must match at least one deal),
 ``as_of`` must be a date or time not before the log's first event (when not given, it is set to the latest
@@ -48,8 +49,9 @@ class ReportExecutionError(SalesmetricsError):
 class ReportParameter:
     """One line of a report's ``parameters`` cell.
 
-    ``default`` is the default as written in the notebook (source text). ``choices`` and ``minimum`` come
-    from the comment: ``# one of W, M, Q: help`` and ``# at least 1: help``; ``help`` is the rest of it.
+    ``default`` is the default as written in the notebook (source text). ``choices``, ``minimum`` and
+    ``maximum`` come from the comment: ``# one of W, M, Q: help``, ``# at least 1: help`` and
+    ``# between 0.01 and 0.99: help``; ``help`` is the rest of it.
     """
 
     name: str
@@ -58,11 +60,14 @@ class ReportParameter:
     help: str
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
+    maximum: float | None = None
 
     def describe(self) -> str:
         allowed = ""
         if self.choices:
             allowed = f", one of {', '.join(self.choices)}"
+        elif self.minimum is not None and self.maximum is not None:
+            allowed = f", between {_number(self.minimum)} and {_number(self.maximum)}"
         elif self.minimum is not None:
             allowed = f", at least {_number(self.minimum)}"
         return f"{self.name} ({self.type}, default {self.default}{allowed}): {self.help}"
@@ -97,29 +102,37 @@ class ReportFiles(list):
 
 _ONE_OF = re.compile(r"^\s*one of\s+(?P<values>[^:]+?)\s*:\s*(?P<help>.*)$", re.IGNORECASE)
 _AT_LEAST = re.compile(r"^\s*at least\s+(?P<n>-?\d+(?:\.\d+)?)\s*:\s*(?P<help>.*)$", re.IGNORECASE)
+_BETWEEN = re.compile(
+    r"^\s*between\s+(?P<lo>-?\d+(?:\.\d+)?)\s+and\s+(?P<hi>-?\d+(?:\.\d+)?)\s*:\s*(?P<help>.*)$", re.IGNORECASE
+)
 
 
-def parse_help(comment: str) -> tuple[str, tuple[str, ...] | None, float | None]:
-    """Split a parameter's comment into its help text, allowed values and minimum.
+def parse_help(comment: str) -> tuple[str, tuple[str, ...] | None, float | None, float | None]:
+    """Split a parameter's comment into its help text, allowed values, minimum and maximum.
 
     Examples
     --------
     >>> parse_help("one of W, M, Q: the period length")
-    ('the period length', ('W', 'M', 'Q'), None)
+    ('the period length', ('W', 'M', 'Q'), None, None)
     >>> parse_help("at least 1: histogram bins")
-    ('histogram bins', None, 1.0)
+    ('histogram bins', None, 1.0, None)
+    >>> parse_help("between 0.01 and 0.99: a probability")
+    ('a probability', None, 0.01, 0.99)
     >>> parse_help("folder of the log")
-    ('folder of the log', None, None)
+    ('folder of the log', None, None, None)
     """
     comment = (comment or "").strip()
     match = _ONE_OF.match(comment)
     if match:
         values = tuple(v.strip() for v in match["values"].split(",") if v.strip())
-        return match["help"].strip(), values or None, None
+        return match["help"].strip(), values or None, None, None
     match = _AT_LEAST.match(comment)
     if match:
-        return match["help"].strip(), None, float(match["n"])
-    return comment, None, None
+        return match["help"].strip(), None, float(match["n"]), None
+    match = _BETWEEN.match(comment)
+    if match:
+        return match["help"].strip(), None, float(match["lo"]), float(match["hi"])
+    return comment, None, None, None
 
 
 def _number(x: float) -> str:
@@ -143,9 +156,9 @@ def read_report(path: Path) -> Report:
     path = Path(path)
     params = {}
     for name, info in papermill.inspect_notebook(str(path)).items():
-        help_text, choices, minimum = parse_help(info["help"])
+        help_text, choices, minimum, maximum = parse_help(info["help"])
         kind = str(info.get("inferred_type_name") or "str")
-        params[name] = ReportParameter(name, kind, info["default"], help_text, choices, minimum)
+        params[name] = ReportParameter(name, kind, info["default"], help_text, choices, minimum, maximum)
     return Report(path.stem, path, _title(nbformat.read(path, as_version=4), path), params)
 
 
@@ -272,15 +285,14 @@ def coerce_parameters(report: Report, given: dict[str, Any]) -> dict[str, Any]:
                 f"Parameter '{key}' of report '{report.name}' must be one of {', '.join(param.choices)}, "
                 f"not {value!r}.{did}"
             )
-        if (
-            converted is not None
-            and param.minimum is not None
-            and isinstance(converted, int | float)
-            and converted < param.minimum
-        ):
+        number = converted is not None and isinstance(converted, int | float)
+        below = number and param.minimum is not None and converted < param.minimum
+        if below or (number and param.maximum is not None and converted > param.maximum):
+            allowed = f"at least {_number(param.minimum)}"
+            if param.maximum is not None:
+                allowed = f"between {_number(param.minimum)} and {_number(param.maximum)}"
             raise UsageError(
-                f"Parameter '{key}' of report '{report.name}' must be at least {_number(param.minimum)}, "
-                f"not {value!r} ({param.help})."
+                f"Parameter '{key}' of report '{report.name}' must be {allowed}, not {value!r} ({param.help})."
             )
         out[key] = converted
     return out

@@ -61,14 +61,15 @@ def test_pipeline_health_declares_its_allowed_values():
 @pytest.mark.parametrize(
     ("comment", "expected"),
     [
-        ("one of W, M, Q: the period length", ("the period length", ("W", "M", "Q"), None)),
-        ("One of owner,team:compare", ("compare", ("owner", "team"), None)),
-        ("at least 0.5: a share", ("a share", None, 0.5)),
+        ("one of W, M, Q: the period length", ("the period length", ("W", "M", "Q"), None, None)),
+        ("One of owner,team:compare", ("compare", ("owner", "team"), None, None)),
+        ("at least 0.5: a share", ("a share", None, 0.5, None)),
+        ("between 0.01 and 0.99: a probability", ("a probability", None, 0.01, 0.99)),
         (
             "only the deals of this owner (None: everyone)",
-            ("only the deals of this owner (None: everyone)", None, None),
+            ("only the deals of this owner (None: everyone)", None, None, None),
         ),
-        ("", ("", None, None)),
+        ("", ("", None, None, None)),
     ],
 )
 def test_parse_help(comment, expected):
@@ -118,6 +119,11 @@ def test_pipeline_health_values_rejected_before_running(tmp_path):
     ]:
         with pytest.raises(UsageError, match=message):
             reports.run_report("pipeline_health", log=DEMO, out=tmp_path, parameters=given)
+    # a probability above 1 used to pass the check and fail inside the notebook after seconds of work
+    with pytest.raises(
+        UsageError, match=r"'threshold' of report 'stall_risk' must be between 0\.01 and 0\.99, not '5'"
+    ):
+        reports.run_report("stall_risk", log=DEMO, out=tmp_path, parameters={"threshold": "5"})
     assert _files(tmp_path) == []
 
 

@@ -116,8 +116,8 @@ def test_validate_cli_usage_error_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["validate"])
     assert exc.value.code == 2
-    assert main(["validate", "/nonexistent/log"]) == 1
-    assert "does not exist" in capsys.readouterr().out
+    assert main(["validate", "/nonexistent/log"]) == 2  # a path that names nothing is an argument error
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_ambiguous_autumn_hour_is_an_error(tmp_path):
@@ -162,3 +162,32 @@ def test_validation_error_message_agrees_in_number():
     two = LogValidationError("logs/x", ProblemList([problem("owner"), problem("deal_id")]))
     assert "has 1 problem that stops it from loading" in str(one)
     assert "has 2 problems that stop it from loading" in str(two)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # `salesmetrics validate LOG | head`: head exits, the next write fails with EPIPE
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    read, write = os.pipe()
+    os.close(read)  # the reader is already gone: every write to the pipe fails
+    try:
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("salesmetrics")),
+                "validate",
+                str(Path(__file__).parents[1] / "datasets" / "demo"),
+                "--format",
+                "json",
+            ],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+    assert done.returncode == 0
