@@ -452,10 +452,23 @@ def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid=Non
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        con.execute(f"COPY ({query}) TO {_lit(tmp)} ({options})")
+        written = con.execute(f"COPY ({query}) TO {_lit(tmp)} ({options})").fetchone()[0]
         if valid is not None and not valid():
             return None
         os.replace(tmp, out)
+        deals = con.execute("SELECT count(*) FROM d").fetchone()[0]
+        if written < deals:  # rare: only then are the reasons counted
+            from datetime import UTC, datetime, timedelta
+
+            from .score import note_deals_left_out
+
+            undated = con.execute(
+                "SELECT count(*) FROM d WHERE created IS NULL AND row NOT IN (SELECT code FROM s)"
+            ).fetchone()[0]
+            as_of = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=as_of_us)
+            import zoneinfo
+
+            note_deals_left_out(deals, written, undated, as_of.astimezone(zoneinfo.ZoneInfo(model.timezone)))
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -512,8 +512,9 @@ def test_snapshot_maven_preset_on_a_small_copy(tmp_path):
     assert deals.loc["AB12CD34", "product"] == "GTX Pro"
     assert deals.loc["AB12CD34", "list_price"] == 4821
     assert deals.loc["AB12CD34", "team"] == "Dustin Brinkmann"
-    assert deals.loc["AB12CD34", "amount"] == 4514
-    assert pd.isna(deals.loc["EF56GH78", "amount"])  # Lost deals record close_value 0, not a deal size
+    # amount is the list price, known from the start; close_value (the price paid, 0 when lost) would leak
+    assert deals.loc["AB12CD34", "amount"] == 4821 and deals.loc["AB12CD34", "close_value"] == 4514
+    assert deals.loc["EF56GH78", "amount"] > 0 and deals.loc["EF56GH78", "close_value"] == 0
     assert pd.isna(deals.loc["MN34OP56", "created_at"])
     assert deals.loc["MN34OP56", "snapshot_stage"] == "Prospecting"
     assert sm.read_log(tmp_path / "log").summary().history == "partial"
@@ -522,6 +523,7 @@ def test_snapshot_maven_preset_on_a_small_copy(tmp_path):
 def test_snapshot_maven_preset_says_when_teams_are_missing():
     pipeline_only = sm.import_snapshot(FIXTURES / "snapshot" / "maven" / "sales_pipeline.csv", preset="maven")
     assert pipeline_only.deals["team"].isna().all()
+    assert pipeline_only.deals["amount"].isna().all()  # no list prices, and close_value would tell the outcome
     assert any(note.startswith("No sales_teams.csv among the files") for note in pipeline_only.model.notes)
     folder = sm.import_snapshot(FIXTURES / "snapshot" / "maven", preset="maven")
     assert not any(note.startswith("No sales_teams.csv") for note in folder.model.notes)

@@ -97,7 +97,7 @@ def test_invalid_log_exit_1(tmp_path, demo_log, capsys):
     err = capsys.readouterr().err
     assert "unknown" in err.lower() or "not in salesmetrics.yaml" in err
     assert "Negociation" in err and not (tmp_path / "s.csv").exists()
-    assert main(["score", str(tmp_path / "nowhere"), "--out", str(tmp_path / "s.csv")]) == 1
+    assert main(["score", str(tmp_path / "nowhere"), "--out", str(tmp_path / "s.csv")]) == 2  # no such folder: usage
 
 
 def test_maven_dataset_scores(shared_datasets, tmp_path):
@@ -270,3 +270,41 @@ def test_group_scores_say_when_no_deal_has_a_close_date(demo_log, tmp_path, caps
 def test_group_scores_before_the_first_event_are_empty_and_say_so(demo_log):
     with pytest.warns(sm.DataNote, match="no period to score"):
         assert score(demo_log, by="owner", period="M", as_of="2000-01-01").empty
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "{missing}"],
+        ["score", "{missing}", "--by", "deal", "--out", "{tmp}/s.csv"],
+        ["report", "pipeline_health", "--log", "{missing}", "--out", "{tmp}/r"],
+    ],
+)
+def test_a_log_folder_that_does_not_exist_is_a_usage_error(argv, tmp_path, capsys):
+    # exit 2 like every other argument that names nothing (import already did this); 1 is for bad data
+    missing = tmp_path / "no-such-log"
+    args = [a.format(missing=missing, tmp=tmp_path) for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"salesmetrics {argv[0]}: error: the log folder {missing} does not exist" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])  # pandas path and DuckDB fast path
+def test_deals_no_as_of_can_include_are_named_not_dropped_silently(fmt, tiny_log_dir, tmp_path, capsys):
+    log = sm.read_log(tiny_log_dir)
+    undated = log.deals.iloc[[0]].assign(deal_id="UNDATED", created_at=pd.NaT)
+    folder = sm.write_log(
+        dataclasses.replace(log, deals=pd.concat([log.deals, undated], ignore_index=True), source=None),
+        tmp_path / "log",
+        format=fmt,
+    )
+    assert main(["score", str(folder), "--by", "deal", "--out", str(tmp_path / "s.csv")]) == 0
+    scored = pd.read_csv(tmp_path / "s.csv")
+    assert "UNDATED" not in set(scored["deal_id"]) and len(scored) == len(log.deals)
+    err = capsys.readouterr().err
+    assert f"note: 1 deal of {len(log.deals) + 1} has no created_at and no stage entry" in err
+    # an as_of before every event: an empty file, and a note saying why
+    assert main(["score", str(folder), "--by", "deal", "--as-of", "2000-01-01", "--out", str(tmp_path / "e.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "e.csv")) == 0
+    assert "note: No deal is known at as_of (2000-01-01 23:59)" in capsys.readouterr().err

@@ -394,14 +394,13 @@ def _maven(paths, c, *, tz, name, stage_order, won, lost, date_order) -> Snapsho
         src, [col["opportunity_id"], col["sales_agent"], col["deal_stage"], col["engage_date"], col["close_date"]]
     )
     attrs["product"] = product.replace({"GTXPro": "GTX Pro"})
+    attrs["close_value"] = value  # a number, as in the export: the price paid (0 when lost)
     notes = [
         "Maven CRM Sales Opportunities describes a fictitious company; its licence is unknown.",
         f"created_at is engage_date, the day the deal entered '{model.stages[-1]}'; when deals were first added "
         "as prospects is unknown.",
         "Dates have no time of day; they are read as midnight.",
-        "amount is close_value for Won deals only: Lost deals record close_value 0 (kept in the close_value "
-        "column) and open deals none, so their amount is missing. Expected close dates of open deals are not in "
-        "the data, nor are close date changes.",
+        "Expected close dates of open deals are not in the data, nor are close date changes.",
     ]
     if renamed:
         notes.append(f"product 'GTXPro' ({renamed:,} deals) was renamed 'GTX Pro' to match products.csv.")
@@ -436,7 +435,19 @@ def _maven(paths, c, *, tz, name, stage_order, won, lost, date_order) -> Snapsho
         if "series" in products.columns:
             series = pd.Series(products.text("series").to_numpy(), index=products.text(pcol["product"]).to_numpy())
             attrs["series"] = attrs["product"].map(series[~series.index.duplicated()])
-    amount = value.where(current.isin(model.won))
+        # close_value is only known at the end (Won: the price paid; Lost: 0; open: none), so as an amount it
+        # would tell models the outcome; the product's list price is known from the start (ADR 0029)
+        amount = attrs["list_price"].astype("float64")
+        notes.append(
+            "amount is the product's list price (products.csv), known from the start; close_value, the price "
+            "paid, is kept as an attribute (Lost deals record 0, open deals none) and is not used as amount."
+        )
+    else:
+        amount = pd.Series(float("nan"), index=value.index)
+        notes.append(
+            "No products.csv among the files, so deals have no amount: close_value is known only once a deal "
+            "is won (Lost deals record 0), so it would reveal the outcome; give products.csv for list prices."
+        )
     return Snapshot(
         src=src,
         model=model,
@@ -449,7 +460,7 @@ def _maven(paths, c, *, tz, name, stage_order, won, lost, date_order) -> Snapsho
             "deal_id": col["opportunity_id"],
             "owner": col["sales_agent"],
             "created_at": col["engage_date"],
-            "amount": col["close_value"],
+            "amount": col["product"],
             "team": col["sales_agent"],
             "stage": col["deal_stage"],
             SNAPSHOT_STAGE: col["deal_stage"],
