@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ._text import plural
 from .exceptions import Problem
 
 MAX_SHOWN = 5
@@ -116,7 +117,7 @@ def parse_timestamps(
             Problem(
                 "unparseable_timestamp",
                 "error",
-                f"{len(bad)} cells are not dates or times.",
+                f"{plural(len(bad), 'cell')} {'is not a date or time' if len(bad) == 1 else 'are not dates or times'}.",
                 rows=_rows(bad.index, offset),
                 values=_values(bad),
                 count=len(bad),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ._fast import duplicated_rows, epoch, index_in
 from ._suggest import close_matches
+from ._text import plural
 from .config import StageModel, load_config
 from .exceptions import Problem, ProblemList
 from .parsing import MAX_SHOWN, parse_numbers, parse_timestamps
@@ -121,7 +122,7 @@ def _drop_duplicates(
     problem = Problem(
         "duplicate_rows",
         "warning",
-        f"{n} rows repeat an earlier row exactly; the repeats were dropped.",
+        f"{plural(n, 'row')} {'repeats' if n == 1 else 'repeat'} an earlier row exactly; the repeats were dropped.",
         file=file,
         rows=rows,
         count=n,
@@ -251,7 +252,9 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                 Problem(
                     "unknown_deal",
                     "error",
-                    f"{len(bad)} rows refer to {len(distinct)} deal ids that are not in the deals table.",
+                    f"{plural(len(bad), 'row')} {'refers' if len(bad) == 1 else 'refer'} to "
+                    f"{plural(len(distinct), 'deal id')} that {'is' if len(distinct) == 1 else 'are'} not in the "
+                    "deals table.",
                     file=file,
                     column="deal_id",
                     rows=tuple(int(i) + offset for i in bad.index[:MAX_SHOWN]),
@@ -271,7 +274,8 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                 Problem(
                     "event_before_creation",
                     "warning",
-                    f"{int(early.sum())} rows are dated before their deal's created_at; they are kept. "
+                    f"{plural(int(early.sum()), 'row')} {'is' if int(early.sum()) == 1 else 'are'} dated before "
+                    "their deal's created_at; they are kept. "
                     "Check the deal's created_at, or the time zone of one of the two files.",
                     file=file,
                     column=time_column,

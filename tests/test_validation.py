@@ -191,3 +191,15 @@ def test_a_reader_that_stops_early_gets_no_traceback():
         os.close(write)
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
     assert done.returncode == 0
+
+
+def test_counts_in_messages_agree_with_their_nouns(tiny_log_dir):
+    # "1 rows are dated", "1 cells are not dates": one of something is singular
+    changes = tiny_log_dir / "stage_changes.csv"
+    changes.write_text(changes.read_text().replace("D1,2024-01-02 09:00,Lead", "D1,2024-01-01 09:00,Lead"))
+    _, problems = check_log(tiny_log_dir)
+    early = [str(p) for p in problems if "before their deal's created_at" in str(p)]
+    assert len(early) == 1 and "1 row is dated before their deal's created_at" in early[0]
+    changes.write_text(changes.read_text().replace("D1,2024-01-01 09:00,Lead", "D1,someday,Lead"))
+    _, problems = check_log(tiny_log_dir)
+    assert any("1 cell is not a date or time." in str(p) for p in problems.errors)
