@@ -74,7 +74,7 @@ def test_value_question_tolerance_types_and_messages():
     ValueQuestion("q", "t", expected="Team A").assert_passes("  team a ")
     ValueQuestion("q", "t", expected="Team A", case_sensitive=True).assert_fails("team a")
     ValueQuestion("q", "t", expected=True).assert_fails(1, match="True or False")
-    ValueQuestion("q", "t", expected=["a", "b"]).assert_fails(["b", "a"], match="Item 0")
+    ValueQuestion("q", "t", expected=["a", "b"]).assert_fails(["b", "a"], match="Item 1 of the list")
     ValueQuestion("q", "t", expected=["a", "b"], ordered=False).assert_passes(("b", "a"))
     sets = ValueQuestion("q", "t", expected={"ann", "bob"})
     sets.assert_passes(["bob", "ann"])
@@ -290,7 +290,7 @@ def test_check_hint_solution_show_and_record(progress_file, capsys):
     assert rec["solved_at"] and rec["first_checked"] <= rec["last_checked"]
     ex.q1.check(____)  # a blank check after the answer does not erase it
     assert ProgressStore(progress_file).question("Ana", "00-test", "q1")["state"] == "correct"
-    assert "00-test  Test: 1 of 1 correct" in ProgressStore(progress_file).format_text()
+    assert "00-test  Test: 1 of 1 solved" in ProgressStore(progress_file).format_text()
 
 
 def test_feedback_shows_once_in_a_notebook():
@@ -373,7 +373,7 @@ def test_cli_progress_and_reset(progress_file, capsys, monkeypatch):
     store.record_hint("Ana", "01-x", "q2", 2)
     assert main(["exercises", "progress"]) == 0
     out = capsys.readouterr().out
-    assert "01-x  X: 1 of 2 correct" in out and "q2   incorrect     1 attempt, 2 hints" in out
+    assert "01-x  X: 1 of 2 solved" in out and "q2   incorrect     1 attempt, 2 hints" in out
     assert main(["exercises", "progress", "--format", "json", "--trainee", "Ana"]) == 0
     assert (
         json.loads(capsys.readouterr().out)["trainees"]["Ana"]["exercises"]["01-x"]["questions"]["q1"]["state"]

@@ -28,17 +28,42 @@ def _cmd_progress(args: argparse.Namespace) -> int:
     if args.format == "json":
         data = store.load()
         if args.trainee:
-            data = {**data, "trainees": {k: v for k, v in data["trainees"].items() if k == args.trainee}}
+            from .progress import name_key
+
+            wanted = name_key(args.trainee)
+            data = {**data, "trainees": {k: v for k, v in data["trainees"].items() if name_key(k) == wanted}}
         print(json.dumps(data, indent=1, ensure_ascii=False))
     else:
         print(store.format_text(trainee=args.trainee))
     return EXIT_OK
 
 
+def _resolve_reset_scope(store, exercise: str | None, trainee: str | None) -> tuple[str | None, str | None]:
+    """The exercise id and the recorded trainee name that ``reset`` means, spelled as ``make`` accepts them
+    (``1``, ``01``, ``motion``; a name in any case and spacing); an unknown one is a usage error."""
+    from ..exceptions import UsageError
+    from . import find_exercise
+    from .progress import name_key
+
+    data = store.load()["trainees"]
+    recorded_ids = {ex_id for person in data.values() for ex_id in person.get("exercises", {})}
+    if exercise is not None and exercise not in recorded_ids:
+        exercise = find_exercise(exercise).ID  # raises "No exercise ...; exercises: ..." for an unknown one
+    if trainee is not None:
+        names = [name for name in data if name_key(name) == name_key(trainee)]
+        if not names:
+            known = ", ".join(repr(n) for n in sorted(data)) or "none"
+            raise UsageError(f"No progress is recorded for trainee {trainee!r} in {store.path}; recorded: {known}.")
+        trainee = names[0]
+    return exercise, trainee
+
+
 def _cmd_reset(args: argparse.Namespace) -> int:
     from ..exceptions import UsageError
 
     store = _store(args)
+    if store.path.exists():
+        args.exercise, args.trainee = _resolve_reset_scope(store, args.exercise, args.trainee)
     scope = (
         " and ".join(
             part
@@ -83,12 +108,21 @@ def _cmd_make(args: argparse.Namespace) -> int:
         cohort=args.cohort,
         force=args.force,
         folder=args.notebooks,
+        add=args.add,
     )
+    people = len({path.parent for path in written})
+    csv_path = Path(args.out) / "trainees.csv"
+    if not written:
+        print(f"Every trainee already has these notebooks in {args.out}: nothing was written (seeds in {csv_path}).")
+        return EXIT_OK
     print(
-        f"Wrote {len(written)} notebooks for {len(names)} trainees in {args.out} "
-        f"(seeds in {Path(args.out) / 'trainees.csv'})."
+        f"Wrote {_count(len(written), 'notebook')} for {_count(people, 'trainee')} in {args.out} (seeds in {csv_path})."
     )
     return EXIT_OK
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -112,7 +146,7 @@ def register(subparsers) -> None:
 
     q = sub.add_parser("reset", help="start over: forget recorded progress (a .bak copy is kept)")
     q.add_argument("--trainee", help="only this trainee")
-    q.add_argument("--exercise", help="only this exercise id (e.g. 01-motion-vs-movement)")
+    q.add_argument("--exercise", help="only this exercise (id, number or part of the id, as for make)")
     q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     q.add_argument("--file", help="progress file (default $SALESMETRICS_PROGRESS or ~/.salesmetrics/progress.json)")
     q.set_defaults(func=_cmd_reset)
@@ -128,7 +162,12 @@ def register(subparsers) -> None:
     q.add_argument(
         "--notebooks", type=Path, help="folder of the exercise notebooks (default: the repository's exercises/)"
     )
-    q.add_argument("--force", action="store_true", help="replace notebooks that already exist")
+    q.add_argument("--force", action="store_true", help="replace notebooks that already exist (trainees' work is lost)")
+    q.add_argument(
+        "--add",
+        action="store_true",
+        help="add missing trainees or exercises: write only notebooks that do not exist yet, leave the others alone",
+    )
     q.set_defaults(func=_cmd_make)
 
     q = sub.add_parser("list", help="list the exercises")

@@ -52,6 +52,20 @@ def _fail(message: str) -> Comparison:
     return Comparison(False, message)
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars turned into Python ones (also inside lists, tuples, sets and dicts), so a
+    message shows ``0.42`` and ``'regression'``, not ``np.float64(0.42)`` and ``np.str_('regression')``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value) if type(value) in (list, tuple) else value
+    if isinstance(value, set | frozenset):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value
+
+
 def short_repr(value: Any, limit: int = 60) -> str:
     """A one-line description of a value for a message: short values in full, tables by their shape.
 
@@ -59,6 +73,8 @@ def short_repr(value: Any, limit: int = 60) -> str:
     "a Series 'x' of 2 values"
     >>> short_repr("a" * 100)[:10]
     "'aaaaaaaaa"
+    >>> short_repr([np.float64(0.5), np.str_("loss")])
+    "[0.5, 'loss']"
     """
     if isinstance(value, pd.DataFrame):
         cols = ", ".join(map(str, value.columns[:6])) + (", ..." if value.shape[1] > 6 else "")
@@ -70,7 +86,7 @@ def short_repr(value: Any, limit: int = 60) -> str:
         return f"an array of shape {value.shape}"
     if callable(value) and not isinstance(value, type):
         return f"the function {getattr(value, '__name__', repr(value))}"
-    text = repr(value)
+    text = repr(_plain(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -98,6 +114,13 @@ def _kind(value: Any) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool | np.bool_)
+
+
+def _looks_like_percentage(answer: float, expected: float, rtol: float, atol: float) -> bool:
+    """True when ``expected`` is a share (0 to 1) and ``answer`` is it times 100 (within the tolerance, or 1%)."""
+    if not 0 < abs(expected) <= 1 or abs(answer) <= 1:
+        return False
+    return _close(answer / 100, expected, max(rtol, 0.01), atol)
 
 
 def _close(a: float, b: float, rtol: float, atol: float) -> bool:
@@ -160,6 +183,8 @@ def compare_value(
         finite = not math.isnan(float(answer)) and float(expected) != 0
         if finite and abs(float(answer) - float(expected)) <= 0.05 * abs(float(expected)):
             note = " It is close: check rounding, or which rows you kept."
+        elif finite and _looks_like_percentage(float(answer), float(expected), rtol, atol):
+            note = " It looks like a percentage: give a share between 0 and 1."
         return _fail(f"{what}, {short_repr(answer)}, is not right.{note}")
     if isinstance(expected, str):
         if not isinstance(answer, str):
@@ -196,9 +221,10 @@ def compare_value(
                 f"{what} has {len(answer)} items; that is too {'many' if len(answer) > len(expected) else 'few'}."
             )
         for i, (a, e) in enumerate(zip(answer, expected, strict=True)):
-            c = compare_value(a, e, rtol=rtol, atol=atol, case_sensitive=case_sensitive, what=f"Item {i}")
+            item = f"Item {i + 1} of the list"
+            c = compare_value(a, e, rtol=rtol, atol=atol, case_sensitive=case_sensitive, what=item)
             if not c:
-                return _fail(f"Item {i} of the list is not right: {c.message}")
+                return _fail(c.message if c.message.startswith(item) else f"{item}: {c.message}")
         return OK
     if isinstance(expected, Mapping):
         if not isinstance(answer, Mapping):

@@ -405,9 +405,16 @@ class Question:
         return feedback
 
     # -- help --------------------------------------------------------------------------------------------------
-    def hint(self, n: int = 1) -> None:
+    def hint(self, n: int | str = 1) -> None:
         """Show hint ``n`` (1 is the gentlest)."""
         hints = self.hints
+        if isinstance(n, str) and n.strip().isdigit():
+            n = int(n)
+        if not isinstance(n, int) or isinstance(n, bool):
+            count = max(len(hints), 1)
+            text = f"Give the hint's number, e.g. `hint(1)` to `hint({count})`, not {short_repr(n)}."
+            _show(f"Hint: {text}", _box("Hint", text, "help"))
+            return
         if not hints:
             text = "No hint for this one: re-read the explanation above the question."
         elif not 1 <= n <= len(hints):
@@ -847,6 +854,45 @@ def load_data(data: str, seed: int, *, n_deals: int, n_owners: int, months: int,
     return subset_deals(log, log.deals[keep]), None
 
 
+NEEDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "activities": ("activities", lambda log: len(log.activities) > 0),
+    "activity_direction": (
+        "activities with a direction (inbound/outbound)",
+        lambda log: "direction" in log.activities and bool(log.activities["direction"].notna().any()),
+    ),
+    "close_date_changes": ("close-date changes", lambda log: len(log.close_date_changes) > 0),
+    "commit_stage": ("a commit stage in its stage model", lambda log: log.model.commit_stage is not None),
+    "teams": ("deals in at least two teams", lambda log: log.deals["team"].dropna().nunique() >= 2),
+}
+"""What an exercise may need from its log (an exercise module's ``NEEDS``): key -> (what is needed, test)."""
+
+
+def missing_needs(log, needs: Iterable[str]) -> list[str]:
+    """The descriptions of what ``log`` lacks among ``needs`` (keys of :data:`NEEDS`); empty when it has all.
+
+    >>> import salesmetrics as sm
+    >>> missing_needs(sm.simulate(20, 2, seed=1).log, ["activities", "close_date_changes"])
+    []
+    """
+    unknown = [n for n in needs if n not in NEEDS]
+    if unknown:
+        raise ValueError(f"unknown needs {unknown}; known: {sorted(NEEDS)}")
+    return [NEEDS[n][0] for n in needs if not NEEDS[n][1](log)]
+
+
+def check_needs(log, needs: Iterable[str], exercise: str, data: str = "") -> None:
+    """Raise :class:`~salesmetrics.exceptions.UsageError` when ``log`` lacks what exercise ``exercise`` needs."""
+    lacks = missing_needs(log, needs)
+    if lacks:
+        from ..exceptions import UsageError
+
+        where = f"The log {data}" if data else "This log"
+        raise UsageError(
+            f"{where} lacks {' and '.join(lacks)}, which exercise {exercise} needs; run it with a simulator scenario "
+            "(leave `data` at its default) or a log folder that records them."
+        )
+
+
 class Exercise:
     """The questions of one exercise notebook, its parameters and its data (loaded on first use).
 
@@ -864,6 +910,13 @@ class Exercise:
         ``n_deals``, ``n_owners``, ``months`` for simulated data (default :data:`SIZE`).
     progress : path, False or None
         The progress file; None: :func:`~salesmetrics.exercises.progress.default_path`; False: do not record.
+    prepare : callable(log, seed) -> log, optional
+        Applied to the loaded log (before any question sees it): an exercise may add a few teaching cases to its
+        data, e.g. a repeated stage entry, so that a typical mistake gives a different answer. ``simulation``
+        keeps the log as simulated.
+    needs : sequence of str
+        What the exercise needs from its log (keys of :data:`NEEDS`); a log that lacks any of them is refused
+        with a :class:`~salesmetrics.exceptions.UsageError` when it loads (see :func:`check_needs`).
 
     Examples
     --------
@@ -885,6 +938,8 @@ class Exercise:
         trainee: str = "",
         size: Mapping[str, int] | None = None,
         progress: str | Path | bool | None = None,
+        prepare: Callable[[Any, int], Any] | None = None,
+        needs: Iterable[str] = (),
     ):
         self.id = id
         self.title = title
@@ -896,6 +951,8 @@ class Exercise:
         self._cache: dict[str, Any] = {}
         self._progress_setting = progress
         self._store = None
+        self._prepare_data = prepare
+        self.needs = tuple(needs)
 
     # -- data --------------------------------------------------------------------------------------------------
     @property
@@ -909,7 +966,14 @@ class Exercise:
         return self._cache[name]
 
     def _loaded(self):
-        return self.cached("_data", lambda: load_data(self.data, self.seed, **self.size))
+        return self.cached("_data", self._load)
+
+    def _load(self):
+        log, sim = load_data(self.data, self.seed, **self.size)
+        check_needs(log, self.needs, self.id, self.data)
+        if self._prepare_data is not None:
+            log = self._prepare_data(log, self.seed)
+        return log, sim
 
     @property
     def log(self):
@@ -999,8 +1063,15 @@ class Exercise:
 
     def progress(self) -> None:
         """Show this trainee's progress on this exercise."""
-        from .progress import question_line, summary_line
+        from .progress import ENV, question_line, summary_line
 
+        if self.store.path is None:
+            text = (
+                "Progress is not being recorded (recording is off for this exercise, or "
+                f"${ENV} is 'off'), so there is nothing to show; the checks above still say correct or not."
+            )
+            _show(text, _box("Progress", text, "help"))
+            return
         record = self.store.load()["trainees"].get(self.trainee, {}).get("exercises", {}).get(self.id)
         if not record:
             _show("Nothing checked yet.", _box("Progress", "Nothing checked yet.", "help"))
@@ -1014,6 +1085,7 @@ class Exercise:
 
 __all__ = [
     "BLANK",
+    "NEEDS",
     "REAL_DATA_SHARE",
     "SIZE",
     "Case",
@@ -1028,8 +1100,10 @@ __all__ = [
     "State",
     "ValueQuestion",
     "____",
+    "check_needs",
     "is_blank",
     "load_data",
     "memo",
+    "missing_needs",
     "seed_for",
 ]

@@ -33,6 +33,7 @@ from .core import (
 ID = "02-decision-increments"
 TITLE = "Decision increments"
 DEFAULT_DATA = "baseline"
+NEEDS = ("activities",)  # what the log must record (see core.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 300, "n_owners": 10, "months": 6}  # enough closed deals for owners' win rates
 N_STALLED = 3
 CLEAR_RELATION = 0.3  # |Spearman rho| from which the plot shows a rising or falling relation
@@ -247,7 +248,7 @@ def _last_decides(movements):
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 2 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
-    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress)
+    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     result = lambda: ex.cached("increments", lambda: increments(log()))  # noqa: E731
     stalled = lambda: ex.cached("stalled", lambda: stalled_deals(log()))  # noqa: E731

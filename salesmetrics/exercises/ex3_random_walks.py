@@ -35,6 +35,7 @@ from .core import (
 ID = "03-random-walks"
 TITLE = "Random walks and compression"
 DEFAULT_DATA = "compressed"
+NEEDS = ("close_date_changes",)  # what the log must record (see core.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 300, "n_owners": 10, "months": 9}  # long enough for close dates to be pushed several times
 SERIAL = 3  # a serial pusher: a deal whose close date was pushed at least this many times
 WHAT_IF_SIZE = {"n_deals": 600, "n_owners": 10, "months": 9}
@@ -256,7 +257,7 @@ def _steps_success(steps: pd.Series) -> str:
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 3 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
-    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress)
+    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     changes = lambda: ex.cached("changes", lambda: close_date_table(log()))  # noqa: E731
     entries = lambda: ex.cached("entries", lambda: entries_table(log()))  # noqa: E731
@@ -522,6 +523,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
 __all__ = [
     "DEFAULT_DATA",
     "ID",
+    "NEEDS",
     "PUSH_BANDS",
     "SERIAL",
     "SIZE",

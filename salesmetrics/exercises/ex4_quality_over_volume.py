@@ -36,11 +36,13 @@ from .core import (
 ID = "04-quality-over-volume"
 TITLE = "Quality over volume"
 DEFAULT_DATA = "baseline"
+NEEDS = ("activities",)  # what the log must record (see core.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 400, "n_owners": 20, "months": 6}  # 20 owners: enough for a rank correlation over owners
 X = ("motions", "decision_rate")  # the explanatory columns: activity volume and decision quality
 Y = "wins"
 ABOUT_EQUAL = 0.10  # in the prediction, rhos within 0.1 of each other are "about equal"
 WIDER = 0.10  # in the sample-size prediction, intervals within 10% of each other are "about as wide"
+N_HALVES = 40  # question 5 averages the interval width over this many random halves of the owners
 REAL_DATASET = "uci_bank_marketing"
 REAL_SAMPLE = 5000  # clients drawn for the rank correlation on real data (keeps the bootstrap quick)
 
@@ -105,25 +107,54 @@ def prediction_answer(log) -> str:
     return "A" if volume > quality else "B"
 
 
-def half_owners(owners: pd.DataFrame) -> pd.DataFrame:
-    """Every other owner (in name order): the "half as many owners" of question 5."""
-    return owners.sort_index().iloc[::2]
+def half_owners(owners: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """A random half of the owners (drawn with ``seed``, kept in name order): one "half as many owners" of
+    question 5."""
+    rng = np.random.default_rng(seed)
+    table = owners.sort_index()
+    keep = np.sort(rng.choice(len(table), len(table) // 2, replace=False))
+    return table.iloc[keep]
+
+
+def _width(owners: pd.DataFrame, random_state: int = 0) -> float:
+    from ..volume import rank_correlations
+
+    corr = rank_correlations(owners, x=["decision_rate"], y=[Y], random_state=random_state)
+    return float(corr["ci_high"].iloc[0] - corr["ci_low"].iloc[0])
+
+
+def half_widths(owners: pd.DataFrame, n_halves: int = N_HALVES) -> np.ndarray:
+    """Widths of the decision-rate interval for wins over ``n_halves`` random halves of the owners (halves drawn
+    with seeds 0, 1, ...; the same bootstrap settings as for all owners)."""
+    return np.array([_width(half_owners(owners, seed=k), random_state=k) for k in range(n_halves)])
 
 
 def interval_widths(log) -> tuple[float, float]:
-    """Width of the decision-rate interval for wins: all owners, and half of them (same resampling settings)."""
-    from ..volume import rank_correlations
-
+    """Width of the decision-rate interval for wins: all owners, and the average over :data:`N_HALVES` random
+    halves of them. One half alone is noisy (it may happen to hold owners who agree closely); the average says
+    what halving the owners does."""
     owners = result(log).owners
-    widths = []
-    for table in (owners, half_owners(owners)):
-        corr = rank_correlations(table, x=["decision_rate"], y=[Y])
-        widths.append(float(corr["ci_high"].iloc[0] - corr["ci_low"].iloc[0]))
-    return widths[0], widths[1]
+    return _width(owners), float(np.nanmean(half_widths(owners)))
+
+
+def half_table(log) -> pd.DataFrame:
+    """The decision-rate interval's width with all owners and with half of them (average over random halves),
+    as the notebook shows it after question 5."""
+    owners = result(log).owners
+    halves = half_widths(owners)
+    return pd.DataFrame(
+        {
+            "owners": [len(owners), len(owners) // 2],
+            "interval width": [_width(owners), float(np.nanmean(halves))],
+            "narrowest": [np.nan, float(np.nanmin(halves))],
+            "widest": [np.nan, float(np.nanmax(halves))],
+        },
+        index=pd.Index(["all owners", f"half of them ({len(halves)} random halves, average)"], name="sample"),
+    )
 
 
 def half_answer(log) -> str:
-    """A: the half-owner interval is narrower; B: about as wide (within 10%); C: wider."""
+    """A: the half-owner interval is narrower; B: about as wide (within 10%); C: wider (averaged over halves)."""
     full, half = interval_widths(log)
     if not np.isfinite(full) or not np.isfinite(half) or abs(half - full) <= WIDER * full:
         return "B"
@@ -261,7 +292,7 @@ def plot_contacts(bank: pd.DataFrame | None, ax=None):
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 4 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
-    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress)
+    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     res = lambda: ex.cached("result", lambda: result(log()))  # noqa: E731
 
@@ -437,9 +468,9 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                 "unusual owner change the result?",
             ],
             explanation=lambda ex: (
-                "With all owners the interval for the decision rate is {:.2f} wide; with half of them {:.2f}.".format(
-                    *interval_widths(log())
-                )
+                "With all owners the interval for the decision rate is {:.2f} wide; with half of them it is {:.2f} "
+                "wide on average over {} random halves. One half alone can come out narrower by luck (owners "
+                "who happen to agree closely): that is why we average.".format(*interval_widths(log()), N_HALVES)
             ),
             success="Right: the fewer owners, the more one of them can swing the correlation, and the wider the "
             "interval.",
@@ -523,12 +554,16 @@ def _interval_success(correlations: pd.DataFrame) -> str:
 __all__ = [
     "DEFAULT_DATA",
     "ID",
+    "NEEDS",
     "SIZE",
     "TITLE",
     "clear_of_zero",
     "contacts_correlation",
     "contacts_table",
+    "half_answer",
     "half_owners",
+    "half_table",
+    "half_widths",
     "interval_widths",
     "plot_bootstrap",
     "plot_contacts",

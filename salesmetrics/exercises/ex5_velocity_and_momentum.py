@@ -38,6 +38,12 @@ from .core import (
 ID = "05-velocity-and-momentum"
 TITLE = "Velocity and momentum"
 DEFAULT_DATA = "slow_responders"
+NEEDS = (
+    "activities",
+    "activity_direction",
+    "commit_stage",
+    "teams",
+)  # what the log must record (see core.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 300, "n_owners": 10, "months": 6}  # two teams, enough committed deals per team
 WHAT_IF_SIZE = {"n_deals": 1000, "n_owners": 10, "months": 9}
 FASTER = 0.8  # "20% faster": answers take 80% of the time
@@ -309,7 +315,7 @@ def _commit_days_mean(log) -> pd.Series:
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 5 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
-    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress)
+    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     factors = lambda: ex.cached("factors", lambda: factor_table(log()))  # noqa: E731
     requests = lambda: ex.cached("requests", lambda: requests_table(log()))  # noqa: E731

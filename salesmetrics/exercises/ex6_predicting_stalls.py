@@ -41,6 +41,7 @@ from .core import (
 ID = "06-predicting-stalls"
 TITLE = "Predicting stalls"
 DEFAULT_DATA = "slipping_quarter"
+NEEDS = ()  # what the log must record (see core.NEEDS); checked by `make` and on load
 # 1,200 deals over 9 months: some 2,000 to 3,000 training rows, enough for the boosted model's regularised defaults
 # (at least 500 rows per leaf: on half this size it often learns nothing and predicts one risk for every deal) and
 # about 1,000 test rows; a fit takes a second or two on one core.
@@ -414,7 +415,7 @@ class ReasonsQuestion(ValueQuestion):
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 6 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
-    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress)
+    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
 
     ex.add(

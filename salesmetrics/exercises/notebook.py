@@ -181,6 +181,26 @@ def parameterize(nb, parameters: dict[str, Any]):
     return nb
 
 
+def _check_log_needs(data: str, modules: Sequence[ModuleType]) -> None:
+    """Refuse a log folder that lacks what one of the ``modules`` needs (their ``NEEDS``), naming both."""
+    from ..log import read_log
+    from .core import missing_needs
+
+    log = read_log(data)
+    problems = []
+    for module in modules:
+        lacks = missing_needs(log, getattr(module, "NEEDS", ()))
+        if lacks:
+            problems.append(f"{module.ID} needs {' and '.join(lacks)}")
+    if problems:
+        usable = [m.ID.split("-", 1)[0] for m in modules if not missing_needs(log, getattr(m, "NEEDS", ()))]
+        tip = f", or pick the exercises it can serve with --exercise ({', '.join(usable)})" if usable else ""
+        raise UsageError(
+            f"The log {data} cannot serve every exercise: {'; '.join(problems)}, which it lacks. Leave --scenario "
+            f"out (each exercise then simulates its own data), give a log that records these{tip}."
+        )
+
+
 def make_variants(
     trainees: Sequence[str],
     out: str | Path,
@@ -190,13 +210,16 @@ def make_variants(
     cohort: str = "",
     force: bool = False,
     folder: str | Path | None = None,
+    add: bool = False,
 ) -> list[Path]:
     """Write ``out/<trainee>/<exercise>.ipynb`` for every trainee and exercise, unexecuted, with the trainee's
     name and seed (and ``data``, if given) injected; and ``out/trainees.csv`` (name, folder, seed).
 
     The seed is :func:`~salesmetrics.exercises.core.seed_for` of the name and ``cohort``, so the same list gives
-    the same variants again, and another cohort gets other numbers. Existing files are not replaced unless
-    ``force``; every file is written atomically.
+    the same variants again, and another cohort gets other numbers. Existing notebooks are not replaced unless
+    ``force``; with ``add`` they are left alone and only the missing ones are written (a late joiner, a new
+    exercise). ``trainees.csv`` keeps the trainees already in it and adds or updates those given. Every file is
+    written atomically. Returns the notebooks written.
     """
     import nbformat
 
@@ -213,7 +236,13 @@ def make_variants(
                     f"data {data!r} is neither a simulator scenario ({', '.join(SCENARIOS)}) nor a log folder."
                 )
             data = str(Path(data).resolve())  # the notebooks run in the trainee's folder
+            _check_log_needs(data, modules)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder (it is created if it does not exist).")
+    if add and force:
+        raise UsageError("--add keeps existing notebooks and --force replaces them: pass only one of them.")
+    earlier = _read_trainees_csv(out / "trainees.csv")
     folders: dict[str, str] = {}
     for name in trainees:
         slug = trainee_folder(name)
@@ -221,6 +250,15 @@ def make_variants(
             other = next(k for k, v in folders.items() if v == slug)
             raise UsageError(f"trainees {other!r} and {name!r} would share the folder {slug!r}; make the names differ.")
         folders[name] = slug
+    from .progress import name_key
+
+    for name, (slug, _) in earlier.items():
+        clash = [n for n, f in folders.items() if f == slug and name_key(n) != name_key(name)]
+        if clash:
+            raise UsageError(
+                f"{clash[0]!r} would use the folder {slug!r} of {name!r}, already in {out / 'trainees.csv'}; "
+                "make the names differ."
+            )
     sources = {}
     for module in modules:
         path = notebook_path(module, folder)
@@ -229,29 +267,48 @@ def make_variants(
         sources[module.ID] = read_notebook(path)
     targets = [out / folders[name] / f"{m.ID}.ipynb" for name in trainees for m in modules]
     existing = [t for t in targets if t.exists()]
-    if existing and not force:
+    if existing and not force and not add:
         raise UsageError(
-            f"{len(existing)} of the notebooks already exist (e.g. {existing[0]}); pass --force to replace them."
+            f"{len(existing)} of the notebooks already exist (e.g. {existing[0]}). To add only the missing ones "
+            "(a late joiner, a new exercise) and leave the others alone, pass --add; --force replaces them, and "
+            "the trainees' work in them is lost."
         )
     written = []
-    rows = []
+    rows = {name_key(k): (k, *v) for k, v in earlier.items()}
     for name in trainees:
-        seed = seed_for(name, cohort)
-        rows.append((name, folders[name], seed))
+        before = rows.get(name_key(name))
+        # with --add, a trainee already listed keeps the seed their first notebooks were made with
+        seed = int(before[2]) if add and before is not None and before[2].isdigit() else seed_for(name, cohort)
         for module in modules:
+            target = out / folders[name] / f"{module.ID}.ipynb"
+            if add and target.exists():
+                continue
             params: dict[str, Any] = {"trainee": name, "seed": seed}
             if data is not None:
                 params["data"] = data
             nb = parameterize(nbformat.from_dict(sources[module.ID]), params)
-            target = out / folders[name] / f"{module.ID}.ipynb"
             write_text_atomic(target, nbformat.writes(nb))
             written.append(target)
+        rows[name_key(name)] = (name, folders[name], str(seed))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["trainee", "folder", "seed"])
-    writer.writerows(rows)
+    writer.writerows(rows.values())
     write_text_atomic(out / "trainees.csv", buffer.getvalue())
     return written
+
+
+def _read_trainees_csv(path: Path) -> dict[str, tuple[str, str]]:
+    """Trainee -> (folder, seed) from an earlier ``trainees.csv`` (empty when there is none)."""
+    if not path.is_file():
+        return {}
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return {
+                row["trainee"]: (row["folder"], row["seed"]) for row in csv.DictReader(handle) if row.get("trainee")
+            }
+    except (OSError, KeyError, csv.Error) as exc:
+        raise UsageError(f"cannot read the earlier {path} ({exc}); move it away, then run make again.") from None
 
 
 __all__ = [

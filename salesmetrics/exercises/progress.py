@@ -229,7 +229,7 @@ class ProgressStore:
         data = self.load()
         removed = 0
         for name in list(data["trainees"]):
-            if trainee is not None and name != trainee:
+            if trainee is not None and name_key(name) != name_key(trainee):
                 continue
             exercises = data["trainees"][name].get("exercises", {})
             for ex_id in list(exercises):
@@ -250,7 +250,9 @@ class ProgressStore:
         """Progress as text: one block per trainee, one line per exercise and per question."""
         data = self.load()
         lines = [f"Progress file: {self.path}"]
-        people = {k: v for k, v in sorted(data["trainees"].items()) if trainee is None or k == trainee}
+        people = {
+            k: v for k, v in sorted(data["trainees"].items()) if trainee is None or name_key(k) == name_key(trainee)
+        }
         if not people:
             lines.append("No progress recorded yet." if trainee is None else f"No progress recorded for {trainee!r}.")
             return "\n".join(lines)
@@ -264,22 +266,36 @@ class ProgressStore:
         return "\n".join(lines)
 
 
+def name_key(name: str) -> str:
+    """A trainee's name as seeds see it: case and spacing ignored (``'  ana   SILVA'`` -> ``'ana silva'``)."""
+    return " ".join(str(name).split()).casefold()
+
+
 def summary_line(ex_id: str, ex: dict[str, Any]) -> str:
-    """``01-motion-vs-movement  Motion vs movement: 5 of 7 correct (seed 123)``."""
+    """``01-motion-vs-movement  Motion vs movement: 5 of 7 solved (seed 123)``: a question counts as solved once
+    it has been answered correctly, whatever was checked after."""
     ids = ex.get("question_ids") or list(ex.get("questions", {}))
     recs = ex.get("questions", {})
-    correct = sum(1 for q in ids if (recs.get(q) or {}).get("state") == "correct")
+    correct = sum(1 for q in ids if solved(recs.get(q)))
     seed = (ex.get("parameters") or {}).get("seed")
     extra = f", seed {seed}" if seed is not None else ""
     updated = ex.get("updated_at", "")[:16].replace("T", " ")
-    return f"{ex_id}  {ex.get('title', '')}: {correct} of {len(ids)} correct (last activity {updated} UTC{extra})"
+    return f"{ex_id}  {ex.get('title', '')}: {correct} of {len(ids)} solved (last activity {updated} UTC{extra})"
+
+
+def solved(rec: dict[str, Any] | None) -> bool:
+    """Whether a question's record says it was ever answered correctly (``solved_at`` is set, or the latest check
+    was correct)."""
+    return bool(rec) and (bool(rec.get("solved_at")) or rec.get("state") == "correct")
 
 
 def question_line(q_id: str, rec: dict[str, Any] | None) -> str:
-    """``q2  incorrect  3 attempts, 1 hint``."""
+    """``q2  incorrect  3 attempts, 1 hint``; a question answered correctly once is ``solved`` (with the last
+    check, when that was not correct)."""
     if not rec:
         return f"{q_id:<4} not checked yet"
-    state = rec.get("state", "not_attempted").replace("_", " ")
+    last = rec.get("state", "not_attempted").replace("_", " ")
+    state = "solved" if solved(rec) else last
     bits = []
     n = rec.get("attempts", 0)
     bits.append(f"{n} attempt{'s' if n != 1 else ''}")
@@ -287,6 +303,8 @@ def question_line(q_id: str, rec: dict[str, Any] | None) -> str:
         bits.append(f"{rec['hints']} hint{'s' if rec['hints'] != 1 else ''}")
     if rec.get("solution_seen"):
         bits.append("solution shown")
+    if state == "solved" and last != "correct":
+        bits.append(f"last check {last}")
     if rec.get("prediction") is not None:
         bits.append(f"predicted {rec['prediction']!r}")
     text = f"{q_id:<4} {state:<13} {', '.join(bits)}"
@@ -296,4 +314,4 @@ def question_line(q_id: str, rec: dict[str, Any] | None) -> str:
     return text
 
 
-__all__ = ["ENV", "STATES", "ProgressStore", "default_path"]
+__all__ = ["ENV", "STATES", "ProgressStore", "default_path", "name_key"]
