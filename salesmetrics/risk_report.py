@@ -183,6 +183,22 @@ class ModelSource:
     reason: str | None = None
     empty: tuple[str, ...] = ()
     checks: tuple[str, ...] = ()
+    leaks: tuple[dict, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    def leak_sentences(self) -> list[str]:
+        """The warning to put first when a feature alone separated the training labels (decision 0030)."""
+        if not self.leaks:
+            return []
+        from .models._base import leak_message
+
+        names = join_words([str(e["feature"]) for e in self.leaks])
+        return [
+            f"Do not trust this ranking: {names} alone {'separates' if len(self.leaks) == 1 else 'separate'} "
+            "the training labels almost perfectly, so the risks mostly repeat how the export fills "
+            f"{'it' if len(self.leaks) == 1 else 'them'}.",
+            *(leak_message(e) for e in self.leaks),
+        ]
 
     @property
     def learner_name(self) -> str:
@@ -216,6 +232,8 @@ class ModelSource:
             )
         if self.fallback:
             text += f" Small-data fallback: {self.fallback}."
+        if self.excluded:
+            text += f" Left out on purpose: {join_words(list(self.excluded))}."
         if self.empty:
             names = [FEATURE_LABELS.get(f, f) for f in self.empty]
             shown = join_words(names[:4] + ([f"{len(names) - 4} more"] if len(names) > 4 else []))
@@ -232,7 +250,8 @@ def _check_card(card: dict, path: Path, log: SalesLog, as_of: pd.Timestamp, hori
             "stall model: train one with 'salesmetrics model train LOG --target stall --out stall.skops'."
         )
     features = list(card.get("features") or [])
-    if features != list(FEATURES):
+    left_out = set(card.get("excluded_features") or [])
+    if features != [f for f in FEATURES if f not in left_out]:
         missing = sorted(set(FEATURES) - set(features))
         extra = sorted(set(features) - set(FEATURES))
         what = "; ".join(
@@ -305,6 +324,8 @@ def _saved_model(path, log: SalesLog, as_of: pd.Timestamp, horizon_days: float):
         base_rate=metrics.get("holdout_base_rate"),
         path=str(path),
         checks=tuple(checks),
+        leaks=tuple(card.get("leaky_features") or ()),
+        excluded=tuple(card.get("excluded_features") or ()),
     )
     return model, source, []
 
@@ -337,22 +358,33 @@ def log_fingerprint(log: SalesLog) -> str:
     return digest.hexdigest()
 
 
-def _fitted_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows):
+def _fitted_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, exclude=(), leak_auc=0.98):
     """The fitted model, source and empty features; reused when the same log and settings come again.
 
     Only a fixed integer ``random_state`` makes a fit repeatable, so only then is the last fit reused.
     """
+    fit_args = (log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, tuple(exclude), leak_auc)
     if not isinstance(random_state, (int, np.integer)):
-        return _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows)
-    key = (log_fingerprint(log), pd.Timestamp(as_of), horizon_days, freq, learner, int(random_state), max_rows)
+        return _fit_model(*fit_args)
+    key = (
+        log_fingerprint(log),
+        pd.Timestamp(as_of),
+        horizon_days,
+        freq,
+        learner,
+        int(random_state),
+        max_rows,
+        tuple(exclude),
+        leak_auc,
+    )
     if key not in _LAST_FIT:
-        fitted = _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows)
+        fitted = _fit_model(*fit_args)
         _LAST_FIT.clear()
         _LAST_FIT[key] = fitted
     return _LAST_FIT[key]
 
 
-def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows):
+def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, exclude=(), leak_auc=0.98):
     from .models import StallPredictor
     from .snapshots import snapshots
 
@@ -363,7 +395,14 @@ def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, ma
             f"no open deal's next {horizon_days:g} days were over by the as-of date, so no stall label is known yet"
         )
     empty = empty_features(train[labelled])
-    estimator = StallPredictor(horizon_days=horizon_days, model=learner, n_jobs=n_jobs, random_state=random_state)
+    estimator = StallPredictor(
+        horizon_days=horizon_days,
+        model=learner,
+        n_jobs=n_jobs,
+        random_state=random_state,
+        exclude=list(exclude) or None,
+        leak_auc=leak_auc,
+    )
     with _Warnings():
         estimator.fit(fill_features(train, empty))
     source = ModelSource(
@@ -382,6 +421,8 @@ def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, ma
         freq=freq,
         every=every,
         empty=tuple(empty),
+        leaks=tuple(estimator.leaky_features_),
+        excluded=tuple(exclude),
     )
     return estimator, source, empty
 
@@ -491,6 +532,9 @@ class StallRiskReport:
                 f"next {h} days); the highest is {_risk_text(r['risk'], self.threshold)} ({r['deal_id']}, "
                 f"{r['owner']}, in {r['stage']}{why})."
             ]
+        tie = self._tie_sentence()
+        if tie:
+            out.append(tie)
         median = float(d["risk"].median())
         text = f"The median risk is {median:.0%}"
         if self.source.base_rate is not None and np.isfinite(self.source.base_rate):
@@ -500,6 +544,22 @@ class StallRiskReport:
             )
         out.append(text + ".")
         return out
+
+    def _tie_sentence(self) -> str | None:
+        """When several of the riskiest deals share the same risk (as the table shows it), say that their order
+        among themselves means nothing."""
+        shown = (self.deals["risk"].astype("float64") * 100).round(1)
+        if len(shown) < 2 or not np.isfinite(shown.iloc[0]):
+            return None
+        tied = int((shown == shown.iloc[0]).sum())
+        if tied < 2:
+            return None
+        everyone = tied == len(shown)
+        who = f"All {tied:,} open deals are" if everyone else f"The top {tied:,} deals are"
+        return (
+            f"{who} tied at {_risk_text(float(self.deals['risk'].iloc[0]), self.threshold)}: the model cannot tell "
+            "them apart, so their order in the table (longest in their stage first) is not a ranking."
+        )
 
     def narrative(self) -> str:
         """A few plain sentences computed from the numbers; what cannot be shown is said, not hidden."""
@@ -519,6 +579,7 @@ class StallRiskReport:
             )
             lines.append(self.source.sentence())
         else:
+            lines += self.source.leak_sentences()  # first: nothing after it is to be trusted
             lines += self._risk_sentences()
             lines.append(self.source.sentence())
         if self.unscored:
@@ -550,7 +611,11 @@ class StallRiskReport:
 
     def _repr_html_(self) -> str:
         table = self.table()
-        body = table._repr_html_() if isinstance(table, Note) else table.to_html(index=False)
+        if isinstance(table, Note):
+            body = table._repr_html_()
+        else:
+            with pd.option_context("display.max_colwidth", None):  # reasons in full, never cut at 50 characters
+                body = table.to_html(index=False)
         return f"<p>{html.escape(self.narrative())}</p>" + body
 
     # ------------------------------------------------------------------ figures
@@ -675,6 +740,8 @@ def stall_risk_report(
     max_rows: int | None = 100_000,
     n_jobs: int | None = 1,
     random_state=0,
+    exclude=None,
+    leak_auc: float | None = 0.98,
 ) -> StallRiskReport:
     """Open deals at ``as_of`` ranked by their risk of no stage movement within ``horizon_days``, with reasons.
 
@@ -707,6 +774,12 @@ def stall_risk_report(
         Most training snapshots of a model fitted on the spot: above it, every k-th as-of date is kept.
     n_jobs, random_state
         Threads and seed of the fitting.
+    exclude : list of str, str or None
+        Features a model fitted on the spot leaves out (a comma-separated string is split), e.g. one the
+        narrative names as a probable leak.
+    leak_auc : float or None
+        A feature that alone ranks the training labels with this ROC AUC or more is named, first thing in the
+        narrative, as a probable leak that makes the ranking untrustworthy (decision 0030; None: no check).
 
     Examples
     --------
@@ -742,6 +815,7 @@ def stall_risk_report(
         raise UsageError(f"horizon_days must be a positive number of days (e.g. 30), not {horizon_days!r}.")
     if model_path in ("",):
         model_path = None
+    exclude = _exclude_list(exclude)
     if model_path is not None and not Path(model_path).is_file():
         raise UsageError(f"Model file {model_path} does not exist; train one with 'salesmetrics model train'.")
     scope = filter_log(log, owner=owner, team=team)
@@ -787,7 +861,7 @@ def stall_risk_report(
     else:
         try:
             estimator, source, empty = _fitted_model(
-                log, stamp, float(horizon_days), freq, model, n_jobs, random_state, max_rows
+                log, stamp, float(horizon_days), freq, model, n_jobs, random_state, max_rows, exclude, leak_auc
             )
         except UsageError as exc:
             source = ModelSource(
@@ -811,6 +885,19 @@ def stall_risk_report(
         notes=tuple(notes),
         **common,
     )
+
+
+def _exclude_list(exclude) -> tuple[str, ...]:
+    """``exclude`` as a tuple of feature names, checked now (a bad name is a usage error, not a missing model)."""
+    if exclude is None or (isinstance(exclude, str) and not exclude.strip()):
+        return ()
+    names = [n.strip() for n in exclude.split(",")] if isinstance(exclude, str) else [str(n) for n in exclude]
+    names = [n for n in names if n]
+    if names:
+        from .models import StallPredictor
+
+        StallPredictor(exclude=names).used_features()  # raises a UsageError naming the close matches
+    return tuple(dict.fromkeys(names))
 
 
 def _resolve(log: SalesLog, as_of) -> pd.Timestamp:

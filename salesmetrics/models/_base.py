@@ -39,14 +39,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._suggest import close_matches
 from .._text import plural as _plural
-from ..exceptions import UsageError
+from ..exceptions import DataNote, UsageError
 from ..snapshots import FEATURES
 
 MIN_CALIBRATION_ROWS = 200  # fewer held-out rows than this: no calibration step
 MIN_CALIBRATION_MINORITY = 30  # fewer held-out rows of the rarest class than this: no calibration step
 ISOTONIC_ROWS = 1000  # isotonic calibration from this many held-out rows, sigmoid below
 AUTO_LEAF_MAX = 500  # min_samples_leaf="auto": rows // 8, at least 20, at most this
+LEAK_AUC = 0.98  # default ``leak_auc``: one feature alone ranking the training labels this well is named a leak
+LEAK_MIN_ROWS = 30  # the leak check runs only with at least this many training rows of each class
 
 
 class SmallDataWarning(UserWarning):
@@ -116,9 +119,14 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         "fallback_C": [Interval(Real, 0, None, closed="neither")],
         "holdout": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
+        "exclude": [str, list, tuple, None],
+        "leak_auc": [Interval(Real, 0.5, 1, closed="right"), None],
     }
     _target_column: str = ""
     _kind: str = ""
+    # defaults for models saved before these parameters existed (skops restores only the attributes it saved)
+    exclude = None
+    leak_auc = LEAK_AUC
 
     # ----------------------------------------------------------------------------------------- inputs
     def _label_column(self) -> str:
@@ -131,8 +139,36 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
     def _is_snapshots(X) -> bool:
         return isinstance(X, pd.DataFrame) and all(c in X.columns for c in FEATURES)
 
+    def _excluded(self) -> list[str]:
+        """The feature names in ``exclude``, checked against :data:`~salesmetrics.snapshots.FEATURES`."""
+        names = self.exclude
+        if names is None:
+            return []
+        names = [names] if isinstance(names, str) else list(names)
+        for name in names:
+            if name not in FEATURES:
+                near = close_matches(str(name), FEATURES)
+                hint = f"did you mean {' or '.join(near)}? " if near else ""
+                raise UsageError(
+                    f"exclude names {name!r}, which is not a snapshot feature; {hint}the features are listed in "
+                    "docs/models.md (salesmetrics.snapshots.FEATURES)."
+                )
+        if set(names) >= set(FEATURES):
+            raise UsageError("exclude leaves no feature to learn from; leave out fewer features.")
+        return names
+
+    def used_features(self) -> list[str]:
+        """The snapshot features the model learns from: :data:`~salesmetrics.snapshots.FEATURES` minus ``exclude``.
+
+        >>> from salesmetrics.models import StallPredictor
+        >>> "amount" in StallPredictor(exclude=["amount"]).used_features()
+        False
+        """
+        left_out = set(self._excluded())
+        return [f for f in FEATURES if f not in left_out]
+
     def _features(self, X):
-        return X[list(FEATURES)] if self._is_snapshots(X) else X
+        return X[self.used_features()] if self._is_snapshots(X) else X
 
     def _matrix(self, X, reset: bool):
         frame = self._features(X)
@@ -155,10 +191,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
             y = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.to_numpy(object))
             keep = y.notna().to_numpy()
             if not keep.any():
-                raise UsageError(
-                    f"No snapshot row has a known {column!r} label (all are censored); use a longer log, a "
-                    "shorter horizon_days, or earlier as-of dates."
-                )
+                raise UsageError(_no_label_message(X, column))
             frame = X.loc[keep] if not keep.all() else X
             labels = y[keep].to_numpy(object)
             labels = _tidy_labels(labels)
@@ -172,7 +205,14 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
             self.labels_observed_until_ = X.attrs.get("observed_until")
             weights = self._censoring_weights(frame, X.attrs)
             matrix = self._matrix(frame, reset=True)
+            self._check_leaks(matrix, labels, column)
             return matrix, labels, groups, closed, window, weights
+        if self.exclude:
+            raise UsageError(
+                f"exclude={self.exclude!r} names snapshot features, but X is not a snapshots table; pass only the "
+                "columns to learn from, or a table from salesmetrics.snapshots(log)."
+            )
+        self.leaky_features_ = []
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None (X is not a snapshots "
@@ -183,6 +223,17 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         self.labels_observed_until_ = None
         self._censoring_weights(None, {})
         return matrix, labels, None, len(labels), None, None
+
+    def _check_leaks(self, matrix: np.ndarray, labels, column: str) -> None:
+        """Set ``leaky_features_`` and warn (:class:`~salesmetrics.DataNote`) for each feature that alone ranks the
+        training labels almost perfectly (:func:`leaky_features`); nothing when ``leak_auc`` is None."""
+        self.leaky_features_ = []
+        if self.leak_auc is None or matrix.ndim != 2 or not len(matrix):
+            return
+        names = [str(n) for n in getattr(self, "feature_names_in_", [f"x{j}" for j in range(matrix.shape[1])])]
+        self.leaky_features_ = leaky_features(matrix, labels, names, column, threshold=float(self.leak_auc))
+        for entry in self.leaky_features_:
+            warnings.warn(leak_message(entry), DataNote, stacklevel=5)
 
     def _censoring_weights(self, frame, attrs) -> np.ndarray | None:
         """Hook: per-row training weights that undo label censoring (None: equal weights); sets ``censoring_``."""
@@ -438,3 +489,102 @@ def _holdout_mask(n: int, groups, share: float, rng: np.random.Generator) -> np.
     codes, uniques = pd.factorize(pd.Series(groups), sort=True)
     held = rng.random(len(uniques)) < share
     return held[codes]
+
+
+def _no_label_message(X: pd.DataFrame, column: str) -> str:
+    """Why no training row has a known ``column`` label, and what to do (a UsageError's text)."""
+    if column in ("won", "close_outcome") and "outcome" in X.columns and not X["outcome"].isin(["won", "lost"]).any():
+        ends = [str(s) for key in ("won", "lost") for s in (X.attrs.get(key) or [])]
+        names = f" ({', '.join(ends)})" if ends else ""
+        return (
+            f"No deal in the snapshots reached a won or lost stage{names}, so no {column!r} label is known; "
+            "check that the log's stage model names the closing stages, or use a log with closed deals."
+        )
+    return (
+        f"No snapshot row has a known {column!r} label (all are censored); use a longer log, a shorter "
+        "horizon_days, or earlier as-of dates."
+    )
+
+
+def _auc_by_rank(ranks: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """ROC AUC of each column from its average ranks (Mann-Whitney), ``positive`` the boolean label."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    return (ranks[positive].sum(axis=0) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def leaky_features(
+    matrix, labels, names, label: str = "label", threshold: float = LEAK_AUC, min_rows: int = LEAK_MIN_ROWS
+) -> list[dict]:
+    """Features that alone rank the labels almost perfectly: a ROC AUC of ``threshold`` or more, either way.
+
+    Each feature is scored three ways on the training rows: its values with missing values ranked lowest, with
+    them ranked highest, and whether it is missing at all. With more than two classes each class is taken
+    against the rest. Classes with fewer than ``min_rows`` rows are not checked. A hit is
+    ``{"feature", "auc", "by", "label", "class", "rows"}``: ``auc`` is the separation (at least 0.5),
+    ``by`` is ``"missing"`` when whether the value is missing separates the label on its own, else ``"value"``.
+    See ``docs/decisions/0030-model-trust-checks.md``.
+
+    Examples
+    --------
+    A feature present exactly when the deal was won (an export that fills ``amount`` only then):
+
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.r_[np.ones(50), np.zeros(50)].astype(int)
+    >>> amount = np.where(y == 1, rng.uniform(100, 900, 100), np.nan)
+    >>> hits = leaky_features(np.c_[amount, rng.normal(size=100)], y, ["amount", "noise"], "won")
+    >>> [(h["feature"], h["auc"], h["by"]) for h in hits]
+    [('amount', 1.0, 'missing')]
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    if len(classes) < 2 or matrix.ndim != 2:
+        return []
+    targets = [classes[-1]] if len(classes) == 2 else list(classes)
+    missing = np.isnan(matrix)
+    low = pd.DataFrame(np.where(missing, -np.inf, matrix)).rank().to_numpy()
+    high = pd.DataFrame(np.where(missing, np.inf, matrix)).rank().to_numpy()
+    found: dict[str, dict] = {}
+    for cls in targets:
+        positive = labels == cls
+        n_pos = int(positive.sum())
+        if min(n_pos, len(labels) - n_pos) < min_rows:
+            continue
+        by_value = np.maximum(*(np.abs(_auc_by_rank(r, positive) - 0.5) for r in (low, high))) + 0.5
+        share_pos = missing[positive].mean(axis=0)
+        share_neg = missing[~positive].mean(axis=0)
+        by_missing = np.abs(share_pos - share_neg) / 2 + 0.5  # AUC of a 0/1 score: (1 + tpr - fpr) / 2
+        for j, name in enumerate(names):
+            best, by = (by_missing[j], "missing") if by_missing[j] >= threshold else (by_value[j], "value")
+            if best >= threshold and best > found.get(name, {}).get("auc", 0):
+                what = cls.item() if isinstance(cls, np.generic) else cls
+                found[name] = {
+                    "feature": name,
+                    "auc": round(float(best), 4),
+                    "by": by,
+                    "label": label,
+                    "class": what if len(classes) > 2 else None,
+                    "rows": len(labels),
+                }
+    return sorted(found.values(), key=lambda h: (-h["auc"], h["feature"]))
+
+
+def leak_message(entry: dict) -> str:
+    """One sentence about a feature :func:`leaky_features` found, with how to check it and how to leave it out.
+
+    >>> leak_message({"feature": "amount", "auc": 1.0, "by": "missing", "label": "won", "rows": 1200})
+    "amount alone separates the 'won' label of the 1,200 training rows almost perfectly (ROC AUC 1.000, from \
+whether it is missing): it probably leaks the outcome; check how the export fills it, or leave it out \
+(exclude=['amount'], --exclude amount)."
+    """
+    name = entry["feature"]
+    how = "whether it is missing" if entry.get("by") == "missing" else "its values"
+    which = f"'{entry['label']}' label"
+    if entry.get("class"):
+        which += f" (class {entry['class']!r} against the rest)"
+    return (
+        f"{name} alone separates the {which} of the {int(entry.get('rows', 0)):,} training rows almost perfectly "
+        f"(ROC AUC {float(entry['auc']):.3f}, from {how}): it probably leaks the outcome; check how the export "
+        f"fills it, or leave it out (exclude=['{name}'], --exclude {name})."
+    )

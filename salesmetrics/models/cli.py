@@ -13,6 +13,62 @@ from pathlib import Path
 
 TARGETS = {"stall": "stalled", "won": "won", "close": "close_outcome"}
 BACKTEST_TARGETS = ("stall", "won")
+MAX_SEED = 2**32 - 1  # scikit-learn's largest integer random_state
+
+
+def _whole(low: int, high: int | None = None, what: str = "a whole number"):
+    """An argparse type: a whole number from ``low`` (to ``high``); anything else is a usage error (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {what}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; give {what}")
+        return value
+
+    return parse
+
+
+def _feature(text: str) -> str:
+    """An argparse type: a snapshot feature name (close matches suggested)."""
+    from .._suggest import close_matches
+    from ..snapshots import FEATURES
+
+    if text in FEATURES:
+        return text
+    near = close_matches(text, FEATURES)
+    hint = f"did you mean {' or '.join(near)}?" if near else f"choose from {', '.join(FEATURES)}"
+    raise argparse.ArgumentTypeError(f"{text!r} is not a snapshot feature; {hint}")
+
+
+def _fit_options(p) -> None:
+    """``--min-closed --random-state --jobs --exclude --leak-auc`` of ``train`` and ``backtest``."""
+    p.add_argument(
+        "--min-closed",
+        type=_whole(0, what="0 or more closed deals"),
+        default=200,
+        help="fewer closed deals: regularised fallback (default 200)",
+    )
+    _censoring_option(p)
+    p.add_argument(
+        "--random-state", type=_whole(0, MAX_SEED, f"a seed from 0 to {MAX_SEED}"), default=0, help="seed (default 0)"
+    )
+    p.add_argument("--jobs", type=_whole(1, what="1 or more threads"), help="threads for fitting (default: every core)")
+    p.add_argument(
+        "--exclude",
+        metavar="FEATURE",
+        type=_feature,
+        action="append",
+        help="leave this snapshot feature out of the model (repeat for more), e.g. one that leaks the outcome",
+    )
+    p.add_argument(
+        "--leak-auc",
+        type=float,
+        default=0.98,
+        help="warn when one feature alone reaches this ROC AUC on the training labels (default 0.98; decision 0030)",
+    )
 
 
 def register(subparsers) -> None:
@@ -30,10 +86,7 @@ def register(subparsers) -> None:
     p.add_argument("--freq", default="W", help="snapshot frequency: D, W, M or Q (default W)")
     p.add_argument("--start", help="first as-of date (default: the log's first event)")
     p.add_argument("--end", help="last as-of date, and the end of what labels may see (default: last event)")
-    p.add_argument("--min-closed", type=int, default=200, help="fewer closed deals: regularised fallback")
-    _censoring_option(p)
-    p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--jobs", type=int, help="threads for fitting (default: every core)")
+    _fit_options(p)
     p.add_argument("--force", action="store_true", help="replace an existing model file")
     p.set_defaults(func=_cmd_train)
 
@@ -45,6 +98,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--freq", default="W", help="snapshot frequency (default W)")
     p.add_argument("--out", type=Path, help="write the metrics as CSV")
+    _ignore_stages_option(p)
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -53,7 +107,13 @@ def register(subparsers) -> None:
     p.add_argument("--model", dest="model_file", type=Path, required=True, help="model file (.skops)")
     p.add_argument("--as-of", dest="as_of", help="score the deals open at this date (default: latest event)")
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
-    p.add_argument("--reasons", type=int, default=3, help="reasons per deal (default 3, 0 for none)")
+    p.add_argument(
+        "--reasons",
+        type=_whole(0, what="0 or more reasons"),
+        default=3,
+        help="reasons per deal (default 3, 0 for none)",
+    )
+    _ignore_stages_option(p)
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.set_defaults(func=_cmd_predict)
 
@@ -67,11 +127,13 @@ def register(subparsers) -> None:
     p.add_argument("--cutoff", help="train on as-of dates before this (default: 70%% of the labelled snapshots)")
     p.add_argument("--gap-days", type=float, help="days between cutoff and test start (default: the horizon)")
     p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
-    p.add_argument("--min-closed", type=int, default=200, help="fewer closed deals: regularised fallback")
-    _censoring_option(p)
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap draws of whole deals (default 200)")
-    p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--jobs", type=int, help="threads for fitting (default: every core)")
+    p.add_argument(
+        "--bootstrap",
+        type=_whole(0, what="0 or more draws"),
+        default=200,
+        help="bootstrap draws of whole deals (default 200)",
+    )
+    _fit_options(p)
     p.add_argument("--out", type=Path, help="write the table (model, metric, value, ci_low, ci_high) as CSV")
     p.add_argument("--plot", type=Path, help="write the calibration plot (PNG, SVG or PDF by the suffix)")
     p.add_argument("--force", action="store_true", help="replace existing output files")
@@ -84,6 +146,37 @@ def _censoring_option(p) -> None:
         choices=("none", "ipcw", "maturity", "competing"),
         help="won only: how outcomes not yet known are handled (decisions 0027 and 0028; default: the model's)",
     )
+
+
+def _ignore_stages_option(p) -> None:
+    p.add_argument(
+        "--ignore-stage-model",
+        action="store_true",
+        help="score even when the log's stages, won or lost stages differ from the model's (not recommended)",
+    )
+
+
+def _check_stages(model_file: Path, log, log_path: Path, ignore: bool) -> None:
+    """Refuse a model trained on another stage model than the log's, unless ``--ignore-stage-model``."""
+    from .persistence import check_stage_model, read_model_card
+
+    if not ignore:
+        check_stage_model(read_model_card(model_file), log.model, model_file, log_path)
+
+
+def _fit_quietly(fit):
+    """Run ``fit()``; small-data notices are dropped (the fallback is printed), data notes are passed on."""
+    import warnings
+
+    from ..exceptions import DataNote
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit()
+    for w in caught:
+        if issubclass(w.category, DataNote):
+            warnings.warn(str(w.message), DataNote, stacklevel=2)
+    return result
 
 
 def _missing_action(parser):
@@ -111,6 +204,8 @@ def _estimator(target: str, args: argparse.Namespace):
         "min_closed": args.min_closed,
         "random_state": args.random_state,
         "n_jobs": args.jobs,
+        "exclude": list(dict.fromkeys(args.exclude)) if args.exclude else None,
+        "leak_auc": args.leak_auc,
     }
     if target == "stall":
         return StallPredictor(horizon_days=args.horizon_days, **common)
@@ -119,15 +214,50 @@ def _estimator(target: str, args: argparse.Namespace):
     return CloseLikelihood(target=TARGETS[target], **common)
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    import warnings
+def _check_leak_auc(value: float) -> None:
+    from ..exceptions import UsageError
 
+    if not 0.5 < value <= 1:
+        raise UsageError(f"--leak-auc must be above 0.5 and at most 1 (e.g. 0.98), not {value:g}.")
+
+
+def _event_range(log):
+    """(first, last) dated stage change of the log, or (None, None)."""
+    times = log.stage_changes["changed_at"].dropna() if len(log.stage_changes) else None
+    if times is None or not len(times):
+        return None, None
+    return times.min(), times.max()
+
+
+def _check_window(log, start, end) -> None:
+    """Refuse ``--end`` before the log's first stage change and ``--start`` after its last, naming them."""
+    import pandas as pd
+
+    from ..exceptions import UsageError
+    from ..prepare import resolve_as_of
+
+    first, last = _event_range(log)
+    if first is None:
+        return
+    if end is not None and resolve_as_of(log, end) < first:
+        raise UsageError(
+            f"--end {end} is before the log's first stage change ({first:%Y-%m-%d}); give an --end after it."
+        )
+    if start is not None and resolve_as_of(log, start) - pd.Timedelta(days=1) > last:
+        raise UsageError(
+            f"--start {start} is after the log's last stage change ({last:%Y-%m-%d}); give a --start before it."
+        )
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
     from ..log import read_log
     from ..snapshots import snapshots
     from .persistence import read_model_card, save_model
 
     _check_out(args.out, args.force)  # before the work, not after
+    _check_leak_auc(args.leak_auc)
     log = read_log(args.log)
+    _check_window(log, args.start, args.end)
     snap = snapshots(
         log,
         freq=args.freq,
@@ -137,9 +267,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         observed_until=args.end,
     )
     estimator = _estimator(args.target, args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the fallback notice is printed below and kept in the model card
-        estimator.fit(snap)
+    _fit_quietly(lambda: estimator.fit(snap))  # the fallback notice is printed below and kept in the model card
     extra = {
         "source_log": str(args.log),
         "snapshots": {"freq": args.freq, "rows": len(snap), "horizon_days": args.horizon_days},
@@ -159,8 +287,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"  calibration: {card['calibration']}")
     for key, value in card["metrics"].items():
         print(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
+    if card.get("excluded_features"):
+        print(f"  left out: {', '.join(card['excluded_features'])}")
     if card["notice"]:
         print(f"NOTICE: {card['notice']}")
+    if card.get("leak_warning"):
+        print(f"WARNING: do not trust this model yet. {card['leak_warning']}")
     print(f"Wrote {path} (model card inside: model_card.json)")
     return 0
 
@@ -171,6 +303,34 @@ def _evaluate_rows(model, snap):
     rows = snap[snap[column].notna()]
     labels = rows[column].to_numpy(object)
     return rows, labels
+
+
+def _note_in_sample(rows, window: dict, since) -> None:
+    """A data note when some evaluated rows have as-of dates inside the model's training window (decision 0030)."""
+    import warnings
+
+    import pandas as pd
+
+    from ..exceptions import DataNote
+
+    first, last = window.get("first_as_of"), window.get("last_as_of")
+    if since is None or first is None or last is None or not len(rows):
+        return
+    as_of = pd.to_datetime(rows["as_of"])
+    lo, hi = pd.Timestamp(first), pd.Timestamp(last)
+    if as_of.dt.tz is not None:
+        lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo
+        hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi
+    inside = int(((as_of >= lo) & (as_of <= hi)).sum())
+    if inside:
+        clean = window.get("labels_until") or last
+        warnings.warn(
+            f"{inside:,} of the {len(rows):,} evaluated snapshot rows have as-of dates inside the model's training "
+            f"window ({lo:%Y-%m-%d} to {hi:%Y-%m-%d}), so they score rows the model learned from and flatter it; "
+            f"for an out-of-sample score use --since {pd.Timestamp(clean):%Y-%m-%d} or later (the default).",
+            DataNote,
+            stacklevel=2,
+        )
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -191,6 +351,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     model = load_model(args.model_file)
     card = read_model_card(args.model_file)
     log = read_log(args.log)
+    _check_stages(args.model_file, log, args.log, args.ignore_stage_model)
     horizon = getattr(model, "horizon_days", None) or (card.get("snapshots") or {}).get("horizon_days", 30)
     window = card.get("training_window") or {}
     since = args.since or window.get("labels_until") or window.get("last_as_of")
@@ -206,6 +367,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             f"No labelled snapshot rows after {since} in {args.log}; give an earlier --since, or a log that "
             "goes on after the model's training window."
         )
+    _note_in_sample(rows, window, args.since)
     labels = _tidy_labels(labels)
     proba = model.predict_proba(rows)
     classes = list(model.classes_)
@@ -240,25 +402,51 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_as_of(log, as_of, text, horizon_days: float) -> None:
+    """Refuse an as-of before the log's first stage change; note one far past its last (extrapolated features)."""
+    import warnings
+
+    import pandas as pd
+
+    from ..exceptions import DataNote, UsageError
+
+    first, last = _event_range(log)
+    if first is None or text is None:
+        return
+    if as_of < first:
+        raise UsageError(
+            f"--as-of {text} is before the log's first stage change ({first:%Y-%m-%d}), so no deal is open then; "
+            f"give a date from {first:%Y-%m-%d} to {last:%Y-%m-%d}."
+        )
+    days = (as_of - last) / pd.Timedelta(days=1)
+    if days > horizon_days:
+        warnings.warn(
+            f"--as-of {text} is {days:,.0f} days after the log's last stage change ({last:%Y-%m-%d}), more than the "
+            f"model's {horizon_days:g}-day horizon: the features are extrapolated past the data (days since the "
+            "last movement or activity keep growing with no data behind them), so the risks are not a forecast.",
+            DataNote,
+            stacklevel=2,
+        )
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
     from .._csv_safe import write_csv
-    from ..exceptions import UsageError
     from ..log import read_log
     from ..prepare import resolve_as_of
     from ..snapshots import snapshots
     from .close import CloseLikelihood
     from .persistence import load_model
 
-    if args.reasons < 0:
-        raise UsageError(f"--reasons must be 0 or more, not {args.reasons}.")
     _check_out(args.out, args.force)
     model = load_model(args.model_file)
     log = read_log(args.log)
+    _check_stages(args.model_file, log, args.log, args.ignore_stage_model)
     as_of = resolve_as_of(log, args.as_of)
     horizon = getattr(model, "horizon_days", 30)
+    _check_as_of(log, as_of, args.as_of, float(horizon or 30))
     snap = snapshots(log, as_of=[as_of], horizon_days=horizon)
     keep = [c for c in ("deal_id", "owner", "team", "stage", "amount", "expected_close_date") if c in snap]
     out = snap[keep].copy()
@@ -307,8 +495,6 @@ def _save_figure(fig, path: Path) -> None:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    import warnings
-
     from .._csv_safe import write_csv
     from ..exceptions import UsageError
     from ..log import read_log
@@ -322,12 +508,12 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         _check_out(path, args.force)
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
+    _check_leak_auc(args.leak_auc)
     log = read_log(args.log)
     estimator = _estimator(args.target, args)
     target = TARGETS[args.target]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # small-data notices: the model's fallback is printed below
-        ev = evaluate(
+    ev = _fit_quietly(  # small-data notices: the model's fallback is printed below
+        lambda: evaluate(
             estimator,
             log,
             target=target,
@@ -337,6 +523,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             random_state=args.random_state,
             snapshot_options={"horizon_days": args.horizon_days},
         )
+    )
     import pandas as pd
 
     fitted = ev.estimators.get("model")
@@ -346,6 +533,12 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         value = getattr(fitted, name, None)
         if value:
             print(f"  {name.rstrip('_')}: {value}")
+    if getattr(fitted, "exclude", None):
+        print(f"  left out: {', '.join(fitted._excluded())}")
+    leaks = getattr(fitted, "leaky_features_", None) or []
+    if leaks:
+        named = ", ".join(f"{e['feature']} (AUC {e['auc']:.3f} alone)" for e in leaks)
+        print(f"WARNING: do not trust these figures: {named} probably leaks the outcome; rerun with --exclude.")
     with pd.option_context("display.width", 200, "display.max_columns", 10):
         print(ev.wide().to_string())
     if args.out is not None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import SnapshotClassifier, _iterations
+from ._base import SnapshotClassifier, _iterations, _tidy_labels
 
 TARGETS = ("won", "close_outcome")
 DAY = pd.Timedelta(days=1)
@@ -199,13 +199,13 @@ class CloseLikelihood(SnapshotClassifier):
         With ``censoring="competing"``: the width of the intervals and how far ahead they run; deals still
         open after the last interval are shared between win and loss as that interval's hazards share them.
     model, calibration, min_closed, max_iter, learning_rate, max_depth, min_samples_leaf, l2_regularization, C, \
-fallback_C, holdout, n_jobs, random_state
+fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
         As in :class:`~salesmetrics.models.StallPredictor`.
 
     Attributes
     ----------
     classes_, estimator_, model_, fallback_, calibration_, n_rows_, n_closed_, n_censored_, training_window_,
-    metrics_, n_features_in_, feature_names_in_, stage_model_
+    metrics_, n_features_in_, feature_names_in_, stage_model_, leaky_features_
         As in :class:`~salesmetrics.models.StallPredictor`.
     censoring_ : str
         The censoring correction applied (weights' range), or why none was.
@@ -259,6 +259,8 @@ fallback_C, holdout, n_jobs, random_state
         holdout=0.2,
         n_jobs=None,
         random_state=None,
+        exclude=None,
+        leak_auc=0.98,
     ):
         self.target = target
         self.censoring = censoring
@@ -279,6 +281,8 @@ fallback_C, holdout, n_jobs, random_state
         self.holdout = holdout
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.exclude = exclude
+        self.leak_auc = leak_auc
 
     def _label_column(self) -> str:
         return self.target
@@ -331,6 +335,11 @@ fallback_C, holdout, n_jobs, random_state
             return "the watched intervals do not hold a win, a loss and a continuing deal"
         n_k = max(int(np.ceil(float(self.max_horizon_days) / float(self.interval_days) - 1e-9)), 1)
         matrix = self._matrix(X, reset=True)
+        if "won" in X.columns:  # the leak check looks at the rows whose outcome is known, as the plain model would
+            known = X["won"].notna().to_numpy()
+            self._check_leaks(matrix[known], _tidy_labels(X["won"].to_numpy(object)[known]), "won")
+        else:
+            self.leaky_features_ = []
         expanded = np.c_[matrix[rows], k.astype(np.float64)]
         groups = X["deal_id"].to_numpy(object)[rows]
         closed_mask = np.isin(outcome, ["won", "lost"])

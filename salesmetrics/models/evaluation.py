@@ -463,10 +463,28 @@ def _binary(labels: pd.Series) -> np.ndarray:
     return labels.to_numpy(dtype="float64").astype("int64")
 
 
+def _target_for(estimator, target: str | None) -> str:
+    """The label to evaluate on: ``target``, or the estimator's own; refuse an estimator asked about another label.
+
+    >>> from salesmetrics.models import CloseLikelihood
+    >>> _target_for(CloseLikelihood(), None), _target_for(None, None)
+    ('won', 'stalled')
+    """
+    own = estimator._label_column() if hasattr(estimator, "_label_column") else None
+    if target is None:
+        return own or "stalled"
+    if own is not None and own != target:
+        raise UsageError(
+            f"target={target!r} does not match the {type(estimator).__name__}, which learns {own!r}; leave target "
+            f"out (it follows the estimator) or pass target={own!r}."
+        )
+    return target
+
+
 def evaluate(
     estimator,
     snapshots,
-    target: str = "stalled",
+    target: str | None = None,
     cutoff=None,
     gap_days: float | None = None,
     n_bootstrap: int = 200,
@@ -495,9 +513,11 @@ def evaluate(
         ``won``, which is read at the end of the log) uses anything seen after the test period began; and the
         momentum flag is computed for every row (:func:`~salesmetrics.models.baselines.momentum_stall_flags`,
         unless ``momentum_flag=False``).
-    target : {"stalled", "won"}
-        The label column. Rows where it is ``<NA>`` (censored: the horizon or the outcome is not observed
-        yet) are left out of both parts and counted.
+    target : {"stalled", "won"} or None
+        The label column; None: the estimator's own (``"won"`` for a ``CloseLikelihood``, ``"stalled"`` for a
+        ``StallPredictor`` and for baselines only). A target other than the estimator's raises a
+        :class:`~salesmetrics.exceptions.UsageError`. Rows where it is ``<NA>`` (censored: the horizon or the
+        outcome is not observed yet) are left out of both parts and counted.
     cutoff, gap_days, train_share
         See :func:`time_split`; ``gap_days`` defaults to the label horizon, ``cutoff`` to the time below which
         ``train_share`` of the *labelled* snapshots fall.
@@ -529,6 +549,7 @@ def evaluate(
     from ..log import SalesLog
     from .baselines import FLAG_COLUMN, default_baselines, momentum_stall_flags
 
+    target = _target_for(estimator, target)
     if target not in TARGETS:
         raise UsageError(f"target must be 'stalled' or 'won', not {target!r}.")
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:

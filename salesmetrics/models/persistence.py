@@ -91,6 +91,10 @@ def model_card(estimator, extra: dict | None = None) -> dict:
         **({"censoring": getattr(estimator, "censoring_", None) or params["censoring"]} if censoring else {}),
         "fallback": getattr(estimator, "fallback_", None),
         "notice": (f"Small-data fallback: {estimator.fallback_}." if getattr(estimator, "fallback_", None) else None),
+        # decision 0030: features left out on purpose, and those that alone separated the training labels
+        "excluded_features": _jsonable(list(_excluded(estimator))),
+        "leaky_features": _jsonable(getattr(estimator, "leaky_features_", None) or []),
+        "leak_warning": _leak_warning(estimator),
         "classes": _jsonable(list(estimator.classes_)),
         "features": [str(f) for f in getattr(estimator, "feature_names_in_", [])]
         or [f"x{i}" for i in range(estimator.n_features_in_)],
@@ -123,6 +127,19 @@ def model_card(estimator, extra: dict | None = None) -> dict:
         else:
             card[key] = _jsonable(value)
     return card
+
+
+def _excluded(estimator) -> list[str]:
+    names = getattr(estimator, "exclude", None) or []
+    return [names] if isinstance(names, str) else [str(n) for n in names]
+
+
+def _leak_warning(estimator) -> str | None:
+    """The leak sentences of a fitted estimator (decision 0030), or None when no feature looked leaky."""
+    from ._base import leak_message
+
+    found = getattr(estimator, "leaky_features_", None) or []
+    return " ".join(leak_message(entry) for entry in found) or None
 
 
 def save_model(estimator, path, *, overwrite: bool = False, extra: dict | None = None) -> Path:
@@ -184,6 +201,47 @@ def read_model_card(path) -> dict:
         return json.loads(archive.read(CARD_NAME).decode("utf-8"))
 
 
+def stage_model_differences(card: dict, stage_model) -> list[str]:
+    """How the stage model a model was trained on (its card) differs from ``stage_model`` (a log's), in words.
+
+    Empty when they agree, or when the card does not record them (a model fitted on an array). ``stage_rank``
+    counts the open stages, and the labels come from the won and lost stages, so a model means something else
+    on a pipeline whose stages differ.
+
+    Examples
+    --------
+    >>> from salesmetrics.config import StageModel
+    >>> card = {"stages": ["Lead", "Demo"], "won_stages": ["Won"], "lost_stages": ["Lost"]}
+    >>> stage_model_differences(card, StageModel(stages=("Lead", "Demo", "Proposal"), won=("Won",), lost=("Lost",)))
+    ['open stages Lead > Demo (model) but Lead > Demo > Proposal (log)']
+    """
+    out = []
+    for key, attr, what, sep in (
+        ("stages", "stages", "open stages", " > "),
+        ("won_stages", "won", "won stages", ", "),
+        ("lost_stages", "lost", "lost stages", ", "),
+    ):
+        trained = card.get(key)
+        if trained is None:
+            continue
+        here = [str(s) for s in getattr(stage_model, attr)]
+        if [str(s) for s in trained] != here:
+            before, now = sep.join(map(str, trained)) or "(none)", sep.join(here) or "(none)"
+            out.append(f"{what} {before} (model) but {now} (log)")
+    return out
+
+
+def check_stage_model(card: dict, stage_model, path, log_name) -> None:
+    """Raise a :class:`~salesmetrics.exceptions.UsageError` when the model's stage model differs from the log's."""
+    differences = stage_model_differences(card, stage_model)
+    if differences:
+        raise UsageError(
+            f"{Path(path).name} was trained on another stage model than {log_name} has ({'; '.join(differences)}), "
+            "so its stage positions and labels mean other things there; retrain it on this log, or add "
+            "--ignore-stage-model to score anyway."
+        )
+
+
 def load_model(path):
     """Load a model saved by :func:`save_model`, creating only types on :data:`ALLOWED_TYPES`.
 
@@ -218,4 +276,13 @@ def load_model(path):
     return model
 
 
-__all__ = ["ALLOWED_TYPES", "CARD_NAME", "load_model", "model_card", "read_model_card", "save_model"]
+__all__ = [
+    "ALLOWED_TYPES",
+    "CARD_NAME",
+    "check_stage_model",
+    "load_model",
+    "model_card",
+    "read_model_card",
+    "save_model",
+    "stage_model_differences",
+]

@@ -45,6 +45,14 @@ class StallPredictor(SnapshotClassifier):
         Inverse L2 penalty of the logistic baseline and of the small-data fallback.
     holdout : float, default 0.2
         Share of deals held out for calibration.
+    exclude : list of str or None
+        Snapshot features to leave out (e.g. ``["amount"]`` when the export fills it only for some outcomes);
+        unknown names raise a :class:`~salesmetrics.exceptions.UsageError` with the closest feature names.
+    leak_auc : float or None, default 0.98
+        When one feature alone (its values, or whether it is missing) ranks the training labels with a ROC AUC
+        of this or more, either way, fitting warns with a :class:`~salesmetrics.DataNote` that it probably
+        leaks the outcome and records it in ``leaky_features_`` and the model card (None: no check; decision
+        0030).
     n_jobs : int or None
         Threads for the boosting (None: every core). On a machine shared with other jobs, 1 is often faster.
     random_state : int, RandomState or None
@@ -71,6 +79,9 @@ class StallPredictor(SnapshotClassifier):
         First and last as-of moment of the training rows.
     metrics_ : dict
         Held-out figures (``holdout_auc``, Brier scores, base rate) when a held-out set was used.
+    leaky_features_ : list of dict
+        Features that alone separate the training labels almost perfectly (``feature``, ``auc``, ``by``:
+        ``"value"`` or ``"missing"``); empty when none does or when fitted on an array.
     n_features_in_, feature_names_in_
         As in scikit-learn.
 
@@ -117,6 +128,8 @@ class StallPredictor(SnapshotClassifier):
         holdout=0.2,
         n_jobs=None,
         random_state=None,
+        exclude=None,
+        leak_auc=0.98,
     ):
         self.horizon_days = horizon_days
         self.model = model
@@ -132,6 +145,8 @@ class StallPredictor(SnapshotClassifier):
         self.holdout = holdout
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.exclude = exclude
+        self.leak_auc = leak_auc
 
     def _check_snapshot_frame(self, X: pd.DataFrame) -> None:
         built = X.attrs.get("horizon_days")
