@@ -41,7 +41,7 @@ SAYS = {
     ("stall_risk", "demo"): "open deals have a stall risk above",
     ("stall_risk", "real"): "The log has no activities",
     ("close_likelihood_study", "demo"): "the model reaches a ROC AUC of",
-    ("close_likelihood_study", "real"): "leaks the outcome",
+    ("close_likelihood_study", "real"): "which are empty here: the log has no activities",
 }
 
 
