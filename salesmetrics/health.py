@@ -233,9 +233,9 @@ def pipeline_health(
     # A log without a single date (a snapshot export without dates) can only tell current stages; it is
     # scored as of now, which places nothing, and the narrative says so.
     as_of = resolve_as_of(log, as_of) if dated else pd.Timestamp.now(tz=log.model.timezone).floor("D")
-    deals = score(log, by="deal", as_of=as_of)
     with warnings.catch_warnings():  # the report says in its own words what the log lacks (coverage notes)
         warnings.simplefilter("ignore", DataNote)
+        deals = score(log, by="deal", as_of=as_of)
         periods = score(log, by=group_by, period=period, as_of=as_of)
     groups = (
         deals.merge(log.deals[["deal_id", group_by]], on="deal_id", how="left", suffixes=("", "_"))
