@@ -26,6 +26,7 @@ from ._text import join_words, plural
 from .coverage import LogCoverage, Note, log_coverage, note_axes, table_or_note
 from .exceptions import UsageError
 from .log import SalesLog
+from .models import LEAK_AUC
 from .snapshots import FEATURES
 
 GROUPS = ("owner", "team")
@@ -358,7 +359,9 @@ def log_fingerprint(log: SalesLog) -> str:
     return digest.hexdigest()
 
 
-def _fitted_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, exclude=(), leak_auc=0.98):
+def _fitted_model(
+    log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, exclude=(), leak_auc=LEAK_AUC
+):
     """The fitted model, source and empty features; reused when the same log and settings come again.
 
     Only a fixed integer ``random_state`` makes a fit repeatable, so only then is the last fit reused.
@@ -384,7 +387,7 @@ def _fitted_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state,
     return _LAST_FIT[key]
 
 
-def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, exclude=(), leak_auc=0.98):
+def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, exclude=(), leak_auc=LEAK_AUC):
     from .models import StallPredictor
     from .snapshots import snapshots
 
@@ -741,7 +744,7 @@ def stall_risk_report(
     n_jobs: int | None = 1,
     random_state=0,
     exclude=None,
-    leak_auc: float | None = 0.98,
+    leak_auc: float | None = LEAK_AUC,
 ) -> StallRiskReport:
     """Open deals at ``as_of`` ranked by their risk of no stage movement within ``horizon_days``, with reasons.
 

@@ -25,13 +25,13 @@ from ._text import join_words, plural
 from .coverage import LogCoverage, Note, log_coverage, note_axes, table_or_note
 from .exceptions import UsageError
 from .log import SalesLog
+from .models import LEAK_AUC
 from .risk_report import FREQS, LEARNERS, _Warnings, empty_features, fill_features
 from .snapshots import FEATURES
 
 TARGETS = ("won", "stalled")
 COX_MAX_ROWS = 15_000  # the concordance index costs about the square of the rows: above this, dates are thinned
 COX_MIN_EVENTS = 20  # movements needed in the training snapshots (half as many in the test snapshots)
-LEAK_AUC = 0.98  # a test ROC AUC from here up is named as a probable leak
 SMALL_TEST_ROWS, SMALL_TEST_CLASS = 100, 20  # fewer test snapshots (or of the rarer class): said to be anecdotes
 SURVIVAL_GROUPS = ("stage", "owner", "team")
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import importlib
 
+#: A ROC AUC from here up is named a probable leak: one feature alone ranking the training labels this well
+#: (the estimators' ``leak_auc``), or a whole model's test score (the close-likelihood study). Decision 0030.
+LEAK_AUC = 0.98
+
 _EXPORTS = {
     "StallPredictor": "stall",
     "CloseLikelihood": "close",

@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from . import LEAK_AUC
+
 TARGETS = {"stall": "stalled", "won": "won", "close": "close_outcome"}
 BACKTEST_TARGETS = ("stall", "won")
 MAX_SEED = 2**32 - 1  # scikit-learn's largest integer random_state
@@ -66,7 +68,7 @@ def _fit_options(p) -> None:
     p.add_argument(
         "--leak-auc",
         type=float,
-        default=0.98,
+        default=LEAK_AUC,
         help="warn when one feature alone reaches this ROC AUC on the training labels (default 0.98; decision 0030)",
     )
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from . import LEAK_AUC
 from ._base import SnapshotClassifier, _iterations, _tidy_labels
 
 TARGETS = ("won", "close_outcome")
@@ -260,7 +261,7 @@ fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
         n_jobs=None,
         random_state=None,
         exclude=None,
-        leak_auc=0.98,
+        leak_auc=LEAK_AUC,
     ):
         self.target = target
         self.censoring = censoring

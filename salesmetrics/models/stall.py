@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.utils._param_validation import Interval
 
 from ..exceptions import UsageError
+from . import LEAK_AUC
 from ._base import SnapshotClassifier
 
 
@@ -129,7 +130,7 @@ class StallPredictor(SnapshotClassifier):
         n_jobs=None,
         random_state=None,
         exclude=None,
-        leak_auc=0.98,
+        leak_auc=LEAK_AUC,
     ):
         self.horizon_days = horizon_days
         self.model = model
