@@ -33,6 +33,17 @@ def _whole(low: int, high: int | None = None, what: str = "a whole number"):
     return parse
 
 
+def _leak_auc(text: str) -> float:
+    """An argparse type: a ROC AUC above 0.5 and at most 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a ROC AUC such as 0.98") from None
+    if not 0.5 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range; give a ROC AUC above 0.5 and at most 1")
+    return value
+
+
 def _feature(text: str) -> str:
     """An argparse type: a snapshot feature name (close matches suggested)."""
     from .._suggest import close_matches
@@ -67,7 +78,7 @@ def _fit_options(p) -> None:
     )
     p.add_argument(
         "--leak-auc",
-        type=float,
+        type=_leak_auc,
         default=LEAK_AUC,
         help="warn when one feature alone reaches this ROC AUC on the training labels (default 0.98; decision 0030)",
     )
@@ -216,13 +227,6 @@ def _estimator(target: str, args: argparse.Namespace):
     return CloseLikelihood(target=TARGETS[target], **common)
 
 
-def _check_leak_auc(value: float) -> None:
-    from ..exceptions import UsageError
-
-    if not 0.5 < value <= 1:
-        raise UsageError(f"--leak-auc must be above 0.5 and at most 1 (e.g. 0.98), not {value:g}.")
-
-
 def _event_range(log):
     """(first, last) dated stage change of the log, or (None, None)."""
     times = log.stage_changes["changed_at"].dropna() if len(log.stage_changes) else None
@@ -257,7 +261,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .persistence import read_model_card, save_model
 
     _check_out(args.out, args.force)  # before the work, not after
-    _check_leak_auc(args.leak_auc)
     log = read_log(args.log)
     _check_window(log, args.start, args.end)
     snap = snapshots(
@@ -510,7 +513,6 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         _check_out(path, args.force)
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
-    _check_leak_auc(args.leak_auc)
     log = read_log(args.log)
     estimator = _estimator(args.target, args)
     target = TARGETS[args.target]
