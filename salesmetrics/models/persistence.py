@@ -92,7 +92,7 @@ def model_card(estimator, extra: dict | None = None) -> dict:
         "fallback": getattr(estimator, "fallback_", None),
         "notice": (f"Small-data fallback: {estimator.fallback_}." if getattr(estimator, "fallback_", None) else None),
         # decision 0030: features left out on purpose, and those that alone separated the training labels
-        "excluded_features": _jsonable(list(_excluded(estimator))),
+        "excluded_features": list(estimator._excluded()) if hasattr(estimator, "_excluded") else [],
         "leaky_features": _jsonable(getattr(estimator, "leaky_features_", None) or []),
         "leak_warning": _leak_warning(estimator),
         "classes": _jsonable(list(estimator.classes_)),
@@ -127,11 +127,6 @@ def model_card(estimator, extra: dict | None = None) -> dict:
         else:
             card[key] = _jsonable(value)
     return card
-
-
-def _excluded(estimator) -> list[str]:
-    names = getattr(estimator, "exclude", None) or []
-    return [names] if isinstance(names, str) else [str(n) for n in names]
 
 
 def _leak_warning(estimator) -> str | None:
