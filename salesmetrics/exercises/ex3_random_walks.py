@@ -30,6 +30,7 @@ from .core import (
     FunctionQuestion,
     Mistake,
     ReflectionQuestion,
+    check_needs,
 )
 
 ID = "03-random-walks"
@@ -56,16 +57,6 @@ def compressed_config() -> dict:
 # Tables and reference answers
 
 
-def _need_close_dates(log) -> None:
-    if not len(log.close_date_changes):
-        from ..exceptions import UsageError
-
-        raise UsageError(
-            "This log has no close_date_changes, so pushes cannot be counted (snapshot imports such as Maven or "
-            "IBM record none); run the exercise with a simulator scenario, e.g. data = 'compressed'."
-        )
-
-
 def close_date_table(log) -> pd.DataFrame:
     """The log's close-date changes in time order per deal (ties keep file order)."""
     changes = log.close_date_changes[["deal_id", "changed_at", "close_date"]]
@@ -77,7 +68,7 @@ def pushes_per_deal(log) -> pd.Series:
     that have at least one close-date change."""
     from ..slippage import deal_slippage
 
-    _need_close_dates(log)
+    check_needs(log, ("close_date_changes",), ID)
     pushes = deal_slippage(log)["close_date_pushes"]
     return pushes[pushes.index.isin(log.close_date_changes["deal_id"])]
 
@@ -87,7 +78,7 @@ def serial_share(log, n: int = SERIAL) -> pd.Series:
     :func:`salesmetrics.slippage.slippage`)."""
     from ..slippage import slippage
 
-    _need_close_dates(log)
+    check_needs(log, ("close_date_changes",), ID)
     return slippage(log, serial_threshold=n).owners["serial_pusher_share"]
 
 
@@ -102,7 +93,7 @@ def push_band_answer(log) -> str:
     from ..exceptions import UsageError
     from ..slippage import push_lengths
 
-    _need_close_dates(log)
+    check_needs(log, ("close_date_changes",), ID)
     days = push_lengths(log)["days"]
     if days.empty:
         raise UsageError("No close date in this log was pushed out, so there is no push length to read.")

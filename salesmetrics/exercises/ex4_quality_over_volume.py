@@ -31,6 +31,7 @@ from .core import (
     Mistake,
     ReflectionQuestion,
     ValueQuestion,
+    check_needs,
 )
 
 ID = "04-quality-over-volume"
@@ -51,23 +52,12 @@ REAL_SAMPLE = 5000  # clients drawn for the rank correlation on real data (keeps
 # Reference answers
 
 
-def _need_activities(log) -> None:
-    if not len(log.activities):
-        from ..exceptions import UsageError
-
-        raise UsageError(
-            "This log has no activities, so activity volume and decision rate cannot be measured (the pipeline "
-            "datasets Maven, IBM and Olist record none); run the exercise with a simulator scenario, e.g. "
-            "data = 'baseline', and use its real-data section for real calls."
-        )
-
-
 def result(log):
     """:func:`salesmetrics.volume.volume_vs_yield` with its defaults (2,000 resamples, ``random_state=0``),
     exactly as the notebook calls it."""
     from ..volume import volume_vs_yield
 
-    _need_activities(log)
+    check_needs(log, ("activities",), ID)
     return volume_vs_yield(log)
 
 
@@ -75,7 +65,7 @@ def win_rates(log) -> pd.Series:
     """Per owner: won / (won + lost) deals, the ``win_rate`` of :func:`salesmetrics.volume.owner_table`."""
     from ..volume import owner_table
 
-    _need_activities(log)
+    check_needs(log, ("activities",), ID)
     return owner_table(log)["win_rate"]
 
 

@@ -33,6 +33,7 @@ from .core import (
     Mistake,
     ReflectionQuestion,
     ValueQuestion,
+    check_needs,
 )
 
 ID = "05-velocity-and-momentum"
@@ -104,22 +105,12 @@ def commit_days(log) -> pd.Series:
     return commit_to_signature(log, by="team").summary.set_index("team")["median_days_to_win"]
 
 
-def _need_direction(log) -> None:
-    if "direction" not in log.activities or not log.activities["direction"].notna().any():
-        from ..exceptions import UsageError
-
-        raise UsageError(
-            "This log's activities have no direction (inbound/outbound), so answer times cannot be measured; "
-            "run the exercise with a simulator scenario, e.g. data = 'slow_responders'."
-        )
-
-
 def answer_hours(log) -> pd.Series:
     """Per team: median hours from a buyer's request to the seller's answer, answered requests only
     (``median_hours`` of :func:`salesmetrics.velocity.responsiveness`)."""
     from ..velocity import responsiveness
 
-    _need_direction(log)
+    check_needs(log, ("activity_direction",), ID)
     return responsiveness(log, by="team").set_index("team")["median_hours"].astype("float64")
 
 
@@ -127,7 +118,7 @@ def requests_table(log) -> pd.DataFrame:
     """:func:`salesmetrics.velocity.response_times` with each deal's team."""
     from ..velocity import response_times
 
-    _need_direction(log)
+    check_needs(log, ("activity_direction",), ID)
     return response_times(log).merge(log.deals[["deal_id", "team"]], on="deal_id", how="left")
 
 
