@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._atomic import atomic_path
-from .exceptions import UsageError
+from ._output import check_output_file
 
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,11 +51,7 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(frame: pd.DataFrame, path, *, overwrite: bool = False, index: bool = False) -> Path:
     """Write ``frame`` as spreadsheet-safe CSV (UTF-8), atomically; refuses to replace a file unless asked."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise UsageError(f"{path} already exists; choose another file or pass overwrite=True (--force).")
-    if not path.parent.is_dir():
-        raise UsageError(f"The folder {path.parent} does not exist; create it first.")
+    path = check_output_file(path, overwrite=overwrite, flag="--force")
     with atomic_path(path) as tmp:
         safe_frame(frame).to_csv(tmp, index=index, encoding="utf-8")
     return path

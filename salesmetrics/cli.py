@@ -202,6 +202,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _os_error_line(exc: OSError) -> str:
+    """``cannot use PATH: No space left on device (ENOSPC)``: the path and the system's reason, on one line."""
+    import errno
+
+    where = " and ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None) or "a file"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    name = errno.errorcode.get(exc.errno, "") if exc.errno is not None else ""
+    return f"cannot use {where}: {reason}{f' ({name})' if name else ''}."
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="salesmetrics",
@@ -311,8 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LogValidationError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_PROBLEMS
-    except SalesmetricsError as exc:  # e.g. a report cell that failed
+    except SalesmetricsError as exc:  # e.g. a report cell that failed, an output that could not be written
         print(f"salesmetrics {args.command}: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except OSError as exc:  # a file system error no function above named: one line, never a traceback
+        print(f"salesmetrics {args.command}: {_os_error_line(exc)}", file=sys.stderr)
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
         print("Interrupted; nothing half-written was left behind.", file=sys.stderr)

@@ -21,6 +21,55 @@ class UsageError(SalesmetricsError):
     """A function or command was called with arguments it cannot use."""
 
 
+class OutputError(SalesmetricsError, OSError):
+    """An output could not be written: a full disk, a read-only or locked folder, no permission.
+
+    Nothing half-written is left and a file or folder that was there before is unchanged. It is an
+    :class:`OSError` too, with the system's ``errno`` and ``strerror`` and the output as ``filename``, so code
+    that catches ``OSError`` keeps working. The message is one line: the path, the system's reason, the fix.
+    """
+
+    def __init__(self, path, error: BaseException, *, kept: str | None = None):
+        number = getattr(error, "errno", None)
+        text = str(error).strip()
+        reason = getattr(error, "strerror", None) or (text.splitlines()[-1] if text else type(error).__name__)
+        super().__init__(number, reason, str(path))
+        self.kept = kept
+        self.message = _output_message(str(path), number, reason, kept)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_OUTPUT_FIXES = {  # errno name: (what it means, how to fix it)
+    "ENOSPC": ("the disk is full", "free some space or write to another disk"),
+    "EDQUOT": ("the disk quota is used up", "free some space or write to another disk"),
+    "EROFS": ("the file system is read-only", "choose a folder on a writable disk"),
+    "EACCES": ("permission denied", "choose a folder you can write to, or change its permissions"),
+    "EPERM": ("operation not permitted", "choose a folder you can write to, or change its permissions"),
+    "EBUSY": ("the file is in use", "close the program holding it and try again"),
+    "ETXTBSY": ("the file is in use", "close the program holding it and try again"),
+    "ENOENT": ("a folder on the way does not exist", "create the folder first or choose another path"),
+    "ENOTDIR": ("a part of the path is a file, not a folder", "choose another path"),
+    "EISDIR": ("it is a folder", "give a file name"),
+    "ENAMETOOLONG": ("the name is too long", "choose a shorter path"),
+}
+
+
+def _output_message(path: str, number: int | None, reason: str, kept: str | None) -> str:
+    import errno as errno_names
+
+    name = errno_names.errorcode.get(number, "") if number is not None else ""
+    meaning, fix = _OUTPUT_FIXES.get(name, (reason, "check the path and try again"))
+    system = f" ({name}: {reason})" if name and reason.lower() != meaning else (f" ({name})" if name else "")
+    if kept:
+        return (
+            f"cannot write {path}: {meaning}{system}; the old folder could not be put back and is kept at {kept}: "
+            f"move it back to {path}, then {fix}."
+        )
+    return f"cannot write {path}: {meaning}{system}. Nothing was written and what was there is unchanged; {fix}."
+
+
 class DataNote(UserWarning):
     """A warning that the data cannot show part of a result; the result is still correct for what it holds.
 

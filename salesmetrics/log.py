@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -325,30 +324,25 @@ def check_output_folder(
     overwrite: bool = False,
     source: str | None = None,
     inputs: Iterable[str | os.PathLike] = (),
+    verb: str = "imported",
 ) -> None:
     """Fail before any work is done when a log folder cannot be written to ``target``.
 
     Refuses a file in the way and an existing non-empty folder unless ``overwrite``. Even with ``overwrite``
     it refuses a folder holding anything but a salesmetrics log (a replaced folder is deleted whole), the
-    folder ``source`` (the log's own input) and a folder holding any of ``inputs`` (the files being read).
+    folder ``source`` (the log's own input), a folder inside it or holding it, and a folder that is or holds
+    any of ``inputs`` (the files being read). A folder that cannot be written to raises
+    :class:`~salesmetrics.exceptions.OutputError`. The shared rules are :mod:`salesmetrics._output`'s.
     """
+    from ._output import check_output_folder as check_folder
+
     if format not in ("parquet", "csv"):
         raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
     target = Path(target)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} is a file; a log is written to a folder.")
-    if not target.exists():
-        return
-    here = target.resolve()
-    if source is not None and here == Path(source).resolve():
-        raise UsageError(f"Refusing to write over {target}: it is the folder this log was read from.")
-    for path in inputs:
-        read = Path(path).resolve()
-        if read == here:
-            raise UsageError(f"Refusing to write over {target}: it is the folder being imported.")
-        if here in read.parents:
-            raise UsageError(f"Refusing to write over {target}: it holds {path}, a file being imported.")
-    if not any(target.iterdir()):
+    check_folder(target, logs=[source] if source is not None else (), inputs=inputs, what="the log", verb=verb)
+    if not target.exists() or not any(target.iterdir()):
         return
     if not overwrite:
         raise UsageError(
@@ -374,7 +368,9 @@ def write_log(
     """Write a log folder atomically: into a temporary folder beside ``path``, then renamed into place.
 
     An existing folder is never replaced unless ``overwrite=True``, and never when it is the folder the log
-    was read from. Returns the folder written.
+    was read from. If the final rename fails or is interrupted, the old folder is put back
+    (:func:`salesmetrics._atomic.atomic_folder`); a full disk or a read-only folder raises
+    :class:`~salesmetrics.exceptions.OutputError`. Returns the folder written.
 
     Examples
     --------
@@ -384,22 +380,16 @@ def write_log(
     >>> sorted(p.name for p in out.iterdir())[:2]
     ['activities.csv', 'close_date_changes.csv']
     """
+    from ._atomic import atomic_folder
+
     target = Path(path).absolute()  # "." has no parent to stage beside
     check_output_folder(target, format=format, overwrite=overwrite, source=log.source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        tables = dict(log.tables)
-        for name in ("activities", "close_date_changes"):
-            if tables[name].empty:
-                tables[name] = None
-        _write_folder(log.model, tables, staging / "log", format)
-        if target.exists():
-            old = staging / "old"
-            target.rename(old)
-        (staging / "log").rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    tables = dict(log.tables)
+    for name in ("activities", "close_date_changes"):
+        if tables[name].empty:
+            tables[name] = None
+    with atomic_folder(target) as staged:
+        _write_folder(log.model, tables, staged, format)
     return target
 
 

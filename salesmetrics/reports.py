@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._atomic import write_text_atomic
+from ._atomic import write_text_atomic, writing
 from ._suggest import _norm, close_matches
 from .exceptions import SalesmetricsError, UsageError
 
@@ -569,6 +569,10 @@ def _prepare(name, log, out, parameters, format, folder):
         raise UsageError(f"format must be one of {', '.join(FORMATS)}, not {format!r}.")
     if Path(out).exists() and not Path(out).is_dir():
         raise UsageError(f"--out {out} is a file; give the folder to write the reports into.")
+    from ._output import check_output_folder
+
+    # never into the log folder; a read-only folder or a full disk is found now, not after the notebook ran
+    check_output_folder(out, logs=[log], what="the reports", replaces=False)
     report = get_report(name, folder)
     values = coerce_parameters(report, dict(parameters or {}))
     if "log_path" in values:
@@ -747,7 +751,8 @@ def _execute(
     failed = _failed_cell(nb)
     if failed:
         raise ReportExecutionError(f"Report '{report.name}' had an error in {failed}. Nothing was written.")
-    out.mkdir(parents=True, exist_ok=True)
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
     written = []
     if format in ("ipynb", "both"):
         nb.metadata["salesmetrics"] = {"made_from": record}

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .exceptions import UsageError
+from ._atomic import writing
+from .exceptions import OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -124,16 +125,9 @@ def _check_out(log_path: Path, out: Path, overwrite: bool) -> str:
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise UsageError(f"out {str(out)!r} must end in .csv or .parquet, not {out.suffix or 'no suffix'!r}.")
-    folder = log_path.resolve()
-    target = out.resolve()
-    if target == folder or folder in target.parents:
-        raise UsageError(f"out {str(out)!r} is inside the log folder {str(log_path)!r}; write the scores elsewhere.")
-    if out.is_dir():
-        raise UsageError(f"out {str(out)!r} is a folder; give a file name ending in .csv or .parquet.")
-    if out.exists() and not overwrite:
-        raise UsageError(f"out {str(out)!r} already exists; pass overwrite=True (--overwrite) to replace it.")
-    if not out.parent.exists():
-        raise UsageError(f"out {str(out)!r}: the folder {str(out.parent)!r} does not exist.")
+    from ._output import check_output_file
+
+    check_output_file(out, overwrite=overwrite, flag="--overwrite", logs=[log_path])
     return fmt
 
 
@@ -195,20 +189,19 @@ def run_score(
             if by == "deal":
                 from ._score_engine import deal_scores_to_file
 
-                if _fast(deal_scores_to_file, log_path, model, as_of_us, out, fmt) is not None:
+                with writing(out):
+                    done = _fast(deal_scores_to_file, log_path, model, as_of_us, out, fmt)
+                if done is not None:
                     bar.update(3)
                     return out
             else:
                 result = _group_scores_fast(log_path, model, by, period or "M", as_of, as_of_us)
                 if result is not None:
-                    from ._score_engine import write_frame
-
                     bar.update(2)
                     bar.set_postfix_str("writing")
-                    write_frame(result, out, fmt)
+                    _write_frame(result, out, fmt)
                     bar.update(1)
                     return out
-        from ._score_engine import write_frame
         from .log import read_log
 
         bar.set_postfix_str("reading the log")
@@ -218,11 +211,23 @@ def run_score(
         result = score(log, by=by, period=period or "M", as_of=as_of)
         bar.update(1)
         bar.set_postfix_str("writing")
-        write_frame(result, out, fmt)
+        _write_frame(result, out, fmt)
         bar.update(1)
         return out
     finally:
         bar.close()
+
+
+def _write_frame(result, out: Path, fmt: str) -> None:
+    """Write the scores atomically; a full disk or a read-only folder is an OutputError naming ``out``."""
+    import duckdb
+
+    from ._score_engine import write_frame
+
+    try:
+        write_frame(result, out, fmt)
+    except (OSError, duckdb.IOException) as exc:
+        raise (exc if isinstance(exc, OutputError) else OutputError(out, exc)) from exc
 
 
 class _NoProgress:

@@ -200,13 +200,13 @@ def _missing_action(parser):
     return run
 
 
-def _check_out(path: Path, force: bool) -> None:
-    from ..exceptions import UsageError
+def _check_out(path: Path, args: argparse.Namespace) -> None:
+    """Refuse, before the work, an output inside the log folder or equal to the model file (whatever --force
+    says) and an existing file without --force (:mod:`salesmetrics._output`)."""
+    from .._output import check_output_file
 
-    if path.exists() and not force:
-        raise UsageError(f"{path} already exists; choose another file or add --force to replace it.")
-    if not path.parent.is_dir():
-        raise UsageError(f"The folder {path.parent} does not exist; create it first.")
+    model_file = getattr(args, "model_file", None)
+    check_output_file(path, overwrite=args.force, flag="--force", logs=[args.log], inputs=[model_file])
 
 
 def _estimator(target: str, args: argparse.Namespace):
@@ -260,7 +260,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from ..snapshots import snapshots
     from .persistence import read_model_card, save_model
 
-    _check_out(args.out, args.force)  # before the work, not after
+    _check_out(args.out, args)  # before the work, not after
     log = read_log(args.log)
     _check_window(log, args.start, args.end)
     snap = snapshots(
@@ -352,7 +352,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .persistence import load_model, read_model_card
 
     if args.out is not None:
-        _check_out(args.out, args.force)
+        _check_out(args.out, args)
     model = load_model(args.model_file)
     card = read_model_card(args.model_file)
     log = read_log(args.log)
@@ -445,7 +445,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from .close import CloseLikelihood
     from .persistence import load_model
 
-    _check_out(args.out, args.force)
+    _check_out(args.out, args)
     model = load_model(args.model_file)
     log = read_log(args.log)
     _check_stages(args.model_file, log, args.log, args.ignore_stage_model)
@@ -481,15 +481,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_not_input(path: Path, log: Path) -> None:
-    """Refuse an output path inside the log folder: the command never writes over the user's input."""
-    from ..exceptions import UsageError
-
-    folder = log.resolve()
-    if folder.is_dir() and path.resolve().parent == folder:
-        raise UsageError(f"{path} is inside the log folder {log}; write outputs somewhere else.")
-
-
 def _save_figure(fig, path: Path) -> None:
     """Save a matplotlib figure atomically: a temporary file in the same folder, then ``os.replace``."""
     from .._atomic import atomic_path
@@ -508,9 +499,10 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
     outputs = [p for p in (args.out, args.plot) if p is not None]
+    if len(outputs) == 2 and args.out.resolve() == args.plot.resolve():
+        raise UsageError(f"--out and --plot are the same file {args.out}; give them different names.")
     for path in outputs:  # before the work, not after
-        _check_not_input(path, args.log)
-        _check_out(path, args.force)
+        _check_out(path, args)
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
     log = read_log(args.log)

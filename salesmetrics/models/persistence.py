@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import __version__
 from .._atomic import atomic_path
+from .._output import check_output_file
 from ..exceptions import UsageError
 
 CARD_NAME = "model_card.json"
@@ -163,11 +164,7 @@ def save_model(estimator, path, *, overwrite: bool = False, extra: dict | None =
     if not isinstance(estimator, SnapshotClassifier):
         raise UsageError(f"save_model saves StallPredictor or CloseLikelihood models, not {type(estimator).__name__}.")
     check_is_fitted(estimator)
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise UsageError(f"{path} already exists; choose another file or pass overwrite=True (--force).")
-    if not path.parent.is_dir():
-        raise UsageError(f"The folder {path.parent} does not exist; create it first.")
+    path = check_output_file(path, overwrite=overwrite, flag="--force")
     card = model_card(estimator, extra)
     with atomic_path(path) as tmp:
         sio.dump(estimator, tmp)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -126,21 +124,17 @@ class Simulation:
         """Write the log with :func:`salesmetrics.write_log` and the truth into its ``truth/`` subfolder.
 
         Both are written into a temporary folder beside ``out`` and renamed into place together, so a
-        reader never sees a log without its truth. An existing non-empty folder is replaced only with
+        reader never sees a log without its truth, and a failed or interrupted rename puts the old folder
+        back (:func:`salesmetrics._atomic.atomic_folder`). An existing non-empty folder is replaced only with
         ``overwrite=True``. Returns the folder written.
         """
+        from .._atomic import atomic_folder
+
         target = Path(out).absolute()  # "." has no parent to stage beside
         check_output_folder(target, format=format, overwrite=overwrite)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
-            built = write_log(self.log, staging / "log", format=format)
+        with atomic_folder(target) as staged:
+            built = write_log(self.log, staged, format=format)
             self.truth.write(built / TRUTH_FOLDER)
-            if target.exists():
-                target.rename(staging / "old")
-            built.rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
         return target
 
 
