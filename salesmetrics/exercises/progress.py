@@ -10,6 +10,12 @@ reading to replacing, so two notebooks checking at the same moment cannot lose e
 that cannot be read or written gives one warning and the exercise carries on (progress is a convenience,
 never a reason for a check to fail).
 
+A file that is not valid JSON or not shaped like a progress file is never written over: the next update moves
+it aside to ``progress.json.corrupt-<UTC time>``, says so, and starts a fresh record. Entries of the wrong type
+(a question record that is a string, attempts given as text...) are left out when the file is read, so they
+never break a check or ``salesmetrics exercises progress``; the next update keeps a copy of the original file
+aside in the same way before writing the rest back.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -27,11 +33,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import shutil
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from .._atomic import write_text_atomic
 
 ENV = "SALESMETRICS_PROGRESS"
 OFF = {"off", "none", "0", "false", "no"}
@@ -87,6 +95,77 @@ def _empty() -> dict[str, Any]:
     return {"version": VERSION, "trainees": {}}
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# what each field of a question record may hold; a field that does not is left out (the default is used)
+_QUESTION_FIELDS = {
+    "state": lambda v: v in STATES,
+    "attempts": _is_count,
+    "hints": _is_count,
+    "solution_seen": lambda v: isinstance(v, bool),
+    "first_checked": lambda v: isinstance(v, str),
+    "last_checked": lambda v: isinstance(v, str),
+    "solved_at": lambda v: isinstance(v, str),
+    "message": lambda v: isinstance(v, str),
+    "mistake": lambda v: v is None or isinstance(v, str),
+    "reflection": lambda v: isinstance(v, str),
+}
+_EXERCISE_FIELDS = {
+    "title": lambda v: isinstance(v, str),
+    "parameters": lambda v: isinstance(v, dict),
+    "question_ids": lambda v: isinstance(v, list) and all(isinstance(q, str) for q in v),
+    "updated_at": lambda v: isinstance(v, str),
+}
+
+
+def _clean(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """A copy of a progress record without entries of the wrong type, and how many were left out.
+
+    A trainee, exercise or question that is not a mapping is left out whole; a field of the wrong type (see
+    ``_QUESTION_FIELDS`` and ``_EXERCISE_FIELDS``) is left out and its default used. Unknown fields are kept.
+    """
+    dropped = 0
+
+    def fields(record: dict, checks: dict) -> dict:
+        nonlocal dropped
+        kept = {}
+        for key, value in record.items():
+            if key in checks and not checks[key](value):
+                dropped += 1
+            else:
+                kept[key] = value
+        return kept
+
+    def mapping(value: Any) -> dict:
+        nonlocal dropped
+        if isinstance(value, dict):
+            return value
+        dropped += 1
+        return {}
+
+    trainees = {}
+    for name, person in data["trainees"].items():
+        if not isinstance(person, dict):
+            dropped += 1
+            continue
+        exercises = {}
+        for ex_id, ex in mapping(person.get("exercises", {})).items():
+            if not isinstance(ex, dict):
+                dropped += 1
+                continue
+            questions = {}
+            for q_id, rec in mapping(ex.get("questions", {})).items():
+                if isinstance(rec, dict):
+                    questions[q_id] = fields(rec, _QUESTION_FIELDS)
+                else:
+                    dropped += 1
+            exercises[ex_id] = {**fields(ex, _EXERCISE_FIELDS), "questions": questions}
+        trainees[name] = {**person, "exercises": exercises}
+    return {**data, "trainees": trainees}, dropped
+
+
 class ProgressStore:
     """Read and update the progress file at ``path`` (see the module docstring for what it holds)."""
 
@@ -96,18 +175,86 @@ class ProgressStore:
 
     # -- reading ---------------------------------------------------------------------------------------------
     def load(self) -> dict[str, Any]:
-        """The whole file as a dict (an empty record when the file is missing or unreadable)."""
-        if self.path is None or not self.path.exists():
-            return _empty()
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            self._warn(f"cannot read the progress file {self.path} ({exc}); starting from an empty record")
-            return _empty()
-        if not isinstance(data, dict) or not isinstance(data.get("trainees"), dict):
-            self._warn(f"the progress file {self.path} is not a salesmetrics progress file; it is left untouched")
-            return _empty()
+        """The whole file as a dict (an empty record when the file is missing, unreadable or corrupt; entries
+        of the wrong type left out). Reading never changes the file."""
+        data, status, detail = self._read()
+        if status == "unreadable":
+            self._warn(f"cannot read the progress file {self.path} ({detail}); starting from an empty record")
+        elif status in ("corrupt", "shape"):
+            self._warn(
+                f"cannot read the progress file {self.path}: it {detail}; starting from an empty record (the file "
+                "is left as it is, and the next check keeps it aside under another name)"
+            )
+        elif status == "repaired":
+            self._warn(f"the progress file {self.path} has {detail}; they are left out (the file is unchanged)")
         return data
+
+    def _read(self) -> tuple[dict[str, Any], str, str]:
+        """(record, status, detail): status is ok, missing, unreadable (OSError), corrupt (not JSON), shape
+        (JSON but not a progress file) or repaired (wrongly typed entries left out; detail says how many)."""
+        if self.path is None or not self.path.exists():
+            return _empty(), "missing", ""
+        try:
+            text = self.path.read_bytes()
+        except OSError as exc:
+            return _empty(), "unreadable", str(exc)
+        try:
+            data = json.loads(text.decode("utf-8"))
+        except ValueError as exc:  # UnicodeDecodeError too
+            return _empty(), "corrupt", f"is not valid JSON ({exc})"
+        if not isinstance(data, dict) or not isinstance(data.get("trainees"), dict):
+            return _empty(), "shape", "is not a salesmetrics progress file (no 'trainees' mapping)"
+        clean, dropped = _clean(data)
+        if dropped:
+            return clean, "repaired", f"{dropped} entr{'y' if dropped == 1 else 'ies'} of the wrong type"
+        return clean, "ok", ""
+
+    def _read_for_update(self) -> dict[str, Any] | None:
+        """The record to change and write back, or None when nothing may be written: a corrupt or wrongly shaped
+        file is first moved aside, a file with wrongly typed entries copied aside (``progress.json.corrupt-<time>``);
+        when that fails, or the file cannot be read, nothing is written over it."""
+        data, status, detail = self._read()
+        if status == "unreadable":
+            self._warn(f"cannot read the progress file {self.path} ({detail}); this check was not recorded")
+            return None
+        if status in ("corrupt", "shape", "repaired"):
+            aside = self._aside_path()
+            try:
+                if status == "repaired":
+                    shutil.copy2(self.path, aside)
+                else:
+                    os.replace(self.path, aside)
+            except OSError as exc:
+                if status == "repaired":  # a partial copy is no copy
+                    with contextlib.suppress(OSError):
+                        aside.unlink()
+                what = f"has {detail}" if status == "repaired" else detail
+                self._warn(
+                    f"the progress file {self.path} {what} and could not be kept aside as {aside} ({exc}); it is "
+                    "left untouched and this check was not recorded"
+                )
+                return None
+            if status == "repaired":
+                warnings.warn(
+                    f"the progress file {self.path} had {detail}; they were left out and the original file was "
+                    f"kept as {aside}",
+                    stacklevel=4,
+                )
+            else:
+                warnings.warn(
+                    f"the progress file {self.path} {detail}: it was kept as {aside} and a fresh record was started",
+                    stacklevel=4,
+                )
+        return data
+
+    def _aside_path(self) -> Path:
+        """``progress.json.corrupt-20261203T215000Z`` (``-2``, ``-3``... when that name is taken)."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        base = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        candidate, n = base, 2
+        while os.path.lexists(candidate):
+            candidate, n = base.with_name(f"{base.name}-{n}"), n + 1
+        return candidate
 
     def question(self, trainee: str, exercise: str, question: str) -> dict[str, Any] | None:
         """The record of one question, or None."""
@@ -119,17 +266,8 @@ class ProgressStore:
         if self.path is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".json", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle, indent=1, ensure_ascii=False, sort_keys=False)
-                    handle.write("\n")
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
+            write_text_atomic(self.path, json.dumps(data, indent=1, ensure_ascii=False, sort_keys=False) + "\n")
+        except OSError as exc:  # OutputError included: progress never stops a check
             self._warn(f"cannot save progress to {self.path} ({exc}); set {ENV} to a writable file")
 
     def _warn(self, message: str) -> None:
@@ -146,7 +284,9 @@ class ProgressStore:
             self._change(trainee, exercise, question, change, title=title, parameters=parameters, questions=questions)
 
     def _change(self, trainee, exercise, question, change, *, title, parameters, questions) -> None:
-        data = self.load()
+        data = self._read_for_update()
+        if data is None:
+            return
         person = data["trainees"].setdefault(trainee, {"exercises": {}})
         ex = person.setdefault("exercises", {}).setdefault(exercise, {"questions": {}})
         if title is not None:
@@ -226,7 +366,9 @@ class ProgressStore:
             return self._reset(trainee, exercise)
 
     def _reset(self, trainee: str | None, exercise: str | None) -> int:
-        data = self.load()
+        data = self._read_for_update()
+        if data is None:
+            return 0
         removed = 0
         for name in list(data["trainees"]):
             if trainee is not None and name_key(name) != name_key(trainee):
