@@ -96,8 +96,9 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     try:
         try:
             yield new
-        except OSError as exc:
-            raise _as_output_error(target, exc) from exc
+        except OSError as exc:  # an error naming a path inside the staging folder is restated for the target
+            inner = isinstance(exc, OutputError) and exc.kept is None and staging in Path(exc.filename or "/").parents
+            raise (OutputError(target, exc) if inner else _as_output_error(target, exc)) from exc
         _swap(new, target, old)
     finally:
         if os.path.lexists(old) and not os.path.lexists(target):

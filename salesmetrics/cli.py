@@ -206,10 +206,11 @@ def _os_error_line(exc: OSError) -> str:
     """``cannot use PATH: No space left on device (ENOSPC)``: the path and the system's reason, on one line."""
     import errno
 
-    where = " and ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None) or "a file"
+    where = " and ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
     reason = exc.strerror or str(exc) or type(exc).__name__
     name = errno.errorcode.get(exc.errno, "") if exc.errno is not None else ""
-    return f"cannot use {where}: {reason}{f' ({name})' if name else ''}."
+    what = f"cannot use {where}" if where else "a file could not be read or written"
+    return f"{what}: {reason}{f' ({name})' if name else ''}."
 
 
 def build_parser() -> argparse.ArgumentParser:

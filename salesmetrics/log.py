@@ -126,19 +126,22 @@ class SalesLog:
         close_date_changes: pd.DataFrame | None = None,
     ) -> SalesLog:
         """A log from in-memory tables; it is written and read back so it gets the same checks as a file."""
+        from ._atomic import writing
+
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "log"
-            _write_folder(
-                model,
-                {
-                    "deals": deals,
-                    "stage_changes": stage_changes,
-                    "activities": activities,
-                    "close_date_changes": close_date_changes,
-                },
-                target,
-                "parquet",
-            )
+            with writing(target):  # a full temporary disk names the folder, not a traceback
+                _write_folder(
+                    model,
+                    {
+                        "deals": deals,
+                        "stage_changes": stage_changes,
+                        "activities": activities,
+                        "close_date_changes": close_date_changes,
+                    },
+                    target,
+                    "parquet",
+                )
             log = read_log(target)
         return cls(
             log.model,
