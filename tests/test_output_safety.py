@@ -47,22 +47,9 @@ def sim_log(tmp_path_factory) -> Path:
 
 
 def _train(log: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        "model",
-        "train",
-        str(log),
-        "--target",
-        "stall",
-        "--out",
-        str(out),
-        "--model",
-        "logistic",
-        "--jobs",
-        "1",
-        "--min-closed",
-        "1000",
-        *extra,
-    ]
+    """A stall model in a second: the logistic fallback on one thread."""
+    fast = ["--model", "logistic", "--jobs", "1", "--min-closed", "1000"]
+    return ["model", "train", str(log), "--target", "stall", "--out", str(out), *fast, *extra]
 
 
 @pytest.fixture(scope="module")
