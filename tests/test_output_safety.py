@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from salesmetrics import reports
 from salesmetrics._output import check_output_file, check_output_folder, check_writable
@@ -260,6 +262,44 @@ def test_score_on_a_full_disk(tiny_log_dir, tmp_path, monkeypatch, capsys):
     err = _one_line(capsys.readouterr().err)
     assert f"salesmetrics score: cannot write {out / 'scores.csv'}: the disk is full (ENOSPC" in err
     assert list(out.iterdir()) == []
+
+
+def test_score_when_duckdb_cannot_write(tiny_log_dir, tmp_path, monkeypatch, capsys):
+    import duckdb
+
+    import salesmetrics._score_engine as engine
+
+    def io_error(*args, **kwargs):
+        raise duckdb.IOException('IO Error: Could not write file "x": No space left on device')
+
+    monkeypatch.setattr(engine, "deal_scores_to_file", io_error)  # the fast path steps aside ...
+    monkeypatch.setattr(engine, "write_frame", io_error)  # ... and the pandas path's writer fails too
+    out = tmp_path / "scores.parquet"
+    assert main(["score", str(tiny_log_dir), "--out", str(out), "--quiet"]) == 1
+    err = _one_line(capsys.readouterr().err)
+    assert f"salesmetrics score: cannot write {out}: IO Error: Could not write file" in err and "No space" in err
+    assert not out.exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["log", "sub", "..", ".", "out"]), min_size=1, max_size=5))
+def test_an_output_is_refused_exactly_when_it_lands_in_the_log_folder(parts):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder).resolve() / "a" / "b"
+        log = root / "log"
+        log.mkdir(parents=True)
+        out = root.joinpath(*parts, "x.csv")
+        lands = os.path.normpath(out)
+        inside = Path(lands).is_relative_to(log)
+        try:
+            check_output_file(out, overwrite=True, logs=[log])
+            refused = False
+        except UsageError as exc:
+            refused = "log folder" in str(exc)
+            if not refused:  # any other refusal: the folder on the way does not exist
+                assert "does not exist" in str(exc)
+                assert not os.path.isdir(out.parent)  # as the system sees it: "sub/.." needs "sub"
+        assert refused == inside
 
 
 def test_report_on_a_full_disk(tiny_log_dir, tmp_path, monkeypatch, capsys):
