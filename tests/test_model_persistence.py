@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import skops.io as sio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 import salesmetrics
@@ -405,3 +407,38 @@ def test_commands_take_the_horizon_from_the_model_not_the_card(log_dir, tmp_path
     # and the horizon does matter: read from the card (90 days), the evaluated labels would have been others
     later = snapshots(sm_log := read_log(log_dir), horizon_days=14)["close_outcome"]
     assert not later.equals(snapshots(sm_log, horizon_days=90)["close_outcome"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_changed_byte_is_refused_or_changes_nothing(models, snap, tmp_path, data):
+    """Whatever single byte of a model file changes, loading refuses it with a UsageError, or (a byte no reader
+    uses, such as a member's time stamp) loads the very same model; never another error or another model."""
+    path = tmp_path / "m.skops"
+    if not path.exists():
+        save_model(models["logistic"], path)
+    raw = bytearray(path.read_bytes())
+    at = data.draw(st.integers(0, len(raw) - 1), label="byte")
+    raw[at] ^= data.draw(st.integers(1, 255), label="xor")
+    changed = tmp_path / "changed.skops"
+    changed.write_bytes(bytes(raw))
+    try:
+        loaded = load_model(changed)
+    except UsageError:
+        return
+    rows = snap.head(200)
+    np.testing.assert_array_equal(loaded.predict_proba(rows), models["logistic"].predict_proba(rows))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.floats(0, 1, exclude_max=True))
+def test_a_file_cut_short_anywhere_is_refused(models, tmp_path, cut):
+    path = tmp_path / "m.skops"
+    if not path.exists():
+        save_model(models["logistic"], path)
+    raw = path.read_bytes()
+    short = tmp_path / "short.skops"
+    short.write_bytes(raw[: int(cut * len(raw))])
+    for read in (load_model, read_model_card):
+        with pytest.raises(UsageError, match=r"not a skops model file|Refused to read|no model_card\.json"):
+            read(short)

@@ -310,7 +310,7 @@ def _open_archive(path: Path, data: bytes) -> zipfile.ZipFile:
         raise _refuse(path, f"its list of members takes {directory:,} bytes, more than {MAX_DIRECTORY_BYTES:,}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, struct.error) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, struct.error, NotImplementedError, EOFError) as exc:
         raise _refuse(path, f"it is not a readable zip archive ({exc})") from exc
     infos = archive.infolist()
     names = [info.filename for info in infos]
