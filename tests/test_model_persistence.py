@@ -316,6 +316,22 @@ def test_limits_on_total_card_and_list_of_members(models, tmp_path, monkeypatch)
         read_model_card(path)
 
 
+def test_a_zip64_end_record_declaring_a_huge_list_of_members_is_refused(models, tmp_path):
+    """The size of the list of members is read from the zip64 end record too, as zipfile reads it, and checked
+    before zipfile parses the list (a list of 4 MiB already makes about 90,000 member objects)."""
+    raw = save_model(models["hgb"], tmp_path / "m.skops").read_bytes()
+    end = raw.rfind(b"PK\x05\x06")
+    record = bytearray(raw[end:])
+    count, _, offset = struct.unpack("<HII", record[10:20])
+    zip64 = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, 2**40, offset)
+    locator = struct.pack("<IIQI", 0x07064B50, 0, end, 1)
+    record[12:16] = struct.pack("<I", 0xFFFFFFFF)  # "see the zip64 record"
+    path = tmp_path / "zip64.skops"
+    path.write_bytes(raw[:end] + zip64 + locator + bytes(record))
+    for call in (lambda: load_model(path), lambda: read_model_card(path)):
+        assert "its list of members takes 1,099,511,627,776 bytes, more than 4,194,304" in _bounded(call)
+
+
 def test_an_array_header_declaring_more_than_its_member_holds_is_refused(models, tmp_path):
     members = _members(save_model(models["hgb"], tmp_path / "m.skops"))
     name = next(n for n in members if n.endswith(".npy"))

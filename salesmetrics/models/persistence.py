@@ -283,19 +283,20 @@ def _read_file(path: Path) -> bytes:
 
 
 def _directory_size(data: bytes) -> int | None:
-    """The size the archive's end record declares for its list of members (what :mod:`zipfile` will parse),
-    found as :mod:`zipfile` finds it; None when there is no end record (then ``zipfile`` refuses the file)."""
+    """The size the archive's end record declares for its list of members (what :mod:`zipfile` reads and parses
+    in one go), found as :mod:`zipfile` finds it; None when there is none (then ``zipfile`` refuses the file)."""
     end = len(data) - 22
     if not (end >= 0 and data[end : end + 4] == b"PK\x05\x06" and data[-2:] == b"\0\0"):
-        end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
+        end = data.rfind(b"PK\x05\x06", max(0, len(data) - (1 << 16) - 22))
         if end < 0 or len(data) < end + 22:
             return None
     (size,) = struct.unpack("<I", data[end + 12 : end + 16])
     locator = end - 20
-    if locator >= 0 and data[locator : locator + 4] == b"PK\x06\x07":  # zip64: its own end record
+    if locator >= 0 and data[locator : locator + 4] == b"PK\x06\x07":  # zip64: a second end record
         (offset,) = struct.unpack("<Q", data[locator + 8 : locator + 16])
-        if data[offset : offset + 4] == b"PK\x06\x06" and len(data) >= offset + 48:
-            (size,) = struct.unpack("<Q", data[offset + 40 : offset + 48])
+        for record in (locator - 56, offset):  # just before the locator (what zipfile reads), or where it points
+            if 0 <= record <= len(data) - 56 and data[record : record + 4] == b"PK\x06\x06":
+                size = max(size, struct.unpack("<Q", data[record + 40 : record + 48])[0])
     return size
 
 
