@@ -316,6 +316,17 @@ def test_limits_on_total_card_and_list_of_members(models, tmp_path, monkeypatch)
         read_model_card(path)
 
 
+def test_a_member_named_twice_is_refused(models, tmp_path):
+    members = _members(save_model(models["logistic"], tmp_path / "m.skops"))
+    path = _write_zip(tmp_path / "twice.skops", members)
+    with zipfile.ZipFile(path, "a") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        archive.writestr("schema.json", b"{}")
+    for read in (load_model, read_model_card):
+        with pytest.raises(UsageError, match=r"it holds more than one member named schema\.json"):
+            read(path)
+
+
 def test_a_zip64_end_record_declaring_a_huge_list_of_members_is_refused(models, tmp_path):
     """The size of the list of members is read from the zip64 end record too, as zipfile reads it, and checked
     before zipfile parses the list (a list of 4 MiB already makes about 90,000 member objects)."""

@@ -24,6 +24,7 @@ import platform
 import struct
 import zipfile
 import zlib
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -314,9 +315,8 @@ def _open_archive(path: Path, data: bytes) -> zipfile.ZipFile:
     except (zipfile.BadZipFile, ValueError, OSError, struct.error, NotImplementedError, EOFError) as exc:
         raise _refuse(path, f"it is not a readable zip archive ({exc})") from exc
     infos = archive.infolist()
-    names = [info.filename for info in infos]
-    if len(set(names)) != len(names):
-        twice = sorted({n for n in names if names.count(n) > 1})
+    twice = sorted(name for name, n in Counter(info.filename for info in infos).items() if n > 1)
+    if twice:  # which one would a reader take?
         raise _refuse(path, f"it holds more than one member named {', '.join(twice[:3])}")
     for info in infos:
         limit = _member_limit(info.filename)
