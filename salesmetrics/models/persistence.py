@@ -205,6 +205,7 @@ def _leak_warning(estimator) -> str | None:
 def save_model(estimator, path, *, overwrite: bool = False, extra: dict | None = None) -> Path:
     """Write a fitted estimator as a skops file with ``model_card.json`` inside; atomic, never pickled.
 
+    The card records the SHA-256 of every other member (``state_sha256``), which :func:`load_model` checks.
     Refuses to replace an existing file unless ``overwrite=True``.
 
     Examples
