@@ -402,6 +402,17 @@ def test_a_tampered_card_is_refused(models, tmp_path):
     assert load_model(notes).horizon_days == 30  # entries that do not describe the state may be edited
 
 
+def test_the_horizon_is_part_of_the_fitted_state(models, log):
+    assert models["hgb"].horizon_days_ == 30.0 and model_horizon(models["hgb"]) == 30.0
+    week = CloseLikelihood(model="logistic", n_jobs=1, min_closed=50).fit(snapshots(log, horizon_days=7))
+    assert week.horizon_days_ == 7.0 and model_horizon(week) == 7.0  # a close model keeps its snapshots' horizon
+    assert models["constant"].horizon_days_ is None and model_horizon(models["constant"]) is None  # on an array
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_array = StallPredictor(horizon_days=14, n_jobs=1).fit(np.eye(4), [0, 1, 0, 1])
+    assert on_array.horizon_days_ is None and model_horizon(on_array) == 14.0  # then its parameter
+
+
 @pytest.fixture(scope="module")
 def log_dir(log, tmp_path_factory):
     from salesmetrics.log import write_log
