@@ -294,3 +294,29 @@ def test_sm_simulate_is_callable_after_the_module_was_imported():
     import salesmetrics.simulate  # sets sm.simulate to the module
 
     assert len(sm.simulate(n_deals=20, n_owners=2, seed=1, months=2).log.deals) == 20
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "env",
+    [{"NPY_DISABLE_CPU_FEATURES": "AVX512_ICL,X86_V4"}, {"OPENBLAS_CORETYPE": "SkylakeX"}],
+    ids=["numpy-without-avx512", "openblas-skylakex"],
+)
+def test_every_scenario_gives_the_same_log_on_another_kind_of_processor(tmp_path, env):
+    """Run as another processor would (NumPy and OpenBLAS choose their code by the CPU), every scenario writes
+    the same log files byte for byte, and truth tables equal within the stated tolerance (decision 0032)."""
+    import os
+    import subprocess
+    import sys
+
+    from salesmetrics.simulation.compare import output_differences
+
+    settings = {"n_deals": 800, "n_owners": 10, "seed": 7, "months": 9}
+    code = (
+        "import sys\nfrom salesmetrics.simulate import SCENARIOS, simulate\n"
+        f"for s in SCENARIOS: simulate(scenario=s, **{settings!r}).write(sys.argv[1] + '/' + s, format='csv')"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], env={**os.environ, **env}, check=True)
+    for scenario in SCENARIOS:
+        here = simulate(scenario=scenario, **settings).write(tmp_path / "here" / scenario, format="csv")
+        assert output_differences(here, tmp_path / "there" / scenario) == [], scenario

@@ -253,6 +253,8 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         with _threads(self.n_jobs):
             self._fit(X, y)
         self.stage_model_ = _stage_model(X)
+        horizon = (getattr(X, "attrs", None) or {}).get("horizon_days")
+        self.horizon_days_ = float(horizon) if horizon is not None else None  # the snapshots' horizon (labels)
         return self
 
     def _fit(self, X, y):

@@ -169,12 +169,15 @@ def _ignore_stages_option(p) -> None:
     )
 
 
-def _check_stages(model_file: Path, log, log_path: Path, ignore: bool) -> None:
-    """Refuse a model trained on another stage model than the log's, unless ``--ignore-stage-model``."""
-    from .persistence import check_stage_model, read_model_card
+def _check_stages(model, model_file: Path, log, log_path: Path, ignore: bool) -> None:
+    """Refuse a model trained on another stage model than the log's, unless ``--ignore-stage-model``.
+
+    The stages come from the model's fitted state (``stage_model_``), never from its card (decision 0032).
+    """
+    from .persistence import check_stage_model, model_card
 
     if not ignore:
-        check_stage_model(read_model_card(model_file), log.model, model_file, log_path)
+        check_stage_model(model_card(model), log.model, model_file, log_path)
 
 
 def _fit_quietly(fit):
@@ -349,16 +352,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ..prepare import resolve_as_of
     from ..snapshots import snapshots
     from ._base import _tidy_labels
-    from .persistence import load_model, read_model_card
+    from .persistence import load_model, model_card, model_horizon
 
     if args.out is not None:
         _check_out(args.out, args)
     model = load_model(args.model_file)
-    card = read_model_card(args.model_file)
     log = read_log(args.log)
-    _check_stages(args.model_file, log, args.log, args.ignore_stage_model)
-    horizon = getattr(model, "horizon_days", None) or (card.get("snapshots") or {}).get("horizon_days", 30)
-    window = card.get("training_window") or {}
+    _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
+    # horizon and training window from the model's own fitted state, never from its card (decision 0032)
+    horizon = model_horizon(model) or 30
+    window = model_card(model).get("training_window") or {}
     since = args.since or window.get("labels_until") or window.get("last_as_of")
     start = None
     if since is not None:
@@ -443,14 +446,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from ..prepare import resolve_as_of
     from ..snapshots import snapshots
     from .close import CloseLikelihood
-    from .persistence import load_model
+    from .persistence import load_model, model_horizon
 
     _check_out(args.out, args)
     model = load_model(args.model_file)
     log = read_log(args.log)
-    _check_stages(args.model_file, log, args.log, args.ignore_stage_model)
+    _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
     as_of = resolve_as_of(log, args.as_of)
-    horizon = getattr(model, "horizon_days", 30)
+    horizon = model_horizon(model) or 30  # the model's own, never its card's (decision 0032)
     _check_as_of(log, as_of, args.as_of, float(horizon or 30))
     snap = snapshots(log, as_of=[as_of], horizon_days=horizon)
     keep = [c for c in ("deal_id", "owner", "team", "stage", "amount", "expected_close_date") if c in snap]

@@ -206,7 +206,7 @@ fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
     Attributes
     ----------
     classes_, estimator_, model_, fallback_, calibration_, n_rows_, n_closed_, n_censored_, training_window_,
-    metrics_, n_features_in_, feature_names_in_, stage_model_, leaky_features_
+    metrics_, n_features_in_, feature_names_in_, stage_model_, leaky_features_, horizon_days_
         As in :class:`~salesmetrics.models.StallPredictor`.
     censoring_ : str
         The censoring correction applied (weights' range), or why none was.

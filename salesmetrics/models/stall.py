@@ -74,6 +74,9 @@ class StallPredictor(SnapshotClassifier):
     stage_model_ : dict or None
         The stages the training snapshots were built on (``stages``, and ``commit_stage``, ``won``, ``lost`` when
         the table's ``attrs`` record them), carried to the model card; None when fitted on an array.
+    horizon_days_ : float or None
+        The ``horizon_days`` of the snapshots table fitted on (what its labels looked ahead); None when fitted
+        on an array. Commands read it from the model, never from the model card (decision 0032).
     n_rows_, n_closed_, n_censored_ : int
         Training rows, closed deals among them, rows left out because their label was censored.
     training_window_ : tuple of str or None

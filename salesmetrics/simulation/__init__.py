@@ -3,5 +3,6 @@
 - ``params``: defaults, scenarios, validation of overrides;
 - ``engine``: the vectorised stage process, activities, close-date pushes and true win probabilities;
 - ``frames``: the log and ground-truth tables, and writing them;
-- ``calibration``: simulated against real statistics.
+- ``calibration``: simulated against real statistics;
+- ``compare``: is a regenerated output the same as a stored one, on any machine (decision 0032).
 """
