@@ -1,7 +1,8 @@
 """Nothing from a log is injected into a report: every report rendered on a log full of hostile names.
 
 Owners, teams, stages, deal ids, an attribute column and the log's name all hold HTML, script, event handlers,
-``javascript:`` links, Markdown and LaTeX. Each name carries a canary, ``document.title='PWNED-...'``, that
+``javascript:`` links, Markdown and broken LaTeX (``$\\undefinedcmd{$``, which fails a figure that reads it as a
+formula). Each name carries a canary, ``document.title='PWNED-...'``, that
 would run if the name became markup. Every report is rendered once (and one per team, with its index), then
 each page is (1) scanned as HTML: no script, frame or handler attribute, no ``javascript:`` URL; and (2) opened
 in headless Chromium: the title is the report's own, and the hostile names are on the page as text.
@@ -35,7 +36,7 @@ HOSTILE = [
     "[click](javascript:{c})",
     '<iframe src="javascript:{c}"></iframe>',
     '" onmouseover="{c}" x="',
-    '<svg onload="{c}"></svg> $\\alpha$ **b** _i_ `c`',
+    '<svg onload="{c}"></svg> $\\undefinedcmd{{$ **b** _i_ `c`',  # not LaTeX: matplotlib would fail on it
 ]
 
 
@@ -47,7 +48,7 @@ def hostile_log(out: Path, n_deals: int = 150) -> Path:
     """A small simulated log whose every name is hostile, written as CSV to ``out``."""
     log = simulate(n_deals=n_deals, n_owners=6, seed=3, months=8).log
     m = log.model
-    stage = {s: f'{s} <b onmouseover="{_canary("stage", k)}">x</b>' for k, s in enumerate(m.all_stages)}
+    stage = {s: f'{s} <b onmouseover="{_canary("stage", k)}">x</b> $\\evil$' for k, s in enumerate(m.all_stages)}
     model = dataclasses.replace(
         m,
         stages=tuple(stage[s] for s in m.stages),
