@@ -184,3 +184,42 @@ def test_opening_and_note_render_names_as_text(value):
         rendered = shown if shown.startswith("<p>") else markdown2html_mistune(shown)
         assert runnable(rendered) == [] and "<a " not in rendered and "<img" not in rendered
         assert value in html.unescape(re.sub(r"<[^>]+>", "", rendered))  # shown as it is, character for character
+
+
+@pytest.fixture(scope="module")
+def small_hostile_log(tmp_path_factory) -> sm.SalesLog:
+    return sm.read_log(hostile_log(tmp_path_factory.mktemp("small") / "log", n_deals=60))
+
+
+def test_html_of_every_result_shows_names_as_text(small_hostile_log):
+    """Fast: the HTML form of the results a notebook displays, without a kernel."""
+    from salesmetrics.decisions import decision_increments
+    from salesmetrics.health import pipeline_health
+    from salesmetrics.slippage import slippage, slippage_report
+    from salesmetrics.velocity import velocity_report
+    from salesmetrics.volume import volume_vs_yield
+
+    log = small_hostile_log
+    health = pipeline_health(log)
+    results = [
+        health.groups,
+        health.stuck_deals,
+        slippage_report(log, serial_threshold=1),  # every pushed deal: owners are named in the narrative
+        slippage(log),
+        velocity_report(log),
+        decision_increments(log, kinds=['<img src=x onerror="alert(1)">', "call"]),
+        volume_vs_yield(log, n_boot=10),
+    ]
+    pages = [result._repr_html_() for result in results]
+    for result, page in zip(results, pages, strict=True):
+        assert runnable(page) == [], f"{type(result).__name__}: {runnable(page)[:3]}"
+    assert all("PWNED" in page for page in pages[:2])  # the names are in the tables, as text
+    narratives = " ".join(r.narrative() for r in (health, results[2], results[4]))
+    assert "PWNED-owner" in narratives  # names in the sentences too
+    assert runnable(markdown_of(Opening(log.model.name, "as of now", narratives))) == []
+
+
+def markdown_of(shown) -> str:
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(shown._repr_markdown_())
