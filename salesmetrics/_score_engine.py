@@ -442,17 +442,33 @@ def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
     """
 
 
+def _spreadsheet_safe(con, source: str, fmt: str) -> str:
+    """``source`` (a table name or a parenthesised query) as a query whose text columns are escaped for
+    spreadsheets (:func:`salesmetrics._csv_safe.sql_escape`) when ``fmt`` is CSV; Parquet keeps the values."""
+    if fmt != "csv":
+        return source
+    from ._csv_safe import escape_cell, sql_escape
+
+    columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    select = []
+    for name, kind, *_ in columns:
+        quoted = '"' + name.replace('"', '""') + '"'
+        value = sql_escape(f"CAST({quoted} AS VARCHAR)") if kind == "VARCHAR" or kind.startswith("ENUM") else quoted
+        select.append(f"{value} AS " + '"' + escape_cell(name).replace('"', '""') + '"')
+    return f"(SELECT {', '.join(select)} FROM {source})"
+
+
 def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid=None) -> int | None:
     """COPY the per-deal query to a temporary file beside ``out``, then rename it into place.
 
     ``valid`` (a function: the checks still running) is asked before the rename: when the log fails a check
     nothing is written and None is returned.
     """
-    query = deal_scores_sql(model, as_of_us)
+    query = _spreadsheet_safe(con, f"({deal_scores_sql(model, as_of_us)})", fmt)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        written = con.execute(f"COPY ({query}) TO {_lit(tmp)} ({options})").fetchone()[0]
+        written = con.execute(f"COPY {query} TO {_lit(tmp)} ({options})").fetchone()[0]
         if valid is not None and not valid():
             return None
         os.replace(tmp, out)
@@ -485,7 +501,7 @@ def write_frame(frame, out: Path, fmt: str) -> None:
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        con.execute(f"COPY result TO {_lit(tmp)} ({options})")
+        con.execute(f"COPY {_spreadsheet_safe(con, 'result', fmt)} TO {_lit(tmp)} ({options})")
         os.replace(tmp, out)
     finally:
         if tmp.exists():

@@ -1,6 +1,12 @@
-"""Small helpers for the sentences reports and models write: counts with the right noun, lists in words."""
+"""Small helpers for the sentences reports and models write: counts with the right noun, lists in words, and
+text from a log made safe to put into Markdown."""
 
 from __future__ import annotations
+
+import re
+
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character: CommonMark escapes them all
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 
 def plural(n: int, word: str, plural_form: str | None = None) -> str:
@@ -26,3 +32,21 @@ def join_words(items: list[str]) -> str:
     ('calls', 'calls, emails and meetings')
     """
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def escape_markdown(text) -> str:
+    r"""``text`` as Markdown that shows exactly these characters: no markup, no HTML, no link, no math.
+
+    Names in a log (owners, teams, stages, deal ids) can hold anything, ``<img onerror=...>`` or
+    ``[x](javascript:...)`` included; a report puts them into Markdown only through this function. Every ASCII
+    punctuation character is backslash-escaped (so ``<`` is text, ``$`` starts no formula in Jupyter), and line
+    breaks become spaces and the ends are stripped (a name cannot start a heading, a code block or a paragraph).
+
+    Examples
+    --------
+    >>> print(escape_markdown("<b>Ann</b> [x](javascript:alert(1))"))
+    \<b\>Ann\<\/b\> \[x\]\(javascript\:alert\(1\)\)
+    >>> print(escape_markdown("line\n# one"))
+    line \# one
+    """
+    return _PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)).strip())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from ._text import escape_markdown
 from .exceptions import UsageError
 from .log import SalesLog
 
@@ -144,12 +145,44 @@ class Note:
         return self.text
 
     def _repr_markdown_(self) -> str:
-        return f"*{self.text}*"
+        return f"*{escape_markdown(self.text)}*"
 
     def _repr_html_(self) -> str:
         import html
 
         return f"<p><em>{html.escape(self.text)}</em></p>"
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The first lines of a report: its scope in bold (an owner, a team, the log's name), when it is as of, then
+    the narrative. Every part is text, escaped for Markdown and HTML: names from a log never become markup.
+
+    ``display(Opening(scope, when, report.narrative()))`` in a report notebook, never an f-string in
+    ``Markdown(...)`` (``docs/decisions/0031-csv-and-html-escaping.md``).
+
+    Examples
+    --------
+    >>> print(Opening("<b>Ann</b>", "as of 2024-06-30", "3 deals.")._repr_html_())
+    <p><strong>&lt;b&gt;Ann&lt;/b&gt;</strong>, as of 2024-06-30</p>
+    <p>3 deals.</p>
+    """
+
+    scope: str
+    when: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.scope}, {self.when}\n\n{self.text}"
+
+    def _repr_markdown_(self) -> str:
+        return f"**{escape_markdown(self.scope)}**, {escape_markdown(self.when)}\n\n{escape_markdown(self.text)}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = f"<p><strong>{html.escape(str(self.scope))}</strong>, {html.escape(str(self.when))}</p>"
+        return f"{head}\n<p>{html.escape(str(self.text))}</p>"
 
 
 def table_or_note(frame, message: str, decimals: int = 2):
@@ -188,4 +221,4 @@ def note_axes(ax, title: str, message: str, width: int = 60):
     return ax
 
 
-__all__ = ["NEEDS", "LogCoverage", "Note", "log_coverage", "note_axes", "table_or_note"]
+__all__ = ["NEEDS", "LogCoverage", "Note", "Opening", "log_coverage", "note_axes", "table_or_note"]

@@ -71,8 +71,8 @@ class DecisionIncrements:
 
     def _repr_html_(self) -> str:
         head = (
-            f"<p><b>Decision increments</b> at {html.escape(str(self.as_of))}; source={self.source}, "
-            f"kinds={', '.join(self.kinds)}, window={self.window_days} days. "
+            f"<p><b>Decision increments</b> at {html.escape(str(self.as_of))}; source={html.escape(self.source)}, "
+            f"kinds={html.escape(', '.join(self.kinds))}, window={self.window_days} days. "  # kinds from the log
             f"{len(self.interactions):,} interactions; recorded and inferred outcomes agree on "
             f"{self.agreement:.1%} of {self.compared:,} compared.</p>"
         )

@@ -1,7 +1,12 @@
-"""Shared fixtures: a small hand-made log, and the path to the real datasets beside the repository."""
+"""Shared fixtures: a small hand-made log, the path to the real datasets beside the repository, and headless
+Chromium for the report browser tests."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -70,3 +75,37 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.skip(f"the real datasets are not beside the repository ({SHARED_DATASETS})")
     return SHARED_DATASETS
+
+
+CHROMIUM_INSTALL = "run `make browser` as root, or `apt-get install --no-install-recommends chromium`"
+
+
+@pytest.fixture(scope="session")
+def headless() -> Callable[..., subprocess.CompletedProcess]:
+    """``headless(profile, *args)`` runs Debian's Chromium headless with no network at all (every host name
+    resolves to nothing). Skips when Chromium is not installed; on CI (``CI`` set) that fails the test."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        reason = f"Debian's chromium is not installed: {CHROMIUM_INSTALL}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (make test does this on CI)")
+        pytest.skip(reason)
+
+    def run(profile: Path, *args: str) -> subprocess.CompletedProcess:
+        command = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-dev-shm-usage",
+            "--disable-extensions",
+            "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            *args,
+        ]
+        env = {**os.environ, "HOME": str(profile)}
+        return subprocess.run(command, capture_output=True, text=True, timeout=90, env=env, check=False)
+
+    return run

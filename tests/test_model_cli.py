@@ -190,7 +190,7 @@ def test_usage_errors_exit_2(log_dir, tmp_path, capsys):
 
 
 def test_csv_safe_helpers(tmp_path):
-    assert [escape_cell(v) for v in ("+1", "@a", "-x", "\tx", "ok", 3)] == ["'+1", "'@a", "'-x", "'\tx", "ok", 3]
+    assert [escape_cell(v) for v in ("+1+1", "@a", "-x", "\tx", "ok", 3)] == ["'+1+1", "'@a", "'-x", "'\tx", "ok", 3]
     frame = pd.DataFrame({"=name": ["=1+1", None], "value": [-1.5, 2.0]})
     safe = safe_frame(frame)
     assert safe.columns.tolist() == ["'=name", "value"] and safe.iloc[0, 0] == "'=1+1" and pd.isna(safe.iloc[1, 0])

@@ -1,16 +1,14 @@
 """The pipeline health report as a reader opens it: headless Chromium, offline, every figure drawn, no error.
 
-Needs Debian's ``chromium`` package; ``make test`` installs it (``make browser``) when run as root. Elsewhere
-the test skips and says how to install it; on CI (``CI`` set) a missing browser fails the test instead.
+Needs Debian's ``chromium`` package (the ``headless`` fixture of ``conftest.py``); ``make test`` installs it
+(``make browser``) when run as root. Elsewhere the test skips and says how to install it; on CI (``CI`` set) a
+missing browser fails the test instead.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,6 @@ import pytest
 from salesmetrics import reports
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
-INSTALL = "run `make browser` as root, or `apt-get install --no-install-recommends chromium`"
 
 # Runs after the page has loaded; writes what it found into the page, which --dump-dom then prints.
 PROBE = """<script>
@@ -60,51 +57,21 @@ window.addEventListener("load", () => {
 </script>"""
 
 
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    reason = f"Debian's chromium is not installed: {INSTALL}"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (make test does this on CI)")
-    pytest.skip(reason)
-
-
-def headless(browser: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    """Chromium with no network at all: every host name resolves to nothing."""
-    command = [
-        browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        "--disable-extensions",
-        "--no-first-run",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        f"--user-data-dir={profile}",
-        *args,
-    ]
-    env = {**os.environ, "HOME": str(profile)}
-    return subprocess.run(command, capture_output=True, text=True, timeout=90, env=env, check=False)
-
-
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory) -> tuple[Path, Path]:
-    browser = chromium()  # skip before spending time on the report
+def demo_report(tmp_path_factory, headless) -> Path:  # headless first: skip before spending time on the report
     out = tmp_path_factory.mktemp("reports")
     (page,) = reports.run_report("pipeline_health", log=DEMO, out=out)  # what `make report` writes
-    return Path(browser), page
+    return page
 
 
-def test_report_opens_offline_with_figures_and_no_error(demo_report, tmp_path):
-    browser, page = demo_report
+def test_report_opens_offline_with_figures_and_no_error(demo_report, headless, tmp_path):
+    page = demo_report
     html = page.read_text(encoding="utf-8")
     assert not re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)  # nothing to fetch
     assert "<script" not in html
     probe = tmp_path / "probe.html"  # the report plus a script that reports what the browser drew
     probe.write_text(html.replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
-    done = headless(str(browser), tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri())
+    done = headless(tmp_path / "profile", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri())
     found = re.search(r'<pre id="salesmetrics-probe">(.*?)</pre>', done.stdout, re.DOTALL)
     assert found, f"the page did not finish loading in Chromium (exit {done.returncode}): {done.stderr[-2000:]}"
     result = json.loads(found[1])
@@ -117,13 +84,15 @@ def test_report_opens_offline_with_figures_and_no_error(demo_report, tmp_path):
     assert result["alts"] == ["Figure: Motion vs movement", "Figure: Over time", "Figure: Pipeline waterfall"]
 
 
-def test_report_screenshot_is_not_blank(demo_report, tmp_path):
-    browser, page = demo_report
+def test_report_screenshot_is_not_blank(demo_report, headless, tmp_path):
     shot = tmp_path / "top.png"
     done = headless(
-        str(browser), tmp_path / "profile", "--hide-scrollbars", "--window-size=1200,1600", f"--screenshot={shot}",
-        page.as_uri(),
-    )  # fmt: skip
+        tmp_path / "profile",
+        "--hide-scrollbars",
+        "--window-size=1200,1600",
+        f"--screenshot={shot}",
+        demo_report.as_uri(),
+    )
     assert shot.exists(), done.stderr[-2000:]
     from PIL import Image
 

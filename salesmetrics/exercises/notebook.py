@@ -290,10 +290,12 @@ def make_variants(
             write_text_atomic(target, nbformat.writes(nb))
             written.append(target)
         rows[name_key(name)] = (name, folders[name], str(seed))
+    from .._csv_safe import csv_rows
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["trainee", "folder", "seed"])
-    writer.writerows(rows.values())
+    writer.writerows(csv_rows(rows.values()))  # a name like '=HYPERLINK(...)' is not a formula in a spreadsheet
     write_text_atomic(out / "trainees.csv", buffer.getvalue())
     return written
 
@@ -302,10 +304,14 @@ def _read_trainees_csv(path: Path) -> dict[str, tuple[str, str]]:
     """Trainee -> (folder, seed) from an earlier ``trainees.csv`` (empty when there is none)."""
     if not path.is_file():
         return {}
+    from .._csv_safe import unescape_cell
+
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             return {
-                row["trainee"]: (row["folder"], row["seed"]) for row in csv.DictReader(handle) if row.get("trainee")
+                unescape_cell(row["trainee"]): (unescape_cell(row["folder"]), unescape_cell(row["seed"]))
+                for row in csv.DictReader(handle)
+                if row.get("trainee")
             }
     except (OSError, KeyError, csv.Error) as exc:
         raise UsageError(f"cannot read the earlier {path} ({exc}); move it away, then run make again.") from None
