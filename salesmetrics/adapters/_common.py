@@ -442,9 +442,12 @@ def generated_ids(src: SourceTable, rule: str, collector: Collector) -> pd.Serie
         ids = pd.Series([f"row-{n}" for n in src.lines], index=src.frame.index, dtype=object)
         how = "row-<line>, the line of the row in the file: the same only while the file keeps its rows in order"
     else:
-        cells = src.frame.astype("str").where(src.frame.notna(), "")
-        joined = cells.agg("\x1f".join, axis=1) if len(cells) else pd.Series([], dtype=object)
-        digest = joined.map(lambda t: "c-" + hashlib.sha1(t.encode("utf-8")).hexdigest()[:12])
+        cells = src.frame.astype("str").where(src.frame.notna(), "").to_numpy(dtype=object)
+        digest = pd.Series(
+            ["c-" + hashlib.sha1("\x1f".join(row).encode("utf-8")).hexdigest()[:12] for row in cells],
+            index=src.frame.index,
+            dtype=object,
+        )
         repeat = digest.groupby(digest).cumcount() + 1
         ids = digest.where(repeat.eq(1), digest + "-" + repeat.astype("str")).astype(object)
         how = (
