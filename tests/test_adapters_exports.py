@@ -130,15 +130,14 @@ def test_timezone_pacific_on_the_command_line_is_a_usage_error(tmp_path, capsys)
 # --------------------------------------------------------------------- spreadsheet rows and report footers
 
 
+def excel_pipeline(**kwargs) -> sm.SalesLog:
+    """The Excel snapshot with its four ',,,,,' rows, its columns named."""
+    names = dict(deal_id="Deal", owner="Rep", stage="Status", stage_order="Lead,Proposal", closed_at="Closed")
+    return sm.import_snapshot(EXPORTS / "excel_trailing_rows" / "pipeline.csv", **names, **kwargs)
+
+
 def test_excel_empty_rows_at_the_end_are_dropped_and_noted():
-    log = sm.import_snapshot(
-        EXPORTS / "excel_trailing_rows" / "pipeline.csv",
-        deal_id="Deal",
-        owner="Rep",
-        stage="Status",
-        stage_order="Lead,Proposal",
-        closed_at="Closed",
-    )
+    log = excel_pipeline()
     assert list(log.deals["deal_id"]) == ["D-1", "D-2", "D-3", "D-4"]
     assert notes_with(log, "pipeline.csv: 4 empty rows (no value in any cell")
 
@@ -297,16 +296,7 @@ def test_snapshot_without_close_date_does_not_count_won_and_lost_deals_as_open()
 
 
 def test_snapshot_with_close_dates_keeps_dating_closed_deals():
-    log = sm.import_snapshot(
-        EXPORTS / "excel_trailing_rows" / "pipeline.csv",
-        deal_id="Deal",
-        owner="Rep",
-        stage="Status",
-        created_at="Opened",
-        first_stage="Lead",
-        closed_at="Closed",
-        stage_order="Lead,Proposal",
-    )
+    log = excel_pipeline(created_at="Opened", first_stage="Lead")
     won = log.stage_changes[log.stage_changes["deal_id"] == "D-1"]
     assert list(won["stage"]) == ["Lead", "Won"]
     assert not notes_with(log, "no close date")
