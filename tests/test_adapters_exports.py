@@ -55,6 +55,25 @@ def test_opportunities_with_products_rows_are_read_as_one_opportunity_each():
     assert notes_with(log, "1 opportunity appears on 2 rows (one per line item")
 
 
+def test_line_items_in_a_parquet_export_with_numeric_columns(tmp_path):
+    # As pandas (or Workbench via DuckDB) writes it: Quantity and Total Price are numbers, not text.
+    table = pd.DataFrame(
+        {
+            "Opportunity ID": ["0065g00000Xq1Ab", "0065g00000Xq1Ab", "0065g00000Xq2Cd"],
+            "Opportunity Owner": ["Ada Lovelace", "Ada Lovelace", "Grace Hopper"],
+            "Stage": ["Closed Won", "Closed Won", "Prospecting"],
+            "Amount": [12000.0, 12000.0, 5000.0],
+            "Probability (%)": [100, 100, 10],
+            "Created Date": ["2024-01-02 09:00", "2024-01-02 09:00", "2024-03-14 14:30"],
+            "Quantity": [150, 50, 100],
+        }
+    )
+    table.to_parquet(tmp_path / "opportunities.parquet")
+    log = sm.import_salesforce(tmp_path / "opportunities.parquet", REPORT_HISTORY, out=tmp_path / "log")
+    assert sm.read_log(tmp_path / "log").deals["Quantity"].tolist() == ["150 | 50", "100"]
+    assert log.deals["amount"].tolist() == [12000.0, 5000.0]
+
+
 def test_an_exactly_repeated_opportunity_row_is_left_out(tmp_path):
     # Before: pandas.errors.InvalidIndexError (a traceback) from the Salesforce adapter.
     opps = tmp_path / "Opportunity.csv"

@@ -403,6 +403,8 @@ def combine_repeated_rows(
         differ = [c for c in counts.columns if counts[c].gt(1).any()]
         frame = frame.copy()
         if differ:
+            for column in differ:  # joined values are text, so the whole column is (numeric Parquet columns too)
+                frame[column] = frame[column].astype("str").where(frame[column].notna()).astype(object)
             joined = (
                 sub[differ]
                 .astype(object)
