@@ -273,6 +273,29 @@ def test_merge_stages_from_the_command_line_and_its_usage_errors(tmp_path):
     assert as_merges({"Old": "New"}) == {"Old": "New"}
 
 
+def test_mapping_merges_a_renamed_stage_from_a_list_of_columns(tmp_path):
+    shutil.copy(HUBSPOT_RENAMED, tmp_path / "deals.csv")
+    (tmp_path / "map.yaml").write_text(
+        "stages: [Appointment Scheduled, Demo Completed, Decision Maker Bought-In, Contract Sent]\n"
+        "won: [Closed Won]\nlost: [Closed Lost]\nhistory: partial\n"
+        "deals:\n  file: deals.csv\n  keep: none\n"
+        "  columns: {deal_id: Record ID, owner: Deal owner, created_at: Create Date}\n"
+        "stage_changes:\n  file: deals.csv\n  deal_id: Record ID\n  entered:\n"
+        "    Appointment Scheduled: 'Date entered \"Appointment Scheduled (Sales Pipeline)\"'\n"
+        "    Demo Completed: ['Date entered \"Demo Scheduled (Sales Pipeline)\"', "
+        "'Date entered \"Demo Completed (Sales Pipeline)\"']\n"
+        "    Decision Maker Bought-In: 'Date entered \"Decision Maker Bought-In (Sales Pipeline)\"'\n"
+        "    Contract Sent: 'Date entered \"Contract Sent (Sales Pipeline)\"'\n"
+        "    Closed Won: 'Date entered \"Closed Won (Sales Pipeline)\"'\n"
+        "    Closed Lost: 'Date entered \"Closed Lost (Sales Pipeline)\"'\n"
+    )
+    log = sm.import_mapped([tmp_path / "deals.csv"], tmp_path / "map.yaml")
+    hubspot = sm.import_hubspot(HUBSPOT_RENAMED, merge_stages="Demo Scheduled:Demo Completed")
+    columns = ["deal_id", "changed_at", "stage"]
+    assert log.stage_changes[columns].equals(hubspot.stage_changes[columns])
+    assert regressions(log) == {"101": 0, "102": 0, "103": 0, "104": 0}
+
+
 def test_merge_stages_in_salesforce_and_snapshot_imports():
     log = sm.import_salesforce(
         FIXTURES / "salesforce" / "Opportunity.csv",
