@@ -385,8 +385,8 @@ def test_generated_ids_are_opt_in():
 # ------------------------------------------------------------------------------ win rates without dates
 
 
-def test_win_loss_table_without_dates_gives_win_rates_by_segment():
-    log = sm.import_snapshot(
+def win_loss_log(**kwargs) -> sm.SalesLog:
+    return sm.import_snapshot(
         EXPORTS / "win_loss" / "win_loss.csv",
         deal_id="Opportunity Number",
         stage="Opportunity Result",
@@ -395,7 +395,12 @@ def test_win_loss_table_without_dates_gives_win_rates_by_segment():
         won="Won",
         lost="Loss",
         stage_order="Identified,Validated,Qualified",
+        **kwargs,
     )
+
+
+def test_win_loss_table_without_dates_gives_win_rates_by_segment():
+    log = win_loss_log()
     assert log.stage_changes.empty
     assert notes_with(log, "7 deals have a known outcome: win rates by segment need no dates")
     by_region = win_rates(log, by="team").set_index("team")
@@ -409,6 +414,20 @@ def test_win_loss_table_without_dates_gives_win_rates_by_segment():
     )
     with pytest.raises(UsageError, match=r"no column 'Region'.*Columns: deal_id"):
         win_rates(log, by="Region")  # the import made Region the team
+
+
+@pytest.mark.slow
+def test_pipeline_health_report_of_a_log_without_dates_shows_win_rates(tmp_path):
+    from salesmetrics.reports import run_report
+
+    win_loss_log(out=tmp_path / "log")
+    files = run_report(
+        "pipeline_health", log=tmp_path / "log", out=tmp_path / "report", parameters={"group_by": "team"}
+    )
+    page = next(p for p in files if p.suffix == ".html").read_text(encoding="utf-8")
+    assert "Win rates by team, from each deal" in page
+    # Northwest: 2 won of 3 decided; Pacific: 1 of 4 (hand-counted from win_loss.csv)
+    assert "0.67" in page and "0.25" in page and "Traceback" not in page
 
 
 def test_win_rates_count_open_deals_and_missing_segments():
