@@ -103,6 +103,26 @@ def test_rows_of_one_opportunity_that_disagree_are_an_error_naming_rows_and_colu
     assert "'Opportunity Owner', 'Stage'" in problem.message and "Remove the extra rows" in problem.message
 
 
+def test_snapshot_rows_of_one_deal_combine_when_the_log_columns_agree(tmp_path):
+    table = tmp_path / "deals.csv"
+    base = (EXPORTS / "snapshot_no_close" / "deals.csv").read_text(encoding="utf-8")
+    table.write_text(
+        base.replace("deal,owner,stage,created,amount", "deal,owner,stage,created,amount,product").replace(
+            "S-1,Kim,Won,2024-01-10,1000\n", "S-1,Kim,Won,2024-01-10,1000,A\nS-1,Kim,Won,2024-01-10,1000,B\n"
+        ),
+        encoding="utf-8",
+    )
+    names = dict(deal_id="deal", owner="owner", stage="stage", amount="amount", stage_order="Lead,Proposal")
+    log = sm.import_snapshot(table, **names)
+    assert log.deals.set_index("deal_id").loc["S-1", ["amount", "product"]].tolist() == [1000, "A | B"]
+    table.write_text(table.read_text(encoding="utf-8").replace("1000,B", "999,B"), encoding="utf-8")
+    with pytest.raises(LogValidationError) as exc:
+        sm.import_snapshot(table, **names)
+    [problem] = exc.value.problems.errors
+    assert (problem.code, problem.rows, problem.values) == ("duplicate_id", (2, 3), ("S-1",))
+    assert "differ in 'amount'" in problem.message
+
+
 # --------------------------------------------------------------------------------------------- time zones
 
 

@@ -780,7 +780,7 @@ def _generic(
     c.raise_if_errors()
     if col["deal_id"]:
         src = combine_repeated_rows(
-            src, col["deal_id"], c, must_agree=[col[k] for k in ("owner", "stage", "created_at")], what="deal"
+            src, col["deal_id"], c, must_agree=[v for k, v in col.items() if k != "deal_id"], what="deal"
         )
         c.raise_if_errors()
         ids = src.text(col["deal_id"])
