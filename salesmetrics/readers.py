@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from .exceptions import Problem
 SUFFIXES = (".parquet", ".csv", ".tsv", ".txt")
 DELIMITERS = ",;\t|"
 WESTERN = {"cp1250", "cp1252", "latin_1", "iso8859_15", "iso8859_2", "mac_roman"}
+# Turkish code pages: they differ from cp1252 in six letters only, so when the detector names one it is trusted.
+# (It also names Baltic pages for Western text, "à" read as "ą", so those are not.)
+OTHER_LATIN = {"cp1254", "iso8859_9"}
 
 
 @dataclass
@@ -53,6 +57,24 @@ def find_table_file(folder: Path, name: str) -> tuple[Path | None, list[Problem]
     return (candidates[0] if candidates else None), []
 
 
+def _western(raw: bytes, guess: str | None) -> bool:
+    """Whether bytes that are not UTF-8 read best as cp1252, what Excel writes in Western locales.
+
+    The detector is unreliable on short exports: a cp1252 "É" looks like UTF-16, curly quotes and a euro sign
+    like the Baltic DOS page cp775. So cp1252 is preferred whenever it turns the bytes into Western-looking text:
+    words with accented letters also hold plain ones ("Müller", "José"), while Cyrillic or Greek read as cp1252
+    give words of accented letters only ("Ïåòðîâ"). A Turkish code page named by the detector is trusted.
+    """
+    if guess in OTHER_LATIN:
+        return False
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    words = [w for w in re.findall(r"[^\W\d_]{3,}", text) if not w.isascii()]
+    return 2 * sum(any(c.isascii() for c in w) for w in words) >= len(words)
+
+
 def _decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem]]:
     """Decode CSV bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else a detected legacy encoding."""
     problems: list[Problem] = []
@@ -76,12 +98,8 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem
 
     best = from_bytes(raw[:2_000_000]).best()
     guess = best.encoding if best is not None else None
-    if guess in WESTERN:
-        try:  # short texts do not tell cp1250 from cp1252; Excel in Western locales writes cp1252
-            raw.decode("cp1252")
-            guess = "cp1252"
-        except UnicodeDecodeError:
-            pass
+    if _western(raw, guess):  # short texts do not tell cp1250 or cp775 from cp1252, which Excel writes
+        guess = "cp1252"
     if guess and guess.replace("_", "-") not in ("utf-8", "ascii"):
         try:
             text = raw.decode(guess)

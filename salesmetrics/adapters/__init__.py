@@ -28,8 +28,8 @@ KINDS = ("salesforce", "hubspot", "snapshot", "mapping")
 
 _COMMON = ("stage_order", "won", "lost", "timezone", "date_order", "name", "currency")
 OPTIONS = {
-    "salesforce": (*_COMMON, "team_column", "commit_stage"),
-    "hubspot": (*_COMMON, "pipeline", "commit_stage"),
+    "salesforce": (*_COMMON, "team_column", "commit_stage", "merge_stages"),
+    "hubspot": (*_COMMON, "pipeline", "commit_stage", "merge_stages"),
     "snapshot": (
         *_COMMON,
         "preset",
@@ -43,6 +43,8 @@ OPTIONS = {
         "entered_at",
         "amount",
         "team",
+        "generate_id",
+        "merge_stages",
     ),
     "mapping": (),
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import hashlib
 import io
 import re
 import zoneinfo
@@ -53,12 +54,125 @@ def as_names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(names))
 
 
+# Names people and CRMs use for a zone that are not IANA names (or are IANA folders, like "Pacific").
+_ZONE_WORDS = {
+    "pacific": "America/Los_Angeles",
+    "pacific time": "America/Los_Angeles",
+    "pacific standard time": "America/Los_Angeles",
+    "pst": "America/Los_Angeles",
+    "pdt": "America/Los_Angeles",
+    "mountain": "America/Denver",
+    "mountain time": "America/Denver",
+    "mountain standard time": "America/Denver",
+    "mdt": "America/Denver",
+    "arizona": "America/Phoenix",
+    "central": "America/Chicago",
+    "central time": "America/Chicago",
+    "central standard time": "America/Chicago",
+    "cst": "America/Chicago",
+    "cdt": "America/Chicago",
+    "eastern": "America/New_York",
+    "eastern time": "America/New_York",
+    "eastern standard time": "America/New_York",
+    "edt": "America/New_York",
+    "alaska": "America/Anchorage",
+    "hawaii": "Pacific/Honolulu",
+    "bst": "Europe/London",
+    "british summer time": "Europe/London",
+    "cest": "Europe/Berlin",
+    "central european time": "Europe/Berlin",
+    "ist": "Asia/Kolkata",
+    "india standard time": "Asia/Kolkata",
+    "aest": "Australia/Sydney",
+    "jst": "Asia/Tokyo",
+}
+
+
+def suggest_timezones(name: str) -> list[str]:
+    """IANA zone names that ``name`` probably meant (a common word such as "Pacific", a zone in parentheses as
+    Salesforce shows it, a different case, the city alone, or a close spelling)."""
+    text = str(name).strip()
+    zones = sorted(zoneinfo.available_timezones())
+    found: list[str] = []
+    inner = re.findall(r"\(([A-Za-z_]+/[A-Za-z0-9_+\-/]+)\)", text)  # "(GMT-08:00) Pacific ... (America/Los_Angeles)"
+    found += [z for z in inner if z in zones]
+    word = re.sub(r"\s+", " ", re.sub(r"\(.*?\)", "", text)).strip().lower()
+    if word in _ZONE_WORDS:
+        found.append(_ZONE_WORDS[word])
+    by_lower = {z.lower(): z for z in zones}
+    key = text.lower().replace(" ", "_")
+    if key in by_lower:
+        found.append(by_lower[key])
+    found += [z for z in zones if key and z.lower().rsplit("/", 1)[-1] == key]
+    found += [by_lower[m] for m in difflib.get_close_matches(key, list(by_lower), n=2, cutoff=0.75)]
+    return list(dict.fromkeys(found))[:3]
+
+
+def as_merges(value: str | dict[str, str] | None) -> dict[str, str]:
+    """Stage names to merge, ``{old: new}``, from a dict or from ``"Old:New,Older:New"`` text (``|`` separates
+    the pairs instead when present, as in :func:`as_names`).
+
+    >>> as_merges("Demo Scheduled:Demo Completed, Intro:Discovery")
+    {'Demo Scheduled': 'Demo Completed', 'Intro': 'Discovery'}
+    """
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        pairs = [(str(k).strip(), str(v).strip()) for k, v in value.items()]
+    else:
+        pairs = []
+        for part in as_names(value) or ():
+            old, sep, new = part.partition(":")
+            if not sep:
+                raise UsageError(
+                    f"merge_stages takes Old:New pairs separated by commas (e.g. 'Demo Scheduled:Demo Completed'); "
+                    f"{part!r} has no ':'."
+                )
+            pairs.append((old.strip(), new.strip()))
+    merges: dict[str, str] = {}
+    for old, new in pairs:
+        if not old or not new:
+            raise UsageError(f"merge_stages: {old!r}:{new!r} needs a stage name on both sides of ':'.")
+        if old in merges and merges[old] != new:
+            raise UsageError(f"merge_stages names {old!r} twice, as {merges[old]!r} and as {new!r}.")
+        merges[old] = new
+    chained = sorted(set(merges) & set(merges.values()))
+    if chained:
+        raise UsageError(
+            f"merge_stages: {', '.join(map(repr, chained))} is merged into another stage and also receives one; "
+            "merge each old name straight into the final name."
+        )
+    return merges
+
+
+def check_merges(merges: dict[str, str], found: Iterable[str], where: str) -> None:
+    """A usage error when a stage to merge is not among the stage names ``found`` in the export."""
+    found = list(dict.fromkeys(found))
+    missing = [old for old in merges if old not in found]
+    if missing:
+        hints = []
+        for old in missing:
+            close = difflib.get_close_matches(old, found, n=1)
+            hints.append(f"{old!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise UsageError(
+            f"merge_stages names {', '.join(hints)}, which {where} does not hold. Stages found: {', '.join(found)}."
+        )
+
+
 def check_timezone(tz: str) -> str:
+    """``tz`` if it is an IANA time zone name, else a usage error suggesting the name that was probably meant."""
+    name = str(tz).strip()
     try:
-        zoneinfo.ZoneInfo(str(tz))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"Unknown time zone {tz!r}: expected an IANA name such as 'Europe/Berlin' or 'UTC'.") from None
-    return str(tz)
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of the zone database such as "Pacific" or "America" (IsADirectoryError).
+        close = suggest_timezones(name)
+        hint = f" Did you mean {' or '.join(repr(z) for z in close)}?" if close else ""
+        raise UsageError(
+            f"Unknown time zone {name!r}: expected an IANA name such as 'America/Los_Angeles', 'Europe/Berlin' "
+            f"or 'UTC'.{hint}"
+        ) from None
+    return name
 
 
 def check_date_order(date_order: str) -> str:
@@ -84,6 +198,8 @@ class Collector:
     kind: str
     files: list[str] = field(default_factory=list)
     items: list[Problem] = field(default_factory=list)
+    #: Sentences for the log's notes about what reading the files changed (rows dropped, ids generated, ...).
+    notes: list[str] = field(default_factory=list)
 
     def add(self, problem: Problem) -> None:
         self.items.append(problem)
@@ -181,7 +297,167 @@ def read_source(path: str | Path, collector: Collector, role: str = "export") ->
     if frame.columns.size == 0:
         collector.error("empty_table", "The file is empty: it has no header and no rows.", file=path.name)
         return None
+    if raw.delimiter is not None and len(frame):
+        keep = _without_clutter(frame, lines, path.name, collector)
+        if not keep.all():
+            frame = frame[keep].reset_index(drop=True)
+            lines = lines[keep]
     return SourceTable(path, path.name, frame, lines, raw.delimiter)
+
+
+# The footer Salesforce (Classic) appends to a report exported as CSV, after one or two empty lines: the report
+# name, "Copyright (c) 2000-2024 salesforce.com, inc. All rights reserved.", "Confidential Information - Do Not
+# Distribute", "Generated By:  Name  3/14/2024 9:30 AM" and the company name, each alone in the first column.
+FOOTER_MARKERS = re.compile(
+    r"^(confidential information\b|copyright\s*(\(c\)|©).*salesforce\.com|generated by\b|grand totals?\s*\()",
+    re.IGNORECASE,
+)
+
+
+def _without_clutter(frame: pd.DataFrame, lines: np.ndarray, file: str, collector: Collector) -> np.ndarray:
+    """Rows to keep: not the empty rows spreadsheets write (``,,,,``) nor a Salesforce report footer.
+
+    What was left out is said in ``collector.notes``.
+    """
+    filled = frame.notna().to_numpy()
+    if frame.shape[1] > 1:
+        text = frame.iloc[:, 0].astype("str").str.strip().where(frame.iloc[:, 0].notna(), "")
+        filled[:, 0] &= text.ne("").to_numpy()
+    blank = ~filled.any(axis=1)
+    keep = ~blank
+    only_first = ~filled[:, 1:].any(axis=1)
+    # The footer: the run of rows at the end that fill at most the first column, when it holds a footer marker.
+    tail = len(frame)
+    while tail > 0 and only_first[tail - 1]:
+        tail -= 1
+    footer = 0
+    if tail < len(frame):
+        first = frame.iloc[tail:, 0].astype("str").str.strip()
+        marked = np.flatnonzero(first.str.match(FOOTER_MARKERS).to_numpy() & ~blank[tail:])
+        if len(marked):
+            start = tail
+            footer = len(frame) - start
+            keep[start:] = False
+            collector.notes.append(
+                f"{file}: the report footer (lines {int(lines[start])}-{int(lines[-1])}: "
+                + ", ".join(repr(v[:50]) for v in first.iloc[marked].tolist()[:3])
+                + ") was left out."
+            )
+    n_blank = int(blank[: len(frame) - footer].sum())
+    if n_blank:
+        collector.notes.append(
+            f"{file}: {plural(n_blank, 'empty row')} (no value in any cell, as spreadsheets write them: ',,,,') "
+            f"{agree(n_blank, 'was', 'were')} left out."
+        )
+    return keep
+
+
+def combine_repeated_rows(
+    src: SourceTable, id_column: str, collector: Collector, *, must_agree: Iterable[str | None], what: str
+) -> SourceTable:
+    """``src`` with one row per id: exact repeats dropped, and rows sharing an id read as one record's line items.
+
+    Reports such as Salesforce's "Opportunities with Products" repeat the opportunity on one row per product.
+    Rows of one id that agree on every ``must_agree`` column are combined into the first of them (its line
+    stays the one problems name); a column whose values differ between them gets the distinct values joined
+    with " | ". Rows of one id that disagree on a ``must_agree`` column are an error (two records share an id).
+    What was done is said in ``collector.notes``.
+    """
+    frame = src.frame
+    exact = frame.duplicated().to_numpy()
+    ids = src.text(id_column).where(~exact)
+    repeated = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
+    if not exact.any() and not repeated.any():
+        return src
+    keep = ~exact
+    if exact.any():
+        n = int(exact.sum())
+        collector.notes.append(
+            f"{src.file}: {plural(n, 'row')} repeating an earlier row exactly {agree(n, 'was', 'were')} left out."
+        )
+    if repeated.any():
+        sub = frame[repeated]
+        groups = ids[repeated].to_numpy()
+        counts = sub.astype(object).groupby(groups, sort=False).nunique(dropna=False)
+        agreeing = [c for c in dict.fromkeys(must_agree) if c]
+        clash = counts[agreeing].gt(1) if agreeing else counts.iloc[:, :0]
+        if clash.to_numpy().any():
+            bad = clash.index[clash.any(axis=1)]
+            columns = [c for c in agreeing if clash[c].any()]
+            rows = sub.index[pd.Series(groups).isin(bad).to_numpy()]
+            collector.error(
+                "duplicate_id",
+                f"{plural(len(bad), what + ' id')} {agree(len(bad), 'appears', 'appear')} on several rows that differ "
+                f"in {', '.join(repr(c) for c in columns)}: two records cannot share an id. Remove the extra rows, "
+                f"or export one row per {what}.",
+                file=src.file,
+                column=id_column,
+                rows=src.lines_of(rows),
+                values=tuple(str(v) for v in bad[:MAX_SHOWN]),
+                count=len(rows),
+                expected=f"one row per {what} (rows of one {what} as line items must agree on those columns)",
+            )
+            return src
+        first = ~pd.Series(groups).duplicated().to_numpy()
+        keep[np.flatnonzero(repeated)[~first]] = False
+        differ = [c for c in counts.columns if counts[c].gt(1).any()]
+        frame = frame.copy()
+        if differ:
+            for column in differ:  # joined values are text, so the whole column is (numeric Parquet columns too)
+                frame[column] = frame[column].astype("str").where(frame[column].notna()).astype(object)
+            joined = (
+                sub[differ]
+                .astype(object)
+                .groupby(groups, sort=False)
+                .agg(lambda s: " | ".join(dict.fromkeys(str(v) for v in s if pd.notna(v))) or None)
+            )
+            first_rows = sub.index[first]
+            frame.loc[first_rows, differ] = joined.loc[groups[first]].to_numpy()
+        n_ids, n_rows = len(counts), int(repeated.sum())
+        collector.notes.append(
+            f"{src.file}: {plural(n_ids, what)} {agree(n_ids, 'appears', 'appear')} on {n_rows:,} rows (one per line "
+            f"item, as in an 'Opportunities with Products' report); each is read as one {what}"
+            + (f", with the differing values of {', '.join(differ[:6])} joined by ' | '." if differ else ".")
+        )
+    return dataclasses.replace(src, frame=frame[keep].reset_index(drop=True), lines=src.lines[keep])
+
+
+#: How ``generate_id`` makes an id for a table without one (campaign contacts, survey rows).
+ID_RULES = ("row", "content")
+
+
+def generated_ids(src: SourceTable, rule: str, collector: Collector) -> pd.Series:
+    """An id for every row of a table that has none: ``row`` or ``content`` (see ``docs/adapters.md``).
+
+    ``row`` is ``row-<line>``, the line the row is on in the file (stable while the file keeps its order).
+    ``content`` is ``c-`` and the first 12 hex digits of the SHA-1 of the row's cells (stable when rows are
+    re-sorted or added); rows with identical cells get ``-2``, ``-3``, ... in file order.
+
+    >>> import numpy as np
+    >>> src = SourceTable(Path("c.csv"), "c.csv", pd.DataFrame({"a": ["x", "y", "x"]}), np.array([2, 3, 4]))
+    >>> generated_ids(src, "row", Collector("t")).tolist(), generated_ids(src, "content", Collector("t")).tolist()
+    (['row-2', 'row-3', 'row-4'], ['c-11f6ad8ec52a', 'c-95cb0bfd2977', 'c-11f6ad8ec52a-2'])
+    """
+    if rule not in ID_RULES:
+        raise UsageError(f"generate_id must be one of {', '.join(ID_RULES)}, not {rule!r}.")
+    if rule == "row":
+        ids = pd.Series([f"row-{n}" for n in src.lines], index=src.frame.index, dtype=object)
+        how = "row-<line>, the line of the row in the file: the same only while the file keeps its rows in order"
+    else:
+        cells = src.frame.astype("str").where(src.frame.notna(), "").to_numpy(dtype=object)
+        digest = pd.Series(
+            ["c-" + hashlib.sha1("\x1f".join(row).encode("utf-8")).hexdigest()[:12] for row in cells],
+            index=src.frame.index,
+            dtype=object,
+        )
+        repeat = digest.groupby(digest).cumcount() + 1
+        ids = digest.where(repeat.eq(1), digest + "-" + repeat.astype("str")).astype(object)
+        how = (
+            "c- and a hash of the row's cells: the same when rows are re-sorted or added, different when a cell "
+            "or a column changes; identical rows are told apart by -2, -3, ... in file order"
+        )
+    collector.notes.append(f"{src.file} has no id column: each row was given a generated deal_id ({how}).")
+    return ids
 
 
 def find_column(
@@ -470,6 +746,8 @@ def finish(
 ) -> SalesLog:
     """Validate the built tables as a log, restate problems in export terms, and write the log when asked."""
     collector.raise_if_errors()
+    if collector.notes:
+        model = dataclasses.replace(model, notes=(*model.notes, *collector.notes))
     deals = deals.reset_index(drop=True)
     stage_changes = stage_changes.reset_index(drop=True)
     try:

@@ -17,9 +17,11 @@ from ._common import (
     UNKNOWN_OWNER,
     Collector,
     Provenance,
+    as_merges,
     as_names,
     attributes,
     check_date_order,
+    check_merges,
     check_output,
     check_stage_lists,
     check_timezone,
@@ -84,6 +86,7 @@ def import_hubspot(
     name: str | None = None,
     currency: str | None = None,
     commit_stage: str | None = None,
+    merge_stages: str | dict[str, str] | None = None,
     date_order: str = "auto",
     format: str = "parquet",
     overwrite: bool = False,
@@ -103,6 +106,10 @@ def import_hubspot(
         The export (CSV or Parquet).
     pipeline : str, optional
         Which pipeline to import when the export holds several.
+    merge_stages : dict or "Old:New,...", optional
+        Read stage ``Old`` as ``New``: a stage renamed in the portal has a ``Date entered`` column under each
+        name. The merged stage takes the place of its first column; of two entries with nothing in between,
+        the earlier is kept. ``stage_order``, ``won`` and ``lost`` use the new names.
     timezone : str
         The HubSpot account's time zone: the export writes local times without an offset.
     date_order : {"auto", "dmy", "mdy"}
@@ -118,6 +125,7 @@ def import_hubspot(
     tz = check_timezone(timezone)
     check_date_order(date_order)
     stage_order, won, lost = as_names(stage_order), as_names(won), as_names(lost)
+    merges = as_merges(merge_stages)
     c = Collector("HubSpot")
     src = read_source(deals_csv, c, "HubSpot deals")
     c.raise_if_errors()
@@ -176,6 +184,15 @@ def import_hubspot(
         entries = [
             EnteredColumn(e.column, f"{e.stage} ({e.pipeline})" if e.pipeline else e.stage, e.pipeline) for e in entries
         ]
+    if merges:
+        check_merges(merges, (e.stage for e in entries), f"the 'Date entered' columns of {src.file}")
+        merged = [e.column for e in entries if e.stage in merges]
+        entries = [EnteredColumn(e.column, merges.get(e.stage, e.stage), e.pipeline) for e in entries]
+        c.notes.append(
+            "Stages merged (merge_stages): "
+            + "; ".join(f"'{old}' is read as '{new}'" for old, new in merges.items())
+            + f" (columns {', '.join(merged)}). A merged stage takes the place of its first column."
+        )
     labels = list(dict.fromkeys(e.stage for e in entries))
 
     # --- stage model
@@ -230,6 +247,14 @@ def import_hubspot(
     c.raise_if_errors()
     if parts:
         events = pd.concat(parts, ignore_index=True).sort_values(["_row", "_time", "_rank"], kind="stable")
+        if merges:  # a merged stage dated in two columns, with nothing in between: one entry, the earlier
+            again = events.groupby("_row", sort=False)["_stage"].shift().eq(events["_stage"])
+            if again.any():
+                c.notes.append(
+                    f"{plural(int(again.sum()), 'deal')} entered a merged stage under both names with no other "
+                    "stage in between; the earlier entry is kept."
+                )
+            events = events[~again]
         stage_changes = events_frame(events["_deal"], events["_time"], events["_stage"])
         prov_events = Provenance(
             np.full(len(events), src.file, dtype=object),
@@ -289,7 +314,7 @@ def import_hubspot(
         notes.append(f"Only pipeline '{pipeline}' was imported ({plural(len(rows), 'deal')} of {len(src.frame):,}).")
     if col["Deal Stage"] and len(events):
         last = events.groupby("_deal", sort=False)["_stage"].last()
-        now = src.text(col["Deal Stage"])[rows]
+        now = src.text(col["Deal Stage"])[rows].replace(merges)
         now.index = ids.to_numpy()
         now = now[now.notna() & now.index.isin(last.index)]
         now = now[~now.index.duplicated()]

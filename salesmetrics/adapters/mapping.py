@@ -202,7 +202,11 @@ def _table(
 
 
 def _wide_stage_changes(section, src, c, *, tz, date_order, where):
-    """``entered: {Stage: column}``: one stage change per non-empty cell, like HubSpot's 'Date entered' columns."""
+    """``entered: {Stage: column}``: one stage change per non-empty cell, like HubSpot's 'Date entered' columns.
+
+    A stage may list several columns (``{Demo: [demo_on, old_demo_on]}``, a stage renamed in the source); a
+    deal's entries into one stage with no other stage between them are one entry, the earlier.
+    """
     entered = section["entered"]
     if not isinstance(entered, dict) or not entered:
         raise UsageError(f"{where}: 'entered' must map each stage to the column holding when deals entered it.")
@@ -210,13 +214,16 @@ def _wide_stage_changes(section, src, c, *, tz, date_order, where):
     if not id_name:
         raise UsageError(f"{where}: with 'entered', name the deal id column with 'deal_id: COLUMN'.")
     id_col = find_column(src, str(id_name), collector=c, why=" (the deal_id)")
-    found = {
-        stage: find_column(src, str(col), collector=c, why=f" (entry into {stage})") for stage, col in entered.items()
-    }
+    # A stage renamed in the source system may have a column under each name: ``Demo: [demo_on, demo_old_on]``.
+    found = [
+        (stage, find_column(src, str(col), collector=c, why=f" (entry into {stage})"))
+        for stage, cols in entered.items()
+        for col in (cols if isinstance(cols, list) else [cols])
+    ]
     if c.has_errors:
         return None
     parts = []
-    for order, (stage, column) in enumerate(found.items()):
+    for order, (stage, column) in enumerate(found):
         times = parse_times(src, column, c, tz=tz, date_order=date_order)
         present = times.notna()
         parts.append(
@@ -232,6 +239,8 @@ def _wide_stage_changes(section, src, c, *, tz, date_order, where):
             )
         )
     events = pd.concat(parts, ignore_index=True).sort_values(["_row", "changed_at", "_order"], kind="stable")
+    # one stage dated in two of its columns with no other stage between: one entry, the earlier
+    events = events[~events.groupby("_row", sort=False)["stage"].shift().eq(events["stage"])]
     prov = Provenance(
         np.full(len(events), src.file, dtype=object),
         src.lines[events["_row"].to_numpy(dtype="int64")],

@@ -20,12 +20,15 @@ from ._common import (
     Collector,
     Provenance,
     agree,
+    as_merges,
     as_names,
     attributes,
     check_date_order,
+    check_merges,
     check_output,
     check_stage_lists,
     check_timezone,
+    combine_repeated_rows,
     empty_stage_changes,
     events_frame,
     find_column,
@@ -161,6 +164,7 @@ def import_salesforce(
     currency: str | None = None,
     team_column: str | None = None,
     commit_stage: str | None = None,
+    merge_stages: str | dict[str, str] | None = None,
     date_order: str = "auto",
     format: str = "parquet",
     overwrite: bool = False,
@@ -190,6 +194,9 @@ def import_salesforce(
         values and warns when they cannot tell.
     team_column : str, optional
         An Opportunity column to use as the deal's team.
+    merge_stages : dict or "Old:New,...", optional
+        Read stage ``Old`` as ``New`` in both exports (a picklist value renamed or retired); ``stage_order``,
+        ``won`` and ``lost`` use the new names.
 
     Examples
     --------
@@ -203,6 +210,7 @@ def import_salesforce(
     stage_order, won, lost = as_names(stage_order), as_names(won), as_names(lost)
     if won is not None and lost is not None and set(won) & set(lost):
         raise UsageError(f"Stages {sorted(set(won) & set(lost))} are given as both won and lost.")
+    merges = as_merges(merge_stages)
     c = Collector("Salesforce")
     opp = read_source(opportunities, c, "Opportunity")
     hist = read_source(history, c, "OpportunityHistory")
@@ -235,6 +243,14 @@ def import_salesforce(
     team_col = None
     if team_column:
         team_col = find_column(opp, team_column, collector=c, why=" (named by team_column)")
+    c.raise_if_errors()
+    opp = combine_repeated_rows(
+        opp,
+        oc["Id"],
+        c,
+        must_agree=[oc[f] for f in ("OwnerId", "CreatedDate", "StageName", "Amount", "IsWon", "IsClosed")],
+        what="opportunity",
+    )
     c.raise_if_errors()
 
     # --- opportunities
@@ -325,6 +341,14 @@ def import_salesforce(
             values=tuple(bad.drop_duplicates().iloc[:5]),
             count=len(bad),
             expected=f"an Id listed in {opp.file}",
+        )
+
+    if merges:
+        check_merges(merges, [*frame["_stage"].dropna(), *current["_stage"].dropna()], "the StageName columns")
+        frame["_stage"] = frame["_stage"].replace(merges)
+        current["_stage"] = current["_stage"].replace(merges)
+        c.notes.append(
+            "Stages merged (merge_stages): " + "; ".join(f"'{o}' is read as '{n}'" for o, n in merges.items()) + "."
         )
 
     # --- stage model

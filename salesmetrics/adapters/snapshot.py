@@ -23,21 +23,26 @@ from ..config import StageModel
 from ..exceptions import UsageError
 from ..log import SalesLog
 from ._common import (
+    ID_RULES,
     UNKNOWN_OWNER,
     Collector,
     Provenance,
     SourceTable,
     agree,
+    as_merges,
     as_names,
     attributes,
     check_date_order,
+    check_merges,
     check_output,
     check_stage_lists,
     check_timezone,
+    combine_repeated_rows,
     empty_stage_changes,
     events_frame,
     find_column,
     finish,
+    generated_ids,
     parse_amounts,
     parse_times,
     plural,
@@ -140,6 +145,24 @@ def _stage_rows(snap: Snapshot) -> tuple[pd.DataFrame, Provenance, list[str]]:
     events = events.sort_values(["_pos", "_time", "_rule"], kind="stable")
     previous = events.groupby("_pos", sort=False)["_stage"].shift()
     events = events[previous.isna() | previous.ne(events["_stage"])]
+    # A won or lost deal whose close is not dated would look open from its other dated entries (created in
+    # first_stage, never closed): it gets no stage_changes row; its outcome stays in snapshot_stage (ADR 0034).
+    closed_at = set(events.loc[events["_stage"].isin(model.won + model.lost), "_pos"])
+    undated = terminal.to_numpy() & ~position.isin(closed_at).to_numpy()
+    if undated.any():
+        dropped = events["_pos"].isin(np.flatnonzero(undated))
+        n, by_stage = int(undated.sum()), current[undated].value_counts()
+        listed = ", ".join(f"{s} {k:,}" for s, k in by_stage.items())
+        notes.append(
+            f"{plural(n, 'won or lost deal', verb=('has', 'have'))} no close date ({listed}): "
+            f"{agree(n, 'it gets', 'they get')} no stage_changes row (their other dated entries, "
+            f"{int(dropped.sum()):,}, are left out), so that no metric counts them as open; their outcome is in "
+            f"'{SNAPSHOT_STAGE}' (name the close date column with closed_at= to date it)."
+        )
+        events = events[~dropped.to_numpy()]
+        if events.empty:
+            empty = Provenance(np.array([], dtype=object), np.array([], dtype="int64"), {}, snap.src.file)
+            return empty_stage_changes(model.timezone), empty, notes
     changes = events_frame(events["_deal"], events["_time"], events["_stage"])
     prov = Provenance(
         events["_file"].to_numpy(dtype=object),
@@ -208,6 +231,14 @@ def _build(
             f"{plural(int((~with_rows).sum()), 'deal', verb=('has', 'have'))} no dated stage entry "
             f"({listed}): no "
             f"stage_changes row; their current stage is in '{SNAPSHOT_STAGE}'."
+        )
+    decided = int(snap.current.isin(model.won + model.lost).sum())
+    if stage_changes.empty and decided:
+        notes.append(
+            "No deal has a dated stage entry, so movement, velocity and slippage cannot be measured, but "
+            f"{plural(decided, 'deal')} {agree(decided, 'has', 'have')} a known outcome: win rates by segment "
+            "need no dates (salesmetrics.outcomes.win_rates(log, by=COLUMN); docs/adapters.md, 'Logs without "
+            "dates')."
         )
     if snap.created is None:
         notes.append("The export has no creation date: created_at is missing for every deal.")
@@ -715,13 +746,20 @@ def _generic(
     entered_at: str | None,
     amount: str | None,
     team: str | None,
+    generate_id: str | None = None,
+    merge_stages: str | dict[str, str] | None = None,
 ) -> Snapshot:
     if len(paths) != 1:
         raise UsageError(f"A snapshot import without a preset reads one table; {len(paths)} files were given.")
-    if not (deal_id and owner and stage):
+    if generate_id is not None and deal_id:
+        raise UsageError("Give either deal_id=COLUMN or generate_id=row|content, not both.")
+    if generate_id is not None and generate_id not in ID_RULES:
+        raise UsageError(f"generate_id must be one of {', '.join(ID_RULES)}, not {generate_id!r}.")
+    if not ((deal_id or generate_id) and stage):
         raise UsageError(
-            "Name the snapshot's columns: deal_id=COLUMN, owner=COLUMN and stage=COLUMN are required; "
-            "created_at, first_stage, closed_at, entered_at, amount and team are optional."
+            "Name the snapshot's columns: deal_id=COLUMN (or, for a table without ids, generate_id=row or "
+            "generate_id=content) and stage=COLUMN are required; owner, created_at, first_stage, closed_at, "
+            "entered_at, amount and team are optional."
         )
     src = read_source(paths[0], c, "snapshot")
     c.raise_if_errors()
@@ -740,7 +778,22 @@ def _generic(
     for key, wanted in named.items():
         col[key] = find_column(src, wanted, collector=c, why=f" (named by {key}=)") if wanted else None
     c.raise_if_errors()
+    if col["deal_id"]:
+        src = combine_repeated_rows(
+            src, col["deal_id"], c, must_agree=[v for k, v in col.items() if k != "deal_id"], what="deal"
+        )
+        c.raise_if_errors()
+        ids = src.text(col["deal_id"])
+    else:
+        ids = generated_ids(src, str(generate_id), c)
     current = src.text(col["stage"])
+    merges = as_merges(merge_stages)
+    if merges:
+        check_merges(merges, current.dropna(), f"column {col['stage']!r}")
+        current = current.replace(merges)
+        c.notes.append(
+            "Stages merged (merge_stages): " + "; ".join(f"'{o}' is read as '{n}'" for o, n in merges.items()) + "."
+        )
     model = _model(current, stage_order, won, lost, tz=tz, name=name, currency=currency, date_order=date_order)
     if first_stage is not None and first_stage not in model.all_stages:
         raise UsageError(f"first_stage {first_stage!r} is not a stage: {', '.join(model.all_stages)}.")
@@ -774,8 +827,8 @@ def _generic(
     return Snapshot(
         src=src,
         model=model,
-        ids=src.text(col["deal_id"]),
-        owner=src.text(col["owner"]),
+        ids=ids,
+        owner=src.text(col["owner"]) if col["owner"] else pd.Series(None, index=src.frame.index, dtype=object),
         current=current,
         created=created,
         attrs=attributes(src, used),
@@ -801,6 +854,8 @@ def import_snapshot(
     entered_at: str | None = None,
     amount: str | None = None,
     team: str | None = None,
+    generate_id: str | None = None,
+    merge_stages: str | dict[str, str] | None = None,
     stage_order: str | Iterable[str] | None = None,
     won: str | Iterable[str] | None = None,
     lost: str | Iterable[str] | None = None,
@@ -814,12 +869,14 @@ def import_snapshot(
 ) -> SalesLog:
     """Build a ``history: partial`` log from a one-row-per-deal table of current deal states.
 
-    Without a preset, name the columns: ``deal_id``, ``owner`` and ``stage`` (the current stage) are required;
-    ``created_at`` (with ``first_stage``, the stage deals are created in, it dates an entry into that stage),
-    ``entered_at`` (when the current stage was entered), ``closed_at`` (when a won or lost deal closed),
-    ``amount`` and ``team`` are optional, and ``stage_order`` lists the open stages. A stage entry is written
-    only where a date says when it happened; every deal keeps its current stage in ``snapshot_stage``, and the
-    log's notes say what is missing.
+    Without a preset, name the columns: ``deal_id`` and ``stage`` (the current stage) are required; ``owner``
+    (else ``(unknown)``), ``created_at`` (with ``first_stage``, the stage deals are created in, it dates an entry
+    into that stage), ``entered_at`` (when the current stage was entered), ``closed_at`` (when a won or lost deal
+    closed), ``amount`` and ``team`` are optional, and ``stage_order`` lists the open stages. A table without an
+    id column takes ``generate_id="row"`` or ``"content"`` instead of ``deal_id`` (the notes say so). A stage
+    entry is written only where a date says when it happened (a won or lost deal without a close date gets
+    none); every deal keeps its current stage in ``snapshot_stage``, and the log's notes say what is missing.
+    Rows repeating a deal id are combined as line items, or refused when they disagree (``docs/adapters.md``).
 
     Presets: ``"maven"`` (``sales_pipeline.csv``, optionally ``sales_teams.csv`` and ``products.csv``, or their
     folder), ``"ibm"`` (``WA_Fn-UseC_-Sales-Win-Loss.csv``) and ``"olist"`` (the marketing-qualified-leads
@@ -863,6 +920,8 @@ def import_snapshot(
                 amount=amount,
                 team=team,
                 currency=currency,
+                generate_id=generate_id,
+                merge_stages=merge_stages,
             ).items()
             if v is not None
         }
@@ -895,5 +954,7 @@ def import_snapshot(
             entered_at=entered_at,
             amount=amount,
             team=team,
+            generate_id=generate_id,
+            merge_stages=merge_stages,
         )
     return _build(c, snap, snapshot_date=when, out=out, format=format, overwrite=overwrite)
