@@ -303,12 +303,16 @@ def _check_card(card: dict, path: Path, log: SalesLog, as_of: pd.Timestamp, hori
 
 
 def _saved_model(path, log: SalesLog, as_of: pd.Timestamp, horizon_days: float):
-    from .models.persistence import load_model, read_model_card
+    from .models.persistence import STATE_FACTS, load_model, model_card, read_model_card
 
     path = Path(path)
     card = read_model_card(path)
     checks = _check_card(card, path, log, as_of, horizon_days)
-    model = load_model(path)
+    model = load_model(path)  # refuses a card that misdescribes the state
+    # What changes results (horizon, training window) comes from the fitted model, never from the card's text;
+    # the card adds only what the state does not hold (hold-out metrics, leak findings).
+    facts = model_card(model)
+    card = {**card, **{key: facts[key] for key in STATE_FACTS if key in facts}}
     window = card.get("training_window") or {}
     metrics = card.get("metrics") or {}
     source = ModelSource(

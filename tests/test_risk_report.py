@@ -305,6 +305,20 @@ def test_a_model_trained_on_other_stages_is_refused_from_its_own_card(tiny_log_d
         stall_risk_report(log, model_path=save_model(model, tmp_path / "other.skops"))
 
 
+def test_a_card_without_horizon_or_window_takes_them_from_the_model(tiny_log_dir, tmp_path):
+    log = sm.read_log(tiny_log_dir)
+    path = save_model(_tiny_model(log), tmp_path / "stall.skops")
+
+    def strip(card):
+        card.pop("horizon_days")
+        card.pop("training_window")
+
+    stripped = _rewrite_card(path, tmp_path / "stripped.skops", strip)
+    report = stall_risk_report(log, model_path=stripped, horizon_days=30)
+    assert report.source.horizon_days == 7.0  # the model's own, not the report's parameter
+    assert report.source.first_as_of is not None
+
+
 def test_model_cards_that_do_not_fit_the_log_are_refused(tiny_log_dir, tmp_path):
     log = sm.read_log(tiny_log_dir)
     other = save_model(_tiny_model(log), tmp_path / "other.skops", extra={"stages": ["A", "B"]})
