@@ -22,6 +22,7 @@ _EXPORTS = {
     "SalesmetricsError": "exceptions",
     "LogValidationError": "exceptions",
     "UsageError": "exceptions",
+    "OutputError": "exceptions",
     "DataNote": "exceptions",
     "import_salesforce": "adapters",
     "import_hubspot": "adapters",
@@ -41,6 +42,7 @@ __all__ = [
     "DataNote",
     "LogSummary",
     "LogValidationError",
+    "OutputError",
     "Problem",
     "SalesLog",
     "SalesmetricsError",
@@ -62,7 +64,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import StageModel
-    from .exceptions import DataNote, LogValidationError, Problem, SalesmetricsError, UsageError
+    from .exceptions import DataNote, LogValidationError, OutputError, Problem, SalesmetricsError, UsageError
     from .log import LogSummary, SalesLog, check_log, read_log, write_log
 
 
