@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+SHORT = 80  # characters of a value shown in a message
+
 
 def plural(n: int, word: str, plural_form: str | None = None) -> str:
     """``n`` and ``word``, in the plural unless ``n`` is 1; ``plural_form`` for irregular words.
@@ -26,3 +28,13 @@ def join_words(items: list[str]) -> str:
     ('calls', 'calls, emails and meetings')
     """
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def shorten(text: str, width: int = SHORT) -> str:
+    """``text`` cut to about ``width`` characters, saying how long it was, so a 1 MB cell never fills a message.
+
+    >>> shorten("Lead"), shorten("x" * 1000, 20)
+    ('Lead', 'xxxxxxxxxxxxxxxxxxxx... (1,000 characters)')
+    """
+    text = str(text)
+    return text if len(text) <= width else f"{text[:width]}... ({len(text):,} characters)"

@@ -99,9 +99,16 @@ def _typed(raw: RawTable, spec: TableSpec, model: StageModel) -> tuple[pd.DataFr
             )
             problems.extend(found)
         elif column in spec.columns:
-            if raw.delimiter is not None:  # CSV cells: trim the spaces spreadsheets leave around text
-                values = values.str.strip().where(values.notna())
             values = _ids(values)
+            if pd.api.types.is_string_dtype(values.dtype):
+                stripped = values.str.strip()
+                # CSV cells: trim the spaces spreadsheets leave around text; in every format, text that is
+                # empty or only spaces is missing (a CSV reader says so of an empty cell; Parquet keeps '')
+                blank = stripped.eq("") & values.notna()
+                if raw.delimiter is not None:
+                    values = stripped.where(values.notna())
+                if blank.any():
+                    values = values.where(~blank)
         out[column] = values
     typed = pd.DataFrame(out, index=frame.index)
     if "close_date" in typed:
