@@ -32,6 +32,7 @@ WESTERN = {"cp1250", "cp1252", "latin_1", "iso8859_15", "iso8859_2", "mac_roman"
 PREFIX_BYTES = 1 << 20  # the encoding and the header are read from the first MiB
 SNIFF_CHARS = 8192  # csv.Sniffer is quadratic in quotes and delimiters (16 KB of ',"' took 1 s): it sees this much
 CHUNK_BYTES = 1 << 24
+CHUNK_ROWS = 1_000_000
 
 
 @dataclass
@@ -346,17 +347,23 @@ def _parse_csv(
 
 
 def _read_csv(source, delimiter: str, encoding: str | None) -> pd.DataFrame:
-    """Every cell as text; an empty cell is missing; ``source`` a path (read by pandas) or a text buffer."""
-    return pd.read_csv(
-        source,
-        sep=delimiter,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        skipinitialspace=True,
-        index_col=False,  # a row longer than the header is an error, not a row index of its first cells
-        encoding=encoding,
-    )
+    """Every cell as text; an empty cell is missing; ``source`` a path (read by pandas) or a text buffer.
+
+    Read in chunks of :data:`CHUNK_ROWS` rows: pandas' parser holds a chunk's cells as Python strings before
+    they become Arrow text, so one chunk at a time keeps the peak near the size of the result.
+    """
+    options = {
+        "sep": delimiter,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_values": [""],
+        "skipinitialspace": True,
+        "index_col": False,  # a row longer than the header is an error, not a row index of its first cells
+        "encoding": encoding,
+    }
+    with pd.read_csv(source, chunksize=CHUNK_ROWS, **options) as reader:
+        chunks = list(reader)
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks)
 
 
 def _finish_csv(
