@@ -38,3 +38,16 @@ def shorten(text: str, width: int = SHORT) -> str:
     """
     text = str(text)
     return text if len(text) <= width else f"{text[:width]}... ({len(text):,} characters)"
+
+
+def listed(names, most: int = 20) -> str:
+    """The first ``most`` names, each cut by :func:`shorten`, and how many more: for "Columns found: ..." lists.
+
+    >>> listed(["a", "b"]), listed([f"c{i}" for i in range(30)], 3), listed([])
+    ('a, b', 'c0, c1, c2 and 27 more', 'none')
+    """
+    names = [shorten(n) for n in names]
+    if not names:
+        return "none"
+    more = f" and {len(names) - most:,} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -13,7 +14,7 @@ import yaml
 
 from ._files import not_a_file
 from ._suggest import close_matches
-from ._text import shorten
+from ._text import listed, shorten
 from .exceptions import Problem
 
 CONFIG_FILE = "salesmetrics.yaml"
@@ -112,6 +113,22 @@ class StageModel:
 YAML_BOOLEANS = "yes, no, on, off, true, false, y, n"
 
 
+MAX_DEPTH = 50  # nested [ ] and { } in salesmetrics.yaml; a stage model needs two
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of ``[ ]`` and ``{ }`` in ``text`` (brackets inside quotes count too: an upper bound).
+
+    >>> _flow_depth("stages: [Lead, Won]"), _flow_depth("a: [[[x]]]")
+    (1, 3)
+    """
+    depth = deepest = 0
+    for char in re.sub(r"[^\[\]{}]", "", text):
+        depth = depth + 1 if char in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
 class _Loader(yaml.SafeLoader):
     """YAML's safe loader without aliases (``*name``): a stage model needs none, and a few nested aliases
     (a "billion laughs") expand to more than memory holds."""
@@ -190,7 +207,7 @@ def load_config(folder: Path) -> tuple[StageModel | None, list[Problem]]:
                 "missing_file",
                 "error",
                 f"The log folder has no {CONFIG_FILE}, which names the stages. "
-                f"Files found: {', '.join(found) or 'none'}. See docs/log-format.md for an example.",
+                f"Files found: {listed(found)}. See docs/log-format.md for an example.",
                 file=CONFIG_FILE,
             )
         )
@@ -198,8 +215,12 @@ def load_config(folder: Path) -> tuple[StageModel | None, list[Problem]]:
     if (kind := not_a_file(path)) is not None:
         err(f"It is {kind}, not a file. Write the stage model there (docs/log-format.md).")
         return None, problems
-    with open(path, "rb") as f:
-        data = f.read(MAX_CONFIG_BYTES + 1)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:  # no permission, a disk error
+        err(f"Cannot read the file: {exc.strerror or exc}.")
+        return None, problems
     if len(data) > MAX_CONFIG_BYTES:
         err(
             f"It is larger than {MAX_CONFIG_BYTES // 1024} KiB, and a stage model is a few lines: check it is "
@@ -207,7 +228,10 @@ def load_config(folder: Path) -> tuple[StageModel | None, list[Problem]]:
         )
         return None, problems
     try:
-        raw = yaml.load(data.decode("utf-8-sig"), Loader=_Loader)  # a SafeLoader without aliases
+        text = data.decode("utf-8-sig")
+        if _flow_depth(text) > MAX_DEPTH:  # PyYAML's scanner is quadratic in it: refuse before parsing
+            raise RecursionError
+        raw = yaml.load(text, Loader=_Loader)  # a SafeLoader without aliases
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         err(f"Cannot read it as YAML: {exc}".replace("\n", " "))
         return None, problems

@@ -264,6 +264,9 @@ def _read_parquet(path: Path, name: str, file: str) -> tuple[RawTable | None, li
         # Text as large_string while reading (in parallel) spares pandas a cast of every string later.
         schema = pq.read_schema(path)
         keep, problems = _duplicate_columns([str(n) for n in schema.names], file)
+        nested = _nested_columns(schema, name, file)
+        if nested:
+            return None, problems + nested
         if problems:  # pyarrow cannot select by a repeated name: read the first of each by position
             frame = pq.ParquetFile(path).read().select(keep).to_pandas()
             return RawTable(name, file, frame, row_offset=1), problems
@@ -282,6 +285,33 @@ def _read_parquet(path: Path, name: str, file: str) -> tuple[RawTable | None, li
     return RawTable(name, file, frame, row_offset=1), []
 
 
+def _nested_columns(schema, name: str, file: str) -> list[Problem]:
+    """A problem per column of the log format that holds lists, structs, maps or raw bytes instead of values."""
+    import pyarrow as pa
+
+    from .schemas import TABLES
+
+    known = {c for spec in TABLES if spec.name == name for c in spec.columns}
+    problems = []
+    for field in schema:
+        kind = field.type
+        if field.name in known and (
+            pa.types.is_nested(kind) or pa.types.is_binary(kind) or pa.types.is_large_binary(kind)
+        ):
+            problems.append(
+                Problem(
+                    "unreadable",
+                    "error",
+                    f"Column '{field.name}' holds {_short(kind)} values, not text, numbers or times. Write it as "
+                    "a plain column (text as UTF-8 strings).",
+                    file=file,
+                    column=field.name,
+                    expected="text, a number or a timestamp in each cell",
+                )
+            )
+    return problems
+
+
 def _short(exc: BaseException) -> str:
     from ._text import shorten
 
@@ -294,6 +324,13 @@ def read_raw_table(path: Path, name: str) -> tuple[RawTable | None, list[Problem
     Rows are numbered as lines of the file even when a quoted cell spans lines or blank lines are skipped:
     the frame's index is the line number less ``row_offset``.
     """
+    try:
+        return _read_raw_table(path, name)
+    except OSError as exc:  # no permission, a disk error, the file removed while it was read
+        return None, [Problem("unreadable", "error", f"Cannot read the file: {exc.strerror or exc}.", file=path.name)]
+
+
+def _read_raw_table(path: Path, name: str) -> tuple[RawTable | None, list[Problem]]:
     file = path.name
     if (kind := not_a_file(path)) is not None:
         return None, [Problem("not_a_file", "error", f"It is {kind}, not a file.", file=file)]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._fast import duplicated_rows, epoch, index_in
 from ._suggest import close_matches
-from ._text import plural
+from ._text import listed, plural, shorten
 from .config import StageModel, load_config
 from .exceptions import Problem, ProblemList
 from .parsing import MAX_SHOWN, parse_numbers, parse_timestamps
@@ -44,8 +44,10 @@ def _column_problems(raw: RawTable, spec: TableSpec) -> list[Problem]:
     for column in spec.required:
         if column in found:
             continue
-        close = close_matches(column, found)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}? Rename it to '{column}'." if close else ""
+        close = close_matches(column, found[:1000])
+        hint = (
+            f" Did you mean {' or '.join(repr(shorten(c)) for c in close)}? Rename it to '{column}'." if close else ""
+        )
         delim = ""
         if raw.delimiter is not None and len(found) == 1:
             delim = " The whole header was read as one column: check the delimiter."
@@ -53,7 +55,7 @@ def _column_problems(raw: RawTable, spec: TableSpec) -> list[Problem]:
             Problem(
                 "missing_column",
                 "error",
-                f"Required column '{column}' is missing. Columns found: {', '.join(found) or 'none'}.{hint}{delim}",
+                f"Required column '{column}' is missing. Columns found: {listed(found)}.{hint}{delim}",
                 file=raw.file,
                 column=column,
                 expected=f"columns {', '.join(spec.required)}",
@@ -177,7 +179,7 @@ def _load_tables(path: str | Path, skip: tuple[str, ...]) -> LoadedTables:
                         "missing_file",
                         "error",
                         f"Required table '{spec.name}' is missing: expected {spec.name}.csv or "
-                        f"{spec.name}.parquet. Files found: {', '.join(files) or 'none'}.",
+                        f"{spec.name}.parquet. Files found: {listed(files)}.",
                         file=f"{spec.name}.csv",
                     )
                 )

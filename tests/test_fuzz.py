@@ -64,11 +64,12 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def assert_clear_answer(folder: Path, out_dir: Path) -> tuple[int, int]:
-    """Run validate and score on ``folder``; both answer 0, 1 or 2, locate their problems and agree."""
+def assert_clear_answer(folder: Path, out_dir: Path, by: str = "deal") -> tuple[int, int]:
+    """Run validate and score (``--by by``) on ``folder``; both answer 0, 1 or 2, locate their problems and agree."""
     started = time.perf_counter()
     v_code, v_out, v_err = run_cli(["validate", str(folder)])
-    s_code, s_out, s_err = run_cli(["score", str(folder), "--out", str(out_dir / "scores.csv"), "--quiet"])
+    score = ["score", str(folder), "--by", by, "--out", str(out_dir / "scores.csv"), "--quiet"]
+    s_code, s_out, s_err = run_cli(score)
     assert time.perf_counter() - started < TIME_LIMIT
     for code, out, err in ((v_code, v_out, v_err), (s_code, s_out, s_err)):
         assert code in (0, 1, 2), (code, out, err)
@@ -98,8 +99,9 @@ def _matches(problem, expect: dict) -> bool:
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_corpus_gets_the_expected_answer_from_validate_and_score(case, tmp_path):
     expected = yaml.safe_load((CORPUS / case / "EXPECT.yaml").read_text())
-    v_code, s_code = assert_clear_answer(CORPUS / case, tmp_path)
-    assert v_code == s_code == expected["exit"]
+    for by in ("deal", "owner"):  # the per-deal fast path, and the group path with its own DuckDB counts
+        v_code, s_code = assert_clear_answer(CORPUS / case, tmp_path, by)
+        assert v_code == s_code == expected["exit"], by
     _, problems = check_log(CORPUS / case)
     for expect in expected["problems"]:
         assert any(_matches(p, expect) for p in problems), (
@@ -203,15 +205,16 @@ def csv_tables(draw, header: list[str], base: str):
     changes=csv_tables(["deal_id", "changed_at", "stage"], CHANGES),
     activities=csv_tables(["deal_id", "occurred_at", "kind"], ACTIVITIES),
     junk=st.one_of(st.none(), st.binary(max_size=64)),
+    by=st.sampled_from(["deal", "owner", "team"]),
 )
 @FUZZ
-def test_fuzzed_csv_logs_get_a_clear_answer(deals, changes, activities, junk):
+def test_fuzzed_csv_logs_get_a_clear_answer(deals, changes, activities, junk, by):
     root = Path(tempfile.mkdtemp())
     try:
         files = {"salesmetrics.yaml": CONFIG, "deals.csv": deals, "stage_changes.csv": changes}
         files["activities.csv"] = activities if junk is None else activities.encode() + junk
         _write(root / "log", files)
-        assert_clear_answer(root / "log", root)
+        assert_clear_answer(root / "log", root, by)
     finally:
         shutil.rmtree(root)
 
@@ -248,9 +251,10 @@ def test_fuzzed_configs_get_a_clear_answer(config, raw):
     owners=st.lists(st.one_of(st.none(), st.sampled_from(["", " ", "\u3000", "ann", "\x85"])), min_size=2, max_size=2),
     kinds=st.lists(st.one_of(st.none(), st.sampled_from(["", "\t", "call"])), min_size=1, max_size=1),
     stages=st.lists(st.sampled_from(["Lead", "Qualified", "Won", "", " Lead", "yes", "True"]), min_size=3, max_size=3),
+    by=st.sampled_from(["deal", "owner"]),
 )
 @FUZZ
-def test_fuzzed_parquet_logs_get_the_same_answer_from_validate_and_score(amounts, years, owners, kinds, stages):
+def test_fuzzed_parquet_logs_get_the_same_answer_from_validate_and_score(amounts, years, owners, kinds, stages, by):
     """Score's DuckDB path on a Parquet log must refuse exactly what validation refuses."""
     import numpy as np
     import pyarrow as pa
@@ -278,6 +282,6 @@ def test_fuzzed_parquet_logs_get_the_same_answer_from_validate_and_score(amounts
         activities = pa.table({"deal_id": ["D1"], "occurred_at": times([2024]), "kind": kinds})
         for name, table in (("deals", deals), ("stage_changes", changes), ("activities", activities)):
             pq.write_table(table, folder / f"{name}.parquet")
-        assert_clear_answer(folder, root)
+        assert_clear_answer(folder, root, by)
     finally:
         shutil.rmtree(root)

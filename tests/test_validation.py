@@ -356,3 +356,14 @@ def test_score_s_fast_path_reads_blank_text_as_validation_does(texts):
     con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
     blank = dict(con.execute(f"SELECT i, regexp_full_match(x, '{BLANK}') FROM t").fetchall())
     assert [blank[i] for i in range(len(texts))] == [text.strip() == "" for text in texts]
+
+
+def test_a_file_that_cannot_be_opened_is_a_located_error(tiny_log_dir, monkeypatch):
+    import salesmetrics.readers as readers
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(readers, "_utf8_prefix", denied)
+    (problem,) = _codes(tiny_log_dir)["unreadable"][:1]
+    assert problem.file == "deals.csv" and "Cannot read the file: Permission denied." in problem.message
