@@ -34,6 +34,7 @@ class LoadedTables:
     row_offsets: dict[str, int] = field(default_factory=dict)
     duplicates_dropped: dict[str, int] = field(default_factory=dict)
     deal_codes: dict[str, np.ndarray] = field(default_factory=dict)
+    unparsed: dict[str, dict[str, pd.Index]] = field(default_factory=dict)
     problems: ProblemList = field(default_factory=ProblemList)
 
 
@@ -226,11 +227,12 @@ def _load_tables(path: str | Path, skip: tuple[str, ...]) -> LoadedTables:
             result.deal_codes[spec.name] = codes
         result.problems.extend(found)
         result.duplicates_dropped[spec.name] = n_dup
-        unparsed = {  # cells that failed to parse were reported already; do not report them again as missing
+        unparsed = {  # cells that failed to parse (or lie out of range) were reported already: not again as missing
             c: typed.index[typed[c].isna() & raw.frame.loc[typed.index, c].notna()]
             for c in spec.timestamps + spec.numbers
-            if c in typed and pd.api.types.is_string_dtype(raw.frame[c].dtype)
+            if c in typed
         }
+        result.unparsed[spec.name] = unparsed
         result.problems.extend(schema_problems(typed, spec, model, raw.file, raw.row_offset, unparsed))
         result.tables[spec.name] = typed
         result.files[spec.name] = raw.file
@@ -313,9 +315,11 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                     count=len(without),
                 )
             )
-    missing_created = int(deals["created_at"].isna().sum())
+    reported = result.unparsed.get("deals", {}).get("created_at", pd.Index([]))
+    missing = deals["created_at"].isna() & ~deals.index.isin(reported)
+    missing_created = int(missing.sum())
     if missing_created:
-        rows = deals.index[deals["created_at"].isna()]
+        rows = deals.index[missing]
         result.problems.add(
             Problem(
                 "missing_created_at",

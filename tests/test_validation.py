@@ -368,3 +368,10 @@ def test_a_file_that_cannot_be_opened_is_a_located_error(tiny_log_dir, monkeypat
     monkeypatch.setattr(readers, "_utf8_prefix", denied)
     (problem,) = _codes(tiny_log_dir)["unreadable"][:1]
     assert problem.file == "deals.csv" and "Cannot read the file: Permission denied." in problem.message
+
+
+def test_a_created_at_reported_as_wrong_is_not_reported_again_as_missing():
+    hostile = Path(__file__).parent / "fixtures" / "hostile"
+    for case in ("year_1", "date_now", "parquet_year_1"):
+        _, problems = check_log(hostile / case)
+        assert [p.code for p in problems] in (["timestamp_out_of_range"], ["unparseable_timestamp"]), case
