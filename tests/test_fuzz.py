@@ -285,3 +285,23 @@ def test_fuzzed_parquet_logs_get_the_same_answer_from_validate_and_score(amounts
         assert_clear_answer(folder, root, by)
     finally:
         shutil.rmtree(root)
+
+
+@given(
+    deals=csv_tables(["deal_id", "owner", "created_at", "amount"], DEALS),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]),
+    head=st.one_of(st.none(), st.binary(max_size=16)),
+    cut=st.one_of(st.none(), st.integers(0, 200)),
+    by=st.sampled_from(["deal", "owner"]),
+)
+@FUZZ
+def test_fuzzed_bytes_and_encodings_get_a_clear_answer(deals, encoding, head, cut, by):
+    """The deals file in another encoding, with bytes before it, or cut anywhere (a partial download)."""
+    root = Path(tempfile.mkdtemp())
+    try:
+        data = deals.encode(encoding, errors="replace")
+        data = (head or b"") + (data if cut is None else data[:cut])
+        _write(root / "log", {"salesmetrics.yaml": CONFIG, "deals.csv": data, "stage_changes.csv": CHANGES})
+        assert_clear_answer(root / "log", root, by)
+    finally:
+        shutil.rmtree(root)
