@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ._files import not_a_file
+from ._text import shorten
 from .exceptions import Problem
 
 SUFFIXES = (".parquet", ".csv", ".tsv", ".txt")
@@ -243,9 +244,8 @@ def _duplicate_columns(names: list[str], file: str) -> tuple[list[int], list[Pro
             Problem(
                 "duplicate_column",
                 "error",
-                f"Column '{name}' appears {len(where)} times in the header (columns "
-                f"{', '.join(map(str, where[:5]))}), so it is unclear which is meant. Keep one and rename or "
-                "remove the others.",
+                f"Column '{shorten(name)}' appears {len(where)} times (columns {', '.join(map(str, where[:5]))}), "
+                "so it is unclear which is meant. Keep one and rename or remove the others.",
                 file=file,
                 column=name,
                 expected="each column name once",
@@ -302,8 +302,8 @@ def _nested_columns(schema, name: str, file: str) -> list[Problem]:
                 Problem(
                     "unreadable",
                     "error",
-                    f"Column '{field.name}' holds {_short(kind)} values, not text, numbers or times. Write it as "
-                    "a plain column (text as UTF-8 strings).",
+                    f"Column '{shorten(field.name)}' holds {_short(kind)} values, not text, numbers or times. "
+                    "Write it as a plain column (text as UTF-8 strings).",
                     file=file,
                     column=field.name,
                     expected="text, a number or a timestamp in each cell",
@@ -313,8 +313,6 @@ def _nested_columns(schema, name: str, file: str) -> list[Problem]:
 
 
 def _short(exc: BaseException) -> str:
-    from ._text import shorten
-
     return shorten(str(exc).replace("\n", " "), 300)
 
 
