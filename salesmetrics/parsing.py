@@ -315,7 +315,7 @@ def parse_numbers(
     problems: list[Problem] = []
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         numbers = series.astype("float64")  # NaN in a Parquet float column is a missing value, as in pandas
-        return _finite(numbers, numbers.astype("str"), file, column, offset, problems), problems
+        return _finite(numbers, None, file, column, offset, problems), problems
     text = series.astype("str").str.strip()
     text = text.where(series.notna() & text.ne(""))  # an empty Parquet string is missing, as an empty CSV cell
     parsed = pd.to_numeric(text, errors="coerce")
@@ -350,12 +350,16 @@ def parse_numbers(
 
 
 def _finite(
-    numbers: pd.Series, text: pd.Series, file: str, column: str, offset: int, problems: list[Problem]
+    numbers: pd.Series, text: pd.Series | None, file: str, column: str, offset: int, problems: list[Problem]
 ) -> pd.Series:
-    """``numbers`` with infinite values (``inf``, ``1e309``) made missing, and a problem naming them."""
+    """``numbers`` with infinite values (``inf``, ``1e309``) made missing, and a problem naming them.
+
+    ``text`` holds the cells as written; None for a column that was typed in its file (Parquet).
+    """
     infinite = pd.Series(np.isinf(numbers.to_numpy(dtype="float64", na_value=np.nan)), index=numbers.index)
     if infinite.any():
         n = int(infinite.sum())
+        text = numbers.astype("str") if text is None else text
         problems.append(
             Problem(
                 "not_a_number",
