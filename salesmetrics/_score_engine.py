@@ -154,11 +154,11 @@ def duplicate_rows_check(con, source: str, columns: list[str], key: list[str] | 
 
 
 def _time_bounds() -> tuple[str, str]:
-    """SQL literals of the first instant validation accepts and the first it refuses (``parsing.TIME_RANGE``)."""
-    from .parsing import TIME_RANGE
+    """SQL literals of the first instant validation accepts and the first it refuses (``_limits.YEAR_RANGE``)."""
+    from ._limits import YEAR_RANGE
 
-    low, high = TIME_RANGE
-    return f"TIMESTAMPTZ '{low.isoformat()}'", f"TIMESTAMPTZ '{high.isoformat()}'"
+    first, last = YEAR_RANGE
+    return f"TIMESTAMPTZ '{first:04d}-01-01 00:00:00+00'", f"TIMESTAMPTZ '{last + 1:04d}-01-01 00:00:00+00'"
 
 
 def blank_sql(column: str) -> str:

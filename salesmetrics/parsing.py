@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ._limits import YEAR_RANGE
 from ._text import plural
 from .exceptions import Problem
 
@@ -23,9 +24,6 @@ _SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")
 # Spreadsheet serial days: 1 is 1900-01-01, with Lotus' leap-year bug, hence the 1899-12-30 origin.
 SERIAL_ORIGIN = pd.Timestamp("1899-12-30")
 SERIAL_RANGE = (18264, 73051)  # 1950-01-01 .. 2099-12-31
-# Times outside these years are typos or placeholders (0001-01-01, 9999-12-31), not events of a sales pipeline;
-# the bounds also keep every later step clear of the limits of 64-bit time (docs/decisions/0033-hostile-input.md).
-YEAR_RANGE = (1900, 2199)
 TIME_RANGE = (pd.Timestamp(f"{YEAR_RANGE[0]}-01-01", tz="UTC"), pd.Timestamp(f"{YEAR_RANGE[1] + 1}-01-01", tz="UTC"))
 _WORDS = re.compile(r"^(?:now|today|tomorrow|yesterday)$", re.IGNORECASE)  # pandas reads these as the clock's time
 EXPECTED_TIMESTAMP = (

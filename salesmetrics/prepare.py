@@ -7,8 +7,6 @@ decided (``docs/decisions/0006-movements.md``).
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -58,66 +56,30 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
     return stamp
 
 
-_SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})")
-
-
 def parse_as_of(as_of) -> pd.Timestamp:
     """``as_of`` (an ISO 8601 text, a date or a timestamp) as a timestamp, zone as given; else a UsageError.
 
-    Text must be ISO 8601 (``2025-04-03``, ``2025-04-03T17:00``, ``2025-04-03 17:00+02:00``): ``03/04/2025``
-    is 3 April in most of the world and 4 March in the United States, so it is refused with both readings,
-    as are words such as ``today`` (a different moment every run). The year must lie in the range timestamps
-    of a log may have (:data:`salesmetrics.parsing.YEAR_RANGE`).
+    Text is read by :func:`salesmetrics._limits.as_of_from_text` (ISO 8601 only: ``03/04/2025`` is refused with
+    both its readings); every as_of must lie in the years a log's times may (``_limits.YEAR_RANGE``).
 
     >>> parse_as_of("2025-04-03")
     Timestamp('2025-04-03 00:00:00')
-    >>> parse_as_of("03/04/2025")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    salesmetrics.exceptions.UsageError: as_of '03/04/2025' is not an ISO date: it could be 2025-04-03 (day first) ...
     """
     from datetime import date, datetime
 
-    from .parsing import YEAR_RANGE
+    from ._limits import AS_OF_EXAMPLE, as_of_from_text, check_year
 
-    example = "use an ISO date or time such as 2024-03-31 or 2024-03-31T17:00"
     if isinstance(as_of, str):
-        text = as_of.strip()
-        slashed = _SLASHED.match(text)
-        if slashed:
-            first, second, year = (int(g) for g in slashed.groups())
-            year += 2000 if year < 100 else 0
-            readings = []
-            if first <= 12 or second <= 12:
-                if second <= 12 and first <= 31:
-                    readings.append(f"{year:04d}-{second:02d}-{first:02d} (day first)")
-                if first <= 12 and second <= 31:
-                    readings.append(f"{year:04d}-{first:02d}-{second:02d} (month first)")
-            if len(readings) == 2:
-                how = f"it could be {' or '.join(readings)}; write the one you mean."
-            elif readings:
-                how = f"write it as {readings[0].split()[0]}."
-            else:
-                how = f"{example}."
-            raise UsageError(f"as_of {shorten(as_of)!r} is not an ISO date: {how}")
-        try:
-            stamp = pd.Timestamp(datetime.fromisoformat(text))
-        except (ValueError, OverflowError) as exc:
-            raise UsageError(f"as_of {shorten(as_of)!r} is not a date or time in ISO 8601 form; {example}.") from exc
-    elif isinstance(as_of, (pd.Timestamp, datetime, date, np.datetime64)):
-        try:
-            stamp = pd.Timestamp(as_of)
-        except (ValueError, OverflowError) as exc:
-            raise UsageError(f"as_of {as_of!r} is not a usable time; {example}.") from exc
-        if stamp is pd.NaT:
-            raise UsageError("as_of must be a date or time, not missing.")
-    else:
-        raise UsageError(f"as_of {shorten(repr(as_of))} is not a date or time; {example}.")
-    if not YEAR_RANGE[0] <= stamp.year <= YEAR_RANGE[1]:
-        raise UsageError(
-            f"as_of {shorten(str(as_of))!r} is in the year {stamp.year}; a log's times lie between "
-            f"{YEAR_RANGE[0]} and {YEAR_RANGE[1]}, so {example}."
-        )
+        return pd.Timestamp(as_of_from_text(as_of))
+    if not isinstance(as_of, (pd.Timestamp, datetime, date, np.datetime64)):
+        raise UsageError(f"as_of {shorten(repr(as_of))} is not a date or time; {AS_OF_EXAMPLE}.")
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(f"as_of {as_of!r} is not a usable time; {AS_OF_EXAMPLE}.") from exc
+    if stamp is pd.NaT:
+        raise UsageError("as_of must be a date or time, not missing.")
+    check_year(stamp.year, as_of)
     return stamp
 
 
