@@ -305,3 +305,14 @@ def test_fuzzed_bytes_and_encodings_get_a_clear_answer(deals, encoding, head, cu
         assert_clear_answer(root / "log", root, by)
     finally:
         shutil.rmtree(root)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("parquet_")])
+def test_score_s_fast_path_takes_exactly_the_parquet_logs_validation_accepts(case, tmp_path):
+    from salesmetrics._score_engine import deal_scores_to_file
+    from salesmetrics.config import load_config
+
+    model, _ = load_config(CORPUS / case)
+    taken = deal_scores_to_file(CORPUS / case, model, None, tmp_path / "scores.csv", "csv") is not None
+    log, _ = check_log(CORPUS / case)
+    assert taken == (log is not None)
