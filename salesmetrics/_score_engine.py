@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ._files import not_a_file
 from .config import StageModel
 
 TABLE_COLUMNS = {
@@ -36,6 +37,8 @@ OPTIONAL_COLUMNS = {
     "activities": {"outcome": ("VARCHAR",), "direction": ("VARCHAR",)},
 }
 US_PER_DAY = 86_400_000_000
+# text that validation reads as missing: empty, or only what Python's str.strip() removes (RE2 syntax)
+BLANK = r"[\t\n\x{0b}\f\r\x{1c}-\x{1f}\x{85}\p{Z}]*"
 
 
 def _lit(value: str) -> str:
@@ -54,6 +57,8 @@ def parquet_files(folder: Path) -> dict[str, Path] | None:
             folder / f"{name}{s}" for s in (".parquet", ".csv", ".tsv", ".txt") if (folder / f"{name}{s}").exists()
         ]
         if len(found) > 1 or (found and found[0].suffix != ".parquet"):
+            return None
+        if found and not_a_file(found[0]) is not None:  # a FIFO would block DuckDB: validation explains it
             return None
         if found:
             files[name] = found[0]
@@ -78,6 +83,8 @@ def _file_columns(con, files: dict[str, Path]) -> dict[str, set[str]] | None:
     for name, path in files.items():
         described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})").fetchall()
         types = {row[0]: row[1] for row in described}
+        if len(types) < len(described):  # a repeated column name: validation reports it
+            return None
         allowed_extra = name == "deals"  # other tables: extra columns would take part in duplicate checks
         for column, kind in TABLE_COLUMNS[name].items():
             if types.get(column) != kind:
@@ -146,6 +153,47 @@ def duplicate_rows_check(con, source: str, columns: list[str], key: list[str] | 
     return _in_thread(con, repeated)
 
 
+def _time_bounds() -> tuple[str, str]:
+    """SQL literals of the first instant validation accepts and the first it refuses (``_limits.YEAR_RANGE``)."""
+    from ._limits import YEAR_RANGE
+
+    first, last = YEAR_RANGE
+    return f"TIMESTAMPTZ '{first:04d}-01-01 00:00:00+00'", f"TIMESTAMPTZ '{last + 1:04d}-01-01 00:00:00+00'"
+
+
+def blank_sql(column: str) -> str:
+    """SQL true where ``column`` is text validation reads as missing: empty, or only what ``str.strip()`` removes.
+
+    Every such text sorts before '!' or from U+0085 on, so Parquet statistics skip the regex for most files.
+    """
+    return f"(({column} < '!' OR {column} >= '\x85') AND regexp_full_match({column}, '{BLANK}'))"
+
+
+def hostile_values_check(con, files: dict[str, Path], columns: dict[str, set[str]]):
+    """Start checking, in a thread, for values validation refuses that the other checks do not see.
+
+    Times outside the accepted years (DuckDB skips row groups by their Parquet statistics), text that is
+    empty or only spaces in a required text column, and infinite amounts. The answer is True when none.
+    """
+    low, high = _time_bounds()
+    blank_columns = {"deals": ("deal_id", "owner"), "stage_changes": ("deal_id",), "activities": ("kind",)}
+
+    def clean(cursor) -> bool:
+        for name, path in files.items():
+            conditions = [
+                f'("{c}" < {low} OR "{c}" >= {high})' for c in TABLE_COLUMNS[name] if "TIME" in TABLE_COLUMNS[name][c]
+            ]
+            conditions += [blank_sql(c) for c in blank_columns.get(name, ())]
+            if name == "deals" and "amount" in columns["deals"]:
+                conditions.append("isinf(amount::DOUBLE)")
+            query = f"SELECT count(*) FROM read_parquet({_lit(path)}) WHERE {' OR '.join(conditions)}"
+            if cursor.execute(query).fetchone()[0]:
+                return False
+        return True
+
+    return _in_thread(con, clean)
+
+
 OUTCOME_VALUES = ("advanced", "stayed", "regressed")
 DIRECTION_VALUES = ("inbound", "outbound")
 
@@ -164,10 +212,10 @@ def _load_and_check(con, files: dict[str, Path], model: StageModel, as_of_us: in
     columns = _file_columns(con, files)
     if columns is None:
         return None
+    waits = [hostile_values_check(con, files, columns)]
     src = {name: f"read_parquet({_lit(path)}, file_row_number = true)" for name, path in files.items()}
     amount = "amount" if "amount" in columns["deals"] else "NULL::DOUBLE"
     acts = f"read_parquet({_lit(files['activities'])})" if "activities" in files else None
-    waits = []
     a_ready = threading.Event()
     first_activity = latest_activity = None
     if acts:

@@ -7,6 +7,7 @@ import re
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character: CommonMark escapes them all
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+SHORT = 80  # characters of a value shown in a message
 
 
 def plural(n: int, word: str, plural_form: str | None = None) -> str:
@@ -50,3 +51,26 @@ def escape_markdown(text) -> str:
     line \# one
     """
     return _PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)).strip())
+
+
+def shorten(text: str, width: int = SHORT) -> str:
+    """``text`` cut to about ``width`` characters, saying how long it was, so a 1 MB cell never fills a message.
+
+    >>> shorten("Lead"), shorten("x" * 1000, 20)
+    ('Lead', 'xxxxxxxxxxxxxxxxxxxx... (1,000 characters)')
+    """
+    text = str(text)
+    return text if len(text) <= width else f"{text[:width]}... ({len(text):,} characters)"
+
+
+def listed(names, most: int = 20) -> str:
+    """The first ``most`` names, each cut by :func:`shorten`, and how many more: for "Columns found: ..." lists.
+
+    >>> listed(["a", "b"]), listed([f"c{i}" for i in range(30)], 3), listed([])
+    ('a, b', 'c0, c1, c2 and 27 more', 'none')
+    """
+    names = [shorten(n) for n in names]
+    if not names:
+        return "none"
+    more = f" and {len(names) - most:,} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more

@@ -240,7 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("log", type=Path, help="log folder")
     p.add_argument("--by", choices=("deal", "owner", "team"), default="deal", help="one row per (default deal)")
     p.add_argument("--period", choices=("W", "M", "Q"), help="period for owner/team scores (default M)")
-    p.add_argument("--as-of", dest="as_of", help="score as known at this date or time (default: latest event)")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="ISO_DATE",
+        help="score as known at this ISO 8601 date or time, e.g. 2024-06-30 (default: latest event)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output file, .csv or .parquet")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

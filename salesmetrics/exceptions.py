@@ -114,6 +114,16 @@ class Problem:
     expected: str | None = None
     count: int = 1
 
+    def __post_init__(self) -> None:
+        # a value or column may be a whole 1 MB cell of a hostile file: messages show its start and its length
+        from ._text import shorten
+
+        object.__setattr__(self, "values", tuple(shorten(v) for v in self.values))
+        if self.column is not None:
+            object.__setattr__(self, "column", shorten(self.column))
+        if self.file is not None:
+            object.__setattr__(self, "file", shorten(self.file, 200))
+
     def location(self) -> str:
         """``file, rows 2, 5, column 'x'`` style location text."""
         parts = []

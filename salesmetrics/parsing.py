@@ -12,6 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ._limits import YEAR_RANGE
 from ._text import plural
 from .exceptions import Problem
 
@@ -23,6 +24,8 @@ _SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")
 # Spreadsheet serial days: 1 is 1900-01-01, with Lotus' leap-year bug, hence the 1899-12-30 origin.
 SERIAL_ORIGIN = pd.Timestamp("1899-12-30")
 SERIAL_RANGE = (18264, 73051)  # 1950-01-01 .. 2099-12-31
+TIME_RANGE = (pd.Timestamp(f"{YEAR_RANGE[0]}-01-01", tz="UTC"), pd.Timestamp(f"{YEAR_RANGE[1] + 1}-01-01", tz="UTC"))
+_WORDS = re.compile(r"^(?:now|today|tomorrow|yesterday)$", re.IGNORECASE)  # pandas reads these as the clock's time
 EXPECTED_TIMESTAMP = (
     "a date or time such as 2024-03-14, 2024-03-14 09:30, 2024-03-14T09:30:00+01:00, "
     "3/14/2024 9:30 AM or a spreadsheet day number"
@@ -63,8 +66,9 @@ def parse_timestamps(
     problems: list[Problem] = []
     where = {"file": file, "column": column}
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series.dtype):
+        series = _in_range(series, None, tz, file, column, offset, problems)
         return _to_zone(series, tz), problems
-    if pd.api.types.is_numeric_dtype(series.dtype):
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         return _from_serial(series.astype("float64"), tz, file, column, offset, problems), problems
 
     text = series.astype("str").str.strip()
@@ -103,6 +107,9 @@ def parse_timestamps(
 
     utc = n_aware > 0
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=utc)
+    words = values.str.fullmatch(_WORDS.pattern, case=False)
+    if words.any():  # 'now' and 'today' would be read as the moment of reading: a different log every run
+        parsed[words[words].index] = pd.NaT
     failed = present & parsed.isna()
     if failed.any():
         retry, order_problems = _parse_spreadsheet_text(text[failed], date_order, utc, file, column, offset)
@@ -113,11 +120,15 @@ def parse_timestamps(
         failed = present & parsed.isna()
     if failed.any():
         bad = text[failed]
+        hint = ""
+        if bad.str.fullmatch(_WORDS.pattern, case=False).any():
+            hint = " Words such as 'now' or 'today' change meaning with the day the log is read: write the date."
         problems.append(
             Problem(
                 "unparseable_timestamp",
                 "error",
-                f"{plural(len(bad), 'cell')} {'is not a date or time' if len(bad) == 1 else 'are not dates or times'}.",
+                f"{plural(len(bad), 'cell')} {'is not a date or time' if len(bad) == 1 else 'are not dates or times'}."
+                + hint,
                 rows=_rows(bad.index, offset),
                 values=_values(bad),
                 count=len(bad),
@@ -125,6 +136,7 @@ def parse_timestamps(
                 **where,
             )
         )
+    parsed = _in_range(parsed, text, tz, file, column, offset, problems)
     zoned = _to_zone(parsed, tz)
     lost = parsed.notna() & zoned.isna()
     if lost.any():  # the repeated hour when clocks go back: the wall time names two instants
@@ -142,6 +154,48 @@ def parse_timestamps(
             )
         )
     return zoned, problems
+
+
+def _in_range(
+    parsed: pd.Series, text: pd.Series | None, tz: str, file: str, column: str, offset: int, problems: list[Problem]
+) -> pd.Series:
+    """``parsed`` with times outside :data:`YEAR_RANGE` made missing, and a problem naming them.
+
+    ``text`` holds the cells as written; None for a column that was typed in its file (Parquet).
+    """
+    present = parsed.notna()
+    if not present.any():
+        return parsed
+    years = parsed.dt.year
+    if parsed.dt.tz is None:  # a naive time may cross a year boundary in its zone: bound by year, with margin
+        outside = present & ((years < YEAR_RANGE[0]) | (years > YEAR_RANGE[1]))
+    else:
+        utc = parsed.dt.tz_convert("UTC")
+        outside = present & ((utc < TIME_RANGE[0]) | (utc >= TIME_RANGE[1]))
+    if not outside.any():
+        return parsed
+    n = int(outside.sum())
+    if text is None:  # NumPy writes any year; pandas and the standard library stop at 9999
+        shown = parsed[outside].iloc[:MAX_SHOWN]
+        if shown.dt.tz is not None:
+            shown = shown.dt.tz_convert("UTC").dt.tz_localize(None)
+        text = pd.Series(shown.to_numpy().astype("datetime64[us]").astype("str"), index=shown.index)
+    problems.append(
+        Problem(
+            "timestamp_out_of_range",
+            "error",
+            f"{plural(n, 'time')} {'lies' if n == 1 else 'lie'} outside the years {YEAR_RANGE[0]} to {YEAR_RANGE[1]}: "
+            "a typo, or a placeholder such as 0001-01-01 or 9999-12-31. Correct the year, or leave the cell empty "
+            "where the column allows it.",
+            file=file,
+            column=column,
+            rows=_rows(outside[outside].index, offset),
+            values=_values(text[outside]),
+            count=n,
+            expected=f"a time between {YEAR_RANGE[0]}-01-01 and {YEAR_RANGE[1]}-12-31",
+        )
+    )
+    return parsed.where(~outside)
 
 
 def _parse_spreadsheet_text(
@@ -258,8 +312,10 @@ def parse_numbers(
     """
     problems: list[Problem] = []
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("float64"), problems
-    text = series.astype("str").str.strip().where(series.notna())
+        numbers = series.astype("float64")  # NaN in a Parquet float column is a missing value, as in pandas
+        return _finite(numbers, None, file, column, offset, problems), problems
+    text = series.astype("str").str.strip()
+    text = text.where(series.notna() & text.ne(""))  # an empty Parquet string is missing, as an empty CSV cell
     parsed = pd.to_numeric(text, errors="coerce")
     failed = text.notna() & parsed.isna()
     if failed.any():
@@ -288,4 +344,33 @@ def parse_numbers(
                 expected="a number such as 1200 or 1200.50",
             )
         )
-    return parsed.astype("float64"), problems
+    return _finite(parsed.astype("float64"), text, file, column, offset, problems), problems
+
+
+def _finite(
+    numbers: pd.Series, text: pd.Series | None, file: str, column: str, offset: int, problems: list[Problem]
+) -> pd.Series:
+    """``numbers`` with infinite values (``inf``, ``1e309``) made missing, and a problem naming them.
+
+    ``text`` holds the cells as written; None for a column that was typed in its file (Parquet).
+    """
+    infinite = pd.Series(np.isinf(numbers.to_numpy(dtype="float64", na_value=np.nan)), index=numbers.index)
+    if infinite.any():
+        n = int(infinite.sum())
+        text = numbers.astype("str") if text is None else text
+        problems.append(
+            Problem(
+                "not_a_number",
+                "error",
+                f"{plural(n, 'cell')} {'is' if n == 1 else 'are'} infinite or too large for a number "
+                "(such as inf or 1e309). Write the amount, or leave the cell empty.",
+                file=file,
+                column=column,
+                rows=_rows(infinite[infinite].index, offset),
+                values=_values(text[infinite]),
+                count=n,
+                expected="a finite number such as 1200 or 1200.50",
+            )
+        )
+        numbers = numbers.where(~infinite)
+    return numbers

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._fast import contains
+from ._text import shorten
 from .exceptions import UsageError
 from .log import SalesLog
 
@@ -48,16 +49,37 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
                 "e.g. --as-of 2024-06-30)."
             )
         return max(times)
-    text = as_of if isinstance(as_of, str) else None
+    stamp = parse_as_of(as_of)
+    stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)
+    if isinstance(as_of, str) and len(as_of.strip()) <= 10:  # a bare date: the end of that day
+        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return stamp
+
+
+def parse_as_of(as_of) -> pd.Timestamp:
+    """``as_of`` (an ISO 8601 text, a date or a timestamp) as a timestamp, zone as given; else a UsageError.
+
+    Text is read by :func:`salesmetrics._limits.as_of_from_text` (ISO 8601 only: ``03/04/2025`` is refused with
+    both its readings); every as_of must lie in the years a log's times may (``_limits.YEAR_RANGE``).
+
+    >>> parse_as_of("2025-04-03")
+    Timestamp('2025-04-03 00:00:00')
+    """
+    from datetime import date, datetime
+
+    from ._limits import AS_OF_EXAMPLE, as_of_from_text, check_year
+
+    if isinstance(as_of, str):
+        return pd.Timestamp(as_of_from_text(as_of))
+    if not isinstance(as_of, (pd.Timestamp, datetime, date, np.datetime64)):
+        raise UsageError(f"as_of {shorten(repr(as_of))} is not a date or time; {AS_OF_EXAMPLE}.")
     try:
         stamp = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"as_of {as_of!r} is not a date or time; use e.g. 2024-03-31 or 2024-03-31T17:00.") from exc
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(f"as_of {as_of!r} is not a usable time; {AS_OF_EXAMPLE}.") from exc
     if stamp is pd.NaT:
         raise UsageError("as_of must be a date or time, not missing.")
-    stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)
-    if text is not None and len(text.strip()) <= 10:  # a bare date: the end of that day
-        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    check_year(stamp.year, as_of)
     return stamp
 
 

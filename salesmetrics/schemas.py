@@ -15,6 +15,7 @@ import pandas as pd
 
 from ._fast import all_in, is_in
 from ._suggest import close_matches
+from ._text import shorten
 from .config import StageModel
 from .exceptions import Problem
 
@@ -190,8 +191,9 @@ def _expected(check: str, column: str, model: StageModel) -> tuple[str, str]:
     if check.startswith("greater_than_or_equal_to"):
         return "negative_amount", "an amount of 0 or more"
     if check.startswith("isin"):
-        vocab = {
-            "stage": ", ".join(model.all_stages),
+        stages = model.all_stages
+        vocab = {  # a model may have thousands of stages: the message names the first few
+            "stage": ", ".join(stages[:20]) + (f" and {len(stages) - 20:,} more" if len(stages) > 20 else ""),
             "outcome": ", ".join(OUTCOMES),
             "direction": ", ".join(DIRECTIONS),
         }.get(column, "a known value")
@@ -237,13 +239,16 @@ def schema_problems(
         values = group["failure_case"].astype("str")
         if code == "unknown_stage":
             counts = values.value_counts()
-            listed = "; ".join(f"'{s}' ({n} {'row' if n == 1 else 'rows'})" for s, n in counts.items())
-            message = f"{len(counts)} stages are not in salesmetrics.yaml: {listed}."
+            listed = "; ".join(
+                f"{shorten(s)!r} ({n} {'row' if n == 1 else 'rows'})" for s, n in counts.iloc[:MAX_SHOWN].items()
+            )
+            more = f" and {len(counts) - MAX_SHOWN:,} more" if len(counts) > MAX_SHOWN else ""
+            message = f"{len(counts)} stages are not in salesmetrics.yaml: {listed}{more}."
             hints = []
-            for stage in counts.index:
+            for stage in counts.index[:MAX_SHOWN]:
                 close = close_matches(str(stage), model.all_stages, n=1)
                 if close:
-                    hints.append(f"'{stage}' may be '{close[0]}'")
+                    hints.append(f"{shorten(stage)!r} may be {shorten(close[0])!r}")
             if hints:
                 message += " " + "; ".join(hints) + "."
             message += " Add them to 'stages', 'won' or 'lost', or rename them in the file."

@@ -159,6 +159,14 @@ def run_score(
     _check_by_period(by, period)
     if by == "deal" and period is not None:
         raise UsageError(f"period {period!r} applies to owner or team scores; leave it out with by='deal'.")
+    if isinstance(as_of, str):  # one reading of as_of for both paths: ISO, in the years a log may hold
+        from ._limits import as_of_from_text
+
+        as_of_from_text(as_of)
+    elif as_of is not None:
+        from .prepare import parse_as_of
+
+        parse_as_of(as_of)
     log_path, out = Path(log_path), Path(out)
     fmt = _check_out(log_path, out, overwrite)
     model = None

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._fast import duplicated_rows, epoch, index_in
 from ._suggest import close_matches
-from ._text import plural
+from ._text import listed, plural, shorten
 from .config import StageModel, load_config
 from .exceptions import Problem, ProblemList
 from .parsing import MAX_SHOWN, parse_numbers, parse_timestamps
@@ -34,6 +34,7 @@ class LoadedTables:
     row_offsets: dict[str, int] = field(default_factory=dict)
     duplicates_dropped: dict[str, int] = field(default_factory=dict)
     deal_codes: dict[str, np.ndarray] = field(default_factory=dict)
+    unparsed: dict[str, dict[str, pd.Index]] = field(default_factory=dict)
     problems: ProblemList = field(default_factory=ProblemList)
 
 
@@ -44,8 +45,10 @@ def _column_problems(raw: RawTable, spec: TableSpec) -> list[Problem]:
     for column in spec.required:
         if column in found:
             continue
-        close = close_matches(column, found)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}? Rename it to '{column}'." if close else ""
+        close = close_matches(column, found[:1000])
+        hint = (
+            f" Did you mean {' or '.join(repr(shorten(c)) for c in close)}? Rename it to '{column}'." if close else ""
+        )
         delim = ""
         if raw.delimiter is not None and len(found) == 1:
             delim = " The whole header was read as one column: check the delimiter."
@@ -53,7 +56,7 @@ def _column_problems(raw: RawTable, spec: TableSpec) -> list[Problem]:
             Problem(
                 "missing_column",
                 "error",
-                f"Required column '{column}' is missing. Columns found: {', '.join(found) or 'none'}.{hint}{delim}",
+                f"Required column '{column}' is missing. Columns found: {listed(found)}.{hint}{delim}",
                 file=raw.file,
                 column=column,
                 expected=f"columns {', '.join(spec.required)}",
@@ -99,9 +102,16 @@ def _typed(raw: RawTable, spec: TableSpec, model: StageModel) -> tuple[pd.DataFr
             )
             problems.extend(found)
         elif column in spec.columns:
-            if raw.delimiter is not None:  # CSV cells: trim the spaces spreadsheets leave around text
-                values = values.str.strip().where(values.notna())
             values = _ids(values)
+            if pd.api.types.is_string_dtype(values.dtype):
+                stripped = values.str.strip()
+                # CSV cells: trim the spaces spreadsheets leave around text; in every format, text that is
+                # empty or only spaces is missing (a CSV reader says so of an empty cell; Parquet keeps '')
+                blank = stripped.eq("") & values.notna()
+                if raw.delimiter is not None:
+                    values = stripped.where(values.notna())
+                if blank.any():
+                    values = values.where(~blank)
         out[column] = values
     typed = pd.DataFrame(out, index=frame.index)
     if "close_date" in typed:
@@ -170,7 +180,7 @@ def _load_tables(path: str | Path, skip: tuple[str, ...]) -> LoadedTables:
                         "missing_file",
                         "error",
                         f"Required table '{spec.name}' is missing: expected {spec.name}.csv or "
-                        f"{spec.name}.parquet. Files found: {', '.join(files) or 'none'}.",
+                        f"{spec.name}.parquet. Files found: {listed(files)}.",
                         file=f"{spec.name}.csv",
                     )
                 )
@@ -217,11 +227,12 @@ def _load_tables(path: str | Path, skip: tuple[str, ...]) -> LoadedTables:
             result.deal_codes[spec.name] = codes
         result.problems.extend(found)
         result.duplicates_dropped[spec.name] = n_dup
-        unparsed = {  # cells that failed to parse were reported already; do not report them again as missing
+        unparsed = {  # cells that failed to parse (or lie out of range) were reported already: not again as missing
             c: typed.index[typed[c].isna() & raw.frame.loc[typed.index, c].notna()]
             for c in spec.timestamps + spec.numbers
-            if c in typed and pd.api.types.is_string_dtype(raw.frame[c].dtype)
+            if c in typed
         }
+        result.unparsed[spec.name] = unparsed
         result.problems.extend(schema_problems(typed, spec, model, raw.file, raw.row_offset, unparsed))
         result.tables[spec.name] = typed
         result.files[spec.name] = raw.file
@@ -304,9 +315,11 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                     count=len(without),
                 )
             )
-    missing_created = int(deals["created_at"].isna().sum())
+    reported = result.unparsed.get("deals", {}).get("created_at", pd.Index([]))
+    missing = deals["created_at"].isna() & ~deals.index.isin(reported)
+    missing_created = int(missing.sum())
     if missing_created:
-        rows = deals.index[deals["created_at"].isna()]
+        rows = deals.index[missing]
         result.problems.add(
             Problem(
                 "missing_created_at",

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import salesmetrics as sm
 from salesmetrics.cli import main
+from salesmetrics.exceptions import UsageError
 from salesmetrics.log import check_log
+from salesmetrics.prepare import resolve_as_of
 
 CORPUS = Path(__file__).parent / "fixtures" / "broken"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
@@ -203,3 +211,167 @@ def test_counts_in_messages_agree_with_their_nouns(tiny_log_dir):
     changes.write_text(changes.read_text().replace("D1,2024-01-01 09:00,Lead", "D1,someday,Lead"))
     _, problems = check_log(tiny_log_dir)
     assert any("1 cell is not a date or time." in str(p) for p in problems.errors)
+
+
+# ---- hostile inputs that cannot be stored in tests/fixtures/hostile (pipes, devices, megabytes) ----------------
+
+
+def _codes(folder) -> dict[str, list]:
+    _, problems = check_log(folder)
+    out: dict[str, list] = {}
+    for p in problems.errors:
+        out.setdefault(p.code, []).append(p)
+    return out
+
+
+@pytest.mark.parametrize("target", ["deals.csv", "salesmetrics.yaml"])
+@pytest.mark.parametrize("kind", ["fifo", "folder", "dev_zero"])
+def test_a_pipe_a_folder_or_a_device_where_a_file_should_be_is_an_error_not_a_hang(
+    tiny_log_dir, tmp_path, kind, target
+):
+    path = tiny_log_dir / target
+    path.unlink()
+    {"fifo": os.mkfifo, "folder": os.mkdir, "dev_zero": lambda p: os.symlink("/dev/zero", p)}[kind](path)
+    what = {"fifo": "a named pipe (FIFO)", "folder": "a folder", "dev_zero": "a device"}[kind]
+    errors = _codes(tiny_log_dir)
+    (problem,) = errors["not_a_file" if target != "salesmetrics.yaml" else "config"]
+    assert problem.file == target and f"It is {what}, not a file" in problem.message
+    assert main(["score", str(tiny_log_dir), "--out", str(tmp_path / "s.csv"), "--quiet"]) == 1
+
+
+def test_a_fifo_in_a_parquet_log_does_not_block_score_s_fast_path(tmp_path):
+    folder = tmp_path / "log"
+    assert main(["simulate", "--deals", "20", "--owners", "2", "--months", "2", "--out", str(folder), "--quiet"]) == 0
+    (folder / "activities.parquet").unlink()
+    os.mkfifo(folder / "activities.parquet")
+    assert main(["score", str(folder), "--out", str(tmp_path / "s.csv"), "--quiet"]) == 1
+
+
+def test_a_config_over_a_megabyte_is_refused_unread(tiny_log_dir):
+    config = tiny_log_dir / "salesmetrics.yaml"
+    config.write_text(config.read_text() + "notes:\n  - " + "x" * 1_100_000 + "\n")
+    (problem,) = _codes(tiny_log_dir)["config"]
+    assert "larger than 1024 KiB" in problem.message
+
+
+def test_thousands_of_stages_are_checked_in_linear_time(tiny_log_dir):
+    stages = [f"S{i}" for i in range(10_000)]
+    config = tiny_log_dir / "salesmetrics.yaml"
+    config.write_text(f"stages: [Lead, Qualified, Proposal, Commit, {', '.join(stages)}]\nwon: [Won]\nlost: [Lost]\n")
+    started = time.perf_counter()
+    log, problems = check_log(tiny_log_dir)
+    assert log is not None, problems.numbered()
+    assert log.model.rank("S9999") == 10_003
+    config.write_text(f"stages: [Lead, Qualified, {', '.join(stages)}, S7]\nwon: [Won]\nlost: [Lost, Won]\n")
+    (problem,) = _codes(tiny_log_dir)["config"]
+    assert problem.values == ("S7", "Won")
+    changes = tiny_log_dir / "stage_changes.csv"
+    changes.write_text(changes.read_text() + "".join(f"D1,2024-03-0{1 + i % 9},X{i}\n" for i in range(5000)))
+    config.write_text(f"stages: [Lead, Qualified, Proposal, Commit, {', '.join(stages)}]\nwon: [Won]\nlost: [Lost]\n")
+    (problem,) = _codes(tiny_log_dir)["unknown_stage"]
+    assert "5000 stages are not in salesmetrics.yaml" in problem.message and "and 4,995 more" in problem.message
+    assert len(str(problem)) < 2_000
+    assert time.perf_counter() - started < 10  # a quadratic check of 10,000 names takes 100 million steps
+
+
+def test_a_megabyte_cell_is_shown_cut_with_its_length(tiny_log_dir, capsys):
+    changes = tiny_log_dir / "stage_changes.csv"
+    changes.write_text(changes.read_text() + "D1,2024-03-01," + "x" * 1_000_000 + "\n")
+    assert main(["validate", str(tiny_log_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "... (1,000,000 characters)" in out and len(out) < 3_000
+
+
+def test_the_delimiter_sniffer_sees_a_bounded_prefix(tiny_log_dir):
+    # csv.Sniffer takes quadratic time in quotes after delimiters: 16 KB took 1 s, so 1 MB would take hours
+    (tiny_log_dir / "activities.csv").write_text("deal_id,occurred_at,kind\n" + ',"' * 500_000 + "\n")
+    started = time.perf_counter()
+    (problem,) = _codes(tiny_log_dir)["unreadable"]
+    assert time.perf_counter() - started < 5
+    assert problem.rows == (2,) and "250,001 cells but the header names 3 columns" in problem.message
+
+
+def test_a_file_that_stops_being_utf8_after_the_first_mebibyte_is_still_read(tiny_log_dir):
+    activities = tiny_log_dir / "activities.csv"
+    rows = "".join(f"D1,2024-01-03 10:00,call{i}\n" for i in range(60_000))  # about 1.5 MB
+    activities.write_bytes(
+        b"deal_id,occurred_at,kind\n" + rows.encode() + "D2,2024-01-06 09:00,Caf\xe9\n".encode("cp1252")
+    )
+    log, problems = check_log(tiny_log_dir)
+    assert log is not None, problems.numbered()
+    assert "Café" in set(log.activities["kind"])
+    (guess,) = [p for p in problems if p.code == "encoding_guessed"]
+    assert guess.rows == (60_002,)
+
+
+def test_rows_are_numbered_by_line_in_a_large_file_with_a_multiline_cell(tiny_log_dir):
+    changes = tiny_log_dir / "stage_changes.csv"
+    filler = "".join("D1,2024-01-02 09:00,Lead\n" for _ in range(50_000))
+    changes.write_text(
+        'deal_id,changed_at,stage\nD1,2024-01-02 09:00,"Le\n\nad"\n' + filler + "D2,2024-01-05 10:00,Nope\n"
+    )
+    (problem,) = _codes(tiny_log_dir)["unknown_stage"]
+    assert problem.rows == (2, 50_005)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "says"),
+    [
+        ("0001-01-01", "in the year 1;"),
+        ("9999-12-31", "in the year 9999;"),
+        ("-1", "not a date or time"),
+        ("today", "not a date or time"),
+        ("03/04/2025", "it could be 2025-04-03 (day first) or 2025-03-04 (month first)"),
+        ("13/04/2025", "write it as 2025-04-13"),
+    ],
+)
+def test_as_of_must_be_an_iso_date_in_the_years_a_log_holds(tiny_log_dir, tmp_path, capsys, as_of, says):
+    code = main(["score", str(tiny_log_dir), "--as-of", as_of, "--out", str(tmp_path / "s.csv"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"as_of '{as_of}'" in err and says in err and "Traceback" not in err
+    with pytest.raises(UsageError, match=re.escape(says)):
+        resolve_as_of(sm.read_log(tiny_log_dir), as_of)
+
+
+def test_as_of_in_iso_form_is_read_as_before(tiny_log_dir):
+    log = sm.read_log(tiny_log_dir)
+    assert resolve_as_of(log, "2024-01-15") == pd.Timestamp("2024-01-15 23:59:59.999999", tz="Europe/Berlin")
+    assert resolve_as_of(log, "2024-01-15T10:00+00:00") == pd.Timestamp("2024-01-15 11:00", tz="Europe/Berlin")
+    assert resolve_as_of(log, pd.Timestamp("2024-01-15 10:00")) == pd.Timestamp("2024-01-15 10:00", tz="Europe/Berlin")
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(" \t\n\x0b\x0c\r\x1c\x1f\x85\xa0\u2003\u3000ab!\x00\x84\xc9"), max_size=6),
+        min_size=1,
+    )
+)
+@settings(max_examples=50, deadline=None)
+def test_score_s_fast_path_reads_blank_text_as_validation_does(texts):
+    import duckdb
+
+    from salesmetrics._score_engine import blank_sql
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, x VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
+    blank = dict(con.execute(f"SELECT i, {blank_sql('x')} FROM t").fetchall())
+    assert [blank[i] for i in range(len(texts))] == [text.strip() == "" for text in texts]
+
+
+def test_a_file_that_cannot_be_opened_is_a_located_error(tiny_log_dir, monkeypatch):
+    import salesmetrics.readers as readers
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(readers, "_utf8_prefix", denied)
+    (problem,) = _codes(tiny_log_dir)["unreadable"][:1]
+    assert problem.file == "deals.csv" and "Cannot read the file: Permission denied." in problem.message
+
+
+def test_a_created_at_reported_as_wrong_is_not_reported_again_as_missing():
+    hostile = Path(__file__).parent / "fixtures" / "hostile"
+    for case in ("year_1", "date_now", "parquet_year_1"):
+        _, problems = check_log(hostile / case)
+        assert [p.code for p in problems] in (["timestamp_out_of_range"], ["unparseable_timestamp"]), case
