@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -15,6 +14,7 @@ import yaml
 from ._files import not_a_file
 from ._suggest import close_matches
 from ._text import listed, shorten
+from ._timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
 from .exceptions import Problem
 
 CONFIG_FILE = "salesmetrics.yaml"
@@ -286,15 +286,8 @@ def load_config(folder: Path) -> tuple[StageModel | None, list[Problem]]:
         shown = ", ".join(stages[:20]) + (f" and {len(stages) - 20:,} more" if len(stages) > 20 else "")
         err("'commit_stage' must be one of the open stages.", "commit_stage", expected=shown, values=[commit])
     tz = settings["timezone"] or "UTC"
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        err(
-            "Unknown time zone.",
-            "timezone",
-            expected="an IANA name such as 'Europe/Berlin' or 'UTC'",
-            values=[tz],
-        )
+    if not is_timezone(tz):
+        err(f"Unknown time zone.{timezone_hint(tz)}", "timezone", expected=EXPECTED_TIMEZONE, values=[tz])
     history = settings["history"] or "complete"
     if history not in ("complete", "partial"):
         err("Unknown history kind.", "history", expected="'complete' or 'partial'", values=[history])

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
+from salesmetrics._timezones import suggest_timezones
 from salesmetrics.adapters import run_import
-from salesmetrics.adapters._common import as_merges, check_timezone, suggest_timezones
+from salesmetrics.adapters._common import as_merges, check_timezone
 from salesmetrics.cli import main
 from salesmetrics.exceptions import LogValidationError, UsageError
 from salesmetrics.outcomes import win_rates

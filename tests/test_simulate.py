@@ -105,6 +105,7 @@ def test_parameters_record_every_setting(small):
         ({"slip": {"quarter": 2.5}}, r"'slip.quarter' = 2.5 .*whole number"),
         ({"stages": ["A", "B"]}, "per-stage parameters must be given"),
         ({"timezone": "Mars/Base"}, "'timezone' = 'Mars/Base'"),
+        ({"timezone": "Pacific"}, "'timezone' = 'Pacific'.*Did you mean 'America/Los_Angeles'"),  # a zone folder
         ("not-a-file.yaml", "does not exist"),
     ],
 )

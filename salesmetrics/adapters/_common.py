@@ -14,7 +14,6 @@ import difflib
 import hashlib
 import io
 import re
-import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
 from ..config import StageModel
 from ..exceptions import LogValidationError, Problem, ProblemList, UsageError
 from ..log import SalesLog, check_output_folder, write_log
@@ -52,60 +52,6 @@ def as_names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
         names = [str(part).strip() for part in value]
     names = [n for n in names if n]
     return tuple(dict.fromkeys(names))
-
-
-# Names people and CRMs use for a zone that are not IANA names (or are IANA folders, like "Pacific").
-_ZONE_WORDS = {
-    "pacific": "America/Los_Angeles",
-    "pacific time": "America/Los_Angeles",
-    "pacific standard time": "America/Los_Angeles",
-    "pst": "America/Los_Angeles",
-    "pdt": "America/Los_Angeles",
-    "mountain": "America/Denver",
-    "mountain time": "America/Denver",
-    "mountain standard time": "America/Denver",
-    "mdt": "America/Denver",
-    "arizona": "America/Phoenix",
-    "central": "America/Chicago",
-    "central time": "America/Chicago",
-    "central standard time": "America/Chicago",
-    "cst": "America/Chicago",
-    "cdt": "America/Chicago",
-    "eastern": "America/New_York",
-    "eastern time": "America/New_York",
-    "eastern standard time": "America/New_York",
-    "edt": "America/New_York",
-    "alaska": "America/Anchorage",
-    "hawaii": "Pacific/Honolulu",
-    "bst": "Europe/London",
-    "british summer time": "Europe/London",
-    "cest": "Europe/Berlin",
-    "central european time": "Europe/Berlin",
-    "ist": "Asia/Kolkata",
-    "india standard time": "Asia/Kolkata",
-    "aest": "Australia/Sydney",
-    "jst": "Asia/Tokyo",
-}
-
-
-def suggest_timezones(name: str) -> list[str]:
-    """IANA zone names that ``name`` probably meant (a common word such as "Pacific", a zone in parentheses as
-    Salesforce shows it, a different case, the city alone, or a close spelling)."""
-    text = str(name).strip()
-    zones = sorted(zoneinfo.available_timezones())
-    found: list[str] = []
-    inner = re.findall(r"\(([A-Za-z_]+/[A-Za-z0-9_+\-/]+)\)", text)  # "(GMT-08:00) Pacific ... (America/Los_Angeles)"
-    found += [z for z in inner if z in zones]
-    word = re.sub(r"\s+", " ", re.sub(r"\(.*?\)", "", text)).strip().lower()
-    if word in _ZONE_WORDS:
-        found.append(_ZONE_WORDS[word])
-    by_lower = {z.lower(): z for z in zones}
-    key = text.lower().replace(" ", "_")
-    if key in by_lower:
-        found.append(by_lower[key])
-    found += [z for z in zones if key and z.lower().rsplit("/", 1)[-1] == key]
-    found += [by_lower[m] for m in difflib.get_close_matches(key, list(by_lower), n=2, cutoff=0.75)]
-    return list(dict.fromkeys(found))[:3]
 
 
 def as_merges(value: str | dict[str, str] | None) -> dict[str, str]:
@@ -162,16 +108,8 @@ def check_merges(merges: dict[str, str], found: Iterable[str], where: str) -> No
 def check_timezone(tz: str) -> str:
     """``tz`` if it is an IANA time zone name, else a usage error suggesting the name that was probably meant."""
     name = str(tz).strip()
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        # OSError: a folder of the zone database such as "Pacific" or "America" (IsADirectoryError).
-        close = suggest_timezones(name)
-        hint = f" Did you mean {' or '.join(repr(z) for z in close)}?" if close else ""
-        raise UsageError(
-            f"Unknown time zone {name!r}: expected an IANA name such as 'America/Los_Angeles', 'Europe/Berlin' "
-            f"or 'UTC'.{hint}"
-        ) from None
+    if not is_timezone(name):
+        raise UsageError(f"Unknown time zone {name!r}: expected {EXPECTED_TIMEZONE}.{timezone_hint(name)}")
     return name
 
 

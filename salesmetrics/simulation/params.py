@@ -311,14 +311,13 @@ expected a number from 0.001 to 0.95.
             f"Simulator parameters 'won' = {params['won']!r} and 'lost' = {params['lost']!r} must differ from "
             "each other and from every open stage."
         )
-    import zoneinfo
+    from .._timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
 
-    try:
-        zoneinfo.ZoneInfo(params["timezone"])
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    if not is_timezone(params["timezone"]):
         raise UsageError(
-            f"Simulator parameter 'timezone' = {params['timezone']!r} is not a known IANA time zone."
-        ) from exc
+            f"Simulator parameter 'timezone' = {params['timezone']!r} is not a known time zone: expected "
+            f"{EXPECTED_TIMEZONE}.{timezone_hint(params['timezone'])}"
+        )
     return params
 
 
