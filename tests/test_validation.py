@@ -286,7 +286,9 @@ def test_the_delimiter_sniffer_sees_a_bounded_prefix(tiny_log_dir):
     (tiny_log_dir / "activities.csv").write_text("deal_id,occurred_at,kind\n" + ',"' * 500_000 + "\n")
     started = time.perf_counter()
     (problem,) = _codes(tiny_log_dir)["unreadable"]
-    assert time.perf_counter() - started < 5
+    assert (
+        time.perf_counter() - started < 60
+    )  # hours if the whole cell reached the sniffer; generous for a busy machine
     assert problem.rows == (2,) and "250,001 cells but the header names 3 columns" in problem.message
 
 
