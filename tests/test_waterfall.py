@@ -239,6 +239,44 @@ def test_mixed_currencies_are_refused_unless_converted():
     assert bridge_row(waterfall(single, as_of="2024-01-31"), "2024-01").created_amount == 100.0
 
 
+def test_worked_example_of_the_docs():
+    """docs/metrics.md, "Pipeline waterfall and bridge": January's four bridges."""
+    log = make_log(
+        [
+            {"deal_id": "D1", "owner": "ann", "created_at": "2024-01-05", "amount": 150.0},
+            {"deal_id": "D2", "owner": "bob", "created_at": "2023-12-10", "amount": 300.0},
+            {"deal_id": "D6", "owner": "ann", "created_at": "2024-01-03", "amount": 70.0},
+        ],
+        [
+            ("D1", "2024-01-05", "Lead"),
+            ("D1", "2024-01-20", "Won"),
+            ("D2", "2023-12-10", "Lead"),
+            ("D6", "2024-01-03", "Lead"),
+            ("D6", "2024-01-25", "Won"),
+        ],
+        [
+            ("D1", "2024-01-05", "2024-01-31"),
+            ("D2", "2023-12-10", "2024-01-25"),
+            ("D2", "2024-01-15", "2024-02-20"),
+            ("D6", "2024-01-03", "2024-03-15"),
+        ],
+        [("D1", "2024-01-05", 100), ("D1", "2024-01-15", 150), ("D2", "2023-12-10", 200), ("D2", "2024-01-10", 300)],
+    )
+    columns = ["opening", "created", "won", "pushed", "expanded", "closing"]
+    expected = {
+        ("due", "flows"): [(1, 200), (1, 100), (-1, -150), (-1, -300), (0, 150), (0, 0)],
+        ("due", "exclusive"): [(1, 200), (0, 0), (0, 0), (-1, -200), (0, 0), (0, 0)],
+        ("all", "flows"): [(1, 200), (2, 170), (-2, -220), (0, 0), (0, 150), (1, 300)],
+        ("all", "exclusive"): [(1, 200), (0, 0), (0, 0), (0, 100), (0, 0), (1, 300)],
+    }
+    for (pipeline, classify), values in expected.items():
+        jan = bridge_row(waterfall(log, pipeline=pipeline, classify=classify, as_of="2024-01-31"), "2024-01")
+        got = [(int(jan[f"{c}_count"]), float(jan[f"{c}_amount"])) for c in columns]
+        assert got == values, (pipeline, classify)
+        others = [b for b in BUCKETS if b not in columns]
+        assert not jan[[f"{b}_count" for b in others]].any() and not jan[[f"{b}_amount" for b in others]].any()
+
+
 # -------------------------------------------------------------------------------------- today's numbers
 
 
