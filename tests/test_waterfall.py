@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -309,6 +310,8 @@ def test_due_flows_gives_todays_numbers_on_the_tiny_log(tiny_log_dir):
 
 def test_due_flows_gives_todays_numbers_on_the_demo():
     log = sm.read_log("datasets/demo")
+    assert log.has_amount_changes  # the simulator writes an amount history; today's numbers use current amounts
+    log = dataclasses.replace(log, amount_changes=None)
     _same_as_score_groups(log, "team", "M", "2024-09-30")
     _same_as_score_groups(log, "owner", "Q")
 
@@ -488,3 +491,56 @@ def test_moves_are_safe_to_open_in_a_spreadsheet(tiny_log_dir, tmp_path):
     assert main(["waterfall", str(tiny_log_dir), "--by", "owner", "--out", str(moves), "--bridge", str(bridge)]) == 0
     assert "'=cmd" in moves.read_text() and "'=cmd" in bridge.read_text()
     assert ",=cmd" not in moves.read_text() and ",=cmd" not in bridge.read_text()
+
+
+def test_the_simulator_writes_an_amount_history_ending_at_the_deal_amount():
+    from salesmetrics.simulate import simulate
+
+    log = simulate(n_deals=120, n_owners=4, seed=3, months=6).log
+    history = log.amount_changes
+    assert log.has_amount_changes and history["deal_id"].nunique() == len(log.deals)
+    last = history.groupby("deal_id", sort=False)["amount"].last()
+    deals = log.deals.set_index("deal_id")
+    np.testing.assert_array_equal(last.loc[deals.index].to_numpy(), deals["amount"].to_numpy())
+    first = history.groupby("deal_id", sort=False)["changed_at"].first()
+    assert (first.loc[deals.index].to_numpy() == deals["created_at"].to_numpy()).all()
+    revised = history.groupby("deal_id").size()
+    assert 0.15 < (revised > 1).mean() < 0.45  # about 30% of deals are revised
+    bridge = waterfall(log, period="M", pipeline="all").bridge
+    _reconciles(bridge)
+    assert (bridge["expanded_deals"] + bridge["contracted_deals"]).sum() > 0
+
+
+def test_importers_fill_amount_changes():
+    fixtures = Path(__file__).parent / "fixtures" / "adapters"
+    sf = sm.import_salesforce(
+        fixtures / "salesforce" / "Opportunity.csv", fixtures / "salesforce" / "OpportunityHistory.csv"
+    )
+    first = sf.amount_changes[sf.amount_changes["deal_id"] == "0065g00000AAAAAAA1"]
+    assert first["amount"].tolist() == [10000.0, 12000.0]  # 10000 twice in the history, then 12000
+    assert str(first["changed_at"].iloc[1]) == "2024-01-15 10:00:00+00:00"
+    hs = sm.import_hubspot(
+        fixtures / "hubspot" / "hubspot-deals.csv",
+        fixtures / "hubspot" / "hubspot-property-history.csv",
+        timezone="Europe/Berlin",
+    )
+    rows = [(r.deal_id, str(r.changed_at), r.amount) for r in hs.amount_changes.itertuples()]
+    assert rows == [
+        ("9001", "2024-03-01 09:30:00+01:00", 10000.0),
+        ("9001", "2024-03-20 11:00:00+01:00", 12000.0),  # the repeated 10000 is one row; other properties ignored
+        ("9002", "2024-03-03 11:00:00+01:00", 5000.0),
+    ]
+    assert not sm.import_hubspot(
+        fixtures / "hubspot" / "hubspot-deals.csv", timezone="Europe/Berlin"
+    ).has_amount_changes
+
+
+def test_a_property_history_of_unknown_deals_is_refused(tmp_path):
+    fixtures = Path(__file__).parent / "fixtures" / "adapters" / "hubspot"
+    history = tmp_path / "history.csv"
+    history.write_text("Record ID,Property,Value,Timestamp\n9001,amount,10,2024-03-01\n7777,amount,5,2024-03-02\n")
+    with pytest.raises(sm.LogValidationError, match="1 amount rows refer to 1 deals that are not in the deals export"):
+        sm.import_hubspot(fixtures / "hubspot-deals.csv", history, timezone="Europe/Berlin")
+    history.write_text("Record ID,Property,Value,Timestamp\n9001,amount,ten,2024-03-01\n9001,dealstage,x,2024-03-01\n")
+    with pytest.raises(sm.LogValidationError, match="not numbers"):
+        sm.import_hubspot(fixtures / "hubspot-deals.csv", history, timezone="Europe/Berlin")
