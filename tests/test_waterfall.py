@@ -17,6 +17,7 @@ from salesmetrics.cli import main
 from salesmetrics.config import StageModel
 from salesmetrics.exceptions import CurrencyError
 from salesmetrics.movement import score_groups
+from salesmetrics.prepare import truncate
 from salesmetrics.waterfall import BUCKETS, waterfall
 
 MODEL = StageModel(stages=("Lead", "Qualified", "Proposal"), won=("Won",), lost=("Lost",), timezone="UTC")
@@ -396,6 +397,15 @@ def test_the_bridge_reconciles_in_counts_and_amounts(log, period, by, cut_hours)
                 np.testing.assert_array_equal(g["opening_amount"].iloc[1:], g["closing_amount"].iloc[:-1])
             if classify == "flows":  # a change of close date alone never moves a deal in or out of it
                 assert (m.loc[m["bucket"].isin(["pushed", "pulled_in"]), "bridge_count"] == 0).all()
+    # computing at as_of equals computing on the log cut at as_of (its amount history cut too)
+    cut = truncate(log, as_of)
+    assert cut.amount_changes is None or (cut.amount_changes["changed_at"] <= as_of).all()
+    if len(cut.deals):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sm.DataNote)
+            again = waterfall(cut, period=period, by=by, pipeline="all", classify="exclusive", as_of=as_of)
+        pd.testing.assert_frame_equal(again.bridge, results[("all", "exclusive")].bridge)
+        pd.testing.assert_frame_equal(again.moves, results[("all", "exclusive")].moves)
     # both classifications agree on the pipeline itself
     for pipeline in ("due", "all"):
         a, b = results[(pipeline, "flows")].bridge, results[(pipeline, "exclusive")].bridge
