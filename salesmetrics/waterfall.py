@@ -443,18 +443,17 @@ def waterfall(
 
     # before a deal's first amount change, its amount is that first change's amount
     first_amount = {}
-    if len(events):
-        amounts = events[events["kind"] == _AMOUNT]
-        first_amount = amounts.groupby("code", sort=False)["value"].first().to_dict()
-        events["period_index"] = period_index(events["local"].to_numpy(np.int64), period)
     move_rows, state_rows = [], []
     if len(events):
-        columns = ["period_index", "kind", "is_open", "rank", "add", "win", "day", "value"]
+        # every kind of event has every column (a log cut early may hold close-date changes only)
         for name in ("is_open", "add", "win"):
             events[name] = events.get(name, pd.Series(False, index=events.index)).fillna(False).astype(bool)
-        for name in ("rank", "day"):
+        for name in ("rank", "day", "value"):
             events[name] = events.get(name, pd.Series(0, index=events.index)).fillna(0).astype(np.int64)
-        events["value"] = events.get("value", pd.Series(0, index=events.index)).fillna(0).astype(np.int64)
+        events["period_index"] = period_index(events["local"].to_numpy(np.int64), period)
+        amounts = events[events["kind"] == _AMOUNT]
+        first_amount = amounts.groupby("code", sort=False)["value"].first().to_dict()
+        columns = ["period_index", "kind", "is_open", "rank", "add", "win", "day", "value"]
         codes = events["code"].to_numpy(np.int64)
         bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
         records = list(events[columns].itertuples(index=False, name=None))

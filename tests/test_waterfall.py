@@ -279,6 +279,20 @@ def test_worked_example_of_the_docs():
         assert not jan[[f"{b}_count" for b in others]].any() and not jan[[f"{b}_amount" for b in others]].any()
 
 
+def test_a_log_cut_before_any_stage_entry_gives_an_empty_bridge():
+    log = make_log(
+        [
+            {"deal_id": "D0", "owner": "ann", "created_at": "2024-01-01 01:00", "amount": 5.0},
+            {"deal_id": "D4", "owner": "ann", "created_at": "2024-01-01", "amount": 5.0},
+        ],
+        [("D0", "2024-01-01 01:00", "Lead")],
+        [("D4", "2024-01-01", "2024-01-01")],
+    )
+    for pipeline in ("due", "all"):
+        w = waterfall(log, pipeline=pipeline, as_of=_t("2024-01-01 00:00"))
+        assert w.moves.empty and w.bridge.empty and list(w.bridge.columns[:2]) == ["period", "period_index"]
+
+
 # -------------------------------------------------------------------------------------- today's numbers
 
 
