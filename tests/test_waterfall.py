@@ -283,7 +283,7 @@ def test_a_log_cut_before_any_stage_entry_gives_an_empty_bridge():
     log = make_log(
         [
             {"deal_id": "D0", "owner": "ann", "created_at": "2024-01-01 01:00", "amount": 5.0},
-            {"deal_id": "D4", "owner": "ann", "created_at": "2024-01-01", "amount": 5.0},
+            {"deal_id": "D4", "owner": "ann", "created_at": "2024-01-01 00:00", "amount": 5.0},
         ],
         [("D0", "2024-01-01 01:00", "Lead")],
         [("D4", "2024-01-01", "2024-01-01")],
