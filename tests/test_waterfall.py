@@ -446,6 +446,10 @@ def test_amount_changes_are_validated(tiny_log_dir):
     assert "amount_changes.csv, row 5, column 'amount': 1 cells are not numbers. Found: 'abc'" in text
     assert "amount_changes.csv, row 4, column 'amount': 1 amounts are negative" in text
     assert "amount_changes.csv, row 3, column 'deal_id': 1 row refers to 1 deal id that is not in the deals" in text
+    (tiny_log_dir / "amount_changes.csv").write_text("deal_id,changed_at,amount\nD1,2024-01-02 09:00,\nD1,,5\n")
+    text = sm.check_log(tiny_log_dir)[1].numbered()
+    assert "amount_changes.csv, row 2, column 'amount': 1 rows have no amount" in text
+    assert "amount_changes.csv, row 3, column 'changed_at': 1 rows have no changed_at" in text
     (tiny_log_dir / "amount_changes.csv").write_text("deal_id,changed_at,value\nD1,2024-01-02 09:00,800\n")
     _, problems = sm.check_log(tiny_log_dir)
     assert "Required column 'amount' is missing" in problems.numbered()
@@ -494,6 +498,28 @@ def test_the_command_writes_moves_and_bridge(tiny_log_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:  # argparse's own usage errors exit 2 as well
         main([*args, "--overwrite", "--by", "owner", "--period", "Y"])
     assert stopped.value.code == 2
+
+
+def test_grouping_by_a_missing_team_or_a_bad_argument_is_a_usage_error(tiny_log_dir, tmp_path, capsys):
+    text = (tiny_log_dir / "deals.csv").read_text().replace(",team,", ",region,")
+    (tiny_log_dir / "deals.csv").write_text(text)
+    log = sm.read_log(tiny_log_dir)
+    with pytest.raises(sm.UsageError, match="No deal in this log has a team"):
+        waterfall(log, by="team")
+    for bad, match in (
+        ({"period": "Y"}, "period 'Y'"),
+        ({"pipeline": "open"}, "pipeline 'open' is not allowed; use 'due'"),
+        ({"classify": "one"}, "classify 'one' is not allowed"),
+        ({"by": "deal"}, "by 'deal' is not allowed"),
+        ({"as_of": "soon"}, "as_of 'soon' is not a date"),
+    ):
+        with pytest.raises(sm.UsageError, match=match):
+            waterfall(log, **bad)
+    out = ["--out", str(tmp_path / "m.csv"), "--bridge", str(tmp_path / "b.csv")]
+    assert main(["waterfall", str(tiny_log_dir), "--by", "team", *out]) == 2
+    assert "No deal in this log has a team" in capsys.readouterr().err
+    assert main(["waterfall", str(tiny_log_dir), "--out", str(tiny_log_dir / "m.csv"), "--bridge", out[3]]) == 2
+    assert not (tiny_log_dir / "m.csv").exists()
 
 
 def test_the_command_refuses_mixed_currencies_with_exit_1(tiny_log_dir, tmp_path, capsys):
