@@ -335,7 +335,7 @@ def test_due_flows_gives_todays_numbers_on_the_demo():
 
 PMODEL = StageModel(stages=("Lead", "Qualified", "Proposal"), won=("Won",), lost=("Lost", "Dead"), timezone="UTC")
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
