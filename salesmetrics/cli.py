@@ -151,6 +151,31 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_waterfall(args: argparse.Namespace) -> int:
+    from .waterfall import run_waterfall
+
+    rates = {}
+    for key, value in _key_values(args.rate, "--rate").items():
+        try:
+            rates[key] = float(value)
+        except ValueError:
+            raise _UsageFailure(f"--rate {key}={value!r}: the rate must be a number, e.g. {key}=1.08.") from None
+    result = run_waterfall(
+        args.log,
+        moves_out=args.out,
+        bridge_out=args.bridge,
+        period=args.period,
+        by=args.by,
+        pipeline=args.pipeline,
+        classify=args.classify,
+        as_of=args.as_of,
+        rates=rates or None,
+        overwrite=args.overwrite,
+    )
+    print(f"Wrote {args.out} ({len(result.moves):,} moves) and {args.bridge} ({len(result.bridge):,} rows)")
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from . import reports
 
@@ -250,6 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("waterfall", help="the pipeline waterfall per period: moves per deal and the bridge")
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--period", choices=("W", "M", "Q"), default="M", help="calendar period (default M)")
+    p.add_argument("--by", choices=("owner", "team"), help="one bridge per owner or team (default: whole log)")
+    p.add_argument("--pipeline", choices=("due", "all"), default="due", help="due by the period's end, or all open")
+    p.add_argument("--classify", choices=("flows", "exclusive"), default="flows", help="every flow, or one per deal")
+    p.add_argument("--as-of", dest="as_of", help="as known at this date or time (default: latest event)")
+    p.add_argument("--rate", action="append", metavar="CODE=VALUE", help="currency rate into the log's, repeatable")
+    p.add_argument("--out", required=True, type=Path, help="MOVES file (.csv): one row per deal, period, bucket")
+    p.add_argument("--bridge", required=True, type=Path, help="BRIDGE file (.csv): per group and period")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(func=_cmd_waterfall)
 
     p = sub.add_parser("report", help="run a report notebook on a log and write HTML")
     p.add_argument("name", nargs="?", help="report name (see --list)")

@@ -21,6 +21,10 @@ class UsageError(SalesmetricsError):
     """A function or command was called with arguments it cannot use."""
 
 
+class CurrencyError(SalesmetricsError):
+    """Amounts in several currencies were to be added up without a conversion (exit code 1 on the CLI)."""
+
+
 class OutputError(SalesmetricsError, OSError):
     """An output could not be written: a full disk, a read-only or locked folder, no permission.
 

@@ -1,4 +1,4 @@
-"""The sales log: a stage model and four tables, read from and written to a folder."""
+"""The sales log: a stage model and its tables, read from and written to a folder."""
 
 from __future__ import annotations
 
@@ -115,6 +115,7 @@ class SalesLog:
     close_date_changes: pd.DataFrame
     source: str | None = None
     problems: tuple[Problem, ...] = ()
+    amount_changes: pd.DataFrame | None = None  # optional table: None or empty when the log has none
 
     @classmethod
     def from_frames(
@@ -124,6 +125,7 @@ class SalesLog:
         stage_changes: pd.DataFrame,
         activities: pd.DataFrame | None = None,
         close_date_changes: pd.DataFrame | None = None,
+        amount_changes: pd.DataFrame | None = None,
     ) -> SalesLog:
         """A log from in-memory tables; it is written and read back so it gets the same checks as a file."""
         from ._atomic import writing
@@ -138,6 +140,7 @@ class SalesLog:
                         "stage_changes": stage_changes,
                         "activities": activities,
                         "close_date_changes": close_date_changes,
+                        "amount_changes": amount_changes,
                     },
                     target,
                     "parquet",
@@ -151,6 +154,7 @@ class SalesLog:
             log.close_date_changes,
             None,
             log.problems,
+            log.amount_changes,
         )
 
     @property
@@ -160,7 +164,12 @@ class SalesLog:
             "stage_changes": self.stage_changes,
             "activities": self.activities,
             "close_date_changes": self.close_date_changes,
-        }
+        } | ({"amount_changes": self.amount_changes} if self.has_amount_changes else {})
+
+    @property
+    def has_amount_changes(self) -> bool:
+        """Whether the log has an amount history (the optional ``amount_changes`` table, with rows)."""
+        return self.amount_changes is not None and len(self.amount_changes) > 0
 
     def current_stage(self) -> pd.Series:
         """Each deal's latest stage (time order; ties keep file order), indexed by deal_id."""
@@ -251,6 +260,7 @@ def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog
         close_date_changes=tables["close_date_changes"],
         source=str(path),
         problems=tuple(loaded.problems),
+        amount_changes=tables["amount_changes"],
     )
     return log, loaded.problems
 

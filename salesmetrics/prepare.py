@@ -96,7 +96,11 @@ def truncate(log: SalesLog, as_of) -> SalesLog:
     created = log.deals["created_at"]
     seen = contains(log.deals["deal_id"], changes["deal_id"])
     deals = log.deals[((created <= as_of) | (created.isna() & seen)).to_numpy()]
-    return subset_deals(SalesLog(log.model, deals, changes, activities, close_dates, log.source, log.problems), deals)
+    amounts = log.amount_changes
+    if amounts is not None:
+        amounts = amounts[amounts["changed_at"] <= as_of]
+    cut = SalesLog(log.model, deals, changes, activities, close_dates, log.source, log.problems, amounts)
+    return subset_deals(cut, deals)
 
 
 def subset_deals(log: SalesLog, deals: pd.DataFrame) -> SalesLog:
@@ -110,6 +114,7 @@ def subset_deals(log: SalesLog, deals: pd.DataFrame) -> SalesLog:
         log.close_date_changes[contains(log.close_date_changes["deal_id"], keep)],
         log.source,
         log.problems,
+        None if log.amount_changes is None else log.amount_changes[contains(log.amount_changes["deal_id"], keep)],
     )
 
 

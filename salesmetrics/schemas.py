@@ -1,4 +1,4 @@
-"""The four tables of a sales log: their columns, and pandera schemas for their values.
+"""The tables of a sales log: their columns, and pandera schemas for their values.
 
 The column names here are the public contract of the log format (``docs/log-format.md``).
 Schemas run after text cells were parsed into types (``parsing.py``); they check what a value may be
@@ -65,8 +65,21 @@ CLOSE_DATE_CHANGES = TableSpec(
     ("changed_at", "close_date"),
     required_table=False,
 )
-TABLES = (DEALS, STAGE_CHANGES, ACTIVITIES, CLOSE_DATE_CHANGES)
-EVENT_TIME = {"stage_changes": "changed_at", "activities": "occurred_at", "close_date_changes": "changed_at"}
+AMOUNT_CHANGES = TableSpec(
+    "amount_changes",
+    ("deal_id", "changed_at", "amount"),
+    (),
+    ("changed_at",),
+    numbers=("amount",),
+    required_table=False,
+)
+TABLES = (DEALS, STAGE_CHANGES, ACTIVITIES, CLOSE_DATE_CHANGES, AMOUNT_CHANGES)
+EVENT_TIME = {
+    "stage_changes": "changed_at",
+    "activities": "occurred_at",
+    "close_date_changes": "changed_at",
+    "amount_changes": "changed_at",
+}
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,11 @@ RULES: dict[str, dict[str, Rule]] = {
         "deal_id": Rule("text"),
         "changed_at": Rule("time"),
         "close_date": Rule("time"),
+    },
+    "amount_changes": {
+        "deal_id": Rule("text"),
+        "changed_at": Rule("time"),
+        "amount": Rule("number", non_negative=True),
     },
 }
 

@@ -11,7 +11,7 @@ Examples
 >>> from salesmetrics.simulate import simulate
 >>> sim = simulate(n_deals=200, n_owners=10, seed=7, scenario="motion_heavy", months=6)
 >>> sorted(sim.log.tables)
-['activities', 'close_date_changes', 'deals', 'stage_changes']
+['activities', 'amount_changes', 'close_date_changes', 'deals', 'stage_changes']
 >>> sim.truth.parameters["run"]["scenario"]
 'motion_heavy'
 """

@@ -21,7 +21,14 @@ from salesmetrics.simulate import main_demo
 from salesmetrics.simulation.compare import TRUTH_ATOL, TRUTH_RTOL, output_differences
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
-LOG_FILES = ["activities.csv", "close_date_changes.csv", "deals.csv", "salesmetrics.yaml", "stage_changes.csv"]
+LOG_FILES = [
+    "activities.csv",
+    "amount_changes.csv",
+    "close_date_changes.csv",
+    "deals.csv",
+    "salesmetrics.yaml",
+    "stage_changes.csv",
+]
 
 
 def test_demo_log_is_valid_and_has_every_table():

@@ -81,7 +81,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
         sim = simulate(n_deals=300, n_owners=6, seed=5, scenario="slipping_quarter", months=12)
         paths.append(sim.write(tmp_path / f"run{i}", format="parquet"))
     files = sorted(p.relative_to(paths[0]) for p in paths[0].rglob("*") if p.is_file())
-    assert len(files) == 9
+    assert len(files) == 10  # five log tables, the config, four truth files
     for rel in files:
         assert (paths[0] / rel).read_bytes() == (paths[1] / rel).read_bytes(), rel
     other = simulate(n_deals=300, n_owners=6, seed=6, scenario="slipping_quarter", months=12)

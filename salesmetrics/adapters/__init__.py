@@ -79,7 +79,8 @@ def run_import(
     """Run one adapter as ``salesmetrics import KIND SRC... --out LOG [--mapping M] [--option key=value]`` does.
 
     ``sources`` are the export files in the order the kind expects: Salesforce takes the Opportunity export
-    then the OpportunityHistory export; HubSpot one deals export; a snapshot its table (for a preset, the
+    then the OpportunityHistory export; HubSpot one deals export (then, optionally, a deal property history
+    export); a snapshot its table (for a preset, the
     dataset's files or folder); a mapping the files its YAML names. ``options`` holds the ``--option``
     settings as text, for example ``{"stage_order": "Lead,Demo,Proposal", "timezone": "Europe/Berlin"}``.
 
@@ -108,9 +109,12 @@ def run_import(
             )
         return import_salesforce(sources[0], sources[1], **opts, **common)
     if kind == "hubspot":
-        if len(sources) != 1:
-            raise UsageError(f"A HubSpot import takes one deals export; {len(sources)} files given.")
-        return import_hubspot(sources[0], **opts, **common)
+        if len(sources) not in (1, 2):
+            raise UsageError(
+                f"A HubSpot import takes the deals export, optionally followed by a deal property history export "
+                f"(for amount_changes); {len(sources)} files given."
+            )
+        return import_hubspot(sources[0], sources[1] if len(sources) == 2 else None, **opts, **common)
     if kind == "snapshot":
         if not sources:
             raise UsageError("A snapshot import needs the snapshot table (or, for a preset, the dataset's files).")

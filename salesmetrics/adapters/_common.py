@@ -517,8 +517,11 @@ def _parse_iso_strictly(values: pd.Series, *, tz: str, file: str, column: str) -
     return parsed.astype(f"datetime64[us, {tz}]"), problems
 
 
-def parse_amounts(src: SourceTable, column: str, collector: Collector, *, percent: bool = False) -> pd.Series:
-    values = src.frame[column]
+def parse_amounts(
+    src: SourceTable, column: str, collector: Collector, *, percent: bool = False, rows: pd.Index | None = None
+) -> pd.Series:
+    """A column parsed into numbers (``1,200.50``, ``$1200``; missing cells stay NaN); ``rows``: only those."""
+    values = src.frame[column] if rows is None else src.frame.loc[rows, column]
     if percent and not pd.api.types.is_numeric_dtype(values.dtype):
         values = values.astype("str").str.strip().str.rstrip("%").where(values.notna())
     parsed, problems = parse_numbers(
@@ -678,6 +681,7 @@ def finish(
     *,
     close_date_changes: pd.DataFrame | None = None,
     activities: pd.DataFrame | None = None,
+    amount_changes: pd.DataFrame | None = None,
     out: str | Path | None = None,
     format: str = "parquet",
     overwrite: bool = False,
@@ -689,7 +693,7 @@ def finish(
     deals = deals.reset_index(drop=True)
     stage_changes = stage_changes.reset_index(drop=True)
     try:
-        log = SalesLog.from_frames(model, deals, stage_changes, activities, close_date_changes)
+        log = SalesLog.from_frames(model, deals, stage_changes, activities, close_date_changes, amount_changes)
     except LogValidationError as exc:
         raise collector.failure(_translate(p, provenance) for p in exc.problems) from None
     problems = tuple(collector.items) + tuple(_translate(p, provenance) for p in log.problems)

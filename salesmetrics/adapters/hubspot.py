@@ -44,6 +44,13 @@ FIELDS = {
     "Deal Stage": ("dealstage", "Stage"),
     "Close Date": ("closedate",),
 }
+HISTORY_FIELDS = {  # a deal property history export, one row per value a property took (long form)
+    "Record ID": ("Deal ID", "dealId", "hs_object_id", "objectId", "Record ID - Deal"),
+    "Property": ("property", "Property name", "propertyName", "Property internal name"),
+    "Value": ("value", "New value", "Property value"),
+    "Timestamp": ("timestamp", "Updated at", "Change date", "Date", "Last updated"),
+}
+_AMOUNT_PROPERTY = {"amount", "amount in company currency", "amount_in_home_currency"}
 _ENTERED = re.compile(r'^date entered\s+"?(?P<label>.+?)"?\s*$', re.IGNORECASE)
 _PIPELINE = re.compile(r"^(?P<stage>.+?)\s*\((?P<pipeline>[^()]*)\)$")
 _DERIVED = re.compile(r"^(date entered|date exited|cumulative time in|latest time in|time in)\b", re.IGNORECASE)
@@ -76,6 +83,7 @@ def entered_columns(columns: Iterable[str]) -> list[EnteredColumn]:
 
 def import_hubspot(
     deals_csv: str | Path,
+    history_csv: str | Path | None = None,
     *,
     out: str | Path | None = None,
     stage_order: str | Iterable[str] | None = None,
@@ -104,6 +112,10 @@ def import_hubspot(
     ----------
     deals_csv : path
         The export (CSV or Parquet).
+    history_csv : path, optional
+        A deal property history export (one row per value a property took: ``Record ID``, ``Property``,
+        ``Value``, ``Timestamp``, or the API's ``dealId, property, value, timestamp``). Its ``amount`` rows
+        become ``amount_changes``; other properties are ignored.
     pipeline : str, optional
         Which pipeline to import when the export holds several.
     merge_stages : dict or "Old:New,...", optional
@@ -121,7 +133,7 @@ def import_hubspot(
     >>> import salesmetrics as sm
     >>> log = sm.import_hubspot("hubspot-deals.csv", timezone="Europe/Berlin", out="crm-log")  # doctest: +SKIP
     """
-    check_output(out, format, overwrite, inputs=(deals_csv,))
+    check_output(out, format, overwrite, inputs=(deals_csv,) if history_csv is None else (deals_csv, history_csv))
     tz = check_timezone(timezone)
     check_date_order(date_order)
     stage_order, won, lost = as_names(stage_order), as_names(won), as_names(lost)
@@ -329,6 +341,12 @@ def import_hubspot(
                 values=tuple(str(d) for d in list(differ)[:5]),
                 count=len(differ),
             )
+    amount_changes = None
+    if history_csv is not None:
+        amount_changes = _amount_history(history_csv, c, ids, src_ids=src.text(col["Record ID"]), tz=tz, prov=prov)
+        notes.append(
+            f"amount_changes comes from the property history export ({plural(len(amount_changes), 'amount row')})."
+        )
     model = StageModel(
         stages=opens,
         won=won_,
@@ -340,4 +358,61 @@ def import_hubspot(
         history="partial",
         notes=tuple(notes),
     )
-    return finish(c, model, deals, stage_changes, prov, out=out, format=format, overwrite=overwrite)
+    return finish(
+        c, model, deals, stage_changes, prov, amount_changes=amount_changes, out=out, format=format, overwrite=overwrite
+    )
+
+
+def _amount_history(path, c: Collector, ids: pd.Series, *, src_ids: pd.Series, tz: str, prov: dict) -> pd.DataFrame:
+    """``amount_changes`` from a property history export: its amount rows for the imported deals, in time order.
+
+    Rows of deals that are in the deals export but not imported (another pipeline) are left out; rows of
+    deals that are not in the deals export at all are an error naming them. Repeats of the same amount are kept
+    once (the earliest).
+    """
+    hist = read_source(path, c, "HubSpot property history")
+    c.raise_if_errors()
+    assert hist is not None
+    hc = {f: find_column(hist, f, a, required=False) for f, a in HISTORY_FIELDS.items()}
+    for field_name, aliases in HISTORY_FIELDS.items():
+        if hc[field_name] is None:
+            find_column(hist, field_name, aliases, collector=c)
+    c.raise_if_errors()
+    prop = hist.text(hc["Property"]).str.lower()
+    rows = hist.frame.index[prop.isin(_AMOUNT_PROPERTY).to_numpy()]
+    deal = hist.text(hc["Record ID"])[rows]
+    unknown = deal.notna() & ~deal.isin(set(src_ids.dropna()))
+    if unknown.any():
+        bad = deal[unknown]
+        c.error(
+            "unknown_deal",
+            f"{len(bad)} amount rows refer to {bad.nunique()} deals that are not in the deals export. Export the "
+            "property history of the same deals.",
+            file=hist.file,
+            column=hc["Record ID"],
+            rows=hist.lines_of(bad.index),
+            values=tuple(bad.drop_duplicates().iloc[:5]),
+            count=len(bad),
+            expected="a Record ID listed in the deals export",
+        )
+    rows = rows[deal.isin(set(ids.dropna())).to_numpy()]
+    when = parse_times(hist, hc["Timestamp"], c, tz=tz, required=True, rows=rows)
+    value = parse_amounts(hist, hc["Value"], c, rows=rows)
+    c.raise_if_errors()
+    frame = pd.DataFrame(
+        {"_deal": hist.text(hc["Record ID"])[rows], "_time": when, "_amount": value, "_pos": np.arange(len(rows))},
+        index=rows,
+    )
+    frame = frame[frame["_amount"].notna()].sort_values(["_deal", "_time", "_pos"], kind="stable")
+    previous = frame.groupby("_deal", sort=False)["_amount"].shift()
+    frame = frame[previous.isna() | previous.ne(frame["_amount"])]
+    prov["amount_changes"] = Provenance.rows_of(
+        hist, frame.index, {"deal_id": hc["Record ID"], "changed_at": hc["Timestamp"], "amount": hc["Value"]}
+    )
+    return pd.DataFrame(
+        {
+            "deal_id": pd.Series(frame["_deal"].to_numpy(dtype=object), dtype="str"),
+            "changed_at": frame["_time"].reset_index(drop=True),
+            "amount": frame["_amount"].to_numpy(float),
+        }
+    )

@@ -60,6 +60,7 @@ HISTORY_FIELDS = {
     "CloseDate": ("Close Date",),
     "Probability": ("Probability (%)",),
     "IsDeleted": ("Deleted",),
+    "Amount": ("Amount (converted)",),
 }
 _LOST_NAME = re.compile(r"lost|clos|dead|disqualif|cancel|reject", re.IGNORECASE)
 
@@ -305,6 +306,7 @@ def import_salesforce(
     frame["_prob"] = (
         parse_amounts(hist, hc["Probability"], c, percent=True)[frame.index] if hc["Probability"] else np.nan
     )
+    frame["_amount"] = parse_amounts(hist, hc["Amount"], c)[frame.index] if hc["Amount"] else np.nan
     no_id = frame["_deal_raw"].isna()
     if no_id.any():
         c.error(
@@ -400,6 +402,25 @@ def import_salesforce(
             moved.index,
             {"deal_id": hc["OpportunityId"], "changed_at": hc["CreatedDate"], "close_date": hc["CloseDate"]},
         )
+    amount_changes = None
+    if hc["Amount"]:  # a row each time the history's Amount differs from the deal's previous known amount
+        priced = frame[frame["_amount"].notna()]
+        prev_amount = priced.groupby("_deal", sort=False)["_amount"].shift()
+        resized = priced[prev_amount.isna() | prev_amount.ne(priced["_amount"])]
+        resized = resized.assign(_rank=resized["_deal"].map(order))
+        resized = resized.sort_values(["_rank", "_time", "_pos"], kind="stable")
+        amount_changes = pd.DataFrame(
+            {
+                "deal_id": pd.Series(resized["_deal"].to_numpy(dtype=object), dtype="str"),
+                "changed_at": resized["_time"].reset_index(drop=True),
+                "amount": resized["_amount"].to_numpy(float),
+            }
+        )
+        prov["amount_changes"] = Provenance.rows_of(
+            hist,
+            resized.index,
+            {"deal_id": hc["OpportunityId"], "changed_at": hc["CreatedDate"], "amount": hc["Amount"]},
+        )
     if stage_changes.empty:
         stage_changes = empty_stage_changes(tz)
 
@@ -475,7 +496,13 @@ def import_salesforce(
                 values=tuple(str(v) for v in codes[:5]),
                 count=len(codes),
             )
-    notes.append("amount is each opportunity's current Amount; earlier amounts in the history are not kept.")
+    if hc["Amount"]:
+        notes.append(
+            "amount is each opportunity's current Amount; amount_changes holds the Amount of each history row "
+            "where it changed."
+        )
+    else:
+        notes.append("amount is each opportunity's current Amount; the history export has no Amount column.")
     notes.extend(how)
     model = StageModel(
         stages=opens,
@@ -495,6 +522,7 @@ def import_salesforce(
         stage_changes,
         prov,
         close_date_changes=close_date_changes,
+        amount_changes=amount_changes,
         out=out,
         format=format,
         overwrite=overwrite,

@@ -55,6 +55,7 @@ class Raw:
     decisions: np.ndarray  # per deal: number of client decisions
     regressions: np.ndarray
     close_reason: np.ndarray  # 0 open, 1 signed, 2 rejected, 3 stalled
+    amount_changes: dict[str, np.ndarray] | None = None  # deal, t, amount
 
 
 def _owner_names(n: int) -> list[str]:
@@ -229,8 +230,10 @@ def run(
     n_deals: int, n_owners: int, seed: int, start: str, months: int, p: dict[str, Any], progress: bool = False
 ) -> Raw:
     """Simulate one log. Separate random streams per part, so changing one part leaves the others alone."""
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
-    rng_owner, rng_deal, rng_proc, rng_act, rng_close, rng_rec = streams
+    # spawn(7) gives the same first six streams as spawn(6) did: amount changes (the seventh) leave every other
+    # table exactly as it was
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
+    rng_owner, rng_deal, rng_proc, rng_act, rng_close, rng_rec, rng_amount = streams
     start_ts = pd.Timestamp(start)
     window = int((start_ts + pd.DateOffset(months=months) - start_ts).days)
     k = len(p["stages"])
@@ -325,6 +328,7 @@ def run(
     activities = _activities(rng_act, rng_rec, seg, owner, owners, rates, p)
     close_changes = _close_dates(rng_close, created, end_time, closed, window, slip, p)
     truth_wp, w0 = _truth(seg, changes, owner, created, rates, adv, reject, jumps, slip, k)
+    amount_changes = _amount_changes(rng_amount, created, end_time, amount)
 
     deals = {
         "owner": owner,
@@ -336,7 +340,40 @@ def run(
         "win_probability_at_creation": w0[:, 0],
     }
     owners["n_deals"] = np.bincount(owner, minlength=n_owners)
-    return Raw(window, owners, deals, changes, activities, close_changes, truth_wp, n_dec, n_reg, reason)
+    return Raw(
+        window, owners, deals, changes, activities, close_changes, truth_wp, n_dec, n_reg, reason, amount_changes
+    )
+
+
+AMOUNT_REVISED_SHARE = 0.3  # share of deals whose amount is revised while they are worked
+AMOUNT_REVISION_SPREAD = 0.25  # log-normal sigma of the amount at creation around the final amount
+
+
+def _amount_changes(rng: np.random.Generator, created: np.ndarray, end: np.ndarray, amount: np.ndarray) -> dict:
+    """The amount history: one row at creation; revised deals get one or two later rows ending at ``amount``.
+
+    ``amount`` (the deals table's) stays each deal's final amount; a revised deal starts at that amount times a
+    log-normal factor, and its revisions fall uniformly between creation and its close (or the window's end).
+    """
+    n = created.size
+    revised = rng.uniform(size=n) < AMOUNT_REVISED_SHARE
+    two = rng.uniform(size=n) < 0.5
+    start = np.round(amount * np.exp(rng.normal(0, AMOUNT_REVISION_SPREAD, n)), 2)
+    middle = np.round((start + amount) / 2 * np.exp(rng.normal(0, AMOUNT_REVISION_SPREAD / 2, n)), 2)
+    u = np.sort(rng.uniform(0.05, 0.95, (n, 2)), axis=1)
+    span = np.maximum(end - created, 0.0)
+    deal_rows = [np.arange(n)]
+    t_rows = [created]
+    value_rows = [np.where(revised, start, amount)]
+    mid = np.flatnonzero(revised & two)
+    deal_rows.append(mid)
+    t_rows.append(created[mid] + u[mid, 0] * span[mid])
+    value_rows.append(middle[mid])
+    last = np.flatnonzero(revised)
+    deal_rows.append(last)
+    t_rows.append(created[last] + u[last, 1] * span[last])
+    value_rows.append(amount[last])
+    return {"deal": np.concatenate(deal_rows), "t": np.concatenate(t_rows), "amount": np.concatenate(value_rows)}
 
 
 def _activities(

@@ -215,7 +215,18 @@ def build(raw: Raw, run: dict[str, Any], p: dict[str, Any]) -> Simulation:
             "the ground truth is in the truth/ folder.",
         ),
     )
-    log = SalesLog(model, deals, stage_changes, activities, close_date_changes)
+    amount_changes = None
+    if raw.amount_changes is not None:
+        ac = raw.amount_changes
+        order = np.lexsort((ac["t"], ac["deal"]))
+        amount_changes = pd.DataFrame(
+            {
+                "deal_id": ids(ac["deal"][order]),
+                "changed_at": _timestamps(start, ac["t"][order], tz),
+                "amount": ac["amount"][order].astype("float64"),
+            }
+        )
+    log = SalesLog(model, deals, stage_changes, activities, close_date_changes, amount_changes=amount_changes)
 
     o = raw.owners
     owners = pd.DataFrame(
