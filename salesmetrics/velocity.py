@@ -21,6 +21,7 @@ from .coverage import LogCoverage, log_coverage, note_axes, table_or_note
 from .exceptions import DataNote, UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, stage_entries, truncate
+from .tables import first
 
 PERIODS = {"M": "M", "Q": "Q", "W": "W"}
 GROUPS = ("owner", "team")
@@ -803,11 +804,11 @@ class VelocityReport:
                 " ".join(self.coverage.missing("dates", "commit_stage")) or "No deal reached the commit stage.",
             ),
             "responsiveness": (
-                response.head(n),
+                first(response, n),
                 " ".join(self.coverage.missing("dates", "direction")) or self._no_request(),
             ),
             "groups": (
-                self.group_velocity.sort_values("velocity", ascending=False, na_position="last").head(n),
+                first(self.group_velocity.sort_values("velocity", ascending=False, na_position="last"), n),
                 no_stages or "No deals.",
             ),
         }
