@@ -345,4 +345,47 @@ def readable(
     )
 
 
-__all__ = ["LABELS", "MIN_DENOMINATOR", "SHORT_CYCLE_DAYS", "ReportTable", "first", "header", "readable"]
+def beside_peers(groups: pd.DataFrame, key: str, name, ratios: dict[str, tuple[str, str]] | None = None):
+    """The row of ``name`` (a rep) beside its peers: the median of the other ``key`` values and the total of all.
+
+    A page about one owner compares the owner with the team, never with itself. Owners without a name
+    (``unassigned``) are not peers. ``ratios`` recomputes ratio columns for the total row from their parts
+    (``{"motion_per_movement": ("motions", "movements")}``); numeric columns are otherwise summed (total) and
+    their median taken (peers).
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"owner": ["ann", "bob", "cy"], "deals": [4, 10, 20]})
+    >>> beside_peers(g, "owner", "ann")["deals"].tolist()
+    [4.0, 15.0, 34.0]
+    >>> beside_peers(g, "owner", "ann")["owner"].tolist()
+    ['ann', 'median of the 2 other owners', 'all 3 owners']
+    """
+    numeric = [c for c in groups.columns if c != key and pd.api.types.is_numeric_dtype(groups[c])]
+    named = groups[~groups[key].map(_is_unassigned)]
+    rep = groups[groups[key].astype(str) == str(name)]
+    others = named[named[key].astype(str) != str(name)]
+    rows = [rep[[key, *numeric]].astype({c: "float" for c in numeric})]
+    if len(others):
+        median = others[numeric].median().to_frame().T
+        median.insert(0, key, f"median of the {len(others)} other {key}s")
+        rows.append(median)
+    total = groups[numeric].sum().to_frame().T
+    for column, (top, bottom) in (ratios or {}).items():
+        if column in total and top in total and bottom in total:
+            total[column] = total[top] / total[bottom] if float(total[bottom].iloc[0]) else np.nan
+    total.insert(0, key, f"all {len(groups)} {key}s")
+    rows.append(total)
+    return pd.concat(rows, ignore_index=True)
+
+
+__all__ = [
+    "LABELS",
+    "MIN_DENOMINATOR",
+    "SHORT_CYCLE_DAYS",
+    "ReportTable",
+    "beside_peers",
+    "first",
+    "header",
+    "readable",
+]

@@ -112,3 +112,12 @@ def test_every_report_renders_on_an_odd_log(name, kind, odd_logs, tmp_path):
         assert "No activity is inbound" in page
     if kind == "no_tables" and name in SAYS_NO_TABLES:
         assert SAYS_NO_TABLES[name] in page, f"{name} on {kind} does not say {SAYS_NO_TABLES[name]!r}"
+
+
+@pytest.mark.notebook
+def test_an_owner_page_compares_the_owner_with_the_other_owners(odd_logs, tmp_path):
+    log = odd_logs("no_amounts")
+    owner = sorted(sm.read_log(log).deals["owner"].unique())[0]
+    files = run_report("pipeline_health", log=log, out=tmp_path, parameters={"owner": owner}, force=True)
+    page = files[0].read_text(encoding="utf-8")
+    assert "median of the 3 other owners" in page and "all 4 owners" in page

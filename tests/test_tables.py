@@ -165,3 +165,22 @@ def test_every_report_table_on_the_demo_log_is_readable():
 @pytest.mark.parametrize("value", [0.5, 1.0])
 def test_shares_are_percent(value):
     assert readable(pd.DataFrame({"regression_share": [value]})).cells == [[f"{value * 100:.0f}%"]]
+
+
+def test_a_rep_is_compared_with_the_others_not_with_itself():
+    from salesmetrics.tables import beside_peers
+
+    g = pd.DataFrame(
+        {
+            "owner": ["ann", "bob", "cy", "unassigned"],
+            "motions": [40, 10, 30, 500],
+            "movements": [10, 10, 5, 1],
+            "motion_per_movement": [4.0, 1.0, 6.0, 500.0],
+        }
+    )
+    out = beside_peers(g, "owner", "ann", {"motion_per_movement": ("motions", "movements")})
+    assert out["owner"].tolist() == ["ann", "median of the 2 other owners", "all 4 owners"]
+    assert out["motions"].tolist() == [40, 20, 580]  # the unassigned deals are in the total, not among the peers
+    assert out["motion_per_movement"].tolist() == [4.0, 3.5, pytest.approx(580 / 26)]
+    t = readable(out)
+    assert [r[0] for r in t.cells] == ["ann", "median of the 2 other owners", "all 4 owners"]
