@@ -78,6 +78,10 @@ LABELS = {
     "pulled_in": "Pulled in",
     "back_and_forth": "Back and forth",
     "regression_share": "Share of moves back",
+    "for": "Quota of",
+    "gap": "Gap to quota",
+    "coverage": "Coverage (pipeline due ÷ gap)",
+    "days_overdue": "Days past close date",
 }
 _WORDS = {
     "id": "ID",
@@ -88,8 +92,8 @@ _WORDS = {
     "p90": "90th percentile",
 }
 _UNIT_SUFFIX = {"days": "days", "hours": "hours", "pct": "%"}
-_MONEY = re.compile(r"(^|_)(amount|velocity|pipeline|revenue|value|quota)(_|$)")
-_RATE = re.compile(r"(^|_)(rate|share)(_|$)")
+_MONEY = re.compile(r"(^|_)(amount|velocity|pipeline|revenue|value|quota|gap)(_|$)")
+_RATE = re.compile(r"(^|_)(rate|share|attainment)(_|$)")
 _RATIO_OF_MOTION = re.compile(r"(motion_per|per_motion)")
 
 
@@ -294,7 +298,10 @@ def readable(
         for c in frame.columns
         if _RATE.search(str(c))
         and pd.api.types.is_numeric_dtype(frame[c])
-        and pd.to_numeric(frame[c], errors="coerce").dropna().between(0, 1).all()
+        and (
+            pd.to_numeric(frame[c], errors="coerce").dropna().between(0, 1).all()
+            or str(c).endswith("attainment")  # 130% of a quota is still a share of it
+        )
     }
     if "win_rate" in frame and {"wins", "losses"} <= set(frame.columns):
         wins = pd.to_numeric(frame["wins"], errors="coerce").fillna(0)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,7 @@ class WeeklyReview:
     owners: pd.DataFrame
     coverage: LogCoverage
     notes: tuple[str, ...] = ()
+    quota: pd.DataFrame | None = None  # quota_coverage of the quotas whose period holds as_of; None: no quotas table
 
     def _money(self, value: float) -> str:
         return _money(value, self.currency)
@@ -127,12 +129,29 @@ class WeeklyReview:
             look.append(f"{len(self.moved_untouched):,} moved this week with no recorded interaction")
         if look:
             lines.append("Needs a look: " + "; ".join(look) + ".")
+        lines += self._quota_sentence()
         return " ".join([*lines, *self.notes])
+
+    def _quota_sentence(self) -> list[str]:
+        q = self.quota
+        if q is None:
+            return []
+        if not len(q):
+            return [f"The log's quotas have no period that holds {self.as_of:%Y-%m-%d}."]
+        short = q[q["coverage"] < 1]
+        text = (
+            f"Against quota ({plural(len(q), 'quota')} for the current period): attainment so far from "
+            f"{q['attainment'].min():.0%} to {q['attainment'].max():.0%}"
+        )
+        if len(short):
+            names = ", ".join(short["for"].astype(str).head(3)) + (" and more" if len(short) > 3 else "")
+            text += f"; the open pipeline due does not cover the gap for {names}"
+        return [text + "."]
 
     def table(self, name: str, n: int = 25):
         """A table of the review, its first ``n`` rows, or a :class:`~salesmetrics.coverage.Note` saying why it
         is empty: ``changes`` (deal by deal: won, lost, sent back, advanced, pushed, pulled in, then created),
-        ``totals``, ``by_stage``, ``past_due``, ``neglected``, ``moved_untouched`` or ``owners``."""
+        ``totals``, ``by_stage``, ``past_due``, ``neglected``, ``moved_untouched``, ``owners`` or ``quota``."""
         no_close = " ".join(self.coverage.missing("close_dates"))
         no_acts = " ".join(self.coverage.missing("activities"))
         tables = {
@@ -146,6 +165,12 @@ class WeeklyReview:
             ),
             "moved_untouched": (self.moved_untouched, no_acts or "Every deal that moved had an interaction."),
             "owners": (self.owners, "No owner had activity or movement in the window."),
+            "quota": (
+                self.quota if self.quota is not None else self.owners.iloc[0:0],
+                "The log has no quotas table (quotas.csv: owner or team, period, amount; docs/log-format.md)."
+                if self.quota is None
+                else f"No quota period holds {self.as_of:%Y-%m-%d}.",
+            ),
         }
         if name not in tables:
             raise UsageError(f"No table {name!r}; tables: {', '.join(tables)}.")
@@ -399,6 +424,30 @@ def weekly_review(
     unassigned = owners["owner"].astype(str).str.strip().str.lower().isin(UNASSIGNED)
     owners = pd.concat([owners[~unassigned], owners[unassigned]], ignore_index=True)
 
+    quota = None
+    if log.source and Path(log.source).is_dir():
+        from .quotas import check_quotas, quota_coverage
+
+        table, _ = check_quotas(log.source)  # its problems were listed when the log was read
+        if table is not None:
+            if owner not in (None, ""):
+                table = table[table["owner"] == owner]
+            if team not in (None, ""):
+                table = table[(table["team"] == team) | table["owner"].isin(set(deals["owner"].astype(str)))]
+            wins = entries[entries["is_win"]].groupby("deal_id")["changed_at"].max()
+            frame = pd.DataFrame(
+                {
+                    "owner": deals["owner"].astype("string"),
+                    "team": deals["team"].astype("string") if "team" in deals else pd.NA,
+                    "status": now["status"].reindex(deals.index).fillna("open"),
+                    "amount": amount.fillna(0.0),
+                    "won_at": wins.reindex(deals.index),
+                    "close_date": close_now.reindex(deals.index) if len(close_now) else pd.NaT,
+                },
+                index=deals.index,
+            )
+            quota = quota_coverage(table, frame, as_of)
+
     notes = []
     if cover.has("amounts"):
         notes.append(AMOUNT_CHANGES_PENDING)
@@ -421,6 +470,7 @@ def weekly_review(
         owners=owners,
         coverage=cover,
         notes=tuple(notes),
+        quota=quota,
     )
 
 

@@ -200,3 +200,75 @@ def test_demo_log_week():
     t = w.totals.set_index("change")["deals"]
     assert t["created"] > 0 and t["won"] > 0 and t["pushed"] > 0
     assert w.by_stage["deals_now"].sum() > 0
+
+
+# ------------------------------------------------------------------------------------------------ quotas
+
+QUOTAS = """\
+owner,team,period,amount
+ann,,2024-Q1,5000
+bob,,2024-03,4000
+,west,2024,10000
+ann,,2024-Q2,9000
+"""
+
+
+def test_quota_coverage_by_hand(tmp_path):
+    folder = tmp_path / "quota"
+    write_log(folder)
+    (folder / "quotas.csv").write_text(QUOTAS)
+    w = weekly_review(sm.read_log(folder), AS_OF)
+    q = w.quota.set_index("for")
+    assert list(q.index) == ["ann (owner)", "bob (owner)", "west (team)"]  # ann's Q2 quota is not current
+    # bob won C (2,000) on 8 March; his E (800) is open and overdue (1 March): due by 31 March
+    assert q.loc["bob (owner)", "won_amount"] == 2000 and q.loc["bob (owner)", "gap"] == 2000
+    assert q.loc["bob (owner)", "attainment"] == 0.5 and q.loc["bob (owner)", "pipeline_due"] == 800
+    assert q.loc["bob (owner)", "coverage"] == pytest.approx(0.4)
+    # ann won nothing in Q1; her open deals due by 31 March: none (A moved to 30 April, B 15 April, F 15 April)
+    assert q.loc["ann (owner)", "won_amount"] == 0 and q.loc["ann (owner)", "pipeline_due"] == 0
+    # team west (bob's deals C, D, E): C won; E (800) is open and overdue (1 March): due by year end
+    assert q.loc["west (team)", "won_amount"] == 2000 and q.loc["west (team)", "pipeline_due"] == 800
+    assert q.loc["west (team)", "coverage"] == pytest.approx(800 / 8000)
+    assert "Against quota (3 quotas for the current period): attainment so far from 0% to 50%" in w.narrative()
+    t = readable(w.table("quota"), currency="EUR")
+    assert t.headers[:4] == ["Quota of", "Period", "Quota (EUR)", "Won amount (EUR)"]
+    assert t.cells[1][4] == "50%"
+    only_ann = weekly_review(sm.read_log(folder), AS_OF, owner="ann").quota
+    assert only_ann["for"].tolist() == ["ann (owner)"]
+    assert isinstance(weekly_review(write_log(tmp_path / "none"), AS_OF).table("quota"), Note)
+
+
+@pytest.mark.parametrize(
+    ("rows", "code", "row", "says"),
+    [
+        ("ann,,2024-13,5000", "bad_period", 2, "Expected: a month (2025-06), a quarter (2025-Q2) or a year (2025)"),
+        ("ann,,2024-Q1,lots", "not_a_number", 2, "'lots'"),
+        ("ann,,2024-Q1,-5", "negative_quota", 2, "below 0"),
+        (",,2024-Q1,5", "quota_without_owner", 2, "1 quota row without an owner or a team"),
+        ("ann,east,2024-Q1,5", "quota_with_owner_and_team", 2, "1 quota row with both an owner and a team"),
+        ("ann,,2024-Q1,5\nann,,2024Q1,6", "duplicate_quota", 2, "twice"),
+    ],
+)
+def test_a_bad_quotas_table_is_reported_like_the_other_tables(tmp_path, rows, code, row, says):
+    from salesmetrics.log import check_log
+
+    folder = tmp_path / "bad"
+    write_log(folder)
+    (folder / "quotas.csv").write_text("owner,team,period,amount\n" + rows + "\n")
+    log, problems = check_log(folder)
+    assert log is None
+    problem = next(p for p in problems if p.code == code)
+    assert problem.file == "quotas.csv" and row in problem.rows and says in str(problem)
+
+
+def test_quotas_warnings_and_missing_columns(tmp_path):
+    from salesmetrics.log import check_log
+
+    folder = tmp_path / "warn"
+    write_log(folder)
+    (folder / "quotas.csv").write_text("owner,period,amount\nzed,2024-Q1,5\n")
+    log, problems = check_log(folder)
+    assert log is not None and [p.code for p in problems] == ["unknown_quota_owner"]
+    (folder / "quotas.csv").write_text("who,amount\nzed,5\n")
+    log, problems = check_log(folder)
+    assert log is None and "no 'owner or team' and no 'period' column" in str(problems.errors[0])
