@@ -43,7 +43,19 @@ CHANGES = ("created", "advanced", "sent back", "won", "lost", "pushed", "pulled 
 LISTED_FIRST = ("won", "lost", "sent back", "advanced", "pushed", "pulled in", "created")
 # the deal attributes shown as its name and account, first match wins (case-insensitive)
 NAME_COLUMNS = ("deal_name", "name", "opportunity_name", "opportunity", "title", "subject")
-ACCOUNT_COLUMNS = ("account", "account_name", "company", "company_name", "customer", "client", "organization")
+ACCOUNT_COLUMNS = (
+    "account",
+    "account_name",
+    "company",
+    "company_name",
+    "customer",
+    "client",
+    "organization",
+    "accountid",
+    "account_id",
+)
+# a CRM's forecast category (Salesforce: ForecastCategoryName, or the history's ForecastCategory)
+FORECAST_COLUMNS = ("forecast_category", "forecastcategoryname", "forecastcategory", "forecast_category_name")
 AMOUNT_CHANGES_PENDING = (
     "Amount changes are not shown: the log holds each deal's current amount only, not its history "
     "(an amount_changes table is planned, issue 18)."
@@ -86,6 +98,7 @@ class WeeklyReview:
     coverage: LogCoverage
     notes: tuple[str, ...] = ()
     quota: pd.DataFrame | None = None  # quota_coverage of the quotas whose period holds as_of; None: no quotas table
+    by_forecast: pd.DataFrame | None = None  # open deals per forecast category at as_of; None: the log has none
 
     def _money(self, value: float) -> str:
         return _money(value, self.currency)
@@ -151,7 +164,8 @@ class WeeklyReview:
     def table(self, name: str, n: int = 25):
         """A table of the review, its first ``n`` rows, or a :class:`~salesmetrics.coverage.Note` saying why it
         is empty: ``changes`` (deal by deal: won, lost, sent back, advanced, pushed, pulled in, then created),
-        ``totals``, ``by_stage``, ``past_due``, ``neglected``, ``moved_untouched``, ``owners`` or ``quota``."""
+        ``totals``, ``by_stage``, ``past_due``, ``neglected``, ``moved_untouched``, ``owners``, ``quota`` or
+        ``by_forecast``."""
         no_close = " ".join(self.coverage.missing("close_dates"))
         no_acts = " ".join(self.coverage.missing("activities"))
         tables = {
@@ -165,6 +179,13 @@ class WeeklyReview:
             ),
             "moved_untouched": (self.moved_untouched, no_acts or "Every deal that moved had an interaction."),
             "owners": (self.owners, "No owner had activity or movement in the window."),
+            "by_forecast": (
+                self.by_forecast if self.by_forecast is not None else self.owners.iloc[0:0],
+                "The deals have no forecast category (a forecast_category column, or Salesforce's "
+                "ForecastCategoryName)."
+                if self.by_forecast is None
+                else "No deal is open.",
+            ),
             "quota": (
                 self.quota if self.quota is not None else self.owners.iloc[0:0],
                 "The log has no quotas table (quotas.csv: owner or team, period, amount; docs/log-format.md)."
@@ -274,6 +295,7 @@ def weekly_review(
     cut = truncate(log, as_of)
     deals = cut.deals.set_index("deal_id")
     name_col, account_col = _attribute(cut.deals, NAME_COLUMNS), _attribute(cut.deals, ACCOUNT_COLUMNS)
+    forecast_col = _attribute(cut.deals, FORECAST_COLUMNS)
     entries = stage_entries(cut, as_of)
     in_window = entries[(entries["changed_at"] > start) & (entries["changed_at"] <= as_of)]
 
@@ -311,6 +333,8 @@ def weekly_review(
         if account_col:
             out["account"] = deals[account_col].reindex(ids).to_numpy()
         out["owner"] = deals["owner"].reindex(ids).to_numpy()
+        if forecast_col:
+            out["forecast_category"] = deals[forecast_col].reindex(ids).to_numpy()
         out["stage"] = now["stage"].reindex(ids).to_numpy()
         if cover.has("amounts"):
             out["amount"] = amount.reindex(ids).to_numpy()
@@ -424,6 +448,17 @@ def weekly_review(
     unassigned = owners["owner"].astype(str).str.strip().str.lower().isin(UNASSIGNED)
     owners = pd.concat([owners[~unassigned], owners[unassigned]], ignore_index=True)
 
+    by_forecast = None
+    if forecast_col:
+        category = deals[forecast_col].reindex(open_now.index).astype("object").fillna("(none)")
+        by_forecast = (
+            pd.DataFrame({"forecast_category": category, "amount": amount.reindex(open_now.index)})
+            .groupby("forecast_category", sort=True)
+            .agg(deals=("amount", "size"), amount=("amount", "sum"))
+            .reset_index()
+        )
+        if not cover.has("amounts"):
+            by_forecast = by_forecast.drop(columns="amount")
     quota = None
     if log.source and Path(log.source).is_dir():
         from .quotas import check_quotas, quota_coverage
@@ -471,6 +506,7 @@ def weekly_review(
         coverage=cover,
         notes=tuple(notes),
         quota=quota,
+        by_forecast=by_forecast,
     )
 
 

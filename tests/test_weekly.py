@@ -272,3 +272,21 @@ def test_quotas_warnings_and_missing_columns(tmp_path):
     (folder / "quotas.csv").write_text("who,amount\nzed,5\n")
     log, problems = check_log(folder)
     assert log is None and "no 'owner or team' and no 'period' column" in str(problems.errors[0])
+
+
+def test_forecast_categories_from_a_salesforce_history(tmp_path):
+    """Salesforce's history has ForecastCategory; without ForecastCategoryName on the opportunities it is kept."""
+    source = REPO / "tests" / "fixtures" / "adapters" / "salesforce"
+    opp = pd.read_csv(source / "Opportunity.csv", dtype=str).drop(columns=["ForecastCategoryName"])
+    opp.to_csv(tmp_path / "Opportunity.csv", index=False)
+    log = sm.import_salesforce(tmp_path / "Opportunity.csv", source / "OpportunityHistory.csv", out=tmp_path / "sf")
+    deals = log.deals.set_index("deal_id")
+    assert deals.loc["0065g00000AAAAAAA5", "forecast_category"] == "BestCase"  # its latest history row
+    w = weekly_review(sm.read_log(tmp_path / "sf"), days=3650)
+    assert set(w.by_forecast["forecast_category"]) <= set(deals["forecast_category"].dropna()) | {"(none)"}
+    assert w.by_forecast["deals"].sum() == w.by_stage["deals_now"].sum()  # every open deal, in one category
+    changed = w.deals_changed.set_index("deal_id")
+    assert changed.loc["0065g00000AAAAAAA5", "deal_name"] == "Hooli - platform"
+    assert changed.loc["0065g00000AAAAAAA5", "account"] == "0015g00000ACCT005"  # AccountId: the export has no name
+    assert changed.loc["0065g00000AAAAAAA5", "forecast_category"] == "BestCase"
+    assert isinstance(weekly_review(sm.read_log(REPO / "datasets" / "demo")).table("by_forecast"), Note)
