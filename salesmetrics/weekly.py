@@ -196,6 +196,9 @@ class WeeklyReview:
         if name not in tables:
             raise UsageError(f"No table {name!r}; tables: {', '.join(tables)}.")
         frame, empty = tables[name]
+        if name == "totals":  # no column that the log cannot fill
+            gone = [c for c, need in (("amount", "amounts"), ("days", "close_dates")) if not self.coverage.has(need)]
+            frame = frame.drop(columns=gone)
         if name in ("past_due", "neglected") and (no_close if name == "past_due" else no_acts):
             return Note(empty)
         if name == "moved_untouched" and no_acts:
