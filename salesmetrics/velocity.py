@@ -17,11 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._text import plural
 from .coverage import LogCoverage, log_coverage, note_axes, table_or_note
 from .exceptions import DataNote, UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, stage_entries, truncate
-from .tables import first
+from .tables import MIN_DENOMINATOR, SHORT_CYCLE_DAYS, first
 
 PERIODS = {"M": "M", "Q": "Q", "W": "W"}
 GROUPS = ("owner", "team")
@@ -677,6 +678,7 @@ class VelocityReport:
                         f"then, {_factor_text(column, r1[column], cur)} now)"
                     )
                 out.append(text + ".")
+            out += self._plausibility(r1)
             return out
         closed = r1["wins"] + r1["losses"]
         if closed == 0:
@@ -691,6 +693,22 @@ class VelocityReport:
             f"{name} {_factor_text(c, r1[c], cur)}" for c, name, _ in FACTORS if pd.notna(r1[c]) and np.isfinite(r1[c])
         ]
         return [f"In {label}, sales velocity cannot be computed: {reason}. Its known factors: {', '.join(known)}."]
+
+    def _plausibility(self, row) -> list[str]:
+        """Sentences that qualify the latest velocity: a very short cycle, or a win rate on a handful of deals."""
+        out = []
+        cycles = pd.to_numeric(self.velocity["avg_cycle_days"], errors="coerce")
+        if row["avg_cycle_days"] < SHORT_CYCLE_DAYS or row["avg_cycle_days"] < cycles.median() / 4:
+            out.append(
+                f"Read it with care: an average cycle of {row['avg_cycle_days']:,.0f} days (the median period's is "
+                f"{cycles.median():,.0f}) makes velocity, an amount per day, jump."
+            )
+        closed = int(row["wins"] + row["losses"])
+        if closed < MIN_DENOMINATOR:
+            out.append(f"Its win rate rests on {plural(closed, 'closed deal')}, too few to compare.")
+        elif not row["losses"] and not self.velocity["losses"].sum():
+            out.append("No loss is recorded at all: the win rate of 100% means lost deals are not in the data.")
+        return out
 
     def _stage_sentence(self) -> list[str]:
         s = self.time_in_stage.summary

@@ -473,3 +473,12 @@ def test_velocity_report_goes_on_when_every_activity_is_outbound(tmp_path):
     ax = r.plot_responsiveness()
     assert not ax.axison and "No activity is inbound" in ax.texts[0].get_text()
     plt.close("all")
+
+
+def test_velocity_narrative_says_when_the_figure_is_not_to_be_trusted(tmp_path):
+    r = velocity_report(write_log(tmp_path / "a"), AS_OF)
+    assert "Its win rate rests on 3 closed deals, too few to compare." in r.narrative()
+    assert "Read it with care" not in r.narrative()
+    quick = DEALS.replace("C,bob,2024-01-15 00:00", "C,bob,2024-02-15 00:00")  # C won 4 days after creation
+    r = velocity_report(write_log(tmp_path / "b", deals=quick), AS_OF)
+    assert "Read it with care: an average cycle of 4 days" in r.narrative()
