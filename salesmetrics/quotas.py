@@ -92,97 +92,64 @@ def check_quotas(folder, deals: pd.DataFrame | None = None) -> tuple[pd.DataFram
     owner = text["owner"] if text["owner"] is not None else pd.Series(pd.NA, index=frame.index, dtype="string")
     team = text["team"] if text["team"] is not None else pd.Series(pd.NA, index=frame.index, dtype="string")
 
-    def rows(mask) -> tuple[int, ...]:
-        return tuple(int(i) + offset for i in np.flatnonzero(np.asarray(mask))[:5])
+    def flag(mask: pd.Series, code: str, message: str, column: str, *, values=(), expected=None, severity="error"):
+        """One problem for the rows in ``mask`` (nothing when it is empty): the first rows, values and count."""
+        if not mask.any():
+            return
+        n = int(mask.sum())
+        shown = tuple(int(i) + offset for i in np.flatnonzero(np.asarray(mask))[:5])
+        problems.append(
+            Problem(
+                code,
+                severity,
+                message.format(n=n),
+                file=file,
+                rows=shown,
+                column=column,
+                values=tuple(values)[:5],
+                count=n,
+                expected=expected,
+            )
+        )
+
+    def cells(mask: pd.Series, column: str) -> tuple[str, ...]:
+        return tuple(str(v) for v in frame.loc[mask, column].head(5))
 
     neither, both = owner.isna() & team.isna(), owner.notna() & team.notna()
+    one = "; give each row exactly one of them (a quota is for one owner or for one team)."
     for mask, code, what in (
         (neither, "quota_without_owner", "without an owner or a team"),
         (both, "quota_with_owner_and_team", "with both an owner and a team"),
     ):
-        if mask.any():
-            problems.append(
-                Problem(
-                    code,
-                    "error",
-                    f"{plural(int(mask.sum()), 'quota row')} {what}; give each row exactly one of them "
-                    "(a quota is for one owner or for one team).",
-                    file=file,
-                    rows=rows(mask),
-                    column="owner",
-                    count=int(mask.sum()),
-                    expected="an owner or a team, not both",
-                )
-            )
+        rows_text = plural(int(mask.sum()), "quota row")
+        flag(mask, code, f"{rows_text} {what}{one}", "owner", expected="an owner or a team, not both")
     periods = frame["period"].map(lambda v: parse_period(v) if pd.notna(v) else None)
     bad = periods.isna()
-    if bad.any():
-        problems.append(
-            Problem(
-                "bad_period",
-                "error",
-                f"{plural(int(bad.sum()), 'quota period')} cannot be read.",
-                file=file,
-                rows=rows(bad),
-                column="period",
-                values=tuple(str(v) for v in frame.loc[bad, "period"].head(5)),
-                count=int(bad.sum()),
-                expected=PERIOD_HELP,
-            )
-        )
+    flag(bad, "bad_period", f"{plural(int(bad.sum()), 'quota period')} cannot be read.", "period",
+         values=cells(bad, "period"), expected=PERIOD_HELP)  # fmt: skip
     amount, found = parse_numbers(frame["amount"], file=file, column="amount", offset=offset)
     problems += found
     negative, absent = amount < 0, frame["amount"].isna()
     for mask, code, what in ((negative, "negative_quota", "below 0"), (absent, "missing_quota", "left empty")):
-        if mask.any():
-            problems.append(
-                Problem(
-                    code,
-                    "error",
-                    f"{plural(int(mask.sum()), 'quota amount')} {what}.",
-                    file=file,
-                    rows=rows(mask),
-                    column="amount",
-                    values=tuple(str(v) for v in frame.loc[mask, "amount"].head(5)),
-                    count=int(mask.sum()),
-                    expected="a target amount of 0 or more",
-                )
-            )
+        flag(mask, code, f"{plural(int(mask.sum()), 'quota amount')} {what}.", "amount",
+             values=cells(mask, "amount"), expected="a target amount of 0 or more")  # fmt: skip
     out = pd.DataFrame({"owner": owner, "team": team, "period": frame["period"].astype("string"), "amount": amount})
     key = out["owner"].fillna("") + "\x00" + out["team"].fillna("") + "\x00" + periods.astype(str)
     dup = key.duplicated(keep=False) & ~neither & ~bad
-    if dup.any():
-        problems.append(
-            Problem(
-                "duplicate_quota",
-                "error",
-                f"{plural(int(dup.sum()), 'quota row')} give the same owner or team a quota twice for one period; "
-                "keep one.",
-                file=file,
-                rows=rows(dup),
-                column="period",
-                values=tuple(str(v) for v in out.loc[dup, "period"].head(5)),
-                count=int(dup.sum()),
-            )
-        )
+    twice = "give the same owner or team a quota twice for one period; keep one."
+    flag(
+        dup, "duplicate_quota", f"{plural(int(dup.sum()), 'quota row')} {twice}", "period", values=cells(dup, "period")
+    )
     if deals is not None:
         for column, values in (("owner", owner), ("team", team)):
             known = set(deals[column].dropna().astype(str)) if column in deals else set()
             unknown = values.notna() & ~values.isin(known)
-            if unknown.any():
-                problems.append(
-                    Problem(
-                        f"unknown_quota_{column}",
-                        "warning",
-                        f"{plural(int(unknown.sum()), 'quota')} for a {column} no deal has; they are shown with no "
-                        f"pipeline. Check the spelling against the deals table's {column} column.",
-                        file=file,
-                        rows=rows(unknown),
-                        column=column,
-                        values=tuple(dict.fromkeys(values[unknown].astype(str)))[:5],
-                        count=int(unknown.sum()),
-                    )
-                )
+            message = (
+                f"{plural(int(unknown.sum()), 'quota')} for a {column} no deal has; they are shown with no "
+                f"pipeline. Check the spelling against the deals table's {column} column."
+            )
+            flag(unknown, f"unknown_quota_{column}", message, column, severity="warning",
+                 values=dict.fromkeys(values[unknown].astype(str)))  # fmt: skip
     if any(p.severity == "error" for p in problems):
         return None, problems
     out["start"] = pd.to_datetime([p.start_time for p in periods]).normalize()  # first day, no time zone
