@@ -184,3 +184,10 @@ def test_a_rep_is_compared_with_the_others_not_with_itself():
     assert out["motion_per_movement"].tolist() == [4.0, 3.5, pytest.approx(580 / 26)]
     t = readable(out)
     assert [r[0] for r in t.cells] == ["ann", "median of the 2 other owners", "all 4 owners"]
+
+
+def test_the_adapters_unknown_owner_is_not_a_rep():
+    from salesmetrics.adapters._common import UNKNOWN_OWNER
+
+    g = pd.DataFrame({"owner": [UNKNOWN_OWNER, "ann"], "wins": [50, 1]})
+    assert [r[0] for r in readable(g).cells] == ["ann", "(no owner)"]
