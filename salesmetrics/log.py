@@ -252,6 +252,12 @@ def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog
     for spec in TABLES:
         frame = loaded.tables.get(spec.name)
         tables[spec.name] = _empty(spec, tz) if frame is None else _with_optional_columns(frame, spec)
+    if "quotas" not in skip and Path(path).is_dir():  # the optional quotas table, checked like the others
+        from .quotas import check_quotas
+
+        loaded.problems.extend(check_quotas(path, tables["deals"])[1])
+        if loaded.problems.errors:
+            return None, loaded.problems
     log = SalesLog(
         model=loaded.model,
         deals=tables["deals"],

@@ -375,6 +375,10 @@ table.dataframe th, table.dataframe td { padding: .25em .7em; border: 0; border-
 table.dataframe thead th { border-bottom: 2px solid var(--ink); font-weight: 600; vertical-align: bottom; }
 table.dataframe tbody th { color: var(--muted); font-weight: 400; }
 table.dataframe .text { text-align: left; }
+.sm-table { overflow-x: auto; max-width: 100%; margin: .6em 0 1.4em; }
+.sm-table table.dataframe { margin: 0; }
+.sm-table thead th { white-space: normal; min-width: 4.5rem; max-width: 11rem; }
+table.dataframe td.wrap { white-space: normal; min-width: 16rem; max-width: 34rem; }
 table.dataframe tbody tr:nth-child(even) { background: var(--soft); }
 table.dataframe tbody tr:hover { background: #eef4fb; }
 .output_stderr pre, .output_error pre { background: #fff5f5; border-color: #f1c4c4; }

@@ -28,6 +28,7 @@ from .exceptions import UsageError
 from .log import SalesLog
 from .models import LEAK_AUC
 from .snapshots import FEATURES
+from .tables import first
 
 GROUPS = ("owner", "team")
 FREQS = {"W": "weekly", "M": "monthly"}
@@ -614,7 +615,7 @@ class StallRiskReport:
             columns = base
         if self.as_of is None:
             return Note(" ".join(self.notes))
-        return table_or_note(d[columns].head(n).reset_index(drop=True), "No deal is open at the as-of date.", 1)
+        return table_or_note(first(d[columns], n).reset_index(drop=True), "No deal is open at the as-of date.", 1)
 
     def _repr_html_(self) -> str:
         table = self.table()

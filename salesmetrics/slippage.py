@@ -24,6 +24,7 @@ from .coverage import LogCoverage, log_coverage, note_axes, table_or_note
 from .exceptions import UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, stage_entries, truncate
+from .tables import first
 
 CHANGE_KINDS = ("first", "push", "pull", "same")
 DEFAULT_EDGES = (0, 7, 14, 21, 27, 34, 45, 60, 90, 180, np.inf)
@@ -476,7 +477,7 @@ class SlippageReport:
         if name not in tables:
             raise UsageError(f"No table {name!r}; tables: {', '.join(tables)}.")
         frame, columns, message = tables[name]
-        out = frame[list(dict.fromkeys(columns))].head(n)
+        out = first(frame[list(dict.fromkeys(columns))], n)  # the table says "20 of 66"
         if "expected_close_date" in out:
             out = out.assign(expected_close_date=out["expected_close_date"].dt.strftime("%Y-%m-%d"))
         return table_or_note(out, message)

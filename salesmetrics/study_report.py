@@ -28,6 +28,7 @@ from .log import SalesLog
 from .models import LEAK_AUC
 from .risk_report import FREQS, LEARNERS, _Warnings, empty_features, fill_features
 from .snapshots import FEATURES
+from .tables import first
 
 TARGETS = ("won", "stalled")
 COX_MAX_ROWS = 15_000  # the concordance index costs about the square of the rows: above this, dates are thinned
@@ -337,7 +338,7 @@ class Study:
         if name == "calibration":
             return Note(ev_note) if ev_note else table_or_note(self.evaluation.calibration, "No rows.", 3)
         if name in ("groups", "importance"):
-            frame = self.group_importance if name == "groups" else self.importance.head(n)
+            frame = self.group_importance if name == "groups" else first(self.importance, n)
             return Note(ev_note) if ev_note else table_or_note(frame, "No importance was computed.", 3)
         if name == "survival":
             if self.survival is None:
@@ -345,7 +346,7 @@ class Study:
             return table_or_note(self.survival.summary, "No deal is left for the survival curves.", 3)
         if self.cox is None:
             return Note(f"No Cox model: {self.cox_note}.")
-        return table_or_note(self.cox.coefficients.head(n), "No coefficient.", 3)
+        return table_or_note(first(self.cox.coefficients, n), "No coefficient.", 3)
 
     def _repr_html_(self) -> str:
         parts = [f"<p>{html.escape(self.narrative())}</p>"]

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._text import plural
 from .coverage import LogCoverage, log_coverage, note_axes, table_or_note
 from .exceptions import DataNote, UsageError
 from .log import SalesLog
 from .prepare import resolve_as_of, stage_entries, truncate
+from .tables import MIN_DENOMINATOR, SHORT_CYCLE_DAYS, first
 
 PERIODS = {"M": "M", "Q": "Q", "W": "W"}
 GROUPS = ("owner", "team")
@@ -515,6 +517,12 @@ def response_times(log: SalesLog, as_of=None) -> pd.DataFrame:
     return out[columns]
 
 
+NO_INBOUND = (
+    "No activity is inbound (a buyer reaching out): every activity with a direction is the seller's, so there is "
+    "no buyer request to time and responsiveness cannot be measured."
+)
+
+
 def responsiveness(log: SalesLog, as_of=None, by: str | None = "owner") -> pd.DataFrame:
     """Median hours from a buyer's inbound activity to the seller's next outbound one, per owner or team.
 
@@ -522,8 +530,8 @@ def responsiveness(log: SalesLog, as_of=None, by: str | None = "owner") -> pd.Da
     Columns: the group, ``n_requests``, ``n_answered``, ``n_unanswered`` (censored at ``as_of``),
     ``median_hours`` (answered requests only), ``km_median_hours`` (Kaplan–Meier median counting unanswered
     requests as censored; never below ``median_hours``' information, and NaN when under half are answered)
-    and ``p90_hours`` (answered). When the log has no ``direction`` data the result is empty and a warning
-    says so.
+    and ``p90_hours`` (answered). When the log has no ``direction`` data, or no inbound activity (every
+    activity is outbound), the result is empty and a warning says so.
 
     Examples
     --------
@@ -545,6 +553,9 @@ def responsiveness(log: SalesLog, as_of=None, by: str | None = "owner") -> pd.Da
         )
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     requests = _label(response_times(log, as_of), _group_of(log, by), by)
+    if requests.empty:  # every activity is outbound (or none is dated yet): no buyer request to time
+        warnings.warn(NO_INBOUND, DataNote, stacklevel=2)
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     requests["answered_hours"] = requests["hours"].where(~requests["censored"])
     grouped = requests.groupby(keys) if keys else requests.groupby(np.zeros(len(requests), dtype="int64"))
     summary = grouped.agg(
@@ -667,6 +678,7 @@ class VelocityReport:
                         f"then, {_factor_text(column, r1[column], cur)} now)"
                     )
                 out.append(text + ".")
+            out += self._plausibility(r1)
             return out
         closed = r1["wins"] + r1["losses"]
         if closed == 0:
@@ -681,6 +693,22 @@ class VelocityReport:
             f"{name} {_factor_text(c, r1[c], cur)}" for c, name, _ in FACTORS if pd.notna(r1[c]) and np.isfinite(r1[c])
         ]
         return [f"In {label}, sales velocity cannot be computed: {reason}. Its known factors: {', '.join(known)}."]
+
+    def _plausibility(self, row) -> list[str]:
+        """Sentences that qualify the latest velocity: a very short cycle, or a win rate on a handful of deals."""
+        out = []
+        cycles = pd.to_numeric(self.velocity["avg_cycle_days"], errors="coerce")
+        if row["avg_cycle_days"] < SHORT_CYCLE_DAYS or row["avg_cycle_days"] < cycles.median() / 4:
+            out.append(
+                f"Read it with care: an average cycle of {row['avg_cycle_days']:,.0f} days (the median period's is "
+                f"{cycles.median():,.0f}) makes velocity, an amount per day, jump."
+            )
+        closed = int(row["wins"] + row["losses"])
+        if closed < MIN_DENOMINATOR:
+            out.append(f"Its win rate rests on {plural(closed, 'closed deal')}, too few to compare.")
+        elif not row["losses"] and not self.velocity["losses"].sum():
+            out.append("No loss is recorded at all: the win rate of 100% means lost deals are not in the data.")
+        return out
 
     def _stage_sentence(self) -> list[str]:
         s = self.time_in_stage.summary
@@ -725,6 +753,10 @@ class VelocityReport:
         if c["n_open"]:
             text += f" (a median of {_days_text(c['median_days_open'])} days since the commit)"
         return [text + "."]
+
+    def _no_request(self) -> str:
+        """Why the responsiveness table is empty when the log has directions."""
+        return NO_INBOUND if NO_INBOUND in self.notes else "No buyer request was logged before the as-of date."
 
     def _response_sentence(self) -> list[str]:
         o = self.response_overall
@@ -790,11 +822,11 @@ class VelocityReport:
                 " ".join(self.coverage.missing("dates", "commit_stage")) or "No deal reached the commit stage.",
             ),
             "responsiveness": (
-                response.head(n),
-                " ".join(self.coverage.missing("dates", "direction")) or "No buyer request was logged.",
+                first(response, n),
+                " ".join(self.coverage.missing("dates", "direction")) or self._no_request(),
             ),
             "groups": (
-                self.group_velocity.sort_values("velocity", ascending=False, na_position="last").head(n),
+                first(self.group_velocity.sort_values("velocity", ascending=False, na_position="last"), n),
                 no_stages or "No deals.",
             ),
         }
@@ -911,7 +943,7 @@ class VelocityReport:
         title = f"Responsiveness by {self.group_by}"
         r = self.responsiveness
         if self.as_of is None or r.empty:
-            why = " ".join(self.coverage.missing("dates", "direction")) or "No buyer request was logged."
+            why = " ".join(self.coverage.missing("dates", "direction")) or self._no_request()
             return note_axes(ax, title, why)
         km = pd.to_numeric(r["km_median_hours"], errors="coerce")
         r = r.assign(_km=km.fillna(np.inf)).sort_values(["_km", self.group_by], ascending=[True, False]).tail(top)
@@ -1010,9 +1042,14 @@ def velocity_report(
     )
     stages = time_in_stage(cut, as_of=cut_at)
     commit = commit_to_signature(cut, as_of=cut_at) if cut.model.commit_stage else None
-    if cover.has("direction"):
-        by_group = responsiveness(cut, as_of=cut_at, by=group_by)
-        overall = responsiveness(cut, as_of=cut_at, by=None)
+    inbound = cover.has("direction") and bool((log.activities["direction"] == "inbound").any())
+    if cover.has("direction") and not inbound:
+        notes.append(NO_INBOUND)
+    if inbound:
+        with warnings.catch_warnings():  # no request before as_of yet: the table's own note says so
+            warnings.simplefilter("ignore", DataNote)
+            by_group = responsiveness(cut, as_of=cut_at, by=group_by)
+            overall = responsiveness(cut, as_of=cut_at, by=None)
     else:
         columns = [group_by, "n_requests", "n_answered", "n_unanswered", "median_hours", "km_median_hours", "p90_hours"]
         by_group = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})

@@ -448,7 +448,7 @@ def test_pipeline_health_report_of_a_log_without_dates_shows_win_rates(tmp_path)
     page = next(p for p in files if p.suffix == ".html").read_text(encoding="utf-8")
     assert "Win rates by team, from each deal" in page
     # Northwest: 2 won of 3 decided; Pacific: 1 of 4 (hand-counted from win_loss.csv)
-    assert "0.67" in page and "0.25" in page and "Traceback" not in page
+    assert "67%" in page and "25%" in page and "Traceback" not in page  # rates in percent (tables.readable)
 
 
 def test_win_rates_count_open_deals_and_missing_segments():

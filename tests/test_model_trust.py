@@ -158,7 +158,11 @@ def test_notebook_links_the_models_doc_and_shows_reasons_in_full():
     text = "\n".join("".join(c["source"]) for c in nb["cells"])
     assert "docs/models-estimators.md" not in text and "`docs/models.md`" in text
     assert (REPO / "docs" / "models.md").is_file()
-    assert 'pd.option_context("display.max_colwidth", None)' in text
+    assert "readable(report.table()" in text  # tables.readable writes every cell in full (never cut at 50)
+    from salesmetrics.tables import readable
+
+    reasons = "; ".join(["close date pushed 3 times", "no stage movement for 45 days"] * 4)
+    assert readable(pd.DataFrame({"top_reasons": [reasons]})).cells == [[reasons]]
     assert sum("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]) == 1
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import salesmetrics as sm
 from salesmetrics.coverage import Note
-from salesmetrics.exceptions import UsageError
+from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.prepare import truncate
 from salesmetrics.velocity import (
     commit_to_signature,
@@ -458,3 +458,27 @@ def test_velocity_report_tables_plots_and_arguments(log):
         with pytest.raises(UsageError):
             velocity_report(log, AS_OF, **bad)
     plt.close("all")
+
+
+def test_velocity_report_goes_on_when_every_activity_is_outbound(tmp_path):
+    """All-outbound activities: no buyer request to time. The report says so and every other part is made."""
+    log = write_log(tmp_path / "out", activities=ACTIVITIES.replace("inbound", "outbound"))
+    with pytest.warns(DataNote, match="No activity is inbound"):
+        assert responsiveness(log, as_of=AS_OF, by="owner").empty
+    r = velocity_report(log, AS_OF)
+    assert r.responsiveness.empty and r.response_overall.empty
+    assert "No activity is inbound" in r.narrative()
+    assert r.narrative().startswith("In 2024-02, sales velocity was 38 per day")  # the rest is still computed
+    assert str(r.table("responsiveness")).startswith("No activity is inbound")
+    ax = r.plot_responsiveness()
+    assert not ax.axison and "No activity is inbound" in ax.texts[0].get_text()
+    plt.close("all")
+
+
+def test_velocity_narrative_says_when_the_figure_is_not_to_be_trusted(tmp_path):
+    r = velocity_report(write_log(tmp_path / "a"), AS_OF)
+    assert "Its win rate rests on 3 closed deals, too few to compare." in r.narrative()
+    assert "Read it with care" not in r.narrative()
+    quick = DEALS.replace("C,bob,2024-01-15 00:00", "C,bob,2024-02-15 00:00")  # C won 4 days after creation
+    r = velocity_report(write_log(tmp_path / "b", deals=quick), AS_OF)
+    assert "Read it with care: an average cycle of 4 days" in r.narrative()

@@ -61,6 +61,7 @@ HISTORY_FIELDS = {
     "Probability": ("Probability (%)",),
     "IsDeleted": ("Deleted",),
     "Amount": ("Amount (converted)",),
+    "ForecastCategory": ("Forecast Category", "ForecastCategoryName", "Forecast Category Name"),
 }
 _LOST_NAME = re.compile(r"lost|clos|dead|disqualif|cancel|reject", re.IGNORECASE)
 
@@ -307,6 +308,7 @@ def import_salesforce(
         parse_amounts(hist, hc["Probability"], c, percent=True)[frame.index] if hc["Probability"] else np.nan
     )
     frame["_amount"] = parse_amounts(hist, hc["Amount"], c)[frame.index] if hc["Amount"] else np.nan
+    frame["_forecast"] = hist.text(hc["ForecastCategory"])[frame.index] if hc["ForecastCategory"] else None
     no_id = frame["_deal_raw"].isna()
     if no_id.any():
         c.error(
@@ -433,6 +435,10 @@ def import_salesforce(
         deals["team"] = opp.text(team_col)
     used = [oc["Id"], oc["OwnerId"], oc["CreatedDate"], oc["Amount"], team_col]
     deals = pd.concat([deals, attributes(opp, used)], axis=1)
+    forecast_known = any(re.sub(r"[\s_]", "", str(col)).lower().startswith("forecastcategory") for col in deals)
+    if hc["ForecastCategory"] and not forecast_known:  # the history's latest forecast category, kept for reports
+        latest = frame[frame["_forecast"].notna()].groupby("_deal", sort=False)["_forecast"].last()
+        deals["forecast_category"] = ids.map(latest).astype("object").where(ids.notna(), None)
     prov["deals"] = Provenance.rows_of(
         opp,
         opp.frame.index,
