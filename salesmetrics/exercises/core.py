@@ -378,6 +378,42 @@ class Question:
     def _prepare(self) -> None:
         self.expected  # noqa: B018 - computed (and kept) before the answer is judged
 
+    def _mistake_values(self) -> list[tuple[Mistake, Any]]:
+        """Each mistake with its value on this variant (mistakes that cannot be computed here are left out)."""
+        out = []
+        for mistake in self.mistakes:
+            try:
+                out.append((mistake, self._lazy(f"mistake:{mistake.name}", mistake.answer)))
+            except Exception:  # not computable on this data: it is simply never matched
+                continue
+        return out
+
+    def _same(self, a: Any, b: Any) -> bool:
+        try:
+            return bool(self._compare(a, b).ok)
+        except Exception:
+            return False
+
+    def _separation_problems(self) -> list[str]:
+        """Mistakes this variant's data does not tell apart: one that gives the right answer, or two that give
+        the same answer (the trainee would read the other one's message)."""
+        values = self._mistake_values()
+        if not values:
+            return []
+        problems = []
+        expected = self.expected
+        for i, (mistake, value) in enumerate(values):
+            if self._same(value, expected):
+                problems.append(f"{self.id}: the mistake {mistake.name!r} gives the right answer")
+                continue
+            for earlier, other in values[:i]:
+                if self._same(value, other):
+                    problems.append(
+                        f"{self.id}: the mistakes {earlier.name!r} and {mistake.name!r} give the same answer"
+                    )
+                    break
+        return problems
+
     def _feedback(self, state: State, message: str, mistake: str | None = None) -> Feedback:
         return Feedback(self.id, state, message, mistake, self.title)
 
@@ -626,6 +662,42 @@ class FunctionQuestion(Question):
         message = f"It gives the right result on all {len(cases)} test inputs. {success}".strip()
         return self._feedback(State.CORRECT, message + (note if changed_input else ""))
 
+    def _separation_problems(self) -> list[str]:
+        functions = [m for m in self.mistakes if callable(m.answer)]
+        if not functions:
+            return []
+        cases = self.cases
+
+        def outputs(function):
+            try:
+                return [function(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs)) for c in cases]
+            except Exception:
+                return None
+
+        def same(a, b):
+            try:
+                return all(self._outputs_match(x, y).ok for x, y in zip(a, b, strict=True))
+            except Exception:
+                return False
+
+        want = outputs(self.reference)
+        problems, seen = [], []
+        for mistake in functions:
+            got = outputs(mistake.answer)
+            if got is None:
+                continue
+            if same(got, want):
+                problems.append(f"{self.id}: the mistake {mistake.name!r} gives the right output on every test input")
+                continue
+            for earlier, other in seen:
+                if same(got, other):
+                    problems.append(
+                        f"{self.id}: the mistakes {earlier.name!r} and {mistake.name!r} give the same outputs"
+                    )
+                    break
+            seen.append((mistake, got))
+        return problems
+
     def _function_mistake(self, outputs: list, cases: list[Case]) -> Mistake | None:
         """The first mistake whose function gives the trainee's outputs on every test input."""
         for mistake in self.mistakes:
@@ -705,6 +777,9 @@ class ChoiceQuestion(Question):
                 return m.answer.upper()
         return next(k for k in self.choices if k != right)
 
+    def _separation_problems(self) -> list[str]:
+        return []  # a wrong letter is never the right one
+
     def _letter(self, answer) -> str | None:
         if not isinstance(answer, str):
             return None
@@ -749,6 +824,9 @@ class ReflectionQuestion(Question):
 
     kind = "reflection"
 
+    def _separation_problems(self) -> list[str]:
+        return []
+
     def __init__(self, id, title, *, min_words: int = 8, variable: str = "reflection", **kwargs):
         self.min_words = min_words
         self.variable = variable
@@ -788,6 +866,19 @@ class ReflectionQuestion(Question):
 
 SIZE = {"n_deals": 200, "n_owners": 10, "months": 4}  # small: a notebook runs in seconds
 REAL_DATA_SHARE = 0.8  # with a log folder, each variant keeps this share of the deals, drawn by its seed
+
+
+REDRAWS = 12  # at most this many re-draws of a variant in which a typical mistake gives the right answer
+
+
+def redraw_seed(seed: int, attempt: int) -> int:
+    """The seed of re-draw ``attempt`` (1, 2, ...) of the variant ``seed``: stable, so a variant is reproducible.
+
+    >>> redraw_seed(5, 1) == redraw_seed(5, 1), redraw_seed(5, 1) != redraw_seed(5, 2)
+    (True, True)
+    """
+    digest = hashlib.sha256(f"redraw\n{int(seed)}\n{int(attempt)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 1_000_000
 
 
 _MEMO: dict[int, dict[str, Any]] = {}
@@ -914,6 +1005,13 @@ class Exercise:
         Applied to the loaded log (before any question sees it): an exercise may add a few teaching cases to its
         data, e.g. a repeated stage entry, so that a typical mistake gives a different answer. ``simulation``
         keeps the log as simulated.
+    redraws : int
+        How many times the data may be re-drawn (with seeds derived from ``seed``) when a typical mistake gives
+        the right answer in it or the ``lesson`` does not hold (:meth:`variant_problems`); 0 never re-draws.
+        :attr:`data_seed` is the seed the data was drawn with.
+    lesson : callable(exercise) -> list of str, optional
+        The lesson's claims that must hold in a variant ("one team logged clearly more activity"): returns what
+        does not hold (an empty list when all do).
     needs : sequence of str
         What the exercise needs from its log (keys of :data:`NEEDS`); a log that lacks any of them is refused
         with a :class:`~salesmetrics.exceptions.UsageError` when it loads (see :func:`check_needs`).
@@ -940,6 +1038,8 @@ class Exercise:
         progress: str | Path | bool | None = None,
         prepare: Callable[[Any, int], Any] | None = None,
         needs: Iterable[str] = (),
+        redraws: int = REDRAWS,
+        lesson: Callable[[Any], list[str]] | None = None,
     ):
         self.id = id
         self.title = title
@@ -953,6 +1053,10 @@ class Exercise:
         self._store = None
         self._prepare_data = prepare
         self.needs = tuple(needs)
+        self.redraws = int(redraws)
+        self._lesson = lesson
+        self._data_seed = self.seed
+        self._variant_problems: list[str] = []
 
     # -- data --------------------------------------------------------------------------------------------------
     @property
@@ -966,14 +1070,68 @@ class Exercise:
         return self._cache[name]
 
     def _loaded(self):
-        return self.cached("_data", self._load)
+        if "_data" not in self._cache:
+            self._draw()
+        return self._cache["_data"]
 
-    def _load(self):
-        log, sim = load_data(self.data, self.seed, **self.size)
+    def _load(self, seed: int):
+        log, sim = load_data(self.data, seed, **self.size)
         check_needs(log, self.needs, self.id, self.data)
         if self._prepare_data is not None:
-            log = self._prepare_data(log, self.seed)
+            log = self._prepare_data(log, seed)
         return log, sim
+
+    def _forget(self) -> None:
+        self._cache.clear()
+        for q in self._questions.values():
+            q._cache.clear()
+
+    def _draw(self) -> None:
+        """Load the variant's data; re-draw it (another seed derived from :attr:`seed`) while a typical mistake
+        gives the right answer or the lesson's claim does not hold in it (:meth:`variant_problems`), at most
+        ``redraws`` times. If no draw separates them, the first draw is kept and its problems are kept in
+        :attr:`variant_problems_` (the harness fails on them)."""
+        first = None
+        for attempt in range(self.redraws + 1):
+            seed = self.seed if attempt == 0 else redraw_seed(self.seed, attempt)
+            loaded = self._load(seed)
+            self._forget()
+            self._cache["_data"] = loaded
+            self._data_seed = seed
+            problems = self.variant_problems() if self.redraws else []
+            if not problems:
+                self._variant_problems = []
+                return
+            if first is None:
+                first = (loaded, seed, problems)
+        loaded, seed, problems = first
+        self._forget()
+        self._cache["_data"] = loaded
+        self._data_seed = seed
+        self._variant_problems = problems
+
+    @property
+    def data_seed(self) -> int:
+        """The seed the variant's data was drawn with: :attr:`seed`, or a re-draw's (see :meth:`_draw`)."""
+        self._loaded()
+        return self._data_seed
+
+    @property
+    def variant_problems_(self) -> list[str]:
+        """The problems of the variant kept when no re-draw was free of them (empty for a good variant)."""
+        self._loaded()
+        return list(self._variant_problems)
+
+    def variant_problems(self) -> list[str]:
+        """What makes this variant a bad one to teach with (empty when it is a good one): a typical mistake
+        (a :class:`Mistake` of a value, table or function question) that gives the right answer on this data, or
+        a claim of the lesson (the exercise's ``lesson`` check) that does not hold in it."""
+        problems = []
+        for q in self._questions.values():
+            problems.extend(q._separation_problems())
+        if self._lesson is not None:
+            problems.extend(self._lesson(self))
+        return problems
 
     @property
     def log(self):
@@ -1087,6 +1245,7 @@ __all__ = [
     "BLANK",
     "NEEDS",
     "REAL_DATA_SHARE",
+    "REDRAWS",
     "SIZE",
     "Case",
     "ChoiceQuestion",
@@ -1105,5 +1264,6 @@ __all__ = [
     "load_data",
     "memo",
     "missing_needs",
+    "redraw_seed",
     "seed_for",
 ]
