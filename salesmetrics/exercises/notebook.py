@@ -237,9 +237,15 @@ def make_variants(
                 )
             data = str(Path(data).resolve())  # the notebooks run in the trainee's folder
             _check_log_needs(data, modules)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder (it is created if it does not exist).")
+    from .._output import check_output_folder
+
+    out = check_output_folder(
+        out,
+        logs=[data] if data is not None and Path(data).is_dir() else [],
+        inputs=[Path(folder) if folder else notebook_path(modules[0]).parent] if modules else [],
+        what="the trainees' notebooks (it is created if it does not exist)",
+        replaces=False,
+    )
     if add and force:
         raise UsageError("--add keeps existing notebooks and --force replaces them: pass only one of them.")
     earlier = _read_trainees_csv(out / "trainees.csv")
