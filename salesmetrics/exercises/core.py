@@ -64,6 +64,7 @@ class State(StrEnum):
     NOT_ATTEMPTED = "not_attempted"
     INCORRECT = "incorrect"
     CORRECT = "correct"
+    RECORDED = "recorded"  # a prediction or a reflection: kept as the trainee's own, never marked wrong
 
 
 class _Blank:
@@ -170,6 +171,7 @@ _COLOURS = {
     State.CORRECT: ("#1a7f37", "#e8f5ec"),
     State.INCORRECT: ("#b3261e", "#fdecea"),
     State.NOT_ATTEMPTED: ("#57606a", "#f3f4f6"),
+    State.RECORDED: ("#0b5cad", "#eaf2fb"),
     "help": ("#0b5cad", "#eaf2fb"),
 }
 
@@ -191,7 +193,12 @@ def _show(text: str, html_text: str) -> None:
         print(text)
 
 
-_LABELS = {State.CORRECT: "Correct", State.INCORRECT: "Incorrect", State.NOT_ATTEMPTED: "Not attempted"}
+_LABELS = {
+    State.CORRECT: "Correct",
+    State.INCORRECT: "Incorrect",
+    State.NOT_ATTEMPTED: "Not attempted",
+    State.RECORDED: "Recorded",
+}
 
 
 @dataclass(frozen=True)
@@ -751,45 +758,80 @@ class ChoiceQuestion(Question):
         variable: str = "answer",
         predict: bool = False,
         wrong_message: Spec = None,
+        shuffle: bool = True,
         **kwargs,
     ):
-        self.choices = {str(k).upper(): v for k, v in options.items()}
+        self.choices = {str(k).upper(): v for k, v in options.items()}  # as written, in the author's letters
         self.variable = variable
         self.predict = predict
+        self.shuffle = shuffle
         self._wrong_message = wrong_message
         kwargs.setdefault("solution", lambda ex: f"{variable} = {self.expected!r}")
         kwargs.setdefault("wrong", lambda ex: f"{variable} = {self.typical_wrong!r}")
         super().__init__(id, title, **kwargs)
 
+    # -- the trainee's letters ---------------------------------------------------------------------------------
     @property
-    def expected(self) -> str:
+    def _order(self) -> dict[str, str]:
+        """The trainee's letter -> the author's letter. In an exercise the options are shuffled by the variant's
+        seed (so letters differ across a class, and the same trainee always sees the same order)."""
+        keys = list(self.choices)
+        if not self.shuffle or self.exercise is None:
+            return dict(zip(keys, keys, strict=True))
+        import random
+
+        shuffled = keys[:]
+        random.Random(f"{self.exercise.seed}\n{self.exercise.id}\n{self.id}").shuffle(shuffled)
+        return dict(zip(keys, shuffled, strict=True))
+
+    def _shown(self, author_letter: str) -> str:
+        return next(k for k, v in self._order.items() if v == author_letter)
+
+    @property
+    def options(self) -> dict[str, str]:
+        """The options as this trainee sees them: letter -> text, in the trainee's order."""
+        return {letter: self.choices[key] for letter, key in self._order.items()}
+
+    def show_options(self) -> None:
+        """Show the options with this trainee's letters (the notebook's cell above each choice answer)."""
+        text = "\n".join(f"{letter}: {option}" for letter, option in self.options.items())
+        body = "\n\n".join(f"**{letter}**: {option}" for letter, option in self.options.items())
+        _show(text, _box(f"{self.id}: your options", body, "help"))
+
+    def _author_expected(self) -> str:
         letter = str(self._lazy("expected", self._expected_spec)).upper()
         if letter not in self.choices:
             raise ValueError(f"{self.id}: expected {letter!r} is not one of the options {list(self.choices)}")
         return letter
 
     @property
+    def expected(self) -> str:
+        return self._shown(self._author_expected())
+
+    @property
     def typical_wrong(self) -> str:
         """A wrong letter for the test harness: the first letter with its own Mistake, else the first wrong one."""
-        right = self.expected
+        right = self._author_expected()
         for m in self.mistakes:
             if isinstance(m.answer, str) and m.answer.upper() != right:
-                return m.answer.upper()
-        return next(k for k in self.choices if k != right)
+                return self._shown(m.answer.upper())
+        return self._shown(next(k for k in self.choices if k != right))
 
     def _separation_problems(self) -> list[str]:
         return []  # a wrong letter is never the right one
 
     def _letter(self, answer) -> str | None:
+        """The trainee's letter for an answer given as a letter (``"b"``, ``"B)"``) or an option's text."""
         if not isinstance(answer, str):
             return None
+        options = self.options
         text = answer.strip()
-        if text.upper() in self.choices:
+        if text.upper() in options:
             return text.upper()
         text = text.rstrip(")").strip()
-        if text.upper() in self.choices:
+        if text.upper() in options:
             return text.upper()
-        for k, v in self.choices.items():
+        for k, v in options.items():
             if text.casefold() == v.strip().casefold():
                 return k
         return None
@@ -797,25 +839,28 @@ class ChoiceQuestion(Question):
     def _judge(self, answer):
         letter = self._letter(answer)
         if letter is None:
-            allowed = ", ".join(f"'{k}'" for k in self.choices)
+            allowed = ", ".join(f"'{k}'" for k in self.options)
             return self._feedback(
                 State.INCORRECT,
                 f"Answer with one of the letters {allowed} (as text, in quotes), not {short_repr(answer)}.",
             )
         if letter == self.expected:
             return self._feedback(State.CORRECT, str(_resolve(self._success, self.exercise) or ""))
+        author = self._order[letter]
+        # a prediction is the trainee's own: recorded, never marked wrong
+        state = State.RECORDED if self.predict else State.INCORRECT
         for m in self.mistakes:
-            if isinstance(m.answer, str) and m.answer.upper() == letter:
-                return self._feedback(State.INCORRECT, m.message, m.name)
+            if isinstance(m.answer, str) and m.answer.upper() == author:
+                return self._feedback(state, m.message, m.name)
         message = _resolve(self._wrong_message, self.exercise)
         if not message:
             message = (
-                "Not what your data shows. Keep your prediction in mind: you will compute the answer in the next "
-                "questions, then come back and try again."
+                "Your prediction is recorded. Keep it in mind: you will compute the answer in the next questions, "
+                "then see how your data compares (you may come back and check another letter)."
                 if self.predict
                 else "Not quite: look at the data (or the plot) again."
             )
-        return self._feedback(State.INCORRECT, str(message), "wrong choice")
+        return self._feedback(state, str(message), "wrong prediction" if self.predict else "wrong choice")
 
 
 class ReflectionQuestion(Question):
@@ -845,9 +890,9 @@ class ReflectionQuestion(Question):
         words = len(answer.split())
         if words < self.min_words:
             return self._feedback(
-                State.INCORRECT,
-                f"Only {words} word{'s' if words != 1 else ''}: write two or three sentences (at least "
-                f"{self.min_words} words), in your own words. It is recorded for you and your trainer, not marked.",
+                State.RECORDED,
+                f"Recorded, {words} word{'s' if words != 1 else ''}: write two or three sentences (at least "
+                f"{self.min_words} words), in your own words. It is kept for you and your trainer, not marked.",
                 "too short",
             )
         return self._feedback(

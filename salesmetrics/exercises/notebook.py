@@ -75,7 +75,8 @@ def check_notebook(nb, module: ModuleType) -> list[str]:
 
     Checks: no outputs or execution counts; exactly one ``parameters`` cell defining data, seed and trainee;
     one answer cell per question of the module, each holding ``____`` and no more than a few lines; a
-    ``.<id>.check(`` call for every question; no solution code in the notebook.
+    ``.<id>.check(`` call for every question; a ``.<id>.show_options()`` cell before each choice question's
+    answer (no option written with a fixed letter); no solution code in the notebook.
     """
     problems = []
     params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
@@ -106,9 +107,17 @@ def check_notebook(nb, module: ModuleType) -> list[str]:
             problems.append(f"no cell calls .{qid}.check(...)")
     text = "\n".join(c.source for c in nb.cells)
     for q in exercise:
-        for letter, option in getattr(q, "choices", {}).items():
-            if option not in text:
-                problems.append(f"option {letter} of {q.id} ({option[:40]!r}...) is not in the notebook's text")
+        if q.kind != "choice" or q.id not in cells:
+            continue
+        shown = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and f".{q.id}.show_options()" in c.source]
+        if not shown or min(shown) > cells[q.id]:
+            problems.append(
+                f"no cell shows the options of {q.id} before its answer cell: `ex.{q.id}.show_options()` (letters "
+                "are shuffled per trainee, so they cannot be written in the text)"
+            )
+        for line in re.findall(r"^- \*\*[A-Z]\*\*: .*$", text, flags=re.M):
+            problems.append(f"the notebook writes an option with a fixed letter ({line[:50]!r}); use show_options()")
+            break
     for q in exercise:
         if q.kind in ("function", "frame", "value"):
             solution = q.solution_code
