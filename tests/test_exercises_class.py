@@ -40,7 +40,7 @@ def _check_variant(module, name: str) -> list[str]:
             found.append(f"{name} {q.id}: a blank answer is not 'not attempted'")
         if q.kind not in ("value", "frame", "function"):
             continue
-        if not q.evaluate(q.expected).correct:
+        if not q.evaluate(q.expected_answer()).correct:
             found.append(f"{name} {q.id}: the expected answer is not marked correct")
         for mistake in q.mistakes:
             feedback = q.evaluate(mistake_value(q, mistake.name))

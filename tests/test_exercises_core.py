@@ -261,7 +261,7 @@ def test_choice_options_are_shuffled_per_trainee_and_checked_in_their_letters():
         assert sorted(q.options.values()) == sorted(texts.values()) and list(q.options) == list(texts)
         assert q.options == question(seed).options  # the same trainee always sees the same order
         right = next(k for k, v in q.options.items() if v == "three")
-        assert q.expected == right and q.solution_code == f"pick = {right!r}"
+        assert q.expected_answer() == right and q.solution_code == f"pick = {right!r}"
         q.assert_passes(right)
         q.assert_passes("three")
         assert q.typical_wrong != right
@@ -495,3 +495,16 @@ def test_progress_updates_from_parallel_processes_are_all_kept(tmp_path):
     data = ProgressStore(path).load()
     for name in ("Ana", "Ben", "Cy"):
         assert len(data["trainees"][name]["exercises"]["01-demo"]["questions"]) == 120
+
+
+def test_the_expected_answer_is_not_a_public_attribute():
+    q = ValueQuestion("q1", "t", expected=4)
+    with pytest.raises(AttributeError, match=r"not shown: check yours with `\.check\(answer\)`"):
+        q.expected  # noqa: B018
+    assert q.expected_answer() == 4 and not hasattr(q, "expected")
+
+
+def test_the_priming_before_exercise_3s_prediction_does_not_give_the_size_away():
+    text = read_notebook(Path(__file__).resolve().parents[1] / "exercises" / "03-random-walks.ipynb")
+    before = "\n".join(c.source for c in text.cells[: next(i for i, c in enumerate(text.cells) if "q4" in c.source)])
+    assert "about a third" not in before and "shortened their cycles by" not in before

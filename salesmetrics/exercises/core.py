@@ -336,9 +336,21 @@ class Question:
         return self._cache[name]
 
     @property
-    def expected(self) -> Any:
-        """The expected answer (computed on first use, then kept)."""
+    def _expected(self) -> Any:
+        """The expected answer (computed on first use, then kept). Private: a trainee reads hints and the
+        solution, never the answer itself (tests use :meth:`expected_answer`)."""
         return self._lazy("expected", self._expected_spec)
+
+    @property
+    def expected(self):
+        raise AttributeError(
+            "The expected answer is not shown: check yours with `.check(answer)`, or ask for `.hint()` or "
+            "`.solution()`."
+        )
+
+    def expected_answer(self) -> Any:
+        """The expected answer, for tests and authors (not shown in a notebook)."""
+        return self._expected
 
     @property
     def hints(self) -> list[str]:
@@ -363,7 +375,7 @@ class Question:
         return "Replace `____` with your answer, then run the cell again."
 
     def _judge(self, answer: Any) -> Feedback:
-        result = self._compare(answer, self.expected)
+        result = self._compare(answer, self._expected)
         if result.ok:
             return self._feedback(State.CORRECT, str(_resolve(self._success, self.exercise) or ""))
         mistake = self._match_mistake(answer)
@@ -383,7 +395,7 @@ class Question:
         return None
 
     def _prepare(self) -> None:
-        self.expected  # noqa: B018 - computed (and kept) before the answer is judged
+        self._expected  # noqa: B018 - computed (and kept) before the answer is judged
 
     def _mistake_values(self) -> list[tuple[Mistake, Any]]:
         """Each mistake with its value on this variant (mistakes that cannot be computed here are left out)."""
@@ -408,7 +420,7 @@ class Question:
         if not values:
             return []
         problems = []
-        expected = self.expected
+        expected = self._expected
         for i, (mistake, value) in enumerate(values):
             if self._same(value, expected):
                 problems.append(f"{self.id}: the mistake {mistake.name!r} gives the right answer")
@@ -615,7 +627,7 @@ class FunctionQuestion(Question):
         self.compare_options = dict(compare or {})
 
     @property
-    def expected(self):
+    def _expected(self):
         return self.reference
 
     @property
@@ -766,7 +778,7 @@ class ChoiceQuestion(Question):
         self.predict = predict
         self.shuffle = shuffle
         self._wrong_message = wrong_message
-        kwargs.setdefault("solution", lambda ex: f"{variable} = {self.expected!r}")
+        kwargs.setdefault("solution", lambda ex: f"{variable} = {self._expected!r}")
         kwargs.setdefault("wrong", lambda ex: f"{variable} = {self.typical_wrong!r}")
         super().__init__(id, title, **kwargs)
 
@@ -805,7 +817,7 @@ class ChoiceQuestion(Question):
         return letter
 
     @property
-    def expected(self) -> str:
+    def _expected(self) -> str:
         return self._shown(self._author_expected())
 
     @property
@@ -844,7 +856,7 @@ class ChoiceQuestion(Question):
                 State.INCORRECT,
                 f"Answer with one of the letters {allowed} (as text, in quotes), not {short_repr(answer)}.",
             )
-        if letter == self.expected:
+        if letter == self._expected:
             return self._feedback(State.CORRECT, str(_resolve(self._success, self.exercise) or ""))
         author = self._order[letter]
         # a prediction is the trainee's own: recorded, never marked wrong
