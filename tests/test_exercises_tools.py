@@ -74,3 +74,15 @@ def test_exercises_make_checks_out_with_the_shared_output_check(tmp_path, capsys
     assert main([*make, "--scenario", str(folder), "--out", str(folder / "handout")]) == 2
     assert "inside the log folder" in capsys.readouterr().err
     assert not (folder / "handout").exists()
+
+
+def test_notebooks_say_which_is_advanced_and_when_they_add_teaching_cases():
+    from salesmetrics.exercises.notebook import read_notebook
+
+    def text(name):
+        return "\n".join(c.source for c in read_notebook(REPO / "exercises" / f"{name}.ipynb").cells)
+
+    first = read_notebook(REPO / "exercises" / "06-predicting-stalls.ipynb").cells[0].source
+    assert "Advanced: about 60 to 75 minutes" in first
+    for name in ("01-motion-vs-movement", "03-random-walks", "05-velocity-and-momentum"):
+        assert "teaching case" in text(name).lower() and "files are never changed" in text(name), name
