@@ -53,8 +53,8 @@ datasets/demo/salesmetrics.yaml:
 report: install datasets/demo/salesmetrics.yaml
 	$(BIN)/salesmetrics report pipeline_health --log datasets/demo --out reports --force
 
-lab: install
-	$(BIN)/jupyter lab exercises
+lab: install  # as root (containers, shared servers) it passes --allow-root: salesmetrics/exercises/lab.py
+	$(BIN)/python -m salesmetrics.exercises.lab exercises
 
 demo: install  # the same settings as salesmetrics.simulate.DEMO; tests/test_demo.py checks the files match
 	$(BIN)/python -c "from salesmetrics.simulate import main_demo; print('wrote', main_demo('datasets/demo'))"

@@ -241,7 +241,34 @@ def test_choice_question_letters_text_and_computed_answer():
     assert q.assert_fails("A").mistake == "wrong choice"
     assert q.solution_code == "reading = 'B'" and q.wrong_code == "reading = 'A'"
     p = ChoiceQuestion("p", "t", options={"A": "x", "B": "y"}, expected="A", predict=True)
-    assert "prediction in mind" in p.assert_fails("B").message
+    fb = p.evaluate("B")  # a prediction is the trainee's own: recorded, never "Incorrect"
+    assert fb.state is State.RECORDED and "prediction is recorded" in fb.message and fb.mistake == "wrong prediction"
+    assert str(fb).startswith("Recorded:") and "Incorrect" not in fb._repr_html_()
+
+
+def test_choice_options_are_shuffled_per_trainee_and_checked_in_their_letters():
+    texts = {"A": "one", "B": "two", "C": "three", "D": "four"}
+
+    def question(seed):
+        ex = Exercise("00-test", "Test", data="baseline", seed=seed, progress=False)
+        ex.add(ChoiceQuestion("q1", "t", options=texts, expected="C", variable="pick"))
+        return ex.q1
+
+    orders = {tuple(question(seed).options.values()) for seed in range(12)}
+    assert len(orders) > 3, "letters differ across a class"
+    for seed in range(12):
+        q = question(seed)
+        assert sorted(q.options.values()) == sorted(texts.values()) and list(q.options) == list(texts)
+        assert q.options == question(seed).options  # the same trainee always sees the same order
+        right = next(k for k, v in q.options.items() if v == "three")
+        assert q.expected_answer() == right and q.solution_code == f"pick = {right!r}"
+        q.assert_passes(right)
+        q.assert_passes("three")
+        assert q.typical_wrong != right
+        q.assert_fails(q.typical_wrong, mistake="wrong choice")
+    fixed = ChoiceQuestion("q2", "t", options=texts, expected="C", shuffle=False)
+    Exercise("00-test", "Test", data="baseline", seed=3, progress=False).add(fixed)
+    assert list(fixed.options.values()) == list(texts.values())
 
 
 def test_reflection_is_recorded_not_judged(progress_file):
@@ -250,15 +277,17 @@ def test_reflection_is_recorded_not_judged(progress_file):
         ReflectionQuestion("q1", "Reflect", solution="Our thoughts."),
         ChoiceQuestion("q2", "Guess", options={"A": "a", "B": "b"}, expected="A", predict=True),
     )
-    ex.q1.assert_fails("too short", mistake="too short")
+    short = ex.q1.evaluate("too short")  # recorded with a nudge, never "Incorrect"
+    assert short.state is State.RECORDED and short.mistake == "too short" and "at least 8 words" in short.message
     text = "I would plan the next meeting around the decision to bring in the budget holder."
     assert ex.q1.check(text).correct
     assert ex.q1.solution_code.startswith("reflection = 'Our thoughts.")
-    ex.q2.check("B")
-    ex.q2.check("A")
+    wrong = next(k for k, v in ex.q2.options.items() if v == "b")
+    assert ex.q2.check(wrong).state is State.RECORDED
+    ex.q2.check("a")  # the option's text works in any order of letters
     recs = json.loads(progress_file.read_text())["trainees"]["Ana"]["exercises"]["00-test"]["questions"]
     assert recs["q1"]["reflection"] == text and recs["q1"]["state"] == "correct"
-    assert recs["q2"]["prediction"] == "B" and recs["q2"]["attempts"] == 2 and recs["q2"]["state"] == "correct"
+    assert recs["q2"]["prediction"] == wrong and recs["q2"]["attempts"] == 2 and recs["q2"]["state"] == "correct"
 
 
 # -- exercise, display, progress -------------------------------------------------------------------------------
@@ -466,3 +495,16 @@ def test_progress_updates_from_parallel_processes_are_all_kept(tmp_path):
     data = ProgressStore(path).load()
     for name in ("Ana", "Ben", "Cy"):
         assert len(data["trainees"][name]["exercises"]["01-demo"]["questions"]) == 120
+
+
+def test_the_expected_answer_is_not_a_public_attribute():
+    q = ValueQuestion("q1", "t", expected=4)
+    with pytest.raises(AttributeError, match=r"not shown: check yours with `\.check\(answer\)`"):
+        q.expected  # noqa: B018
+    assert q.expected_answer() == 4 and not hasattr(q, "expected")
+
+
+def test_the_priming_before_exercise_3s_prediction_does_not_give_the_size_away():
+    text = read_notebook(Path(__file__).resolve().parents[1] / "exercises" / "03-random-walks.ipynb")
+    before = "\n".join(c.source for c in text.cells[: next(i for i, c in enumerate(text.cells) if "q4" in c.source)])
+    assert "about a third" not in before and "shortened their cycles by" not in before

@@ -125,6 +125,14 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _cmd_class(args: argparse.Namespace) -> int:
+    from .classview import write_class_view
+
+    page = write_class_view(args.folder, args.out, overwrite=args.force)
+    print(f"Wrote the class view to {page}.")
+    return EXIT_OK
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from . import exercise_modules
 
@@ -134,7 +142,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """Add ``salesmetrics exercises {progress,reset,make,list}`` to the main command line."""
+    """Add ``salesmetrics exercises {progress,reset,make,class,list}`` to the main command line."""
     p = subparsers.add_parser("exercises", help="training exercises: progress, reset, per-trainee variants")
     sub = p.add_subparsers(dest="exercises_command", metavar="ACTION", parser_class=type(p), required=True)
 
@@ -169,6 +177,12 @@ def register(subparsers) -> None:
         help="add missing trainees or exercises: write only notebooks that do not exist yet, leave the others alone",
     )
     q.set_defaults(func=_cmd_make)
+
+    q = sub.add_parser("class", help="one offline HTML page of a class's progress, from its progress files")
+    q.add_argument("folder", type=Path, help="the handout folder (the --out of make) holding the progress files")
+    q.add_argument("--out", type=Path, help="the page to write (default FOLDER/class.html)")
+    q.add_argument("--force", action="store_true", help="replace an existing page")
+    q.set_defaults(func=_cmd_class)
 
     q = sub.add_parser("list", help="list the exercises")
     q.set_defaults(func=_cmd_list)

@@ -64,6 +64,7 @@ class State(StrEnum):
     NOT_ATTEMPTED = "not_attempted"
     INCORRECT = "incorrect"
     CORRECT = "correct"
+    RECORDED = "recorded"  # a prediction or a reflection: kept as the trainee's own, never marked wrong
 
 
 class _Blank:
@@ -170,6 +171,7 @@ _COLOURS = {
     State.CORRECT: ("#1a7f37", "#e8f5ec"),
     State.INCORRECT: ("#b3261e", "#fdecea"),
     State.NOT_ATTEMPTED: ("#57606a", "#f3f4f6"),
+    State.RECORDED: ("#0b5cad", "#eaf2fb"),
     "help": ("#0b5cad", "#eaf2fb"),
 }
 
@@ -191,7 +193,12 @@ def _show(text: str, html_text: str) -> None:
         print(text)
 
 
-_LABELS = {State.CORRECT: "Correct", State.INCORRECT: "Incorrect", State.NOT_ATTEMPTED: "Not attempted"}
+_LABELS = {
+    State.CORRECT: "Correct",
+    State.INCORRECT: "Incorrect",
+    State.NOT_ATTEMPTED: "Not attempted",
+    State.RECORDED: "Recorded",
+}
 
 
 @dataclass(frozen=True)
@@ -329,9 +336,21 @@ class Question:
         return self._cache[name]
 
     @property
-    def expected(self) -> Any:
-        """The expected answer (computed on first use, then kept)."""
+    def _expected(self) -> Any:
+        """The expected answer (computed on first use, then kept). Private: a trainee reads hints and the
+        solution, never the answer itself (tests use :meth:`expected_answer`)."""
         return self._lazy("expected", self._expected_spec)
+
+    @property
+    def expected(self):
+        raise AttributeError(
+            "The expected answer is not shown: check yours with `.check(answer)`, or ask for `.hint()` or "
+            "`.solution()`."
+        )
+
+    def expected_answer(self) -> Any:
+        """The expected answer, for tests and authors (not shown in a notebook)."""
+        return self._expected
 
     @property
     def hints(self) -> list[str]:
@@ -356,7 +375,7 @@ class Question:
         return "Replace `____` with your answer, then run the cell again."
 
     def _judge(self, answer: Any) -> Feedback:
-        result = self._compare(answer, self.expected)
+        result = self._compare(answer, self._expected)
         if result.ok:
             return self._feedback(State.CORRECT, str(_resolve(self._success, self.exercise) or ""))
         mistake = self._match_mistake(answer)
@@ -376,7 +395,43 @@ class Question:
         return None
 
     def _prepare(self) -> None:
-        self.expected  # noqa: B018 - computed (and kept) before the answer is judged
+        self._expected  # noqa: B018 - computed (and kept) before the answer is judged
+
+    def _mistake_values(self) -> list[tuple[Mistake, Any]]:
+        """Each mistake with its value on this variant (mistakes that cannot be computed here are left out)."""
+        out = []
+        for mistake in self.mistakes:
+            try:
+                out.append((mistake, self._lazy(f"mistake:{mistake.name}", mistake.answer)))
+            except Exception:  # not computable on this data: it is simply never matched
+                continue
+        return out
+
+    def _same(self, a: Any, b: Any) -> bool:
+        try:
+            return bool(self._compare(a, b).ok)
+        except Exception:
+            return False
+
+    def _separation_problems(self) -> list[str]:
+        """Mistakes this variant's data does not tell apart: one that gives the right answer, or two that give
+        the same answer (the trainee would read the other one's message)."""
+        values = self._mistake_values()
+        if not values:
+            return []
+        problems = []
+        expected = self._expected
+        for i, (mistake, value) in enumerate(values):
+            if self._same(value, expected):
+                problems.append(f"{self.id}: the mistake {mistake.name!r} gives the right answer")
+                continue
+            for earlier, other in values[:i]:
+                if self._same(value, other):
+                    problems.append(
+                        f"{self.id}: the mistakes {earlier.name!r} and {mistake.name!r} give the same answer"
+                    )
+                    break
+        return problems
 
     def _feedback(self, state: State, message: str, mistake: str | None = None) -> Feedback:
         return Feedback(self.id, state, message, mistake, self.title)
@@ -572,7 +627,7 @@ class FunctionQuestion(Question):
         self.compare_options = dict(compare or {})
 
     @property
-    def expected(self):
+    def _expected(self):
         return self.reference
 
     @property
@@ -625,6 +680,42 @@ class FunctionQuestion(Question):
         success = str(_resolve(self._success, self.exercise) or "")
         message = f"It gives the right result on all {len(cases)} test inputs. {success}".strip()
         return self._feedback(State.CORRECT, message + (note if changed_input else ""))
+
+    def _separation_problems(self) -> list[str]:
+        functions = [m for m in self.mistakes if callable(m.answer)]
+        if not functions:
+            return []
+        cases = self.cases
+
+        def outputs(function):
+            try:
+                return [function(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs)) for c in cases]
+            except Exception:
+                return None
+
+        def same(a, b):
+            try:
+                return all(self._outputs_match(x, y).ok for x, y in zip(a, b, strict=True))
+            except Exception:
+                return False
+
+        want = outputs(self.reference)
+        problems, seen = [], []
+        for mistake in functions:
+            got = outputs(mistake.answer)
+            if got is None:
+                continue
+            if same(got, want):
+                problems.append(f"{self.id}: the mistake {mistake.name!r} gives the right output on every test input")
+                continue
+            for earlier, other in seen:
+                if same(got, other):
+                    problems.append(
+                        f"{self.id}: the mistakes {earlier.name!r} and {mistake.name!r} give the same outputs"
+                    )
+                    break
+            seen.append((mistake, got))
+        return problems
 
     def _function_mistake(self, outputs: list, cases: list[Case]) -> Mistake | None:
         """The first mistake whose function gives the trainee's outputs on every test input."""
@@ -679,42 +770,80 @@ class ChoiceQuestion(Question):
         variable: str = "answer",
         predict: bool = False,
         wrong_message: Spec = None,
+        shuffle: bool = True,
         **kwargs,
     ):
-        self.choices = {str(k).upper(): v for k, v in options.items()}
+        self.choices = {str(k).upper(): v for k, v in options.items()}  # as written, in the author's letters
         self.variable = variable
         self.predict = predict
+        self.shuffle = shuffle
         self._wrong_message = wrong_message
-        kwargs.setdefault("solution", lambda ex: f"{variable} = {self.expected!r}")
+        kwargs.setdefault("solution", lambda ex: f"{variable} = {self._expected!r}")
         kwargs.setdefault("wrong", lambda ex: f"{variable} = {self.typical_wrong!r}")
         super().__init__(id, title, **kwargs)
 
+    # -- the trainee's letters ---------------------------------------------------------------------------------
     @property
-    def expected(self) -> str:
+    def _order(self) -> dict[str, str]:
+        """The trainee's letter -> the author's letter. In an exercise the options are shuffled by the variant's
+        seed (so letters differ across a class, and the same trainee always sees the same order)."""
+        keys = list(self.choices)
+        if not self.shuffle or self.exercise is None:
+            return dict(zip(keys, keys, strict=True))
+        import random
+
+        shuffled = keys[:]
+        random.Random(f"{self.exercise.seed}\n{self.exercise.id}\n{self.id}").shuffle(shuffled)
+        return dict(zip(keys, shuffled, strict=True))
+
+    def _shown(self, author_letter: str) -> str:
+        return next(k for k, v in self._order.items() if v == author_letter)
+
+    @property
+    def options(self) -> dict[str, str]:
+        """The options as this trainee sees them: letter -> text, in the trainee's order."""
+        return {letter: self.choices[key] for letter, key in self._order.items()}
+
+    def show_options(self) -> None:
+        """Show the options with this trainee's letters (the notebook's cell above each choice answer)."""
+        text = "\n".join(f"{letter}: {option}" for letter, option in self.options.items())
+        body = "\n\n".join(f"**{letter}**: {option}" for letter, option in self.options.items())
+        _show(text, _box(f"{self.id}: your options", body, "help"))
+
+    def _author_expected(self) -> str:
         letter = str(self._lazy("expected", self._expected_spec)).upper()
         if letter not in self.choices:
             raise ValueError(f"{self.id}: expected {letter!r} is not one of the options {list(self.choices)}")
         return letter
 
     @property
+    def _expected(self) -> str:
+        return self._shown(self._author_expected())
+
+    @property
     def typical_wrong(self) -> str:
         """A wrong letter for the test harness: the first letter with its own Mistake, else the first wrong one."""
-        right = self.expected
+        right = self._author_expected()
         for m in self.mistakes:
             if isinstance(m.answer, str) and m.answer.upper() != right:
-                return m.answer.upper()
-        return next(k for k in self.choices if k != right)
+                return self._shown(m.answer.upper())
+        return self._shown(next(k for k in self.choices if k != right))
+
+    def _separation_problems(self) -> list[str]:
+        return []  # a wrong letter is never the right one
 
     def _letter(self, answer) -> str | None:
+        """The trainee's letter for an answer given as a letter (``"b"``, ``"B)"``) or an option's text."""
         if not isinstance(answer, str):
             return None
+        options = self.options
         text = answer.strip()
-        if text.upper() in self.choices:
+        if text.upper() in options:
             return text.upper()
         text = text.rstrip(")").strip()
-        if text.upper() in self.choices:
+        if text.upper() in options:
             return text.upper()
-        for k, v in self.choices.items():
+        for k, v in options.items():
             if text.casefold() == v.strip().casefold():
                 return k
         return None
@@ -722,25 +851,28 @@ class ChoiceQuestion(Question):
     def _judge(self, answer):
         letter = self._letter(answer)
         if letter is None:
-            allowed = ", ".join(f"'{k}'" for k in self.choices)
+            allowed = ", ".join(f"'{k}'" for k in self.options)
             return self._feedback(
                 State.INCORRECT,
                 f"Answer with one of the letters {allowed} (as text, in quotes), not {short_repr(answer)}.",
             )
-        if letter == self.expected:
+        if letter == self._expected:
             return self._feedback(State.CORRECT, str(_resolve(self._success, self.exercise) or ""))
+        author = self._order[letter]
+        # a prediction is the trainee's own: recorded, never marked wrong
+        state = State.RECORDED if self.predict else State.INCORRECT
         for m in self.mistakes:
-            if isinstance(m.answer, str) and m.answer.upper() == letter:
-                return self._feedback(State.INCORRECT, m.message, m.name)
+            if isinstance(m.answer, str) and m.answer.upper() == author:
+                return self._feedback(state, m.message, m.name)
         message = _resolve(self._wrong_message, self.exercise)
         if not message:
             message = (
-                "Not what your data shows. Keep your prediction in mind: you will compute the answer in the next "
-                "questions, then come back and try again."
+                "Your prediction is recorded. Keep it in mind: you will compute the answer in the next questions, "
+                "then see how your data compares (you may come back and check another letter)."
                 if self.predict
                 else "Not quite: look at the data (or the plot) again."
             )
-        return self._feedback(State.INCORRECT, str(message), "wrong choice")
+        return self._feedback(state, str(message), "wrong prediction" if self.predict else "wrong choice")
 
 
 class ReflectionQuestion(Question):
@@ -748,6 +880,9 @@ class ReflectionQuestion(Question):
     (CORRECT); shorter text is INCORRECT with a nudge to write more. ``solution`` holds our own thoughts."""
 
     kind = "reflection"
+
+    def _separation_problems(self) -> list[str]:
+        return []
 
     def __init__(self, id, title, *, min_words: int = 8, variable: str = "reflection", **kwargs):
         self.min_words = min_words
@@ -767,9 +902,9 @@ class ReflectionQuestion(Question):
         words = len(answer.split())
         if words < self.min_words:
             return self._feedback(
-                State.INCORRECT,
-                f"Only {words} word{'s' if words != 1 else ''}: write two or three sentences (at least "
-                f"{self.min_words} words), in your own words. It is recorded for you and your trainer, not marked.",
+                State.RECORDED,
+                f"Recorded, {words} word{'s' if words != 1 else ''}: write two or three sentences (at least "
+                f"{self.min_words} words), in your own words. It is kept for you and your trainer, not marked.",
                 "too short",
             )
         return self._feedback(
@@ -788,6 +923,19 @@ class ReflectionQuestion(Question):
 
 SIZE = {"n_deals": 200, "n_owners": 10, "months": 4}  # small: a notebook runs in seconds
 REAL_DATA_SHARE = 0.8  # with a log folder, each variant keeps this share of the deals, drawn by its seed
+
+
+REDRAWS = 12  # at most this many re-draws of a variant in which a typical mistake gives the right answer
+
+
+def redraw_seed(seed: int, attempt: int) -> int:
+    """The seed of re-draw ``attempt`` (1, 2, ...) of the variant ``seed``: stable, so a variant is reproducible.
+
+    >>> redraw_seed(5, 1) == redraw_seed(5, 1), redraw_seed(5, 1) != redraw_seed(5, 2)
+    (True, True)
+    """
+    digest = hashlib.sha256(f"redraw\n{int(seed)}\n{int(attempt)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 1_000_000
 
 
 _MEMO: dict[int, dict[str, Any]] = {}
@@ -914,6 +1062,13 @@ class Exercise:
         Applied to the loaded log (before any question sees it): an exercise may add a few teaching cases to its
         data, e.g. a repeated stage entry, so that a typical mistake gives a different answer. ``simulation``
         keeps the log as simulated.
+    redraws : int
+        How many times the data may be re-drawn (with seeds derived from ``seed``) when a typical mistake gives
+        the right answer in it or the ``lesson`` does not hold (:meth:`variant_problems`); 0 never re-draws.
+        :attr:`data_seed` is the seed the data was drawn with.
+    lesson : callable(exercise) -> list of str, optional
+        The lesson's claims that must hold in a variant ("one team logged clearly more activity"): returns what
+        does not hold (an empty list when all do).
     needs : sequence of str
         What the exercise needs from its log (keys of :data:`NEEDS`); a log that lacks any of them is refused
         with a :class:`~salesmetrics.exceptions.UsageError` when it loads (see :func:`check_needs`).
@@ -940,6 +1095,8 @@ class Exercise:
         progress: str | Path | bool | None = None,
         prepare: Callable[[Any, int], Any] | None = None,
         needs: Iterable[str] = (),
+        redraws: int = REDRAWS,
+        lesson: Callable[[Any], list[str]] | None = None,
     ):
         self.id = id
         self.title = title
@@ -953,6 +1110,10 @@ class Exercise:
         self._store = None
         self._prepare_data = prepare
         self.needs = tuple(needs)
+        self.redraws = int(redraws)
+        self._lesson = lesson
+        self._data_seed = self.seed
+        self._variant_problems: list[str] = []
 
     # -- data --------------------------------------------------------------------------------------------------
     @property
@@ -966,14 +1127,68 @@ class Exercise:
         return self._cache[name]
 
     def _loaded(self):
-        return self.cached("_data", self._load)
+        if "_data" not in self._cache:
+            self._draw()
+        return self._cache["_data"]
 
-    def _load(self):
-        log, sim = load_data(self.data, self.seed, **self.size)
+    def _load(self, seed: int):
+        log, sim = load_data(self.data, seed, **self.size)
         check_needs(log, self.needs, self.id, self.data)
         if self._prepare_data is not None:
-            log = self._prepare_data(log, self.seed)
+            log = self._prepare_data(log, seed)
         return log, sim
+
+    def _forget(self) -> None:
+        self._cache.clear()
+        for q in self._questions.values():
+            q._cache.clear()
+
+    def _draw(self) -> None:
+        """Load the variant's data; re-draw it (another seed derived from :attr:`seed`) while a typical mistake
+        gives the right answer or the lesson's claim does not hold in it (:meth:`variant_problems`), at most
+        ``redraws`` times. If no draw separates them, the first draw is kept and its problems are kept in
+        :attr:`variant_problems_` (the harness fails on them)."""
+        first = None
+        for attempt in range(self.redraws + 1):
+            seed = self.seed if attempt == 0 else redraw_seed(self.seed, attempt)
+            loaded = self._load(seed)
+            self._forget()
+            self._cache["_data"] = loaded
+            self._data_seed = seed
+            problems = self.variant_problems() if self.redraws else []
+            if not problems:
+                self._variant_problems = []
+                return
+            if first is None:
+                first = (loaded, seed, problems)
+        loaded, seed, problems = first
+        self._forget()
+        self._cache["_data"] = loaded
+        self._data_seed = seed
+        self._variant_problems = problems
+
+    @property
+    def data_seed(self) -> int:
+        """The seed the variant's data was drawn with: :attr:`seed`, or a re-draw's (see :meth:`_draw`)."""
+        self._loaded()
+        return self._data_seed
+
+    @property
+    def variant_problems_(self) -> list[str]:
+        """The problems of the variant kept when no re-draw was free of them (empty for a good variant)."""
+        self._loaded()
+        return list(self._variant_problems)
+
+    def variant_problems(self) -> list[str]:
+        """What makes this variant a bad one to teach with (empty when it is a good one): a typical mistake
+        (a :class:`Mistake` of a value, table or function question) that gives the right answer on this data, or
+        a claim of the lesson (the exercise's ``lesson`` check) that does not hold in it."""
+        problems = []
+        for q in self._questions.values():
+            problems.extend(q._separation_problems())
+        if self._lesson is not None:
+            problems.extend(self._lesson(self))
+        return problems
 
     @property
     def log(self):
@@ -1087,6 +1302,7 @@ __all__ = [
     "BLANK",
     "NEEDS",
     "REAL_DATA_SHARE",
+    "REDRAWS",
     "SIZE",
     "Case",
     "ChoiceQuestion",
@@ -1105,5 +1321,6 @@ __all__ = [
     "load_data",
     "memo",
     "missing_needs",
+    "redraw_seed",
     "seed_for",
 ]

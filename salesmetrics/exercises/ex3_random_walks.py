@@ -54,6 +54,52 @@ def compressed_config() -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------------
+# Teaching cases added to the variant's data
+
+N_RESTATED = 3  # close dates saved again unchanged, added to each variant (see add_restated_dates)
+N_REPEATS = 3  # repeated stage entries added to each variant (exercise 1's add_repeats)
+
+
+def add_restated_dates(log, seed: int, n: int = N_RESTATED):
+    """The log with ``n`` close-date changes that restate the date already expected (a row saved again with
+    the same close date), each halfway between two changes of a deal.
+
+    Real CRMs record such rows (a form saved twice, a sync); they are not pushes. The simulator writes none, so
+    without them "every change after the first" and "every change that moved the date" would be the same count.
+
+    >>> import salesmetrics as sm
+    >>> log = sm.simulate(40, 2, seed=1, months=6).log
+    >>> before = len(log.close_date_changes)
+    >>> len(add_restated_dates(log, seed=1, n=2).close_date_changes) - before
+    2
+    """
+    import dataclasses
+
+    changes = log.close_date_changes.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
+    following = changes["deal_id"].shift(-1) == changes["deal_id"]
+    gap = changes["changed_at"].shift(-1) - changes["changed_at"]
+    candidates = changes[following & (gap >= pd.Timedelta(minutes=2))]
+    if candidates.empty or n <= 0:
+        return log
+    rng = np.random.default_rng([int(seed), 3])
+    chosen = rng.choice(candidates.index.to_numpy(), min(n, len(candidates)), replace=False)
+    new = changes.loc[sorted(int(i) for i in chosen)].copy()
+    new["changed_at"] = (new["changed_at"] + gap[new.index] / 2).dt.floor("min")
+    both = pd.concat([changes, new], ignore_index=True)
+    both = both.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
+    return dataclasses.replace(log, close_date_changes=both)
+
+
+def with_teaching_cases(log, seed: int):
+    """The variant's log with restated close dates (:func:`add_restated_dates`) and repeated stage entries
+    (:func:`salesmetrics.exercises.ex1_motion_vs_movement.add_repeats`), so that counting every row is caught in
+    questions 1 and 5."""
+    from .ex1_motion_vs_movement import add_repeats
+
+    return add_repeats(add_restated_dates(log, seed), seed, n=N_REPEATS)
+
+
+# ------------------------------------------------------------------------------------------------------------
 # Tables and reference answers
 
 
@@ -248,7 +294,17 @@ def _steps_success(steps: pd.Series) -> str:
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 3 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
-    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
+    ex = Exercise(
+        ID,
+        TITLE,
+        data=data,
+        seed=seed,
+        trainee=trainee,
+        size=SIZE,
+        progress=progress,
+        needs=NEEDS,
+        prepare=with_teaching_cases,
+    )
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     changes = lambda: ex.cached("changes", lambda: close_date_table(log()))  # noqa: E731
     entries = lambda: ex.cached("entries", lambda: entries_table(log()))  # noqa: E731

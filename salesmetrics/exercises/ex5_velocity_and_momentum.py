@@ -53,6 +53,52 @@ SETTINGS = ("as is", "20% faster answers", "focus team at everyone's speed")
 
 
 # ------------------------------------------------------------------------------------------------------------
+# Teaching cases added to the variant's data
+
+
+def add_recommits(log, seed: int):
+    """The log with, in each team, the won deal that waited longest from commit to signature sent back one
+    stage halfway through that wait and committed again shortly before its win.
+
+    Real deals do this (a yes that wavers, then holds). The simulator rarely writes it, and without it
+    measuring from the *last* commit entry (question 3) would give the right answer.
+
+    >>> import salesmetrics as sm
+    >>> log = sm.simulate(120, 4, seed=2, months=6).log
+    >>> len(add_recommits(log, seed=2).stage_changes) - len(log.stage_changes) in (0, 2, 4)
+    True
+    """
+    import dataclasses
+
+    from ..prepare import stage_entries
+
+    commit = log.model.commit_stage
+    if commit is None or log.model.rank(commit) == 0:
+        return log
+    before = log.model.stages[log.model.rank(commit) - 1]
+    entries = stage_entries(log)
+    commits = entries[entries["stage"] == commit].groupby("deal_id")["changed_at"].agg(["first", "count"])
+    won_at = entries[entries["is_win"]].groupby("deal_id")["changed_at"].first()
+    waits = commits[commits["count"] == 1].join(won_at.rename("won"), how="inner")
+    waits = waits[waits["won"] - waits["first"] >= pd.Timedelta(minutes=10)]
+    waits = waits.join(log.deals.set_index("deal_id")["team"])
+    rows = []
+    for _, team in waits.groupby("team", sort=True):
+        deal_id = (team["won"] - team["first"]).idxmax()
+        first, won = team.loc[deal_id, "first"], team.loc[deal_id, "won"]
+        wait = won - first
+        rows.append({"deal_id": deal_id, "changed_at": (first + wait / 2).floor("min"), "stage": before})
+        rows.append({"deal_id": deal_id, "changed_at": (won - wait / 10).floor("min"), "stage": commit})
+    if not rows:
+        return log
+    changes = log.stage_changes
+    new = pd.DataFrame(rows).astype({"changed_at": changes["changed_at"].dtype})
+    both = pd.concat([changes, new[changes.columns.intersection(new.columns)]], ignore_index=True)
+    both = both.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
+    return dataclasses.replace(log, stage_changes=both)
+
+
+# ------------------------------------------------------------------------------------------------------------
 # Reference answers
 
 
@@ -297,6 +343,17 @@ def _commit_days_lost_included(log) -> pd.Series:
     return closed.groupby("team")["days"].median()
 
 
+def _commit_days_last_entry(log) -> pd.Series:
+    """Question 3 measured from the *last* commit entry instead of the first (the typical ``.last()`` slip)."""
+    from ..prepare import stage_entries
+
+    entries = stage_entries(log)
+    last_commit = entries[entries["stage"] == log.model.commit_stage].groupby("deal_id")["changed_at"].last()
+    won_at = entries[entries["is_win"]].groupby("deal_id")["changed_at"].first()
+    days = ((won_at - last_commit) / pd.Timedelta(days=1)).dropna()
+    return days.groupby(log.deals.set_index("deal_id")["team"]).median()
+
+
 def _commit_days_mean(log) -> pd.Series:
     from ..velocity import commit_to_signature
 
@@ -306,7 +363,17 @@ def _commit_days_mean(log) -> pd.Series:
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 5 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
-    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
+    ex = Exercise(
+        ID,
+        TITLE,
+        data=data,
+        seed=seed,
+        trainee=trainee,
+        size=SIZE,
+        progress=progress,
+        needs=NEEDS,
+        prepare=add_recommits,
+    )
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     factors = lambda: ex.cached("factors", lambda: factor_table(log()))  # noqa: E731
     requests = lambda: ex.cached("requests", lambda: requests_table(log()))  # noqa: E731
@@ -440,6 +507,13 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                     "You measured the days to any close, losses included. A signature is a win: measure the days "
                     "from the first commit to the win, over won deals only.",
                     lambda ex: _commit_days_lost_included(log()),
+                ),
+                Mistake(
+                    "last commit entry",
+                    "You measured from the *last* time a deal entered the commit stage. Some deals were committed, "
+                    "went back, and were committed again: the verbal yes was the *first* entry (`.first()`, with "
+                    "the entries in time order).",
+                    lambda ex: _commit_days_last_entry(log()),
                 ),
             ],
             success=lambda ex: (

@@ -401,7 +401,7 @@ class ReasonsQuestion(ValueQuestion):
             feedback.state is State.INCORRECT
             and feedback.mistake is None
             and isinstance(answer, list | tuple)
-            and sorted(map(str, answer)) == sorted(map(str, self.expected))
+            and sorted(map(str, answer)) == sorted(map(str, self._expected))
         )
         if reordered:
             return self._feedback(

@@ -75,7 +75,8 @@ def check_notebook(nb, module: ModuleType) -> list[str]:
 
     Checks: no outputs or execution counts; exactly one ``parameters`` cell defining data, seed and trainee;
     one answer cell per question of the module, each holding ``____`` and no more than a few lines; a
-    ``.<id>.check(`` call for every question; no solution code in the notebook.
+    ``.<id>.check(`` call for every question; a ``.<id>.show_options()`` cell before each choice question's
+    answer (no option written with a fixed letter); no solution code in the notebook.
     """
     problems = []
     params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
@@ -106,9 +107,17 @@ def check_notebook(nb, module: ModuleType) -> list[str]:
             problems.append(f"no cell calls .{qid}.check(...)")
     text = "\n".join(c.source for c in nb.cells)
     for q in exercise:
-        for letter, option in getattr(q, "choices", {}).items():
-            if option not in text:
-                problems.append(f"option {letter} of {q.id} ({option[:40]!r}...) is not in the notebook's text")
+        if q.kind != "choice" or q.id not in cells:
+            continue
+        shown = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and f".{q.id}.show_options()" in c.source]
+        if not shown or min(shown) > cells[q.id]:
+            problems.append(
+                f"no cell shows the options of {q.id} before its answer cell: `ex.{q.id}.show_options()` (letters "
+                "are shuffled per trainee, so they cannot be written in the text)"
+            )
+        for line in re.findall(r"^- \*\*[A-Z]\*\*: .*$", text, flags=re.M):
+            problems.append(f"the notebook writes an option with a fixed letter ({line[:50]!r}); use show_options()")
+            break
     for q in exercise:
         if q.kind in ("function", "frame", "value"):
             solution = q.solution_code
@@ -237,9 +246,15 @@ def make_variants(
                 )
             data = str(Path(data).resolve())  # the notebooks run in the trainee's folder
             _check_log_needs(data, modules)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder (it is created if it does not exist).")
+    from .._output import check_output_folder
+
+    out = check_output_folder(
+        out,
+        logs=[data] if data is not None and Path(data).is_dir() else [],
+        inputs=[Path(folder) if folder else notebook_path(modules[0]).parent] if modules else [],
+        what="the trainees' notebooks (it is created if it does not exist)",
+        replaces=False,
+    )
     if add and force:
         raise UsageError("--add keeps existing notebooks and --force replaces them: pass only one of them.")
     earlier = _read_trainees_csv(out / "trainees.csv")

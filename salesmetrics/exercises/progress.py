@@ -44,7 +44,7 @@ from .._atomic import write_text_atomic
 ENV = "SALESMETRICS_PROGRESS"
 OFF = {"off", "none", "0", "false", "no"}
 VERSION = 1
-STATES = ("not_attempted", "incorrect", "correct")
+STATES = ("not_attempted", "incorrect", "correct", "recorded")
 
 
 def default_path() -> Path | None:
