@@ -7,9 +7,9 @@ stage, amount and close date; totals in counts and money; the open pipeline by s
 week; open deals past their close date; neglected deals (no activity for ``neglect_days``); deals that moved
 without any recorded interaction in the window; and motion against movement per owner for the week.
 
-Amount changes need an amount history, which the log format does not hold yet (issue 18 adds an optional
-``amount_changes`` table and the pipeline bridge): :data:`AMOUNT_CHANGES_PENDING` marks the place, and the
-report says so instead of guessing. Definitions: ``docs/metrics.md`` (weekly review), ADR 0037.
+Amount changes come from the log's optional ``amount_changes`` table (a deal's first row sets its amount;
+each later row that differs is a change, totalled as the net change in money); without one the review says
+so (:data:`AMOUNT_CHANGES_PENDING`) instead of guessing. Definitions: ``docs/metrics.md`` (weekly review), ADR 0037.
 
 Examples
 --------
@@ -18,7 +18,7 @@ Examples
 >>> w.start < w.as_of
 True
 >>> sorted(w.totals["change"])[:3]
-['advanced', 'created', 'lost']
+['advanced', 'amount changed', 'created']
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from .log import SalesLog
 from .prepare import resolve_as_of, stage_entries, truncate
 from .tables import UNASSIGNED, first
 
-CHANGES = ("created", "advanced", "sent back", "won", "lost", "pushed", "pulled in")
+CHANGES = ("created", "advanced", "sent back", "won", "lost", "pushed", "pulled in", "amount changed")
 # the deal-by-deal list starts with what moves the forecast most
-LISTED_FIRST = ("won", "lost", "sent back", "advanced", "pushed", "pulled in", "created")
+LISTED_FIRST = ("won", "lost", "sent back", "advanced", "pushed", "pulled in", "amount changed", "created")
 # the deal attributes shown as its name and account, first match wins (case-insensitive)
 NAME_COLUMNS = ("deal_name", "name", "opportunity_name", "opportunity", "title", "subject")
 ACCOUNT_COLUMNS = (
@@ -58,7 +58,7 @@ ACCOUNT_COLUMNS = (
 FORECAST_COLUMNS = ("forecast_category", "forecastcategoryname", "forecastcategory", "forecast_category_name")
 AMOUNT_CHANGES_PENDING = (
     "Amount changes are not shown: the log holds each deal's current amount only, not its history "
-    "(an amount_changes table is planned, issue 18)."
+    "(add an amount_changes table, docs/log-format.md)."
 )
 
 
@@ -118,6 +118,9 @@ class WeeklyReview:
                 text += f" (by {int(t.loc[change, 'days']):,} days in all)"
             elif amounts and change in ("created", "won", "lost"):
                 text += f" ({self._money(float(t.loc[change, 'amount']))})"
+            elif change == "amount changed":
+                net = float(t.loc[change, "amount"])
+                text = f"{n:,} changed amount (net {'+' if net >= 0 else '-'}{self._money(abs(net))})"
             parts.append(text)
         if parts:
             lines = [f"{window}, deals changed: {', '.join(parts)}."]
@@ -260,6 +263,16 @@ def _status_and_stage(entries: pd.DataFrame, model, at: pd.Timestamp) -> pd.Data
     return pd.DataFrame({"stage": last, "status": status}, index=last.index)
 
 
+def _amount_history(log: SalesLog) -> pd.DataFrame | None:
+    """The log's amount changes with each row's previous amount, only rows that change it; None without a history."""
+    history = getattr(log, "amount_changes", None)
+    if history is None or not len(history):
+        return None
+    h = history.sort_values(["deal_id", "changed_at"], kind="stable").copy()
+    h["prev_amount"] = h.groupby("deal_id")["amount"].shift()
+    return h[h["prev_amount"].notna() & (h["amount"] != h["prev_amount"])]
+
+
 def _close_dates(log: SalesLog, at: pd.Timestamp) -> pd.Series:
     cd = log.close_date_changes
     cd = cd[cd["changed_at"] <= at].sort_values("changed_at", kind="stable")
@@ -321,7 +334,14 @@ def weekly_review(
                 continue  # a date set back to the day the deal closed is not a pull-in
             detail = f"{r.prev_close_date:%Y-%m-%d} → {r.close_date:%Y-%m-%d}"
             rows.append((r.deal_id, "pushed" if r.kind == "push" else "pulled in", r.changed_at, detail, r.days))
-    changes = pd.DataFrame(rows, columns=["deal_id", "change", "at", "detail", "days"])
+    history = _amount_history(cut)
+    if history is not None:  # a deal's first row sets its amount; each later row that differs is a change
+        moved = history[(history["changed_at"] > start) & (history["changed_at"] <= as_of)]
+        for r in moved.itertuples():
+            detail = f"{r.prev_amount:,.0f} → {r.amount:,.0f}"
+            rows.append((r.deal_id, "amount changed", r.changed_at, detail, 0, r.amount - r.prev_amount))
+    rows = [row if len(row) == 6 else (*row, np.nan) for row in rows]
+    changes = pd.DataFrame(rows, columns=["deal_id", "change", "at", "detail", "days", "delta"])
     changes = changes.sort_values(["at", "deal_id"], kind="stable").reset_index(drop=True)
 
     now = _status_and_stage(entries, model, as_of)
@@ -371,7 +391,13 @@ def weekly_review(
             {
                 "change": change,
                 "deals": len(ids),
-                "amount": float(amount.reindex(ids).sum()) if cover.has("amounts") else np.nan,
+                "amount": (
+                    float(part["delta"].sum())  # the net change in money, not the deals' amounts
+                    if change == "amount changed"
+                    else float(amount.reindex(ids).sum())
+                    if cover.has("amounts")
+                    else np.nan
+                ),
                 "days": int(part["days"].abs().sum()) if change in ("pushed", "pulled in") else np.nan,
             }
         )
@@ -487,7 +513,7 @@ def weekly_review(
             quota = quota_coverage(table, frame, as_of)
 
     notes = []
-    if cover.has("amounts"):
+    if cover.has("amounts") and history is None:
         notes.append(AMOUNT_CHANGES_PENDING)
     notes += cover.missing("activities", "close_dates", "amounts")
     if cover.partial_note:

@@ -114,6 +114,34 @@ def test_every_change_of_the_week_by_hand(log):
     assert w.deals_changed["deal_id"].tolist()[:2] == ["C", "D"]  # won first, then lost
 
 
+AMOUNTS = """\
+deal_id,changed_at,amount
+A,2024-01-01 00:00,800
+A,2024-03-01 00:00,1000
+B,2024-03-05 00:00,600
+B,2024-03-09 00:00,500
+F,2024-02-01 00:00,1500
+F,2024-03-09 00:00,1500
+G,2024-01-05 00:00,500
+G,2024-03-08 00:00,700
+"""
+
+
+def test_amount_changes_of_the_week_by_hand(tmp_path):
+    folder = tmp_path / "week"
+    write_log(folder)
+    (folder / "amount_changes.csv").write_text(AMOUNTS)
+    w = weekly_review(sm.read_log(folder), AS_OF)
+    # A changed before the window; F's row repeats its amount; B's first row only sets its amount.
+    part = w.changes[w.changes["change"] == "amount changed"]
+    assert part["deal_id"].tolist() == ["G", "B"] and part["detail"].tolist() == ["500 → 700", "600 → 500"]
+    totals = w.totals.set_index("change")
+    assert totals.loc["amount changed", "deals"] == 2 and totals.loc["amount changed", "amount"] == 100  # net
+    assert w.deals_changed.set_index("deal_id").loc["G", "what_changed"] == "amount changed (500 → 700)"
+    text = w.narrative()
+    assert "2 changed amount (net +EUR 100)" in text and AMOUNT_CHANGES_PENDING not in text
+
+
 def test_pipeline_by_stage_this_week_against_last_week(log):
     s = weekly_review(log, AS_OF).by_stage.set_index("stage")
     assert s["deals_before"].to_dict() == {"Lead": 1, "Qualified": 2, "Proposal": 2, "Commit": 1}
