@@ -397,7 +397,7 @@ def write_log(
     >>> import tempfile, pathlib
     >>> out = sm.write_log(sm.read_log("datasets/demo"), pathlib.Path(tempfile.mkdtemp()) / "copy", format="csv")
     >>> sorted(p.name for p in out.iterdir())[:2]
-    ['activities.csv', 'close_date_changes.csv']
+    ['activities.csv', 'amount_changes.csv']
     """
     from ._atomic import atomic_folder
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,14 @@ def test_lab_says_what_is_wrong_instead_of_a_traceback(tmp_path, capsys):
 
 
 def test_make_lab_runs_the_root_aware_command():
-    made = subprocess.run(["make", "-n", "-W", "pyproject.toml", "lab"], cwd=REPO, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}  # run by make test
+    made = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "lab"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip().splitlines()[-1] == ".venv/bin/python -m salesmetrics.exercises.lab exercises"
 
