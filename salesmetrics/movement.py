@@ -46,12 +46,12 @@ US_PER_DAY = 86_400_000_000
 _EPOCH_MONDAY = 4  # 1970-01-05 is the first Monday after the epoch: day 4
 
 
-def _us(series: pd.Series) -> np.ndarray:
+def epoch_us(series: pd.Series) -> np.ndarray:
     """Tz-aware timestamps as int64 microseconds since the epoch (UTC)."""
     return series.astype(f"datetime64[us, {series.dt.tz}]").array.asi8 if len(series) else np.zeros(0, np.int64)
 
 
-def _local_us(series: pd.Series) -> np.ndarray:
+def local_us(series: pd.Series) -> np.ndarray:
     """Wall-clock microseconds in the series' own time zone (for calendar periods)."""
     if not len(series):
         return np.zeros(0, np.int64)
@@ -60,7 +60,7 @@ def _local_us(series: pd.Series) -> np.ndarray:
 
 def _day_numbers(series: pd.Series) -> np.ndarray:
     """Calendar day (in the log's time zone) as days since 1970-01-01."""
-    return np.floor_divide(_local_us(series), US_PER_DAY)
+    return np.floor_divide(local_us(series), US_PER_DAY)
 
 
 def _codes(ids: pd.Series, deal_ids: pd.Series) -> np.ndarray:
@@ -77,7 +77,7 @@ def _close_date_steps(changes: pd.DataFrame, codes: np.ndarray) -> tuple[np.ndar
 
     The first close date of a deal moves nothing (its step is 0).
     """
-    times = _us(changes["changed_at"])
+    times = epoch_us(changes["changed_at"])
     order = np.lexsort((np.arange(len(changes)), times, codes))
     codes, times = codes[order], times[order]
     days = _day_numbers(changes["close_date"])[order]
@@ -142,7 +142,7 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
         last_row = np.r_[e_codes[1:] != e_codes[:-1], True]
         current[e_codes[last_row]] = entries["stage"].to_numpy(object)[last_row]
         moved = kind != "repeat"
-        np.maximum.at(last_movement, e_codes[moved], _us(entries["changed_at"])[moved])
+        np.maximum.at(last_movement, e_codes[moved], epoch_us(entries["changed_at"])[moved])
     current_stage = pd.Series(current, dtype="str")
     is_open = current_stage.isin(log.model.stages).to_numpy()
 
@@ -153,7 +153,7 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
     pulls = _count(c_codes, step < 0, n)
     days_pushed = np.bincount(c_codes, weights=np.where(step > 0, step, 0), minlength=n).astype(np.int64)
 
-    created = _us(deals["created_at"]) if n else np.zeros(0, np.int64)
+    created = epoch_us(deals["created_at"]) if n else np.zeros(0, np.int64)
     known = deals["created_at"].notna().to_numpy()
     age = np.where(known, (as_of_us - created) / US_PER_DAY, np.nan)
     since = np.where(movements > 0, (as_of_us - last_movement) / US_PER_DAY, np.nan)
@@ -244,12 +244,12 @@ def deal_period_pieces(log: SalesLog, as_of=None, period: str = "M", motions: pd
     as_of = resolve_as_of(log, as_of)
     log = truncate(log, as_of)
     ids = log.deals["deal_id"]
-    last_period = int(period_index(_local_us(pd.Series([as_of]))[:1], period)[0])
+    last_period = int(period_index(local_us(pd.Series([as_of]))[:1], period)[0])
 
     entries = _entries(log, as_of)
     e_codes = _codes(entries["deal_id"], ids)
     kind = entries["kind"].to_numpy()
-    e_local = _local_us(entries["changed_at"])
+    e_local = local_us(entries["changed_at"])
     e_period = period_index(e_local, period)
 
     # movement counts per deal and period
@@ -270,7 +270,7 @@ def deal_period_pieces(log: SalesLog, as_of=None, period: str = "M", motions: pd
     if motions is None:
         a = log.activities
         act = pd.DataFrame(
-            {"code": _codes(a["deal_id"], ids), "period_index": period_index(_local_us(a["occurred_at"]), period)}
+            {"code": _codes(a["deal_id"], ids), "period_index": period_index(local_us(a["occurred_at"]), period)}
         )
         frames.append(act.groupby(["code", "period_index"], sort=False).size().rename("motions").to_frame())
     else:
@@ -302,7 +302,7 @@ def _waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, las
     model = log.model
     cdc = log.close_date_changes
     c_codes = _codes(cdc["deal_id"], ids)
-    c_local = _local_us(cdc["changed_at"])
+    c_local = local_us(cdc["changed_at"])
     c_days = _day_numbers(cdc["close_date"])
     n_e, n_c = len(entries), len(cdc)
     # one event stream: at the same moment a close-date change is applied before a stage entry
@@ -310,7 +310,7 @@ def _waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, las
     local = np.r_[e_local, c_local].astype(np.int64)
     is_stage = np.r_[np.ones(n_e, bool), np.zeros(n_c, bool)]
     seq = np.r_[np.arange(n_e), np.arange(n_c)]
-    when = np.r_[_us(entries["changed_at"]), _us(cdc["changed_at"])].astype(np.int64)
+    when = np.r_[epoch_us(entries["changed_at"]), epoch_us(cdc["changed_at"])].astype(np.int64)
     order = np.lexsort((seq, is_stage, when, code))
     code, local, is_stage, when = code[order], local[order], is_stage[order], when[order]
     if not len(code):
@@ -467,7 +467,7 @@ def score_groups(log: SalesLog, by: str = "owner", period: str = "M", as_of=None
         )
     as_of = resolve_as_of(log, as_of)
     pieces = deal_period_pieces(log, as_of, period, motions=motions)
-    last_period = int(period_index(_local_us(pd.Series([as_of])), period)[0])
+    last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
     scores = group_scores(pieces, log.deals, by, period, last_period)
     if scores.empty:
         warnings.warn(

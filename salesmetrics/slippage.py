@@ -687,7 +687,7 @@ def slippage_report(
     'As of 2025-06-30, 18 of 147 open deals were pushed 3 or more times (127 of 2,000 deals in all)'
     """
     from .health import filter_log
-    from .movement import _local_us, check_period, period_index, period_labels
+    from .movement import check_period, local_us, period_index, period_labels
 
     check_period(period)
     if group_by not in ("owner", "team"):
@@ -719,7 +719,7 @@ def slippage_report(
     deals["status"] = _status(entries, cut.model, deals.index)
     changes[group_by] = changes["deal_id"].map(labels).fillna("(unknown deal)").astype("str")
     changes["deal_state"] = pd.Series(_state_at_change(changes, entries, cut.model), dtype="str")
-    pidx = period_index(_local_us(changes["changed_at"]), period)
+    pidx = period_index(local_us(changes["changed_at"]), period)
     changes["period"] = pd.Series(period_labels(pidx, period), dtype="str")
     changes["pulled_in"] = (changes["kind"] == "pull") & (changes["deal_state"] == "open")
     expected = changes.groupby("deal_id", sort=False)["close_date"].last()
@@ -730,7 +730,7 @@ def slippage_report(
 
     # per period, every period from the first change to as_of
     if len(changes):
-        last = int(period_index(_local_us(pd.Series([cut_at])), period)[0])
+        last = int(period_index(local_us(pd.Series([cut_at])), period)[0])
         grid = np.arange(int(pidx.min()), max(last, int(pidx.max())) + 1)
         frame = changes.assign(
             _k=pidx,

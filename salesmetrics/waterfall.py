@@ -32,7 +32,7 @@ import pandas as pd
 
 from .exceptions import CurrencyError, DataNote, UsageError
 from .log import SalesLog
-from .movement import check_period, period_index, period_labels, period_start_day
+from .movement import US_PER_DAY, check_period, epoch_us, local_us, period_index, period_labels, period_start_day
 from .prepare import resolve_as_of, stage_entries, subset_deals, truncate
 
 BUCKETS = (
@@ -65,7 +65,6 @@ CLASSIFICATIONS = ("flows", "exclusive")
 GROUPS = ("owner", "team")
 MOVE_COLUMNS = ("deal_id", "period", "bucket", "amount", "bridge_count", "bridge_amount")
 _DELETED_TRUE = {"true", "t", "yes", "y", "1", "x"}
-_US_PER_DAY = 86_400_000_000
 # event kinds in the order they are applied at the same moment (0007: the close date before the stage entry)
 _CLOSE, _AMOUNT, _STAGE = 0, 1, 2
 
@@ -184,19 +183,6 @@ def _cents(values: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(values, float) * 100).astype(np.int64)
 
 
-def _us(series: pd.Series) -> np.ndarray:
-    """Tz-aware timestamps as int64 microseconds since the epoch."""
-    if not len(series):
-        return np.zeros(0, np.int64)
-    return series.astype(f"datetime64[us, {series.dt.tz}]").array.asi8
-
-
-def _local_us(series: pd.Series) -> np.ndarray:
-    if not len(series):
-        return np.zeros(0, np.int64)
-    return series.dt.tz_localize(None).astype("datetime64[us]").array.asi8
-
-
 def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np.ndarray) -> pd.DataFrame:
     """Every stage entry, close-date change and amount change, in replay order (deal, time, kind, file row)."""
     model = log.model
@@ -207,8 +193,8 @@ def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np
             pd.DataFrame(
                 {
                     "code": ids.get_indexer(e["deal_id"]),
-                    "when": _us(e["changed_at"]),
-                    "local": _local_us(e["changed_at"]),
+                    "when": epoch_us(e["changed_at"]),
+                    "local": local_us(e["changed_at"]),
                     "kind": _STAGE,
                     "seq": np.arange(len(e)),
                     "is_open": e["stage"].isin(model.stages).to_numpy(bool),
@@ -226,11 +212,11 @@ def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np
             pd.DataFrame(
                 {
                     "code": ids.get_indexer(c["deal_id"]),
-                    "when": _us(c["changed_at"]),
-                    "local": _local_us(c["changed_at"]),
+                    "when": epoch_us(c["changed_at"]),
+                    "local": local_us(c["changed_at"]),
                     "kind": _CLOSE,
                     "seq": np.arange(len(c)),
-                    "day": np.floor_divide(_local_us(c["close_date"]), _US_PER_DAY),
+                    "day": np.floor_divide(local_us(c["close_date"]), US_PER_DAY),
                 }
             )
         )
@@ -243,8 +229,8 @@ def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np
             pd.DataFrame(
                 {
                     "code": codes,
-                    "when": _us(a["changed_at"]),
-                    "local": _local_us(a["changed_at"]),
+                    "when": epoch_us(a["changed_at"]),
+                    "local": local_us(a["changed_at"]),
                     "kind": _AMOUNT,
                     "seq": np.arange(len(a)),
                     "value": _cents(np.where(np.isnan(values), 0.0, values) * np.where(codes >= 0, rate[codes], 1.0)),
@@ -438,8 +424,8 @@ def waterfall(
     )
     base = _cents(np.where(np.isnan(base), 0.0, base) * rate)
     events = _events(log, history, as_of, ids, rate)
-    last_period = int(period_index(_local_us(pd.Series([as_of])), period)[0])
-    as_of_day = int(np.floor_divide(_local_us(pd.Series([as_of]))[0], _US_PER_DAY))
+    last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
+    as_of_day = int(np.floor_divide(local_us(pd.Series([as_of]))[0], US_PER_DAY))
 
     # before a deal's first amount change, its amount is that first change's amount
     first_amount = {}
