@@ -56,8 +56,8 @@ report: install datasets/demo/salesmetrics.yaml
 lab: install  # as root (containers, shared servers) it passes --allow-root: salesmetrics/exercises/lab.py
 	$(BIN)/python -m salesmetrics.exercises.lab exercises
 
-demo: install  # the same settings as salesmetrics.simulate.DEMO; tests/test_demo.py checks the files match
-	$(BIN)/python -c "from salesmetrics.simulate import main_demo; print('wrote', main_demo('datasets/demo'))"
+demo: install  # the same settings as salesmetrics.simulation.simulator.DEMO; tests/test_demo.py checks the files match
+	$(BIN)/python -c "from salesmetrics.simulation import main_demo; print('wrote', main_demo('datasets/demo'))"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -3,7 +3,7 @@
 The CSV is written by DuckDB (not by salesmetrics), once. Each reading runs in a fresh process; a thread samples
 the whole process's resident set size with psutil every 5 ms (``ru_maxrss`` is printed beside it as a check).
 ``--way old`` reads as salesmetrics did before streaming (bytes, then str, then StringIO, then pandas), for the
-before figure; ``--way new`` calls :func:`salesmetrics.readers.read_raw_table`, which decides the encoding and
+before figure; ``--way new`` calls :func:`salesmetrics.log.readers.read_raw_table`, which decides the encoding and
 delimiter from the first MiB and lets pandas read the file by path. Record the figures in benchmarks/RESULTS.md.
 
     python benchmarks/bench_csv_memory.py [--mb 450] [--file benchmarks/data/activities_450mb.csv] [--way both]
@@ -21,7 +21,7 @@ MEASURE = """
 import json, resource, sys, threading, time
 from pathlib import Path
 import psutil, pandas as pd
-import salesmetrics.readers as readers
+import salesmetrics.log.readers as readers
 
 path, way = Path(sys.argv[1]), sys.argv[2]
 process = psutil.Process()

@@ -29,10 +29,10 @@ from bench_score import REFERENCE
 # runs `salesmetrics score --by deal`; with "unchecked" the activity duplicate check answers "none" at once
 SCORE = """
 import sys
-import salesmetrics._score_engine as engine
+import salesmetrics.metrics._engine as engine
 if sys.argv[1] == "unchecked":
     engine.duplicate_rows_check = lambda *args, **kwargs: (lambda: False)
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 sys.argv = ["salesmetrics", "score", sys.argv[2], "--by", "deal", "--quiet", "--overwrite", "--out", sys.argv[3]]
 main()
 """

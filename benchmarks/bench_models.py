@@ -78,9 +78,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
+    from salesmetrics.features.build import snapshots
     from salesmetrics.models import CloseLikelihood, StallPredictor
-    from salesmetrics.simulate import simulate
-    from salesmetrics.snapshots import snapshots
+    from salesmetrics.simulation.simulator import simulate
 
     t = time.perf_counter()
     log = simulate(args.deals, max(20, args.deals // 500), seed=args.seed, months=args.months).log

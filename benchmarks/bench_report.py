@@ -36,7 +36,7 @@ def command() -> list[str]:
     script = Path(sys.executable).with_name("salesmetrics")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from salesmetrics.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from salesmetrics.cli.main import main; sys.exit(main())"]
 
 
 def cpu_seconds() -> float:
@@ -71,7 +71,7 @@ def big_log(deals: int, owners: int, high_motion: bool) -> Path:
     if (folder / "salesmetrics.yaml").exists():
         return folder
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     config = None
     if high_motion:

@@ -118,7 +118,7 @@ def main() -> None:
         pd.testing.assert_frame_equal(ref, mine, check_dtype=False, check_exact=True)
         if args.check_groups:
             import salesmetrics as sm
-            from salesmetrics.score import score
+            from salesmetrics.metrics.scoring import score
 
             expected = score(sm.read_log(args.log), by="owner", period="M")
             owners = pd.read_parquet(f"{tmp}/owner.parquet")

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from salesmetrics import read_log
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     t0 = time.perf_counter()
     sim = simulate(args.deals, args.owners, seed=args.seed, config=bench_config())

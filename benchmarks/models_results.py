@@ -40,14 +40,14 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from salesmetrics.features.build import FEATURES, snapshots  # noqa: E402
 from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines  # noqa: E402
 from salesmetrics.models.close import CloseLikelihood  # noqa: E402
 from salesmetrics.models.evaluation import METRIC_LABELS, bootstrap_metrics, calibration_table, evaluate  # noqa: E402
 from salesmetrics.models.stall import StallPredictor  # noqa: E402
 from salesmetrics.models.survival import next_movement_cox, time_to_close  # noqa: E402
-from salesmetrics.simulate import simulate  # noqa: E402
-from salesmetrics.snapshots import FEATURES, snapshots  # noqa: E402
-from salesmetrics.study_report import FEATURE_GROUPS, grouped_permutation_importance  # noqa: E402
+from salesmetrics.reports.study import FEATURE_GROUPS, grouped_permutation_importance  # noqa: E402
+from salesmetrics.simulation.simulator import simulate  # noqa: E402
 
 IMG = REPO / "docs" / "img"
 IBM = REPO.parent / "shared" / "datasets" / "ibm_sales_win_loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv"

@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 import salesmetrics as sm
+from salesmetrics.features.build import snapshots
 from salesmetrics.models import CloseLikelihood, StallPredictor
 from salesmetrics.models.evaluation import evaluate, time_split
-from salesmetrics.simulate import simulate
-from salesmetrics.snapshots import snapshots
+from salesmetrics.simulation.simulator import simulate
 
 OLD = {"max_iter": 200, "learning_rate": 0.05, "max_depth": 3, "min_samples_leaf": 100, "l2_regularization": 1.0}
 CANDIDATES = {

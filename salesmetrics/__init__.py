@@ -17,7 +17,7 @@ _EXPORTS = {
     "read_log": "log",
     "write_log": "log",
     "check_log": "log",
-    "StageModel": "config",
+    "StageModel": "log",
     "Problem": "exceptions",
     "SalesmetricsError": "exceptions",
     "LogValidationError": "exceptions",
@@ -28,10 +28,10 @@ _EXPORTS = {
     "import_hubspot": "adapters",
     "import_snapshot": "adapters",
     "import_mapped": "adapters",
-    "simulate": "simulate",
-    "Simulation": "simulate",
-    "SCENARIOS": "simulate",
-    "snapshots": "snapshots",
+    "simulate": "simulation",
+    "Simulation": "simulation",
+    "SCENARIOS": "simulation",
+    "snapshots": "features",
     "StallPredictor": "models",
     "CloseLikelihood": "models",
 }
@@ -63,12 +63,24 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import StageModel
-    from .exceptions import DataNote, LogValidationError, OutputError, Problem, SalesmetricsError, UsageError
-    from .log import LogSummary, SalesLog, check_log, read_log, write_log
+    from salesmetrics.exceptions import (
+        DataNote,
+        LogValidationError,
+        OutputError,
+        Problem,
+        SalesmetricsError,
+        UsageError,
+    )
+    from salesmetrics.log import LogSummary, SalesLog, StageModel, check_log, read_log, write_log
+
+
+#: The layers a user may reach as ``sm.metrics`` etc. without importing them first.
+_SUBPACKAGES = {"adapters", "exercises", "features", "log", "metrics", "models", "reports", "simulation"}
 
 
 def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'salesmetrics' has no attribute {name!r}")

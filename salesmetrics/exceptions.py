@@ -120,7 +120,7 @@ class Problem:
 
     def __post_init__(self) -> None:
         # a value or column may be a whole 1 MB cell of a hostile file: messages show its start and its length
-        from ._text import shorten
+        from salesmetrics._util.text import shorten
 
         object.__setattr__(self, "values", tuple(shorten(v) for v in self.values))
         if self.column is not None:

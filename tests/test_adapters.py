@@ -250,7 +250,7 @@ def test_salesforce_report_labels_and_15_character_ids():
 
 
 def test_ambiguous_report_dates_warn_on_success_and_date_order_decides(tmp_path, capsys):
-    from salesmetrics.cli import main
+    from salesmetrics.cli.main import main
 
     folder = tmp_path / "report"
     shutil.copytree(FIXTURES / "salesforce_report", folder)

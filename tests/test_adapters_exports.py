@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics._timezones import suggest_timezones
+from salesmetrics._util.timezones import suggest_timezones
 from salesmetrics.adapters import run_import
 from salesmetrics.adapters._common import as_merges, check_timezone
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import LogValidationError, UsageError
-from salesmetrics.outcomes import win_rates
-from salesmetrics.readers import read_raw_table
-from salesmetrics.score import score
+from salesmetrics.log.readers import read_raw_table
+from salesmetrics.metrics.outcomes import win_rates
+from salesmetrics.metrics.scoring import score
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
 EXPORTS = FIXTURES / "exports"
@@ -439,7 +439,7 @@ def test_win_loss_table_without_dates_gives_win_rates_by_segment():
 
 @pytest.mark.slow
 def test_pipeline_health_report_of_a_log_without_dates_shows_win_rates(tmp_path):
-    from salesmetrics.reports import run_report
+    from salesmetrics.reports.runner import run_report
 
     win_loss_log(out=tmp_path / "log")
     files = run_report(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import salesmetrics as sm
-from salesmetrics._atomic import atomic_folder, atomic_path, write_text_atomic
+from salesmetrics._util.atomic import atomic_folder, atomic_path, write_text_atomic
 from salesmetrics.exceptions import OutputError
 
 
@@ -92,7 +92,7 @@ def test_write_log_keeps_the_old_log_when_a_rename_fails(monkeypatch, tiny_log_d
 
 
 def test_write_log_keeps_the_old_log_when_writing_the_new_one_fails(monkeypatch, tiny_log_dir, old_log):
-    import salesmetrics.log as log_module
+    import salesmetrics.log.saleslog as log_module
 
     target, before = old_log
     _fail_call(monkeypatch, log_module, "_write_table", 3, OSError(errno.ENOSPC, "No space left on device"))
@@ -102,7 +102,7 @@ def test_write_log_keeps_the_old_log_when_writing_the_new_one_fails(monkeypatch,
 
 
 def test_write_log_interrupted_while_writing_keeps_the_old_log(monkeypatch, tiny_log_dir, old_log):
-    import salesmetrics.log as log_module
+    import salesmetrics.log.saleslog as log_module
 
     target, before = old_log
     _fail_call(monkeypatch, log_module, "_write_table", 2, KeyboardInterrupt())
@@ -143,7 +143,7 @@ def test_when_the_old_log_cannot_be_put_back_the_error_says_where_it_is(monkeypa
 
 
 def test_simulation_write_keeps_the_old_folder_when_the_final_rename_fails(monkeypatch, tmp_path):
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     sim = simulate(n_deals=30, n_owners=3, seed=2, months=4, progress=False)
     target = sim.write(tmp_path / "sim", format="csv")

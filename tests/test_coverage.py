@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import salesmetrics as sm
-from salesmetrics.coverage import Note, log_coverage, note_axes, table_or_note
 from salesmetrics.exceptions import UsageError
+from salesmetrics.log.coverage import Note, log_coverage, note_axes, table_or_note
 
 matplotlib.use("Agg")
 

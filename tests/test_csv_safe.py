@@ -1,4 +1,4 @@
-"""Spreadsheet-safe CSV (salesmetrics._csv_safe): one rule for pandas, the csv module and DuckDB, used by every
+"""Spreadsheet-safe CSV (salesmetrics._util.csv_safe): one rule for pandas, the csv module and DuckDB, used by every
 CSV written for people (score, model predict/backtest/evaluate, trainees.csv). ADR 0031."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics._csv_safe import DANGEROUS_STARTS, escape_cell, safe_frame, sql_escape, unescape_cell, write_csv
-from salesmetrics.score import run_score
+from salesmetrics._util.csv_safe import DANGEROUS_STARTS, escape_cell, safe_frame, sql_escape, unescape_cell, write_csv
+from salesmetrics.metrics.scoring import run_score
 
 PLAIN_NUMBERS = ["-5", "+5", "-1.5", "-1.5e3", "-.5", "+1E-3", "-0", "5."]
 

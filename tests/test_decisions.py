@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.decisions import decision_increments
 from salesmetrics.exceptions import UsageError
-from salesmetrics.prepare import truncate
-from salesmetrics.simulate import simulate
+from salesmetrics.log.prepare import truncate
+from salesmetrics.metrics.decisions import decision_increments
+from salesmetrics.simulation.simulator import simulate
 
 MODEL = sm.StageModel(stages=("Lead", "Qualified", "Proposal", "Commit"), won=("Won",), lost=("Lost",))
 

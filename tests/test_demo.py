@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 import salesmetrics as sm
-from salesmetrics.simulate import main_demo
 from salesmetrics.simulation.compare import TRUTH_ATOL, TRUTH_RTOL, output_differences
+from salesmetrics.simulation.simulator import main_demo
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
 LOG_FILES = [
@@ -110,7 +110,7 @@ def test_demo_regenerates_on_another_kind_of_processor(regenerated, tmp_path, en
     files are the same bytes and the truth tables agree within the tolerance. On this kind of machine the truth
     floats then differ in the last place (2.8e-16 to 6.7e-16), which the byte comparison used to fail on."""
     out = tmp_path / "demo"
-    code = f"from salesmetrics.simulate import main_demo; main_demo({str(out)!r})"
+    code = f"from salesmetrics.simulation.simulator import main_demo; main_demo({str(out)!r})"
     subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, check=True, timeout=120)
     assert output_differences(regenerated, out) == []
     assert output_differences(DEMO, out) == []

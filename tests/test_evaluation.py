@@ -277,8 +277,8 @@ def test_stalled_flag_learns_momentum_style_thresholds():
 
 def test_momentum_flags_feed_the_flag_baseline():
     import salesmetrics as sm
-    from salesmetrics.momentum import momentum_flags
-    from salesmetrics.snapshots import snapshots
+    from salesmetrics.features.build import snapshots
+    from salesmetrics.metrics.momentum import momentum_flags
 
     log = sm.simulate(n_deals=200, n_owners=4, seed=2, months=8).log
     snap = snapshots(log, as_of=["2024-06-30", "2024-07-31"])
@@ -301,7 +301,7 @@ def test_evaluate_a_log_rebuilds_training_labels_at_the_test_start():
         ev = evaluate(None, log, target="won", n_bootstrap=10, momentum_flag=False)
     # the training labels are those known at the test start: deals open then are censored
     assert ev.counts["train_censored"] > 0
-    from salesmetrics.snapshots import snapshots
+    from salesmetrics.features.build import snapshots
 
     full = snapshots(log)
     train_rows = full[full["as_of"] < ev.cutoff]

@@ -102,7 +102,7 @@ def test_teaching_cases_separate_every_row_from_the_right_rows():
 
     from salesmetrics.exercises import ex3_random_walks as ex3
     from salesmetrics.exercises import ex5_velocity_and_momentum as ex5
-    from salesmetrics.prepare import stage_entries
+    from salesmetrics.log.prepare import stage_entries
 
     ex = ex3.setup(seed=seed_for("Trainee 01"), trainee="Trainee 01", progress=False)
     changes = ex3.close_date_table(ex.log)

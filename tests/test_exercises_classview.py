@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.exercises.classview import class_view, render_class_view
 from salesmetrics.exercises.progress import ProgressStore
 

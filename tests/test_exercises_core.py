@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import UsageError
 from salesmetrics.exercises import exercise_modules, find_exercise, load_exercise
 from salesmetrics.exercises.compare import compare_frame, compare_value

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.exercises.core import Exercise, ValueQuestion
 from salesmetrics.exercises.progress import ProgressStore
 

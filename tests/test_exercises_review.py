@@ -69,10 +69,10 @@ def test_ex1_data_has_repeats_and_naive_counts_are_caught():
 
 
 def test_make_and_exercises_refuse_a_log_without_what_they_need(tmp_path, capsys):
-    from salesmetrics.cli import main
+    from salesmetrics.cli.main import main
     from salesmetrics.exceptions import UsageError
     from salesmetrics.exercises import load_exercise
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     log = simulate(40, 2, seed=1).log
     folder = tmp_path / "log"
@@ -129,7 +129,7 @@ def test_progress_counts_solved_questions(tmp_path):
 
 
 def test_make_adds_late_joiners_and_keeps_earlier_trainees(tmp_path, capsys):
-    from salesmetrics.cli import main
+    from salesmetrics.cli.main import main
 
     out = tmp_path / "out"
     first, late, everyone = (tmp_path / f"{n}.txt" for n in ("first", "late", "everyone"))
@@ -161,7 +161,7 @@ def test_make_adds_late_joiners_and_keeps_earlier_trainees(tmp_path, capsys):
 
 
 def test_reset_accepts_make_spellings_and_refuses_unknown(progress_file, capsys):
-    from salesmetrics.cli import main
+    from salesmetrics.cli.main import main
     from salesmetrics.exercises.progress import ProgressStore
 
     store = ProgressStore(progress_file)

@@ -63,11 +63,11 @@ def test_make_lab_runs_the_root_aware_command():
 
 
 def test_exercises_make_checks_out_with_the_shared_output_check(tmp_path, capsys):
-    """--out goes through salesmetrics._output.check_output_folder: a file, the exercises folder itself and a
+    """--out goes through salesmetrics._util.output.check_output_folder: a file, the exercises folder itself and a
     folder inside the log being handed out are refused (exit 2), before anything is written."""
-    from salesmetrics.cli import main
+    from salesmetrics.cli.main import main
     from salesmetrics.log import write_log
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     names = tmp_path / "names.txt"
     names.write_text("Ana Silva\n")

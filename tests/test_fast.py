@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmetrics._fast import contains, duplicated_rows, index_in, is_in
+from salesmetrics._util.fast import contains, duplicated_rows, index_in, is_in
 
 rows = st.lists(
     st.tuples(st.integers(0, 5), st.integers(0, 4), st.sampled_from(["call", "email", None])), min_size=0, max_size=60
@@ -53,7 +53,7 @@ def test_contains_equals_isin(values, lookup):
 def _pandera_finds_nothing(frame, spec, model) -> bool:
     import pandera.pandas as pa
 
-    from salesmetrics.schemas import table_schema
+    from salesmetrics.log.schemas import table_schema
 
     try:
         table_schema(spec, model).validate(frame, lazy=True)
@@ -75,8 +75,8 @@ when = st.one_of(st.none(), st.integers(0, 3))
 )
 def test_surely_valid_agrees_with_pandera(table, rows, drop_optional):
     """The quick check says "valid" exactly when the pandera schema finds nothing (on parsed column types)."""
-    from salesmetrics.config import StageModel
-    from salesmetrics.schemas import TABLES, surely_valid
+    from salesmetrics.log.config import StageModel
+    from salesmetrics.log.schemas import TABLES, surely_valid
 
     model = StageModel(stages=("Lead", "Qualified"), won=("Won",), lost=("Lost",), timezone="UTC")
     spec = next(s for s in TABLES if s.name == table)
@@ -107,8 +107,8 @@ def test_surely_valid_agrees_with_pandera(table, rows, drop_optional):
 
 
 def test_surely_valid_leaves_other_column_types_to_pandera():
-    from salesmetrics.config import StageModel
-    from salesmetrics.schemas import STAGE_CHANGES, surely_valid
+    from salesmetrics.log.config import StageModel
+    from salesmetrics.log.schemas import STAGE_CHANGES, surely_valid
 
     model = StageModel(stages=("Lead",), won=("Won",), lost=("Lost",), timezone="UTC")
     frame = pd.DataFrame({"deal_id": ["D1"], "changed_at": pd.to_datetime(["2024-01-01"], utc=True), "stage": ["Lead"]})
@@ -144,7 +144,7 @@ def test_reading_a_valid_log_does_not_import_pandera(tmp_path):
 )
 def test_duckdb_duplicate_check_equals_pandas(tmp_path_factory, rows):
     """The fast path's check (row hashes sorted) finds duplicates exactly when DataFrame.duplicated does."""
-    from salesmetrics._score_engine import connect, duplicate_rows_check
+    from salesmetrics.metrics._engine import connect, duplicate_rows_check
 
     frame = pd.DataFrame(rows, columns=["deal_id", "occurred_at", "kind", "outcome", "direction"])
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], unit="h", utc=True)

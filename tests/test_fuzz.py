@@ -23,7 +23,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.log import check_log
 
 CORPUS = Path(__file__).parent / "fixtures" / "hostile"
@@ -309,8 +309,8 @@ def test_fuzzed_bytes_and_encodings_get_a_clear_answer(deals, encoding, head, cu
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.startswith("parquet_")])
 def test_score_s_fast_path_takes_exactly_the_parquet_logs_validation_accepts(case, tmp_path):
-    from salesmetrics._score_engine import deal_scores_to_file
-    from salesmetrics.config import load_config
+    from salesmetrics.log.config import load_config
+    from salesmetrics.metrics._engine import deal_scores_to_file
 
     model, _ = load_config(CORPUS / case)
     taken = deal_scores_to_file(CORPUS / case, model, None, tmp_path / "scores.csv", "csv") is not None

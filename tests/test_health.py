@@ -9,7 +9,7 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
-from salesmetrics.health import filter_log, pipeline_health
+from salesmetrics.reports.health import filter_log, pipeline_health
 
 matplotlib.use("Agg")
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"

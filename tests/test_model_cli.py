@@ -9,11 +9,11 @@ import zipfile
 import pandas as pd
 import pytest
 
-from salesmetrics._csv_safe import escape_cell, safe_frame, write_csv
-from salesmetrics.cli import main
+from salesmetrics._util.csv_safe import escape_cell, safe_frame, write_csv
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import UsageError
 from salesmetrics.models import read_model_card
-from salesmetrics.simulate import simulate
+from salesmetrics.simulation.simulator import simulate
 
 
 @pytest.fixture(scope="module")

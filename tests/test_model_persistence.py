@@ -21,14 +21,14 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 import salesmetrics
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import FEATURES, snapshots
 from salesmetrics.log import read_log
 from salesmetrics.models import CloseLikelihood, StallPredictor, load_model, persistence, read_model_card, save_model
 from salesmetrics.models._base import SmallDataWarning
 from salesmetrics.models.persistence import ALLOWED_TYPES, CARD_NAME, model_horizon
-from salesmetrics.simulate import simulate
-from salesmetrics.snapshots import FEATURES, snapshots
+from salesmetrics.simulation.simulator import simulate
 
 
 class Intruder:

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 import salesmetrics as sm
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import DataNote, UsageError
+from salesmetrics.features.build import FEATURES, snapshots
 from salesmetrics.models import CloseLikelihood, StallPredictor, evaluate, save_model
 from salesmetrics.models.persistence import read_model_card
-from salesmetrics.risk_report import stall_risk_report
-from salesmetrics.snapshots import FEATURES, snapshots
+from salesmetrics.reports.stall_risk import stall_risk_report
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "datasets" / "demo"
@@ -159,7 +159,7 @@ def test_notebook_links_the_models_doc_and_shows_reasons_in_full():
     assert "docs/models-estimators.md" not in text and "`docs/models.md`" in text
     assert (REPO / "docs" / "models.md").is_file()
     assert "readable(report.table()" in text  # tables.readable writes every cell in full (never cut at 50)
-    from salesmetrics.tables import readable
+    from salesmetrics.reports.tables import readable
 
     reasons = "; ".join(["close date pushed 3 times", "no stage movement for 45 days"] * 4)
     assert readable(pd.DataFrame({"top_reasons": [reasons]})).cells == [[reasons]]

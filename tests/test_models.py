@@ -11,11 +11,11 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import FEATURES, snapshots
 from salesmetrics.models import CloseLikelihood, StallPredictor
 from salesmetrics.models._base import SmallDataWarning
 from salesmetrics.models.reasons import MIN_EFFECT, TEMPLATES, describe, explain
-from salesmetrics.simulate import simulate
-from salesmetrics.snapshots import FEATURES, snapshots
+from salesmetrics.simulation.simulator import simulate
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
-from salesmetrics.momentum import momentum_flags
-from salesmetrics.prepare import truncate
+from salesmetrics.log.prepare import truncate
+from salesmetrics.metrics.momentum import momentum_flags
 
 CONFIG = "stages: [Lead, Qualified, Commit]\nwon: [Won]\nlost: [Lost]\ncommit_stage: Commit\ntimezone: UTC\n"
 DEALS = """\

@@ -1,4 +1,4 @@
-"""Movement and motion metrics (salesmetrics.movement): hand-computed values and property tests."""
+"""Movement and motion metrics (salesmetrics.metrics.movement): hand-computed values and property tests."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.config import StageModel
-from salesmetrics.movement import DEAL_COLUMNS, deal_period_pieces, deal_scores, score_groups
-from salesmetrics.prepare import resolve_as_of, truncate
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.prepare import resolve_as_of, truncate
+from salesmetrics.metrics.movement import DEAL_COLUMNS, deal_period_pieces, deal_scores, score_groups
 
 
 def test_deal_scores_by_hand(tiny_log_dir):

@@ -1,4 +1,4 @@
-"""Nothing is lost: every command checks its outputs with one helper (salesmetrics/_output.py) before the work.
+"""Nothing is lost: every command checks its outputs with one helper (salesmetrics/_util/output.py) before the work.
 
 Inputs (log folders, model files, exports) are never written, whatever --overwrite or --force says; a full disk
 or a read-only folder gives one line naming the path and the system's reason, exit 1, and no partial file.
@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmetrics import reports
-from salesmetrics._output import check_output_file, check_output_folder, check_writable
-from salesmetrics.cli import main
+from salesmetrics._util.output import check_output_file, check_output_folder, check_writable
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import OutputError, UsageError
+from salesmetrics.reports import runner as reports
 
 ADAPTERS = Path(__file__).parent / "fixtures" / "adapters"
 HUBSPOT = ADAPTERS / "hubspot" / "hubspot-deals.csv"
@@ -41,7 +41,7 @@ def _one_line(err: str) -> str:
 @pytest.fixture(scope="module")
 def sim_log(tmp_path_factory) -> Path:
     """A small simulated log (Parquet) a model can be trained on in a second."""
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     folder = tmp_path_factory.mktemp("sim") / "log"
     simulate(n_deals=150, n_owners=3, seed=3, months=6, progress=False).write(folder)
@@ -222,7 +222,7 @@ def _commands(log: Path, out_folder: Path, model: Path | None = None) -> dict[st
 @pytest.mark.parametrize("command", ["score", "report", "simulate", "import", "model"])
 def test_a_read_only_output_folder_is_one_line_and_exit_1(command, read_only, tiny_log_dir, monkeypatch, capsys):
     monkeypatch.setattr(reports, "_Kernel", None)  # report: found before the notebook runs
-    import salesmetrics.simulate as simulate_module
+    import salesmetrics.simulation.simulator as simulate_module
 
     monkeypatch.setattr(simulate_module, "simulate", None)  # simulate: found before simulating
     assert main(_commands(tiny_log_dir, read_only)[command]) == 1
@@ -267,7 +267,7 @@ def test_score_on_a_full_disk(tiny_log_dir, tmp_path, monkeypatch, capsys):
 def test_score_when_duckdb_cannot_write(tiny_log_dir, tmp_path, monkeypatch, capsys):
     import duckdb
 
-    import salesmetrics._score_engine as engine
+    import salesmetrics.metrics._engine as engine
 
     def io_error(*args, **kwargs):
         raise duckdb.IOException('IO Error: Could not write file "x": No space left on device')
@@ -360,7 +360,7 @@ def test_model_predict_on_a_full_disk(sim_log, model_file, tmp_path, monkeypatch
 
 
 def test_any_other_file_system_error_is_one_line_exit_1(tiny_log_dir, monkeypatch, capsys):
-    import salesmetrics.cli as cli
+    import salesmetrics.cli.main as cli
 
     def locked(args):
         raise PermissionError(errno.EACCES, "Permission denied", "/srv/share/deals.csv")

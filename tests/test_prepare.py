@@ -7,7 +7,7 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
-from salesmetrics.prepare import resolve_as_of, stage_entries, truncate
+from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 
 
 def _log(rows, tiny_log_dir):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from salesmetrics import reports
+from salesmetrics.reports import runner as reports
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
 

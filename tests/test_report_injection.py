@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 import salesmetrics as sm
-from salesmetrics import reports
-from salesmetrics.coverage import Note, Opening
-from salesmetrics.simulate import simulate
+from salesmetrics.log.coverage import Note, Opening
+from salesmetrics.reports import runner as reports
+from salesmetrics.simulation.simulator import simulate
 
 
 def _canary(kind: str, n: int) -> str:
@@ -197,11 +197,11 @@ def small_hostile_log(tmp_path_factory) -> sm.SalesLog:
 
 def test_html_of_every_result_shows_names_as_text(small_hostile_log):
     """Fast: the HTML form of the results a notebook displays, without a kernel."""
-    from salesmetrics.decisions import decision_increments
-    from salesmetrics.health import pipeline_health
-    from salesmetrics.slippage import slippage, slippage_report
-    from salesmetrics.velocity import velocity_report
-    from salesmetrics.volume import volume_vs_yield
+    from salesmetrics.metrics.decisions import decision_increments
+    from salesmetrics.metrics.random_walks import slippage, slippage_report
+    from salesmetrics.metrics.velocity import velocity_report
+    from salesmetrics.metrics.volume import volume_vs_yield
+    from salesmetrics.reports.health import pipeline_health
 
     log = small_hostile_log
     health = pipeline_health(log)

@@ -19,9 +19,9 @@ import matplotlib.pyplot as plt
 import pytest
 
 import salesmetrics as sm
-from salesmetrics.cli import main
-from salesmetrics.coverage import Note
-from salesmetrics.reports import run_report
+from salesmetrics.cli.main import main
+from salesmetrics.log.coverage import Note
+from salesmetrics.reports.runner import run_report
 
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
@@ -119,9 +119,9 @@ def test_report_runs_on_a_real_dataset(name, real_logs, tmp_path):
 
 @pytest.mark.parametrize("preset", ["maven", "olist", "ibm"])
 def test_report_functions_degrade_on_every_real_preset(preset, real_logs):
-    from salesmetrics.health import pipeline_health
-    from salesmetrics.slippage import slippage_report
-    from salesmetrics.velocity import velocity_report
+    from salesmetrics.metrics.random_walks import slippage_report
+    from salesmetrics.metrics.velocity import velocity_report
+    from salesmetrics.reports.health import pipeline_health
 
     log = sm.read_log(real_logs(preset))
     slip, vel = slippage_report(log), velocity_report(log)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import salesmetrics as sm
-from salesmetrics.reports import run_report
-from salesmetrics.simulate import simulate
+from salesmetrics.reports.runner import run_report
+from salesmetrics.simulation.simulator import simulate
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = [p.stem for p in sorted((REPO / "notebooks").glob("*.ipynb"))]
@@ -83,7 +83,7 @@ def _settings(name: str) -> dict:
 
 
 def test_odd_logs_are_valid_and_odd(odd_logs):
-    from salesmetrics.coverage import log_coverage
+    from salesmetrics.log.coverage import log_coverage
 
     cover = {kind: log_coverage(sm.read_log(odd_logs(kind))) for kind in ODD}
     assert not cover["no_tables"].activities and not cover["no_tables"].close_date_changes

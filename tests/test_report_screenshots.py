@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import salesmetrics as sm
-from salesmetrics.reports import run_report
+from salesmetrics.reports.runner import run_report
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"

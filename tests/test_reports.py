@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from salesmetrics import reports
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import LogValidationError, UsageError
+from salesmetrics.reports import runner as reports
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"

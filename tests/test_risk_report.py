@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 
 import salesmetrics as sm
-from salesmetrics.coverage import Note, log_coverage
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import FEATURES, snapshots
+from salesmetrics.log.coverage import Note, log_coverage
+from salesmetrics.log.prepare import resolve_as_of, truncate
 from salesmetrics.models import CloseLikelihood, StallPredictor
 from salesmetrics.models.persistence import save_model
-from salesmetrics.prepare import resolve_as_of, truncate
-from salesmetrics.risk_report import (
+from salesmetrics.reports.stall_risk import (
     FEATURE_LABELS,
     ModelSource,
     StallRiskReport,
@@ -29,7 +30,6 @@ from salesmetrics.risk_report import (
     stall_risk_report,
     thin_snapshots,
 )
-from salesmetrics.snapshots import FEATURES, snapshots
 
 matplotlib.use("Agg")
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
@@ -419,7 +419,7 @@ def test_thinning_keeps_whole_dates_and_the_latest():
 
 def test_a_batch_over_owners_fits_the_model_once(monkeypatch):
     """--for-each owner re-reads the same log for every page; the model learns from all deals, so one fit."""
-    import salesmetrics.risk_report as rr
+    import salesmetrics.reports.stall_risk as rr
 
     fits = []
     original = rr._fit_model

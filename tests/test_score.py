@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from test_movement import MODEL, logs
 
 import salesmetrics as sm
-from salesmetrics.cli import main
-from salesmetrics.score import run_score, score
+from salesmetrics.cli.main import main
+from salesmetrics.metrics.scoring import run_score, score
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
 
@@ -35,7 +35,7 @@ def _fast_equals_pandas(folder: Path, log: sm.SalesLog, as_of, tmp: Path) -> Non
     pd.testing.assert_frame_equal(pd.read_parquet(fast), expected, check_dtype=False, check_exact=True)
     slow = tmp / "slow.csv"
     run_score(folder, by="deal", as_of=as_of, out=tmp / "fast.csv", overwrite=True, progress=False)
-    from salesmetrics._score_engine import write_frame
+    from salesmetrics.metrics._engine import write_frame
 
     write_frame(expected, slow, "csv")
     assert (tmp / "fast.csv").read_bytes() == slow.read_bytes()
@@ -123,8 +123,8 @@ def test_maven_dataset_scores(shared_datasets, tmp_path):
 
 
 def _group_fast_equals_pandas(folder: Path, log: sm.SalesLog, by: str, period: str, as_of, tmp: Path) -> None:
-    from salesmetrics.config import load_config
-    from salesmetrics.score import _group_scores_fast, as_of_microseconds
+    from salesmetrics.log.config import load_config
+    from salesmetrics.metrics.scoring import _group_scores_fast, as_of_microseconds
 
     model, _ = load_config(folder)
     as_of_us = None if as_of is None else as_of_microseconds(as_of, model.timezone)
@@ -133,7 +133,7 @@ def _group_fast_equals_pandas(folder: Path, log: sm.SalesLog, by: str, period: s
     expected = score(log, by=by, period=period, as_of=as_of)
     pd.testing.assert_frame_equal(fast, expected, check_exact=True)
     out = run_score(folder, by=by, period=period, as_of=as_of, out=tmp / "g.csv", overwrite=True, progress=False)
-    from salesmetrics._score_engine import write_frame
+    from salesmetrics.metrics._engine import write_frame
 
     write_frame(expected, tmp / "g_slow.csv", "csv")
     assert out.read_bytes() == (tmp / "g_slow.csv").read_bytes()
@@ -158,7 +158,7 @@ def test_group_fast_path_equals_pandas_on_random_logs(tmp_path, frames, by, peri
 
 def test_fast_paths_step_aside_for_repeated_activities(tmp_path, demo_log):
     """Exact duplicate activities are dropped by validation: the fast paths must not count them."""
-    from salesmetrics._score_engine import deal_scores_to_file, motions_by_period
+    from salesmetrics.metrics._engine import deal_scores_to_file, motions_by_period
 
     folder = sm.write_log(demo_log, tmp_path / "dup", format="parquet")
     acts = pd.read_parquet(folder / "activities.parquet")
@@ -189,7 +189,7 @@ def test_fast_paths_tell_same_time_activities_from_duplicate_rows(tmp_path, demo
     pd.concat([acts, twin]).to_parquet(folder / "activities.parquet", index=False)
     log = sm.read_log(folder)
     assert len(log.activities) == len(acts) + 1
-    from salesmetrics._score_engine import deal_scores_to_file
+    from salesmetrics.metrics._engine import deal_scores_to_file
 
     assert deal_scores_to_file(folder, log.model, None, tmp_path / "d.parquet", "parquet") is not None
     _fast_equals_pandas(folder, log, None, tmp_path)
@@ -249,7 +249,7 @@ def test_score_by_team_needs_teams(demo_log, tmp_path, capsys):
 
 
 def test_group_scores_say_when_no_deal_has_a_close_date(demo_log, tmp_path, capsys):
-    from salesmetrics.health import pipeline_health
+    from salesmetrics.reports.health import pipeline_health
 
     undated = dataclasses.replace(demo_log, close_date_changes=demo_log.close_date_changes.iloc[:0])
     with pytest.warns(sm.DataNote, match="no close-date changes"):

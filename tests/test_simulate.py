@@ -8,9 +8,9 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
-from salesmetrics.simulate import SCENARIOS, calibration_report, simulate
 from salesmetrics.simulation.engine import decision_probability
 from salesmetrics.simulation.params import SPEC, resolve_params
+from salesmetrics.simulation.simulator import SCENARIOS, calibration_report, simulate
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +292,7 @@ def test_resolve_params_scenario_then_config():
 
 def test_sm_simulate_is_callable_after_the_module_was_imported():
     import salesmetrics as sm
-    import salesmetrics.simulate  # sets sm.simulate to the module
+    import salesmetrics.simulation.simulator  # sets sm.simulate to the module
 
     assert len(sm.simulate(n_deals=20, n_owners=2, seed=1, months=2).log.deals) == 20
 
@@ -314,7 +314,7 @@ def test_every_scenario_gives_the_same_log_on_another_kind_of_processor(tmp_path
 
     settings = {"n_deals": 800, "n_owners": 10, "seed": 7, "months": 9}
     code = (
-        "import sys\nfrom salesmetrics.simulate import SCENARIOS, simulate\n"
+        "import sys\nfrom salesmetrics.simulation.simulator import SCENARIOS, simulate\n"
         f"for s in SCENARIOS: simulate(scenario=s, **{settings!r}).write(sys.argv[1] + '/' + s, format='csv')"
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "there")], env={**os.environ, **env}, check=True)

@@ -12,11 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.coverage import Note
 from salesmetrics.exceptions import UsageError
-from salesmetrics.prepare import truncate
-from salesmetrics.simulate import simulate
-from salesmetrics.slippage import (
+from salesmetrics.log.coverage import Note
+from salesmetrics.log.prepare import truncate
+from salesmetrics.metrics.random_walks import (
     bin_push_lengths,
     close_date_changes_classified,
     deal_slippage,
@@ -26,6 +25,7 @@ from salesmetrics.slippage import (
     slippage,
     slippage_report,
 )
+from salesmetrics.simulation.simulator import simulate
 
 # Europe/Berlin: the close dates cross the March DST change, which must not turn 30 days into 29.96.
 MODEL = sm.StageModel(

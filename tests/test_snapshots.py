@@ -9,17 +9,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.config import StageModel
-from salesmetrics.decisions import decision_increments
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import FEATURES, LABELS, as_of_dates, snapshots
 from salesmetrics.log import SalesLog
-from salesmetrics.momentum import momentum_flags
-from salesmetrics.movement import deal_scores
-from salesmetrics.prepare import resolve_as_of, truncate
-from salesmetrics.simulate import simulate
-from salesmetrics.slippage import deal_slippage
-from salesmetrics.snapshots import FEATURES, LABELS, as_of_dates, snapshots
-from salesmetrics.velocity import commit_to_signature
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.prepare import resolve_as_of, truncate
+from salesmetrics.metrics.decisions import decision_increments
+from salesmetrics.metrics.momentum import momentum_flags
+from salesmetrics.metrics.movement import deal_scores
+from salesmetrics.metrics.random_walks import deal_slippage
+from salesmetrics.metrics.velocity import commit_to_signature
+from salesmetrics.simulation.simulator import simulate
 
 DAY = pd.Timedelta(days=1)
 
@@ -186,7 +186,7 @@ def test_observed_until_equals_truncated_log(demo):
 
 
 def test_sm_snapshots_is_callable_whatever_was_imported(demo):
-    import salesmetrics.snapshots as module
+    import salesmetrics.features.build as module
 
     assert len(sm.snapshots(demo, as_of="2024-06-30")) == len(module.snapshots(demo, as_of="2024-06-30"))
 

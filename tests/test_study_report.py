@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 import salesmetrics as sm
-from salesmetrics.coverage import Note, log_coverage
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import FEATURES
+from salesmetrics.log.coverage import Note, log_coverage
 from salesmetrics.models.evaluation import Evaluation
 from salesmetrics.models.survival import TimeToClose
-from salesmetrics.snapshots import FEATURES
-from salesmetrics.study_report import (
+from salesmetrics.reports.study import (
     CONTRAST,
     FEATURE_GROUPS,
     Study,

@@ -150,7 +150,7 @@ def test_usage_errors(seven):
 
 def test_km_matches_velocity_helper():
     """The same Kaplan–Meier as velocity.kaplan_meier (its doctest case)."""
-    from salesmetrics.velocity import kaplan_meier
+    from salesmetrics.metrics.velocity import kaplan_meier
 
     days, finished = [2, 3, 4, 5, 6], [True, False, True, False, True]
     status = ["won" if f else "open" for f in finished]
@@ -191,7 +191,7 @@ def test_cox_finds_the_effect_and_scores_a_holdout():
 
 
 def test_cox_on_a_log():
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     log = simulate(n_deals=300, n_owners=6, seed=5, months=12).log
     cox = next_movement_cox(log)

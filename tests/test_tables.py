@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.pandas import column, data_frames
 
 import salesmetrics as sm
-from salesmetrics.coverage import Note
-from salesmetrics.tables import ReportTable, first, header, readable
+from salesmetrics.log.coverage import Note
+from salesmetrics.reports.tables import ReportTable, first, header, readable
 
 SNAKE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 
@@ -145,8 +145,8 @@ def test_any_frame_gives_a_table_without_nan_or_snake_case(frame):
 
 
 def test_every_report_table_on_the_demo_log_is_readable():
-    from salesmetrics.slippage import slippage_report
-    from salesmetrics.velocity import velocity_report
+    from salesmetrics.metrics.random_walks import slippage_report
+    from salesmetrics.metrics.velocity import velocity_report
 
     log = sm.read_log("datasets/demo")
     v, s = velocity_report(log, period="Q"), slippage_report(log)
@@ -168,7 +168,7 @@ def test_shares_are_percent(value):
 
 
 def test_a_rep_is_compared_with_the_others_not_with_itself():
-    from salesmetrics.tables import beside_peers
+    from salesmetrics.reports.tables import beside_peers
 
     g = pd.DataFrame(
         {

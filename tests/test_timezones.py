@@ -1,11 +1,11 @@
-"""Time zone names: one rule for the config, the importers and the simulator (salesmetrics/_timezones.py)."""
+"""Time zone names: one rule for the config, the importers and the simulator (salesmetrics/_util/timezones.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from salesmetrics._timezones import is_timezone, suggest_timezones, timezone_hint
-from salesmetrics.cli import main
+from salesmetrics._util.timezones import is_timezone, suggest_timezones, timezone_hint
+from salesmetrics.cli.main import main
 
 
 @pytest.mark.parametrize("name", ["UTC", "Europe/Berlin", "America/Los_Angeles"])

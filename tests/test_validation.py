@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.cli import main
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log import check_log
-from salesmetrics.prepare import resolve_as_of
+from salesmetrics.log.prepare import resolve_as_of
 
 CORPUS = Path(__file__).parent / "fixtures" / "broken"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
@@ -142,7 +142,7 @@ def test_ambiguous_autumn_hour_is_an_error(tmp_path):
 
 
 def test_bad_cells_in_an_offset_column_are_unparseable_not_mixed():
-    from salesmetrics.parsing import parse_timestamps
+    from salesmetrics.log.parsing import parse_timestamps
 
     s = pd.Series(["2024-02-01T10:00:00+00:00", "2024-02-31T10:00:00+00:00", "yesterday", "2024-02-02T10:00:00Z"])
     parsed, problems = parse_timestamps(s, tz="UTC", file="f.csv", column="c", offset=2)
@@ -152,7 +152,7 @@ def test_bad_cells_in_an_offset_column_are_unparseable_not_mixed():
 
 
 def test_spreadsheet_text_in_an_offset_column_fills_in():
-    from salesmetrics.parsing import parse_timestamps
+    from salesmetrics.log.parsing import parse_timestamps
 
     s = pd.Series(["2024-02-01T10:00:00+01:00", "2/3/2024 10:00 +01:00"])
     parsed, problems = parse_timestamps(s, tz="Europe/Berlin", file="f.csv", column="c", offset=2)
@@ -351,7 +351,7 @@ def test_as_of_in_iso_form_is_read_as_before(tiny_log_dir):
 def test_score_s_fast_path_reads_blank_text_as_validation_does(texts):
     import duckdb
 
-    from salesmetrics._score_engine import blank_sql
+    from salesmetrics.metrics._engine import blank_sql
 
     con = duckdb.connect()
     con.execute("CREATE TABLE t (i INTEGER, x VARCHAR)")
@@ -361,7 +361,7 @@ def test_score_s_fast_path_reads_blank_text_as_validation_does(texts):
 
 
 def test_a_file_that_cannot_be_opened_is_a_located_error(tiny_log_dir, monkeypatch):
-    import salesmetrics.readers as readers
+    import salesmetrics.log.readers as readers
 
     def denied(path):
         raise PermissionError(13, "Permission denied")

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.coverage import Note
 from salesmetrics.exceptions import DataNote, UsageError
-from salesmetrics.prepare import truncate
-from salesmetrics.velocity import (
+from salesmetrics.log.coverage import Note
+from salesmetrics.log.prepare import truncate
+from salesmetrics.metrics.velocity import (
     commit_to_signature,
     kaplan_meier,
     response_times,
@@ -302,7 +302,7 @@ def from_frames(frames) -> sm.SalesLog:
 
 
 def all_results(log: sm.SalesLog, as_of) -> dict[str, pd.DataFrame]:
-    from salesmetrics.momentum import momentum_flags
+    from salesmetrics.metrics.momentum import momentum_flags
 
     t = time_in_stage(log, as_of=as_of)
     c = commit_to_signature(log, as_of=as_of)
@@ -361,7 +361,7 @@ def test_results_at_as_of_equal_results_on_truncated_log(drawn):
 
 
 def test_slow_responders_answer_slower_than_baseline():
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     def team_hours(scenario: str) -> pd.Series:
         sim = simulate(n_deals=1200, n_owners=10, seed=11, scenario=scenario, months=6)

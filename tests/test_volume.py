@@ -13,9 +13,9 @@ from scipy.stats import spearmanr
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
-from salesmetrics.prepare import truncate
-from salesmetrics.simulate import simulate
-from salesmetrics.volume import VolumeVsYield, deal_outcomes, owner_table, rank_correlations, volume_vs_yield
+from salesmetrics.log.prepare import truncate
+from salesmetrics.metrics.volume import VolumeVsYield, deal_outcomes, owner_table, rank_correlations, volume_vs_yield
+from salesmetrics.simulation.simulator import simulate
 
 MODEL = sm.StageModel(stages=("Lead", "Qualified", "Proposal", "Commit"), won=("Won",), lost=("Lost",))
 

@@ -1,4 +1,4 @@
-"""The pipeline waterfall and bridge (salesmetrics.waterfall): hand-computed cases, properties, the command."""
+"""The pipeline waterfall and bridge (salesmetrics.metrics.flows): hand-computed cases, properties, the command."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.cli import main
-from salesmetrics.config import StageModel
+from salesmetrics.cli.main import main
 from salesmetrics.exceptions import CurrencyError
-from salesmetrics.movement import score_groups
-from salesmetrics.prepare import truncate
-from salesmetrics.waterfall import BUCKETS, waterfall
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.prepare import truncate
+from salesmetrics.metrics.flows import BUCKETS, waterfall
+from salesmetrics.metrics.movement import score_groups
 
 MODEL = StageModel(stages=("Lead", "Qualified", "Proposal"), won=("Won",), lost=("Lost",), timezone="UTC")
 
@@ -544,7 +544,7 @@ def test_moves_are_safe_to_open_in_a_spreadsheet(tiny_log_dir, tmp_path):
 
 
 def test_the_simulator_writes_an_amount_history_ending_at_the_deal_amount():
-    from salesmetrics.simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     log = simulate(n_deals=120, n_owners=4, seed=3, months=6).log
     history = log.amount_changes

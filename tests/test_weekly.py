@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.coverage import Note
 from salesmetrics.exceptions import UsageError
-from salesmetrics.prepare import truncate
-from salesmetrics.tables import readable
-from salesmetrics.weekly import AMOUNT_CHANGES_PENDING, weekly_review
+from salesmetrics.log.coverage import Note
+from salesmetrics.log.prepare import truncate
+from salesmetrics.reports.tables import readable
+from salesmetrics.reports.weekly import AMOUNT_CHANGES_PENDING, weekly_review
 
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from salesmetrics.features.build import snapshots
 from salesmetrics.models import CloseLikelihood
 from salesmetrics.models._base import SmallDataWarning
 from salesmetrics.models.close import DAY, EVENTS, deal_intervals, win_incidence
-from salesmetrics.simulate import simulate
-from salesmetrics.snapshots import snapshots
+from salesmetrics.simulation.simulator import simulate
 
 # ------------------------------------------------------------------------------------------- hand-checked
 

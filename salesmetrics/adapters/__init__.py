@@ -17,12 +17,12 @@ import difflib
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..exceptions import UsageError
-from ..log import SalesLog
-from .hubspot import import_hubspot
-from .mapping import import_mapped
-from .salesforce import import_salesforce
-from .snapshot import PRESETS, import_snapshot
+from salesmetrics.adapters.hubspot import import_hubspot
+from salesmetrics.adapters.mapping import import_mapped
+from salesmetrics.adapters.salesforce import import_salesforce
+from salesmetrics.adapters.snapshot import PRESETS, import_snapshot
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.saleslog import SalesLog
 
 KINDS = ("salesforce", "hubspot", "snapshot", "mapping")
 

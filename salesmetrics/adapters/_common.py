@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
-from ..config import StageModel
-from ..exceptions import LogValidationError, Problem, ProblemList, UsageError
-from ..log import SalesLog, check_output_folder, write_log
-from ..parsing import EXPECTED_TIMESTAMP, MAX_SHOWN, parse_numbers, parse_timestamps
-from ..readers import read_raw_table
+from salesmetrics._util.timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
+from salesmetrics.exceptions import LogValidationError, Problem, ProblemList, UsageError
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.parsing import EXPECTED_TIMESTAMP, MAX_SHOWN, parse_numbers, parse_timestamps
+from salesmetrics.log.readers import read_raw_table
+from salesmetrics.log.saleslog import SalesLog, check_output_folder, write_log
 
 #: The owner written for deals whose export names no owner; the log's notes say how many there are.
 UNKNOWN_OWNER = "(unknown)"

@@ -10,10 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import StageModel
-from ..exceptions import UsageError
-from ..log import SalesLog
-from ._common import (
+from salesmetrics.adapters._common import (
     UNKNOWN_OWNER,
     Collector,
     Provenance,
@@ -34,6 +31,9 @@ from ._common import (
     plural,
     read_source,
 )
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.saleslog import SalesLog
 
 FIELDS = {
     "Record ID": ("Deal ID", "hs_object_id", "dealId", "Record ID - Deal"),

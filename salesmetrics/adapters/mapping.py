@@ -26,11 +26,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..config import StageModel
-from ..exceptions import UsageError
-from ..log import SalesLog
-from ..schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TableSpec
-from ._common import (
+from salesmetrics.adapters._common import (
     Collector,
     Provenance,
     SourceTable,
@@ -46,6 +42,10 @@ from ._common import (
     read_source,
     unknown_stage_problem,
 )
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.log.schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TableSpec
 
 TOP_KEYS = (
     "name",

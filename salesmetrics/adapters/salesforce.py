@@ -13,10 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import StageModel
-from ..exceptions import UsageError
-from ..log import SalesLog
-from ._common import (
+from salesmetrics.adapters._common import (
     Collector,
     Provenance,
     agree,
@@ -40,6 +37,9 @@ from ._common import (
     read_source,
     unknown_stage_problem,
 )
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.saleslog import SalesLog
 
 # API field name -> labels the same field has in report exports and the Data Loader.
 OPPORTUNITY_FIELDS = {

@@ -19,10 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import StageModel
-from ..exceptions import UsageError
-from ..log import SalesLog
-from ._common import (
+from salesmetrics.adapters._common import (
     ID_RULES,
     UNKNOWN_OWNER,
     Collector,
@@ -49,6 +46,9 @@ from ._common import (
     read_source,
     unknown_stage_problem,
 )
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.saleslog import SalesLog
 
 PRESETS = ("maven", "ibm", "olist")
 SNAPSHOT_STAGE = "snapshot_stage"
@@ -237,7 +237,7 @@ def _build(
         notes.append(
             "No deal has a dated stage entry, so movement, velocity and slippage cannot be measured, but "
             f"{plural(decided, 'deal')} {agree(decided, 'has', 'have')} a known outcome: win rates by segment "
-            "need no dates (salesmetrics.outcomes.win_rates(log, by=COLUMN); docs/adapters.md, 'Logs without "
+            "need no dates (salesmetrics.metrics.outcomes.win_rates(log, by=COLUMN); docs/adapters.md, 'Logs without "
             "dates')."
         )
     if snap.created is None:

@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core import Exercise
+    from salesmetrics.exercises.core import Exercise
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "exercises"
 _MODULE = re.compile(r"ex(\d+)_\w+")
@@ -68,7 +68,7 @@ def exercise_modules() -> dict[str, ModuleType]:
 
 def find_exercise(key: str | int) -> ModuleType:
     """The exercise module for an id (``"01-motion-vs-movement"``), a number (``1``, ``"01"``) or a prefix."""
-    from ..exceptions import UsageError
+    from salesmetrics.exceptions import UsageError
 
     modules = exercise_modules()
     text = str(key).strip()
@@ -91,7 +91,7 @@ def load_exercise(key: str | int, **parameters: Any) -> Exercise:
 
 def __getattr__(name: str):
     if name in _CORE_NAMES:
-        from . import core
+        from salesmetrics.exercises import core
 
         value = getattr(core, name)
         globals()[name] = value

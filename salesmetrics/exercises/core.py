@@ -52,7 +52,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .compare import Comparison, compare_frame, compare_value, short_repr
+from salesmetrics.exercises.compare import Comparison, compare_frame, compare_value, short_repr
 
 # ------------------------------------------------------------------------------------------------------------
 # States, the blank placeholder, feedback
@@ -314,7 +314,7 @@ class Question:
         success: Spec = "",
     ):
         if not re.fullmatch(r"[A-Za-z_]\w*", id):
-            from ..exceptions import UsageError
+            from salesmetrics.exceptions import UsageError
 
             raise UsageError(f"Question id {id!r} must be a Python name such as 'q1'.")
         self.id = id
@@ -977,11 +977,11 @@ def seed_for(trainee: str, cohort: str = "") -> int:
 def load_data(data: str, seed: int, *, n_deals: int, n_owners: int, months: int, start: str = "2024-01-01"):
     """The log of a variant: a simulator scenario (simulated with ``seed``) or a log folder (a share of its
     deals drawn with ``seed``, so variants differ). Returns ``(log, simulation_or_None)``."""
-    from ..exceptions import UsageError
-    from ..simulate import SCENARIOS
+    from salesmetrics.exceptions import UsageError
+    from salesmetrics.simulation.simulator import SCENARIOS
 
     if data in SCENARIOS:
-        from ..simulate import simulate
+        from salesmetrics.simulation.simulator import simulate
 
         sim = simulate(n_deals, n_owners, seed=int(seed), scenario=data, months=months, start=start)
         return sim.log, sim
@@ -993,8 +993,8 @@ def load_data(data: str, seed: int, *, n_deals: int, n_owners: int, months: int,
         )
     import numpy as np
 
-    from ..log import read_log
-    from ..prepare import subset_deals
+    from salesmetrics.log.prepare import subset_deals
+    from salesmetrics.log.saleslog import read_log
 
     log = read_log(path)
     rng = np.random.default_rng(int(seed))
@@ -1032,7 +1032,7 @@ def check_needs(log, needs: Iterable[str], exercise: str, data: str = "") -> Non
     """Raise :class:`~salesmetrics.exceptions.UsageError` when ``log`` lacks what exercise ``exercise`` needs."""
     lacks = missing_needs(log, needs)
     if lacks:
-        from ..exceptions import UsageError
+        from salesmetrics.exceptions import UsageError
 
         where = f"The log {data}" if data else "This log"
         raise UsageError(
@@ -1197,7 +1197,7 @@ class Exercise:
 
     @property
     def simulation(self):
-        """The :class:`~salesmetrics.simulate.Simulation` (with ``.truth``), or None for a log folder."""
+        """The :class:`~salesmetrics.simulation.simulator.Simulation` (with ``.truth``), or None for a log folder."""
         return self._loaded()[1]
 
     # -- questions ---------------------------------------------------------------------------------------------
@@ -1243,7 +1243,7 @@ class Exercise:
     def store(self):
         """The :class:`~salesmetrics.exercises.progress.ProgressStore` checks are recorded in."""
         if self._store is None:
-            from .progress import ProgressStore, default_path
+            from salesmetrics.exercises.progress import ProgressStore, default_path
 
             setting = self._progress_setting
             path = None if setting is False else (default_path() if setting in (None, True) else Path(setting))
@@ -1278,7 +1278,7 @@ class Exercise:
 
     def progress(self) -> None:
         """Show this trainee's progress on this exercise."""
-        from .progress import ENV, question_line, summary_line
+        from salesmetrics.exercises.progress import ENV, question_line, summary_line
 
         if self.store.path is None:
             text = (

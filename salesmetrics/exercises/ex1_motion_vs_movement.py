@@ -1,8 +1,8 @@
 """Exercise 1, motion vs movement: count movements (each worth 1) and motions; find motion without movement.
 
 The notebook is ``exercises/01-motion-vs-movement.ipynb``. Every expected answer is computed from the variant's
-log by the package's own metrics (:func:`salesmetrics.movement.deal_scores`,
-:func:`salesmetrics.score.score`, :func:`salesmetrics.prepare.stage_entries`), so each trainee is checked
+log by the package's own metrics (:func:`salesmetrics.metrics.movement.deal_scores`,
+:func:`salesmetrics.metrics.scoring.score`, :func:`salesmetrics.log.prepare.stage_entries`), so each trainee is checked
 against their own numbers.
 
 Examples
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .core import (
+from salesmetrics.exercises.core import (
     ChoiceQuestion,
     Exercise,
     FrameQuestion,
@@ -50,7 +50,7 @@ def add_repeats(log, seed: int, n: int = N_REPEATS):
 
     >>> import salesmetrics as sm
     >>> log = sm.simulate(20, 2, seed=1).log
-    >>> from salesmetrics.prepare import stage_entries
+    >>> from salesmetrics.log.prepare import stage_entries
     >>> int((stage_entries(add_repeats(log, seed=1, n=3))["kind"] == "repeat").sum())
     3
     """
@@ -58,7 +58,7 @@ def add_repeats(log, seed: int, n: int = N_REPEATS):
 
     import numpy as np
 
-    from ..prepare import stage_entries
+    from salesmetrics.log.prepare import stage_entries
 
     entries = stage_entries(log).merge(log.deals[["deal_id", "team"]], on="deal_id", how="left")
     following = entries["deal_id"].shift(-1) == entries["deal_id"]
@@ -91,7 +91,7 @@ def ensure_single_motion_week(log, seed: int):
 
     import numpy as np
 
-    from ..score import score
+    from salesmetrics.metrics.scoring import score
 
     weekly = score(log, by="owner", period="W")
     idle = weekly["movements"] == 0
@@ -122,8 +122,8 @@ def with_teaching_cases(log, seed: int):
 
 
 def entries_table(log) -> pd.DataFrame:
-    """Classified stage entries (:func:`~salesmetrics.prepare.stage_entries`) with each deal's owner and team."""
-    from ..prepare import stage_entries
+    """Classified stage entries (:func:`~salesmetrics.log.prepare.stage_entries`) with each deal's owner and team."""
+    from salesmetrics.log.prepare import stage_entries
 
     return stage_entries(log).merge(log.deals[["deal_id", "owner", "team"]], on="deal_id", how="left")
 
@@ -134,8 +134,8 @@ def activity_table(log) -> pd.DataFrame:
 
 
 def weekly_table(log) -> pd.DataFrame:
-    """Per owner and calendar week: :func:`salesmetrics.score.score` with ``by="owner", period="W"``."""
-    from ..score import score
+    """Per owner and calendar week: :func:`salesmetrics.metrics.scoring.score` with ``by="owner", period="W"``."""
+    from salesmetrics.metrics.scoring import score
 
     return memo(log, "ex1.weekly", lambda: score(log, by="owner", period="W"))
 
@@ -154,8 +154,8 @@ def count_movements(entries: pd.DataFrame) -> int:
 
 
 def per_owner(log) -> pd.DataFrame:
-    """Movements and motions per owner (sums of :func:`salesmetrics.movement.deal_scores`), indexed by owner."""
-    from ..movement import deal_scores
+    """Movements and motions per owner (sums of :func:`salesmetrics.metrics.movement.deal_scores`), indexed by owner."""
+    from salesmetrics.metrics.movement import deal_scores
 
     return memo(log, "ex1.per_owner", lambda: deal_scores(log).groupby("owner")[["movements", "motions"]].sum())
 
@@ -293,7 +293,7 @@ def _entries_frame(rows) -> pd.DataFrame:
 
 
 def _cases(ex: Exercise):
-    from .core import Case
+    from salesmetrics.exercises.core import Case
 
     entries = ex.cached("entries", lambda: entries_table(ex.log))
     owner = sorted(entries["owner"].dropna().unique())[0]

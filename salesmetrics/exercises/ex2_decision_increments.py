@@ -1,7 +1,7 @@
 """Exercise 2, decision increments: did each client interaction move the deal forward, back, or nowhere?
 
 The notebook is ``exercises/02-decision-increments.ipynb``. The outcomes and rates come from
-:func:`salesmetrics.decisions.decision_increments` (the inference rule is ``docs/decisions/0009``); the stalled
+:func:`salesmetrics.metrics.decisions.decision_increments` (the inference rule is ``docs/decisions/0009``); the stalled
 deals and their next decision follow ``docs/decisions/0022-next-decision.md``.
 
 Examples
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import (
+from salesmetrics.exercises.core import (
     Case,
     ChoiceQuestion,
     Exercise,
@@ -72,8 +72,9 @@ def classify(movements: list[str]) -> str:
 
 
 def increments(log):
-    """:func:`salesmetrics.decisions.decision_increments` with its defaults (meetings, calls, demos; 14 days)."""
-    from ..decisions import decision_increments
+    """:func:`~salesmetrics.metrics.decisions.decision_increments` with its defaults (meetings, calls, demos;
+    14 days)."""
+    from salesmetrics.metrics.decisions import decision_increments
 
     return memo(log, "ex2.increments", lambda: decision_increments(log))
 
@@ -112,7 +113,7 @@ def owner_table(log) -> pd.DataFrame:
 
 
 def _deal_scores(log) -> pd.DataFrame:
-    from ..movement import deal_scores
+    from salesmetrics.metrics.movement import deal_scores
 
     return memo(log, "ex2.deal_scores", lambda: deal_scores(log))
 
@@ -136,7 +137,7 @@ def stalled_deals(log, n: int = N_STALLED) -> pd.DataFrame:
     """The ``n`` open deals with the most interactions since their last movement (ties: most days since it,
     then deal id). Columns: ``owner, current_stage, interactions_since_movement, days_since_movement,
     last_movement``; indexed by ``deal_id``."""
-    from ..prepare import stage_entries
+    from salesmetrics.log.prepare import stage_entries
 
     scores = _deal_scores(log).set_index("deal_id")
     entries = stage_entries(log)

@@ -1,8 +1,9 @@
 """Exercise 3, random walks and compression: close dates that keep moving, and deals that skip stages.
 
 The notebook is ``exercises/03-random-walks.ipynb``. Pushes and serial pushers come from
-:mod:`salesmetrics.slippage` (what counts as a push: ``docs/decisions/0010-pushes.md``), steps per advance from
-:func:`salesmetrics.prepare.stage_entries`, and cycle length from :func:`salesmetrics.velocity.sales_velocity`.
+:mod:`salesmetrics.metrics.random_walks` (what counts as a push: ``docs/decisions/0010-pushes.md``), steps
+per advance from :func:`salesmetrics.log.prepare.stage_entries`, and cycle length from
+:func:`salesmetrics.metrics.velocity.sales_velocity`.
 The "what if" compares two simulations that differ in one parameter only (``owners.steps_per_decision``), drawn
 with the trainee's seed, so every trainee sees the effect on their own numbers.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import (
+from salesmetrics.exercises.core import (
     Case,
     ChoiceQuestion,
     Exercise,
@@ -48,7 +49,7 @@ PUSH_BANDS = {"A": (0, 7), "B": (7, 21), "C": (21, 46), "D": (46, np.inf)}
 
 def compressed_config() -> dict:
     """The what-if: every owner moves twice the default number of stages per advancing decision."""
-    from ..simulation.params import DEFAULTS
+    from salesmetrics.simulation.params import DEFAULTS
 
     return {"owners": {"steps_per_decision": 2 * DEFAULTS["owners"]["steps_per_decision"]}}
 
@@ -94,7 +95,7 @@ def with_teaching_cases(log, seed: int):
     """The variant's log with restated close dates (:func:`add_restated_dates`) and repeated stage entries
     (:func:`salesmetrics.exercises.ex1_motion_vs_movement.add_repeats`), so that counting every row is caught in
     questions 1 and 5."""
-    from .ex1_motion_vs_movement import add_repeats
+    from salesmetrics.exercises.ex1_motion_vs_movement import add_repeats
 
     return add_repeats(add_restated_dates(log, seed), seed, n=N_REPEATS)
 
@@ -110,9 +111,9 @@ def close_date_table(log) -> pd.DataFrame:
 
 
 def pushes_per_deal(log) -> pd.Series:
-    """Pushes per deal (``close_date_pushes`` of :func:`salesmetrics.slippage.deal_slippage`), for the deals
+    """Pushes per deal (``close_date_pushes`` of :func:`salesmetrics.metrics.random_walks.deal_slippage`), for the deals
     that have at least one close-date change."""
-    from ..slippage import deal_slippage
+    from salesmetrics.metrics.random_walks import deal_slippage
 
     check_needs(log, ("close_date_changes",), ID)
     pushes = deal_slippage(log)["close_date_pushes"]
@@ -121,8 +122,8 @@ def pushes_per_deal(log) -> pd.Series:
 
 def serial_share(log, n: int = SERIAL) -> pd.Series:
     """Per owner: the share of their deals pushed at least ``n`` times (``serial_pusher_share`` of
-    :func:`salesmetrics.slippage.slippage`)."""
-    from ..slippage import slippage
+    :func:`salesmetrics.metrics.random_walks.slippage`)."""
+    from salesmetrics.metrics.random_walks import slippage
 
     check_needs(log, ("close_date_changes",), ID)
     return slippage(log, serial_threshold=n).owners["serial_pusher_share"]
@@ -136,8 +137,8 @@ def push_band(days) -> str:
 
 
 def push_band_answer(log) -> str:
-    from ..exceptions import UsageError
-    from ..slippage import push_lengths
+    from salesmetrics.exceptions import UsageError
+    from salesmetrics.metrics.random_walks import push_lengths
 
     check_needs(log, ("close_date_changes",), ID)
     days = push_lengths(log)["days"]
@@ -147,8 +148,8 @@ def push_band_answer(log) -> str:
 
 
 def entries_table(log) -> pd.DataFrame:
-    """Classified stage entries (:func:`~salesmetrics.prepare.stage_entries`) with each deal's owner and team."""
-    from ..prepare import stage_entries
+    """Classified stage entries (:func:`~salesmetrics.log.prepare.stage_entries`) with each deal's owner and team."""
+    from salesmetrics.log.prepare import stage_entries
 
     return stage_entries(log).merge(log.deals[["deal_id", "owner", "team"]], on="deal_id", how="left")
 
@@ -161,15 +162,15 @@ def steps_per_advance(log) -> pd.Series:
 
 def avg_cycle_days(log) -> float:
     """Mean days from creation to the win, over won deals: ``avg_cycle_days`` of
-    :func:`salesmetrics.velocity.sales_velocity` for the whole log."""
-    from ..velocity import sales_velocity
+    :func:`salesmetrics.metrics.velocity.sales_velocity` for the whole log."""
+    from salesmetrics.metrics.velocity import sales_velocity
 
     return float(sales_velocity(log, by=None, period=None)["avg_cycle_days"].iloc[0])
 
 
 def what_if(ex: Exercise, compressed: bool) -> object:
     """The what-if simulation of the trainee's seed: baseline, or with :func:`compressed_config` (kept)."""
-    from ..simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     name = "what_if_compressed" if compressed else "what_if_base"
     config = compressed_config() if compressed else None
@@ -194,7 +195,7 @@ def prediction_answer(ex: Exercise) -> str:
 
 def what_if_summary(ex: Exercise) -> pd.DataFrame:
     """Side by side for the two what-if logs: stage changes per deal, steps per advance, win rate, cycle."""
-    from ..velocity import sales_velocity
+    from salesmetrics.metrics.velocity import sales_velocity
 
     rows = {}
     for name, log in zip(("baseline", "compressed"), what_if_logs(ex), strict=True):
@@ -218,7 +219,7 @@ def plot_cycles(base_log, compressed_log, ax=None):
     Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from ..prepare import stage_entries
+    from salesmetrics.log.prepare import stage_entries
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
@@ -247,7 +248,7 @@ def plot_cycles(base_log, compressed_log, ax=None):
 
 
 def _cycle_cases(ex: Exercise) -> list[Case]:
-    from ..prepare import subset_deals
+    from salesmetrics.log.prepare import subset_deals
 
     base, compressed = what_if_logs(ex)
     log = ex.log
@@ -261,7 +262,7 @@ def _cycle_cases(ex: Exercise) -> list[Case]:
 
 
 def _median_cycle(log) -> float:
-    from ..prepare import stage_entries
+    from salesmetrics.log.prepare import stage_entries
 
     entries = stage_entries(log)
     wins = entries[entries["is_win"]].drop_duplicates("deal_id").set_index("deal_id")["changed_at"]
@@ -270,7 +271,7 @@ def _median_cycle(log) -> float:
 
 
 def _closed_cycle(log) -> float:
-    from ..prepare import stage_entries
+    from salesmetrics.log.prepare import stage_entries
 
     entries = stage_entries(log)
     closes = entries[entries["is_win"] | (entries["kind"] == "loss")].drop_duplicates("deal_id")
@@ -310,7 +311,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
     entries = lambda: ex.cached("entries", lambda: entries_table(log()))  # noqa: E731
 
     def slip():
-        from ..slippage import deal_slippage
+        from salesmetrics.metrics.random_walks import deal_slippage
 
         return ex.cached("slip", lambda: deal_slippage(log()))
 

@@ -1,9 +1,9 @@
 """Exercise 4, quality over volume: does activity volume or decision rate go with an owner's wins?
 
 The notebook is ``exercises/04-quality-over-volume.ipynb``. The per-owner table, the rank correlations and their
-bootstrap intervals come from :func:`salesmetrics.volume.volume_vs_yield` (the choice of Spearman's rho and of
+bootstrap intervals come from :func:`salesmetrics.metrics.volume.volume_vs_yield` (the choice of Spearman's rho and of
 resampling owners is ``docs/decisions/0011-volume-vs-yield.md``); win rates from
-:func:`salesmetrics.volume.owner_table`. The real-data part uses the UCI bank-marketing calls (the only public
+:func:`salesmetrics.metrics.volume.owner_table`. The real-data part uses the UCI bank-marketing calls (the only public
 dataset beside the repository that records how often a seller contacted each client); it is optional and says
 so when the dataset is not there. The pipeline datasets (Maven, IBM, Olist) record no activities, so they
 cannot answer this question: a log folder without activities is refused with a clear message.
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .core import (
+from salesmetrics.exercises.core import (
     ChoiceQuestion,
     Exercise,
     FrameQuestion,
@@ -53,24 +53,25 @@ REAL_SAMPLE = 5000  # clients drawn for the rank correlation on real data (keeps
 
 
 def result(log):
-    """:func:`salesmetrics.volume.volume_vs_yield` with its defaults (2,000 resamples, ``random_state=0``),
+    """:func:`salesmetrics.metrics.volume.volume_vs_yield` with its defaults (2,000 resamples, ``random_state=0``),
     exactly as the notebook calls it."""
-    from ..volume import volume_vs_yield
+    from salesmetrics.metrics.volume import volume_vs_yield
 
     check_needs(log, ("activities",), ID)
     return volume_vs_yield(log)
 
 
 def win_rates(log) -> pd.Series:
-    """Per owner: won / (won + lost) deals, the ``win_rate`` of :func:`salesmetrics.volume.owner_table`."""
-    from ..volume import owner_table
+    """Per owner: won / (won + lost) deals, the ``win_rate`` of :func:`salesmetrics.metrics.volume.owner_table`."""
+    from salesmetrics.metrics.volume import owner_table
 
     check_needs(log, ("activities",), ID)
     return owner_table(log)["win_rate"]
 
 
 def rho(correlations: pd.DataFrame, x: str, y: str = Y) -> float:
-    """Spearman's rho of ``x`` and ``y`` from a correlation table of :func:`~salesmetrics.volume.rank_correlations`."""
+    """Spearman's rho of ``x`` and ``y`` from a correlation table of
+    :func:`~salesmetrics.metrics.volume.rank_correlations`."""
     row = correlations[(correlations["x"] == x) & (correlations["y"] == y)]
     return float(row["rho"].iloc[0])
 
@@ -107,7 +108,7 @@ def half_owners(owners: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 
 def _width(owners: pd.DataFrame, random_state: int = 0) -> float:
-    from ..volume import rank_correlations
+    from salesmetrics.metrics.volume import rank_correlations
 
     corr = rank_correlations(owners, x=["decision_rate"], y=[Y], random_state=random_state)
     return float(corr["ci_high"].iloc[0] - corr["ci_low"].iloc[0])
@@ -205,8 +206,8 @@ def contacts_table(bank: pd.DataFrame, top: int = 10) -> pd.DataFrame:
 
 def contacts_correlation(bank: pd.DataFrame | None) -> pd.DataFrame | None:
     """Spearman's rho of contacts and subscribing over a sample of clients, with the package's bootstrap
-    interval (:func:`salesmetrics.volume.rank_correlations`); None without the dataset."""
-    from ..volume import rank_correlations
+    interval (:func:`salesmetrics.metrics.volume.rank_correlations`); None without the dataset."""
+    from salesmetrics.metrics.volume import rank_correlations
 
     if bank is None:
         print("No real data loaded: nothing to correlate.")
@@ -245,7 +246,7 @@ def plot_contacts(bank: pd.DataFrame | None, ax=None):
     of clients per bar. Returns the figure (a note when the dataset is absent)."""
     import matplotlib.pyplot as plt
 
-    from ..coverage import note_axes
+    from salesmetrics.log.coverage import note_axes
 
     title = "Real calls (UCI bank marketing): conversion by number of contacts"
     if bank is None:
@@ -287,7 +288,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
     res = lambda: ex.cached("result", lambda: result(log()))  # noqa: E731
 
     def outcomes():
-        from ..volume import deal_outcomes
+        from salesmetrics.metrics.volume import deal_outcomes
 
         return ex.cached("outcomes", lambda: deal_outcomes(log()))
 

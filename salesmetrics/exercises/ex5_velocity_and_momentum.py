@@ -1,8 +1,9 @@
 """Exercise 5, velocity and momentum: the velocity equation, commit to signature, and what faster answers buy.
 
 The notebook is ``exercises/05-velocity-and-momentum.ipynb``. Velocity and its factors come from
-:func:`salesmetrics.velocity.sales_velocity` (``docs/decisions/0012-velocity-factors.md``), commit to signature from
-:func:`salesmetrics.velocity.commit_to_signature`, answer times from :func:`salesmetrics.velocity.responsiveness`.
+:func:`salesmetrics.metrics.velocity.sales_velocity` (``docs/decisions/0012-velocity-factors.md``), commit to
+signature from :func:`salesmetrics.metrics.velocity.commit_to_signature`, answer times from
+:func:`salesmetrics.metrics.velocity.responsiveness`.
 The what-if runs the simulator three times with the trainee's seed (as is, 20% faster answers for everyone, the
 focus team at everyone's speed) and compares the simulator's *true* chance of winning each deal at its creation:
 the owners and deals are drawn from their own random streams, so they are the same in the three runs and the
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .core import (
+from salesmetrics.exercises.core import (
     ChoiceQuestion,
     Exercise,
     FrameQuestion,
@@ -70,7 +71,7 @@ def add_recommits(log, seed: int):
     """
     import dataclasses
 
-    from ..prepare import stage_entries
+    from salesmetrics.log.prepare import stage_entries
 
     commit = log.model.commit_stage
     if commit is None or log.model.rank(commit) == 0:
@@ -103,9 +104,9 @@ def add_recommits(log, seed: int):
 
 
 def factor_table(log) -> pd.DataFrame:
-    """Per team, over the whole log: the four factors of :func:`salesmetrics.velocity.sales_velocity` and the
+    """Per team, over the whole log: the four factors of :func:`salesmetrics.metrics.velocity.sales_velocity` and the
     velocity, indexed by team."""
-    from ..velocity import sales_velocity
+    from salesmetrics.metrics.velocity import sales_velocity
 
     v = sales_velocity(log, by="team", period=None).set_index("team")
     return v[[*FACTORS.values(), "velocity"]]
@@ -118,7 +119,7 @@ def team_velocity(log) -> pd.Series:
 
 def slow_and_fast(log) -> tuple[str, str]:
     """The teams with the lowest and the highest velocity."""
-    from ..exceptions import UsageError
+    from salesmetrics.exceptions import UsageError
 
     v = team_velocity(log).dropna()
     if len(v) < 2:
@@ -145,24 +146,24 @@ def factor_answer(log) -> str:
 
 def commit_days(log) -> pd.Series:
     """Per team: median days from the first commit entry to the win, over won deals
-    (``median_days_to_win`` of :func:`salesmetrics.velocity.commit_to_signature`)."""
-    from ..velocity import commit_to_signature
+    (``median_days_to_win`` of :func:`salesmetrics.metrics.velocity.commit_to_signature`)."""
+    from salesmetrics.metrics.velocity import commit_to_signature
 
     return commit_to_signature(log, by="team").summary.set_index("team")["median_days_to_win"]
 
 
 def answer_hours(log) -> pd.Series:
     """Per team: median hours from a buyer's request to the seller's answer, answered requests only
-    (``median_hours`` of :func:`salesmetrics.velocity.responsiveness`)."""
-    from ..velocity import responsiveness
+    (``median_hours`` of :func:`salesmetrics.metrics.velocity.responsiveness`)."""
+    from salesmetrics.metrics.velocity import responsiveness
 
     check_needs(log, ("activity_direction",), ID)
     return responsiveness(log, by="team").set_index("team")["median_hours"].astype("float64")
 
 
 def requests_table(log) -> pd.DataFrame:
-    """:func:`salesmetrics.velocity.response_times` with each deal's team."""
-    from ..velocity import response_times
+    """:func:`salesmetrics.metrics.velocity.response_times` with each deal's team."""
+    from salesmetrics.metrics.velocity import response_times
 
     check_needs(log, ("activity_direction",), ID)
     return response_times(log).merge(log.deals[["deal_id", "team"]], on="deal_id", how="left")
@@ -174,7 +175,7 @@ def requests_table(log) -> pd.DataFrame:
 
 def default_hours() -> float:
     """The simulator's default median answer time (``owners.response_hours``)."""
-    from ..simulation.params import DEFAULTS
+    from salesmetrics.simulation.params import DEFAULTS
 
     return float(DEFAULTS["owners"]["response_hours"])
 
@@ -210,14 +211,14 @@ class ConfigQuestion(ValueQuestion):
 
 def base_scenario(ex: Exercise) -> str:
     """The scenario of the what-if: the exercise's data when it is a scenario, else ``baseline``."""
-    from ..simulate import SCENARIOS
+    from salesmetrics.simulation.simulator import SCENARIOS
 
     return ex.data if ex.data in SCENARIOS else "baseline"
 
 
 def what_if_sims(ex: Exercise):
     """The three what-if simulations (as is, 20% faster answers, focus team at everyone's speed), kept."""
-    from ..simulate import simulate
+    from salesmetrics.simulation.simulator import simulate
 
     configs = (None, faster_config(), {"focus_team": {"response_multiplier": 1.0}})
 
@@ -246,7 +247,7 @@ def prediction_answer(ex: Exercise) -> str:
 def observed_table(ex: Exercise) -> pd.DataFrame:
     """What the three what-if logs show: mean hours to answer (answered requests), win rate, cycle, velocity
     (observed, so noisy)."""
-    from ..velocity import response_times, sales_velocity
+    from salesmetrics.metrics.velocity import response_times, sales_velocity
 
     rows = {}
     for name, sim in zip(SETTINGS, what_if_sims(ex), strict=True):
@@ -309,7 +310,7 @@ def plot_what_if(ex: Exercise, ax=None):
     """Observed win rate and mean true chance of winning in the three what-if runs. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from ..velocity import sales_velocity
+    from salesmetrics.metrics.velocity import sales_velocity
 
     sims = what_if_sims(ex)
     observed = [100 * sales_velocity(s.log, by=None, period=None)["win_rate"].iloc[0] for s in sims]
@@ -336,7 +337,7 @@ def plot_what_if(ex: Exercise, ax=None):
 
 
 def _commit_days_lost_included(log) -> pd.Series:
-    from ..velocity import commit_to_signature
+    from salesmetrics.metrics.velocity import commit_to_signature
 
     deals = commit_to_signature(log).deals
     closed = deals[deals["status"] != "open"]
@@ -345,7 +346,7 @@ def _commit_days_lost_included(log) -> pd.Series:
 
 def _commit_days_last_entry(log) -> pd.Series:
     """Question 3 measured from the *last* commit entry instead of the first (the typical ``.last()`` slip)."""
-    from ..prepare import stage_entries
+    from salesmetrics.log.prepare import stage_entries
 
     entries = stage_entries(log)
     last_commit = entries[entries["stage"] == log.model.commit_stage].groupby("deal_id")["changed_at"].last()
@@ -355,7 +356,7 @@ def _commit_days_last_entry(log) -> pd.Series:
 
 
 def _commit_days_mean(log) -> pd.Series:
-    from ..velocity import commit_to_signature
+    from salesmetrics.metrics.velocity import commit_to_signature
 
     deals = commit_to_signature(log).deals
     return deals[deals["status"] == "won"].groupby("team")["days"].mean()
@@ -383,7 +384,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
         return true_chance(base), true_chance(faster)
 
     def observed_rates():
-        from ..velocity import sales_velocity
+        from salesmetrics.metrics.velocity import sales_velocity
 
         base, faster, _ = what_if_sims(ex)
         rate = lambda s: float(sales_velocity(s.log, by=None, period=None)["win_rate"].iloc[0])  # noqa: E731

@@ -1,7 +1,7 @@
 """Exercise 6, predicting stalls: leak-free snapshots, a stall model, a time-split evaluation, one deal explained.
 
 The notebook is ``exercises/06-predicting-stalls.ipynb``. Snapshots and their censored labels come from
-:func:`salesmetrics.snapshots.snapshots` (``docs/decisions/0015-snapshot-labels.md``, the stall definition in
+:func:`salesmetrics.snapshots` (``docs/decisions/0015-snapshot-labels.md``, the stall definition in
 ``0016-stall-definition.md``); the model is :class:`salesmetrics.models.StallPredictor` (``0017``); the split,
 the baselines, the intervals and the calibration table from :func:`salesmetrics.models.evaluation.time_split`
 and :func:`~salesmetrics.models.evaluation.evaluate` (``0020``); the reasons from
@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import (
+from salesmetrics.exercises.core import (
     ChoiceQuestion,
     Exercise,
     Mistake,
@@ -67,7 +67,7 @@ REASON_FEATURES = ["feature_1", "feature_2", "feature_3"]
 def snapshot_table(log) -> pd.DataFrame:
     """Weekly snapshots with a 30-day stall horizon, as the notebook builds them:
     ``snapshots(log, freq="W", horizon_days=30)``."""
-    from ..snapshots import snapshots
+    from salesmetrics.features.build import snapshots
 
     return memo(log, "ex6.snapshots", lambda: snapshots(log, freq=FREQ, horizon_days=HORIZON_DAYS))
 
@@ -97,7 +97,7 @@ def random_parts(log) -> tuple[pd.DataFrame, pd.DataFrame]:
 def time_parts(log) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`~salesmetrics.models.evaluation.time_split` of the labelled rows: train before the cutoff (60% of
     the rows), test from the cutoff plus the 30-day gap."""
-    from ..models.evaluation import time_split
+    from salesmetrics.models.evaluation import time_split
 
     rows = labelled_rows(log)
     return memo(log, "ex6.time", lambda: time_split(rows, train_share=TRAIN_SHARE))
@@ -122,7 +122,7 @@ def any_share(train: pd.DataFrame, test: pd.DataFrame) -> float:
 def stall_model():
     """The stall model of the exercise: :class:`~salesmetrics.models.StallPredictor` with its defaults, a fixed
     ``random_state`` and one thread."""
-    from ..models import StallPredictor
+    from salesmetrics.models import StallPredictor
 
     return StallPredictor(random_state=RANDOM_STATE, n_jobs=1)
 
@@ -160,7 +160,7 @@ def evaluation(log):
 
     with ``model`` the :func:`time_model` (already fitted on the same training rows ``evaluate`` takes), so the
     model in ``evaluation(log).estimators["model"]`` is the one the checks use."""
-    from ..models.evaluation import evaluate
+    from salesmetrics.models.evaluation import evaluate
 
     return memo(
         log,
@@ -339,7 +339,7 @@ def plot_reasons(model, rows: pd.DataFrame, n: int = 5, ax=None):
     each feature adds against a typical deal), in plain words. Returns the figure."""
     import matplotlib.pyplot as plt
 
-    from ..models.reasons import explain
+    from salesmetrics.models.reasons import explain
 
     with _one_thread():
         why = explain(model, rows, n=n)

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .._atomic import write_text_atomic
-from ..exceptions import UsageError
+from salesmetrics._util.atomic import write_text_atomic
+from salesmetrics.exceptions import UsageError
 
 ANSWER_TAG = "answer"
 PARAMETERS = ("data", "seed", "trainee")
@@ -37,7 +37,7 @@ def read_notebook(path: str | Path):
 
 def notebook_path(module: ModuleType, folder: str | Path | None = None) -> Path:
     """The notebook of an exercise module: ``<folder>/<ID>.ipynb`` (default folder: the repository's exercises)."""
-    from . import NOTEBOOKS
+    from salesmetrics.exercises import NOTEBOOKS
 
     return Path(folder or NOTEBOOKS) / f"{module.ID}.ipynb"
 
@@ -192,8 +192,8 @@ def parameterize(nb, parameters: dict[str, Any]):
 
 def _check_log_needs(data: str, modules: Sequence[ModuleType]) -> None:
     """Refuse a log folder that lacks what one of the ``modules`` needs (their ``NEEDS``), naming both."""
-    from ..log import read_log
-    from .core import missing_needs
+    from salesmetrics.exercises.core import missing_needs
+    from salesmetrics.log.saleslog import read_log
 
     log = read_log(data)
     problems = []
@@ -232,12 +232,12 @@ def make_variants(
     """
     import nbformat
 
-    from . import exercise_modules, find_exercise
-    from .core import seed_for
+    from salesmetrics.exercises import exercise_modules, find_exercise
+    from salesmetrics.exercises.core import seed_for
 
     modules = [find_exercise(e) for e in exercises] if exercises else list(exercise_modules().values())
     if data is not None:
-        from ..simulate import SCENARIOS
+        from salesmetrics.simulation.simulator import SCENARIOS
 
         if data not in SCENARIOS:
             if not Path(data).is_dir():
@@ -246,7 +246,7 @@ def make_variants(
                 )
             data = str(Path(data).resolve())  # the notebooks run in the trainee's folder
             _check_log_needs(data, modules)
-    from .._output import check_output_folder
+    from salesmetrics._util.output import check_output_folder
 
     out = check_output_folder(
         out,
@@ -265,7 +265,7 @@ def make_variants(
             other = next(k for k, v in folders.items() if v == slug)
             raise UsageError(f"trainees {other!r} and {name!r} would share the folder {slug!r}; make the names differ.")
         folders[name] = slug
-    from .progress import name_key
+    from salesmetrics.exercises.progress import name_key
 
     for name, (slug, _) in earlier.items():
         clash = [n for n, f in folders.items() if f == slug and name_key(n) != name_key(name)]
@@ -305,7 +305,7 @@ def make_variants(
             write_text_atomic(target, nbformat.writes(nb))
             written.append(target)
         rows[name_key(name)] = (name, folders[name], str(seed))
-    from .._csv_safe import csv_rows
+    from salesmetrics._util.csv_safe import csv_rows
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -319,7 +319,7 @@ def _read_trainees_csv(path: Path) -> dict[str, tuple[str, str]]:
     """Trainee -> (folder, seed) from an earlier ``trainees.csv`` (empty when there is none)."""
     if not path.is_file():
         return {}
-    from .._csv_safe import unescape_cell
+    from salesmetrics._util.csv_safe import unescape_cell
 
     try:
         with path.open(encoding="utf-8", newline="") as handle:

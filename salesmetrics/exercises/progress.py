@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .._atomic import write_text_atomic
+from salesmetrics._util.atomic import write_text_atomic
 
 ENV = "SALESMETRICS_PROGRESS"
 OFF = {"off", "none", "0", "false", "no"}

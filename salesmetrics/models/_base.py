@@ -1,7 +1,7 @@
 """What :class:`~salesmetrics.models.StallPredictor` and :class:`~salesmetrics.models.CloseLikelihood` share.
 
 Both are scikit-learn classifiers that take either a snapshots table (:func:`salesmetrics.snapshots`; the
-:data:`~salesmetrics.snapshots.FEATURES` columns are used and the label column is read from the table) or a
+:data:`~salesmetrics.features.build.FEATURES` columns are used and the label column is read from the table) or a
 plain numeric array with ``y``. The fitting recipe (``docs/decisions/0017-small-data-fallback.md``):
 
 1. With fewer than ``min_closed`` closed deals, or ``model="logistic"``'s baseline asked for, the learner is a
@@ -39,11 +39,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._suggest import close_matches
-from .._text import plural as _plural
-from ..exceptions import DataNote, UsageError
-from ..snapshots import FEATURES
-from . import LEAK_AUC
+from salesmetrics._util.suggest import close_matches
+from salesmetrics._util.text import plural as _plural
+from salesmetrics.exceptions import DataNote, UsageError
+from salesmetrics.features.build import FEATURES
+from salesmetrics.models import LEAK_AUC
 
 MIN_CALIBRATION_ROWS = 200  # fewer held-out rows than this: no calibration step
 MIN_CALIBRATION_MINORITY = 30  # fewer held-out rows of the rarest class than this: no calibration step
@@ -141,7 +141,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         return isinstance(X, pd.DataFrame) and all(c in X.columns for c in FEATURES)
 
     def _excluded(self) -> list[str]:
-        """The feature names in ``exclude``, checked against :data:`~salesmetrics.snapshots.FEATURES`."""
+        """The feature names in ``exclude``, checked against :data:`~salesmetrics.features.build.FEATURES`."""
         names = self.exclude
         if names is None:
             return []
@@ -152,14 +152,14 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
                 hint = f"did you mean {' or '.join(near)}? " if near else ""
                 raise UsageError(
                     f"exclude names {name!r}, which is not a snapshot feature; {hint}the features are listed in "
-                    "docs/models.md (salesmetrics.snapshots.FEATURES)."
+                    "docs/models.md (salesmetrics.features.build.FEATURES)."
                 )
         if set(names) >= set(FEATURES):
             raise UsageError("exclude leaves no feature to learn from; leave out fewer features.")
         return names
 
     def used_features(self) -> list[str]:
-        """The snapshot features the model learns from: :data:`~salesmetrics.snapshots.FEATURES` minus ``exclude``.
+        """The snapshot features the model learns from: :data:`~salesmetrics.features.build.FEATURES` minus ``exclude``.
 
         >>> from salesmetrics.models import StallPredictor
         >>> "amount" in StallPredictor(exclude=["amount"]).used_features()
@@ -211,7 +211,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         if self.exclude:
             raise UsageError(
                 f"exclude={self.exclude!r} names snapshot features, but X is not a snapshots table; pass only the "
-                "columns to learn from, or a table from salesmetrics.snapshots(log)."
+                "columns to learn from, or a table from salesmetrics.features.build(log)."
             )
         self.leaky_features_ = []
         if y is None:
@@ -275,7 +275,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.estimator_ = self._fit_learner(matrix, encoded, groups, closed, weights)
         self.n_iter_ = _iterations(self.estimator_)
-        from .reasons import prepare_reasons
+        from salesmetrics.models.reasons import prepare_reasons
 
         prepare_reasons(self, matrix)
         return self
@@ -414,7 +414,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
 
     def reasons(self, X, n: int = 3) -> pd.DataFrame:
         """The ``n`` features that push each row's risk up the most, in plain words (:func:`explain`)."""
-        from .reasons import explain
+        from salesmetrics.models.reasons import explain
 
         return explain(self, X, n=n)
 

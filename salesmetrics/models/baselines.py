@@ -6,11 +6,11 @@ every baseline gives probabilities (for the Brier score and calibration) as well
 
 - :class:`StageRate`: the stage default probability: the historical win (or stall) rate of the stage.
 - :class:`DaysInStageRule`: "more than N days in the stage is at risk", N fixed (default 30).
-- :class:`StalledInStageFlag`: the momentum flag of :func:`salesmetrics.momentum.momentum_flags`: days in the
+- :class:`StalledInStageFlag`: the momentum flag of :func:`salesmetrics.metrics.momentum.momentum_flags`: days in the
   current stage above the ``stall_quantile`` quantile (default 0.9, the same default) of the stage's stays.
 
 They follow scikit-learn (``fit(X, y)``, ``predict_proba``, learned state ending in ``_``) and take the
-snapshot frame of :func:`salesmetrics.snapshots.snapshots` as ``X``.
+snapshot frame of :func:`salesmetrics.snapshots` as ``X``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..exceptions import UsageError
-from ..momentum import momentum_flags
+from salesmetrics.exceptions import UsageError
+from salesmetrics.metrics.momentum import momentum_flags
 
-#: the default quantile of :func:`~salesmetrics.momentum.momentum_flags`, read from its signature
+#: the default quantile of :func:`~salesmetrics.metrics.momentum.momentum_flags`, read from its signature
 STALL_QUANTILE: float = inspect.signature(momentum_flags).parameters["stall_quantile"].default
 
 
@@ -124,7 +124,7 @@ class StalledInStageFlag(_GroupRate):
     """The momentum "stalled in stage" flag; predicts the target's rate among flagged and unflagged snapshots.
 
     With ``flag_column`` set (a boolean column of the snapshots, e.g. the flag computed by
-    :func:`salesmetrics.momentum.momentum_flags` at each snapshot's ``as_of``), that flag is used as it is.
+    :func:`salesmetrics.metrics.momentum.momentum_flags` at each snapshot's ``as_of``), that flag is used as it is.
     Otherwise the threshold is learned at ``fit`` like momentum's: the ``stall_quantile`` quantile, per stage,
     of the lengths of the stays that ended in the training snapshots (a stay's length is the largest
     ``days_in_stage`` seen for it, and a stay ended when the deal's next snapshot shows another stage entry).
@@ -215,7 +215,7 @@ FLAG_COLUMN = "stalled_in_stage_flag"
 
 
 def momentum_stall_flags(log, snapshots: pd.DataFrame, **momentum_options) -> pd.Series:
-    """The momentum ``stalled`` flag of each snapshot row, from :func:`~salesmetrics.momentum.momentum_flags`.
+    """The momentum ``stalled`` flag of each snapshot row, from :func:`~salesmetrics.metrics.momentum.momentum_flags`.
 
     Runs ``momentum_flags(log, as_of=...)`` once per distinct ``as_of`` of the snapshots (its thresholds come
     from the stays that ended by then, so the flag is leak-free) and aligns its ``stalled`` column to the
@@ -225,7 +225,7 @@ def momentum_stall_flags(log, snapshots: pd.DataFrame, **momentum_options) -> pd
     Examples
     --------
     >>> import salesmetrics as sm
-    >>> from salesmetrics.snapshots import snapshots
+    >>> from salesmetrics.features.build import snapshots
     >>> log = sm.read_log("datasets/demo")
     >>> snap = snapshots(log, as_of=["2024-12-31"])
     >>> int(momentum_stall_flags(log, snap).sum())

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import LEAK_AUC
-from ._base import SnapshotClassifier, _iterations, _tidy_labels
+from salesmetrics.models import LEAK_AUC
+from salesmetrics.models._base import SnapshotClassifier, _iterations, _tidy_labels
 
 TARGETS = ("won", "close_outcome")
 DAY = pd.Timedelta(days=1)
@@ -324,7 +324,7 @@ fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
 
     def _fit_competing(self, X) -> str | None:
         """Fit the discrete-time competing-risks model (decision 0028); a reason string if it cannot be."""
-        from .reasons import prepare_reasons
+        from salesmetrics.models.reasons import prepare_reasons
 
         self._check_snapshot_frame(X)
         end = pd.Timestamp(X.attrs["observed_until"])

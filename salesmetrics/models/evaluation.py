@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..exceptions import UsageError
+from salesmetrics.exceptions import UsageError
 
 METRICS = ("roc_auc", "pr_auc", "brier", "lift_top_decile")
 METRIC_LABELS = {
@@ -39,7 +39,7 @@ DAY = pd.Timedelta(days=1)
 
 def _as_of(frame: pd.DataFrame) -> pd.Series:
     if "as_of" not in frame.columns:
-        raise UsageError("The snapshots need an 'as_of' column; build them with salesmetrics.snapshots.snapshots.")
+        raise UsageError("The snapshots need an 'as_of' column; build them with salesmetrics.snapshots.")
     as_of = frame["as_of"]
     if not isinstance(as_of.dtype, pd.DatetimeTZDtype | np.dtypes.DateTime64DType):
         as_of = pd.to_datetime(as_of)
@@ -444,9 +444,7 @@ class Evaluation:
 
 def _labels(frame: pd.DataFrame, target: str) -> pd.Series:
     if target not in frame.columns:
-        raise UsageError(
-            f"The snapshots have no {target!r} label column; build them with salesmetrics.snapshots.snapshots."
-        )
+        raise UsageError(f"The snapshots have no {target!r} label column; build them with salesmetrics.snapshots.")
     return frame[target].astype("Float64")
 
 
@@ -507,7 +505,7 @@ def evaluate(
         0/1 label), then ``predict_proba(X)[:, 1]`` on the test rows. ``fit=False`` uses it as already
         fitted. ``None`` evaluates the baselines only.
     snapshots : DataFrame or SalesLog
-        A frame from :func:`salesmetrics.snapshots.snapshots` (``deal_id``, ``as_of``, features, labels), or
+        A frame from :func:`salesmetrics.snapshots` (``deal_id``, ``as_of``, features, labels), or
         the log itself (recommended): then the test rows are ``snapshots(log, **snapshot_options)`` and the
         training rows are rebuilt with ``observed_until`` at the test start, so no training label (above all
         ``won``, which is read at the end of the log) uses anything seen after the test period began; and the
@@ -546,8 +544,8 @@ def evaluate(
     """
     from sklearn.base import clone
 
-    from ..log import SalesLog
-    from .baselines import FLAG_COLUMN, default_baselines, momentum_stall_flags
+    from salesmetrics.log.saleslog import SalesLog
+    from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines, momentum_stall_flags
 
     target = _target_for(estimator, target)
     if target not in TARGETS:
@@ -556,7 +554,7 @@ def evaluate(
         raise UsageError(f"n_bootstrap must be a whole number, 0 or more, not {n_bootstrap!r}.")
     log = snapshots if isinstance(snapshots, SalesLog) else None
     if log is not None:
-        from ..snapshots import snapshots as build
+        from salesmetrics.features.build import snapshots as build
 
         options = dict(snapshot_options or {})
         frame = build(log, **options)
@@ -566,8 +564,7 @@ def evaluate(
         frame = snapshots
     else:
         raise UsageError(
-            f"snapshots must be a DataFrame from salesmetrics.snapshots.snapshots or a SalesLog, not "
-            f"{type(snapshots).__name__}."
+            f"snapshots must be a DataFrame from salesmetrics.snapshots or a SalesLog, not {type(snapshots).__name__}."
         )
     if gap_days is None:
         gap_days = default_gap_days(frame, estimator)

@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from .._atomic import atomic_path
-from .._output import check_output_file
-from .._text import plural
-from ..exceptions import UsageError
+from salesmetrics import __version__
+from salesmetrics._util.atomic import atomic_path
+from salesmetrics._util.output import check_output_file
+from salesmetrics._util.text import plural
+from salesmetrics.exceptions import UsageError
 
 CARD_NAME = "model_card.json"
 CARD_FORMAT = "salesmetrics-model-card/1"
@@ -197,7 +197,7 @@ def model_horizon(estimator) -> float | None:
 
 def _leak_warning(estimator) -> str | None:
     """The leak sentences of a fitted estimator (decision 0030), or None when no feature looked leaky."""
-    from ._base import leak_message
+    from salesmetrics.models._base import leak_message
 
     found = getattr(estimator, "leaky_features_", None) or []
     return " ".join(leak_message(entry) for entry in found) or None
@@ -225,7 +225,7 @@ def save_model(estimator, path, *, overwrite: bool = False, extra: dict | None =
     import skops.io as sio
     from sklearn.utils.validation import check_is_fitted
 
-    from ._base import SnapshotClassifier
+    from salesmetrics.models._base import SnapshotClassifier
 
     if not isinstance(estimator, SnapshotClassifier):
         raise UsageError(f"save_model saves StallPredictor or CloseLikelihood models, not {type(estimator).__name__}.")
@@ -470,7 +470,7 @@ def stage_model_differences(card: dict, stage_model) -> list[str]:
 
     Examples
     --------
-    >>> from salesmetrics.config import StageModel
+    >>> from salesmetrics.log.config import StageModel
     >>> card = {"stages": ["Lead", "Demo"], "won_stages": ["Won"], "lost_stages": ["Lost"]}
     >>> stage_model_differences(card, StageModel(stages=("Lead", "Demo", "Proposal"), won=("Won",), lost=("Lost",)))
     ['open stages Lead > Demo (model) but Lead > Demo > Proposal (log)']
@@ -512,7 +512,7 @@ def load_model(path):
     """
     import skops.io as sio
 
-    from ._base import SnapshotClassifier
+    from salesmetrics.models._base import SnapshotClassifier
 
     path = Path(path)
     with _open_archive(path, _read_file(path)) as archive:

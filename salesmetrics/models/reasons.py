@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .._text import plural as _plural
+from salesmetrics._util.text import plural as _plural
 
 SAMPLE_ROWS = 300
 GRID_POINTS = 21
@@ -292,10 +292,10 @@ def explain(estimator, X, n: int = 3) -> pd.DataFrame:
     ['close date pushed 4 times', 'close_date_pushes']
     """
     if n < 1:
-        from ..exceptions import UsageError
+        from salesmetrics.exceptions import UsageError
 
         raise UsageError(f"n must be 1 or more reasons, not {n!r}.")
-    from ._base import _threads
+    from salesmetrics.models._base import _threads
 
     with _threads(getattr(estimator, "n_jobs", None)):  # the model call and the lookups, like fit and predict
         return _explain(estimator, X, n)

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval
 
-from ..exceptions import UsageError
-from . import LEAK_AUC
-from ._base import SnapshotClassifier
+from salesmetrics.exceptions import UsageError
+from salesmetrics.models import LEAK_AUC
+from salesmetrics.models._base import SnapshotClassifier
 
 
 class StallPredictor(SnapshotClassifier):

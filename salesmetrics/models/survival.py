@@ -5,7 +5,7 @@
   cumulative incidence of won and of lost, per stage (or owner, team), conditional on the deal having reached
   an age of ``min_age_days`` while open.
 - :func:`next_movement_cox`: a Cox proportional-hazards model of the time from a snapshot to the deal's next
-  movement, fitted on snapshot features (:mod:`salesmetrics.snapshots`), with its concordance index on a
+  movement, fitted on snapshot features (:mod:`salesmetrics.features.build`), with its concordance index on a
   time-ordered holdout.
 
 Estimators come from scikit-survival (``kaplan_meier_estimator``, ``cumulative_incidence_competing_risks``,
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..exceptions import UsageError
-from ..log import SalesLog
-from ..velocity import DAY, _group_of, _movements, _prepare
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics.velocity import DAY, _group_of, _movements, _prepare
 
 WON, LOST, OPEN = "won", "lost", "open"
 EVENT_CODES = {OPEN: 0, WON: 1, LOST: 2}
@@ -377,7 +377,7 @@ def _snapshot_features(frame: pd.DataFrame, features) -> list[str]:
         features = frame.attrs.get("features")
     if features is None:
         try:
-            from ..snapshots import FEATURES as features
+            from salesmetrics.features.build import FEATURES as features
         except ImportError as exc:  # pragma: no cover - snapshots ships with the package
             raise UsageError("Pass features=[...]: the frame has no attrs['features'].") from exc
     features = [f for f in features if f in frame.columns and pd.api.types.is_numeric_dtype(frame[f])]
@@ -483,7 +483,7 @@ def next_movement_cox(
 ) -> NextMovementCox:
     """Fit a Cox model of the days from each snapshot to the deal's next movement, and score it.
 
-    ``data`` is a snapshot frame from :func:`salesmetrics.snapshots.snapshots` (columns ``as_of``,
+    ``data`` is a snapshot frame from :func:`salesmetrics.snapshots` (columns ``as_of``,
     ``days_to_next_movement``, ``next_movement_observed`` and numeric features), or a
     :class:`~salesmetrics.log.SalesLog`, which is turned into snapshots with ``snapshot_options``.
     Features default to the frame's ``attrs["features"]``; missing values are filled with the training
@@ -518,7 +518,7 @@ def next_movement_cox(
     from sksurv.util import Surv
 
     if isinstance(data, SalesLog):
-        from ..snapshots import snapshots
+        from salesmetrics.features.build import snapshots
 
         frame = snapshots(data, **snapshot_options)
     elif isinstance(data, pd.DataFrame):
@@ -530,7 +530,7 @@ def next_movement_cox(
     needed = {"as_of", "days_to_next_movement", "next_movement_observed"}
     missing = sorted(needed - set(frame.columns))
     if missing:
-        raise UsageError(f"The snapshots lack column(s) {missing}; build them with salesmetrics.snapshots.snapshots.")
+        raise UsageError(f"The snapshots lack column(s) {missing}; build them with salesmetrics.snapshots.")
     feats = _snapshot_features(frame, features)
     frame = frame[frame["days_to_next_movement"].notna()].reset_index(drop=True)
     days = frame["days_to_next_movement"].to_numpy(dtype="float64")
@@ -538,7 +538,7 @@ def next_movement_cox(
     as_of = pd.to_datetime(frame["as_of"])
 
     if holdout:
-        from .evaluation import time_split
+        from salesmetrics.models.evaluation import time_split
 
         train, test = time_split(frame, cutoff=cutoff, gap_days=gap_days, train_share=train_share)
         cut = train.attrs["cutoff"]

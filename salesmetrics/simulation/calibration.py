@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..log import SalesLog
-    from .frames import Simulation
+    from salesmetrics.log.saleslog import SalesLog
+    from salesmetrics.simulation.frames import Simulation
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def calibration_report(
     True
     """
     if sim is None:
-        from ..simulate import simulate
+        from salesmetrics.simulation.simulator import simulate
 
         sim = simulate(n_deals=n_deals, n_owners=n_owners, seed=seed)
     log = getattr(sim, "log", sim)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._text import plural
+from salesmetrics._util.text import plural
 
 #: Relative tolerance for the floats of the truth tables; processors differ by about 1e-15 (a few units in the
 #: last place), a change to the simulator by far more.
@@ -64,7 +64,7 @@ def output_differences(expected: str | Path, actual: str | Path) -> list[str]:
     Examples
     --------
     >>> import tempfile
-    >>> from salesmetrics.simulate import simulate
+    >>> from salesmetrics.simulation.simulator import simulate
     >>> sim = simulate(n_deals=40, n_owners=4, seed=1, months=3)
     >>> a, b = (sim.write(f"{tempfile.mkdtemp()}/log") for _ in range(2))
     >>> output_differences(a, b)

@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
-from ..config import StageModel
-from ..log import SalesLog, check_output_folder, write_log
-from .engine import KIND_NAMES, LOST_CODE, Raw, _owner_names, _team_names
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.saleslog import SalesLog, check_output_folder, write_log
+from salesmetrics.simulation.engine import KIND_NAMES, LOST_CODE, Raw, _owner_names, _team_names
 
 TRUTH_FOLDER = "truth"
 _OUTCOMES = ("stayed", "advanced", "regressed")
@@ -109,7 +109,7 @@ class Simulation:
 
     Examples
     --------
-    >>> from salesmetrics.simulate import simulate
+    >>> from salesmetrics.simulation.simulator import simulate
     >>> sim = simulate(n_deals=50, n_owners=5, seed=1, months=6)
     >>> sim.log.summary().deals, sorted(sim.truth.owners.columns)[:2]
     (50, ['decision_rate', 'n_deals'])
@@ -125,10 +125,10 @@ class Simulation:
 
         Both are written into a temporary folder beside ``out`` and renamed into place together, so a
         reader never sees a log without its truth, and a failed or interrupted rename puts the old folder
-        back (:func:`salesmetrics._atomic.atomic_folder`). An existing non-empty folder is replaced only with
+        back (:func:`salesmetrics._util.atomic.atomic_folder`). An existing non-empty folder is replaced only with
         ``overwrite=True``. Returns the folder written.
         """
-        from .._atomic import atomic_folder
+        from salesmetrics._util.atomic import atomic_folder
 
         target = Path(out).absolute()  # "." has no parent to stage beside
         check_output_folder(target, format=format, overwrite=overwrite)

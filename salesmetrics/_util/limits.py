@@ -1,0 +1,65 @@
+"""Bounds on the times of a sales log that no schema states, and the one reading of an ``as_of`` text.
+
+Kept free of heavy imports: the DuckDB fast path of ``score`` uses them before pandas is loaded. Times outside
+:data:`YEAR_RANGE` are typos or placeholders (0001-01-01, 9999-12-31), not events of a sales pipeline; the
+bounds also keep every later step clear of the limits of 64-bit time (``docs/decisions/0033-hostile-input.md``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from salesmetrics._util.text import shorten
+from salesmetrics.exceptions import UsageError
+
+YEAR_RANGE = (1900, 2199)  # the first and the last year a time of a log may lie in (UTC for zoned times)
+AS_OF_EXAMPLE = "use an ISO date or time such as 2024-03-31 or 2024-03-31T17:00"
+_SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})")
+
+
+def check_year(year: int, as_of) -> None:
+    """A UsageError unless ``year`` (of the as_of moment ``as_of``) lies in :data:`YEAR_RANGE`."""
+    if not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
+        raise UsageError(
+            f"as_of {shorten(str(as_of))!r} is in the year {year}; a log's times lie between "
+            f"{YEAR_RANGE[0]} and {YEAR_RANGE[1]}, so {AS_OF_EXAMPLE}."
+        )
+
+
+def as_of_from_text(text: str) -> datetime:
+    """An as_of text as a datetime (zone as written); a UsageError unless it is ISO 8601 in :data:`YEAR_RANGE`.
+
+    ``03/04/2025`` is 3 April in most of the world and 4 March in the United States, so it is refused with both
+    readings, as are words such as ``today`` (a different moment every run).
+
+    >>> as_of_from_text("2025-04-03")
+    datetime.datetime(2025, 4, 3, 0, 0)
+    >>> as_of_from_text("03/04/2025")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    salesmetrics.exceptions.UsageError: as_of '03/04/2025' is not an ISO date: it could be 2025-04-03 (day first) ...
+    """
+    stripped = text.strip()
+    slashed = _SLASHED.match(stripped)
+    if slashed:
+        first, second, year = (int(g) for g in slashed.groups())
+        year += 2000 if year < 100 else 0
+        readings = []
+        if second <= 12 and first <= 31:
+            readings.append(f"{year:04d}-{second:02d}-{first:02d} (day first)")
+        if first <= 12 and second <= 31:
+            readings.append(f"{year:04d}-{first:02d}-{second:02d} (month first)")
+        if len(readings) == 2:
+            how = f"it could be {' or '.join(readings)}; write the one you mean."
+        elif readings:
+            how = f"write it as {readings[0].split()[0]}."
+        else:
+            how = f"{AS_OF_EXAMPLE}."
+        raise UsageError(f"as_of {shorten(text)!r} is not an ISO date: {how}")
+    try:
+        moment = datetime.fromisoformat(stripped)
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(f"as_of {shorten(text)!r} is not a date or time in ISO 8601 form; {AS_OF_EXAMPLE}.") from exc
+    check_year(moment.year, text)
+    return moment

@@ -1,0 +1,561 @@
+"""``salesmetrics model train | evaluate | predict | backtest``: the command line over snapshots and the estimators.
+
+Thin: each action reads the log, builds :func:`salesmetrics.snapshots`, and calls the estimator, persistence
+and reasons functions. Outputs are written atomically and never replace a file without ``--force``; CSV files
+are safe to open in a spreadsheet (:mod:`salesmetrics._util.csv_safe`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from salesmetrics.models import LEAK_AUC
+
+TARGETS = {"stall": "stalled", "won": "won", "close": "close_outcome"}
+BACKTEST_TARGETS = ("stall", "won")
+MAX_SEED = 2**32 - 1  # scikit-learn's largest integer random_state
+
+
+def _whole(low: int, high: int | None = None, what: str = "a whole number"):
+    """An argparse type: a whole number from ``low`` (to ``high``); anything else is a usage error (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {what}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; give {what}")
+        return value
+
+    return parse
+
+
+def _leak_auc(text: str) -> float:
+    """An argparse type: a ROC AUC above 0.5 and at most 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a ROC AUC such as 0.98") from None
+    if not 0.5 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range; give a ROC AUC above 0.5 and at most 1")
+    return value
+
+
+def _feature(text: str) -> str:
+    """An argparse type: a snapshot feature name (close matches suggested)."""
+    from salesmetrics._util.suggest import close_matches
+    from salesmetrics.features.build import FEATURES
+
+    if text in FEATURES:
+        return text
+    near = close_matches(text, FEATURES)
+    hint = f"did you mean {' or '.join(near)}?" if near else f"choose from {', '.join(FEATURES)}"
+    raise argparse.ArgumentTypeError(f"{text!r} is not a snapshot feature; {hint}")
+
+
+def _fit_options(p) -> None:
+    """``--min-closed --random-state --jobs --exclude --leak-auc`` of ``train`` and ``backtest``."""
+    p.add_argument(
+        "--min-closed",
+        type=_whole(0, what="0 or more closed deals"),
+        default=200,
+        help="fewer closed deals: regularised fallback (default 200)",
+    )
+    _censoring_option(p)
+    p.add_argument(
+        "--random-state", type=_whole(0, MAX_SEED, f"a seed from 0 to {MAX_SEED}"), default=0, help="seed (default 0)"
+    )
+    p.add_argument("--jobs", type=_whole(1, what="1 or more threads"), help="threads for fitting (default: every core)")
+    p.add_argument(
+        "--exclude",
+        metavar="FEATURE",
+        type=_feature,
+        action="append",
+        help="leave this snapshot feature out of the model (repeat for more), e.g. one that leaks the outcome",
+    )
+    p.add_argument(
+        "--leak-auc",
+        type=_leak_auc,
+        default=LEAK_AUC,
+        help="warn when one feature alone reaches this ROC AUC on the training labels (default 0.98; decision 0030)",
+    )
+
+
+def register(subparsers) -> None:
+    """Add the ``model`` command and its actions to the main parser's subparsers."""
+    model = subparsers.add_parser("model", help="train, evaluate and apply stall and close-likelihood models")
+    actions = model.add_subparsers(dest="model_action", metavar="ACTION", parser_class=type(model))
+    model.set_defaults(func=_missing_action(model))
+
+    p = actions.add_parser("train", help="fit a model on a log's snapshots and save it (skops + model card)")
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--target", choices=tuple(TARGETS), required=True, help="stall, won, or close (won/lost/slipped)")
+    p.add_argument("--out", type=Path, required=True, help="model file to write (.skops)")
+    p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
+    p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
+    p.add_argument("--freq", default="W", help="snapshot frequency: D, W, M or Q (default W)")
+    p.add_argument("--start", help="first as-of date (default: the log's first event)")
+    p.add_argument("--end", help="last as-of date, and the end of what labels may see (default: last event)")
+    _fit_options(p)
+    p.add_argument("--force", action="store_true", help="replace an existing model file")
+    p.set_defaults(func=_cmd_train)
+
+    p = actions.add_parser("evaluate", help="score a saved model on a log's labelled snapshots")
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--model", dest="model_file", type=Path, required=True, help="model file (.skops)")
+    p.add_argument(
+        "--since", help="only as-of dates after this (default: after the last moment the training labels saw)"
+    )
+    p.add_argument("--freq", default="W", help="snapshot frequency (default W)")
+    p.add_argument("--out", type=Path, help="write the metrics as CSV")
+    _ignore_stages_option(p)
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = actions.add_parser("predict", help="score the deals open at a date, with their top reasons, to CSV")
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--model", dest="model_file", type=Path, required=True, help="model file (.skops)")
+    p.add_argument("--as-of", dest="as_of", help="score the deals open at this date (default: latest event)")
+    p.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    p.add_argument(
+        "--reasons",
+        type=_whole(0, what="0 or more reasons"),
+        default=3,
+        help="reasons per deal (default 3, 0 for none)",
+    )
+    _ignore_stages_option(p)
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=_cmd_predict)
+
+    p = actions.add_parser(
+        "backtest",
+        help="time-split evaluation of a fresh model beside the CRM baselines, with bootstrap intervals",
+    )
+    p.add_argument("log", type=Path, help="log folder")
+    p.add_argument("--target", choices=BACKTEST_TARGETS, required=True, help="stall or won")
+    p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
+    p.add_argument("--cutoff", help="train on as-of dates before this (default: 70%% of the labelled snapshots)")
+    p.add_argument("--gap-days", type=float, help="days between cutoff and test start (default: the horizon)")
+    p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
+    p.add_argument(
+        "--bootstrap",
+        type=_whole(0, what="0 or more draws"),
+        default=200,
+        help="bootstrap draws of whole deals (default 200)",
+    )
+    _fit_options(p)
+    p.add_argument("--out", type=Path, help="write the table (model, metric, value, ci_low, ci_high) as CSV")
+    p.add_argument("--plot", type=Path, help="write the calibration plot (PNG, SVG or PDF by the suffix)")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.set_defaults(func=_cmd_backtest)
+
+
+def _censoring_option(p) -> None:
+    p.add_argument(
+        "--censoring",
+        choices=("none", "ipcw", "maturity", "competing"),
+        help="won only: how outcomes not yet known are handled (decisions 0027 and 0028; default: the model's)",
+    )
+
+
+def _ignore_stages_option(p) -> None:
+    p.add_argument(
+        "--ignore-stage-model",
+        action="store_true",
+        help="score even when the log's stages, won or lost stages differ from the model's (not recommended)",
+    )
+
+
+def _check_stages(model, model_file: Path, log, log_path: Path, ignore: bool) -> None:
+    """Refuse a model trained on another stage model than the log's, unless ``--ignore-stage-model``.
+
+    The stages come from the model's fitted state (``stage_model_``), never from its card (decision 0032).
+    """
+    from salesmetrics.models.persistence import check_stage_model, model_card
+
+    if not ignore:
+        check_stage_model(model_card(model), log.model, model_file, log_path)
+
+
+def _fit_quietly(fit):
+    """Run ``fit()``; small-data notices are dropped (the fallback is printed), data notes are passed on."""
+    import warnings
+
+    from salesmetrics.exceptions import DataNote
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit()
+    for w in caught:
+        if issubclass(w.category, DataNote):
+            warnings.warn(str(w.message), DataNote, stacklevel=2)
+    return result
+
+
+def _missing_action(parser):
+    def run(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return run
+
+
+def _check_out(path: Path, args: argparse.Namespace) -> None:
+    """Refuse, before the work, an output inside the log folder or equal to the model file (whatever --force
+    says) and an existing file without --force (:mod:`salesmetrics._util.output`)."""
+    from salesmetrics._util.output import check_output_file
+
+    model_file = getattr(args, "model_file", None)
+    check_output_file(path, overwrite=args.force, flag="--force", logs=[args.log], inputs=[model_file])
+
+
+def _estimator(target: str, args: argparse.Namespace):
+    from salesmetrics.models import CloseLikelihood, StallPredictor
+
+    common = {
+        "model": args.model,
+        "min_closed": args.min_closed,
+        "random_state": args.random_state,
+        "n_jobs": args.jobs,
+        "exclude": list(dict.fromkeys(args.exclude)) if args.exclude else None,
+        "leak_auc": args.leak_auc,
+    }
+    if target == "stall":
+        return StallPredictor(horizon_days=args.horizon_days, **common)
+    if getattr(args, "censoring", None) is not None:
+        common["censoring"] = args.censoring
+    return CloseLikelihood(target=TARGETS[target], **common)
+
+
+def _event_range(log):
+    """(first, last) dated stage change of the log, or (None, None)."""
+    times = log.stage_changes["changed_at"].dropna() if len(log.stage_changes) else None
+    if times is None or not len(times):
+        return None, None
+    return times.min(), times.max()
+
+
+def _check_window(log, start, end) -> None:
+    """Refuse ``--end`` before the log's first stage change and ``--start`` after its last, naming them."""
+    import pandas as pd
+
+    from salesmetrics.exceptions import UsageError
+    from salesmetrics.log.prepare import resolve_as_of
+
+    first, last = _event_range(log)
+    if first is None:
+        return
+    if end is not None and resolve_as_of(log, end) < first:
+        raise UsageError(
+            f"--end {end} is before the log's first stage change ({first:%Y-%m-%d}); give an --end after it."
+        )
+    if start is not None and resolve_as_of(log, start) - pd.Timedelta(days=1) > last:
+        raise UsageError(
+            f"--start {start} is after the log's last stage change ({last:%Y-%m-%d}); give a --start before it."
+        )
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from salesmetrics.features.build import snapshots
+    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.models.persistence import read_model_card, save_model
+
+    _check_out(args.out, args)  # before the work, not after
+    log = read_log(args.log)
+    _check_window(log, args.start, args.end)
+    snap = snapshots(
+        log,
+        freq=args.freq,
+        horizon_days=args.horizon_days,
+        start=args.start,
+        end=args.end,
+        observed_until=args.end,
+    )
+    estimator = _estimator(args.target, args)
+    _fit_quietly(lambda: estimator.fit(snap))  # the fallback notice is printed below and kept in the model card
+    extra = {
+        "source_log": str(args.log),
+        "snapshots": {"freq": args.freq, "rows": len(snap), "horizon_days": args.horizon_days},
+    }
+    path = save_model(estimator, args.out, overwrite=args.force, extra=extra)
+    card = read_model_card(path)
+    window = card["training_window"] or {}
+    print(f"Trained {card['model_class']} ({card['model']}) on {card['rows']:,} snapshot rows of {args.log}")
+    print(f"  target: {card['target']}; as-of dates {window.get('first_as_of')} to {window.get('last_as_of')}")
+    print(f"  labels see events up to {window.get('labels_until')}")
+    censored = card["censored_rows_left_out"]
+    if str(card.get("censoring") or "").startswith("competing"):  # decision 0028: open deals are at risk
+        print(f"  closed deals: {card['closed_deals']:,}; rows of deals still open, used as at risk: {censored:,}")
+    else:
+        print(f"  closed deals: {card['closed_deals']:,}; censored rows left out: {censored:,}")
+    print(f"  censoring: {card.get('censoring') or 'none'}")
+    print(f"  calibration: {card['calibration']}")
+    for key, value in card["metrics"].items():
+        print(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
+    if card.get("excluded_features"):
+        print(f"  left out: {', '.join(card['excluded_features'])}")
+    if card["notice"]:
+        print(f"NOTICE: {card['notice']}")
+    if card.get("leak_warning"):
+        print(f"WARNING: do not trust this model yet. {card['leak_warning']}")
+    print(f"Wrote {path} (model card inside: model_card.json)")
+    return 0
+
+
+def _evaluate_rows(model, snap):
+    """(labelled rows, labels) for the model's target."""
+    column = model._label_column()
+    rows = snap[snap[column].notna()]
+    labels = rows[column].to_numpy(object)
+    return rows, labels
+
+
+def _note_in_sample(rows, window: dict, since) -> None:
+    """A data note when some evaluated rows have as-of dates inside the model's training window (decision 0030)."""
+    import warnings
+
+    import pandas as pd
+
+    from salesmetrics.exceptions import DataNote
+
+    first, last = window.get("first_as_of"), window.get("last_as_of")
+    if since is None or first is None or last is None or not len(rows):
+        return
+    as_of = pd.to_datetime(rows["as_of"])
+    lo, hi = pd.Timestamp(first), pd.Timestamp(last)
+    if as_of.dt.tz is not None:
+        lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo
+        hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi
+    inside = int(((as_of >= lo) & (as_of <= hi)).sum())
+    if inside:
+        clean = window.get("labels_until") or last
+        warnings.warn(
+            f"{inside:,} of the {len(rows):,} evaluated snapshot rows have as-of dates inside the model's training "
+            f"window ({lo:%Y-%m-%d} to {hi:%Y-%m-%d}), so they score rows the model learned from and flatter it; "
+            f"for an out-of-sample score use --since {pd.Timestamp(clean):%Y-%m-%d} or later (the default).",
+            DataNote,
+            stacklevel=2,
+        )
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+    from salesmetrics._util.csv_safe import write_csv
+    from salesmetrics.exceptions import UsageError
+    from salesmetrics.features.build import snapshots
+    from salesmetrics.log.prepare import resolve_as_of
+    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.models._base import _tidy_labels
+    from salesmetrics.models.persistence import load_model, model_card, model_horizon
+
+    if args.out is not None:
+        _check_out(args.out, args)
+    model = load_model(args.model_file)
+    log = read_log(args.log)
+    _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
+    # horizon and training window from the model's own fitted state, never from its card (decision 0032)
+    horizon = model_horizon(model) or 30
+    window = model_card(model).get("training_window") or {}
+    since = args.since or window.get("labels_until") or window.get("last_as_of")
+    start = None
+    if since is not None:
+        start = resolve_as_of(log, since) + pd.Timedelta(microseconds=1)
+    snap = snapshots(log, freq=args.freq, horizon_days=horizon)
+    if start is not None:
+        snap = snap[snap["as_of"] >= start]
+    rows, labels = _evaluate_rows(model, snap)
+    if not len(rows):
+        raise UsageError(
+            f"No labelled snapshot rows after {since} in {args.log}; give an earlier --since, or a log that "
+            "goes on after the model's training window."
+        )
+    _note_in_sample(rows, window, args.since)
+    labels = _tidy_labels(labels)
+    proba = model.predict_proba(rows)
+    classes = list(model.classes_)
+    known = np.isin(labels, classes)
+    metrics = {"rows": len(rows), "first_as_of": str(rows["as_of"].min()), "last_as_of": str(rows["as_of"].max())}
+    if len(classes) == 2:
+        y = (labels == classes[1]).astype(int)
+        p = proba[:, 1]
+        metrics.update(
+            {
+                "base_rate": float(y.mean()),
+                "mean_predicted": float(p.mean()),
+                "auc": float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan"),
+                "brier": float(brier_score_loss(y, p)),
+                "log_loss": float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1])),
+            }
+        )
+    elif known.any():
+        onehot = (np.asarray(labels)[known][:, None] == np.asarray(classes)[None, :]).astype(float)
+        metrics["brier_multiclass"] = float(np.mean(np.sum((proba[known] - onehot) ** 2, axis=1)))
+        metrics["log_loss"] = float(log_loss(labels[known], np.clip(proba[known], 1e-6, 1), labels=classes))
+        for i, name in enumerate(classes):
+            metrics[f"share_{name}"] = float(onehot[:, i].mean())
+            metrics[f"mean_p_{name}"] = float(proba[known, i].mean())
+    print(f"Evaluated {args.model_file} on {args.log}: {metrics['rows']:,} labelled snapshot rows")
+    for key, value in metrics.items():
+        print(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+    if args.out is not None:
+        table = pd.DataFrame({"metric": list(metrics), "value": [str(v) for v in metrics.values()]})
+        write_csv(table, args.out, overwrite=args.force)
+        print(f"Wrote {args.out}")
+    return 0
+
+
+def _check_as_of(log, as_of, text, horizon_days: float) -> None:
+    """Refuse an as-of before the log's first stage change; note one far past its last (extrapolated features)."""
+    import warnings
+
+    import pandas as pd
+
+    from salesmetrics.exceptions import DataNote, UsageError
+
+    first, last = _event_range(log)
+    if first is None or text is None:
+        return
+    if as_of < first:
+        raise UsageError(
+            f"--as-of {text} is before the log's first stage change ({first:%Y-%m-%d}), so no deal is open then; "
+            f"give a date from {first:%Y-%m-%d} to {last:%Y-%m-%d}."
+        )
+    days = (as_of - last) / pd.Timedelta(days=1)
+    if days > horizon_days:
+        warnings.warn(
+            f"--as-of {text} is {days:,.0f} days after the log's last stage change ({last:%Y-%m-%d}), more than the "
+            f"model's {horizon_days:g}-day horizon: the features are extrapolated past the data (days since the "
+            "last movement or activity keep growing with no data behind them), so the risks are not a forecast.",
+            DataNote,
+            stacklevel=2,
+        )
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from salesmetrics._util.csv_safe import write_csv
+    from salesmetrics.features.build import snapshots
+    from salesmetrics.log.prepare import resolve_as_of
+    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.models.close import CloseLikelihood
+    from salesmetrics.models.persistence import load_model, model_horizon
+
+    _check_out(args.out, args)
+    model = load_model(args.model_file)
+    log = read_log(args.log)
+    _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
+    as_of = resolve_as_of(log, args.as_of)
+    horizon = model_horizon(model) or 30  # the model's own, never its card's (decision 0032)
+    _check_as_of(log, as_of, args.as_of, float(horizon or 30))
+    snap = snapshots(log, as_of=[as_of], horizon_days=horizon)
+    keep = [c for c in ("deal_id", "owner", "team", "stage", "amount", "expected_close_date") if c in snap]
+    out = snap[keep].copy()
+    out.insert(1, "as_of", snap["as_of"])
+    if len(snap):
+        proba = model.predict_proba(snap)
+        if isinstance(model, CloseLikelihood):
+            named = model.predict_outcomes(snap)
+            for column in named:
+                out[column] = named[column].to_numpy()
+        else:
+            out["p_stall"] = proba[:, -1] if proba.shape[1] > 1 else model.risk(snap)
+        out["risk"] = model._risk_from_proba(proba)
+        if args.reasons:
+            table = model.reasons(snap, n=args.reasons)
+            for k in range(1, args.reasons + 1):
+                if f"reason_{k}" in table:
+                    out[f"reason_{k}"] = table[f"reason_{k}"].to_numpy()
+        out = out.sort_values("risk", ascending=False, kind="stable")
+    else:
+        out["risk"] = pd.Series([], dtype=np.float64)
+    write_csv(out, args.out, overwrite=args.force)
+    print(f"Scored {len(out):,} deals open at {as_of} with {args.model_file}")
+    if len(out):
+        print(json.dumps({"mean_risk": round(float(out["risk"].mean()), 4)}))
+    print(f"Wrote {args.out}")
+    return 0
+
+
+def _save_figure(fig, path: Path) -> None:
+    """Save a matplotlib figure atomically: a temporary file in the same folder, then ``os.replace``."""
+    from salesmetrics._util.atomic import atomic_path
+
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight")
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from salesmetrics._util.csv_safe import write_csv
+    from salesmetrics.exceptions import UsageError
+    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.models.evaluation import evaluate
+
+    if args.bootstrap < 0:
+        raise UsageError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
+    outputs = [p for p in (args.out, args.plot) if p is not None]
+    if len(outputs) == 2 and args.out.resolve() == args.plot.resolve():
+        raise UsageError(f"--out and --plot are the same file {args.out}; give them different names.")
+    for path in outputs:  # before the work, not after
+        _check_out(path, args)
+    if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
+    log = read_log(args.log)
+    estimator = _estimator(args.target, args)
+    target = TARGETS[args.target]
+    ev = _fit_quietly(  # small-data notices: the model's fallback is printed below
+        lambda: evaluate(
+            estimator,
+            log,
+            target=target,
+            cutoff=args.cutoff,
+            gap_days=args.gap_days,
+            n_bootstrap=args.bootstrap,
+            random_state=args.random_state,
+            snapshot_options={"horizon_days": args.horizon_days},
+        )
+    )
+    import pandas as pd
+
+    fitted = ev.estimators.get("model")
+    print(f"Backtest of {type(estimator).__name__} ({args.model}) on {args.log}")
+    print(ev._summary_line())
+    for name in ("model_", "calibration_", "censoring_", "fallback_"):
+        value = getattr(fitted, name, None)
+        if value:
+            print(f"  {name.rstrip('_')}: {value}")
+    if getattr(fitted, "exclude", None):
+        print(f"  left out: {', '.join(fitted._excluded())}")
+    leaks = getattr(fitted, "leaky_features_", None) or []
+    if leaks:
+        named = ", ".join(f"{e['feature']} (AUC {e['auc']:.3f} alone)" for e in leaks)
+        print(f"WARNING: do not trust these figures: {named} probably leaks the outcome; rerun with --exclude.")
+    with pd.option_context("display.width", 200, "display.max_columns", 10):
+        print(ev.wide().to_string())
+    if args.out is not None:
+        table = ev.table.assign(target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start))
+        write_csv(table, args.out, overwrite=args.force)
+        print(f"Wrote {args.out}")
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 5.5))
+        ev.plot_calibration(ax)
+        _save_figure(fig, args.plot)
+        plt.close(fig)
+        print(f"Wrote {args.plot}")
+    return 0
+
+
+__all__ = ["BACKTEST_TARGETS", "TARGETS", "register"]

@@ -1,0 +1,172 @@
+"""Shared first steps of every metric: fix the ``as_of`` moment, cut the log there, classify stage entries.
+
+Every metric is a pure function of a log and an ``as_of`` moment and never sees an event after it. The
+classification of stage entries into movements is the one place where "what counts as a movement" is
+decided (``docs/decisions/0006-movements.md``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesmetrics._util.fast import contains
+from salesmetrics._util.text import shorten
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.saleslog import SalesLog
+
+MOVEMENT_KINDS = ("add", "advance", "regression", "loss", "repeat")
+
+
+def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
+    """The moment metrics are computed at, as a timestamp in the log's time zone.
+
+    ``None`` means the latest event in the log (the moment the export was taken, as far as the log tells).
+    A date without a time means the end of that day: ``as_of="2024-03-31"`` includes everything on 31 March.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")
+    >>> resolve_as_of(log, "2024-03-31")
+    Timestamp('2024-03-31 23:59:59.999999+0000', tz='UTC')
+    """
+    tz = log.model.timezone
+    if as_of is None:
+        times = [
+            t.max()
+            for t in (
+                log.stage_changes["changed_at"],
+                log.activities["occurred_at"],
+                log.close_date_changes["changed_at"],
+                log.deals["created_at"],
+            )
+            if len(t) and t.notna().any()
+        ]
+        if not times:
+            raise UsageError(
+                "The log has no dated events, so as_of must be given (on the command line: --as-of DATE, "
+                "e.g. --as-of 2024-06-30)."
+            )
+        return max(times)
+    stamp = parse_as_of(as_of)
+    stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)
+    if isinstance(as_of, str) and len(as_of.strip()) <= 10:  # a bare date: the end of that day
+        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return stamp
+
+
+def parse_as_of(as_of) -> pd.Timestamp:
+    """``as_of`` (an ISO 8601 text, a date or a timestamp) as a timestamp, zone as given; else a UsageError.
+
+    Text is read by :func:`salesmetrics._util.limits.as_of_from_text` (ISO 8601 only: ``03/04/2025`` is refused with
+    both its readings); every as_of must lie in the years a log's times may (``_limits.YEAR_RANGE``).
+
+    >>> parse_as_of("2025-04-03")
+    Timestamp('2025-04-03 00:00:00')
+    """
+    from datetime import date, datetime
+
+    from salesmetrics._util.limits import AS_OF_EXAMPLE, as_of_from_text, check_year
+
+    if isinstance(as_of, str):
+        return pd.Timestamp(as_of_from_text(as_of))
+    if not isinstance(as_of, (pd.Timestamp, datetime, date, np.datetime64)):
+        raise UsageError(f"as_of {shorten(repr(as_of))} is not a date or time; {AS_OF_EXAMPLE}.")
+    try:
+        stamp = pd.Timestamp(as_of)
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(f"as_of {as_of!r} is not a usable time; {AS_OF_EXAMPLE}.") from exc
+    if stamp is pd.NaT:
+        raise UsageError("as_of must be a date or time, not missing.")
+    check_year(stamp.year, as_of)
+    return stamp
+
+
+def truncate(log: SalesLog, as_of) -> SalesLog:
+    """The log as it was known at ``as_of``: events after it removed, deals created after it removed.
+
+    Scoring a log at ``as_of`` equals scoring ``truncate(log, as_of)`` at ``as_of``; tests hold every metric
+    to that.
+    """
+    as_of = resolve_as_of(log, as_of)
+    changes = log.stage_changes[log.stage_changes["changed_at"] <= as_of]
+    activities = log.activities[log.activities["occurred_at"] <= as_of]
+    close_dates = log.close_date_changes[log.close_date_changes["changed_at"] <= as_of]
+    created = log.deals["created_at"]
+    seen = contains(log.deals["deal_id"], changes["deal_id"])
+    deals = log.deals[((created <= as_of) | (created.isna() & seen)).to_numpy()]
+    amounts = log.amount_changes
+    if amounts is not None:
+        amounts = amounts[amounts["changed_at"] <= as_of]
+    cut = SalesLog(log.model, deals, changes, activities, close_dates, log.source, log.problems, amounts)
+    return subset_deals(cut, deals)
+
+
+def subset_deals(log: SalesLog, deals: pd.DataFrame) -> SalesLog:
+    """The log restricted to the rows of ``deals`` (a subset of ``log.deals``) and their events."""
+    keep = deals["deal_id"]
+    return SalesLog(
+        log.model,
+        deals,
+        log.stage_changes[contains(log.stage_changes["deal_id"], keep)],
+        log.activities[contains(log.activities["deal_id"], keep)],
+        log.close_date_changes[contains(log.close_date_changes["deal_id"], keep)],
+        log.source,
+        log.problems,
+        None if log.amount_changes is None else log.amount_changes[contains(log.amount_changes["deal_id"], keep)],
+    )
+
+
+def stage_entries(log: SalesLog, as_of=None) -> pd.DataFrame:
+    """Stage entries up to ``as_of`` in time order (ties keep file order), each classified as a movement.
+
+    Columns: ``deal_id, changed_at, stage, rank, prev_stage, prev_rank, kind, is_win, steps``.
+    ``kind`` is one of ``add`` (the deal's first entry), ``advance`` (a later open stage, or a won stage),
+    ``regression`` (an earlier open stage, including reopening a won deal), ``loss`` (a lost stage) and
+    ``repeat`` (the stage the deal is already in, or another terminal stage of the same kind: not a movement).
+    ``is_win`` marks advances into a won stage. ``steps`` is the rank gained (advances) or lost (regressions).
+    Reopening a lost deal into an open stage counts as an advance.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> entries = stage_entries(sm.read_log("datasets/demo"))
+    >>> sorted(entries["kind"].unique())
+    ['add', 'advance', 'loss', 'regression']
+    """
+    as_of = resolve_as_of(log, as_of)
+    model = log.model
+    changes = log.stage_changes[log.stage_changes["changed_at"] <= as_of]
+    if log.deals["created_at"].notna().any():
+        late = log.deals.loc[log.deals["created_at"] > as_of, "deal_id"]
+        if len(late):
+            changes = changes[~contains(changes["deal_id"], late)]
+    # stable sort: time order within each deal, file order for ties
+    order = np.lexsort((np.arange(len(changes)), changes["changed_at"].array.asi8, changes["deal_id"].to_numpy()))
+    entries = changes.iloc[order].reset_index(drop=True)
+    ranks = {s: model.rank(s) for s in model.all_stages}
+    entries["rank"] = entries["stage"].map(ranks).astype("int64")
+    ids = entries["deal_id"].to_numpy()
+    first = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.zeros(0, dtype=bool)
+    prev_stage = entries["stage"].shift(1).where(~first)
+    prev_rank = entries["rank"].shift(1).where(~first)
+    entries["prev_stage"] = prev_stage
+    entries["prev_rank"] = prev_rank.astype("Int64")
+    lost = entries["stage"].isin(model.lost).to_numpy()
+    won = entries["stage"].isin(model.won).to_numpy()
+    rank = entries["rank"].to_numpy()
+    prank = prev_rank.fillna(-2).to_numpy()
+    prev_lost = prev_stage.isin(model.lost).to_numpy()
+    same = (entries["stage"] == prev_stage).to_numpy() | (won & prev_stage.isin(model.won).to_numpy())
+    same |= lost & prev_lost
+    kind = np.select(
+        [first, same, lost, rank > prank, rank < prank],
+        ["add", "repeat", "loss", "advance", "regression"],
+        default="repeat",
+    )
+    entries["kind"] = pd.Series(kind, dtype="str")
+    entries["is_win"] = (kind == "advance") & won
+    steps = np.where(kind == "advance", rank - prank, 0)  # a lost stage ranks -1: reopening starts below stage 0
+    entries["steps"] = np.where(kind == "regression", prank - rank, steps).astype("int64")
+    return entries

@@ -1,0 +1,425 @@
+"""The sales log: a stage model and its tables, read from and written to a folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from salesmetrics.exceptions import LogValidationError, Problem, ProblemList, UsageError
+from salesmetrics.log.config import CONFIG_FILE, StageModel
+from salesmetrics.log.schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TABLES, TableSpec
+from salesmetrics.log.validation import _load_tables
+
+
+def _empty(spec: TableSpec, tz: str) -> pd.DataFrame:
+    columns = {}
+    for column in spec.columns:
+        if column in spec.timestamps:
+            columns[column] = pd.Series([], dtype=f"datetime64[us, {tz}]")
+        elif column in spec.numbers:
+            columns[column] = pd.Series([], dtype="float64")
+        else:
+            columns[column] = pd.Series([], dtype="str")
+    return pd.DataFrame(columns)
+
+
+def _with_optional_columns(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    missing = [c for c in spec.optional if c not in frame.columns]
+    if not missing:
+        return frame
+    frame = frame.copy()
+    for column in missing:
+        frame[column] = pd.Series(float("nan") if column in spec.numbers else None, index=frame.index).astype(
+            "float64" if column in spec.numbers else "str"
+        )
+    return frame
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """What a log holds, for a person to check at a glance (``SalesLog.summary()``)."""
+
+    name: str | None
+    deals: int
+    rows: dict[str, int]
+    first_event: pd.Timestamp | None
+    last_event: pd.Timestamp | None
+    owners: int
+    teams: int
+    open_deals: int
+    won_deals: int
+    lost_deals: int
+    current_stages: dict[str, int]
+    stages: tuple[str, ...]
+    won: tuple[str, ...]
+    lost: tuple[str, ...]
+    timezone: str
+    history: str
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        fmt = "%Y-%m-%d"
+        span = (
+            f"{self.first_event.strftime(fmt)} to {self.last_event.strftime(fmt)}"
+            if self.first_event is not None and self.last_event is not None
+            else "no dated events"
+        )
+        lines = [
+            f"Log: {self.name or '(unnamed)'}  (times in {self.timezone})",
+            f"Deals: {self.deals:,}  (open {self.open_deals:,}, won {self.won_deals:,}, lost {self.lost_deals:,})",
+            "Rows: " + ", ".join(f"{k} {v:,}" for k, v in self.rows.items()),
+            f"Dates: {span}",
+            f"Owners: {self.owners:,}  Teams: {self.teams:,}",
+            "Stages: " + " > ".join(self.stages) + f"  | won: {', '.join(self.won)} | lost: {', '.join(self.lost)}",
+            "Deals by current stage: " + ", ".join(f"{k} {v:,}" for k, v in self.current_stages.items()),
+            f"History: {self.history}",
+        ]
+        lines += [f"  - {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(str(self)) + "</pre>"
+
+
+@dataclass(frozen=True)
+class SalesLog:
+    """A validated sales log: the stage model and the four tables.
+
+    Treat it as a value: functions take a log and return new tables or logs; none changes it. Build one with
+    :func:`read_log` (which validates) or from DataFrames with :meth:`from_frames`.
+
+    Timestamps are tz-aware in the model's time zone; ``close_date`` is midnight of the expected day.
+    Each table keeps its file order, and its index is the row's position in the file (0-based).
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")
+    >>> log.summary().deals, log.model.commit_stage
+    (2000, 'Commit')
+    """
+
+    model: StageModel
+    deals: pd.DataFrame
+    stage_changes: pd.DataFrame
+    activities: pd.DataFrame
+    close_date_changes: pd.DataFrame
+    source: str | None = None
+    problems: tuple[Problem, ...] = ()
+    amount_changes: pd.DataFrame | None = None  # optional table: None or empty when the log has none
+
+    @classmethod
+    def from_frames(
+        cls,
+        model: StageModel,
+        deals: pd.DataFrame,
+        stage_changes: pd.DataFrame,
+        activities: pd.DataFrame | None = None,
+        close_date_changes: pd.DataFrame | None = None,
+        amount_changes: pd.DataFrame | None = None,
+    ) -> SalesLog:
+        """A log from in-memory tables; it is written and read back so it gets the same checks as a file."""
+        from salesmetrics._util.atomic import writing
+
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "log"
+            with writing(target):  # a full temporary disk names the folder, not a traceback
+                _write_folder(
+                    model,
+                    {
+                        "deals": deals,
+                        "stage_changes": stage_changes,
+                        "activities": activities,
+                        "close_date_changes": close_date_changes,
+                        "amount_changes": amount_changes,
+                    },
+                    target,
+                    "parquet",
+                )
+            log = read_log(target)
+        return cls(
+            log.model,
+            log.deals,
+            log.stage_changes,
+            log.activities,
+            log.close_date_changes,
+            None,
+            log.problems,
+            log.amount_changes,
+        )
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {
+            "deals": self.deals,
+            "stage_changes": self.stage_changes,
+            "activities": self.activities,
+            "close_date_changes": self.close_date_changes,
+        } | ({"amount_changes": self.amount_changes} if self.has_amount_changes else {})
+
+    @property
+    def has_amount_changes(self) -> bool:
+        """Whether the log has an amount history (the optional ``amount_changes`` table, with rows)."""
+        return self.amount_changes is not None and len(self.amount_changes) > 0
+
+    def current_stage(self) -> pd.Series:
+        """Each deal's latest stage (time order; ties keep file order), indexed by deal_id."""
+        changes = self.stage_changes.sort_values("changed_at", kind="stable")
+        return changes.groupby("deal_id", sort=False)["stage"].last()
+
+    def summary(self) -> LogSummary:
+        """Deals, rows per table, date range, owners, stages, and what the log does not know."""
+        times = [
+            t[c].dropna()
+            for t, c in (
+                (self.deals, "created_at"),
+                (self.stage_changes, "changed_at"),
+                (self.activities, "occurred_at"),
+                (self.close_date_changes, "changed_at"),
+            )
+            if len(t)
+        ]
+        times = [t for t in times if len(t)]
+        first = min(t.min() for t in times) if times else None
+        last = max(t.max() for t in times) if times else None
+        current = self.current_stage()
+        if "snapshot_stage" in self.deals:  # snapshot logs: the export's stage where no dated entry exists
+            snapshot = self.deals.set_index("deal_id")["snapshot_stage"].dropna()
+            snapshot = snapshot[snapshot.isin(self.model.all_stages) & ~snapshot.index.isin(current.index)]
+            current = pd.concat([current, snapshot])
+        counts = current.value_counts()
+        ordered = {s: int(counts.get(s, 0)) for s in self.model.all_stages if counts.get(s, 0)}
+        unknown = len(self.deals) - len(current)
+        if unknown:
+            ordered["(stage unknown)"] = unknown
+        won = int(current.isin(self.model.won).sum())
+        lost = int(current.isin(self.model.lost).sum())
+        return LogSummary(
+            name=self.model.name,
+            deals=len(self.deals),
+            rows={name: len(t) for name, t in self.tables.items()},
+            first_event=first,
+            last_event=last,
+            owners=int(self.deals["owner"].nunique()),
+            teams=int(self.deals["team"].nunique()),
+            open_deals=int(current.isin(self.model.stages).sum()),
+            won_deals=won,
+            lost_deals=lost,
+            current_stages=ordered,
+            stages=self.model.stages,
+            won=self.model.won,
+            lost=self.model.lost,
+            timezone=self.model.timezone,
+            history=self.model.history,
+            notes=self.model.notes,
+            warnings=tuple(str(p) for p in self.problems if p.severity == "warning"),
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return f"<SalesLog {s.name or ''} deals={s.deals} stage_changes={s.rows['stage_changes']} " + (
+            f"activities={s.rows['activities']}>"
+        )
+
+
+def check_log(path: str | os.PathLike) -> tuple[SalesLog | None, ProblemList]:
+    """Read a log folder and return it with every problem found; the log is None when any is an error.
+
+    This is what ``salesmetrics validate`` runs. Use :func:`read_log` to get an exception instead.
+    """
+    return _check_log(path, ())
+
+
+def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog | None, ProblemList]:
+    """:func:`check_log` leaving out the optional tables in ``skip`` (they come back empty)."""
+    loaded = _load_tables(path, skip)
+    if loaded.problems.errors or loaded.model is None:
+        return None, loaded.problems
+    tz = loaded.model.timezone
+    tables = {}
+    for spec in TABLES:
+        frame = loaded.tables.get(spec.name)
+        tables[spec.name] = _empty(spec, tz) if frame is None else _with_optional_columns(frame, spec)
+    if "quotas" not in skip and Path(path).is_dir():  # the optional quotas table, checked like the others
+        from salesmetrics.log.quotas import check_quotas
+
+        loaded.problems.extend(check_quotas(path, tables["deals"])[1])
+        if loaded.problems.errors:
+            return None, loaded.problems
+    log = SalesLog(
+        model=loaded.model,
+        deals=tables["deals"],
+        stage_changes=tables["stage_changes"],
+        activities=tables["activities"],
+        close_date_changes=tables["close_date_changes"],
+        source=str(path),
+        problems=tuple(loaded.problems),
+        amount_changes=tables["amount_changes"],
+    )
+    return log, loaded.problems
+
+
+def read_log(path: str | os.PathLike) -> SalesLog:
+    """Read and validate a sales log folder.
+
+    Raises :class:`~salesmetrics.exceptions.LogValidationError` listing every error (with file, row, column,
+    value and what was expected) when the log cannot be used. Warnings are kept in ``log.problems``.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")
+    >>> [p.code for p in log.problems]
+    []
+    """
+    log, problems = check_log(path)
+    if log is None:
+        raise LogValidationError(str(path), problems)
+    return log
+
+
+def _write_table(frame: pd.DataFrame, target: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, compression="zstd")
+    else:
+        out = frame.copy()
+        if "close_date" in out:
+            out["close_date"] = out["close_date"].dt.strftime("%Y-%m-%d")
+        out.to_csv(target, index=False, lineterminator="\n")
+
+
+def _write_folder(model: StageModel, tables: dict[str, pd.DataFrame | None], target: Path, fmt: str) -> None:
+    target.mkdir(parents=True)
+    model.write(target / CONFIG_FILE)
+    for name, frame in tables.items():
+        if frame is None:
+            continue
+        _write_table(frame, target / f"{name}.{fmt}", fmt)
+
+
+# Entries a folder written by salesmetrics may hold: only such a folder is ever replaced (with overwrite).
+_LOG_ENTRIES = {CONFIG_FILE} | {f"{spec.name}.{ext}" for spec in TABLES for ext in ("parquet", "csv")}
+_TOOL_ENTRIES = {".DS_Store", ".ipynb_checkpoints"}  # left by file browsers and Jupyter
+_TRUTH_FOLDER = "truth"  # a simulated log's ground truth
+_TRUTH_SUFFIXES = (".parquet", ".csv", ".yaml")
+
+
+def _foreign_entries(folder: Path) -> list[str]:
+    """Entries of ``folder`` that no salesmetrics log writer made (sorted names)."""
+    foreign = []
+    for entry in folder.iterdir():
+        if entry.name in _TOOL_ENTRIES:
+            continue
+        if entry.name == _TRUTH_FOLDER and entry.is_dir() and not entry.is_symlink():
+            foreign += [
+                f"{_TRUTH_FOLDER}/{x.name}"
+                for x in entry.iterdir()
+                if x.is_dir() or x.is_symlink() or not x.name.endswith(_TRUTH_SUFFIXES)
+            ]
+        elif entry.name not in _LOG_ENTRIES or entry.is_dir() or entry.is_symlink():
+            foreign.append(entry.name)
+    return sorted(foreign)
+
+
+def check_output_folder(
+    target: Path,
+    *,
+    format: str = "parquet",
+    overwrite: bool = False,
+    source: str | None = None,
+    inputs: Iterable[str | os.PathLike] = (),
+    verb: str = "imported",
+) -> None:
+    """Fail before any work is done when a log folder cannot be written to ``target``.
+
+    Refuses a file in the way and an existing non-empty folder unless ``overwrite``. Even with ``overwrite``
+    it refuses a folder holding anything but a salesmetrics log (a replaced folder is deleted whole), the
+    folder ``source`` (the log's own input), a folder inside it or holding it, and a folder that is or holds
+    any of ``inputs`` (the files being read). A folder that cannot be written to raises
+    :class:`~salesmetrics.exceptions.OutputError`. The shared rules are :mod:`salesmetrics._util.output`'s.
+    """
+    from salesmetrics._util.output import check_output_folder as check_folder
+
+    if format not in ("parquet", "csv"):
+        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} is a file; a log is written to a folder.")
+    check_folder(target, logs=[source] if source is not None else (), inputs=inputs, what="the log", verb=verb)
+    if not target.exists() or not any(target.iterdir()):
+        return
+    if not overwrite:
+        raise UsageError(
+            f"{target} already exists and is not empty; choose a new folder or replace it "
+            "(--overwrite on the command line, overwrite=True in Python)."
+        )
+    foreign = _foreign_entries(target)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise UsageError(
+            f"Refusing to replace {target}: it holds {shown}, which no salesmetrics log contains, and a replaced "
+            "folder is deleted whole. Choose a new folder, or move those files out first."
+        )
+
+
+def write_log(
+    log: SalesLog,
+    path: str | os.PathLike,
+    format: Literal["parquet", "csv"] = "parquet",
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a log folder atomically: into a temporary folder beside ``path``, then renamed into place.
+
+    An existing folder is never replaced unless ``overwrite=True``, and never when it is the folder the log
+    was read from. If the final rename fails or is interrupted, the old folder is put back
+    (:func:`salesmetrics._util.atomic.atomic_folder`); a full disk or a read-only folder raises
+    :class:`~salesmetrics.exceptions.OutputError`. Returns the folder written.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> import tempfile, pathlib
+    >>> out = sm.write_log(sm.read_log("datasets/demo"), pathlib.Path(tempfile.mkdtemp()) / "copy", format="csv")
+    >>> sorted(p.name for p in out.iterdir())[:2]
+    ['activities.csv', 'amount_changes.csv']
+    """
+    from salesmetrics._util.atomic import atomic_folder
+
+    target = Path(path).absolute()  # "." has no parent to stage beside
+    check_output_folder(target, format=format, overwrite=overwrite, source=log.source)
+    tables = dict(log.tables)
+    for name in ("activities", "close_date_changes"):
+        if tables[name].empty:
+            tables[name] = None
+    with atomic_folder(target) as staged:
+        _write_folder(log.model, tables, staged, format)
+    return target
+
+
+__all__ = [
+    "ACTIVITIES",
+    "CLOSE_DATE_CHANGES",
+    "DEALS",
+    "STAGE_CHANGES",
+    "LogSummary",
+    "SalesLog",
+    "check_log",
+    "read_log",
+    "write_log",
+]

@@ -1,0 +1,603 @@
+"""The pipeline waterfall as finance and RevOps define it: chained periods, exclusive buckets, amount history.
+
+``waterfall(log, period="M", by=None, pipeline="due", classify="flows")`` returns a :class:`Waterfall` with
+two tables: ``moves`` (one row per deal, period and bucket) and ``bridge`` (per group and period: opening,
+each bucket's change, closing). Definitions and a worked example: ``docs/metrics.md`` ("Pipeline waterfall
+and bridge"); the choices: ``docs/decisions/0038-waterfall-bridge.md``.
+
+- ``pipeline="due"`` is the pipeline of ``docs/decisions/0007-waterfall.md``: the open deals expected to close
+  by the end of the period. With ``classify="flows"`` its counts and amounts are those of
+  :func:`salesmetrics.metrics.movement.score_groups` (a test holds it to that).
+- ``pipeline="all"`` is every open deal whatever its close date, so a period opens where the last one closed.
+- ``classify="flows"`` keeps every flow of a deal in a period; ``"exclusive"`` gives each deal at most one
+  bucket per period, by :data:`PRECEDENCE`, carrying the deal's whole change.
+
+Every row carries ``bridge_count`` and ``bridge_amount``: the change the row brings to the pipeline, signed.
+The bridge sums them per bucket, so ``closing = opening + the sum of every bucket's change`` holds exactly,
+in counts and in amounts, for every group and period, whatever the classification.
+
+An amount is the amount as of the moment it describes: the latest ``amount_changes`` row at or before that
+moment (before a deal's first row, that first row's amount), or the deal's ``amount`` when the log has no
+amount history for it. A missing amount counts 0.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from salesmetrics.exceptions import CurrencyError, DataNote, UsageError
+from salesmetrics.log.prepare import resolve_as_of, stage_entries, subset_deals, truncate
+from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics.movement import (
+    US_PER_DAY,
+    check_period,
+    epoch_us,
+    local_us,
+    period_index,
+    period_labels,
+    period_start_day,
+)
+
+BUCKETS = (
+    "created",
+    "won",
+    "lost",
+    "reopened",
+    "pushed",
+    "pulled_in",
+    "slipped",
+    "advanced",
+    "expanded",
+    "contracted",
+)
+# exclusive classification: lower number wins; buckets on the same level are settled as the docs say
+PRECEDENCE = {
+    "won": 0,
+    "lost": 1,
+    "reopened": 2,
+    "pushed": 3,
+    "pulled_in": 3,
+    "slipped": 3,
+    "advanced": 4,
+    "expanded": 5,
+    "contracted": 5,
+    "created": 6,
+}
+PIPELINES = ("due", "all")
+CLASSIFICATIONS = ("flows", "exclusive")
+GROUPS = ("owner", "team")
+MOVE_COLUMNS = ("deal_id", "period", "bucket", "amount", "bridge_count", "bridge_amount")
+_DELETED_TRUE = {"true", "t", "yes", "y", "1", "x"}
+# event kinds in the order they are applied at the same moment (0007: the close date before the stage entry)
+_CLOSE, _AMOUNT, _STAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """The result of :func:`waterfall`: the moves, the bridge, and the parameters used."""
+
+    moves: pd.DataFrame
+    bridge: pd.DataFrame
+    as_of: pd.Timestamp
+    period: str
+    by: str | None
+    pipeline: str
+    classify: str
+    currency: str | None
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebooks
+        import html
+
+        title = html.escape(f"Pipeline bridge ({self.pipeline}, {self.classify}, {self.period})")
+        return f"<p><b>{title}</b></p>" + self.bridge.to_html(index=False, escape=True)
+
+
+def _check_arguments(period: str, by: str | None, pipeline: str, classify: str) -> None:
+    check_period(period)
+    if by is not None and by not in GROUPS:
+        raise UsageError(f"by {by!r} is not allowed for the waterfall; use 'owner', 'team', or leave it out.")
+    if pipeline not in PIPELINES:
+        raise UsageError(
+            f"pipeline {pipeline!r} is not allowed; use 'due' (deals expected to close by the period's end) "
+            "or 'all' (every open deal)."
+        )
+    if classify not in CLASSIFICATIONS:
+        raise UsageError(
+            f"classify {classify!r} is not allowed; use 'flows' (every flow of a deal) or 'exclusive' (one "
+            "bucket per deal and period)."
+        )
+
+
+def deleted_deals(deals: pd.DataFrame) -> pd.Series:
+    """Boolean mask of soft-deleted deals: an ``is_deleted`` column that is true (``true``, ``1``, ``yes``)."""
+    if "is_deleted" not in deals.columns:
+        return pd.Series(False, index=deals.index)
+    column = deals["is_deleted"]
+    if pd.api.types.is_bool_dtype(column):
+        return column.fillna(False).astype(bool)
+    text = column.astype("string").str.strip().str.lower()
+    return text.isin(_DELETED_TRUE).fillna(False).astype(bool)
+
+
+def deal_rates(log: SalesLog, rates: dict[str, float] | None) -> np.ndarray:
+    """Per deal, the factor that converts its amounts into one currency; refuses to add up mixed currencies.
+
+    A deals column ``currency`` with more than one code raises :class:`~salesmetrics.exceptions.CurrencyError`
+    unless ``rates`` gives a factor for every code (the value of one unit of that currency in the log's
+    currency). Without the column, or with one code, every factor is 1.
+    """
+    deals = log.deals
+    n = len(deals)
+    if "currency" not in deals.columns:
+        if rates:
+            raise UsageError(
+                "rates were given but the deals have no 'currency' column, so there is nothing to convert; "
+                "leave the rates out."
+            )
+        return np.ones(n)
+    codes = deals["currency"].astype("string").str.strip().str.upper()
+    present = sorted(set(codes.dropna().unique()) - {""})
+    if not rates:
+        if len(present) > 1:
+            counts = codes.value_counts()
+            listed = ", ".join(f"{c} ({int(counts[c]):,} deals)" for c in present[:8])
+            target = log.model.currency or present[0]
+            example = " ".join(f"--rate {c}=..." for c in present if c != target)[:200]
+            raise CurrencyError(
+                f"The deals carry {len(present)} currencies ({listed}), so their amounts cannot be added up. "
+                f"Convert them: give the value of one unit of each currency in {target} (on the command line: "
+                f"{example}; in Python: rates={{'EUR': 1.08, ...}}), or import converted amounts."
+            )
+        return np.ones(n)
+    table = {}
+    for code, value in rates.items():
+        try:
+            factor = float(value)
+        except (TypeError, ValueError):
+            factor = float("nan")
+        if not np.isfinite(factor) or factor <= 0:
+            raise UsageError(f"rate {code}={value!r} must be a positive number, e.g. {code}=1.08.")
+        table[str(code).strip().upper()] = factor
+    missing = [c for c in present if c not in table]
+    if missing:
+        raise CurrencyError(
+            f"No rate for {', '.join(missing[:8])}: the deals carry these currencies too; give a rate for each "
+            f"(e.g. --rate {missing[0]}=1.0)."
+        )
+    if codes.isna().any() or (codes == "").any():
+        unknown = deals.loc[(codes.isna() | (codes == "")).to_numpy(), "deal_id"].astype(str).head(5).tolist()
+        raise CurrencyError(
+            f"Some deals have no currency (e.g. {', '.join(unknown)}), so their amounts cannot be converted; "
+            "fill the deals column 'currency'."
+        )
+    return codes.map(table).to_numpy(float)
+
+
+def amount_changes(log: SalesLog) -> pd.DataFrame:
+    """The log's ``amount_changes`` table (empty when the log has none)."""
+    frame = getattr(log, "amount_changes", None)
+    if frame is None:
+        return pd.DataFrame({"deal_id": pd.Series([], dtype="str"), "changed_at": [], "amount": []})
+    return frame
+
+
+def _cents(values: np.ndarray) -> np.ndarray:
+    """Amounts as whole cents (int64): sums of cents are exact, so the bridge reconciles to the cent."""
+    return np.round(np.asarray(values, float) * 100).astype(np.int64)
+
+
+def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np.ndarray) -> pd.DataFrame:
+    """Every stage entry, close-date change and amount change, in replay order (deal, time, kind, file row)."""
+    model = log.model
+    parts = []
+    if len(log.stage_changes):
+        e = stage_entries(log, as_of)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "code": ids.get_indexer(e["deal_id"]),
+                    "when": epoch_us(e["changed_at"]),
+                    "local": local_us(e["changed_at"]),
+                    "kind": _STAGE,
+                    "seq": np.arange(len(e)),
+                    "is_open": e["stage"].isin(model.stages).to_numpy(bool),
+                    "rank": e["rank"].to_numpy(np.int64),
+                    "add": (e["kind"] == "add").to_numpy(bool),
+                    "win": e["is_win"].to_numpy(bool),
+                    "day": np.zeros(len(e), np.int64),
+                    "value": np.zeros(len(e), np.int64),
+                }
+            )
+        )
+    c = log.close_date_changes
+    if len(c):
+        parts.append(
+            pd.DataFrame(
+                {
+                    "code": ids.get_indexer(c["deal_id"]),
+                    "when": epoch_us(c["changed_at"]),
+                    "local": local_us(c["changed_at"]),
+                    "kind": _CLOSE,
+                    "seq": np.arange(len(c)),
+                    "day": np.floor_divide(local_us(c["close_date"]), US_PER_DAY),
+                }
+            )
+        )
+    a = history
+    if len(a):
+        a = a[a["changed_at"] <= as_of]
+        codes = ids.get_indexer(a["deal_id"])
+        values = pd.to_numeric(a["amount"], errors="coerce").to_numpy(float)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "code": codes,
+                    "when": epoch_us(a["changed_at"]),
+                    "local": local_us(a["changed_at"]),
+                    "kind": _AMOUNT,
+                    "seq": np.arange(len(a)),
+                    "value": _cents(np.where(np.isnan(values), 0.0, values) * np.where(codes >= 0, rate[codes], 1.0)),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=["code", "when", "local", "kind", "seq"])
+    events = pd.concat(parts, ignore_index=True)
+    events = events[events["code"] >= 0]
+    return events.sort_values(["code", "when", "kind", "seq"], kind="stable").reset_index(drop=True)
+
+
+class _State:
+    """A deal's state during the replay: open stage?, its rank, expected close day, amount in cents."""
+
+    __slots__ = ("amount", "day", "is_open", "rank")
+
+    def __init__(self, amount: int):
+        self.is_open, self.rank, self.day, self.amount = False, None, None, amount
+
+    def copy(self) -> _State:
+        s = _State(self.amount)
+        s.is_open, s.rank, s.day = self.is_open, self.rank, self.day
+        return s
+
+    def member(self, end_day: int, pipeline: str) -> bool:
+        """In the period's pipeline: open, and (``due``) expected to close before ``end_day``."""
+        if not self.is_open:
+            return False
+        return pipeline == "all" or (self.day is not None and self.day < end_day)
+
+
+def _add(moves: dict, bucket: str, value: int, count: int, change: int, order: int, net: bool = False) -> None:
+    """Add one flow to a deal's moves of a period: counts and changes add up; ``amount`` is the latest (or net)."""
+    row = moves.get(bucket)
+    if row is None:
+        moves[bucket] = [value, count, change, order]
+    else:
+        row[0] = row[0] + value if net else value
+        row[1] += count
+        row[2] += change
+        row[3] = order
+
+
+def _deal_rows(events: list[tuple], amount: int, first: int, last: int, period: str, pipeline: str, as_of_day: int):
+    """Replay one deal's events period by period, from its first event's period to ``last``.
+
+    Yields ``("state", period, opening, opening_amount, closing, closing_amount)`` for each period the deal is
+    replayed in, then ``("moves", period, bucket, amount, bridge_count, bridge_amount, order)`` for each of
+    its buckets there. A closed deal is skipped ahead to its next event; an open one is carried every period.
+    """
+    state = _State(amount)
+    i, n = 0, len(events)
+    p = first
+    while p <= last:
+        start_day, end_day = (int(d) for d in period_start_day(np.array([p, p + 1]), period))
+        start = state.copy()
+        opening = start.member(end_day, pipeline)
+        moves: dict[str, list] = {}  # bucket -> [amount, bridge_count, bridge_amount, order]
+        while i < n and events[i][0] == p:
+            _, kind, is_open, rank, is_add, is_win, day, value = events[i]
+            before = state.copy()
+            before_in = before.member(end_day, pipeline)
+            if kind == _STAGE:
+                state.is_open, state.rank = is_open, rank
+            elif kind == _CLOSE:
+                state.day = day
+            else:
+                state.amount = value
+            after_in = state.member(end_day, pipeline)
+            if kind == _STAGE:
+                if after_in and not before_in:
+                    _add(moves, "created" if is_add else "reopened", state.amount, 1, state.amount, i)
+                elif before_in and not after_in:
+                    _add(moves, "won" if is_win else "lost", before.amount, -1, -before.amount, i)
+            elif kind == _CLOSE:
+                was_due = before.day is not None and before.day < end_day
+                if before.is_open and state.is_open and was_due != (state.day < end_day):
+                    count = int(after_in) - int(before_in)
+                    bucket = "pushed" if was_due else "pulled_in"
+                    _add(moves, bucket, state.amount, count, count * state.amount, i)
+            elif before_in and after_in and state.amount != before.amount:
+                change = state.amount - before.amount
+                _add(moves, "expanded" if change > 0 else "contracted", change, 0, change, i, net=True)
+            i += 1
+        closing = state.member(end_day, pipeline)
+        kept = opening and closing and start.is_open and start.day == state.day
+        if kept and start.rank is not None and state.rank is not None and state.rank > start.rank:
+            _add(moves, "advanced", state.amount, 0, 0, n + 1)
+        due_now = state.day is not None and start_day <= state.day < min(end_day, as_of_day)
+        if not moves and closing and due_now:
+            _add(moves, "slipped", state.amount, 0, 0, n + 2)
+        yield ("state", p, opening, start.amount if opening else 0, closing, state.amount if closing else 0)
+        for bucket, (value, count, change, order) in moves.items():
+            yield ("moves", p, bucket, value, count, change, order)
+        if i >= n and not state.is_open:
+            break
+        p = events[i][0] if (i < n and not state.is_open) else p + 1
+
+
+def _exclusive(rows: list[tuple]) -> list[tuple]:
+    """One bucket per deal and period by precedence, carrying the deal's whole change in the period."""
+    if len(rows) <= 1:
+        return rows
+    count = sum(r[3] for r in rows)
+    change = sum(r[4] for r in rows)
+    resize = [r for r in rows if r[0] in ("expanded", "contracted")]
+    net_resize = sum(r[2] for r in resize)
+    candidates = [r for r in rows if not (r[0] in ("expanded", "contracted") and net_resize == 0)]
+    if not candidates:
+        return []
+    level = min(PRECEDENCE[r[0]] for r in candidates)
+    top = [r for r in candidates if PRECEDENCE[r[0]] == level]
+    if top[0][0] in ("expanded", "contracted"):
+        bucket, value = ("expanded" if net_resize > 0 else "contracted"), net_resize
+    else:
+        chosen = max(top, key=lambda r: r[5])  # the latest event among the buckets of that level
+        bucket, value = chosen[0], chosen[2]
+    return [(bucket, rows[0][1], value, count, change, 0)]
+
+
+def waterfall(
+    log: SalesLog,
+    period: str = "M",
+    by: str | None = None,
+    pipeline: str = "due",
+    classify: str = "flows",
+    as_of=None,
+    rates: dict[str, float] | None = None,
+) -> Waterfall:
+    """The pipeline waterfall per period: moves (one row per deal, period and bucket) and the bridge.
+
+    Parameters
+    ----------
+    log : SalesLog
+    period : {"W", "M", "Q"}
+        Calendar periods in the log's time zone.
+    by : {"owner", "team"} or None
+        One bridge per group (the deal's owner or team in ``deals``), or one for the whole log.
+    pipeline : {"due", "all"}
+        ``due``: open deals expected to close by the period's end (decision 0007); ``all``: every open deal.
+    classify : {"flows", "exclusive"}
+        ``flows``: every flow of a deal; ``exclusive``: at most one bucket per deal and period.
+    as_of : date, time or None
+        Nothing after it is seen (default: the latest event).
+    rates : dict or None
+        Value of one unit of each deal currency in the log's currency; needed when deals carry several.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> w = waterfall(sm.read_log("datasets/demo"), period="Q", pipeline="all", as_of="2024-06-30")
+    >>> b = w.bridge
+    >>> change = b[[f"{x}_count" for x in BUCKETS]].sum(axis=1)
+    >>> bool((b["opening_count"] + change == b["closing_count"]).all())
+    True
+    >>> bool((b["opening_count"].iloc[1:].to_numpy() == b["closing_count"].iloc[:-1].to_numpy()).all())
+    True
+    """
+    _check_arguments(period, by, pipeline, classify)
+    if by is not None and (by not in log.deals.columns or not log.deals[by].notna().any()):
+        raise UsageError(
+            f"No deal in this log has a {by} (deals column '{by}' is missing or empty), so there is nothing to "
+            f"group by; leave --by out, or give the deals a {by}."
+        )
+    as_of = resolve_as_of(log, as_of)
+    history = amount_changes(log)
+    log = truncate(log, as_of)
+    deleted = deleted_deals(log.deals)
+    if deleted.any():
+        names = ", ".join(log.deals.loc[deleted.to_numpy(), "deal_id"].astype(str).head(5))
+        warnings.warn(
+            f"{int(deleted.sum()):,} soft-deleted deals (is_deleted true; e.g. {names}) are left out of the waterfall.",
+            DataNote,
+            stacklevel=2,
+        )
+        log = subset_deals(log, log.deals[~deleted.to_numpy()])
+    if pipeline == "due" and not len(log.close_date_changes):
+        warnings.warn(
+            "The log has no close-date changes, so no deal is expected to close in any period and the 'due' "
+            "pipeline is empty; use pipeline 'all' (--pipeline all) for every open deal.",
+            DataNote,
+            stacklevel=2,
+        )
+    rate = deal_rates(log, rates)
+    deals = log.deals
+    ids = pd.Index(deals["deal_id"].astype(str))
+    base = (
+        pd.to_numeric(deals["amount"], errors="coerce").to_numpy(float) if "amount" in deals else np.zeros(len(deals))
+    )
+    base = _cents(np.where(np.isnan(base), 0.0, base) * rate)
+    events = _events(log, history, as_of, ids, rate)
+    last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
+    as_of_day = int(np.floor_divide(local_us(pd.Series([as_of]))[0], US_PER_DAY))
+
+    # before a deal's first amount change, its amount is that first change's amount
+    first_amount = {}
+    move_rows, state_rows = [], []
+    if len(events):
+        # every kind of event has every column (a log cut early may hold close-date changes only)
+        for name in ("is_open", "add", "win"):
+            events[name] = events.get(name, pd.Series(False, index=events.index)).fillna(False).astype(bool)
+        for name in ("rank", "day", "value"):
+            events[name] = events.get(name, pd.Series(0, index=events.index)).fillna(0).astype(np.int64)
+        events["period_index"] = period_index(events["local"].to_numpy(np.int64), period)
+        amounts = events[events["kind"] == _AMOUNT]
+        first_amount = amounts.groupby("code", sort=False)["value"].first().to_dict()
+        columns = ["period_index", "kind", "is_open", "rank", "add", "win", "day", "value"]
+        codes = events["code"].to_numpy(np.int64)
+        bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+        records = list(events[columns].itertuples(index=False, name=None))
+        for k in range(len(bounds) - 1):
+            lo, hi = bounds[k], bounds[k + 1]
+            code = int(codes[lo])
+            mine = records[lo:hi]
+            amount = int(first_amount.get(code, base[code]))
+            deal_moves = []
+            for row in _deal_rows(mine, amount, mine[0][0], last_period, period, pipeline, as_of_day):
+                if row[0] == "state":
+                    if row[2] or row[4]:
+                        state_rows.append((code, *row[1:]))
+                else:
+                    deal_moves.append(row[1:])
+            if classify == "exclusive":
+                by_period: dict[int, list] = {}
+                for r in deal_moves:
+                    by_period.setdefault(r[0], []).append((r[1], r[0], r[2], r[3], r[4], r[5]))
+                for rows in by_period.values():
+                    for bucket, p, value, count, change, _ in _exclusive(rows):
+                        move_rows.append((code, p, bucket, value, count, change))
+            else:
+                move_rows.extend((code, p, b, v, c, ch) for p, b, v, c, ch, _ in deal_moves)
+    return _result(deals, move_rows, state_rows, as_of, period, by, pipeline, classify, last_period, log)
+
+
+def _result(deals, move_rows, state_rows, as_of, period, by, pipeline, classify, last_period, log) -> Waterfall:
+    ids = deals["deal_id"].astype(str).to_numpy(object)
+    moves = pd.DataFrame(
+        move_rows, columns=["code", "period_index", "bucket", "amount", "bridge_count", "bridge_amount"]
+    )
+    moves["bucket"] = pd.Categorical(moves["bucket"], categories=list(BUCKETS))
+    moves = moves.sort_values(["period_index", "code", "bucket"], kind="stable").reset_index(drop=True)
+    moves.insert(0, "deal_id", pd.Series(ids[moves["code"].to_numpy(np.int64)], dtype="str"))
+    moves.insert(1, "period", pd.Series(period_labels(moves["period_index"].to_numpy(np.int64), period), dtype="str"))
+    moves["bucket"] = moves["bucket"].astype("str")
+    moves["bridge_count"] = moves["bridge_count"].astype(np.int64)
+    moves["amount"] = moves["amount"].astype(np.int64)
+    moves["bridge_amount"] = moves["bridge_amount"].astype(np.int64)
+    for column in GROUPS:
+        if column in deals.columns:
+            moves[column] = pd.Series(deals[column].to_numpy(object)[moves["code"].to_numpy(np.int64)], dtype="str")
+    states = pd.DataFrame(
+        state_rows, columns=["code", "period_index", "opening", "opening_amount", "closing", "closing_amount"]
+    )
+    bridge = _bridge(deals, moves, states, by, period, last_period)
+    moves = moves.drop(columns=["code", "period_index"])
+    moves["amount"] = moves["amount"] / 100  # cents to the currency's unit, once, at the end
+    moves["bridge_amount"] = moves["bridge_amount"] / 100
+    return Waterfall(moves, bridge, as_of, period, by, pipeline, classify, log.model.currency)
+
+
+def _bridge(deals, moves, states, by, period, last_period) -> pd.DataFrame:
+    keys = ["period_index"] if by is None else [by, "period_index"]
+    group = deals[by].astype("str").to_numpy(object) if by is not None else None
+    s = pd.DataFrame(
+        {
+            "period_index": states["period_index"].astype(np.int64),
+            "opening_count": states["opening"].astype(np.int64),
+            "opening_amount": states["opening_amount"].astype(np.int64),
+            "closing_count": states["closing"].astype(np.int64),
+            "closing_amount": states["closing_amount"].astype(np.int64),
+        }
+    )
+    m = pd.DataFrame({"period_index": moves["period_index"].astype(np.int64)})
+    for b in BUCKETS:
+        hit = (moves["bucket"] == b).to_numpy()
+        m[f"{b}_deals"] = hit.astype(np.int64)
+        m[f"{b}_count"] = np.where(hit, moves["bridge_count"], 0).astype(np.int64)
+        m[f"{b}_amount"] = np.where(hit, moves["bridge_amount"], 0).astype(np.int64)
+    if by is not None:
+        s.insert(0, by, pd.Series(group[states["code"].to_numpy(np.int64)], dtype="str"))
+        m.insert(0, by, pd.Series(group[moves["code"].to_numpy(np.int64)], dtype="str"))
+    both = pd.concat([s, m], ignore_index=True)
+    value_columns = ["opening_count", "opening_amount"]
+    for b in BUCKETS:
+        value_columns += [f"{b}_deals", f"{b}_count", f"{b}_amount"]
+    value_columns += ["closing_count", "closing_amount"]
+    for column in value_columns:
+        both[column] = both[column].fillna(0)
+    summed = both.groupby(keys, dropna=False, sort=True)[value_columns].sum()
+    # every group gets every period from its first row to the period of as_of
+    if len(summed):
+        firsts = summed.reset_index().groupby(keys[:-1], dropna=False)["period_index"].min() if by else None
+        if by is None:
+            first = int(summed.index.min())
+            index = pd.Index(range(first, last_period + 1), name="period_index")
+        else:
+            index = pd.MultiIndex.from_tuples(
+                [(g, p) for g, first in firsts.items() for p in range(int(first), last_period + 1)], names=keys
+            )
+        summed = summed.reindex(index, fill_value=0)
+    bridge = summed.reset_index()
+    for column in value_columns:
+        bridge[column] = bridge[column].astype(np.int64)
+        if column.endswith("_amount"):
+            bridge[column] = bridge[column] / 100
+    labels = period_labels(bridge["period_index"].to_numpy(np.int64), period)
+    bridge.insert(len(keys) - 1, "period", pd.Series(labels, dtype="str"))
+    return bridge[[*keys[:-1], "period", "period_index", *value_columns]]
+
+
+def run_waterfall(
+    log_path,
+    *,
+    moves_out,
+    bridge_out,
+    period: str = "M",
+    by: str | None = None,
+    pipeline: str = "due",
+    classify: str = "flows",
+    as_of=None,
+    rates: dict[str, float] | None = None,
+    overwrite: bool = False,
+) -> Waterfall:
+    """Compute the waterfall of the log folder ``log_path`` and write MOVES and BRIDGE as CSV, atomically.
+
+    The outputs must end in ``.csv``, differ from each other and from every input, and are never written over
+    unless ``overwrite=True``. A log that does not validate raises
+    :class:`~salesmetrics.exceptions.LogValidationError` with every problem.
+    """
+    from salesmetrics._util.csv_safe import write_csv
+    from salesmetrics._util.output import check_output_file
+    from salesmetrics.log.saleslog import read_log
+
+    _check_arguments(period, by, pipeline, classify)
+    log_path, moves_out, bridge_out = Path(log_path), Path(moves_out), Path(bridge_out)
+    for path, flag in ((moves_out, "--out"), (bridge_out, "--bridge")):
+        if path.suffix.lower() != ".csv":
+            raise UsageError(f"{flag} {str(path)!r} must end in .csv, not {path.suffix or 'no suffix'!r}.")
+    if moves_out.resolve() == bridge_out.resolve():
+        raise UsageError(f"--out and --bridge are the same file ({moves_out}); give two different files.")
+    for path in (moves_out, bridge_out):
+        check_output_file(path, overwrite=overwrite, flag="--overwrite", logs=[log_path])
+    result = waterfall(
+        read_log(log_path), period=period, by=by, pipeline=pipeline, classify=classify, as_of=as_of, rates=rates
+    )
+    write_csv(result.moves, moves_out, overwrite=True)
+    write_csv(result.bridge.drop(columns="period_index"), bridge_out, overwrite=True)
+    return result
+
+
+__all__ = [
+    "BUCKETS",
+    "PRECEDENCE",
+    "Waterfall",
+    "amount_changes",
+    "deal_rates",
+    "deleted_deals",
+    "run_waterfall",
+    "waterfall",
+]

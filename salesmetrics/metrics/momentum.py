@@ -1,0 +1,157 @@
+"""Momentum flags: which open deals have lost their pace, and why.
+
+Each flag is a plain rule with its threshold as a parameter, and the result shows the number behind each flag
+beside the threshold it was compared with, so a report can say why a deal was flagged. Definitions and
+choices: ``docs/metrics.md`` and ``docs/decisions/0014-momentum-flags.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics.velocity import DAY, _check_by, _group_of, _lookup, _prepare, _stays
+
+COLUMNS = (
+    "deal_id",
+    "owner",
+    "team",
+    "stage",
+    "entered_stage_at",
+    "days_in_stage",
+    "stall_threshold_days",
+    "stall_basis",
+    "stall_reference_stays",
+    "stalled",
+    "last_activity_at",
+    "days_since_activity",
+    "no_activity_days",
+    "no_activity",
+    "last_movement_at",
+    "activities_since_movement",
+    "motion_without_movement_threshold",
+    "motion_without_movement",
+    "expected_close_date",
+    "close_date_past",
+    "n_flags",
+)
+
+
+def _stall_thresholds(
+    stays: pd.DataFrame, keys: list[str], quantile: float, min_stays: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quantile of completed stays per (group, stage) and per stage, with the number of stays behind each."""
+    done = stays[~stays["censored"]]
+    by_stage = done.groupby("stage")["days"].agg(overall_q=lambda s: s.quantile(quantile), overall_n="size")
+    if keys == ["stage"]:
+        return by_stage, by_stage.iloc[0:0]
+    by_group = done.groupby(keys)["days"].agg(group_q=lambda s: s.quantile(quantile), group_n="size")
+    return by_stage, by_group
+
+
+def momentum_flags(
+    log: SalesLog,
+    as_of=None,
+    *,
+    stall_quantile: float = 0.9,
+    no_activity_days: float = 14,
+    motion_without_movement: int = 5,
+    group: str | None = "owner",
+    min_stays: int = 10,
+) -> pd.DataFrame:
+    """Momentum flags for every deal open at ``as_of`` (its latest movement is into an open stage).
+
+    - ``stalled``: ``days_in_stage`` (since the movement into the current stage) is above the
+      ``stall_quantile`` quantile of completed stays in that stage, computed from stays that ended by ``as_of``
+      for the deal's group (``group="owner"`` or ``"team"``; ``None`` pools everyone). When the group has fewer
+      than ``min_stays`` completed stays in the stage, the pooled stays of that stage are used
+      (``stall_basis="all"``); when even those are fewer, there is no threshold and the deal is not flagged
+      (``stall_basis="too few stays"``).
+    - ``no_activity``: ``days_since_activity`` (since the last activity, or since the deal was created when it
+      has none) is at least ``no_activity_days``.
+    - ``motion_without_movement``: at least ``motion_without_movement`` activities after the last movement.
+    - ``close_date_past``: the latest expected close date (the last close-date change by ``as_of``; at equal
+      change times the later date) is before the day of ``as_of``.
+
+    ``n_flags`` counts the raised flags. Rows are sorted by ``deal_id``.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> f = momentum_flags(sm.read_log("datasets/demo"), as_of="2024-12-31")
+    >>> len(f), int(f["stalled"].sum()), int(f["no_activity"].sum()), int(f["close_date_past"].sum())
+    (148, 31, 4, 3)
+    """
+    group = _check_by(group, "group")
+    if not 0 < stall_quantile < 1:
+        raise UsageError(f"stall_quantile must be between 0 and 1, not {stall_quantile!r}.")
+    if no_activity_days < 0 or motion_without_movement < 0 or min_stays < 1:
+        raise UsageError("no_activity_days and motion_without_movement must be 0 or more, and min_stays 1 or more.")
+    as_of, log = _prepare(log, as_of)
+    stays = _stays(log, as_of)
+    info = log.deals.set_index("deal_id")
+    groups = _group_of(log, group)
+    if group is not None:
+        stays["grp"] = stays["deal_id"].map(groups).fillna("(unknown deal)")
+
+    # the current stay of each open deal: its last movement is into an open stage and still going
+    current = stays[stays["censored"]].reset_index(drop=True)
+    out = pd.DataFrame({"deal_id": current["deal_id"].astype("str")})
+    out["owner"] = out["deal_id"].map(info["owner"]).astype("str")
+    out["team"] = out["deal_id"].map(info["team"]).astype("str")
+    out["stage"] = current["stage"].astype("str")
+    out["entered_stage_at"] = current["entered_at"]
+    out["days_in_stage"] = current["days"]
+
+    keys = ["grp", "stage"] if group is not None else ["stage"]
+    by_stage, by_group = _stall_thresholds(stays, keys, stall_quantile, min_stays)
+    overall_q = out["stage"].map(by_stage["overall_q"])
+    overall_n = out["stage"].map(by_stage["overall_n"]).fillna(0).astype("int64")
+    if group is not None:
+        index = pd.MultiIndex.from_arrays([current["grp"], current["stage"]])
+        group_q = pd.Series(by_group["group_q"].reindex(index).to_numpy(), index=out.index)
+        group_n = pd.Series(by_group["group_n"].reindex(index).fillna(0).to_numpy(), index=out.index).astype("int64")
+        use_group = group_n >= min_stays
+    else:
+        group_q, group_n = overall_q, overall_n
+        use_group = pd.Series(False, index=out.index)
+    use_all = ~use_group & (overall_n >= min_stays)
+    out["stall_threshold_days"] = np.where(use_group, group_q, np.where(use_all, overall_q, np.nan))
+    out["stall_basis"] = pd.Series(
+        np.where(use_group, group or "all", np.where(use_all, "all", "too few stays")), dtype="str"
+    )
+    out["stall_reference_stays"] = np.where(use_group, group_n, np.where(use_all, overall_n, 0)).astype("int64")
+    out["stalled"] = (out["days_in_stage"] > out["stall_threshold_days"]).fillna(False).astype(bool)
+
+    acts = log.activities
+    last_act = acts.groupby("deal_id")["occurred_at"].max()
+    out["last_activity_at"] = last_act.reindex(out["deal_id"]).array
+    first_entry = stays.groupby("deal_id")["entered_at"].min()
+    created = _lookup(out["deal_id"], info["created_at"]).fillna(_lookup(out["deal_id"], first_entry))
+    out["days_since_activity"] = (as_of - out["last_activity_at"].fillna(created)) / DAY
+    out["no_activity_days"] = float(no_activity_days)
+    out["no_activity"] = (out["days_since_activity"] >= no_activity_days).astype(bool)
+
+    # the last movement of an open deal is the movement into its current stage
+    out["last_movement_at"] = out["entered_stage_at"]
+    last_move = out.set_index("deal_id")["last_movement_at"]
+    after = acts["occurred_at"] > _lookup(acts["deal_id"], last_move)
+    since = acts.loc[after.fillna(False).astype(bool), "deal_id"].value_counts()
+    out["activities_since_movement"] = out["deal_id"].map(since).fillna(0).astype("int64")
+    out["motion_without_movement_threshold"] = int(motion_without_movement)
+    out["motion_without_movement"] = (out["activities_since_movement"] >= motion_without_movement).astype(bool)
+
+    dates = log.close_date_changes
+    order = np.lexsort((dates["close_date"].array.asi8, dates["changed_at"].array.asi8, dates["deal_id"].to_numpy()))
+    latest = dates.iloc[order].groupby("deal_id", sort=False)["close_date"].last()
+    out["expected_close_date"] = latest.reindex(out["deal_id"]).array
+    out["close_date_past"] = (out["expected_close_date"] < as_of.normalize()).fillna(False).astype(bool)
+
+    flags = ["stalled", "no_activity", "motion_without_movement", "close_date_past"]
+    out["n_flags"] = out[flags].sum(axis=1).astype("int64")
+    return out[list(COLUMNS)].sort_values("deal_id", kind="stable").reset_index(drop=True)
+
+
+__all__ = ["momentum_flags"]

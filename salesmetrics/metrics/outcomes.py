@@ -1,0 +1,82 @@
+"""``win_rates``: won and lost deals per segment, from each deal's outcome alone (no dates needed).
+
+Win-loss tables (the IBM sample), campaign results (UCI bank marketing) and other snapshots without dates give
+no movement, velocity or slippage, but every deal's outcome is known, so the win rate of each segment is. A
+deal's stage is its latest dated stage, else the stage the export gave (``snapshot_stage``), as
+``SalesLog.summary()`` counts them. Definitions: ``docs/adapters.md`` ("Logs without dates").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from salesmetrics._util.suggest import close_matches
+from salesmetrics.exceptions import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from salesmetrics.log.saleslog import SalesLog
+
+COLUMNS = ("deals", "open", "won", "lost", "decided", "win_rate")
+
+
+def deal_outcomes(log: SalesLog) -> pd.Series:
+    """Each deal's stage as ``summary()`` counts it (latest dated stage, else ``snapshot_stage``), by deal_id."""
+    current = log.current_stage()
+    ids = log.deals["deal_id"]
+    stage = ids.map(current)
+    if "snapshot_stage" in log.deals:
+        snapshot = log.deals["snapshot_stage"].where(log.deals["snapshot_stage"].isin(log.model.all_stages))
+        stage = stage.where(stage.notna(), snapshot)
+    return stage.set_axis(ids.to_numpy())
+
+
+def win_rates(log: SalesLog, by: str | Sequence[str]) -> pd.DataFrame:
+    """Deals, open, won and lost deals and the win rate, won / (won + lost), per value of the ``by`` columns.
+
+    ``by`` names deal columns: ``owner``, ``team`` or any attribute the import kept (``Region``,
+    ``Supplies Group``, ``job``, ...). A deal whose stage is unknown counts in ``deals`` only; ``win_rate`` is
+    NaN for a segment without a decided deal. Missing segment values form their own group, ``(missing)``.
+    Rows are sorted by ``decided`` deals, largest first.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> rates = win_rates(sm.read_log("datasets/demo"), by="team")
+    >>> list(rates.columns)
+    ['team', 'deals', 'open', 'won', 'lost', 'decided', 'win_rate']
+    >>> bool(((rates["won"] + rates["lost"]) == rates["decided"]).all())
+    True
+    """
+    import numpy as np
+    import pandas as pd
+
+    columns = [by] if isinstance(by, str) else list(by)
+    if not columns:
+        raise UsageError("win_rates needs at least one column to group by, e.g. by='team'.")
+    found = [str(c) for c in log.deals.columns]
+    for column in columns:
+        if column not in found:
+            close = close_matches(column, found)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise UsageError(f"The deals table has no column {column!r}.{hint} Columns: {', '.join(found)}.")
+    stage = deal_outcomes(log).to_numpy()
+    frame = pd.DataFrame(
+        {
+            **{c: log.deals[c].astype(object).where(log.deals[c].notna(), "(missing)").to_numpy() for c in columns},
+            "deals": 1,
+            "open": np.isin(stage, log.model.stages).astype(int),
+            "won": np.isin(stage, log.model.won).astype(int),
+            "lost": np.isin(stage, log.model.lost).astype(int),
+        }
+    )
+    out = frame.groupby(columns, sort=False, dropna=False)[["deals", "open", "won", "lost"]].sum().reset_index()
+    out["decided"] = out["won"] + out["lost"]
+    out["win_rate"] = (out["won"] / out["decided"].where(out["decided"] > 0)).astype("float64")
+    out = out.sort_values(["decided", *columns], ascending=[False, *([True] * len(columns))], kind="stable")
+    return out.reset_index(drop=True)[[*columns, *COLUMNS]]
+
+
+__all__ = ["deal_outcomes", "win_rates"]
