@@ -26,6 +26,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check salesmetrics tests benchmarks
 	$(BIN)/ruff format --check salesmetrics tests benchmarks
+	$(BIN)/lint-imports  # the layers of docs/architecture.md ([tool.importlinter] in pyproject.toml)
 
 format: install
 	$(BIN)/ruff format salesmetrics tests benchmarks
