@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from salesmetrics._util import moved
+
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "SalesLog": "log",
@@ -73,6 +75,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from salesmetrics.log import LogSummary, SalesLog, StageModel, check_log, read_log, write_log
 
+
+moved.install()  # an import of a module's old path (before 0.2.0) names the new path
 
 #: The layers a user may reach as ``sm.metrics`` etc. without importing them first.
 _SUBPACKAGES = {"adapters", "exercises", "features", "log", "metrics", "models", "reports", "simulation"}
