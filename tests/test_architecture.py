@@ -30,7 +30,6 @@ OVERSIZE = {
     "metrics/velocity.py": 1086,
     "models/_base.py": 605,
     "models/evaluation.py": 669,
-    "reports/runner.py": 931,
     "reports/stall_risk.py": 925,
     "reports/study.py": 657,
 }

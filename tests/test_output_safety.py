@@ -186,7 +186,7 @@ def test_score_out_inside_the_log_folder_is_refused_with_overwrite(tiny_log_dir,
 
 @pytest.mark.parametrize("where", ["the-log", "inside"])
 def test_report_out_in_the_log_folder_is_refused_before_anything_runs(where, tiny_log_dir, monkeypatch, capsys):
-    monkeypatch.setattr(reports, "_Kernel", None)  # no kernel may start
+    monkeypatch.setattr(reports, "ReportKernel", None)  # no kernel may start
     before = _files(tiny_log_dir)
     out = tiny_log_dir if where == "the-log" else tiny_log_dir / "reports"
     argv = ["report", "pipeline_health", "--log", str(tiny_log_dir), "--out", str(out), "--force"]
@@ -221,7 +221,7 @@ def _commands(log: Path, out_folder: Path, model: Path | None = None) -> dict[st
 
 @pytest.mark.parametrize("command", ["score", "report", "simulate", "import", "model"])
 def test_a_read_only_output_folder_is_one_line_and_exit_1(command, read_only, tiny_log_dir, monkeypatch, capsys):
-    monkeypatch.setattr(reports, "_Kernel", None)  # report: found before the notebook runs
+    monkeypatch.setattr(reports, "ReportKernel", None)  # report: found before the notebook runs
     import salesmetrics.simulation.simulator as simulate_module
 
     monkeypatch.setattr(simulate_module, "simulate", None)  # simulate: found before simulating
@@ -304,7 +304,7 @@ def test_an_output_is_refused_exactly_when_it_lands_in_the_log_folder(parts):
 
 def test_report_on_a_full_disk(tiny_log_dir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "reports"
-    monkeypatch.setattr(reports, "_Kernel", _fake_kernel)
+    monkeypatch.setattr(reports, "ReportKernel", _fake_kernel)
     monkeypatch.setattr(Path, "write_text", _full)
     assert main(["report", "pipeline_health", "--log", str(tiny_log_dir), "--out", str(out)]) == 1
     err = _one_line(capsys.readouterr().err)

@@ -12,6 +12,7 @@ import pytest
 
 from salesmetrics.cli.main import main
 from salesmetrics.exceptions import LogValidationError, UsageError
+from salesmetrics.reports import catalog, pages
 from salesmetrics.reports import runner as reports
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
@@ -203,7 +204,7 @@ def test_interrupted_run_leaves_nothing_half_written(tmp_path, monkeypatch):
         nb.cells[-1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "half"}]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(reports._Kernel, "execute", interrupted)
+    monkeypatch.setattr(reports.ReportKernel, "execute", interrupted)
     with pytest.raises(KeyboardInterrupt):
         reports.run_report("tiny_report", log=DEMO, out=tmp_path, folder=FIXTURES)
     assert _files(tmp_path) == []
@@ -234,7 +235,7 @@ def test_render_html_aligns_text_columns_left():
         '<table border="1" class="dataframe"><thead><tr><th></th><th>owner</th><th>deals</th></tr></thead>'
         "<tbody><tr><th>0</th><td>Ann</td><td>1,200</td></tr><tr><th>1</th><td>Bob</td><td>NaN</td></tr></tbody></table>"
     )
-    aligned = reports._align_table(table)
+    aligned = pages._align_table(table)
     assert aligned.count('class="text"') == 3  # the owner header and its two cells; numbers stay right
     assert '<th class="text">owner</th>' in aligned and "<td>1,200</td>" in aligned
 
@@ -339,7 +340,7 @@ def test_cli_report_errors(tmp_path, capsys):
 
 
 def test_cli_batch_and_resume(tiny_log_dir, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(reports, "NOTEBOOKS", FIXTURES)  # the command line runs the fixture's report
+    monkeypatch.setattr(catalog, "NOTEBOOKS", FIXTURES)  # the command line runs the fixture's report
     out = tmp_path / "per-team"
     args = ["report", "tiny_report", "--log", str(tiny_log_dir), "--out", str(out), "--for-each", "team"]
     assert main([*args, "-p", "bins=3"]) == 0
