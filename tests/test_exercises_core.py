@@ -505,6 +505,8 @@ def test_the_expected_answer_is_not_a_public_attribute():
 
 
 def test_the_priming_before_exercise_3s_prediction_does_not_give_the_size_away():
-    text = read_notebook(Path(__file__).resolve().parents[1] / "exercises" / "03-random-walks.ipynb")
+    text = read_notebook(
+        Path(__file__).resolve().parents[1] / "salesmetrics" / "exercises" / "notebooks" / "03-random-walks.ipynb"
+    )
     before = "\n".join(c.source for c in text.cells[: next(i for i, c in enumerate(text.cells) if "q4" in c.source)])
     assert "about a third" not in before and "shortened their cycles by" not in before

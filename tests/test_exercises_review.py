@@ -35,7 +35,9 @@ def test_ex4_half_owners_answer_is_wider_for_every_trainee(cohort):
             assert ex.q5._author_expected() == "C", (name, ex4.interval_widths(ex.log))
             ex.q5.assert_passes(ex.q5.choices["C"])  # the option's text, whatever this trainee's letter
     assert "wider" in ex.q5.choices["C"].lower()
-    text = (REPO / "exercises" / "04-quality-over-volume.ipynb").read_text(encoding="utf-8")
+    text = (REPO / "salesmetrics" / "exercises" / "notebooks" / "04-quality-over-volume.ipynb").read_text(
+        encoding="utf-8"
+    )
     assert "Fewer owners, wider intervals" in text and "half_table" in text
     table = ex4.half_table(ex.log)
     assert table["interval width"].iloc[1] > table["interval width"].iloc[0]

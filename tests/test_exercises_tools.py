@@ -32,7 +32,8 @@ def fake_jupyter(tmp_path: Path) -> tuple[str, Path]:
 
 def test_lab_passes_allow_root_only_as_root(tmp_path, capsys, monkeypatch):
     jupyter, record = fake_jupyter(tmp_path)
-    monkeypatch.chdir(REPO)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exercises").mkdir()  # make lab creates it
     assert lab.main(["exercises"], euid=0, jupyter=jupyter) == 0
     assert record.read_text() == "lab exercises --allow-root"
     assert "--allow-root" in capsys.readouterr().err
@@ -74,7 +75,7 @@ def test_exercises_make_checks_out_with_the_shared_output_check(tmp_path, capsys
     make = ["exercises", "make", "--trainees", str(names), "--exercise", "3"]
     assert main([*make, "--out", str(names)]) == 2
     assert "is a file; give the folder to write the trainees' notebooks" in capsys.readouterr().err
-    assert main([*make, "--out", str(REPO / "exercises")]) == 2
+    assert main([*make, "--out", str(REPO / "salesmetrics" / "exercises" / "notebooks")]) == 2
     assert "Refusing to write over" in capsys.readouterr().err
     log = simulate(60, 2, seed=1, months=6).log
     folder = tmp_path / "log"
@@ -88,9 +89,13 @@ def test_notebooks_say_which_is_advanced_and_when_they_add_teaching_cases():
     from salesmetrics.exercises.notebook import read_notebook
 
     def text(name):
-        return "\n".join(c.source for c in read_notebook(REPO / "exercises" / f"{name}.ipynb").cells)
+        return "\n".join(
+            c.source for c in read_notebook(REPO / "salesmetrics" / "exercises" / "notebooks" / f"{name}.ipynb").cells
+        )
 
-    first = read_notebook(REPO / "exercises" / "06-predicting-stalls.ipynb").cells[0].source
+    first = (
+        read_notebook(REPO / "salesmetrics" / "exercises" / "notebooks" / "06-predicting-stalls.ipynb").cells[0].source
+    )
     assert "Advanced: about 60 to 75 minutes" in first
     for name in ("01-motion-vs-movement", "03-random-walks", "05-velocity-and-momentum"):
         assert "teaching case" in text(name).lower() and "files are never changed" in text(name), name

@@ -21,7 +21,7 @@ from salesmetrics.reports.stall_risk import stall_risk_report
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "datasets" / "demo"
-NOTEBOOK = REPO / "notebooks" / "stall_risk.ipynb"
+NOTEBOOK = REPO / "salesmetrics" / "reports" / "notebooks" / "stall_risk.ipynb"
 
 
 @pytest.fixture(scope="module")

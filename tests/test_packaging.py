@@ -11,6 +11,10 @@ from pathlib import Path
 
 import yaml
 
+from salesmetrics.exercises import NOTEBOOKS as EXERCISE_NOTEBOOKS
+from salesmetrics.exercises import lab
+from salesmetrics.reports.catalog import NOTEBOOKS as REPORT_NOTEBOOKS
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -63,7 +67,7 @@ def test_installed_versions_are_the_pinned_ones():
 
 
 def test_notebooks_are_stored_without_outputs():
-    for nb_path in list((REPO / "notebooks").glob("*.ipynb")) + list((REPO / "exercises").glob("*.ipynb")):
+    for nb_path in list(REPORT_NOTEBOOKS.glob("*.ipynb")) + list(EXERCISE_NOTEBOOKS.glob("*.ipynb")):
         nb = json.loads(nb_path.read_text())
         for cell in nb["cells"]:
             if cell["cell_type"] == "code":
@@ -86,3 +90,22 @@ def test_cli_unknown_command_exits_2():
     result = subprocess.run([sys.executable, "-m", "salesmetrics.cli", "frobnicate"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_lab_copies_the_packaged_notebooks_and_never_replaces_a_trainees(tmp_path, capsys):
+    jupyter = tmp_path / "jupyter"  # a stand-in that does nothing
+    jupyter.write_text(f"#!{sys.executable}\n")
+    jupyter.chmod(0o755)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "01-motion-vs-movement.ipynb").write_text("my answers")
+    assert lab.main([str(folder)], euid=1000, jupyter=str(jupyter)) == 0
+    shipped = sorted(p.name for p in EXERCISE_NOTEBOOKS.glob("*.ipynb"))
+    assert len(shipped) == 6 and sorted(p.name for p in folder.glob("*.ipynb")) == shipped
+    assert (folder / "01-motion-vs-movement.ipynb").read_text() == "my answers"
+    assert (folder / "02-decision-increments.ipynb").read_bytes() == (
+        EXERCISE_NOTEBOOKS / "02-decision-increments.ipynb"
+    ).read_bytes()
+    assert (folder / "README.md").is_file() and "copied 6 files" in capsys.readouterr().err
+    assert lab.main([str(folder)], euid=1000, jupyter=str(jupyter)) == 0
+    assert "copied" not in capsys.readouterr().err  # nothing new to copy

@@ -1,12 +1,12 @@
 """Every report notebook runs, through the report runner, on the demo log and on a real dataset.
 
-The notebooks are found by glob, so a new report is tested as soon as it lands in ``notebooks/``. The real
-dataset is the Maven CRM snapshot converted by the snapshot adapter: it has no activities, no close-date
-changes, no commit stage and a partial history, so each report must say what it cannot show instead of
-failing. A notebook that truly cannot run here (one that needs a fitted model, say) declares it in its
-metadata, ``"salesmetrics_test": {"skip": "why"}``, and may give test parameters there too
-(``"parameters": {...}``). The package functions behind the reports are also run on every real preset
-(Maven, Olist, IBM: the last has no dated event at all), without the cost of a notebook kernel.
+The notebooks are found by glob, so a new report is tested as soon as it lands in
+``salesmetrics/reports/notebooks/``. The real dataset is the Maven CRM snapshot converted by the snapshot adapter:
+it has no activities, no close-date changes, no commit stage and a partial history, so each report must say what it
+cannot show instead of failing. A notebook that truly cannot run here (one that needs a fitted model, say) declares
+it in its metadata, ``"salesmetrics_test": {"skip": "why"}``, and may give test parameters there too
+(``"parameters": {...}``). The package functions behind the reports are also run on every real preset (Maven,
+Olist, IBM: the last has no dated event at all), without the cost of a notebook kernel.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ import pytest
 import salesmetrics as sm
 from salesmetrics.cli.main import main
 from salesmetrics.log.coverage import Note
+from salesmetrics.reports.catalog import NOTEBOOKS as REPORT_NOTEBOOKS
 from salesmetrics.reports.runner import run_report
 
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 DEMO = REPO / "datasets" / "demo"
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(REPORT_NOTEBOOKS.glob("*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]
 
 # What each known report must say on each log (a sentence computed from the data, or the reason it cannot be).
@@ -46,7 +47,7 @@ SAYS = {
 
 
 def _settings(name: str) -> dict:
-    meta = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())["metadata"]
+    meta = json.loads((REPORT_NOTEBOOKS / f"{name}.ipynb").read_text())["metadata"]
     settings = meta.get("salesmetrics_test", {})
     if settings.get("skip"):
         pytest.skip(f"notebook {name} declares it cannot run in tests: {settings['skip']}")

@@ -21,7 +21,7 @@ from salesmetrics.reports.runner import run_report
 from salesmetrics.simulation.simulator import simulate
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = [p.stem for p in sorted((REPO / "notebooks").glob("*.ipynb"))]
+NAMES = [p.stem for p in sorted((REPO / "salesmetrics" / "reports" / "notebooks").glob("*.ipynb"))]
 MODEL_REPORTS = {"stall_risk", "close_likelihood_study"}  # fit a model: several seconds each
 REPORTS = [pytest.param(n, marks=[pytest.mark.notebook, *([pytest.mark.slow] if n in MODEL_REPORTS else [])])
            for n in NAMES]  # fmt: skip
@@ -72,7 +72,7 @@ def odd_logs(tmp_path_factory):
 
 
 def _settings(name: str) -> dict:
-    meta = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())["metadata"]
+    meta = json.loads((REPO / "salesmetrics" / "reports" / "notebooks" / f"{name}.ipynb").read_text())["metadata"]
     settings = meta.get("salesmetrics_test", {})
     if settings.get("skip"):
         pytest.skip(f"notebook {name} declares it cannot run in tests: {settings['skip']}")

@@ -21,7 +21,7 @@ from salesmetrics.reports.runner import run_report
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
-NAMES = [p.stem for p in sorted((REPO / "notebooks").glob("*.ipynb"))]
+NAMES = [p.stem for p in sorted((REPO / "salesmetrics" / "reports" / "notebooks").glob("*.ipynb"))]
 LOGS = ("demo", "maven", "olist")
 FAST = {"close_likelihood_study": {"n_bootstrap": 0, "n_repeats": 1}}  # the study's intervals are not looked at
 

@@ -10,8 +10,8 @@ In a notebook::
 
 An exercise module is named ``ex<N>_<topic>.py`` and defines ``ID`` (the notebook's name without ``.ipynb``),
 ``TITLE``, ``DEFAULT_DATA`` and ``setup(data=..., seed=None, trainee="", progress=None) -> Exercise``; it is
-found by name, so adding one needs no registration (see ``exercises/AUTHORING.md``). Importing this package
-loads nothing heavy: the library (:mod:`.core`) and the data load on first use.
+found by name, so adding one needs no registration (see ``notebooks/AUTHORING.md`` here, beside the notebooks).
+Importing this package loads nothing heavy: the library (:mod:`.core`) and the data load on first use.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from salesmetrics.exercises.core import Exercise
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "exercises"
+#: The exercise notebooks, shipped in the package: the one source that ``make lab`` copies to a trainee's folder and
+#: ``salesmetrics exercises make`` hands out.
+NOTEBOOKS = Path(str(files(__name__) / "notebooks"))
 _MODULE = re.compile(r"ex(\d+)_\w+")
 
 _CORE_NAMES = {

@@ -1,4 +1,8 @@
-"""``make lab``: JupyterLab on the exercises folder, also where the user is root (containers, shared servers).
+"""``make lab``: JupyterLab on the trainee's exercises folder, also where the user is root (containers, shared servers).
+
+The exercise notebooks live in the package (``salesmetrics/exercises/notebooks/``, shipped in the wheel); a trainee
+writes answers into copies. Before JupyterLab opens, the notebooks the folder does not have yet are copied into it;
+one already there holds the trainee's answers and is never replaced (decision 0041).
 
 JupyterLab refuses to start as root ("Running as root is not recommended. Use --allow-root to bypass.") and
 exits, so the trainee saw nothing open. As root, ``--allow-root`` is passed (with a note saying so); otherwise
@@ -13,10 +17,18 @@ the command is unchanged. Run as ``python -m salesmetrics.exercises.lab [FOLDER]
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from salesmetrics._util.atomic import atomic_path
+from salesmetrics._util.text import plural
+from salesmetrics.exercises import NOTEBOOKS
+
+#: What a trainee's folder gets from the package: the notebooks and the README that says how to use them.
+HANDED = ("*.ipynb", "README.md")
 
 
 def _jupyter() -> str:
@@ -42,12 +54,36 @@ def lab_command(
     return command
 
 
+def copy_notebooks(folder: str | Path) -> list[Path]:
+    """Copy into ``folder`` the exercise notebooks (and README) it does not have yet; returns the copies made.
+
+    A file already there is left alone: it holds the trainee's answers.
+    """
+    folder = Path(folder)
+    copied = []
+    for pattern in HANDED:
+        for source in sorted(NOTEBOOKS.glob(pattern)):
+            target = folder / source.name
+            if not target.exists():
+                with atomic_path(target) as partial:
+                    shutil.copyfile(source, partial)
+                copied.append(target)
+    return copied
+
+
 def main(argv: Sequence[str] | None = None, *, euid: int | None = None, jupyter: str | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     folder = args.pop(0) if args and not args[0].startswith("-") else "exercises"
     if not Path(folder).is_dir():
-        print(f"make lab: no folder {folder!r}; run it from the repository (it opens exercises/).", file=sys.stderr)
+        print(f"make lab: no folder {folder!r}; create it first (make lab creates exercises/).", file=sys.stderr)
         return 2
+    copied = copy_notebooks(folder)
+    if copied:
+        print(
+            f"make lab: copied {plural(len(copied), 'file')} from the package into {folder}/ "
+            "(write your answers there; a notebook already there is never replaced).",
+            file=sys.stderr,
+        )
     command = lab_command(folder, args, euid=euid, jupyter=jupyter)
     if is_root(euid):
         print(

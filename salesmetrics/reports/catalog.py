@@ -1,26 +1,30 @@
 """The report catalogue: the report notebooks shipped in the package, each with its title and parameters.
 
-A report is a notebook in ``notebooks/`` with one cell tagged ``parameters``: one typed,
+A report is a notebook in ``salesmetrics/reports/notebooks/`` with one cell tagged ``parameters``: one typed,
 commented line per parameter, ``name: type = default  # help``. Two prefixes of the comment declare the values a
 parameter accepts, so bad values are rejected before anything executes (``docs/reports.md``):
 
 - ``# one of W, M, Q: the period length``: the value must be one of the listed values (comma-separated);
 - ``# at least 1: the number of ...``: a number no smaller than the one given;
 - ``# between 0.01 and 0.99: a probability``: a number in that closed range.
+
+The notebooks ship inside the wheel and are found through :mod:`importlib.resources`, so the reports work from
+an installed package as well as from a clone.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from salesmetrics._util.suggest import close_matches
 from salesmetrics.exceptions import UsageError
 
-#: The folder of the report notebooks.
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+#: The folder of the report notebooks, inside the installed package.
+NOTEBOOKS = Path(str(files("salesmetrics") / "reports" / "notebooks"))
 
 
 @dataclass(frozen=True)
