@@ -46,7 +46,8 @@ browser:
 
 test: install lint browser
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile  # 1 thread per worker, no oversubscription
-	$(BIN)/python -m pytest --nbval-lax salesmetrics/reports/notebooks  # one process: nbval cells share a kernel
+# The report notebooks run once, in tests/test_report_notebooks.py (through the runner: every cell, no stderr, the HTML).
+# To run them as plain notebooks: $(BIN)/python -m pytest --nbval-lax salesmetrics/reports/notebooks
 
 datasets/demo/salesmetrics.yaml:
 	$(MAKE) demo

@@ -11,6 +11,7 @@ Olist, IBM: the last has no dated event at all), without the cost of a notebook 
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -22,6 +23,8 @@ import salesmetrics as sm
 from salesmetrics.cli.main import main
 from salesmetrics.log.coverage import Note
 from salesmetrics.reports.catalog import NOTEBOOKS as REPORT_NOTEBOOKS
+from salesmetrics.reports.catalog import get_report
+from salesmetrics.reports.parameters import coerce_parameters
 from salesmetrics.reports.runner import run_report
 
 matplotlib.use("Agg")
@@ -106,6 +109,18 @@ def test_every_notebook_is_listed_by_the_cli(capsys):
     listed = capsys.readouterr().out
     for name in NAMES:
         assert f"{name}:" in listed, f"{name} missing from salesmetrics report --list"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_defaults_are_valid_and_name_the_demo_log(name):
+    """The notebook as stored (nothing injected) reports on the demo log, and every default is a value its parameter
+    allows. The demo run below executes each notebook once, with these defaults but for log_path (the same log, given
+    as a path), as_of (the log's latest event, which None means too) and the test parameters in the metadata; the
+    notebooks are not run a second time as plain notebooks (nbval) in `make test`."""
+    report = get_report(name)
+    defaults = {key: ast.literal_eval(param.default) for key, param in report.parameters.items()}
+    assert (REPORT_NOTEBOOKS / defaults.pop("log_path")).resolve() == DEMO.resolve()
+    assert coerce_parameters(report, defaults) == defaults
 
 
 @pytest.mark.parametrize("name", NAMES)
