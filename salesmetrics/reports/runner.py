@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from salesmetrics._util.atomic import write_text_atomic, writing
-from salesmetrics.exceptions import SalesmetricsError, UsageError
+from salesmetrics._util.output import check_output_folder
+from salesmetrics.exceptions import LogValidationError, SalesmetricsError, UsageError
 from salesmetrics.reports.catalog import Report, ReportParameter, get_report, list_reports, parse_help
 from salesmetrics.reports.kernel import ReportKernel, failed_cell
 from salesmetrics.reports.pages import render_html, write_index
@@ -113,8 +114,6 @@ def _prepare(name, log, out, parameters, format, folder):
         raise UsageError(f"format must be one of {', '.join(FORMATS)}, not {format!r}.")
     if Path(out).exists() and not Path(out).is_dir():
         raise UsageError(f"--out {out} is a file; give the folder to write the reports into.")
-    from salesmetrics._util.output import check_output_folder
-
     # never into the log folder; a read-only folder or a full disk is found now, not after the notebook ran
     check_output_folder(out, logs=[log], what="the reports", replaces=False)
     report = get_report(name, folder)
@@ -125,7 +124,6 @@ def _prepare(name, log, out, parameters, format, folder):
         values["log_path"] = str(Path(log).resolve())
     if values.get("model_path"):  # named from the caller's folder; the notebook runs in its own
         values["model_path"] = str(Path(values["model_path"]).resolve())
-    from salesmetrics.exceptions import LogValidationError
     from salesmetrics.log.saleslog import check_log
 
     checked, problems = check_log(log)
