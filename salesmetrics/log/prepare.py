@@ -1,4 +1,5 @@
-"""Shared first steps of every metric: fix the ``as_of`` moment, cut the log there, classify stage entries.
+"""Shared first steps of every metric: fix the ``as_of`` moment, cut the log there (or to one owner's or team's
+deals), classify stage entries.
 
 Every metric is a pure function of a log and an ``as_of`` moment and never sees an event after it. The
 classification of stage entries into movements is the one place where "what counts as a movement" is
@@ -103,6 +104,20 @@ def truncate(log: SalesLog, as_of) -> SalesLog:
     return subset_deals(cut, deals)
 
 
+def cut_at(log: SalesLog, as_of=None) -> tuple[pd.Timestamp, SalesLog]:
+    """``as_of`` resolved once (:func:`resolve_as_of`) and the log truncated there: the first step of a metric.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> as_of, cut = cut_at(sm.read_log("datasets/demo"), "2024-01-31")
+    >>> str(as_of), bool(cut.stage_changes["changed_at"].max() <= as_of)
+    ('2024-01-31 23:59:59.999999+00:00', True)
+    """
+    as_of = resolve_as_of(log, as_of)
+    return as_of, truncate(log, as_of)
+
+
 def subset_deals(log: SalesLog, deals: pd.DataFrame) -> SalesLog:
     """The log restricted to the rows of ``deals`` (a subset of ``log.deals``) and their events."""
     keep = deals["deal_id"]
@@ -116,6 +131,29 @@ def subset_deals(log: SalesLog, deals: pd.DataFrame) -> SalesLog:
         log.problems,
         None if log.amount_changes is None else log.amount_changes[contains(log.amount_changes["deal_id"], keep)],
     )
+
+
+def filter_log(log: SalesLog, *, owner: str | None = None, team: str | None = None) -> SalesLog:
+    """The log restricted to one owner's or one team's deals (``None`` keeps everyone).
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> len(filter_log(sm.read_log("datasets/demo"), team="Team A").deals) < 2000
+    True
+    """
+    deals = log.deals
+    for column, value in (("owner", owner), ("team", team)):
+        if value in (None, ""):
+            continue
+        known = sorted(deals[column].dropna().unique()) if column in deals else []
+        if value not in known:
+            shown = ", ".join(map(str, known[:10])) + (" ..." if len(known) > 10 else "")
+            raise UsageError(f"No deals with {column} {value!r} in this log. {column.capitalize()}s: {shown}.")
+        deals = deals[deals[column] == value]
+    if len(deals) == len(log.deals):
+        return log
+    return subset_deals(log, deals)
 
 
 def stage_entries(log: SalesLog, as_of=None) -> pd.DataFrame:

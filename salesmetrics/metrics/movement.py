@@ -42,6 +42,7 @@ DEAL_COLUMNS = (
 COUNTS = ("adds", "advances", "regressions", "wins", "losses", "movements", "motions")
 FLOWS = ("opening", "created", "won", "lost", "pushed_out", "pulled_in", "reopened", "closing")
 PERIODS = ("W", "M", "Q")
+PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter"}
 US_PER_DAY = 86_400_000_000
 _EPOCH_MONDAY = 4  # 1970-01-05 is the first Monday after the epoch: day 4
 
