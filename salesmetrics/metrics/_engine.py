@@ -525,7 +525,7 @@ def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid=Non
         if written < deals:  # rare: only then are the reasons counted
             from datetime import UTC, datetime, timedelta
 
-            from salesmetrics.metrics.scoring import note_deals_left_out
+            from salesmetrics.metrics.movement import note_deals_left_out
 
             undated = con.execute(
                 "SELECT count(*) FROM d WHERE created IS NULL AND row NOT IN (SELECT code FROM s)"

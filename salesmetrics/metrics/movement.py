@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import index_in
+from salesmetrics._util.text import plural
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
@@ -181,6 +182,30 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
             "close_date_pulls": pulls,
         }
     )
+
+
+def note_deals_left_out(deals: int, scored: int, undated: int, as_of) -> None:
+    """Say why per-deal scores have fewer rows than the log has deals, when the reason is not the obvious one.
+
+    Deals created after ``as_of`` are left out by definition; a :class:`~salesmetrics.DataNote` says so when
+    that leaves nothing, and names deals that no ``as_of`` can include (no ``created_at``, no stage entry).
+    """
+    when = f"{as_of:%Y-%m-%d %H:%M}" if hasattr(as_of, "strftime") else str(as_of)
+    if deals and not scored:
+        warnings.warn(
+            f"No deal is known at as_of ({when}): every deal was created or first dated later, so the result is "
+            "empty; choose a later as_of (leave it out for the latest event).",
+            DataNote,
+            stacklevel=3,
+        )
+    elif undated:
+        warnings.warn(
+            f"{plural(undated, 'deal')} of {deals:,} {'has' if undated == 1 else 'have'} no created_at and no "
+            "stage entry, so no as_of includes them: they are left out of the scores "
+            "(`salesmetrics validate` lists them).",
+            DataNote,
+            stacklevel=3,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -50,49 +50,20 @@ def score(log: SalesLog, by: str = "deal", period: str = "M", as_of=None, **para
     >>> int(teams["movements"].sum()) == int(deals["movements"].sum())
     True
     """
+    from salesmetrics.log.prepare import resolve_as_of
     from salesmetrics.metrics import movement
 
     if params:
         raise UsageError(f"score() got unknown parameters: {', '.join(sorted(params))}.")
     _check_by_period(by, period)
+    as_of = resolve_as_of(log, as_of)  # once: everything below gets the moment itself
     if by == "deal":
-        from salesmetrics.log.prepare import resolve_as_of
-
         scores = movement.deal_scores(log, as_of)
         deals = log.deals
         undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
-        note_deals_left_out(len(deals), len(scores), int(undated.sum()), resolve_as_of(log, as_of))
+        movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of)
         return scores
     return movement.score_groups(log, by=by, period=period or "M", as_of=as_of)
-
-
-def note_deals_left_out(deals: int, scored: int, undated: int, as_of) -> None:
-    """Say why per-deal scores have fewer rows than the log has deals, when the reason is not the obvious one.
-
-    Deals created after ``as_of`` are left out by definition; a :class:`~salesmetrics.DataNote` says so when
-    that leaves nothing, and names deals that no ``as_of`` can include (no ``created_at``, no stage entry).
-    """
-    import warnings
-
-    from salesmetrics._util.text import plural
-    from salesmetrics.exceptions import DataNote
-
-    when = f"{as_of:%Y-%m-%d %H:%M}" if hasattr(as_of, "strftime") else str(as_of)
-    if deals and not scored:
-        warnings.warn(
-            f"No deal is known at as_of ({when}): every deal was created or first dated later, so the result is "
-            "empty; choose a later as_of (leave it out for the latest event).",
-            DataNote,
-            stacklevel=3,
-        )
-    elif undated:
-        warnings.warn(
-            f"{plural(undated, 'deal')} of {deals:,} {'has' if undated == 1 else 'have'} no created_at and no "
-            "stage entry, so no as_of includes them: they are left out of the scores "
-            "(`salesmetrics validate` lists them).",
-            DataNote,
-            stacklevel=3,
-        )
 
 
 def as_of_microseconds(as_of, timezone: str) -> int | None:
