@@ -17,6 +17,8 @@ from salesmetrics._util.text import plural
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of
 from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics.momentum import momentum_flags
+from salesmetrics.metrics.scoring import score
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,6 @@ def pipeline_health(
     >>> health.narrative().startswith("As of 2025-06-30, 20 owners")
     True
     """
-    from salesmetrics.metrics.momentum import momentum_flags
-    from salesmetrics.metrics.scoring import score
-
     if group_by not in ("owner", "team"):
         raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")
     dated = as_of is not None or _has_dated_events(log)
