@@ -8,10 +8,13 @@ decided (``docs/decisions/0006-movements.md``).
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import contains
+from salesmetrics._util.limits import AS_OF_EXAMPLE, as_of_from_text, check_year, is_bare_date
 from salesmetrics._util.text import shorten
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.saleslog import SalesLog
@@ -24,6 +27,8 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
 
     ``None`` means the latest event in the log (the moment the export was taken, as far as the log tells).
     A date without a time means the end of that day: ``as_of="2024-03-31"`` includes everything on 31 March.
+    A call resolves ``as_of`` once where it enters the package and passes the timestamp down; a timestamp that is
+    already in the log's time zone comes back as it is.
 
     Examples
     --------
@@ -33,6 +38,9 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
     Timestamp('2024-03-31 23:59:59.999999+0000', tz='UTC')
     """
     tz = log.model.timezone
+    if isinstance(as_of, pd.Timestamp) and as_of.tzinfo is not None and str(as_of.tz) == tz:
+        check_year(as_of.year, as_of)
+        return as_of  # already resolved
     if as_of is None:
         times = [
             t.max()
@@ -52,7 +60,7 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
         return max(times)
     stamp = parse_as_of(as_of)
     stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)
-    if isinstance(as_of, str) and len(as_of.strip()) <= 10:  # a bare date: the end of that day
+    if isinstance(as_of, str) and is_bare_date(as_of):  # the end of that day
         stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     return stamp
 
@@ -66,10 +74,6 @@ def parse_as_of(as_of) -> pd.Timestamp:
     >>> parse_as_of("2025-04-03")
     Timestamp('2025-04-03 00:00:00')
     """
-    from datetime import date, datetime
-
-    from salesmetrics._util.limits import AS_OF_EXAMPLE, as_of_from_text, check_year
-
     if isinstance(as_of, str):
         return pd.Timestamp(as_of_from_text(as_of))
     if not isinstance(as_of, (pd.Timestamp, datetime, date, np.datetime64)):

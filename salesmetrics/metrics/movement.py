@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import index_in
+from salesmetrics._util.limits import US_PER_DAY
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
@@ -44,13 +45,19 @@ COUNTS = ("adds", "advances", "regressions", "wins", "losses", "movements", "mot
 FLOWS = ("opening", "created", "won", "lost", "pushed_out", "pulled_in", "reopened", "closing")
 PERIODS = ("W", "M", "Q")
 PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter"}
-US_PER_DAY = 86_400_000_000
 _EPOCH_MONDAY = 4  # 1970-01-05 is the first Monday after the epoch: day 4
 
 
-def epoch_us(series: pd.Series) -> np.ndarray:
-    """Tz-aware timestamps as int64 microseconds since the epoch (UTC)."""
-    return series.astype(f"datetime64[us, {series.dt.tz}]").array.asi8 if len(series) else np.zeros(0, np.int64)
+def epoch_us(times: pd.Series | pd.Timestamp) -> np.ndarray | int:
+    """Tz-aware timestamps as int64 microseconds since the epoch (UTC): an array for a Series, an int for one
+    timestamp (such as a resolved ``as_of``).
+
+    >>> epoch_us(pd.Timestamp("1970-01-02", tz="UTC")), epoch_us(pd.Series(pd.to_datetime(["1970-01-01T00:00:01Z"])))
+    (86400000000, array([1000000]))
+    """
+    if isinstance(times, pd.Timestamp):
+        return times.value // 1000
+    return times.astype(f"datetime64[us, {times.dt.tz}]").array.asi8 if len(times) else np.zeros(0, np.int64)
 
 
 def local_us(series: pd.Series) -> np.ndarray:
@@ -122,7 +129,7 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
     """
     as_of = resolve_as_of(log, as_of)
     log = truncate(log, as_of)
-    as_of_us = as_of.value // 1000
+    as_of_us = epoch_us(as_of)
     deals = log.deals
     ids = deals["deal_id"]
     n = len(deals)

@@ -20,19 +20,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.limits import US_PER_DAY
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics.movement import local_us
 
 CHANGE_KINDS = ("first", "push", "pull", "same")
 DEFAULT_EDGES = (0, 7, 14, 21, 27, 34, 45, 60, 90, 180, np.inf)
-_DAY_US = 86_400_000_000
 
 
 def _days(times: pd.Series) -> np.ndarray:
     """Calendar days since 1970-01-01 of each (midnight, tz-aware) close date, as int64; DST-safe."""
-    local = times.dt.tz_localize(None).dt.as_unit("us").array.asi8
-    return np.floor_divide(local, _DAY_US)
+    return np.floor_divide(local_us(times), US_PER_DAY)
 
 
 def close_date_changes_classified(log: SalesLog, as_of=None) -> pd.DataFrame:

@@ -7,7 +7,7 @@ whole per-deal query, or the activity counts of group scores) that give the same
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,29 +67,27 @@ def score(log: SalesLog, by: str = "deal", period: str = "M", as_of=None, **para
 
 
 def as_of_microseconds(as_of, timezone: str) -> int | None:
-    """``as_of`` text as microseconds since the epoch, read as :func:`salesmetrics.log.prepare.resolve_as_of` does.
+    """An ``as_of`` text as microseconds since the epoch, read by the rules of
+    :func:`salesmetrics.log.prepare.resolve_as_of` (:func:`~salesmetrics._util.limits.as_of_from_text`; a date alone
+    is the end of that day) but without loading pandas: the DuckDB paths of ``salesmetrics score`` use it.
 
-    Returns None when the standard library cannot read it (the caller then lets pandas read it).
+    None for None, and for a value that is not text (a date or timestamp object): the caller then takes the pandas
+    path, which reads it with ``resolve_as_of``.
 
     >>> as_of_microseconds("1970-01-01", "UTC")
     86399999999
     """
     import zoneinfo
 
-    if as_of is None:
+    from salesmetrics._util.limits import US_PER_DAY, as_of_from_text, is_bare_date
+
+    if not isinstance(as_of, str):
         return None
-    text = str(as_of).strip()
-    try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
-    epoch = datetime(1970, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))
-    us = (stamp - epoch) // timedelta(microseconds=1)
-    if len(text) <= 10:  # a bare date: the end of that day (24 hours later, less a microsecond)
-        us += 86_400_000_000 - 1
-    return us
+    moment = as_of_from_text(as_of)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
+    us = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return us + US_PER_DAY - 1 if is_bare_date(as_of) else us
 
 
 def _check_out(log_path: Path, out: Path, overwrite: bool) -> str:
