@@ -30,6 +30,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "DecisionIncrements": "decisions",
         "volume_vs_yield": "volume",
         "VolumeVsYield": "volume",
+        "deal_outcomes": "volume",
         "sales_velocity": "velocity",
         "time_in_stage": "stage_times",
         "TimeInStage": "stage_times",
@@ -48,7 +49,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "waterfall": "flows",
         "Waterfall": "flows",
         "amount_changes": "flows",
-        "deal_outcomes": "outcomes",
+        "deal_stages": "outcomes",
         "win_rates": "outcomes",
     },
 )
