@@ -53,11 +53,12 @@ def close_date_changes_classified(log: SalesLog, as_of=None) -> pd.DataFrame:
     {'first': 2000, 'pull': 1815, 'push': 918}
     """
     as_of = resolve_as_of(log, as_of)
-    return _classified(truncate(log, as_of))
+    return classify_close_date_changes(truncate(log, as_of))
 
 
-def _classified(log: SalesLog) -> pd.DataFrame:
-    """:func:`close_date_changes_classified` on a log already truncated at ``as_of``."""
+def classify_close_date_changes(log: SalesLog) -> pd.DataFrame:
+    """:func:`close_date_changes_classified` of every change in ``log`` as it is (no ``as_of`` cut: pass a log
+    already truncated, or the whole history as the snapshot features do)."""
     cd = log.close_date_changes.drop_duplicates(["deal_id", "changed_at", "close_date"])
     order = np.lexsort((np.arange(len(cd)), cd["changed_at"].dt.as_unit("us").array.asi8, cd["deal_id"].to_numpy()))
     cd = cd.iloc[order][["deal_id", "changed_at", "close_date"]].reset_index(drop=True)
@@ -181,7 +182,7 @@ def deals_and_changes(log: SalesLog, as_of: pd.Timestamp, serial_threshold: int)
     )
     stage_counts = per_move.groupby("deal_id", sort=False)[["movements", "regressions", "back_and_forth"]].sum()
 
-    changes = _classified(log)
+    changes = classify_close_date_changes(log)
     kind = changes["kind"].to_numpy()
     per_change = pd.DataFrame(
         {
@@ -299,6 +300,7 @@ __all__ = [
     "DEFAULT_EDGES",
     "Slippage",
     "bin_push_lengths",
+    "classify_close_date_changes",
     "close_date_changes_classified",
     "deal_slippage",
     "deals_and_changes",
