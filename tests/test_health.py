@@ -9,7 +9,8 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
-from salesmetrics.reports.health import filter_log, pipeline_health
+from salesmetrics.log.prepare import filter_log
+from salesmetrics.reports.health import pipeline_health
 
 matplotlib.use("Agg")
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"

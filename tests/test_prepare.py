@@ -7,7 +7,10 @@ import pytest
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
+from salesmetrics.log import prepare
+from salesmetrics.log.prepare import cut_at, resolve_as_of, stage_entries, truncate
+from salesmetrics.metrics.movement import epoch_us
+from salesmetrics.metrics.scoring import as_of_microseconds, score
 
 
 def _log(rows, tiny_log_dir):
@@ -62,6 +65,38 @@ def test_resolve_as_of(tiny_log_dir):
     assert resolve_as_of(log, "2024-01-15T10:00Z") == pd.Timestamp("2024-01-15 11:00", tz="Europe/Berlin")
     with pytest.raises(UsageError, match="not a date"):
         resolve_as_of(log, "soon")
+
+
+def test_a_resolved_as_of_is_passed_down_as_it_is(tiny_log_dir):
+    log = sm.read_log(tiny_log_dir)
+    stamp = resolve_as_of(log, "2024-01-15")
+    assert resolve_as_of(log, stamp) is stamp
+    assert resolve_as_of(log, stamp.tz_convert("UTC")) == stamp  # another zone is converted
+    as_of, cut = cut_at(log, "2024-01-20")
+    assert as_of == resolve_as_of(log, "2024-01-20") and sorted(cut.deals["deal_id"]) == ["D1", "D2"]
+
+
+@pytest.mark.parametrize("by", ["deal", "owner"])
+def test_score_reads_its_as_of_once(tiny_log_dir, monkeypatch, by):
+    log = sm.read_log(tiny_log_dir)
+    seen = []
+    read = prepare.parse_as_of
+    monkeypatch.setattr(prepare, "parse_as_of", lambda value: seen.append(value) or read(value))
+    score(log, by=by, as_of="2024-01-20")
+    assert seen == ["2024-01-20"]
+
+
+@pytest.mark.parametrize("text", ["2024-01-15", " 2024-01-15 ", "2024-01-15T10:00", "2024-01-15T10:00+05:00"])
+def test_the_duckdb_reading_of_as_of_equals_resolve_as_of(tiny_log_dir, text):
+    log = sm.read_log(tiny_log_dir)
+    assert as_of_microseconds(text, log.model.timezone) == epoch_us(resolve_as_of(log, text))
+
+
+def test_as_of_objects_are_left_to_the_pandas_path():
+    assert as_of_microseconds(None, "UTC") is None
+    assert as_of_microseconds(pd.Timestamp("2024-01-15"), "UTC") is None
+    with pytest.raises(UsageError, match="not an ISO date"):
+        as_of_microseconds("15/01/2024", "UTC")
 
 
 def test_truncate_drops_later_events_and_deals(tiny_log_dir):

@@ -198,10 +198,11 @@ def small_hostile_log(tmp_path_factory) -> sm.SalesLog:
 def test_html_of_every_result_shows_names_as_text(small_hostile_log):
     """Fast: the HTML form of the results a notebook displays, without a kernel."""
     from salesmetrics.metrics.decisions import decision_increments
-    from salesmetrics.metrics.random_walks import slippage, slippage_report
-    from salesmetrics.metrics.velocity import velocity_report
+    from salesmetrics.metrics.random_walks import slippage
     from salesmetrics.metrics.volume import volume_vs_yield
     from salesmetrics.reports.health import pipeline_health
+    from salesmetrics.reports.slippage import slippage_report
+    from salesmetrics.reports.velocity import velocity_report
 
     log = small_hostile_log
     health = pipeline_health(log)

@@ -135,9 +135,9 @@ def test_report_runs_on_a_real_dataset(name, real_logs, tmp_path):
 
 @pytest.mark.parametrize("preset", ["maven", "olist", "ibm"])
 def test_report_functions_degrade_on_every_real_preset(preset, real_logs):
-    from salesmetrics.metrics.random_walks import slippage_report
-    from salesmetrics.metrics.velocity import velocity_report
     from salesmetrics.reports.health import pipeline_health
+    from salesmetrics.reports.slippage import slippage_report
+    from salesmetrics.reports.velocity import velocity_report
 
     log = sm.read_log(real_logs(preset))
     slip, vel = slippage_report(log), velocity_report(log)

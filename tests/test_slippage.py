@@ -23,8 +23,8 @@ from salesmetrics.metrics.random_walks import (
     serial_pushers,
     share_near,
     slippage,
-    slippage_report,
 )
+from salesmetrics.reports.slippage import slippage_report
 from salesmetrics.simulation.simulator import simulate
 
 # Europe/Berlin: the close dates cross the March DST change, which must not turn 30 days into 29.96.

@@ -150,7 +150,7 @@ def test_usage_errors(seven):
 
 def test_km_matches_velocity_helper():
     """The same Kaplan–Meier as velocity.kaplan_meier (its doctest case)."""
-    from salesmetrics.metrics.velocity import kaplan_meier
+    from salesmetrics.metrics.stage_times import kaplan_meier
 
     days, finished = [2, 3, 4, 5, 6], [True, False, True, False, True]
     status = ["won" if f else "open" for f in finished]

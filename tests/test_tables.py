@@ -145,8 +145,8 @@ def test_any_frame_gives_a_table_without_nan_or_snake_case(frame):
 
 
 def test_every_report_table_on_the_demo_log_is_readable():
-    from salesmetrics.metrics.random_walks import slippage_report
-    from salesmetrics.metrics.velocity import velocity_report
+    from salesmetrics.reports.slippage import slippage_report
+    from salesmetrics.reports.velocity import velocity_report
 
     log = sm.read_log("datasets/demo")
     v, s = velocity_report(log, period="Q"), slippage_report(log)

@@ -15,15 +15,9 @@ import salesmetrics as sm
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.coverage import Note
 from salesmetrics.log.prepare import truncate
-from salesmetrics.metrics.velocity import (
-    commit_to_signature,
-    kaplan_meier,
-    response_times,
-    responsiveness,
-    sales_velocity,
-    time_in_stage,
-    velocity_report,
-)
+from salesmetrics.metrics.stage_times import kaplan_meier, time_in_stage
+from salesmetrics.metrics.velocity import commit_to_signature, response_times, responsiveness, sales_velocity
+from salesmetrics.reports.velocity import velocity_report
 
 CONFIG = """\
 stages: [Lead, Qualified, Commit]

@@ -1,4 +1,5 @@
-"""Bounds on the times of a sales log that no schema states, and the one reading of an ``as_of`` text.
+"""Bounds on the times of a sales log that no schema states, and the one reading of an ``as_of`` text: ISO 8601
+only (:func:`as_of_from_text`), in :data:`YEAR_RANGE`, a date alone meaning the end of that day (:func:`is_bare_date`).
 
 Kept free of heavy imports: the DuckDB fast path of ``score`` uses them before pandas is loaded. Times outside
 :data:`YEAR_RANGE` are typos or placeholders (0001-01-01, 9999-12-31), not events of a sales pipeline; the
@@ -14,6 +15,7 @@ from salesmetrics._util.text import shorten
 from salesmetrics.exceptions import UsageError
 
 YEAR_RANGE = (1900, 2199)  # the first and the last year a time of a log may lie in (UTC for zoned times)
+US_PER_DAY = 86_400_000_000  # microseconds in a day (24 hours)
 AS_OF_EXAMPLE = "use an ISO date or time such as 2024-03-31 or 2024-03-31T17:00"
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})")
 
@@ -63,3 +65,12 @@ def as_of_from_text(text: str) -> datetime:
         raise UsageError(f"as_of {shorten(text)!r} is not a date or time in ISO 8601 form; {AS_OF_EXAMPLE}.") from exc
     check_year(moment.year, text)
     return moment
+
+
+def is_bare_date(text: str) -> bool:
+    """True when an as_of text is a date without a time (``2024-03-31``): it then means the end of that day.
+
+    >>> is_bare_date(" 2024-03-31 "), is_bare_date("2024-03-31T17:00")
+    (True, False)
+    """
+    return len(text.strip()) <= 10

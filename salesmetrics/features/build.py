@@ -30,7 +30,7 @@ from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.decisions import decision_increments
-from salesmetrics.metrics.random_walks import _classified
+from salesmetrics.metrics.random_walks import classify_close_date_changes
 
 DAY_US = 86_400_000_000
 
@@ -433,7 +433,7 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     f["decisions_30d"] = decisions - adv.count(q, a - 30 * DAY_US)
 
     # ------------------------------------------------------------------ slippage
-    changes = _classified(log)
+    changes = classify_close_date_changes(log)
     c_code = index_in(changes["deal_id"], ids) if len(changes) else np.zeros(0, np.int64)
     c_time = _us(changes["changed_at"])
     ckind = changes["kind"].to_numpy(dtype=object)

@@ -1,4 +1,5 @@
-"""Shared first steps of every metric: fix the ``as_of`` moment, cut the log there, classify stage entries.
+"""Shared first steps of every metric: fix the ``as_of`` moment, cut the log there (or to one owner's or team's
+deals), classify stage entries.
 
 Every metric is a pure function of a log and an ``as_of`` moment and never sees an event after it. The
 classification of stage entries into movements is the one place where "what counts as a movement" is
@@ -7,10 +8,13 @@ decided (``docs/decisions/0006-movements.md``).
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import contains
+from salesmetrics._util.limits import AS_OF_EXAMPLE, as_of_from_text, check_year, is_bare_date
 from salesmetrics._util.text import shorten
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.saleslog import SalesLog
@@ -23,6 +27,8 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
 
     ``None`` means the latest event in the log (the moment the export was taken, as far as the log tells).
     A date without a time means the end of that day: ``as_of="2024-03-31"`` includes everything on 31 March.
+    A call resolves ``as_of`` once where it enters the package and passes the timestamp down; a timestamp that is
+    already in the log's time zone comes back as it is.
 
     Examples
     --------
@@ -32,6 +38,9 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
     Timestamp('2024-03-31 23:59:59.999999+0000', tz='UTC')
     """
     tz = log.model.timezone
+    if isinstance(as_of, pd.Timestamp) and as_of.tzinfo is not None and str(as_of.tz) == tz:
+        check_year(as_of.year, as_of)
+        return as_of  # already resolved
     if as_of is None:
         times = [
             t.max()
@@ -51,7 +60,7 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
         return max(times)
     stamp = parse_as_of(as_of)
     stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)
-    if isinstance(as_of, str) and len(as_of.strip()) <= 10:  # a bare date: the end of that day
+    if isinstance(as_of, str) and is_bare_date(as_of):  # the end of that day
         stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     return stamp
 
@@ -65,10 +74,6 @@ def parse_as_of(as_of) -> pd.Timestamp:
     >>> parse_as_of("2025-04-03")
     Timestamp('2025-04-03 00:00:00')
     """
-    from datetime import date, datetime
-
-    from salesmetrics._util.limits import AS_OF_EXAMPLE, as_of_from_text, check_year
-
     if isinstance(as_of, str):
         return pd.Timestamp(as_of_from_text(as_of))
     if not isinstance(as_of, (pd.Timestamp, datetime, date, np.datetime64)):
@@ -103,6 +108,20 @@ def truncate(log: SalesLog, as_of) -> SalesLog:
     return subset_deals(cut, deals)
 
 
+def cut_at(log: SalesLog, as_of=None) -> tuple[pd.Timestamp, SalesLog]:
+    """``as_of`` resolved once (:func:`resolve_as_of`) and the log truncated there: the first step of a metric.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> as_of, cut = cut_at(sm.read_log("datasets/demo"), "2024-01-31")
+    >>> str(as_of), bool(cut.stage_changes["changed_at"].max() <= as_of)
+    ('2024-01-31 23:59:59.999999+00:00', True)
+    """
+    as_of = resolve_as_of(log, as_of)
+    return as_of, truncate(log, as_of)
+
+
 def subset_deals(log: SalesLog, deals: pd.DataFrame) -> SalesLog:
     """The log restricted to the rows of ``deals`` (a subset of ``log.deals``) and their events."""
     keep = deals["deal_id"]
@@ -116,6 +135,29 @@ def subset_deals(log: SalesLog, deals: pd.DataFrame) -> SalesLog:
         log.problems,
         None if log.amount_changes is None else log.amount_changes[contains(log.amount_changes["deal_id"], keep)],
     )
+
+
+def filter_log(log: SalesLog, *, owner: str | None = None, team: str | None = None) -> SalesLog:
+    """The log restricted to one owner's or one team's deals (``None`` keeps everyone).
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> len(filter_log(sm.read_log("datasets/demo"), team="Team A").deals) < 2000
+    True
+    """
+    deals = log.deals
+    for column, value in (("owner", owner), ("team", team)):
+        if value in (None, ""):
+            continue
+        known = sorted(deals[column].dropna().unique()) if column in deals else []
+        if value not in known:
+            shown = ", ".join(map(str, known[:10])) + (" ..." if len(known) > 10 else "")
+            raise UsageError(f"No deals with {column} {value!r} in this log. {column.capitalize()}s: {shown}.")
+        deals = deals[deals[column] == value]
+    if len(deals) == len(log.deals):
+        return log
+    return subset_deals(log, deals)
 
 
 def stage_entries(log: SalesLog, as_of=None) -> pd.DataFrame:

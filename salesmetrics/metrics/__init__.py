@@ -4,7 +4,8 @@
 - ``scoring``: ``score``, the per-deal or per-group table behind ``salesmetrics score`` (``_engine``: its DuckDB path);
 - ``decisions``: did each client interaction end with the deal moving forward, back, or nowhere;
 - ``volume``: activity volume against decision quality, per owner;
-- ``velocity``: sales velocity, time in stage, commit to signature, responsiveness;
+- ``velocity``: sales velocity, commit to signature, responsiveness; ``stage_times``: time in stage (Kaplan–Meier);
+- ``stays``: movements, stays in open stages and owner/team groups, shared by velocity, momentum and models;
 - ``momentum``: open deals that lost their pace;
 - ``random_walks``: close-date pushes, back-and-forth deals, slippage;
 - ``flows``: the pipeline waterfall (bridge) between periods, in money;
@@ -29,14 +30,15 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "DecisionIncrements": "decisions",
         "volume_vs_yield": "volume",
         "VolumeVsYield": "volume",
+        "deal_outcomes": "volume",
         "sales_velocity": "velocity",
-        "time_in_stage": "velocity",
-        "TimeInStage": "velocity",
+        "time_in_stage": "stage_times",
+        "TimeInStage": "stage_times",
         "commit_to_signature": "velocity",
         "CommitToSignature": "velocity",
         "responsiveness": "velocity",
         "response_times": "velocity",
-        "kaplan_meier": "velocity",
+        "kaplan_meier": "stage_times",
         "momentum_flags": "momentum",
         "slippage": "random_walks",
         "Slippage": "random_walks",
@@ -47,7 +49,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "waterfall": "flows",
         "Waterfall": "flows",
         "amount_changes": "flows",
-        "deal_outcomes": "outcomes",
+        "deal_stages": "outcomes",
         "win_rates": "outcomes",
     },
 )

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from salesmetrics._util.files import not_a_file
+from salesmetrics._util.limits import US_PER_DAY
 from salesmetrics.log.config import StageModel
 
 TABLE_COLUMNS = {
@@ -36,7 +37,6 @@ OPTIONAL_COLUMNS = {
     "deals": {"amount": ("DOUBLE", "FLOAT", "BIGINT", "INTEGER"), "team": ("VARCHAR",)},
     "activities": {"outcome": ("VARCHAR",), "direction": ("VARCHAR",)},
 }
-US_PER_DAY = 86_400_000_000
 # text that validation reads as missing: empty, or only what Python's str.strip() removes (RE2 syntax)
 BLANK = r"[\t\n\x{0b}\f\r\x{1c}-\x{1f}\x{85}\p{Z}]*"
 
@@ -525,7 +525,7 @@ def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid=Non
         if written < deals:  # rare: only then are the reasons counted
             from datetime import UTC, datetime, timedelta
 
-            from salesmetrics.metrics.scoring import note_deals_left_out
+            from salesmetrics.metrics.movement import note_deals_left_out
 
             undated = con.execute(
                 "SELECT count(*) FROM d WHERE created IS NULL AND row NOT IN (SELECT code FROM s)"

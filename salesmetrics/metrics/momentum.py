@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics.exceptions import UsageError
+from salesmetrics.log.prepare import cut_at
 from salesmetrics.log.saleslog import SalesLog
-from salesmetrics.metrics.velocity import DAY, _check_by, _group_of, _lookup, _prepare, _stays
+from salesmetrics.metrics.stays import DAY, UNKNOWN_DEAL, check_by, group_of, lookup, open_stage_stays
 
 COLUMNS = (
     "deal_id",
@@ -84,17 +85,17 @@ def momentum_flags(
     >>> len(f), int(f["stalled"].sum()), int(f["no_activity"].sum()), int(f["close_date_past"].sum())
     (148, 31, 4, 3)
     """
-    group = _check_by(group, "group")
+    group = check_by(group, "group")
     if not 0 < stall_quantile < 1:
         raise UsageError(f"stall_quantile must be between 0 and 1, not {stall_quantile!r}.")
     if no_activity_days < 0 or motion_without_movement < 0 or min_stays < 1:
         raise UsageError("no_activity_days and motion_without_movement must be 0 or more, and min_stays 1 or more.")
-    as_of, log = _prepare(log, as_of)
-    stays = _stays(log, as_of)
+    as_of, log = cut_at(log, as_of)
+    stays = open_stage_stays(log, as_of)
     info = log.deals.set_index("deal_id")
-    groups = _group_of(log, group)
+    groups = group_of(log, group)
     if group is not None:
-        stays["grp"] = stays["deal_id"].map(groups).fillna("(unknown deal)")
+        stays["grp"] = stays["deal_id"].map(groups).fillna(UNKNOWN_DEAL)
 
     # the current stay of each open deal: its last movement is into an open stage and still going
     current = stays[stays["censored"]].reset_index(drop=True)
@@ -129,7 +130,7 @@ def momentum_flags(
     last_act = acts.groupby("deal_id")["occurred_at"].max()
     out["last_activity_at"] = last_act.reindex(out["deal_id"]).array
     first_entry = stays.groupby("deal_id")["entered_at"].min()
-    created = _lookup(out["deal_id"], info["created_at"]).fillna(_lookup(out["deal_id"], first_entry))
+    created = lookup(out["deal_id"], info["created_at"]).fillna(lookup(out["deal_id"], first_entry))
     out["days_since_activity"] = (as_of - out["last_activity_at"].fillna(created)) / DAY
     out["no_activity_days"] = float(no_activity_days)
     out["no_activity"] = (out["days_since_activity"] >= no_activity_days).astype(bool)
@@ -137,7 +138,7 @@ def momentum_flags(
     # the last movement of an open deal is the movement into its current stage
     out["last_movement_at"] = out["entered_stage_at"]
     last_move = out.set_index("deal_id")["last_movement_at"]
-    after = acts["occurred_at"] > _lookup(acts["deal_id"], last_move)
+    after = acts["occurred_at"] > lookup(acts["deal_id"], last_move)
     since = acts.loc[after.fillna(False).astype(bool), "deal_id"].value_counts()
     out["activities_since_movement"] = out["deal_id"].map(since).fillna(0).astype("int64")
     out["motion_without_movement_threshold"] = int(motion_without_movement)

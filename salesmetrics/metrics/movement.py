@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import index_in
+from salesmetrics._util.limits import US_PER_DAY
+from salesmetrics._util.text import plural
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
@@ -42,13 +44,20 @@ DEAL_COLUMNS = (
 COUNTS = ("adds", "advances", "regressions", "wins", "losses", "movements", "motions")
 FLOWS = ("opening", "created", "won", "lost", "pushed_out", "pulled_in", "reopened", "closing")
 PERIODS = ("W", "M", "Q")
-US_PER_DAY = 86_400_000_000
+PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter"}
 _EPOCH_MONDAY = 4  # 1970-01-05 is the first Monday after the epoch: day 4
 
 
-def epoch_us(series: pd.Series) -> np.ndarray:
-    """Tz-aware timestamps as int64 microseconds since the epoch (UTC)."""
-    return series.astype(f"datetime64[us, {series.dt.tz}]").array.asi8 if len(series) else np.zeros(0, np.int64)
+def epoch_us(times: pd.Series | pd.Timestamp) -> np.ndarray | int:
+    """Tz-aware timestamps as int64 microseconds since the epoch (UTC): an array for a Series, an int for one
+    timestamp (such as a resolved ``as_of``).
+
+    >>> epoch_us(pd.Timestamp("1970-01-02", tz="UTC")), epoch_us(pd.Series(pd.to_datetime(["1970-01-01T00:00:01Z"])))
+    (86400000000, array([1000000]))
+    """
+    if isinstance(times, pd.Timestamp):
+        return times.value // 1000
+    return times.astype(f"datetime64[us, {times.dt.tz}]").array.asi8 if len(times) else np.zeros(0, np.int64)
 
 
 def local_us(series: pd.Series) -> np.ndarray:
@@ -120,7 +129,7 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
     """
     as_of = resolve_as_of(log, as_of)
     log = truncate(log, as_of)
-    as_of_us = as_of.value // 1000
+    as_of_us = epoch_us(as_of)
     deals = log.deals
     ids = deals["deal_id"]
     n = len(deals)
@@ -180,6 +189,30 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
             "close_date_pulls": pulls,
         }
     )
+
+
+def note_deals_left_out(deals: int, scored: int, undated: int, as_of) -> None:
+    """Say why per-deal scores have fewer rows than the log has deals, when the reason is not the obvious one.
+
+    Deals created after ``as_of`` are left out by definition; a :class:`~salesmetrics.DataNote` says so when
+    that leaves nothing, and names deals that no ``as_of`` can include (no ``created_at``, no stage entry).
+    """
+    when = f"{as_of:%Y-%m-%d %H:%M}" if hasattr(as_of, "strftime") else str(as_of)
+    if deals and not scored:
+        warnings.warn(
+            f"No deal is known at as_of ({when}): every deal was created or first dated later, so the result is "
+            "empty; choose a later as_of (leave it out for the latest event).",
+            DataNote,
+            stacklevel=3,
+        )
+    elif undated:
+        warnings.warn(
+            f"{plural(undated, 'deal')} of {deals:,} {'has' if undated == 1 else 'have'} no created_at and no "
+            "stage entry, so no as_of includes them: they are left out of the scores "
+            "(`salesmetrics validate` lists them).",
+            DataNote,
+            stacklevel=3,
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------

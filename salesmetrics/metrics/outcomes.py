@@ -22,8 +22,19 @@ if TYPE_CHECKING:  # pragma: no cover
 COLUMNS = ("deals", "open", "won", "lost", "decided", "win_rate")
 
 
-def deal_outcomes(log: SalesLog) -> pd.Series:
-    """Each deal's stage as ``summary()`` counts it (latest dated stage, else ``snapshot_stage``), by deal_id."""
+def deal_stages(log: SalesLog) -> pd.Series:
+    """Each deal's stage as ``summary()`` counts it (latest dated stage, else ``snapshot_stage``), by deal_id.
+
+    Not to be confused with :func:`salesmetrics.metrics.volume.deal_outcomes`, the per-deal table of motions,
+    movements, won, lost and revenue at an ``as_of`` moment.
+
+    Examples
+    --------
+    >>> import salesmetrics as sm
+    >>> stages = deal_stages(sm.read_log("datasets/demo"))
+    >>> len(stages), stages.index[0] == sm.read_log("datasets/demo").deals["deal_id"].iloc[0]
+    (2000, True)
+    """
     current = log.current_stage()
     ids = log.deals["deal_id"]
     stage = ids.map(current)
@@ -62,7 +73,7 @@ def win_rates(log: SalesLog, by: str | Sequence[str]) -> pd.DataFrame:
             close = close_matches(column, found)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise UsageError(f"The deals table has no column {column!r}.{hint} Columns: {', '.join(found)}.")
-    stage = deal_outcomes(log).to_numpy()
+    stage = deal_stages(log).to_numpy()
     frame = pd.DataFrame(
         {
             **{c: log.deals[c].astype(object).where(log.deals[c].notna(), "(missing)").to_numpy() for c in columns},
@@ -79,4 +90,4 @@ def win_rates(log: SalesLog, by: str | Sequence[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)[[*columns, *COLUMNS]]
 
 
-__all__ = ["deal_outcomes", "win_rates"]
+__all__ = ["deal_stages", "win_rates"]

@@ -7,7 +7,7 @@ whole per-deal query, or the activity counts of group scores) that give the same
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,75 +50,44 @@ def score(log: SalesLog, by: str = "deal", period: str = "M", as_of=None, **para
     >>> int(teams["movements"].sum()) == int(deals["movements"].sum())
     True
     """
+    from salesmetrics.log.prepare import resolve_as_of
     from salesmetrics.metrics import movement
 
     if params:
         raise UsageError(f"score() got unknown parameters: {', '.join(sorted(params))}.")
     _check_by_period(by, period)
+    as_of = resolve_as_of(log, as_of)  # once: everything below gets the moment itself
     if by == "deal":
-        from salesmetrics.log.prepare import resolve_as_of
-
         scores = movement.deal_scores(log, as_of)
         deals = log.deals
         undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
-        note_deals_left_out(len(deals), len(scores), int(undated.sum()), resolve_as_of(log, as_of))
+        movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of)
         return scores
     return movement.score_groups(log, by=by, period=period or "M", as_of=as_of)
 
 
-def note_deals_left_out(deals: int, scored: int, undated: int, as_of) -> None:
-    """Say why per-deal scores have fewer rows than the log has deals, when the reason is not the obvious one.
-
-    Deals created after ``as_of`` are left out by definition; a :class:`~salesmetrics.DataNote` says so when
-    that leaves nothing, and names deals that no ``as_of`` can include (no ``created_at``, no stage entry).
-    """
-    import warnings
-
-    from salesmetrics._util.text import plural
-    from salesmetrics.exceptions import DataNote
-
-    when = f"{as_of:%Y-%m-%d %H:%M}" if hasattr(as_of, "strftime") else str(as_of)
-    if deals and not scored:
-        warnings.warn(
-            f"No deal is known at as_of ({when}): every deal was created or first dated later, so the result is "
-            "empty; choose a later as_of (leave it out for the latest event).",
-            DataNote,
-            stacklevel=3,
-        )
-    elif undated:
-        warnings.warn(
-            f"{plural(undated, 'deal')} of {deals:,} {'has' if undated == 1 else 'have'} no created_at and no "
-            "stage entry, so no as_of includes them: they are left out of the scores "
-            "(`salesmetrics validate` lists them).",
-            DataNote,
-            stacklevel=3,
-        )
-
-
 def as_of_microseconds(as_of, timezone: str) -> int | None:
-    """``as_of`` text as microseconds since the epoch, read as :func:`salesmetrics.log.prepare.resolve_as_of` does.
+    """An ``as_of`` text as microseconds since the epoch, read by the rules of
+    :func:`salesmetrics.log.prepare.resolve_as_of` (:func:`~salesmetrics._util.limits.as_of_from_text`; a date alone
+    is the end of that day) but without loading pandas: the DuckDB paths of ``salesmetrics score`` use it.
 
-    Returns None when the standard library cannot read it (the caller then lets pandas read it).
+    None for None, and for a value that is not text (a date or timestamp object): the caller then takes the pandas
+    path, which reads it with ``resolve_as_of``.
 
     >>> as_of_microseconds("1970-01-01", "UTC")
     86399999999
     """
     import zoneinfo
 
-    if as_of is None:
+    from salesmetrics._util.limits import US_PER_DAY, as_of_from_text, is_bare_date
+
+    if not isinstance(as_of, str):
         return None
-    text = str(as_of).strip()
-    try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
-    epoch = datetime(1970, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))
-    us = (stamp - epoch) // timedelta(microseconds=1)
-    if len(text) <= 10:  # a bare date: the end of that day (24 hours later, less a microsecond)
-        us += 86_400_000_000 - 1
-    return us
+    moment = as_of_from_text(as_of)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
+    us = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return us + US_PER_DAY - 1 if is_bare_date(as_of) else us
 
 
 def _check_out(log_path: Path, out: Path, overwrite: bool) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
-from salesmetrics.metrics.decisions import DEFAULT_KINDS, _check, _decision_increments
+from salesmetrics.metrics.decisions import DEFAULT_KINDS, decision_increments
 
 OWNER_COLUMNS = (
     "deals",
@@ -93,11 +93,10 @@ def owner_table(
     >>> t.loc["Tara M.", ["wins", "losses"]].tolist()
     [23, 73]
     """
-    _check(source, window_days)
-    as_of = resolve_as_of(log, as_of)
-    log = truncate(log, as_of)
-    deals = _deal_outcomes(log, as_of)
-    dec = _decision_increments(log, as_of, kinds, window_days, source).deals
+    decisions = decision_increments(log, as_of, kinds, window_days, source)  # checks its arguments first
+    as_of = decisions.as_of
+    deals = _deal_outcomes(truncate(log, as_of), as_of)
+    dec = decisions.deals
     frame = deals.join(dec[["known", "advanced"]]).assign(deals=1)
     frame["wins"] = frame.pop("won").astype("int64")
     frame["losses"] = frame.pop("lost").astype("int64")

@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics.exceptions import UsageError
+from salesmetrics.log.prepare import cut_at
 from salesmetrics.log.saleslog import SalesLog
-from salesmetrics.metrics.velocity import DAY, _group_of, _movements, _prepare
+from salesmetrics.metrics.stays import DAY, group_of, stage_movements
 
 WON, LOST, OPEN = "won", "lost", "open"
 EVENT_CODES = {OPEN: 0, WON: 1, LOST: 2}
@@ -196,8 +197,8 @@ def deal_lifetimes(log: SalesLog, as_of=None, min_age_days: float = 0) -> pd.Dat
     >>> d["status"].value_counts().to_dict()
     {'lost': 952, 'won': 256, 'open': 148}
     """
-    as_of, log = _prepare(log, as_of)
-    moves = _movements(log, as_of)
+    as_of, log = cut_at(log, as_of)
+    moves = stage_movements(log, as_of)
     if min_age_days < 0:
         raise UsageError(f"min_age_days must be 0 or more, not {min_age_days!r}.")
     columns = ["deal_id", "created_at", "closed_at", "status", "days", "stage_at_age"]
@@ -259,7 +260,7 @@ def time_to_close(
     if not np.isfinite(min_age_days) or min_age_days < 0:
         raise UsageError(f"min_age_days must be a number of days, 0 or more, not {min_age_days!r}.")
     horizons = _check_horizons(horizons)
-    as_of, log = _prepare(log, as_of)
+    as_of, log = cut_at(log, as_of)
     deals = deal_lifetimes(log, as_of, min_age_days)
     n_all = len(log.deals)
     young = deals["days"] < min_age_days
@@ -276,7 +277,7 @@ def time_to_close(
         deals["group"] = "all"
         order = ["all"] if len(deals) else []
     else:
-        deals["group"] = deals["deal_id"].map(_group_of(log, by)).fillna("(unknown deal)").astype("str")
+        deals["group"] = deals["deal_id"].map(group_of(log, by)).fillna("(unknown deal)").astype("str")
         order = sorted(deals["group"].unique().tolist())
     deals = deals[["deal_id", "group", "created_at", "closed_at", "status", "days"]]
 

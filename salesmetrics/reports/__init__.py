@@ -1,6 +1,6 @@
 """Reports: one module per report (its logic), the notebooks that show it, and the runner that makes HTML of them.
 
-- ``health``, ``weekly``, ``stall_risk``, ``study``: what each report computes; ``tables``: readable tables;
+- ``health``, ``weekly``, ``velocity``, ``slippage``, ``stall_risk``, ``study``: what each report computes; ``tables``: readable tables;
 - ``notebooks/``: the report notebooks (shipped in the package);
 - ``catalog`` (the reports and their parameters), ``parameters`` (checked before a run), ``kernel`` (runs the
   notebooks), ``pages`` (HTML), ``runner`` (:func:`run_report`, :func:`run_batch`).
@@ -21,6 +21,10 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "PipelineHealth": "health",
         "weekly_review": "weekly",
         "WeeklyReview": "weekly",
+        "velocity_report": "velocity",
+        "VelocityReport": "velocity",
+        "slippage_report": "slippage",
+        "SlippageReport": "slippage",
         "stall_risk_report": "stall_risk",
         "StallRiskReport": "stall_risk",
         "close_likelihood_study": "study",

@@ -15,31 +15,10 @@ import pandas as pd
 
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import DataNote, UsageError
+from salesmetrics.log.prepare import resolve_as_of
 from salesmetrics.log.saleslog import SalesLog
-from salesmetrics.log.prepare import resolve_as_of, subset_deals
-
-
-def filter_log(log: SalesLog, *, owner: str | None = None, team: str | None = None) -> SalesLog:
-    """The log restricted to one owner's or one team's deals (``None`` keeps everyone).
-
-    Examples
-    --------
-    >>> import salesmetrics as sm
-    >>> len(filter_log(sm.read_log("datasets/demo"), team="Team A").deals) < 2000
-    True
-    """
-    deals = log.deals
-    for column, value in (("owner", owner), ("team", team)):
-        if value in (None, ""):
-            continue
-        known = sorted(deals[column].dropna().unique()) if column in deals else []
-        if value not in known:
-            shown = ", ".join(map(str, known[:10])) + (" ..." if len(known) > 10 else "")
-            raise UsageError(f"No deals with {column} {value!r} in this log. {column.capitalize()}s: {shown}.")
-        deals = deals[deals[column] == value]
-    if len(deals) == len(log.deals):
-        return log
-    return subset_deals(log, deals)
+from salesmetrics.metrics.momentum import momentum_flags
+from salesmetrics.metrics.scoring import score
 
 
 @dataclass(frozen=True)
@@ -224,9 +203,6 @@ def pipeline_health(
     >>> health.narrative().startswith("As of 2025-06-30, 20 owners")
     True
     """
-    from salesmetrics.metrics.momentum import momentum_flags
-    from salesmetrics.metrics.scoring import score
-
     if group_by not in ("owner", "team"):
         raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")
     dated = as_of is not None or _has_dated_events(log)

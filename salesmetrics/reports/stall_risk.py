@@ -805,7 +805,7 @@ def stall_risk_report(
     >>> r.source.kind, r.narrative().split(" (")[0]
     ('none', '51 open deals are listed, longest without a stage movement first')
     """
-    from salesmetrics.reports.health import filter_log
+    from salesmetrics.log.prepare import filter_log
 
     if group_by not in GROUPS:
         raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")

@@ -539,7 +539,7 @@ def close_likelihood_study(
     'Trained on 1,327 snapshots before 2024-12-31 and tested on 484 from 2025-01-30 (a 30-day gap'
     >>> s.plot_importance()  # doctest: +SKIP
     """
-    from salesmetrics.reports.health import filter_log
+    from salesmetrics.log.prepare import filter_log
     from salesmetrics.models.evaluation import evaluate, time_split
     from salesmetrics.models.survival import next_movement_cox, time_to_close
     from salesmetrics.log.prepare import resolve_as_of

@@ -291,12 +291,12 @@ def weekly_review(
 ) -> WeeklyReview:
     """What changed in the ``days`` before ``as_of``, and what needs a look now.
 
-    ``owner``/``team`` restrict the deals (:func:`salesmetrics.reports.health.filter_log`); ``neglect_days`` is how
+    ``owner``/``team`` restrict the deals (:func:`salesmetrics.log.prepare.filter_log`); ``neglect_days`` is how
     long an open deal may go without an activity before it counts as neglected; ``currency`` labels money
     (default: the log's). A log without activities, close dates or amounts still gives a review; the parts it
     cannot fill are empty and ``notes`` say why.
     """
-    from salesmetrics.reports.health import filter_log
+    from salesmetrics.log.prepare import filter_log
     from salesmetrics.metrics.random_walks import close_date_changes_classified
 
     if not days >= 1:
