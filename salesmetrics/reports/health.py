@@ -15,8 +15,8 @@ import pandas as pd
 
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import DataNote, UsageError
-from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.log.prepare import resolve_as_of, subset_deals
+from salesmetrics.log.saleslog import SalesLog
 
 
 def filter_log(log: SalesLog, *, owner: str | None = None, team: str | None = None) -> SalesLog:

@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.text import plural
-from salesmetrics.log.coverage import LogCoverage, Note, log_coverage
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.log.coverage import LogCoverage, Note, log_coverage
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
+from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.reports.tables import UNASSIGNED, first
 
 CHANGES = ("created", "advanced", "sent back", "won", "lost", "pushed", "pulled in", "amount changed")
@@ -73,7 +73,8 @@ def _money(value: float, currency: str | None) -> str:
 
 @dataclass(frozen=True)
 class WeeklyReview:
-    """What :func:`weekly_review` found; tables are DataFrames, shown through :func:`salesmetrics.reports.tables.readable`.
+    """What :func:`weekly_review` found; tables are DataFrames, shown through
+    :func:`salesmetrics.reports.tables.readable`.
 
     ``changes`` has one row per change of a deal in the window (``deal_id, change, at, detail, days``);
     ``deals_changed`` one row per changed deal with what changed in words; ``totals`` counts and money per
@@ -296,8 +297,8 @@ def weekly_review(
     (default: the log's). A log without activities, close dates or amounts still gives a review; the parts it
     cannot fill are empty and ``notes`` say why.
     """
-    from salesmetrics.reports.health import filter_log
     from salesmetrics.metrics.random_walks import close_date_changes_classified
+    from salesmetrics.reports.health import filter_log
 
     if not days >= 1:
         raise UsageError(f"days must be at least 1 (the comparison window, e.g. 7), not {days!r}.")
