@@ -28,7 +28,6 @@ OVERSIZE = {
     "metrics/flows.py": 603,
     "metrics/random_walks.py": 820,
     "metrics/velocity.py": 1086,
-    "models/_base.py": 605,
     "models/evaluation.py": 669,
     "reports/runner.py": 931,
     "reports/stall_risk.py": 925,
@@ -40,7 +39,6 @@ KNOWN_CYCLES: list[list[str]] = [
     ["salesmetrics.simulation.calibration", "salesmetrics.simulation.simulator"],
     ["salesmetrics.metrics._engine", "salesmetrics.metrics.scoring"],
     ["salesmetrics.metrics.momentum", "salesmetrics.metrics.velocity", "salesmetrics.reports.health"],
-    ["salesmetrics.models._base", "salesmetrics.models.reasons"],
 ]
 
 
