@@ -28,7 +28,6 @@ OVERSIZE = {
     "metrics/flows.py": 603,
     "metrics/random_walks.py": 820,
     "metrics/velocity.py": 1086,
-    "models/evaluation.py": 669,
     "reports/runner.py": 931,
     "reports/stall_risk.py": 925,
     "reports/study.py": 657,
