@@ -1,7 +1,7 @@
 """What :class:`~salesmetrics.models.StallPredictor` and :class:`~salesmetrics.models.CloseLikelihood` share.
 
 Both are scikit-learn classifiers that take either a snapshots table (:func:`salesmetrics.snapshots`; the
-:data:`~salesmetrics.features.build.FEATURES` columns are used and the label column is read from the table) or a
+:data:`~salesmetrics.features.registry.FEATURES` columns are used and the label column is read from the table) or a
 plain numeric array with ``y``. The fitting recipe (``docs/decisions/0017-small-data-fallback.md``):
 
 1. With fewer than ``min_closed`` closed deals, or ``model="logistic"``'s baseline asked for, the learner is a
@@ -141,7 +141,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         return isinstance(X, pd.DataFrame) and all(c in X.columns for c in FEATURES)
 
     def _excluded(self) -> list[str]:
-        """The feature names in ``exclude``, checked against :data:`~salesmetrics.features.build.FEATURES`."""
+        """The feature names in ``exclude``, checked against :data:`~salesmetrics.features.registry.FEATURES`."""
         names = self.exclude
         if names is None:
             return []
@@ -159,7 +159,9 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         return names
 
     def used_features(self) -> list[str]:
-        """The snapshot features the model learns from: :data:`~salesmetrics.features.build.FEATURES` minus ``exclude``.
+        """The snapshot features the model learns from: every feature of the registry but those in ``exclude``.
+
+        In model order (:data:`~salesmetrics.features.registry.FEATURES`).
 
         >>> from salesmetrics.models import StallPredictor
         >>> "amount" in StallPredictor(exclude=["amount"]).used_features()
