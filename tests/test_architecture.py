@@ -26,16 +26,11 @@ OVERSIZE = {
     "exercises/ex5_velocity_and_momentum.py": 710,
     "exercises/ex6_predicting_stalls.py": 755,
     "metrics/flows.py": 603,
-    "models/_base.py": 605,
-    "models/evaluation.py": 669,
-    "reports/stall_risk.py": 925,
-    "reports/study.py": 657,
 }
 
 #: Import circles not yet broken (each a sorted list of modules). Remove an entry when its circle goes; never add one.
 KNOWN_CYCLES: list[list[str]] = [
     ["salesmetrics.simulation.calibration", "salesmetrics.simulation.simulator"],
-    ["salesmetrics.models._base", "salesmetrics.models.reasons"],
 ]
 
 

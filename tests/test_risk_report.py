@@ -419,7 +419,7 @@ def test_thinning_keeps_whole_dates_and_the_latest():
 
 def test_a_batch_over_owners_fits_the_model_once(monkeypatch):
     """--for-each owner re-reads the same log for every page; the model learns from all deals, so one fit."""
-    import salesmetrics.reports.stall_risk as rr
+    import salesmetrics.reports.stall_model as rr
 
     fits = []
     original = rr._fit_model

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features import registry
 from salesmetrics.features.build import FEATURES, LABELS, as_of_dates, snapshots
 from salesmetrics.log import SalesLog
 from salesmetrics.log.config import StageModel
@@ -189,6 +192,49 @@ def test_sm_snapshots_is_callable_whatever_was_imported(demo):
     import salesmetrics.features.build as module
 
     assert len(sm.snapshots(demo, as_of="2024-06-30")) == len(module.snapshots(demo, as_of="2024-06-30"))
+
+
+# ------------------------------------------------------------------------------------------- the feature registry
+
+
+def test_every_snapshot_column_is_registered_and_every_entry_is_a_column(demo, tiny):
+    """The registry lists each column of a snapshots table once: row columns, features (model order), labels."""
+    for log, date in ((demo, "2024-06-30"), (tiny, "2024-01-12")):
+        snap = snapshots(log, as_of=date)
+        has_team = "team" in snap.columns
+        assert list(snap.columns) == registry.snapshot_columns(with_team=has_team)
+        features = [c for c in snap.columns if c not in registry.ROW_COLUMNS and c not in registry.LABELS]
+        assert features == [entry.name for entry in registry.REGISTRY] == list(FEATURES)
+        assert snap.attrs["features"] == list(FEATURES)
+        assert all(pd.api.types.is_numeric_dtype(snap[name]) for name in FEATURES)
+    assert "team" in snapshots(demo, as_of="2024-06-30").columns
+    assert LABELS == registry.LABELS
+
+
+@pytest.mark.parametrize(
+    "listed, named",
+    [
+        (FEATURES[:-1], "computed but not registered ['owner_decision_rate']"),
+        ((*FEATURES, "new"), "registered but not computed ['new']"),
+    ],
+)
+def test_a_feature_computed_but_not_registered_or_registered_but_not_computed_fails(tiny, monkeypatch, listed, named):
+    import salesmetrics.features.build as build
+
+    monkeypatch.setattr(build, "FEATURES", listed)
+    with pytest.raises(RuntimeError, match=re.escape(named)):
+        snapshots(tiny, as_of="2024-01-12")
+
+
+def test_each_registry_entry_is_complete():
+    assert len({entry.name for entry in registry.REGISTRY}) == len(registry.REGISTRY)
+    assert set(registry.groups()) == set(registry.GROUPS)
+    assert sorted(f for names in registry.groups().values() for f in names) == sorted(FEATURES)
+    for entry in registry.REGISTRY:
+        assert entry.group in registry.GROUPS and entry.label and entry.precision >= 0, entry.name
+        assert isinstance(entry.reason(1.0, 0.0, "Lead"), str) and entry.reason(1.0, 0.0, "Lead"), entry.name
+        assert registry.find(entry.name) is entry
+    assert registry.find("not_a_feature") is None
 
 
 # ------------------------------------------------------------------------------------------- equal to the metrics

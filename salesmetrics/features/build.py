@@ -13,8 +13,9 @@ The movement classification comes from :func:`salesmetrics.log.prepare.stage_ent
 :func:`salesmetrics.metrics.decisions.decision_increments`, close-date changes from
 :func:`salesmetrics.metrics.random_walks.close_date_changes_classified`: each decided in one place.
 
-Labels and censoring are argued in ``docs/decisions/0015-snapshot-labels.md``, the stall definition in
-``docs/decisions/0016-stall-definition.md``.
+Every column, and for each feature its group, label, reason and precision, is listed once in
+:mod:`salesmetrics.features.registry`. Labels and censoring are argued in ``docs/decisions/0015-snapshot-labels.md``,
+the stall definition in ``docs/decisions/0016-stall-definition.md``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pandas as pd
 
 from salesmetrics._util.fast import index_in
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.registry import FEATURES, LABELS, snapshot_columns
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.decisions import decision_increments
@@ -34,55 +36,6 @@ from salesmetrics.metrics.random_walks import classify_close_date_changes
 
 DAY_US = 86_400_000_000
 
-#: The numeric feature columns, in model order (see ``docs/models.md`` for each definition).
-FEATURES = (
-    # movement
-    "stage_rank",
-    "movements",
-    "advances",
-    "regressions",
-    "back_and_forth",
-    "days_since_movement",
-    # motion
-    "motions",
-    "motions_14d",
-    "motions_30d",
-    "motion_per_movement",
-    "days_since_activity",
-    "activities_since_movement",
-    # client decisions
-    "interactions",
-    "decisions",
-    "decision_rate",
-    "interactions_since_decision",
-    "decisions_30d",
-    # slippage
-    "close_date_pushes",
-    "days_pushed",
-    "close_date_pulls",
-    "days_past_close",
-    # commit
-    "days_since_commit",
-    # the deal
-    "amount",
-    "age_days",
-    # the owner's history up to the as-of moment
-    "owner_win_rate",
-    "owner_closed",
-    "owner_decision_rate",
-)
-#: Label columns (never features).
-LABELS = (
-    "stalled",
-    "days_to_next_movement",
-    "next_movement_observed",
-    "won",
-    "days_to_outcome",
-    "outcome",
-    "close_deadline",
-    "close_outcome",
-    "slipped",
-)
 FREQS = {"D": "D", "W": "W-SUN", "M": "ME", "Q": "QE"}
 
 
@@ -491,8 +444,8 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
         f["owner_decision_rate"] = np.where(o_ints > 0, o_adv / o_ints, np.nan)
 
     out["days_in_stage"] = f["days_since_movement"].copy()
-    for name in FEATURES:
-        value = np.asarray(f[name])
+    for name, value in _in_registry_order(f).items():
+        value = np.asarray(value)
         out[name] = value.astype(np.int64) if value.dtype.kind in "iub" else value.astype(np.float64)
 
     # ------------------------------------------------------------------ labels
@@ -537,9 +490,7 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     out["slipped"] = slipped
 
     frame = pd.DataFrame({k: (v.reset_index(drop=True) if isinstance(v, pd.Series) else v) for k, v in out.items()})
-    columns = ["deal_id", "as_of", "owner", *(["team"] if "team" in frame else []), "stage"]
-    columns += ["expected_close_date", "days_in_stage", *FEATURES, *LABELS]
-    frame = frame[columns]
+    frame = frame[snapshot_columns(with_team="team" in frame)]
     frame.attrs.update(
         {
             "features": list(FEATURES),
@@ -555,6 +506,20 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
         }
     )
     return frame
+
+
+def _in_registry_order(computed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The computed features in the order of :data:`FEATURES`; a RuntimeError when a feature is computed here but
+    has no entry in :mod:`salesmetrics.features.registry`, or has an entry but is not computed."""
+    unregistered = [name for name in computed if name not in FEATURES]
+    uncomputed = [name for name in FEATURES if name not in computed]
+    if unregistered or uncomputed:
+        raise RuntimeError(
+            "The snapshot features and the feature registry disagree: "
+            f"computed but not registered {unregistered}, registered but not computed {uncomputed}; "
+            "add or remove the entry in salesmetrics/features/registry.py."
+        )
+    return {name: computed[name] for name in FEATURES}
 
 
 def _day_stamps(days: np.ndarray, tz: str) -> pd.Series:

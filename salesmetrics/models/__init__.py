@@ -21,7 +21,7 @@ _EXPORTS = {
     "read_model_card": "persistence",
     "evaluate": "evaluation",
     "Evaluation": "evaluation",
-    "time_split": "evaluation",
+    "time_split": "splits",
     "time_to_close": "survival",
     "next_movement_cox": "survival",
 }

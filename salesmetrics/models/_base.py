@@ -1,7 +1,7 @@
 """What :class:`~salesmetrics.models.StallPredictor` and :class:`~salesmetrics.models.CloseLikelihood` share.
 
 Both are scikit-learn classifiers that take either a snapshots table (:func:`salesmetrics.snapshots`; the
-:data:`~salesmetrics.features.build.FEATURES` columns are used and the label column is read from the table) or a
+:data:`~salesmetrics.features.registry.FEATURES` columns are used and the label column is read from the table) or a
 plain numeric array with ``y``. The fitting recipe (``docs/decisions/0017-small-data-fallback.md``):
 
 1. With fewer than ``min_closed`` closed deals, or ``model="logistic"``'s baseline asked for, the learner is a
@@ -19,7 +19,6 @@ Reasons are prepared at fit time (a partial-dependence table per feature, :mod:`
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -42,15 +41,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from salesmetrics._util.suggest import close_matches
 from salesmetrics._util.text import plural as _plural
 from salesmetrics.exceptions import DataNote, UsageError
-from salesmetrics.features.build import FEATURES
+from salesmetrics.features.registry import FEATURES
 from salesmetrics.models import LEAK_AUC
+from salesmetrics.models.leaks import leak_message, leaky_features
+from salesmetrics.models.reasons import explain, prepare_reasons
+from salesmetrics.models.threads import limit_threads
 
 MIN_CALIBRATION_ROWS = 200  # fewer held-out rows than this: no calibration step
 MIN_CALIBRATION_MINORITY = 30  # fewer held-out rows of the rarest class than this: no calibration step
 ISOTONIC_ROWS = 1000  # isotonic calibration from this many held-out rows, sigmoid below
 AUTO_LEAF_MAX = 500  # min_samples_leaf="auto": rows // 8, at least 20, at most this
-LEAK_MIN_ROWS = 30  # the leak check runs only with at least this many training rows of each class
-LEAK_SAMPLE_ROWS = 100_000  # the leak check ranks at most this many training rows (a fixed random sample)
 
 
 class SmallDataWarning(UserWarning):
@@ -141,7 +141,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         return isinstance(X, pd.DataFrame) and all(c in X.columns for c in FEATURES)
 
     def _excluded(self) -> list[str]:
-        """The feature names in ``exclude``, checked against :data:`~salesmetrics.features.build.FEATURES`."""
+        """The feature names in ``exclude``, checked against :data:`~salesmetrics.features.registry.FEATURES`."""
         names = self.exclude
         if names is None:
             return []
@@ -159,7 +159,9 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         return names
 
     def used_features(self) -> list[str]:
-        """The snapshot features the model learns from: :data:`~salesmetrics.features.build.FEATURES` minus ``exclude``.
+        """The snapshot features the model learns from: every feature of the registry but those in ``exclude``.
+
+        In model order (:data:`~salesmetrics.features.registry.FEATURES`).
 
         >>> from salesmetrics.models import StallPredictor
         >>> "amount" in StallPredictor(exclude=["amount"]).used_features()
@@ -250,7 +252,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        with _threads(self.n_jobs):
+        with limit_threads(self.n_jobs):
             self._fit(X, y)
         self.stage_model_ = _stage_model(X)
         horizon = (getattr(X, "attrs", None) or {}).get("horizon_days")
@@ -275,8 +277,6 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.estimator_ = self._fit_learner(matrix, encoded, groups, closed, weights)
         self.n_iter_ = _iterations(self.estimator_)
-        from salesmetrics.models.reasons import prepare_reasons
-
         prepare_reasons(self, matrix)
         return self
 
@@ -397,7 +397,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities, columns in the order of ``classes_``."""
         check_is_fitted(self)
         matrix = self._matrix(X, reset=False)
-        with _threads(self.n_jobs):
+        with limit_threads(self.n_jobs):
             return self.estimator_.predict_proba(matrix)
 
     def predict(self, X):
@@ -414,8 +414,6 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
 
     def reasons(self, X, n: int = 3) -> pd.DataFrame:
         """The ``n`` features that push each row's risk up the most, in plain words (:func:`explain`)."""
-        from salesmetrics.models.reasons import explain
-
         return explain(self, X, n=n)
 
     def __sklearn_tags__(self):
@@ -466,15 +464,6 @@ def _stage_model(X) -> dict | None:
     return out
 
 
-def _threads(n_jobs):
-    """Limit OpenMP/BLAS threads to ``n_jobs`` (None: the libraries' default, every core)."""
-    if n_jobs is None:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=int(n_jobs))
-
-
 def _tidy_labels(labels: np.ndarray) -> np.ndarray:
     """Nullable booleans and integers as plain int 0/1; text stays text."""
     values = [v for v in labels[:1000]]
@@ -506,100 +495,4 @@ def _no_label_message(X: pd.DataFrame, column: str) -> str:
     return (
         f"No snapshot row has a known {column!r} label (all are censored); use a longer log, a shorter "
         "horizon_days, or earlier as-of dates."
-    )
-
-
-def _auc_by_rank(ranks: np.ndarray, positive: np.ndarray) -> np.ndarray:
-    """ROC AUC of each column from its average ranks (Mann-Whitney), ``positive`` the boolean label."""
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    return (ranks[positive].sum(axis=0) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
-def leaky_features(
-    matrix,
-    labels,
-    names,
-    label: str = "label",
-    threshold: float = LEAK_AUC,
-    min_rows: int = LEAK_MIN_ROWS,
-    max_rows: int = LEAK_SAMPLE_ROWS,
-) -> list[dict]:
-    """Features that alone rank the labels almost perfectly: a ROC AUC of ``threshold`` or more, either way.
-
-    Each feature is scored three ways on the training rows: its values with missing values ranked lowest, with
-    them ranked highest, and whether it is missing at all. With more than two classes each class is taken
-    against the rest. Classes with fewer than ``min_rows`` rows are not checked. Beyond ``max_rows`` rows a
-    fixed random sample of that size is checked (ranking a million rows of every feature would cost as much
-    as the fit; the AUC of a sample of 100,000 is within about 0.003 of the whole). A hit is
-    ``{"feature", "auc", "by", "label", "class", "rows"}``: ``auc`` is the separation (at least 0.5),
-    ``by`` is ``"missing"`` when whether the value is missing separates the label on its own, else ``"value"``.
-    See ``docs/decisions/0030-model-trust-checks.md``.
-
-    Examples
-    --------
-    A feature present exactly when the deal was won (an export that fills ``amount`` only then):
-
-    >>> rng = np.random.default_rng(0)
-    >>> y = np.r_[np.ones(50), np.zeros(50)].astype(int)
-    >>> amount = np.where(y == 1, rng.uniform(100, 900, 100), np.nan)
-    >>> hits = leaky_features(np.c_[amount, rng.normal(size=100)], y, ["amount", "noise"], "won")
-    >>> [(h["feature"], h["auc"], h["by"]) for h in hits]
-    [('amount', 1.0, 'missing')]
-    """
-    matrix = np.asarray(matrix, dtype=np.float64)
-    labels = np.asarray(labels)
-    rows = len(labels)
-    if rows > max_rows:
-        pick = np.sort(np.random.default_rng(0).choice(len(labels), size=max_rows, replace=False))
-        matrix, labels = matrix[pick], labels[pick]
-    classes = np.unique(labels)
-    if len(classes) < 2 or matrix.ndim != 2:
-        return []
-    targets = [classes[-1]] if len(classes) == 2 else list(classes)
-    missing = np.isnan(matrix)
-    low = pd.DataFrame(np.where(missing, -np.inf, matrix)).rank().to_numpy()
-    high = pd.DataFrame(np.where(missing, np.inf, matrix)).rank().to_numpy()
-    found: dict[str, dict] = {}
-    for cls in targets:
-        positive = labels == cls
-        n_pos = int(positive.sum())
-        if min(n_pos, len(labels) - n_pos) < min_rows:
-            continue
-        by_value = np.maximum(*(np.abs(_auc_by_rank(r, positive) - 0.5) for r in (low, high))) + 0.5
-        share_pos = missing[positive].mean(axis=0)
-        share_neg = missing[~positive].mean(axis=0)
-        by_missing = np.abs(share_pos - share_neg) / 2 + 0.5  # AUC of a 0/1 score: (1 + tpr - fpr) / 2
-        for j, name in enumerate(names):
-            best, by = (by_missing[j], "missing") if by_missing[j] >= threshold else (by_value[j], "value")
-            if best >= threshold and best > found.get(name, {}).get("auc", 0):
-                what = cls.item() if isinstance(cls, np.generic) else cls
-                found[name] = {
-                    "feature": name,
-                    "auc": round(float(best), 4),
-                    "by": by,
-                    "label": label,
-                    "class": what if len(classes) > 2 else None,
-                    "rows": rows,
-                }
-    return sorted(found.values(), key=lambda h: (-h["auc"], h["feature"]))
-
-
-def leak_message(entry: dict) -> str:
-    """One sentence about a feature :func:`leaky_features` found, with how to check it and how to leave it out.
-
-    >>> leak_message({"feature": "amount", "auc": 1.0, "by": "missing", "label": "won", "rows": 1200})
-    "amount alone separates the 'won' label of the 1,200 training rows almost perfectly (ROC AUC 1.000, from \
-whether it is missing): it probably leaks the outcome; check how the export fills it, or leave it out \
-(exclude=['amount'], --exclude amount)."
-    """
-    name = entry["feature"]
-    how = "whether it is missing" if entry.get("by") == "missing" else "its values"
-    which = f"'{entry['label']}' label"
-    if entry.get("class"):
-        which += f" (class {entry['class']!r} against the rest)"
-    return (
-        f"{name} alone separates the {which} of the {int(entry.get('rows', 0)):,} training rows almost perfectly "
-        f"(ROC AUC {float(entry['auc']):.3f}, from {how}): it probably leaks the outcome; check how the export "
-        f"fills it, or leave it out (exclude=['{name}'], --exclude {name})."
     )

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from salesmetrics.models import LEAK_AUC
 from salesmetrics.models._base import SnapshotClassifier, _iterations, _tidy_labels
+from salesmetrics.models.reasons import prepare_reasons
 
 TARGETS = ("won", "close_outcome")
 DAY = pd.Timedelta(days=1)
@@ -324,8 +325,6 @@ fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
 
     def _fit_competing(self, X) -> str | None:
         """Fit the discrete-time competing-risks model (decision 0028); a reason string if it cannot be."""
-        from salesmetrics.models.reasons import prepare_reasons
-
         self._check_snapshot_frame(X)
         end = pd.Timestamp(X.attrs["observed_until"])
         outcome = X["outcome"].astype(str).to_numpy()

@@ -1,328 +1,46 @@
 """Evaluate a stall or close model on a time-ordered split, beside the baselines a CRM already has.
 
-:func:`time_split` trains on snapshots before a cutoff and tests on snapshots at least ``gap_days`` after it
-(the gap is at least the label horizon, so no training label looks into the test period).
-:func:`evaluate` fits a copy of the estimator and of each baseline (:mod:`salesmetrics.models.baselines`) on
-the training snapshots, and reports on the test snapshots ROC AUC, PR AUC (average precision), the Brier
+:func:`~salesmetrics.models.splits.time_split` trains on snapshots before a cutoff and tests on snapshots at
+least ``gap_days`` after it (the gap is at least the label horizon, so no training label looks into the test
+period). :func:`evaluate` fits a copy of the estimator and of each baseline (:mod:`salesmetrics.models.baselines`)
+on the training snapshots, and reports on the test snapshots ROC AUC, PR AUC (average precision), the Brier
 score and the lift in the top decile, each with a bootstrap interval that resamples whole deals, and a
-calibration table. Rows whose label is censored (``<NA>``) are left out and counted. Choices:
-``docs/decisions/0020-evaluation-split.md``.
+calibration table (:mod:`salesmetrics.models.bootstrap`). Rows whose label is censored (``<NA>``) are left out
+and counted. Choices: ``docs/decisions/0020-evaluation-split.md``.
 """
 
 from __future__ import annotations
 
 import html
-import math
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import snapshots as build
+from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines, momentum_stall_flags
+from salesmetrics.models.bootstrap import (
+    METRIC_LABELS,
+    METRICS,
+    bootstrap_metrics,
+    calibration_table,
+    lift_top_decile,
+    repeated_metrics,
+)
+from salesmetrics.models.splits import as_of_column, default_gap_days, time_split
 
-METRICS = ("roc_auc", "pr_auc", "brier", "lift_top_decile")
-METRIC_LABELS = {
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-    "brier": "Brier score",
-    "lift_top_decile": "Lift, top decile",
-    "base_rate": "Base rate",
-}
 TARGETS = ("stalled", "won")
 MODEL = "model"
-DAY = pd.Timedelta(days=1)
-
-
-# ------------------------------------------------------------------------------------------------- splitting
-
-
-def _as_of(frame: pd.DataFrame) -> pd.Series:
-    if "as_of" not in frame.columns:
-        raise UsageError("The snapshots need an 'as_of' column; build them with salesmetrics.snapshots.")
-    as_of = frame["as_of"]
-    if not isinstance(as_of.dtype, pd.DatetimeTZDtype | np.dtypes.DateTime64DType):
-        as_of = pd.to_datetime(as_of)
-    return as_of
-
-
-def _timestamp(value, like: pd.Series, name: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"{name} {value!r} is not a date or time; use e.g. '2024-09-30'.") from exc
-    tz = getattr(like.dtype, "tz", None)
-    if tz is not None and stamp.tzinfo is None:
-        stamp = stamp.tz_localize(tz)
-    elif tz is None and stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(None)
-    return stamp
-
-
-def _when(stamp) -> str:
-    """A moment for a message: ``2025-06-01`` at midnight, else ``2025-06-01 14:30`` (seconds when there are any).
-
-    Examples
-    --------
-    >>> _when(pd.Timestamp("2025-06-01", tz="UTC")), _when(pd.Timestamp("2025-06-01 14:30:05.25"))
-    ('2025-06-01', '2025-06-01 14:30:05')
-    """
-    stamp = pd.Timestamp(stamp)
-    if stamp == stamp.normalize():
-        return f"{stamp:%Y-%m-%d}"
-    return f"{stamp:%Y-%m-%d %H:%M}" if stamp.second == 0 and stamp.microsecond == 0 else f"{stamp:%Y-%m-%d %H:%M:%S}"
 
 
 def _learns_from_censored_rows(estimator) -> bool:
     """Whether ``estimator`` uses snapshots whose label is not known yet (it says so with a method)."""
     ask = getattr(estimator, "learns_from_censored_rows", None)
     return bool(ask()) if callable(ask) else False
-
-
-def default_gap_days(snapshots: pd.DataFrame, estimator=None) -> float:
-    """The label horizon: ``snapshots.attrs['horizon_days']``, else the estimator's ``horizon_days``, else 30."""
-    for source in (snapshots.attrs.get("horizon_days"), getattr(estimator, "horizon_days", None)):
-        if source is not None:
-            return float(source)
-    return 30.0
-
-
-def time_split(
-    snapshots: pd.DataFrame,
-    cutoff=None,
-    gap_days: float | None = None,
-    *,
-    train_share: float = 0.7,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split snapshots by time: train ``as_of < cutoff``, test ``as_of >= cutoff + gap_days``, drop the gap.
-
-    ``cutoff`` defaults to the ``as_of`` below which ``train_share`` of the snapshots fall; ``gap_days``
-    defaults to the snapshots' label horizon (``attrs['horizon_days']``, else 30). Both parts keep the
-    original index; their ``attrs`` hold ``cutoff``, ``test_start``, ``gap_days`` and ``n_gap`` (rows dropped).
-
-    Examples
-    --------
-    >>> s = pd.DataFrame({"as_of": pd.date_range("2024-01-07", periods=20, freq="W", tz="UTC")})
-    >>> train, test = time_split(s, cutoff="2024-03-01", gap_days=30)
-    >>> train["as_of"].max() < train.attrs["cutoff"], test["as_of"].min() >= train.attrs["cutoff"] + pd.Timedelta("30D")
-    (True, True)
-    >>> len(train), len(test), train.attrs["n_gap"]
-    (8, 8, 4)
-    """
-    as_of = _as_of(snapshots)
-    if gap_days is None:
-        gap_days = default_gap_days(snapshots)
-    if not np.isfinite(gap_days) or gap_days < 0:
-        raise UsageError(f"gap_days must be 0 or more days, not {gap_days!r}.")
-    if not len(snapshots):
-        raise UsageError("There are no snapshots to split.")
-    if cutoff is None:
-        if not 0 < train_share < 1:
-            raise UsageError(f"train_share must be between 0 and 1, not {train_share!r}.")
-        ordered = np.sort(as_of.to_numpy())
-        cutoff = pd.Timestamp(ordered[min(math.ceil(train_share * len(ordered)), len(ordered) - 1)])
-        if as_of.dt.tz is not None and cutoff.tzinfo is None:
-            cutoff = cutoff.tz_localize("UTC").tz_convert(as_of.dt.tz)
-    else:
-        cutoff = _timestamp(cutoff, as_of, "cutoff")
-    test_start = cutoff + pd.Timedelta(days=float(gap_days))
-    train_mask = (as_of < cutoff).to_numpy()
-    test_mask = (as_of >= test_start).to_numpy()
-    first, last = as_of.min(), as_of.max()
-    if not train_mask.any():
-        raise UsageError(
-            f"No snapshot is before the cutoff {_when(cutoff)}; the snapshots run from {_when(first)} to "
-            f"{_when(last)}. Pass a later cutoff."
-        )
-    if not test_mask.any():
-        raise UsageError(
-            f"No snapshot is at or after {_when(test_start)} (cutoff {_when(cutoff)} + {gap_days:g} days gap); "
-            f"the snapshots end at {_when(last)}. Pass an earlier cutoff or a shorter gap_days."
-        )
-    train, test = snapshots[train_mask], snapshots[test_mask]
-    info = {"cutoff": cutoff, "test_start": test_start, "gap_days": float(gap_days)}
-    info["n_gap"] = int(len(snapshots) - train_mask.sum() - test_mask.sum())
-    train.attrs.update(info)
-    test.attrs.update(info)
-    return train, test
-
-
-# --------------------------------------------------------------------------------------------------- metrics
-
-
-def lift_top_decile(y, score, share: float = 0.1) -> float:
-    """Rate of positives among the ``share`` highest scores over the overall rate (ties shared fairly).
-
-    Snapshots tied with the last one taken count in proportion, so a score with few distinct values (a
-    flag) gets the lift a random tie-break would give on average.
-
-    Examples
-    --------
-    >>> lift_top_decile([1, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
-    10.0
-    >>> lift_top_decile([1, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0.5] * 10)
-    1.0
-    """
-    y = np.asarray(y, dtype="float64")
-    score = np.asarray(score, dtype="float64")
-    base = y.mean() if len(y) else np.nan
-    if not len(y) or base == 0:
-        return float("nan")
-    k = share * len(y)
-    order = np.argsort(-score, kind="stable")
-    cut = score[order[max(math.ceil(k) - 1, 0)]]
-    above = score > cut
-    tied = score == cut
-    need = k - above.sum()
-    hits = y[above].sum() + need * y[tied].mean()
-    return float(hits / k / base)
-
-
-def _metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-
-    two = 0 < y.sum() < len(y)
-    return {
-        "roc_auc": float(roc_auc_score(y, p)) if two else float("nan"),
-        "pr_auc": float(average_precision_score(y, p)) if two else float("nan"),
-        "brier": float(brier_score_loss(y, p)) if len(y) else float("nan"),
-        "lift_top_decile": lift_top_decile(y, p),
-    }
-
-
-def repeated_metrics(y, p, weights) -> dict[str, np.ndarray]:
-    """Every metric for many resamples at once: row ``d`` of ``weights`` repeats row ``i`` ``weights[d, i]`` times.
-
-    With whole-number weights each value equals the scikit-learn metric (``roc_auc_score`` with ties counted
-    half, ``average_precision_score``, ``brier_score_loss``) and :func:`lift_top_decile` on the rows repeated
-    so (``np.repeat(y, w)``), up to rounding; NaN where a metric is undefined (one class only, no rows). One
-    sort of the scores serves every resample, so 200 bootstrap draws cost about as much as a few metric calls.
-
-    Examples
-    --------
-    >>> y, p = np.array([0, 1, 1, 0]), np.array([0.2, 0.8, 0.4, 0.4])
-    >>> m = repeated_metrics(y, p, np.array([[1, 1, 1, 1], [2, 1, 0, 1]]))
-    >>> m["roc_auc"].tolist(), m["brier"].round(3).tolist()
-    ([0.875, 1.0], [0.15, 0.07])
-    """
-    y = np.asarray(y, dtype="float64")
-    p = np.asarray(p, dtype="float64")
-    w = np.atleast_2d(np.asarray(weights, dtype="float64"))
-    if not len(y):
-        nan = np.full(len(w), np.nan)
-        return {"roc_auc": nan, "pr_auc": nan.copy(), "brier": nan.copy(), "lift_top_decile": nan.copy()}
-    order = np.argsort(p, kind="stable")
-    sorted_p = p[order]
-    starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])  # one block per distinct score
-    w_sorted = w[:, order]
-    pos = np.add.reduceat(w_sorted * y[order], starts, axis=1)  # weight of positives at each score, ascending
-    count = np.add.reduceat(w_sorted, starts, axis=1)
-    neg = count - pos
-    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-    total = n_pos + n_neg
-    both = (n_pos > 0) & (n_neg > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # ROC AUC: the share of (positive, negative) pairs ordered right, ties counting half (Mann-Whitney)
-        below = np.cumsum(neg, axis=1) - neg
-        auc = (pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
-        # average precision: precision at each distinct threshold (highest first) times the recall it adds
-        pos_d, count_d = pos[:, ::-1], count[:, ::-1]
-        hits = np.cumsum(pos_d, axis=1)
-        taken = np.cumsum(count_d, axis=1)
-        precision = np.divide(hits, taken, out=np.zeros_like(hits), where=taken > 0)
-        ap = (pos_d * precision).sum(axis=1) / n_pos
-        brier = (w * (p - y) ** 2).sum(axis=1) / total
-        # lift: the top share of rows by score, the rows tied at the cut counted in proportion
-        k = 0.1 * total
-        at = np.argmax(taken >= np.maximum(np.ceil(k), 1.0)[:, None], axis=1)
-        rows = np.arange(len(w))
-        above = taken[rows, at] - count_d[rows, at]
-        positives_above = hits[rows, at] - pos_d[rows, at]
-        tied_rate = pos_d[rows, at] / count_d[rows, at]
-        lift = (positives_above + (k - above) * tied_rate) / k / (n_pos / total)
-    return {
-        "roc_auc": np.where(both, auc, np.nan),
-        "pr_auc": np.where(both, ap, np.nan),
-        "brier": np.where(total > 0, brier, np.nan),
-        "lift_top_decile": np.where(n_pos > 0, lift, np.nan),
-    }
-
-
-def bootstrap_metrics(
-    y, scores: dict[str, np.ndarray], groups=None, n_bootstrap: int = 200, random_state=0, level: float = 0.95
-) -> pd.DataFrame:
-    """Point values and percentile bootstrap intervals of every metric, for several score columns at once.
-
-    Each replicate draws whole ``groups`` (deals) with replacement, the same draw for every score, so
-    differences between scores are compared on the same samples. Returns ``model, metric, value, ci_low,
-    ci_high`` (metrics ``roc_auc, pr_auc, brier, lift_top_decile``). A draw is held as how many times it took
-    each row, and :func:`repeated_metrics` scores all draws together.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> y = rng.random(300) < 0.3
-    >>> p = 1 / (1 + np.exp(-(y + rng.normal(0, 1, 300))))
-    >>> t = bootstrap_metrics(y, {"m": p}, n_bootstrap=50)
-    >>> row = t.set_index("metric").loc["roc_auc"]
-    >>> bool(row.ci_low <= row.value <= row.ci_high)
-    True
-    """
-    y = np.asarray(y, dtype="float64")
-    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-    codes, uniques = pd.factorize(pd.Series(groups), sort=False)
-    n_groups = len(uniques)
-    rng = np.random.default_rng(random_state)
-    scores = {name: np.asarray(p, dtype="float64") for name, p in scores.items()}
-    reps: dict[str, dict[str, list[np.ndarray]]] = {name: {m: [] for m in METRICS} for name in scores}
-    block = max(1, 2_000_000 // max(len(y), n_groups, 1))  # draws held in memory at once
-    done = 0
-    while done < int(n_bootstrap):
-        b = min(block, int(n_bootstrap) - done)
-        done += b
-        # the same stream as one rng.integers(0, n_groups, n_groups) call per draw
-        drawn = rng.integers(0, n_groups, (b, n_groups)) if n_groups else np.zeros((b, 0), dtype=np.int64)
-        taken = np.bincount((np.arange(b)[:, None] * n_groups + drawn).ravel(), minlength=b * n_groups)
-        weights = taken.reshape(b, n_groups)[:, codes]  # times each row is in each draw
-        for name, p in scores.items():
-            for metric, values in repeated_metrics(y, p, weights).items():
-                reps[name][metric].append(values)
-    alpha = (1 - level) / 2
-    out = []
-    for name, p in scores.items():
-        point = _metrics(y, p)
-        for metric in METRICS:
-            values = np.concatenate(reps[name][metric]) if reps[name][metric] else np.zeros(0)
-            values = values[~np.isnan(values)]
-            low, high = np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan)
-            out.append({"model": name, "metric": metric, "value": point[metric], "ci_low": low, "ci_high": high})
-    return pd.DataFrame(out, columns=["model", "metric", "value", "ci_low", "ci_high"])
-
-
-def calibration_table(y, scores: dict[str, np.ndarray], n_bins: int = 10) -> pd.DataFrame:
-    """Per score and probability bin (equal width on [0, 1]): ``n``, mean predicted and observed rate.
-
-    Examples
-    --------
-    >>> c = calibration_table([0, 1, 1, 0], {"m": [0.05, 0.95, 0.9, 0.15]}, n_bins=2)
-    >>> c[["bin", "n", "observed_rate"]].to_dict("list")
-    {'bin': [0, 1], 'n': [2, 2], 'observed_rate': [0.0, 1.0]}
-    """
-    y = np.asarray(y, dtype="float64")
-    edges = np.linspace(0, 1, n_bins + 1)
-    parts = []
-    for name, p in scores.items():
-        p = np.clip(np.asarray(p, dtype="float64"), 0, 1)
-        bins = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
-        frame = pd.DataFrame({"bin": bins, "p": p, "y": y})
-        agg = frame.groupby("bin").agg(n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean"))
-        agg = agg.reset_index()
-        agg.insert(0, "model", name)
-        agg["bin_low"] = edges[agg["bin"]]
-        agg["bin_high"] = edges[agg["bin"] + 1]
-        parts.append(agg)
-    columns = ["model", "bin", "bin_low", "bin_high", "n", "mean_predicted", "observed_rate"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
 # ------------------------------------------------------------------------------------------------ evaluation
@@ -542,11 +260,6 @@ def evaluate(
     >>> ev.wide(with_ci=False)["ROC AUC"].round(2).to_dict()
     {'stage default rate': 0.44, 'days in stage > 30': 0.68, 'stalled-in-stage flag': 0.59}
     """
-    from sklearn.base import clone
-
-    from salesmetrics.log.saleslog import SalesLog
-    from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines, momentum_stall_flags
-
     target = _target_for(estimator, target)
     if target not in TARGETS:
         raise UsageError(f"target must be 'stalled' or 'won', not {target!r}.")
@@ -554,8 +267,6 @@ def evaluate(
         raise UsageError(f"n_bootstrap must be a whole number, 0 or more, not {n_bootstrap!r}.")
     log = snapshots if isinstance(snapshots, SalesLog) else None
     if log is not None:
-        from salesmetrics.features.build import snapshots as build
-
         options = dict(snapshot_options or {})
         frame = build(log, **options)
     elif isinstance(snapshots, pd.DataFrame):
@@ -576,9 +287,9 @@ def evaluate(
     counts = {"gap": train.attrs["n_gap"]}
     if log is not None:
         train_source = build(log, observed_until=test_start, **options)
-        train = train_source[_as_of(train_source) < cut]
+        train = train_source[as_of_column(train_source) < cut]
     elif train_snapshots is not None:
-        train = train_snapshots[_as_of(train_snapshots) < cut]
+        train = train_snapshots[as_of_column(train_snapshots) < cut]
     elif target == "won":
         seen = frame.attrs.get("observed_until")
         if seen is None or pd.Timestamp(seen) >= test_start:
@@ -655,6 +366,7 @@ def evaluate(
 
 __all__ = [
     "METRICS",
+    "METRIC_LABELS",
     "Evaluation",
     "bootstrap_metrics",
     "calibration_table",

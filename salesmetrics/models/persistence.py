@@ -35,6 +35,7 @@ from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.output import check_output_file
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import UsageError
+from salesmetrics.models.leaks import leak_message
 
 CARD_NAME = "model_card.json"
 CARD_FORMAT = "salesmetrics-model-card/1"
@@ -197,8 +198,6 @@ def model_horizon(estimator) -> float | None:
 
 def _leak_warning(estimator) -> str | None:
     """The leak sentences of a fitted estimator (decision 0030), or None when no feature looked leaky."""
-    from salesmetrics.models._base import leak_message
-
     found = getattr(estimator, "leaky_features_", None) or []
     return " ".join(leak_message(entry) for entry in found) or None
 

@@ -14,179 +14,23 @@ The effects are not additive and not SHAP values: two correlated features may bo
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from salesmetrics._util.text import plural as _plural
+from salesmetrics.exceptions import UsageError
+from salesmetrics.features.registry import REGISTRY, find, precisions
+from salesmetrics.models.threads import limit_threads
 
 SAMPLE_ROWS = 300
 GRID_POINTS = 21
 MIN_EFFECT = 0.005  # effects below half a percentage point are not reasons
 
-
-def _times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n:,} times")
-
-
-def _i(v: float) -> int:
-    return round(v)
-
-
-def _pct(v: float) -> str:
-    return f"{v:.0%}"
-
-
-def _count(word: str, zero: str, low: str, high: str) -> Callable:
-    """A template for a count: ``zero`` when 0, ``low``/``high`` (formatted with the count) otherwise."""
-
-    def render(v, ref, stage):
-        n = _i(v)
-        if n == 0:
-            return zero
-        return (high if v > ref else low).format(n=_plural(n, word), times=_times(n), k=n)
-
-    return render
-
-
-def _stage_rank(v, ref, stage):
-    return f"still in {stage}" if stage else f"still at stage {_i(v) + 1}"
-
-
-def _days_past_close(v, ref, stage):
-    n = _i(v)
-    if n > 0:
-        return f"{_plural(n, 'day')} past its expected close date"
-    if n == 0:
-        return "expected to close today"
-    return f"expected close date {_plural(-n, 'day')} away"
-
-
-def _rate(what: str, typical: bool = True) -> Callable:
-    def render(v, ref, stage):
-        tail = f" (typical {_pct(ref)})" if typical and np.isfinite(ref) else ""
-        return f"{what} {_pct(v)}{tail}"
-
-    return render
-
-
-def _amount(v, ref, stage):
-    side = "above" if v > ref else "below"
-    return f"amount {v:,.0f}, {side} the typical {ref:,.0f}" if np.isfinite(ref) else f"amount {v:,.0f}"
-
-
-#: feature -> (template for a value, text when the value is missing)
-TEMPLATES: dict[str, tuple[Callable, str]] = {
-    "stage_rank": (_stage_rank, "no stage"),
-    "movements": (_count("stage movement", "no stage movement yet", "only {n} so far", "{n} so far"), "?"),
-    "advances": (_count("stage advance", "no stage advance yet", "only {n} so far", "{n} so far"), "?"),
-    "regressions": (
-        _count("", "never sent back a stage", "sent back a stage {times}", "sent back a stage {times}"),
-        "?",
-    ),
-    "back_and_forth": (
-        _count(
-            "",
-            "no back and forth",
-            "went back and forth between stages {times}",
-            "went back and forth between stages {times}",
-        ),
-        "?",
-    ),
-    "days_since_movement": (
-        _count("day", "moved stage today", "moved stage only {n} ago", "no stage movement for {n}"),
-        "no stage movement yet",
-    ),
-    "motions": (_count("activity", "no activity logged yet", "only {n} logged", "{n} logged"), "?"),
-    "motions_14d": (
-        _count(
-            "activity", "no activity in the last 14 days", "only {n} in the last 14 days", "{n} in the last 14 days"
-        ),
-        "?",
-    ),
-    "motions_30d": (
-        _count(
-            "activity", "no activity in the last 30 days", "only {n} in the last 30 days", "{n} in the last 30 days"
-        ),
-        "?",
-    ),
-    "motion_per_movement": (lambda v, ref, stage: f"{v:.1f} activities per stage movement", "no stage movement yet"),
-    "days_since_activity": (
-        _count("day", "activity today", "last activity {n} ago", "no activity for {n}"),
-        "no activity yet",
-    ),
-    "activities_since_movement": (
-        _count(
-            "activity",
-            "no activity since the last stage movement",
-            "only {n} since the last stage movement",
-            "{n} since the last stage movement",
-        ),
-        "?",
-    ),
-    "interactions": (
-        _count("client meeting", "no client meeting yet", "only {n} so far", "{n} so far"),
-        "?",
-    ),
-    "decisions": (
-        _count("client decision", "no client decision yet", "only {n} so far", "{n} so far"),
-        "?",
-    ),
-    "decision_rate": (_rate("client decisions in"), "no client meeting yet"),
-    "interactions_since_decision": (
-        lambda v, ref, stage: (
-            f"no client decision in the last {_plural(_i(v), 'meeting')}"
-            if _i(v) > 0
-            else "a client decision at the last meeting"
-        ),
-        "?",
-    ),
-    "decisions_30d": (
-        _count(
-            "client decision",
-            "no client decision in the last 30 days",
-            "only {n} in the last 30 days",
-            "{n} in the last 30 days",
-        ),
-        "?",
-    ),
-    "close_date_pushes": (
-        _count("", "close date never pushed", "close date pushed {times}", "close date pushed {times}"),
-        "?",
-    ),
-    "days_pushed": (
-        _count("day", "close date never pushed", "close date pushed {n} in total", "close date pushed {n} in total"),
-        "?",
-    ),
-    "close_date_pulls": (
-        _count("", "close date never pulled in", "close date pulled in {times}", "close date pulled in {times}"),
-        "?",
-    ),
-    "days_past_close": (_days_past_close, "no expected close date"),
-    "days_since_commit": (
-        lambda v, ref, stage: f"{_plural(_i(v), 'day')} past commit without signature",
-        "not yet at commit",
-    ),
-    "amount": (_amount, "no amount"),
-    "age_days": (_count("day", "created today", "created only {n} ago", "open for {n}"), "no creation date"),
-    "owner_win_rate": (_rate("owner's win rate so far"), "owner has closed no deal yet"),
-    "owner_closed": (
-        _count("closed deal", "owner has closed no deal yet", "owner has only {n} so far", "owner has {n} so far"),
-        "?",
-    ),
-    "owner_decision_rate": (_rate("owner's client decision rate"), "owner has no client meetings yet"),
-}
-
+#: feature -> (template for a value, text when the value is missing; "?": none), from the feature registry
+TEMPLATES: dict[str, tuple] = {f.name: (f.reason, "?" if f.missing is None else f.missing) for f in REGISTRY}
 
 #: Decimals a template shows of each feature's value (reasons are cached on the value rounded so).
-PRECISION = {name: 0 for name in TEMPLATES} | {
-    "decision_rate": 2,
-    "owner_win_rate": 2,
-    "owner_decision_rate": 2,
-    "motion_per_movement": 1,
-    "amount": 0,
-}
+PRECISION = precisions()
 
 
 def describe(feature: str, value: float, reference: float, stage: str | None = None) -> str:
@@ -201,13 +45,13 @@ def describe(feature: str, value: float, reference: float, stage: str | None = N
     >>> describe("days_since_commit", 14.2, 5)
     '14 days past commit without signature'
     """
-    template, missing = TEMPLATES.get(feature, (None, None))
+    entry = find(feature)
     if value is None or not np.isfinite(value):
-        return missing if missing not in (None, "?") else f"{feature} missing"
-    if template is None:
+        return entry.missing if entry is not None and entry.missing is not None else f"{feature} missing"
+    if entry is None:
         ref = f" (typical {reference:g})" if np.isfinite(reference) else ""
         return f"{feature} = {value:g}{ref}"
-    return template(float(value), float(reference), stage)
+    return entry.reason(float(value), float(reference), stage)
 
 
 def prepare_reasons(estimator, matrix: np.ndarray) -> None:
@@ -292,12 +136,8 @@ def explain(estimator, X, n: int = 3) -> pd.DataFrame:
     ['close date pushed 4 times', 'close_date_pushes']
     """
     if n < 1:
-        from salesmetrics.exceptions import UsageError
-
         raise UsageError(f"n must be 1 or more reasons, not {n!r}.")
-    from salesmetrics.models._base import _threads
-
-    with _threads(getattr(estimator, "n_jobs", None)):  # the model call and the lookups, like fit and predict
+    with limit_threads(getattr(estimator, "n_jobs", None)):  # the model call and the lookups, like fit and predict
         return _explain(estimator, X, n)
 
 

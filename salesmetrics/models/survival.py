@@ -23,9 +23,12 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import snapshots
+from salesmetrics.features.registry import FEATURES
 from salesmetrics.log.prepare import cut_at
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.stays import DAY, group_of, stage_movements
+from salesmetrics.models.splits import time_split
 
 WON, LOST, OPEN = "won", "lost", "open"
 EVENT_CODES = {OPEN: 0, WON: 1, LOST: 2}
@@ -377,10 +380,7 @@ def _snapshot_features(frame: pd.DataFrame, features) -> list[str]:
     if features is None:
         features = frame.attrs.get("features")
     if features is None:
-        try:
-            from salesmetrics.features.build import FEATURES as features
-        except ImportError as exc:  # pragma: no cover - snapshots ships with the package
-            raise UsageError("Pass features=[...]: the frame has no attrs['features'].") from exc
+        features = FEATURES
     features = [f for f in features if f in frame.columns and pd.api.types.is_numeric_dtype(frame[f])]
     if not features:
         raise UsageError("None of the features is a numeric column of the snapshots; pass features=[...].")
@@ -519,8 +519,6 @@ def next_movement_cox(
     from sksurv.util import Surv
 
     if isinstance(data, SalesLog):
-        from salesmetrics.features.build import snapshots
-
         frame = snapshots(data, **snapshot_options)
     elif isinstance(data, pd.DataFrame):
         if snapshot_options:
@@ -539,8 +537,6 @@ def next_movement_cox(
     as_of = pd.to_datetime(frame["as_of"])
 
     if holdout:
-        from salesmetrics.models.evaluation import time_split
-
         train, test = time_split(frame, cutoff=cutoff, gap_days=gap_days, train_share=train_share)
         cut = train.attrs["cutoff"]
         tr, te = train.index.to_numpy(), test.index.to_numpy()

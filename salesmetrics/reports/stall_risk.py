@@ -9,7 +9,8 @@ training label knows what happened after the moment of the report. The model lea
 log; ``owner`` and ``team`` only narrow the deals that are ranked (``docs/decisions/0026-model-reports.md``).
 
 Small logs fall back to a regularised model (and say so); a log where no stall label can be known yet, or one
-without dated events, still gives a report that says what cannot be shown.
+without dated events, still gives a report that says what cannot be shown. Where the model comes from is
+:mod:`salesmetrics.reports.stall_model`; what this report shares with the study, :mod:`salesmetrics.reports.fitting`.
 """
 
 from __future__ import annotations
@@ -23,53 +24,28 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.text import join_words, plural
-from salesmetrics.log.coverage import LogCoverage, Note, log_coverage, note_axes, table_or_note
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import snapshots
+from salesmetrics.features.registry import labels
+from salesmetrics.log.coverage import LogCoverage, Note, log_coverage, note_axes, table_or_note
+from salesmetrics.log.prepare import filter_log, resolve_as_of
 from salesmetrics.log.saleslog import SalesLog
-from salesmetrics.models import LEAK_AUC
-from salesmetrics.features.build import FEATURES
+from salesmetrics.models import LEAK_AUC, StallPredictor
+from salesmetrics.reports.fitting import (
+    FREQS,
+    LEARNERS,
+    CollectedWarnings,
+    empty_features,
+    fill_features,
+    thin_snapshots,
+)
+from salesmetrics.reports.stall_model import ModelSource, fitted_model, saved_model
 from salesmetrics.reports.tables import first
 
 GROUPS = ("owner", "team")
-FREQS = {"W": "weekly", "M": "monthly"}
-LEARNERS = ("hgb", "logistic")
-LEARNER_NAMES = {
-    "hgb": "gradient-boosting model",
-    "logistic": "logistic regression",
-    "logistic (fallback)": "strongly regularised logistic regression (the small-data fallback)",
-    "constant": "constant model",
-}
 
 #: A short noun phrase per feature, for counting reasons across deals ("close-date pushes (5 deals)").
-FEATURE_LABELS = {
-    "stage_rank": "the stage reached",
-    "movements": "stage movements so far",
-    "advances": "stage advances so far",
-    "regressions": "stages sent back",
-    "back_and_forth": "back and forth between stages",
-    "days_since_movement": "time since the last stage movement",
-    "motions": "activities so far",
-    "motions_14d": "activities in the last 14 days",
-    "motions_30d": "activities in the last 30 days",
-    "motion_per_movement": "activities per stage movement",
-    "days_since_activity": "time since the last activity",
-    "activities_since_movement": "activities since the last stage movement",
-    "interactions": "client meetings so far",
-    "decisions": "client decisions so far",
-    "decision_rate": "the client decision rate",
-    "interactions_since_decision": "meetings since the last client decision",
-    "decisions_30d": "client decisions in the last 30 days",
-    "close_date_pushes": "close-date pushes",
-    "days_pushed": "days the close date was pushed",
-    "close_date_pulls": "close-date pulls",
-    "days_past_close": "the expected close date",
-    "days_since_commit": "time since commit",
-    "amount": "the amount",
-    "age_days": "the deal's age",
-    "owner_win_rate": "the owner's win rate",
-    "owner_closed": "the owner's closed deals",
-    "owner_decision_rate": "the owner's client decision rate",
-}
+FEATURE_LABELS = labels()
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -79,360 +55,6 @@ def _risk_text(risk: float, threshold: float) -> str:
     """A risk as a whole percentage, with one decimal when that would read as the threshold itself."""
     text = f"{risk:.0%}"
     return f"{risk:.1%}" if text == f"{threshold:.0%}" else text
-
-
-def _day(value) -> str:
-    """A timestamp (or its text) as ``YYYY-MM-DD``; ``?`` when unknown."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "?"
-    try:
-        return f"{pd.Timestamp(value):%Y-%m-%d}"
-    except (ValueError, TypeError):
-        return str(value)
-
-
-def empty_features(frame: pd.DataFrame) -> list[str]:
-    """The :data:`~salesmetrics.features.build.FEATURES` with no value in any row of ``frame``.
-
-    A log without activities has no motion or decision values, one without close-date changes no slippage values.
-    Such a column carries nothing to learn; it is filled with 0 before fitting (:func:`fill_features`), because
-    scikit-learn's histogram gradient boosting fails on a column with no value at all.
-
-    Examples
-    --------
-    >>> empty_features(pd.DataFrame({"amount": [1.0, np.nan], "days_since_commit": [np.nan, np.nan]}))
-    ['days_since_commit']
-    """
-    return [f for f in FEATURES if f in frame.columns and not frame[f].notna().any()]
-
-
-def thin_snapshots(frame: pd.DataFrame, max_rows: int | None) -> tuple[pd.DataFrame, int]:
-    """Keep every k-th as-of date (the latest always) so that at most ``max_rows`` rows remain; returns the rows
-    and k (1: all kept). Thinning dates keeps every deal and the time order, unlike sampling rows.
-
-    Examples
-    --------
-    >>> f = pd.DataFrame({"as_of": np.repeat(np.arange(10), 3)})
-    >>> rows, k = thin_snapshots(f, 12)
-    >>> k, sorted(rows["as_of"].unique().tolist())
-    (3, [0, 3, 6, 9])
-    """
-    if max_rows is None or len(frame) <= max_rows:
-        return frame, 1
-    dates = np.sort(frame["as_of"].unique())[::-1]
-    k = max(int(np.ceil(len(frame) / max_rows)), 2)
-    while True:
-        out = frame[frame["as_of"].isin(dates[::k])]
-        if len(out) <= max_rows or k >= len(dates):
-            out.attrs.update(frame.attrs)
-            return out, k
-        k += 1
-
-
-def fill_features(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``frame`` with ``columns`` set to 0 (a constant, so a model learns nothing from them); attrs kept."""
-    if not columns:
-        return frame
-    out = frame.assign(**{c: 0.0 for c in columns})
-    out.attrs.update(frame.attrs)
-    return out
-
-
-class _Warnings:
-    """Collect warnings raised while fitting (a report prints none; what matters goes into its words)."""
-
-    def __enter__(self):
-        self._ctx = warnings.catch_warnings(record=True)
-        self.caught = self._ctx.__enter__()
-        warnings.simplefilter("always")
-        return self
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
-
-    def messages(self, category=UserWarning) -> list[str]:
-        out = []
-        for w in self.caught:
-            text = str(w.message).strip().rstrip(".")
-            if issubclass(w.category, category) and text not in out:
-                out.append(text)
-        return out
-
-
-# ------------------------------------------------------------------------------------------- the model used
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Where the risks come from: a saved model (``kind="saved"``), one fitted on the spot (``"fitted"``), or
-    none (``"none"``, with ``reason``), with what the narrative says about it."""
-
-    kind: str
-    horizon_days: float
-    learner: str | None = None
-    rows: int = 0
-    deals: int | None = None
-    censored: int = 0
-    first_as_of: object = None
-    last_as_of: object = None
-    labels_until: object = None
-    calibration: str | None = None
-    fallback: str | None = None
-    base_rate: float | None = None
-    freq: str | None = None
-    every: int = 1
-    path: str | None = None
-    reason: str | None = None
-    empty: tuple[str, ...] = ()
-    checks: tuple[str, ...] = ()
-    leaks: tuple[dict, ...] = ()
-    excluded: tuple[str, ...] = ()
-
-    def leak_sentences(self) -> list[str]:
-        """The warning to put first when a feature alone separated the training labels (decision 0030)."""
-        if not self.leaks:
-            return []
-        from salesmetrics.models._base import leak_message
-
-        names = join_words([str(e["feature"]) for e in self.leaks])
-        return [
-            f"Do not trust this ranking: {names} alone {'separates' if len(self.leaks) == 1 else 'separate'} "
-            "the training labels almost perfectly, so the risks mostly repeat how the export fills "
-            f"{'it' if len(self.leaks) == 1 else 'them'}.",
-            *(leak_message(e) for e in self.leaks),
-        ]
-
-    @property
-    def learner_name(self) -> str:
-        return LEARNER_NAMES.get(self.learner or "", self.learner or "model")
-
-    def sentence(self) -> str:
-        """One or two sentences: which model, trained on what, and any caution."""
-        h = f"{self.horizon_days:g}"
-        if self.kind == "none":
-            return (
-                f"No stall model could be fitted ({self.reason}), so the open deals are ranked by the days since "
-                "their last stage movement instead, without a risk."
-            )
-        if self.kind == "fitted":
-            deals = f" of {plural(self.deals, 'deal')}" if self.deals is not None else ""
-            every = f" (every {_ordinal(self.every)} date)" if self.every > 1 else ""
-            text = (
-                f"Risks come from a {self.learner_name} fitted on the spot on {self.rows:,} "
-                f"{FREQS.get(self.freq or '', '')} snapshots{every}{deals} of the whole log (as-of dates "
-                f"{_day(self.first_as_of)} to {_day(self.last_as_of)}); its labels see nothing after the as-of date"
-            )
-            if self.censored:
-                text += f" ({self.censored:,} snapshots whose {h} days were not over then were left out)"
-            text += "."
-        else:
-            text = (
-                f"Risks come from the saved model {Path(self.path or '').name} (a {self.learner_name} predicting "
-                f"a stall within {h} days), trained on {self.rows:,} snapshot rows with as-of dates "
-                f"{_day(self.first_as_of)} to {_day(self.last_as_of)} and labels seen up to "
-                f"{_day(self.labels_until)}."
-            )
-        if self.fallback:
-            text += f" Small-data fallback: {self.fallback}."
-        if self.excluded:
-            text += f" Left out on purpose: {join_words(list(self.excluded))}."
-        if self.empty:
-            names = [FEATURE_LABELS.get(f, f) for f in self.empty]
-            shown = join_words(names[:4] + ([f"{len(names) - 4} more"] if len(names) > 4 else []))
-            text += f" {plural(len(names), 'feature')} have no value in this log and carry nothing: {shown}."
-        return " ".join([text, *self.checks])
-
-
-def _check_card(card: dict, path: Path, log: SalesLog, as_of: pd.Timestamp, horizon_days: float) -> list[str]:
-    """Refuse a model card that does not fit the log (a UsageError); return the cautions to say."""
-    name = path.name
-    if card.get("model_class") != "StallPredictor":
-        raise UsageError(
-            f"{name} holds a {card.get('model_class')} model, not a StallPredictor; the stall_risk report needs a "
-            "stall model: train one with 'salesmetrics model train LOG --target stall --out stall.skops'."
-        )
-    features = list(card.get("features") or [])
-    left_out = set(card.get("excluded_features") or [])
-    if features != [f for f in FEATURES if f not in left_out]:
-        missing = sorted(set(FEATURES) - set(features))
-        extra = sorted(set(features) - set(FEATURES))
-        what = "; ".join(
-            part
-            for part in (
-                f"lacks {', '.join(missing[:5])}" if missing else "",
-                f"has {', '.join(extra[:5])} as well" if extra else "",
-                "has them in another order" if not missing and not extra else "",
-            )
-            if part
-        )
-        raise UsageError(
-            f"{name} was trained on other features than this version of salesmetrics computes (it {what}); "
-            "retrain it on this log with 'salesmetrics model train LOG --target stall'."
-        )
-    checks = []
-    stages = card.get("stages") or (card.get("snapshots") or {}).get("stages")
-    if stages is not None and list(stages) != list(log.model.stages):
-        raise UsageError(
-            f"{name} was trained on a log with the stages {' > '.join(map(str, stages))}, but this log has "
-            f"{' > '.join(log.model.stages)}, so its stage positions mean other stages; retrain it on this log "
-            "or leave model_path empty to fit one on the spot."
-        )
-    if stages is None:
-        checks.append(
-            f"Its card does not record the stages it was trained on, so they could not be checked against this "
-            f"log's ({' > '.join(log.model.stages)})."
-        )
-    model_h = card.get("horizon_days")
-    if model_h is not None and not np.isclose(float(model_h), float(horizon_days)):
-        checks.append(
-            f"The model predicts stalls within its own horizon of {float(model_h):g} days, not the "
-            f"{float(horizon_days):g} days asked for."
-        )
-    until = (card.get("training_window") or {}).get("labels_until")
-    if until is not None:
-        try:
-            seen = pd.Timestamp(until)
-            later = seen.tz_convert(as_of.tz) > as_of if seen.tzinfo else seen > as_of.tz_localize(None)
-        except (ValueError, TypeError):
-            later = False
-        if later:
-            checks.append(
-                f"Its training labels saw events up to {_day(until)}, after this report's as-of date: for a "
-                "back-test, use a model trained up to the as-of date (or none, to fit one on the spot)."
-            )
-    return checks
-
-
-def _saved_model(path, log: SalesLog, as_of: pd.Timestamp, horizon_days: float):
-    from salesmetrics.models.persistence import STATE_FACTS, load_model, model_card, read_model_card
-
-    path = Path(path)
-    card = read_model_card(path)
-    checks = _check_card(card, path, log, as_of, horizon_days)
-    model = load_model(path)  # refuses a card that misdescribes the state
-    # What changes results (horizon, training window) comes from the fitted model, never from the card's text;
-    # the card adds only what the state does not hold (hold-out metrics, leak findings).
-    facts = model_card(model)
-    card = {**card, **{key: facts[key] for key in STATE_FACTS if key in facts}}
-    window = card.get("training_window") or {}
-    metrics = card.get("metrics") or {}
-    source = ModelSource(
-        kind="saved",
-        horizon_days=float(card.get("horizon_days") or horizon_days),
-        learner=card.get("model"),
-        rows=int(card.get("rows") or 0),
-        censored=int(card.get("censored_rows_left_out") or 0),
-        first_as_of=window.get("first_as_of"),
-        last_as_of=window.get("last_as_of"),
-        labels_until=window.get("labels_until"),
-        calibration=card.get("calibration"),
-        fallback=card.get("fallback"),
-        base_rate=metrics.get("holdout_base_rate"),
-        path=str(path),
-        checks=tuple(checks),
-        leaks=tuple(card.get("leaky_features") or ()),
-        excluded=tuple(card.get("excluded_features") or ()),
-    )
-    return model, source, []
-
-
-def _ordinal(k: int) -> str:
-    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
-
-
-# The last model fitted on the spot, keyed by the log's content and the fit's settings: a batch of reports
-# (``--for-each owner``) runs in one kernel and re-reads the same log for every owner, and the model learns from
-# every deal whatever the owner, so it is fitted once per batch instead of once per page.
-_LAST_FIT: dict[tuple, tuple] = {}
-
-
-def log_fingerprint(log: SalesLog) -> str:
-    """A digest of the log's stage model and table contents: equal for two reads of the same files.
-
-    >>> import salesmetrics as sm
-    >>> log = sm.read_log("datasets/demo")
-    >>> log_fingerprint(log) == log_fingerprint(sm.read_log("datasets/demo"))
-    True
-    """
-    import hashlib
-
-    digest = hashlib.blake2b(repr(log.model).encode(), digest_size=16)
-    for frame in (log.deals, log.stage_changes, log.activities, log.close_date_changes):
-        digest.update(repr((list(frame.columns), len(frame))).encode())
-        if len(frame):
-            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-def _fitted_model(
-    log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, exclude=(), leak_auc=LEAK_AUC
-):
-    """The fitted model, source and empty features; reused when the same log and settings come again.
-
-    Only a fixed integer ``random_state`` makes a fit repeatable, so only then is the last fit reused.
-    """
-    fit_args = (log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, tuple(exclude), leak_auc)
-    if not isinstance(random_state, (int, np.integer)):
-        return _fit_model(*fit_args)
-    key = (
-        log_fingerprint(log),
-        pd.Timestamp(as_of),
-        horizon_days,
-        freq,
-        learner,
-        int(random_state),
-        max_rows,
-        tuple(exclude),
-        leak_auc,
-    )
-    if key not in _LAST_FIT:
-        fitted = _fit_model(*fit_args)
-        _LAST_FIT.clear()
-        _LAST_FIT[key] = fitted
-    return _LAST_FIT[key]
-
-
-def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, max_rows, exclude=(), leak_auc=LEAK_AUC):
-    from salesmetrics.models import StallPredictor
-    from salesmetrics.features.build import snapshots
-
-    train, every = thin_snapshots(snapshots(log, freq=freq, horizon_days=horizon_days, observed_until=as_of), max_rows)
-    labelled = train["stalled"].notna().to_numpy()
-    if not labelled.any():
-        raise UsageError(
-            f"no open deal's next {horizon_days:g} days were over by the as-of date, so no stall label is known yet"
-        )
-    empty = empty_features(train[labelled])
-    estimator = StallPredictor(
-        horizon_days=horizon_days,
-        model=learner,
-        n_jobs=n_jobs,
-        random_state=random_state,
-        exclude=list(exclude) or None,
-        leak_auc=leak_auc,
-    )
-    with _Warnings():
-        estimator.fit(fill_features(train, empty))
-    source = ModelSource(
-        kind="fitted",
-        horizon_days=float(horizon_days),
-        learner=estimator.model_,
-        rows=int(estimator.n_rows_),
-        deals=int(train.loc[labelled, "deal_id"].nunique()),
-        censored=int(estimator.n_censored_),
-        first_as_of=(estimator.training_window_ or (None, None))[0],
-        last_as_of=(estimator.training_window_ or (None, None))[1],
-        labels_until=estimator.labels_observed_until_,
-        calibration=estimator.calibration_,
-        fallback=estimator.fallback_,
-        base_rate=float(train.loc[labelled, "stalled"].astype("float64").mean()),
-        freq=freq,
-        every=every,
-        empty=tuple(empty),
-        leaks=tuple(estimator.leaky_features_),
-        excluded=tuple(exclude),
-    )
-    return estimator, source, empty
 
 
 # ------------------------------------------------------------------------------------------------ the report
@@ -805,8 +427,6 @@ def stall_risk_report(
     >>> r.source.kind, r.narrative().split(" (")[0]
     ('none', '51 open deals are listed, longest without a stage movement first')
     """
-    from salesmetrics.log.prepare import filter_log
-
     if group_by not in GROUPS:
         raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")
     if freq not in FREQS:
@@ -856,19 +476,17 @@ def stall_risk_report(
             notes=tuple(notes),
             **common,
         )
-    from salesmetrics.features.build import snapshots
-
     stamp = _resolve(log, as_of)
     current = snapshots(log, as_of=[stamp], horizon_days=horizon_days, observed_until=stamp)
     current = current[current["deal_id"].astype("str").isin(set(scope.deals["deal_id"].astype("str")))]
     estimator, empty = None, []
     if model_path is not None:
-        estimator, source, empty = _saved_model(model_path, log, stamp, horizon_days)
+        estimator, source, empty = saved_model(model_path, log, stamp, horizon_days)
     elif not len(current):
         source = ModelSource(kind="none", horizon_days=float(horizon_days), reason="no deal is open to score")
     else:
         try:
-            estimator, source, empty = _fitted_model(
+            estimator, source, empty = fitted_model(
                 log, stamp, float(horizon_days), freq, model, n_jobs, random_state, max_rows, exclude, leak_auc
             )
         except UsageError as exc:
@@ -878,7 +496,7 @@ def stall_risk_report(
     keep = [c for c in ("deal_id", "owner", "team", "stage", "amount", "days_in_stage", "expected_close_date")]
     deals = current.reindex(columns=keep)
     if estimator is not None and len(current):
-        with _Warnings():
+        with CollectedWarnings():
             reasons = estimator.reasons(fill_features(current, empty), n=3)
         deals = deals.join(reasons.drop(columns=[c for c in ("deal_id", "as_of", "owner", "stage") if c in reasons]))
         deals = deals.sort_values(["risk", "days_in_stage", "deal_id"], ascending=[False, False, True], kind="stable")
@@ -902,15 +520,11 @@ def _exclude_list(exclude) -> tuple[str, ...]:
     names = [n.strip() for n in exclude.split(",")] if isinstance(exclude, str) else [str(n) for n in exclude]
     names = [n for n in names if n]
     if names:
-        from salesmetrics.models import StallPredictor
-
         StallPredictor(exclude=names).used_features()  # raises a UsageError naming the close matches
     return tuple(dict.fromkeys(names))
 
 
 def _resolve(log: SalesLog, as_of) -> pd.Timestamp:
-    from salesmetrics.log.prepare import resolve_as_of
-
     return resolve_as_of(log, as_of)
 
 

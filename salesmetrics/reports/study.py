@@ -10,75 +10,49 @@ and survival views (Kaplan–Meier and cumulative incidence of won and lost,
 
 The training labels never see past the test start (``observed_until``), and the log is cut at ``as_of``. Each
 part that a log cannot support (too few snapshots, one class only, no dates, no activities) is left out with a
-sentence saying why; the study never refuses a valid log (``docs/decisions/0026-model-reports.md``).
+sentence saying why; the study never refuses a valid log (``docs/decisions/0026-model-reports.md``). The result,
+:class:`~salesmetrics.reports.study_result.Study`, puts its numbers in words, tables and figures.
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from salesmetrics._util.text import join_words, plural
-from salesmetrics.log.coverage import LogCoverage, Note, log_coverage, note_axes, table_or_note
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features import registry
+from salesmetrics.features.build import snapshots
+from salesmetrics.features.registry import FEATURES
+from salesmetrics.log.coverage import log_coverage
+from salesmetrics.log.prepare import filter_log, resolve_as_of
 from salesmetrics.log.saleslog import SalesLog
-from salesmetrics.models import LEAK_AUC
-from salesmetrics.reports.stall_risk import FREQS, LEARNERS, _Warnings, empty_features, fill_features
-from salesmetrics.features.build import FEATURES
-from salesmetrics.reports.tables import first
+from salesmetrics.models import CloseLikelihood, StallPredictor
+from salesmetrics.models.evaluation import evaluate
+from salesmetrics.models.splits import time_split
+from salesmetrics.models.survival import next_movement_cox, time_to_close
+from salesmetrics.reports.fitting import (
+    FREQS,
+    LEARNERS,
+    CollectedWarnings,
+    empty_features,
+    fill_features,
+    thin_snapshots,
+)
+from salesmetrics.reports.study_result import Study
 
 TARGETS = ("won", "stalled")
 COX_MAX_ROWS = 15_000  # the concordance index costs about the square of the rows: above this, dates are thinned
 COX_MIN_EVENTS = 20  # movements needed in the training snapshots (half as many in the test snapshots)
-SMALL_TEST_ROWS, SMALL_TEST_CLASS = 100, 20  # fewer test snapshots (or of the rarer class): said to be anecdotes
 SURVIVAL_GROUPS = ("stage", "owner", "team")
 
-#: Feature groups for the permutation importance; every feature in exactly one group (as in docs/models.md).
-FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "movement and stage": (
-        "stage_rank",
-        "movements",
-        "advances",
-        "regressions",
-        "back_and_forth",
-        "days_since_movement",
-        "days_since_commit",
-    ),
-    "client decisions": (
-        "decisions",
-        "decision_rate",
-        "interactions_since_decision",
-        "decisions_30d",
-        "owner_decision_rate",
-    ),
-    "motion volume": (
-        "motions",
-        "motions_14d",
-        "motions_30d",
-        "motion_per_movement",
-        "activities_since_movement",
-        "interactions",
-        "days_since_activity",
-    ),
-    "close-date slippage": ("close_date_pushes", "days_pushed", "close_date_pulls", "days_past_close"),
-    "deal and owner record": ("amount", "age_days", "owner_win_rate", "owner_closed"),
-}
+#: Feature groups for the permutation importance; every feature in exactly one group (the feature registry's).
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = registry.groups()
 #: The contrast the study is about: movement and decisions (shuffled together) against motion volume.
 CONTRAST: dict[str, tuple[str, ...]] = {
     "movement and decisions": FEATURE_GROUPS["movement and stage"] + FEATURE_GROUPS["client decisions"],
     "motion": FEATURE_GROUPS["motion volume"],
 }
-GROUP_COLORS = {
-    "movement and stage": "tab:blue",
-    "client decisions": "tab:green",
-    "motion volume": "tab:orange",
-    "close-date slippage": "tab:purple",
-    "deal and owner record": "tab:gray",
-}
-TARGET_WORDS = {"won": "won", "stalled": "stalled (no stage movement within the horizon)"}
 
 
 def grouped_permutation_importance(model, X: pd.DataFrame, y, groups: dict, n_repeats: int = 5, random_state=0):
@@ -100,8 +74,6 @@ def grouped_permutation_importance(model, X: pd.DataFrame, y, groups: dict, n_re
     >>> t["group"].tolist(), bool(t["auc_drop"].iloc[0] > 0.3), bool(abs(t["auc_drop"].iloc[1]) < 0.02)
     (['A', 'B'], True, True)
     """
-    from sklearn.metrics import roc_auc_score
-
     y = np.asarray(y)
     rng = np.random.default_rng(random_state)
     base = roc_auc_score(y, model.predict_proba(X)[:, 1])
@@ -119,352 +91,7 @@ def grouped_permutation_importance(model, X: pd.DataFrame, y, groups: dict, n_re
     return out.sort_values("auc_drop", ascending=False, kind="stable").reset_index(drop=True)
 
 
-@dataclass(frozen=True)
-class Study:
-    """Everything the ``close_likelihood_study`` report shows (see :func:`close_likelihood_study`).
-
-    ``evaluation``: the :class:`~salesmetrics.models.evaluation.Evaluation` (None, with ``evaluation_note``,
-    when the log cannot support a time split). ``importance``: per feature ``feature, group, auc_drop, sd``
-    (scikit-learn's permutation importance on the test snapshots); ``group_importance`` per feature group and
-    ``contrast`` for movement and decisions against motion, each group shuffled as a whole. ``survival``:
-    :func:`~salesmetrics.models.survival.time_to_close`; ``cox``:
-    :func:`~salesmetrics.models.survival.next_movement_cox` (None with a note when they cannot be made).
-    """
-
-    as_of: pd.Timestamp | None
-    target: str
-    horizon_days: float
-    freq: str
-    learner: str
-    coverage: LogCoverage
-    notes: tuple[str, ...]
-    evaluation: object = None
-    evaluation_note: str | None = None
-    fallback: str | None = None
-    model_used: str | None = None
-    importance: pd.DataFrame = field(default_factory=pd.DataFrame)
-    group_importance: pd.DataFrame = field(default_factory=pd.DataFrame)
-    contrast: pd.DataFrame = field(default_factory=pd.DataFrame)
-    survival: object = None
-    survival_note: str | None = None
-    cox: object = None
-    cox_note: str | None = None
-    n_snapshots: int = 0
-    every: int = 1
-    cox_every: int = 1
-    empty: tuple[str, ...] = ()
-
-    # ------------------------------------------------------------------ numbers the words use
-
-    def _metric(self, model: str, metric: str) -> pd.Series | None:
-        t = self.evaluation.table
-        row = t[(t["model"] == model) & (t["metric"] == metric)]
-        return row.iloc[0] if len(row) else None
-
-    @property
-    def calibration_gap(self) -> float:
-        """Mean absolute gap between predicted and observed rates over the model's calibration bins, weighted by
-        rows (the expected calibration error); NaN without an evaluation."""
-        if self.evaluation is None:
-            return float("nan")
-        c = self.evaluation.calibration
-        c = c[c["model"] == "model"]
-        if not len(c) or not c["n"].sum():
-            return float("nan")
-        return float((c["n"] * (c["mean_predicted"] - c["observed_rate"]).abs()).sum() / c["n"].sum())
-
-    # ------------------------------------------------------------------ words
-
-    def _evaluation_sentences(self) -> list[str]:
-        if self.evaluation is None:
-            return [f"The time-split evaluation cannot be made: {self.evaluation_note}."]
-        ev = self.evaluation
-        c = ev.counts
-        rate = float(ev.predictions["y"].mean())
-        text = (
-            f"Trained on {c['train']:,} snapshots before {ev.cutoff:%Y-%m-%d} and tested on {c['test']:,} from "
-            f"{ev.test_start:%Y-%m-%d} (a {ev.gap_days:g}-day gap; {c['test_censored']:,} test snapshots without a "
-            f"known outcome left out; {rate:.0%} of the test snapshots {TARGET_WORDS[self.target].split(' (')[0]})"
-        )
-        auc = self._metric("model", "roc_auc")
-        baselines = [m for m in ev.models if m != "model"]
-        best = None
-        for name in baselines:
-            row = self._metric(name, "roc_auc")
-            if row is not None and np.isfinite(row["value"]) and (best is None or row["value"] > best["value"]):
-                best = row
-        text += f", the model reaches a ROC AUC of {auc['value']:.2f} [{auc['ci_low']:.2f}, {auc['ci_high']:.2f}]"
-        if best is not None:
-            text += (
-                f"; the best baseline ('{best['model']}') reaches {best['value']:.2f} "
-                f"[{best['ci_low']:.2f}, {best['ci_high']:.2f}]"
-            )
-            if auc["ci_low"] > best["ci_high"]:
-                text += ": the model ranks clearly better"
-            elif auc["value"] > best["value"]:
-                text += ": the model ranks a little better, within the intervals"
-            else:
-                text += ": the model ranks no better than this rule"
-        out = [text + "."]
-        y = ev.predictions["y"]
-        few = min(int(y.sum()), int((y == 0).sum()))
-        if c["test"] < SMALL_TEST_ROWS or few < SMALL_TEST_CLASS:
-            out.append(
-                f"With {c['test']:,} test snapshots, {few:,} of them in the rarer class, these figures are anecdotes "
-                f"rather than estimates (a steady estimate needs some {SMALL_TEST_ROWS} snapshots and "
-                f"{SMALL_TEST_CLASS} of each class)."
-            )
-        if auc["value"] >= LEAK_AUC and len(self.importance):
-            top = self.importance.iloc[0]
-            out.append(
-                f"A ROC AUC this close to 1 usually means a feature leaks the outcome: shuffling {top['feature']} "
-                f"alone lowers it by {top['auc_drop']:.2f}; check whether the export fills it only once a deal is "
-                "closed."
-            )
-        brier = self._metric("model", "brier")
-        gap = self.calibration_gap
-        if brier is not None and np.isfinite(gap):
-            out.append(
-                f"Its Brier score is {brier['value']:.3f}, and its predicted probabilities differ from the observed "
-                f"rates by {gap * 100:.1f} percentage points on average over the calibration bins."
-            )
-        return out
-
-    def _importance_sentences(self) -> list[str]:
-        if self.contrast.empty:
-            return []
-        d = self.contrast.set_index("group")["auc_drop"]
-        move, motion = float(d["movement and decisions"]), float(d["motion"])
-        text = (
-            f"Shuffling the movement and client-decision features together lowers the test ROC AUC by {move:.3f}; "
-            f"shuffling the motion (activity volume) features by {motion:.3f}"
-        )
-        if not self.coverage.has("activities"):
-            text += ", which are empty here: the log has no activities"
-        elif max(move, motion) <= 0.005:
-            text += ": neither side carries measurable weight on the test snapshots"
-        elif move > motion + 0.005:
-            text += (
-                f": on this log, whether a deal is {self.target} rests more on movement and decisions than on motion"
-            )
-        elif motion > move + 0.005:
-            text += f": on this log, activity volume carries more of whether a deal is {self.target} than movement"
-        else:
-            text += ": neither side carries clearly more"
-        top = self.importance.head(1)
-        if len(top) and top["auc_drop"].iloc[0] > 0:
-            text += f". The single most important feature is {top['feature'].iloc[0]} ({top['group'].iloc[0]})"
-        return [text + "."]
-
-    def _survival_sentences(self) -> list[str]:
-        if self.survival is None:
-            return [f"Survival curves cannot be drawn: {self.survival_note}."] if self.survival_note else []
-        s = self.survival.summary
-        if not len(s):
-            return ["No deal is left for the survival curves."]
-        n = int(s["n_deals"].sum())
-        age = self.survival.min_age_days
-        who = f"{plural(n, 'deal')} still open at {age:g} days" if age else plural(n, "deal")
-        horizons = [h for h in self.survival.horizons if s[f"won_within_{h}d"].notna().any()]
-        if not horizons:
-            return [f"Time to close ({who}): every horizon runs past the longest follow-up, so no share is given."]
-        h = 90 if 90 in horizons else horizons[-1]
-        col = f"won_within_{h}d"
-        known = s[s[col].notna()]
-        lo, hi = known.loc[known[col].idxmin()], known.loc[known[col].idxmax()]
-        by = self.survival.by
-        then = "then " if age else "at first "
-        if by is None or len(known) == 1:
-            text = f"Of {who}, {hi[col]:.0%} are won within the next {h} days"
-        elif by == "stage":
-            text = (
-                f"Of {who}, {hi[col]:.0%} of those {then}in {hi['group']} are won within the next {h} days, against "
-                f"{lo[col]:.0%} of those in {lo['group']}"
-            )
-        else:
-            text = (
-                f"Of {who}, {hi[col]:.0%} of {hi['group']}'s are won within the next {h} days, against "
-                f"{lo[col]:.0%} of {lo['group']}'s"
-            )
-        return [text + " (cumulative incidence, losses competing)."]
-
-    def _cox_sentences(self) -> list[str]:
-        if self.cox is None:
-            return [f"The Cox model of the time to the next movement cannot be fitted: {self.cox_note}."]
-        cox = self.cox
-        if not np.isfinite(cox.concordance):
-            return []
-        top = cox.coefficients.iloc[0]
-        way = "sooner" if top["hazard_ratio"] > 1 else "later"
-        thinned = f", one as-of date in {self.cox_every}" if self.cox_every > 1 else ""
-        return [
-            f"A Cox model of the time to the next movement orders who moves first with a concordance of "
-            f"{cox.concordance:.2f} on {cox.n_test:,} later snapshots{thinned} (0.5 is chance); its largest effect "
-            f"is {top['feature']} (hazard ratio {top['hazard_ratio']:.2f} per standard deviation: moves {way})."
-        ]
-
-    def narrative(self) -> str:
-        """A few plain sentences computed from the numbers; each part that cannot be made says why."""
-        if self.as_of is None:
-            return " ".join(self.notes)
-        lines = self._evaluation_sentences()
-        if self.fallback:
-            lines.append(f"Small-data fallback: {self.fallback}.")
-        lines += self._importance_sentences() + self._survival_sentences() + self._cox_sentences()
-        if self.empty:
-            shown = list(self.empty)[:6] + ([f"{len(self.empty) - 6} more"] if len(self.empty) > 6 else [])
-            lines.append(
-                f"{plural(len(self.empty), 'feature')} have no value in this log and carry nothing: "
-                f"{join_words(shown)}."
-            )
-        if self.every > 1:
-            lines.append(f"To keep the study quick, one {FREQS[self.freq]} as-of date in {self.every} is used.")
-        return " ".join([*lines, *self.notes])
-
-    # ------------------------------------------------------------------ tables
-
-    def table(self, name: str, n: int = 15):
-        """``evaluation`` (the model beside the baselines), ``calibration``, ``groups`` (grouped importance),
-        ``importance`` (top ``n`` features), ``survival`` or ``cox`` (top ``n`` hazard ratios); a
-        :class:`~salesmetrics.log.coverage.Note` saying why when it is empty."""
-        names = ("evaluation", "calibration", "groups", "importance", "survival", "cox")
-        if name not in names:
-            raise UsageError(f"No table {name!r}; tables: {', '.join(names)}.")
-        if self.as_of is None:
-            return Note(" ".join(self.notes))
-        ev_note = f"No evaluation: {self.evaluation_note}." if self.evaluation is None else ""
-        if name == "evaluation":
-            return Note(ev_note) if ev_note else self.evaluation.wide().reset_index()
-        if name == "calibration":
-            return Note(ev_note) if ev_note else table_or_note(self.evaluation.calibration, "No rows.", 3)
-        if name in ("groups", "importance"):
-            frame = self.group_importance if name == "groups" else first(self.importance, n)
-            return Note(ev_note) if ev_note else table_or_note(frame, "No importance was computed.", 3)
-        if name == "survival":
-            if self.survival is None:
-                return Note(f"No survival curves: {self.survival_note}.")
-            return table_or_note(self.survival.summary, "No deal is left for the survival curves.", 3)
-        if self.cox is None:
-            return Note(f"No Cox model: {self.cox_note}.")
-        return table_or_note(first(self.cox.coefficients, n), "No coefficient.", 3)
-
-    def _repr_html_(self) -> str:
-        parts = [f"<p>{html.escape(self.narrative())}</p>"]
-        table = self.table("evaluation")
-        parts.append(table._repr_html_() if isinstance(table, Note) else table.to_html(index=False))
-        return "".join(parts)
-
-    # ------------------------------------------------------------------ figures
-
-    def _no_evaluation(self) -> str | None:
-        if self.as_of is None:
-            return " ".join(self.notes)
-        if self.evaluation is None:
-            return f"The time-split evaluation cannot be made: {self.evaluation_note}."
-        return None
-
-    def plot_evaluation(self, fig=None):
-        """ROC and precision-recall curves of the model and the baselines on the test snapshots (calibration:
-        :meth:`plot_calibration`)."""
-        import matplotlib.pyplot as plt
-
-        title = f"Model against the CRM baselines on later snapshots (target: {self.target})"
-        why = self._no_evaluation()
-        if why:
-            return note_axes(None, title, why).figure
-        fig = fig or plt.figure(figsize=(12, 5))
-        ax_roc, ax_pr = fig.subplots(1, 2)
-        spare = fig.add_axes((0, 0, 0.01, 0.01))  # Evaluation.plot draws calibration too: drawn apart here
-        self.evaluation.plot(axes=(ax_roc, ax_pr, spare))
-        fig.delaxes(spare)
-        ax_roc.set_xlabel("False positive rate (0–1)")
-        ax_roc.set_ylabel("True positive rate (0–1)")
-        ax_pr.set_xlabel("Recall (0–1)")
-        ax_pr.set_ylabel("Precision (0–1)")
-        fig.suptitle(title)
-        fig.tight_layout()
-        return fig
-
-    def plot_calibration(self, ax=None):
-        """Observed rate against predicted probability per bin, model and baselines, with the diagonal."""
-        why = self._no_evaluation()
-        if why:
-            return note_axes(ax, f"Calibration on the test snapshots ({self.target})", why)
-        ax = self.evaluation.plot_calibration(ax)
-        ax.set_xlabel("Mean predicted probability in the bin (0–1)")
-        ax.set_ylabel(f"Observed share {self.target} (0–1)")
-        return ax
-
-    def plot_importance(self, fig=None, n: int = 12):
-        """Drop in test ROC AUC when each feature group (left) or feature (right, top ``n``) is shuffled."""
-        import matplotlib.pyplot as plt
-        import seaborn as sns
-
-        title = f"Which features carry the weight (target: {self.target})"
-        why = self._no_evaluation()
-        if why or self.group_importance.empty:
-            return note_axes(None, title, why or "No importance was computed.").figure
-        fig = fig or plt.figure(figsize=(14, 5))
-        ax_group, ax_feat = fig.subplots(1, 2)
-        g = self.group_importance
-        colors = [GROUP_COLORS.get(name, "tab:gray") for name in g["group"]]
-        ax_group.barh(g["group"][::-1], g["auc_drop"][::-1], xerr=g["sd"][::-1], color=colors[::-1])
-        ax_group.axvline(0, color="black", linewidth=0.8)
-        ax_group.set(
-            title="Feature groups, each shuffled as a whole",
-            xlabel="drop in test ROC AUC (AUC points)",
-            ylabel="feature group",
-        )
-        top = self.importance.head(n)
-        sns.barplot(
-            data=top,
-            x="auc_drop",
-            y="feature",
-            hue="group",
-            palette=GROUP_COLORS,
-            dodge=False,
-            ax=ax_feat,
-        )
-        ax_feat.axvline(0, color="black", linewidth=0.8)
-        ax_feat.set(
-            title=f"The {len(top)} most important single features",
-            xlabel="drop in test ROC AUC (AUC points)",
-            ylabel="feature",
-        )
-        ax_feat.legend(title="group", fontsize="small", loc="lower right")
-        fig.suptitle(title)
-        fig.tight_layout()
-        return fig
-
-    def plot_survival(self, fig=None):
-        """Kaplan–Meier share still open and cumulative incidence of won and lost, by the chosen grouping."""
-        import matplotlib.pyplot as plt
-
-        title = "Time to close: Kaplan–Meier and cumulative incidence of won and lost"
-        if self.as_of is None or self.survival is None or not len(self.survival.summary):
-            why = " ".join(self.notes) if self.as_of is None else (self.survival_note or "No deal is left.")
-            return note_axes(None, title, why).figure
-        fig = fig or plt.figure(figsize=(13, 4.8))
-        axes = fig.subplots(1, 2, sharex=True)
-        self.survival.plot(axes=axes)
-        fig.suptitle(f"{title} ({len(self.survival.deals):,} deals, open deals censored at the as-of date)")
-        fig.tight_layout()
-        return fig
-
-    def plot_cox(self, ax=None):
-        """Hazard ratios of the next movement per standard deviation of each feature (Cox model)."""
-        title = "Time to next movement, Cox model"
-        if self.as_of is None or self.cox is None:
-            return note_axes(ax, title, " ".join(self.notes) if self.as_of is None else f"{self.cox_note}.")
-        ax = self.cox.plot(ax=ax)
-        ax.set_ylabel("feature (standardised)")
-        ax.figure.tight_layout()
-        return ax
-
-
 def _learner(target: str, learner: str, horizon_days: float, n_jobs, random_state):
-    from salesmetrics.models import CloseLikelihood, StallPredictor
-
     if target == "won":
         return CloseLikelihood(target="won", model=learner, n_jobs=n_jobs, random_state=random_state)
     return StallPredictor(horizon_days=horizon_days, model=learner, n_jobs=n_jobs, random_state=random_state)
@@ -539,13 +166,6 @@ def close_likelihood_study(
     'Trained on 1,327 snapshots before 2024-12-31 and tested on 484 from 2025-01-30 (a 30-day gap'
     >>> s.plot_importance()  # doctest: +SKIP
     """
-    from salesmetrics.log.prepare import filter_log
-    from salesmetrics.models.evaluation import evaluate, time_split
-    from salesmetrics.models.survival import next_movement_cox, time_to_close
-    from salesmetrics.log.prepare import resolve_as_of
-    from salesmetrics.reports.stall_risk import thin_snapshots
-    from salesmetrics.features.build import snapshots
-
     if target not in TARGETS:
         raise UsageError(f"target must be 'won' or 'stalled', not {target!r}.")
     if freq not in FREQS:
@@ -592,7 +212,7 @@ def close_likelihood_study(
         parts["empty"] = tuple(empty)
         frame, train = fill_features(frame, empty), fill_features(train, empty)
         estimator = _learner(target, model, float(horizon_days), n_jobs, random_state)
-        with _Warnings() as caught:
+        with CollectedWarnings() as caught:
             ev = evaluate(
                 estimator,
                 frame,
@@ -613,7 +233,7 @@ def close_likelihood_study(
         X, y = test[list(FEATURES)], test[target].astype("float64").astype("int64").to_numpy()
         if len(X) != len(ev.predictions):  # pragma: no cover - evaluate's test rows are these rows
             raise UsageError("the test rows could not be matched to the evaluation's")
-        with _Warnings():
+        with CollectedWarnings():
             single = grouped_permutation_importance(
                 fitted, X, y, {f: (f,) for f in FEATURES}, n_repeats, random_state
             ).rename(columns={"group": "feature"})
@@ -629,7 +249,7 @@ def close_likelihood_study(
 
     # ------------------------------------------------------------------ survival
     try:
-        with _Warnings():
+        with CollectedWarnings():
             parts["survival"] = time_to_close(scope, as_of=stamp, by=survival_by, min_age_days=min_age_days)
     except UsageError as exc:
         parts["survival_note"] = _reason(exc)
@@ -639,7 +259,7 @@ def close_likelihood_study(
         try:
             cox_cut = parts["evaluation"].cutoff if "evaluation" in parts else cutoff
             cox_frame, parts["cox_every"] = thin_snapshots(frame, COX_MAX_ROWS)
-            with _Warnings():
+            with CollectedWarnings():
                 cox = next_movement_cox(cox_frame, cutoff=cox_cut, gap_days=0.0)
             if cox.events_train < COX_MIN_EVENTS or cox.events_test < COX_MIN_EVENTS // 2:
                 parts["cox_note"] = (

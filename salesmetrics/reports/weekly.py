@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.text import plural
-from salesmetrics.log.coverage import LogCoverage, Note, log_coverage
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.log.coverage import LogCoverage, Note, log_coverage
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
+from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.reports.tables import UNASSIGNED, first
 
 CHANGES = ("created", "advanced", "sent back", "won", "lost", "pushed", "pulled in", "amount changed")
