@@ -26,22 +26,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from salesmetrics.adapters._common import (
-    Collector,
-    Provenance,
-    SourceTable,
-    as_names,
-    check_output,
-    check_stage_lists,
-    check_timezone,
-    empty_stage_changes,
-    find_column,
-    finish,
-    parse_amounts,
-    parse_times,
-    read_source,
-    unknown_stage_problem,
-)
+from salesmetrics.adapters._build import Provenance, empty_stage_changes, finish
+from salesmetrics.adapters._columns import find_column, parse_amounts, parse_times, unknown_stage_problem
+from salesmetrics.adapters._settings import as_names, check_output, check_stage_lists, check_timezone
+from salesmetrics.adapters._source import Collector, SourceTable, read_source
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.saleslog import SalesLog

@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 OUTCOMES = ("advanced", "stayed", "regressed")
 DIRECTIONS = ("inbound", "outbound")
 MAX_SHOWN = 5
+#: The owner an adapter writes for a deal whose export names none; reports count it as unassigned.
+UNKNOWN_OWNER = "(unknown)"
 
 
 @dataclass(frozen=True)
