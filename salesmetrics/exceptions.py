@@ -45,6 +45,9 @@ class OutputError(SalesmetricsError, OSError):
         return self.message
 
 
+#: How many rows and values a problem shows; ``count`` says how many there are in all.
+MAX_SHOWN = 5
+
 _OUTPUT_FIXES = {  # errno name: (what it means, how to fix it)
     "ENOSPC": ("the disk is full", "free some space or write to another disk"),
     "EDQUOT": ("the disk quota is used up", "free some space or write to another disk"),

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics.adapters._source import Collector, SourceTable
-from salesmetrics.exceptions import Problem
+from salesmetrics.exceptions import MAX_SHOWN, Problem
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.parsing import EXPECTED_TIMESTAMP, MAX_SHOWN, parse_numbers, parse_timestamps
+from salesmetrics.log.parsing import EXPECTED_TIMESTAMP, parse_numbers, parse_timestamps
 from salesmetrics.log.schemas import DEALS
 
 _TRUE = {"true", "1", "yes", "y", "t"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from salesmetrics._util.timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.saleslog import check_output_folder
+from salesmetrics.log.saleslog import check_log_format, check_output_folder
 
 
 def as_names(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -97,8 +97,7 @@ def check_date_order(date_order: str) -> str:
 def check_output(out: str | Path | None, format: str, overwrite: bool, inputs: Iterable[str | Path] = ()) -> None:
     """Fail before any work is done when the output cannot be written (or would delete one of ``inputs``)."""
     if out is None:
-        if format not in ("parquet", "csv"):
-            raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
+        check_log_format(format)
         return
     check_output_folder(Path(out), format=format, overwrite=overwrite, inputs=inputs)
 

@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.text import agree, plural
-from salesmetrics.exceptions import LogValidationError, Problem, ProblemList, UsageError
-from salesmetrics.log.parsing import MAX_SHOWN
+from salesmetrics.exceptions import MAX_SHOWN, LogValidationError, Problem, ProblemList, UsageError
 from salesmetrics.log.readers import read_raw_table
 
 

@@ -14,9 +14,9 @@ import pandas as pd
 
 from salesmetrics._util.limits import YEAR_RANGE
 from salesmetrics._util.text import plural
-from salesmetrics.exceptions import Problem
+from salesmetrics._util.time_units import US_PER_DAY
+from salesmetrics.exceptions import MAX_SHOWN, Problem
 
-MAX_SHOWN = 5
 _AWARE = re.compile(r"(?:\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT))$", re.IGNORECASE)
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b")
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
@@ -288,7 +288,7 @@ def _from_serial(
             )
         )
     usable = numbers.where(present & ~outside)
-    micros = np.round(usable.to_numpy(dtype="float64") * 86_400_000_000)
+    micros = np.round(usable.to_numpy(dtype="float64") * US_PER_DAY)
     parsed = SERIAL_ORIGIN + pd.to_timedelta(micros, unit="us")
     return _to_zone(pd.Series(parsed, index=numbers.index), tz)
 

@@ -11,6 +11,8 @@ from typing import Literal
 
 import pandas as pd
 
+from salesmetrics._util.atomic import atomic_folder
+from salesmetrics._util.output import check_output_folder as check_folder
 from salesmetrics.exceptions import LogValidationError, Problem, ProblemList, UsageError
 from salesmetrics.log.config import CONFIG_FILE, StageModel
 from salesmetrics.log.schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TABLES, TableSpec
@@ -290,6 +292,10 @@ def read_log(path: str | os.PathLike) -> SalesLog:
     return log
 
 
+#: The file formats a log's tables are written in.
+LOG_FORMATS = ("parquet", "csv")
+
+
 def _write_table(frame: pd.DataFrame, target: Path, fmt: str) -> None:
     if fmt == "parquet":
         import pyarrow as pa
@@ -313,7 +319,7 @@ def _write_folder(model: StageModel, tables: dict[str, pd.DataFrame | None], tar
 
 
 # Entries a folder written by salesmetrics may hold: only such a folder is ever replaced (with overwrite).
-_LOG_ENTRIES = {CONFIG_FILE} | {f"{spec.name}.{ext}" for spec in TABLES for ext in ("parquet", "csv")}
+_LOG_ENTRIES = {CONFIG_FILE} | {f"{spec.name}.{ext}" for spec in TABLES for ext in LOG_FORMATS}
 _TOOL_ENTRIES = {".DS_Store", ".ipynb_checkpoints"}  # left by file browsers and Jupyter
 _TRUTH_FOLDER = "truth"  # a simulated log's ground truth
 _TRUTH_SUFFIXES = (".parquet", ".csv", ".yaml")
@@ -336,6 +342,12 @@ def _foreign_entries(folder: Path) -> list[str]:
     return sorted(foreign)
 
 
+def check_log_format(format: str) -> None:
+    """A usage error unless ``format`` is one a log is written in (``parquet`` or ``csv``)."""
+    if format not in LOG_FORMATS:
+        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
+
+
 def check_output_folder(
     target: Path,
     *,
@@ -353,13 +365,8 @@ def check_output_folder(
     any of ``inputs`` (the files being read). A folder that cannot be written to raises
     :class:`~salesmetrics.exceptions.OutputError`. The shared rules are :mod:`salesmetrics._util.output`'s.
     """
-    from salesmetrics._util.output import check_output_folder as check_folder
-
-    if format not in ("parquet", "csv"):
-        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
+    check_log_format(format)
     target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"{target} is a file; a log is written to a folder.")
     check_folder(target, logs=[source] if source is not None else (), inputs=inputs, what="the log", verb=verb)
     if not target.exists() or not any(target.iterdir()):
         return
@@ -399,8 +406,6 @@ def write_log(
     >>> sorted(p.name for p in out.iterdir())[:2]
     ['activities.csv', 'amount_changes.csv']
     """
-    from salesmetrics._util.atomic import atomic_folder
-
     target = Path(path).absolute()  # "." has no parent to stage beside
     check_output_folder(target, format=format, overwrite=overwrite, source=log.source)
     tables = dict(log.tables)

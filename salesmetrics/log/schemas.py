@@ -16,7 +16,7 @@ import pandas as pd
 from salesmetrics._util.fast import all_in, is_in
 from salesmetrics._util.suggest import close_matches
 from salesmetrics._util.text import shorten
-from salesmetrics.exceptions import Problem
+from salesmetrics.exceptions import MAX_SHOWN, Problem
 from salesmetrics.log.config import StageModel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +24,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OUTCOMES = ("advanced", "stayed", "regressed")
 DIRECTIONS = ("inbound", "outbound")
-MAX_SHOWN = 5
 #: The owner an adapter writes for a deal whose export names none; reports count it as unassigned.
 UNKNOWN_OWNER = "(unknown)"
 

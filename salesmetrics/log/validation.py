@@ -17,9 +17,9 @@ import pandas as pd
 from salesmetrics._util.fast import duplicated_rows, epoch, index_in
 from salesmetrics._util.suggest import close_matches
 from salesmetrics._util.text import listed, plural, shorten
-from salesmetrics.exceptions import Problem, ProblemList
+from salesmetrics.exceptions import MAX_SHOWN, Problem, ProblemList
 from salesmetrics.log.config import StageModel, load_config
-from salesmetrics.log.parsing import MAX_SHOWN, parse_numbers, parse_timestamps
+from salesmetrics.log.parsing import parse_numbers, parse_timestamps
 from salesmetrics.log.readers import RawTable, find_table_file, read_raw_table
 from salesmetrics.log.schemas import EVENT_TIME, TABLES, TableSpec, schema_problems
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.files import not_a_file
 from salesmetrics.log.config import StageModel
 
@@ -548,10 +549,5 @@ def write_frame(frame, out: Path, fmt: str) -> None:
     con = connect()
     con.register("result", table)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         con.execute(f"COPY {_spreadsheet_safe(con, 'result', fmt)} TO {_lit(tmp)} ({options})")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

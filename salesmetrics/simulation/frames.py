@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
+from salesmetrics._util.time_units import US_PER_DAY, US_PER_MINUTE
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.saleslog import SalesLog, check_output_folder, write_log
 from salesmetrics.simulation.engine import KIND_NAMES, LOST_CODE, Raw, _owner_names, _team_names
@@ -45,7 +46,7 @@ def _timestamps(start: pd.Timestamp, days: np.ndarray, tz: str, groups: np.ndarr
         i = np.arange(minutes.size, dtype=np.int64)
         key = groups.astype(np.int64) * (1 << 34) + (minutes - i + (1 << 31))
         minutes = np.maximum.accumulate(key) - groups.astype(np.int64) * (1 << 34) - (1 << 31) + i
-    us = minutes * 60_000_000
+    us = minutes * US_PER_MINUTE
     base = start.value // 1_000  # start is naive midnight: nanoseconds since epoch, as if UTC
     naive = pd.DatetimeIndex((us + base).astype("datetime64[us]"))
     if tz == "UTC":
@@ -56,7 +57,7 @@ def _timestamps(start: pd.Timestamp, days: np.ndarray, tz: str, groups: np.ndarr
 
 
 def _days(start: pd.Timestamp, days: np.ndarray, tz: str) -> pd.Series:
-    us = (days.astype(np.int64) * 86_400) * 1_000_000 + start.value // 1_000
+    us = days.astype(np.int64) * US_PER_DAY + start.value // 1_000
     naive = pd.DatetimeIndex(us.astype("datetime64[us]"))
     return pd.Series(
         naive.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").astype(f"datetime64[us, {tz}]")
