@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from salesmetrics._util.text import shorten
+
 Severity = Literal["error", "warning"]
 
 
@@ -123,8 +125,6 @@ class Problem:
 
     def __post_init__(self) -> None:
         # a value or column may be a whole 1 MB cell of a hostile file: messages show its start and its length
-        from salesmetrics._util.text import shorten
-
         object.__setattr__(self, "values", tuple(shorten(v) for v in self.values))
         if self.column is not None:
             object.__setattr__(self, "column", shorten(self.column))

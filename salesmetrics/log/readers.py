@@ -27,6 +27,7 @@ import pandas as pd
 from salesmetrics._util.files import not_a_file
 from salesmetrics._util.text import shorten
 from salesmetrics.exceptions import Problem
+from salesmetrics.log.schemas import TABLES
 
 SUFFIXES = (".parquet", ".csv", ".tsv", ".txt")
 DELIMITERS = ",;\t|"
@@ -306,8 +307,6 @@ def _read_parquet(path: Path, name: str, file: str) -> tuple[RawTable | None, li
 def _nested_columns(schema, name: str, file: str) -> list[Problem]:
     """A problem per column of the log format that holds lists, structs, maps or raw bytes instead of values."""
     import pyarrow as pa
-
-    from salesmetrics.log.schemas import TABLES
 
     known = {c for spec in TABLES if spec.name == name for c in spec.columns}
     problems = []

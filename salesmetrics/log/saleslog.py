@@ -11,10 +11,11 @@ from typing import Literal
 
 import pandas as pd
 
-from salesmetrics._util.atomic import atomic_folder
+from salesmetrics._util.atomic import atomic_folder, writing
 from salesmetrics._util.output import check_output_folder as check_folder
 from salesmetrics.exceptions import LogValidationError, Problem, ProblemList, UsageError
 from salesmetrics.log.config import CONFIG_FILE, StageModel
+from salesmetrics.log.quotas import check_quotas
 from salesmetrics.log.schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TABLES, TableSpec
 from salesmetrics.log.validation import _load_tables
 
@@ -130,8 +131,6 @@ class SalesLog:
         amount_changes: pd.DataFrame | None = None,
     ) -> SalesLog:
         """A log from in-memory tables; it is written and read back so it gets the same checks as a file."""
-        from salesmetrics._util.atomic import writing
-
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "log"
             with writing(target):  # a full temporary disk names the folder, not a traceback
@@ -255,8 +254,6 @@ def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog
         frame = loaded.tables.get(spec.name)
         tables[spec.name] = _empty(spec, tz) if frame is None else _with_optional_columns(frame, spec)
     if "quotas" not in skip and Path(path).is_dir():  # the optional quotas table, checked like the others
-        from salesmetrics.log.quotas import check_quotas
-
         loaded.problems.extend(check_quotas(path, tables["deals"])[1])
         if loaded.problems.errors:
             return None, loaded.problems
@@ -321,7 +318,7 @@ def _write_folder(model: StageModel, tables: dict[str, pd.DataFrame | None], tar
 # Entries a folder written by salesmetrics may hold: only such a folder is ever replaced (with overwrite).
 _LOG_ENTRIES = {CONFIG_FILE} | {f"{spec.name}.{ext}" for spec in TABLES for ext in LOG_FORMATS}
 _TOOL_ENTRIES = {".DS_Store", ".ipynb_checkpoints"}  # left by file browsers and Jupyter
-_TRUTH_FOLDER = "truth"  # a simulated log's ground truth
+TRUTH_FOLDER = "truth"  # a simulated log's ground truth
 _TRUTH_SUFFIXES = (".parquet", ".csv", ".yaml")
 
 
@@ -331,9 +328,9 @@ def _foreign_entries(folder: Path) -> list[str]:
     for entry in folder.iterdir():
         if entry.name in _TOOL_ENTRIES:
             continue
-        if entry.name == _TRUTH_FOLDER and entry.is_dir() and not entry.is_symlink():
+        if entry.name == TRUTH_FOLDER and entry.is_dir() and not entry.is_symlink():
             foreign += [
-                f"{_TRUTH_FOLDER}/{x.name}"
+                f"{TRUTH_FOLDER}/{x.name}"
                 for x in entry.iterdir()
                 if x.is_dir() or x.is_symlink() or not x.name.endswith(_TRUTH_SUFFIXES)
             ]

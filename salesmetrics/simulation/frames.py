@@ -12,12 +12,12 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
+from salesmetrics._util.atomic import atomic_folder
 from salesmetrics._util.time_units import US_PER_DAY, US_PER_MINUTE
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.saleslog import SalesLog, check_output_folder, write_log
+from salesmetrics.log.saleslog import TRUTH_FOLDER, SalesLog, check_output_folder, write_log
 from salesmetrics.simulation.engine import KIND_NAMES, LOST_CODE, Raw, _owner_names, _team_names
 
-TRUTH_FOLDER = "truth"
 _OUTCOMES = ("stayed", "advanced", "regressed")
 _EVENTS = ("created", "weekly", "stage_change")
 _REASONS = ("open", "signed", "rejected", "stalled")
@@ -129,8 +129,6 @@ class Simulation:
         back (:func:`salesmetrics._util.atomic.atomic_folder`). An existing non-empty folder is replaced only with
         ``overwrite=True``. Returns the folder written.
         """
-        from salesmetrics._util.atomic import atomic_folder
-
         target = Path(out).absolute()  # "." has no parent to stage beside
         check_output_folder(target, format=format, overwrite=overwrite)
         with atomic_folder(target) as staged:
