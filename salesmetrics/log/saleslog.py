@@ -17,7 +17,7 @@ from salesmetrics.exceptions import LogValidationError, Problem, ProblemList, Us
 from salesmetrics.log.config import CONFIG_FILE, StageModel
 from salesmetrics.log.quotas import check_quotas
 from salesmetrics.log.schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TABLES, TableSpec
-from salesmetrics.log.validation import _load_tables
+from salesmetrics.log.validation import load_tables
 
 
 def _empty(spec: TableSpec, tz: str) -> pd.DataFrame:
@@ -245,7 +245,7 @@ def check_log(path: str | os.PathLike) -> tuple[SalesLog | None, ProblemList]:
 
 def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog | None, ProblemList]:
     """:func:`check_log` leaving out the optional tables in ``skip`` (they come back empty)."""
-    loaded = _load_tables(path, skip)
+    loaded = load_tables(path, skip)
     if loaded.problems.errors or loaded.model is None:
         return None, loaded.problems
     tz = loaded.model.timezone

@@ -140,13 +140,11 @@ def _drop_duplicates(
     return frame[~dup], (None if codes is None else codes[~dup]), [problem], n
 
 
-def load_tables(path: str | Path) -> LoadedTables:
-    """Read and check every file of a log folder. Never raises for problems in the data."""
-    return _load_tables(path, ())
+def load_tables(path: str | Path, skip: tuple[str, ...] = ()) -> LoadedTables:
+    """Read and check every file of a log folder. Never raises for problems in the data.
 
-
-def _load_tables(path: str | Path, skip: tuple[str, ...]) -> LoadedTables:
-    """:func:`load_tables`, leaving out the optional tables named in ``skip`` (as if their files were absent)."""
+    The optional tables named in ``skip`` are left out, as if their files were absent.
+    """
     folder = Path(path)
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"

@@ -16,7 +16,7 @@ from salesmetrics._util.atomic import atomic_folder
 from salesmetrics._util.time_units import US_PER_DAY, US_PER_MINUTE
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.saleslog import TRUTH_FOLDER, SalesLog, check_output_folder, write_log
-from salesmetrics.simulation.engine import KIND_NAMES, LOST_CODE, Raw, _owner_names, _team_names
+from salesmetrics.simulation.engine import KIND_NAMES, LOST_CODE, Raw
 
 _OUTCOMES = ("stayed", "advanced", "regressed")
 _EVENTS = ("created", "weekly", "stage_change")
@@ -135,6 +135,39 @@ class Simulation:
             built = write_log(self.log, staged, format=format)
             self.truth.write(built / TRUTH_FOLDER)
         return target
+
+
+_FIRST_NAMES = (
+    "Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya",
+    "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wes", "Xena", "Yusuf", "Zoe",
+)  # fmt: skip
+_INITIALS = "MKTRBLSNDPGHWCFJ"
+
+
+def _owner_names(n: int) -> list[str]:
+    """``n`` distinct owner names: a first name and an initial ("Ava M."), numbered once they run out."""
+    names = []
+    for i in range(n):
+        first = _FIRST_NAMES[i % len(_FIRST_NAMES)]
+        initial = _INITIALS[(i // len(_FIRST_NAMES)) % len(_INITIALS)]
+        base = f"{first} {initial}."
+        cycle = i // (len(_FIRST_NAMES) * len(_INITIALS))
+        names.append(base if cycle == 0 else f"{base} {cycle + 1}")
+    return names
+
+
+def _team_names(n: int) -> list[str]:
+    """``n`` team names: Team A, B, ... Z, AA, AB, ..."""
+    out = []
+    for i in range(n):
+        label, j = "", i
+        while True:
+            label = chr(ord("A") + j % 26) + label
+            j = j // 26 - 1
+            if j < 0:
+                break
+        out.append(f"Team {label}")
+    return out
 
 
 def build(raw: Raw, run: dict[str, Any], p: dict[str, Any]) -> Simulation:
