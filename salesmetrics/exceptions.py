@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from salesmetrics._util.text import shorten
+from salesmetrics._util.text import agree, plural, shorten
 
 Severity = Literal["error", "warning"]
 
@@ -137,7 +137,7 @@ class Problem:
         if self.file:
             parts.append(self.file)
         if self.rows:
-            label = "row" if len(self.rows) == 1 else "rows"
+            label = agree(len(self.rows), "row", "rows")
             shown = ", ".join(str(r) for r in self.rows)
             more = f" (and {self.count - len(self.rows)} more)" if self.count > len(self.rows) else ""
             parts.append(f"{label} {shown}{more}")
@@ -207,5 +207,5 @@ class LogValidationError(SalesmetricsError):
         self.path = path
         self.problems = problems
         n = len(problems.errors)
-        what = "1 problem that stops" if n == 1 else f"{n} problems that stop"
+        what = plural(n, "problem", verb=("that stops", "that stop"))
         super().__init__(f"The sales log at {path} has {what} it from loading:\n{problems.numbered()}")

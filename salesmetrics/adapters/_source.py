@@ -54,8 +54,7 @@ class Collector:
         where = ", ".join(self.files) or self.kind
         err = LogValidationError(where, problems)
         n = len(problems.errors)
-        noun = "problem" if n == 1 else "problems"
-        err.args = (f"Cannot import the {self.kind} export ({where}): {n} {noun}:\n{problems.numbered()}",)
+        err.args = (f"Cannot import the {self.kind} export ({where}): {plural(n, 'problem')}:\n{problems.numbered()}",)
         return err
 
     def raise_if_errors(self) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.limits import YEAR_RANGE
-from salesmetrics._util.text import plural
+from salesmetrics._util.text import agree, plural
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import MAX_SHOWN, Problem
 
@@ -127,7 +127,7 @@ def parse_timestamps(
             Problem(
                 "unparseable_timestamp",
                 "error",
-                f"{plural(len(bad), 'cell')} {'is not a date or time' if len(bad) == 1 else 'are not dates or times'}."
+                f"{plural(len(bad), 'cell')} {agree(len(bad), 'is not a date or time', 'are not dates or times')}."
                 + hint,
                 rows=_rows(bad.index, offset),
                 values=_values(bad),
@@ -184,7 +184,7 @@ def _in_range(
         Problem(
             "timestamp_out_of_range",
             "error",
-            f"{plural(n, 'time')} {'lies' if n == 1 else 'lie'} outside the years {YEAR_RANGE[0]} to {YEAR_RANGE[1]}: "
+            f"{plural(n, 'time', verb=('lies', 'lie'))} outside the years {YEAR_RANGE[0]} to {YEAR_RANGE[1]}: "
             "a typo, or a placeholder such as 0001-01-01 or 9999-12-31. Correct the year, or leave the cell empty "
             "where the column allows it.",
             file=file,
@@ -362,7 +362,7 @@ def _finite(
             Problem(
                 "not_a_number",
                 "error",
-                f"{plural(n, 'cell')} {'is' if n == 1 else 'are'} infinite or too large for a number "
+                f"{plural(n, 'cell', verb=('is', 'are'))} infinite or too large for a number "
                 "(such as inf or 1e309). Write the amount, or leave the cell empty.",
                 file=file,
                 column=column,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from salesmetrics._util.fast import all_in, is_in
 from salesmetrics._util.suggest import close_matches
-from salesmetrics._util.text import shorten
+from salesmetrics._util.text import plural, shorten
 from salesmetrics.exceptions import MAX_SHOWN, Problem
 from salesmetrics.log.config import StageModel
 
@@ -258,9 +258,7 @@ def schema_problems(
         values = group["failure_case"].astype("str")
         if code == "unknown_stage":
             counts = values.value_counts()
-            listed = "; ".join(
-                f"{shorten(s)!r} ({n} {'row' if n == 1 else 'rows'})" for s, n in counts.iloc[:MAX_SHOWN].items()
-            )
+            listed = "; ".join(f"{shorten(s)!r} ({plural(n, 'row')})" for s, n in counts.iloc[:MAX_SHOWN].items())
             more = f" and {len(counts) - MAX_SHOWN:,} more" if len(counts) > MAX_SHOWN else ""
             message = f"{len(counts)} stages are not in salesmetrics.yaml: {listed}{more}."
             hints = []

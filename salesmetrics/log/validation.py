@@ -16,7 +16,7 @@ import pandas as pd
 
 from salesmetrics._util.fast import duplicated_rows, epoch, index_in
 from salesmetrics._util.suggest import close_matches
-from salesmetrics._util.text import listed, plural, shorten
+from salesmetrics._util.text import agree, listed, plural, shorten
 from salesmetrics.exceptions import MAX_SHOWN, Problem, ProblemList
 from salesmetrics.log.config import StageModel, load_config
 from salesmetrics.log.parsing import parse_numbers, parse_timestamps
@@ -132,7 +132,7 @@ def _drop_duplicates(
     problem = Problem(
         "duplicate_rows",
         "warning",
-        f"{plural(n, 'row')} {'repeats' if n == 1 else 'repeat'} an earlier row exactly; the repeats were dropped.",
+        f"{plural(n, 'row', verb=('repeats', 'repeat'))} an earlier row exactly; the repeats were dropped.",
         file=file,
         rows=rows,
         count=n,
@@ -261,8 +261,8 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                 Problem(
                     "unknown_deal",
                     "error",
-                    f"{plural(len(bad), 'row')} {'refers' if len(bad) == 1 else 'refer'} to "
-                    f"{plural(len(distinct), 'deal id')} that {'is' if len(distinct) == 1 else 'are'} not in the "
+                    f"{plural(len(bad), 'row', verb=('refers', 'refer'))} to "
+                    f"{plural(len(distinct), 'deal id')} that {agree(len(distinct), 'is', 'are')} not in the "
                     "deals table.",
                     file=file,
                     column="deal_id",
@@ -283,7 +283,7 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                 Problem(
                     "event_before_creation",
                     "warning",
-                    f"{plural(int(early.sum()), 'row')} {'is' if int(early.sum()) == 1 else 'are'} dated before "
+                    f"{plural(int(early.sum()), 'row', verb=('is', 'are'))} dated before "
                     "their deal's created_at; they are kept. "
                     "Check the deal's created_at, or the time zone of one of the two files.",
                     file=file,
