@@ -28,7 +28,7 @@ import yaml
 
 from salesmetrics.adapters._build import Provenance, empty_stage_changes, finish
 from salesmetrics.adapters._columns import find_column, parse_amounts, parse_times, unknown_stage_problem
-from salesmetrics.adapters._settings import check_output
+from salesmetrics.adapters._settings import as_names, check_output
 from salesmetrics.adapters._source import Collector, SourceTable, read_source
 from salesmetrics.exceptions import ProblemList, UsageError
 from salesmetrics.log.config import STAGE_MODEL_KEYS, StageModel, parse_stage_model
@@ -87,8 +87,12 @@ def _read_mapping(path: Path) -> dict:
 
 
 def _stage_model(raw: dict, file: str) -> StageModel:
-    """The mapping's stage model (read as ``salesmetrics.yaml`` reads its own); a usage error names each mistake."""
-    model, problems = parse_stage_model(raw, file)
+    """The mapping's stage model (read as ``salesmetrics.yaml`` reads its own); a usage error names each mistake.
+
+    As in ``--option`` text, a stage list may also be written ``"A, B, C"`` (``|`` separates instead when present).
+    """
+    lists = {key: as_names(raw[key]) for key in ("stages", "won", "lost") if isinstance(raw.get(key), str)}
+    model, problems = parse_stage_model({**raw, **{key: list(names or ()) for key, names in lists.items()}}, file)
     if model is None:
         errors = ProblemList([p for p in problems if p.severity == "error"])
         raise UsageError(str(errors.items[0]) if len(errors) == 1 else f"{file}:\n{errors.numbered()}")
