@@ -57,9 +57,14 @@ class RawTable:
     encoding: str | None = None
 
 
+def table_files(folder: Path, name: str) -> list[Path]:
+    """The files in ``folder`` that could hold table ``name`` (``deals.parquet``, ``deals.csv``...): one is expected."""
+    return [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").exists()]
+
+
 def find_table_file(folder: Path, name: str) -> tuple[Path | None, list[Problem]]:
     """The file holding table ``name`` in ``folder``, or problems saying why there is none."""
-    candidates = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").exists()]
+    candidates = table_files(folder, name)
     if len(candidates) == 1 and (kind := not_a_file(candidates[0])) is not None:
         return None, [
             Problem(
