@@ -12,6 +12,7 @@ from pathlib import Path
 
 from salesmetrics._util.timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
 from salesmetrics.exceptions import UsageError
+from salesmetrics.log.config import DATE_ORDERS
 from salesmetrics.log.saleslog import check_log_format, check_output_folder
 
 
@@ -89,7 +90,7 @@ def check_timezone(tz: str) -> str:
 
 def check_date_order(date_order: str) -> str:
     """``date_order`` if it is one the date parser knows, else a usage error."""
-    if date_order not in ("auto", "dmy", "mdy"):
+    if date_order not in DATE_ORDERS:
         raise UsageError(f"date_order must be 'auto', 'dmy' or 'mdy', not {date_order!r}.")
     return date_order
 

@@ -33,6 +33,10 @@ STAGE_MODEL_KEYS = (
     "date_order",
 )
 KNOWN_KEYS = set(STAGE_MODEL_KEYS)
+#: How ambiguous spreadsheet dates (03/04/2024) are read: decided from the values, day first, month first.
+DATE_ORDERS = ("auto", "dmy", "mdy")
+#: Whether a log holds every stage change, or only what a snapshot export could tell.
+HISTORIES = ("complete", "partial")
 
 
 @dataclass(frozen=True)
@@ -314,10 +318,10 @@ def parse_stage_model(raw: dict, file: str) -> tuple[StageModel | None, list[Pro
     if not is_timezone(tz):
         err(f"Unknown time zone.{timezone_hint(tz)}", "timezone", expected=EXPECTED_TIMEZONE, values=[tz])
     history = settings["history"] or "complete"
-    if history not in ("complete", "partial"):
+    if history not in HISTORIES:
         err("Unknown history kind.", "history", expected="'complete' or 'partial'", values=[history])
     date_order = settings["date_order"] or "auto"
-    if date_order not in ("auto", "dmy", "mdy"):
+    if date_order not in DATE_ORDERS:
         err("Unknown date order.", "date_order", expected="'auto', 'dmy' or 'mdy'", values=[date_order])
     if any(p.severity == "error" for p in problems):
         return None, problems
