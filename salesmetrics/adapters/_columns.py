@@ -7,12 +7,12 @@ file's lines for every cell it cannot read, and returns the parsed values indexe
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.suggest import normalise
 from salesmetrics.adapters._source import Collector, SourceTable
 from salesmetrics.exceptions import MAX_SHOWN, Problem
 from salesmetrics.log.config import StageModel
@@ -21,11 +21,6 @@ from salesmetrics.log.schemas import DEALS
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
-
-
-def normalise(name: str) -> str:
-    """A column name reduced to lower-case letters and digits, so ``Close Date`` matches ``CloseDate``."""
-    return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
 def find_column(
