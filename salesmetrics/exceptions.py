@@ -10,6 +10,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from salesmetrics._util.text import agree, plural, shorten
+
 Severity = Literal["error", "warning"]
 
 
@@ -44,6 +46,9 @@ class OutputError(SalesmetricsError, OSError):
     def __str__(self) -> str:
         return self.message
 
+
+#: How many rows and values a problem shows; ``count`` says how many there are in all.
+MAX_SHOWN = 5
 
 _OUTPUT_FIXES = {  # errno name: (what it means, how to fix it)
     "ENOSPC": ("the disk is full", "free some space or write to another disk"),
@@ -120,8 +125,6 @@ class Problem:
 
     def __post_init__(self) -> None:
         # a value or column may be a whole 1 MB cell of a hostile file: messages show its start and its length
-        from salesmetrics._util.text import shorten
-
         object.__setattr__(self, "values", tuple(shorten(v) for v in self.values))
         if self.column is not None:
             object.__setattr__(self, "column", shorten(self.column))
@@ -134,7 +137,7 @@ class Problem:
         if self.file:
             parts.append(self.file)
         if self.rows:
-            label = "row" if len(self.rows) == 1 else "rows"
+            label = agree(len(self.rows), "row", "rows")
             shown = ", ".join(str(r) for r in self.rows)
             more = f" (and {self.count - len(self.rows)} more)" if self.count > len(self.rows) else ""
             parts.append(f"{label} {shown}{more}")
@@ -204,5 +207,5 @@ class LogValidationError(SalesmetricsError):
         self.path = path
         self.problems = problems
         n = len(problems.errors)
-        what = "1 problem that stops" if n == 1 else f"{n} problems that stop"
+        what = plural(n, "problem", verb=("that stops", "that stop"))
         super().__init__(f"The sales log at {path} has {what} it from loading:\n{problems.numbered()}")

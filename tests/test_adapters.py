@@ -659,6 +659,26 @@ def test_mapping_missing_column_and_bad_keys(tmp_path):
         sm.import_mapped([], folder / "mapping.yaml")
 
 
+def test_mapping_stage_model_is_read_as_a_logs_is(tmp_path):
+    folder = copy_fixture(MAP, tmp_path)
+    edit(folder / "mapping.yaml", "stages: [Lead, Demo, Proposal]", "stages: Lead, Demo, Proposal")
+    log = sm.import_mapped([], folder / "mapping.yaml")
+    assert log.model.stages == ("Lead", "Demo", "Proposal")
+    edit(folder / "mapping.yaml", "won: [Won]", "won: [Won]\ncommit_stage: Signed")
+    with pytest.raises(UsageError, match=r"mapping.yaml, column 'commit_stage': 'commit_stage' must be one of"):
+        sm.import_mapped([], folder / "mapping.yaml")
+    edit(folder / "mapping.yaml", "timezone: Europe/Berlin", "timezone: Mars/Base")
+    edit(folder / "mapping.yaml", "won: [Won]", "won: [yes]")
+    with pytest.raises(UsageError) as exc:
+        sm.import_mapped([], folder / "mapping.yaml")
+    assert "'won' has an item YAML read as true" in str(exc.value)
+    edit(folder / "mapping.yaml", "won: [yes]", "won: [Won]")
+    with pytest.raises(UsageError) as exc:
+        sm.import_mapped([], folder / "mapping.yaml")
+    assert str(exc.value).startswith("mapping.yaml:\n1. [error] mapping.yaml, column 'commit_stage'")
+    assert "column 'timezone': Unknown time zone." in str(exc.value)
+
+
 def test_mapping_wide_stage_columns_and_constants(tmp_path):
     (tmp_path / "deals.csv").write_text(
         "id,lead_on,demo_on,won_on,lost_on\n1,2024-01-02,2024-01-09,2024-02-01,\n2,2024-01-03,,,2024-01-20\n"

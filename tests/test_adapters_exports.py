@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import salesmetrics as sm
 from salesmetrics._util.timezones import suggest_timezones
 from salesmetrics.adapters import run_import
-from salesmetrics.adapters._common import as_merges, check_timezone
+from salesmetrics.adapters._settings import as_merges, check_timezone
 from salesmetrics.cli.main import main
 from salesmetrics.exceptions import LogValidationError, UsageError
 from salesmetrics.log.readers import read_raw_table

@@ -187,7 +187,7 @@ def test_a_rep_is_compared_with_the_others_not_with_itself():
 
 
 def test_the_adapters_unknown_owner_is_not_a_rep():
-    from salesmetrics.adapters._common import UNKNOWN_OWNER
+    from salesmetrics.log.schemas import UNKNOWN_OWNER
 
     g = pd.DataFrame({"owner": [UNKNOWN_OWNER, "ann"], "wins": [50, 1]})
     assert [r[0] for r in readable(g).cells] == ["ann", "(no owner)"]

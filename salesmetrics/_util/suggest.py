@@ -6,8 +6,16 @@ import difflib
 import re
 
 
-def _norm(text: str) -> str:
+def normalise(text: str) -> str:
+    """A name reduced to lower-case letters and digits, so ``Close Date`` matches ``CloseDate``.
+
+    >>> normalise("Close Date"), normalise("close_date")
+    ('closedate', 'closedate')
+    """
     return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+_norm = normalise  # the old private name, still imported by reports/runner.py: remove when it imports normalise
 
 
 def close_matches(value: str, choices: list[str] | tuple[str, ...], n: int = 2) -> list[str]:
@@ -21,10 +29,12 @@ def close_matches(value: str, choices: list[str] | tuple[str, ...], n: int = 2) 
     >>> close_matches("Created At", ["deal_id", "created_at"])
     ['created_at']
     """
-    key = _norm(value)
-    found = [c for c in choices if _norm(c) == key]
-    found += [c for c in choices if c not in found and key and _norm(c) and (_norm(c) in key or key in _norm(c))]
-    by_norm = {_norm(c): c for c in choices}
+    key = normalise(value)
+    found = [c for c in choices if normalise(c) == key]
+    found += [
+        c for c in choices if c not in found and key and normalise(c) and (normalise(c) in key or key in normalise(c))
+    ]
+    by_norm = {normalise(c): c for c in choices}
     found += [
         by_norm[m] for m in difflib.get_close_matches(key, list(by_norm), n=n, cutoff=0.6) if by_norm[m] not in found
     ]

@@ -10,20 +10,33 @@ _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 SHORT = 80  # characters of a value shown in a message
 
 
-def plural(n: int, word: str, plural_form: str | None = None) -> str:
+def plural(n: int, word: str, plural_form: str | None = None, *, verb: tuple[str, str] | None = None) -> str:
     """``n`` and ``word``, in the plural unless ``n`` is 1; ``plural_form`` for irregular words.
 
-    A consonant before a final ``y`` makes ``-ies``; every other word takes ``-s``.
+    A consonant before a final ``y`` makes ``-ies``; every other word takes ``-s``. ``verb`` is a verb's singular
+    and plural form, put after the noun in the form that agrees with ``n``.
 
     Examples
     --------
     >>> plural(1, "owner"), plural(3, "owner"), plural(13, "activity"), plural(2, "day"), plural(1200, "deal")
     ('1 owner', '3 owners', '13 activities', '2 days', '1,200 deals')
+    >>> plural(1, "deal", verb=("has", "have")), plural(2, "deal", verb=("has", "have"))
+    ('1 deal has', '2 deals have')
     """
     if plural_form is None:
         consonant_y = word.endswith("y") and word[-2:-1] not in "aeiou"
         plural_form = word[:-1] + "ies" if consonant_y else word + "s"
-    return f"{n:,} {word if n == 1 else plural_form}"
+    text = f"{n:,} {word if n == 1 else plural_form}"
+    return text if verb is None else f"{text} {agree(n, *verb)}"
+
+
+def agree(n: int, one: str, many: str) -> str:
+    """``one`` when ``n`` is 1, else ``many``: the word that agrees with a count ("1 row was", "2 rows were").
+
+    >>> agree(1, "was", "were"), agree(0, "was", "were")
+    ('was', 'were')
+    """
+    return one if n == 1 else many
 
 
 def join_words(items: list[str]) -> str:

@@ -10,30 +10,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salesmetrics.adapters._common import (
-    UNKNOWN_OWNER,
-    Collector,
-    Provenance,
+from salesmetrics._util.text import plural
+from salesmetrics.adapters._build import Provenance, empty_stage_changes, events_frame, finish
+from salesmetrics.adapters._columns import attributes, find_column, parse_amounts, parse_times
+from salesmetrics.adapters._settings import (
     as_merges,
     as_names,
-    attributes,
     check_date_order,
     check_merges,
     check_output,
     check_stage_lists,
     check_timezone,
-    empty_stage_changes,
-    events_frame,
-    find_column,
-    finish,
-    parse_amounts,
-    parse_times,
-    plural,
-    read_source,
 )
+from salesmetrics.adapters._source import Collector, read_source
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.log.schemas import UNKNOWN_OWNER
 
 FIELDS = {
     "Record ID": ("Deal ID", "hs_object_id", "dealId", "Record ID - Deal"),

@@ -26,43 +26,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from salesmetrics.adapters._common import (
-    Collector,
-    Provenance,
-    SourceTable,
-    as_names,
-    check_output,
-    check_stage_lists,
-    check_timezone,
-    empty_stage_changes,
-    find_column,
-    finish,
-    parse_amounts,
-    parse_times,
-    read_source,
-    unknown_stage_problem,
-)
-from salesmetrics.exceptions import UsageError
-from salesmetrics.log.config import StageModel
+from salesmetrics.adapters._build import Provenance, empty_stage_changes, finish
+from salesmetrics.adapters._columns import find_column, parse_amounts, parse_times, unknown_stage_problem
+from salesmetrics.adapters._settings import as_names, check_output
+from salesmetrics.adapters._source import Collector, SourceTable, read_source
+from salesmetrics.exceptions import ProblemList, UsageError
+from salesmetrics.log.config import STAGE_MODEL_KEYS, StageModel, parse_stage_model
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.log.schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TableSpec
 
-TOP_KEYS = (
-    "name",
-    "timezone",
-    "currency",
-    "stages",
-    "won",
-    "lost",
-    "commit_stage",
-    "history",
-    "notes",
-    "date_order",
-    "deals",
-    "stage_changes",
-    "activities",
-    "close_date_changes",
-)
+TOP_KEYS = (*STAGE_MODEL_KEYS, "deals", "stage_changes", "activities", "close_date_changes")
 TABLE_KEYS = ("file", "columns", "values", "keep", "deal_id", "entered")
 SPECS = {
     "deals": DEALS,
@@ -110,9 +83,20 @@ def _read_mapping(path: Path) -> dict:
     for table in ("deals", "stage_changes"):
         if table not in raw and not (table == "stage_changes" and raw.get("history") == "partial"):
             raise UsageError(f"{path.name} has no '{table}' section; see docs/adapters.md for the format.")
-    if not raw.get("stages"):
-        raise UsageError(f"{path.name}: 'stages' must list the open stages in pipeline order.")
     return raw
+
+
+def _stage_model(raw: dict, file: str) -> StageModel:
+    """The mapping's stage model (read as ``salesmetrics.yaml`` reads its own); a usage error names each mistake.
+
+    As in ``--option`` text, a stage list may also be written ``"A, B, C"`` (``|`` separates instead when present).
+    """
+    lists = {key: as_names(raw[key]) for key in ("stages", "won", "lost") if isinstance(raw.get(key), str)}
+    model, problems = parse_stage_model({**raw, **{key: list(names or ()) for key, names in lists.items()}}, file)
+    if model is None:
+        errors = ProblemList([p for p in problems if p.severity == "error"])
+        raise UsageError(str(errors.items[0]) if len(errors) == 1 else f"{file}:\n{errors.numbered()}")
+    return model
 
 
 def _column_value(src: SourceTable, spec: object, log_column: str, c: Collector, where: str) -> tuple[pd.Series, str]:
@@ -288,35 +272,8 @@ def import_mapped(
     for p in paths:
         if not p.exists():
             raise UsageError(f"The file {p} does not exist.")
-    tz = check_timezone(str(raw.get("timezone") or "UTC"))
-    date_order = str(raw.get("date_order") or "auto")
-    if date_order not in ("auto", "dmy", "mdy"):
-        raise UsageError(f"{mapping_path.name}: date_order must be 'auto', 'dmy' or 'mdy', not {date_order!r}.")
-    history = str(raw.get("history") or "complete")
-    if history not in ("complete", "partial"):
-        raise UsageError(f"{mapping_path.name}: history must be 'complete' or 'partial', not {history!r}.")
-    stages = as_names(raw.get("stages")) or ()
-    won = as_names(raw.get("won", ["Won"])) or ()
-    lost = as_names(raw.get("lost", ["Lost"])) or ()
-    check_stage_lists(stages, won, lost)
-    commit = raw.get("commit_stage")
-    if commit is not None and str(commit) not in stages:
-        raise UsageError(f"{mapping_path.name}: commit_stage {commit!r} is not one of the stages.")
-    notes = raw.get("notes") or []
-    if isinstance(notes, str):
-        notes = [notes]
-    model = StageModel(
-        stages=stages,
-        won=won,
-        lost=lost,
-        commit_stage=None if commit is None else str(commit),
-        timezone=tz,
-        currency=None if raw.get("currency") is None else str(raw["currency"]),
-        name=None if raw.get("name") is None else str(raw["name"]),
-        history=history,
-        notes=tuple(str(n) for n in notes),
-        date_order=date_order,
-    )
+    model = _stage_model(raw, mapping_path.name)
+    tz, date_order = model.timezone, model.date_order
     c = Collector("mapped")
     built: dict[str, pd.DataFrame] = {}
     provenance: dict[str, Provenance] = {}

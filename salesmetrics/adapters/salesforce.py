@@ -13,30 +13,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salesmetrics.adapters._common import (
-    Collector,
-    Provenance,
-    agree,
+from salesmetrics._util.text import agree, plural
+from salesmetrics.adapters._build import Provenance, empty_stage_changes, events_frame, finish
+from salesmetrics.adapters._columns import (
+    attributes,
+    find_column,
+    parse_amounts,
+    parse_flags,
+    parse_times,
+    unknown_stage_problem,
+)
+from salesmetrics.adapters._settings import (
     as_merges,
     as_names,
-    attributes,
     check_date_order,
     check_merges,
     check_output,
     check_stage_lists,
     check_timezone,
-    combine_repeated_rows,
-    empty_stage_changes,
-    events_frame,
-    find_column,
-    finish,
-    parse_amounts,
-    parse_flags,
-    parse_times,
-    plural,
-    read_source,
-    unknown_stage_problem,
 )
+from salesmetrics.adapters._source import Collector, combine_repeated_rows, read_source
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.saleslog import SalesLog

@@ -19,18 +19,24 @@ from salesmetrics.exceptions import Problem
 
 CONFIG_FILE = "salesmetrics.yaml"
 MAX_CONFIG_BYTES = 1 << 20  # a config is a few lines; more is a mistake (or a YAML bomb)
-KNOWN_KEYS = {
+#: The keys of a stage model, in the order a file usually lists them.
+STAGE_MODEL_KEYS = (
     "name",
+    "timezone",
+    "currency",
     "stages",
     "won",
     "lost",
     "commit_stage",
-    "timezone",
-    "currency",
     "history",
     "notes",
     "date_order",
-}
+)
+KNOWN_KEYS = set(STAGE_MODEL_KEYS)
+#: How ambiguous spreadsheet dates (03/04/2024) are read: decided from the values, day first, month first.
+DATE_ORDERS = ("auto", "dmy", "mdy")
+#: Whether a log holds every stage change, or only what a snapshot export could tell.
+HISTORIES = ("complete", "partial")
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,29 @@ def load_config(folder: Path) -> tuple[StageModel | None, list[Problem]]:
             )
         )
 
+    model, found = parse_stage_model(raw, CONFIG_FILE)
+    return model, problems + found
+
+
+def parse_stage_model(raw: dict, file: str) -> tuple[StageModel | None, list[Problem]]:
+    """The stage model held in the keys of a YAML mapping, and every problem it has (None when one is an error).
+
+    Both YAML files that hold a stage model read it here: a log's ``salesmetrics.yaml`` and an adapter's mapping
+    file (``file`` names it in problems). Only :data:`STAGE_MODEL_KEYS` are read; other keys are the caller's.
+
+    >>> model, problems = parse_stage_model({"stages": ["Lead", "Demo"], "commit_stage": "Demo"}, "map.yaml")
+    >>> model.stages, model.won, model.commit_stage, problems
+    (('Lead', 'Demo'), ('Won',), 'Demo', [])
+    >>> print(parse_stage_model({"stages": ["Lead"], "won": []}, "map.yaml")[1][0])
+    map.yaml, column 'won': 'won' must name at least one stage.
+    """
+    problems: list[Problem] = []
+
+    def err(message: str, column: str | None = None, expected: str | None = None, values=()) -> None:
+        problems.append(
+            Problem("config", "error", message, file=file, column=column, expected=expected, values=tuple(values))
+        )
+
     wrong: list[str] = []
     stages, found = _as_names(raw.get("stages"), "stages")
     wrong += found
@@ -289,10 +318,10 @@ def load_config(folder: Path) -> tuple[StageModel | None, list[Problem]]:
     if not is_timezone(tz):
         err(f"Unknown time zone.{timezone_hint(tz)}", "timezone", expected=EXPECTED_TIMEZONE, values=[tz])
     history = settings["history"] or "complete"
-    if history not in ("complete", "partial"):
+    if history not in HISTORIES:
         err("Unknown history kind.", "history", expected="'complete' or 'partial'", values=[history])
     date_order = settings["date_order"] or "auto"
-    if date_order not in ("auto", "dmy", "mdy"):
+    if date_order not in DATE_ORDERS:
         err("Unknown date order.", "date_order", expected="'auto', 'dmy' or 'mdy'", values=[date_order])
     if any(p.severity == "error" for p in problems):
         return None, problems

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.limits import YEAR_RANGE
-from salesmetrics._util.text import plural
-from salesmetrics.exceptions import Problem
+from salesmetrics._util.text import agree, plural
+from salesmetrics._util.time_units import US_PER_DAY
+from salesmetrics.exceptions import MAX_SHOWN, Problem
 
-MAX_SHOWN = 5
 _AWARE = re.compile(r"(?:\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT))$", re.IGNORECASE)
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b")
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
@@ -127,7 +127,7 @@ def parse_timestamps(
             Problem(
                 "unparseable_timestamp",
                 "error",
-                f"{plural(len(bad), 'cell')} {'is not a date or time' if len(bad) == 1 else 'are not dates or times'}."
+                f"{plural(len(bad), 'cell')} {agree(len(bad), 'is not a date or time', 'are not dates or times')}."
                 + hint,
                 rows=_rows(bad.index, offset),
                 values=_values(bad),
@@ -184,7 +184,7 @@ def _in_range(
         Problem(
             "timestamp_out_of_range",
             "error",
-            f"{plural(n, 'time')} {'lies' if n == 1 else 'lie'} outside the years {YEAR_RANGE[0]} to {YEAR_RANGE[1]}: "
+            f"{plural(n, 'time', verb=('lies', 'lie'))} outside the years {YEAR_RANGE[0]} to {YEAR_RANGE[1]}: "
             "a typo, or a placeholder such as 0001-01-01 or 9999-12-31. Correct the year, or leave the cell empty "
             "where the column allows it.",
             file=file,
@@ -288,7 +288,7 @@ def _from_serial(
             )
         )
     usable = numbers.where(present & ~outside)
-    micros = np.round(usable.to_numpy(dtype="float64") * 86_400_000_000)
+    micros = np.round(usable.to_numpy(dtype="float64") * US_PER_DAY)
     parsed = SERIAL_ORIGIN + pd.to_timedelta(micros, unit="us")
     return _to_zone(pd.Series(parsed, index=numbers.index), tz)
 
@@ -362,7 +362,7 @@ def _finite(
             Problem(
                 "not_a_number",
                 "error",
-                f"{plural(n, 'cell')} {'is' if n == 1 else 'are'} infinite or too large for a number "
+                f"{plural(n, 'cell', verb=('is', 'are'))} infinite or too large for a number "
                 "(such as inf or 1e309). Write the amount, or leave the cell empty.",
                 file=file,
                 column=column,

@@ -32,6 +32,8 @@ import pandas as pd
 
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import LogValidationError, Problem, ProblemList
+from salesmetrics.log.parsing import parse_numbers
+from salesmetrics.log.readers import find_table_file, read_raw_table
 
 NAME = "quotas"
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -60,9 +62,6 @@ def check_quotas(folder, deals: pd.DataFrame | None = None) -> tuple[pd.DataFram
     found; the table is None when any problem is an error. ``deals`` (the log's deals table) lets unknown
     owners and teams be named.
     """
-    from salesmetrics.log.parsing import parse_numbers
-    from salesmetrics.log.readers import find_table_file, read_raw_table
-
     path, problems = find_table_file(Path(folder), NAME)
     if path is None:
         return None, problems

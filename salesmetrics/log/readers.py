@@ -27,6 +27,7 @@ import pandas as pd
 from salesmetrics._util.files import not_a_file
 from salesmetrics._util.text import shorten
 from salesmetrics.exceptions import Problem
+from salesmetrics.log.schemas import TABLES
 
 SUFFIXES = (".parquet", ".csv", ".tsv", ".txt")
 DELIMITERS = ",;\t|"
@@ -56,9 +57,14 @@ class RawTable:
     encoding: str | None = None
 
 
+def table_files(folder: Path, name: str) -> list[Path]:
+    """The files in ``folder`` that could hold table ``name`` (``deals.parquet``, ``deals.csv``...): one is expected."""
+    return [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").exists()]
+
+
 def find_table_file(folder: Path, name: str) -> tuple[Path | None, list[Problem]]:
     """The file holding table ``name`` in ``folder``, or problems saying why there is none."""
-    candidates = [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").exists()]
+    candidates = table_files(folder, name)
     if len(candidates) == 1 and (kind := not_a_file(candidates[0])) is not None:
         return None, [
             Problem(
@@ -306,8 +312,6 @@ def _read_parquet(path: Path, name: str, file: str) -> tuple[RawTable | None, li
 def _nested_columns(schema, name: str, file: str) -> list[Problem]:
     """A problem per column of the log format that holds lists, structs, maps or raw bytes instead of values."""
     import pyarrow as pa
-
-    from salesmetrics.log.schemas import TABLES
 
     known = {c for spec in TABLES if spec.name == name for c in spec.columns}
     problems = []

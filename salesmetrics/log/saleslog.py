@@ -11,10 +11,13 @@ from typing import Literal
 
 import pandas as pd
 
+from salesmetrics._util.atomic import atomic_folder, writing
+from salesmetrics._util.output import check_output_folder as check_folder
 from salesmetrics.exceptions import LogValidationError, Problem, ProblemList, UsageError
 from salesmetrics.log.config import CONFIG_FILE, StageModel
+from salesmetrics.log.quotas import check_quotas
 from salesmetrics.log.schemas import ACTIVITIES, CLOSE_DATE_CHANGES, DEALS, STAGE_CHANGES, TABLES, TableSpec
-from salesmetrics.log.validation import _load_tables
+from salesmetrics.log.validation import load_tables
 
 
 def _empty(spec: TableSpec, tz: str) -> pd.DataFrame:
@@ -128,8 +131,6 @@ class SalesLog:
         amount_changes: pd.DataFrame | None = None,
     ) -> SalesLog:
         """A log from in-memory tables; it is written and read back so it gets the same checks as a file."""
-        from salesmetrics._util.atomic import writing
-
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "log"
             with writing(target):  # a full temporary disk names the folder, not a traceback
@@ -244,7 +245,7 @@ def check_log(path: str | os.PathLike) -> tuple[SalesLog | None, ProblemList]:
 
 def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog | None, ProblemList]:
     """:func:`check_log` leaving out the optional tables in ``skip`` (they come back empty)."""
-    loaded = _load_tables(path, skip)
+    loaded = load_tables(path, skip)
     if loaded.problems.errors or loaded.model is None:
         return None, loaded.problems
     tz = loaded.model.timezone
@@ -253,8 +254,6 @@ def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog
         frame = loaded.tables.get(spec.name)
         tables[spec.name] = _empty(spec, tz) if frame is None else _with_optional_columns(frame, spec)
     if "quotas" not in skip and Path(path).is_dir():  # the optional quotas table, checked like the others
-        from salesmetrics.log.quotas import check_quotas
-
         loaded.problems.extend(check_quotas(path, tables["deals"])[1])
         if loaded.problems.errors:
             return None, loaded.problems
@@ -290,6 +289,10 @@ def read_log(path: str | os.PathLike) -> SalesLog:
     return log
 
 
+#: The file formats a log's tables are written in.
+LOG_FORMATS = ("parquet", "csv")
+
+
 def _write_table(frame: pd.DataFrame, target: Path, fmt: str) -> None:
     if fmt == "parquet":
         import pyarrow as pa
@@ -313,9 +316,9 @@ def _write_folder(model: StageModel, tables: dict[str, pd.DataFrame | None], tar
 
 
 # Entries a folder written by salesmetrics may hold: only such a folder is ever replaced (with overwrite).
-_LOG_ENTRIES = {CONFIG_FILE} | {f"{spec.name}.{ext}" for spec in TABLES for ext in ("parquet", "csv")}
+_LOG_ENTRIES = {CONFIG_FILE} | {f"{spec.name}.{ext}" for spec in TABLES for ext in LOG_FORMATS}
 _TOOL_ENTRIES = {".DS_Store", ".ipynb_checkpoints"}  # left by file browsers and Jupyter
-_TRUTH_FOLDER = "truth"  # a simulated log's ground truth
+TRUTH_FOLDER = "truth"  # a simulated log's ground truth
 _TRUTH_SUFFIXES = (".parquet", ".csv", ".yaml")
 
 
@@ -325,15 +328,21 @@ def _foreign_entries(folder: Path) -> list[str]:
     for entry in folder.iterdir():
         if entry.name in _TOOL_ENTRIES:
             continue
-        if entry.name == _TRUTH_FOLDER and entry.is_dir() and not entry.is_symlink():
+        if entry.name == TRUTH_FOLDER and entry.is_dir() and not entry.is_symlink():
             foreign += [
-                f"{_TRUTH_FOLDER}/{x.name}"
+                f"{TRUTH_FOLDER}/{x.name}"
                 for x in entry.iterdir()
                 if x.is_dir() or x.is_symlink() or not x.name.endswith(_TRUTH_SUFFIXES)
             ]
         elif entry.name not in _LOG_ENTRIES or entry.is_dir() or entry.is_symlink():
             foreign.append(entry.name)
     return sorted(foreign)
+
+
+def check_log_format(format: str) -> None:
+    """A usage error unless ``format`` is one a log is written in (``parquet`` or ``csv``)."""
+    if format not in LOG_FORMATS:
+        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
 
 
 def check_output_folder(
@@ -353,13 +362,8 @@ def check_output_folder(
     any of ``inputs`` (the files being read). A folder that cannot be written to raises
     :class:`~salesmetrics.exceptions.OutputError`. The shared rules are :mod:`salesmetrics._util.output`'s.
     """
-    from salesmetrics._util.output import check_output_folder as check_folder
-
-    if format not in ("parquet", "csv"):
-        raise UsageError(f"format must be 'parquet' or 'csv', not {format!r}.")
+    check_log_format(format)
     target = Path(target)
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"{target} is a file; a log is written to a folder.")
     check_folder(target, logs=[source] if source is not None else (), inputs=inputs, what="the log", verb=verb)
     if not target.exists() or not any(target.iterdir()):
         return
@@ -399,8 +403,6 @@ def write_log(
     >>> sorted(p.name for p in out.iterdir())[:2]
     ['activities.csv', 'amount_changes.csv']
     """
-    from salesmetrics._util.atomic import atomic_folder
-
     target = Path(path).absolute()  # "." has no parent to stage beside
     check_output_folder(target, format=format, overwrite=overwrite, source=log.source)
     tables = dict(log.tables)

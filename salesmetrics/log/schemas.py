@@ -15,8 +15,8 @@ import pandas as pd
 
 from salesmetrics._util.fast import all_in, is_in
 from salesmetrics._util.suggest import close_matches
-from salesmetrics._util.text import shorten
-from salesmetrics.exceptions import Problem
+from salesmetrics._util.text import plural, shorten
+from salesmetrics.exceptions import MAX_SHOWN, Problem
 from salesmetrics.log.config import StageModel
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OUTCOMES = ("advanced", "stayed", "regressed")
 DIRECTIONS = ("inbound", "outbound")
-MAX_SHOWN = 5
+#: The owner an adapter writes for a deal whose export names none; reports count it as unassigned.
+UNKNOWN_OWNER = "(unknown)"
 
 
 @dataclass(frozen=True)
@@ -257,9 +258,7 @@ def schema_problems(
         values = group["failure_case"].astype("str")
         if code == "unknown_stage":
             counts = values.value_counts()
-            listed = "; ".join(
-                f"{shorten(s)!r} ({n} {'row' if n == 1 else 'rows'})" for s, n in counts.iloc[:MAX_SHOWN].items()
-            )
+            listed = "; ".join(f"{shorten(s)!r} ({plural(n, 'row')})" for s, n in counts.iloc[:MAX_SHOWN].items())
             more = f" and {len(counts) - MAX_SHOWN:,} more" if len(counts) > MAX_SHOWN else ""
             message = f"{len(counts)} stages are not in salesmetrics.yaml: {listed}{more}."
             hints = []

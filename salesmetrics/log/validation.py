@@ -16,10 +16,10 @@ import pandas as pd
 
 from salesmetrics._util.fast import duplicated_rows, epoch, index_in
 from salesmetrics._util.suggest import close_matches
-from salesmetrics._util.text import listed, plural, shorten
-from salesmetrics.exceptions import Problem, ProblemList
+from salesmetrics._util.text import agree, listed, plural, shorten
+from salesmetrics.exceptions import MAX_SHOWN, Problem, ProblemList
 from salesmetrics.log.config import StageModel, load_config
-from salesmetrics.log.parsing import MAX_SHOWN, parse_numbers, parse_timestamps
+from salesmetrics.log.parsing import parse_numbers, parse_timestamps
 from salesmetrics.log.readers import RawTable, find_table_file, read_raw_table
 from salesmetrics.log.schemas import EVENT_TIME, TABLES, TableSpec, schema_problems
 
@@ -132,7 +132,7 @@ def _drop_duplicates(
     problem = Problem(
         "duplicate_rows",
         "warning",
-        f"{plural(n, 'row')} {'repeats' if n == 1 else 'repeat'} an earlier row exactly; the repeats were dropped.",
+        f"{plural(n, 'row', verb=('repeats', 'repeat'))} an earlier row exactly; the repeats were dropped.",
         file=file,
         rows=rows,
         count=n,
@@ -140,13 +140,11 @@ def _drop_duplicates(
     return frame[~dup], (None if codes is None else codes[~dup]), [problem], n
 
 
-def load_tables(path: str | Path) -> LoadedTables:
-    """Read and check every file of a log folder. Never raises for problems in the data."""
-    return _load_tables(path, ())
+def load_tables(path: str | Path, skip: tuple[str, ...] = ()) -> LoadedTables:
+    """Read and check every file of a log folder. Never raises for problems in the data.
 
-
-def _load_tables(path: str | Path, skip: tuple[str, ...]) -> LoadedTables:
-    """:func:`load_tables`, leaving out the optional tables named in ``skip`` (as if their files were absent)."""
+    The optional tables named in ``skip`` are left out, as if their files were absent.
+    """
     folder = Path(path)
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
@@ -263,8 +261,8 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                 Problem(
                     "unknown_deal",
                     "error",
-                    f"{plural(len(bad), 'row')} {'refers' if len(bad) == 1 else 'refer'} to "
-                    f"{plural(len(distinct), 'deal id')} that {'is' if len(distinct) == 1 else 'are'} not in the "
+                    f"{plural(len(bad), 'row', verb=('refers', 'refer'))} to "
+                    f"{plural(len(distinct), 'deal id')} that {agree(len(distinct), 'is', 'are')} not in the "
                     "deals table.",
                     file=file,
                     column="deal_id",
@@ -285,7 +283,7 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
                 Problem(
                     "event_before_creation",
                     "warning",
-                    f"{plural(int(early.sum()), 'row')} {'is' if int(early.sum()) == 1 else 'are'} dated before "
+                    f"{plural(int(early.sum()), 'row', verb=('is', 'are'))} dated before "
                     "their deal's created_at; they are kept. "
                     "Check the deal's created_at, or the time zone of one of the two files.",
                     file=file,

@@ -19,9 +19,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.files import not_a_file
 from salesmetrics._util.limits import US_PER_DAY
 from salesmetrics.log.config import StageModel
+from salesmetrics.log.readers import table_files
 
 TABLE_COLUMNS = {
     "deals": {"deal_id": "VARCHAR", "owner": "VARCHAR", "created_at": "TIMESTAMP WITH TIME ZONE"},
@@ -53,9 +55,7 @@ def parquet_files(folder: Path) -> dict[str, Path] | None:
     """The Parquet file of each table, or None when any table is in another format (or twice)."""
     files = {}
     for name in TABLE_COLUMNS:
-        found = [
-            folder / f"{name}{s}" for s in (".parquet", ".csv", ".tsv", ".txt") if (folder / f"{name}{s}").exists()
-        ]
+        found = table_files(folder, name)
         if len(found) > 1 or (found and found[0].suffix != ".parquet"):
             return None
         if found and not_a_file(found[0]) is not None:  # a FIFO would block DuckDB: validation explains it
@@ -548,10 +548,5 @@ def write_frame(frame, out: Path, fmt: str) -> None:
     con = connect()
     con.register("result", table)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         con.execute(f"COPY {_spreadsheet_safe(con, 'result', fmt)} TO {_lit(tmp)} ({options})")
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

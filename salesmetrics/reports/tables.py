@@ -40,7 +40,7 @@ from salesmetrics.log.coverage import Note
 MIN_DENOMINATOR = 5  # closed deals under which a win rate is flagged as too few to compare
 SHORT_CYCLE_DAYS = 7  # an average cycle under this many days makes velocity (amount per day) spike
 UNASSIGNED = {"", "unassigned", "none", "(none)", "no owner", "nobody", "n/a", "na", "-", "nan", "unknown", "(unknown)"}
-# ("(unknown)" is what the adapters write for a deal without an owner: adapters/_common.UNKNOWN_OWNER)
+# ("(unknown)" is what the adapters write for a deal without an owner: log/schemas.UNKNOWN_OWNER)
 
 # headers that the generic rule (underscores to spaces, units from the suffix) would not get right
 LABELS = {

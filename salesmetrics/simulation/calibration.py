@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from salesmetrics.simulation.simulator import simulate
+
 if TYPE_CHECKING:  # pragma: no cover
     from salesmetrics.log.saleslog import SalesLog
     from salesmetrics.simulation.frames import Simulation
@@ -146,8 +148,6 @@ def calibration_report(
     True
     """
     if sim is None:
-        from salesmetrics.simulation.simulator import simulate
-
         sim = simulate(n_deals=n_deals, n_owners=n_owners, seed=seed)
     log = getattr(sim, "log", sim)
     stats = log_statistics(log)

@@ -34,12 +34,6 @@ from scipy.special import erfcx, expit, logit
 
 LOST_CODE = -1  # stage code of the lost stage in engine arrays; open stages are 0..K-1 and won is K
 
-_FIRST_NAMES = (
-    "Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya",
-    "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wes", "Xena", "Yusuf", "Zoe",
-)  # fmt: skip
-_INITIALS = "MKTRBLSNDPGHWCFJ"
-
 
 @dataclass
 class Raw:
@@ -56,30 +50,6 @@ class Raw:
     regressions: np.ndarray
     close_reason: np.ndarray  # 0 open, 1 signed, 2 rejected, 3 stalled
     amount_changes: dict[str, np.ndarray] | None = None  # deal, t, amount
-
-
-def _owner_names(n: int) -> list[str]:
-    names = []
-    for i in range(n):
-        first = _FIRST_NAMES[i % len(_FIRST_NAMES)]
-        initial = _INITIALS[(i // len(_FIRST_NAMES)) % len(_INITIALS)]
-        base = f"{first} {initial}."
-        cycle = i // (len(_FIRST_NAMES) * len(_INITIALS))
-        names.append(base if cycle == 0 else f"{base} {cycle + 1}")
-    return names
-
-
-def _team_names(n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        label, j = "", i
-        while True:
-            label = chr(ord("A") + j % 26) + label
-            j = j // 26 - 1
-            if j < 0:
-                break
-        out.append(f"Team {label}")
-    return out
 
 
 def draw_owners(rng: np.random.Generator, n_owners: int, p: dict[str, Any]) -> dict[str, np.ndarray]:

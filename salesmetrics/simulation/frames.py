@@ -12,11 +12,12 @@ import pandas as pd
 import pyarrow as pa
 import yaml
 
+from salesmetrics._util.atomic import atomic_folder
+from salesmetrics._util.time_units import US_PER_DAY, US_PER_MINUTE
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.saleslog import SalesLog, check_output_folder, write_log
-from salesmetrics.simulation.engine import KIND_NAMES, LOST_CODE, Raw, _owner_names, _team_names
+from salesmetrics.log.saleslog import TRUTH_FOLDER, SalesLog, check_output_folder, write_log
+from salesmetrics.simulation.engine import KIND_NAMES, LOST_CODE, Raw
 
-TRUTH_FOLDER = "truth"
 _OUTCOMES = ("stayed", "advanced", "regressed")
 _EVENTS = ("created", "weekly", "stage_change")
 _REASONS = ("open", "signed", "rejected", "stalled")
@@ -45,7 +46,7 @@ def _timestamps(start: pd.Timestamp, days: np.ndarray, tz: str, groups: np.ndarr
         i = np.arange(minutes.size, dtype=np.int64)
         key = groups.astype(np.int64) * (1 << 34) + (minutes - i + (1 << 31))
         minutes = np.maximum.accumulate(key) - groups.astype(np.int64) * (1 << 34) - (1 << 31) + i
-    us = minutes * 60_000_000
+    us = minutes * US_PER_MINUTE
     base = start.value // 1_000  # start is naive midnight: nanoseconds since epoch, as if UTC
     naive = pd.DatetimeIndex((us + base).astype("datetime64[us]"))
     if tz == "UTC":
@@ -56,7 +57,7 @@ def _timestamps(start: pd.Timestamp, days: np.ndarray, tz: str, groups: np.ndarr
 
 
 def _days(start: pd.Timestamp, days: np.ndarray, tz: str) -> pd.Series:
-    us = (days.astype(np.int64) * 86_400) * 1_000_000 + start.value // 1_000
+    us = days.astype(np.int64) * US_PER_DAY + start.value // 1_000
     naive = pd.DatetimeIndex(us.astype("datetime64[us]"))
     return pd.Series(
         naive.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").astype(f"datetime64[us, {tz}]")
@@ -128,14 +129,45 @@ class Simulation:
         back (:func:`salesmetrics._util.atomic.atomic_folder`). An existing non-empty folder is replaced only with
         ``overwrite=True``. Returns the folder written.
         """
-        from salesmetrics._util.atomic import atomic_folder
-
         target = Path(out).absolute()  # "." has no parent to stage beside
         check_output_folder(target, format=format, overwrite=overwrite)
         with atomic_folder(target) as staged:
             built = write_log(self.log, staged, format=format)
             self.truth.write(built / TRUTH_FOLDER)
         return target
+
+
+_FIRST_NAMES = (
+    "Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya",
+    "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wes", "Xena", "Yusuf", "Zoe",
+)  # fmt: skip
+_INITIALS = "MKTRBLSNDPGHWCFJ"
+
+
+def _owner_names(n: int) -> list[str]:
+    """``n`` distinct owner names: a first name and an initial ("Ava M."), numbered once they run out."""
+    names = []
+    for i in range(n):
+        first = _FIRST_NAMES[i % len(_FIRST_NAMES)]
+        initial = _INITIALS[(i // len(_FIRST_NAMES)) % len(_INITIALS)]
+        base = f"{first} {initial}."
+        cycle = i // (len(_FIRST_NAMES) * len(_INITIALS))
+        names.append(base if cycle == 0 else f"{base} {cycle + 1}")
+    return names
+
+
+def _team_names(n: int) -> list[str]:
+    """``n`` team names: Team A, B, ... Z, AA, AB, ..."""
+    out = []
+    for i in range(n):
+        label, j = "", i
+        while True:
+            label = chr(ord("A") + j % 26) + label
+            j = j // 26 - 1
+            if j < 0:
+                break
+        out.append(f"Team {label}")
+    return out
 
 
 def build(raw: Raw, run: dict[str, Any], p: dict[str, Any]) -> Simulation:

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from salesmetrics._util.timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
 from salesmetrics.exceptions import UsageError
 
 KINDS = ("call", "email", "meeting", "demo", "proposal")
@@ -311,8 +312,6 @@ expected a number from 0.001 to 0.95.
             f"Simulator parameters 'won' = {params['won']!r} and 'lost' = {params['lost']!r} must differ from "
             "each other and from every open stage."
         )
-    from salesmetrics._util.timezones import EXPECTED_TIMEZONE, is_timezone, timezone_hint
-
     if not is_timezone(params["timezone"]):
         raise UsageError(
             f"Simulator parameter 'timezone' = {params['timezone']!r} is not a known time zone: expected "

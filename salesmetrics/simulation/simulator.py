@@ -18,12 +18,9 @@ Examples
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
-from salesmetrics.simulation.calibration import calibration_report, plot_calibration, real_statistics
 from salesmetrics.simulation.engine import run as _run
 from salesmetrics.simulation.frames import GroundTruth, Simulation, build
 from salesmetrics.simulation.params import DEFAULTS, SCENARIOS, SPEC, check_run, resolve_params
@@ -105,10 +102,7 @@ __all__ = [
     "SPEC",
     "GroundTruth",
     "Simulation",
-    "calibration_report",
     "main_demo",
-    "plot_calibration",
-    "real_statistics",
     "simulate",
 ]
 
@@ -116,15 +110,3 @@ __all__ = [
 def _describe(params: dict[str, Any] | None = None) -> str:  # pragma: no cover - a helper for the docs
     rows = [f"| `{key}` | {spec[3]} |" for key, spec in SPEC.items()]
     return "\n".join(["| parameter | meaning |", "|---|---|", *rows])
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``salesmetrics.simulate`` (the module) makes ``sm.simulate`` this module, not the function
-    (Python sets a package's attribute to each submodule it imports); calling the module calls the function,
-    so ``sm.simulate(...)`` works whatever was imported first."""
-
-    def __call__(self, *args, **kwargs):
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
