@@ -52,7 +52,7 @@ datasets/demo/salesmetrics.yaml:
 	$(MAKE) demo
 
 report: install datasets/demo/salesmetrics.yaml
-	$(BIN)/salesmetrics report pipeline_health --log datasets/demo --out reports --force
+	$(BIN)/salesmetrics report pipeline_health datasets/demo --out reports --overwrite
 
 lab: install  # as root (containers, shared servers) it passes --allow-root: salesmetrics/exercises/lab.py
 	$(BIN)/python -m salesmetrics.exercises.lab exercises

@@ -25,7 +25,6 @@ OVERSIZE = {
     "exercises/ex1_motion_vs_movement.py": 635,
     "exercises/ex5_velocity_and_momentum.py": 710,
     "exercises/ex6_predicting_stalls.py": 755,
-    "metrics/flows.py": 603,
     "metrics/random_walks.py": 820,
     "metrics/velocity.py": 1086,
     "models/_base.py": 605,
@@ -148,7 +147,7 @@ def test_the_hidden_import_count_sees_nested_functions_once(tmp_path):
 
 #: salesmetrics imports hidden inside functions (some on purpose: the command line starts without pandas). Lower it
 #: when you move one to the top of its module; never raise it.
-MAX_HIDDEN_IMPORTS = 204
+MAX_HIDDEN_IMPORTS = 194
 
 
 def test_hidden_imports_do_not_grow():
