@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from salesmetrics._util.text import plural
 from salesmetrics.cli.flags import add_json, add_overwrite, add_quiet, say
 from salesmetrics.exceptions import UsageError
 
@@ -89,8 +90,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
     if removed:
         say(
             args,
-            f"Reset {removed} exercise record{'s' if removed != 1 else ''} ({scope}); "
-            f"the old file is kept as {store.path.name}.bak.",
+            f"Reset {plural(removed, 'exercise record')} ({scope}); the old file is kept as {store.path.name}.bak.",
         )
     else:
         say(args, f"Nothing recorded for {scope}: nothing was changed.")
@@ -119,13 +119,9 @@ def _cmd_make(args: argparse.Namespace) -> int:
             f"Every trainee already has these notebooks in {args.out}: nothing was written (seeds in {csv_path}).",
         )
         return EXIT_OK
-    notebooks, trainees = _count(len(written), "notebook"), _count(people, "trainee")
+    notebooks, trainees = plural(len(written), "notebook"), plural(people, "trainee")
     say(args, f"Wrote {notebooks} for {trainees} in {args.out} (seeds in {csv_path}).")
     return EXIT_OK
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _cmd_class(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from salesmetrics import __version__
+from salesmetrics._util.text import plural
 from salesmetrics.cli import exercises as exercises_commands
 from salesmetrics.cli import model as model_commands
 from salesmetrics.cli import report as report_command
@@ -41,7 +42,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from salesmetrics._util.text import plural
     from salesmetrics.log.saleslog import check_log
 
     log, problems = check_log(args.log)
@@ -107,8 +107,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _print_warnings(problems) -> None:
     """Warnings of a log that loaded: they matter most when nothing failed (e.g. how dates were read)."""
-    from salesmetrics._util.text import plural
-
     found = ProblemList(list(problems)).warnings
     if found:
         print(f"\n{plural(len(found), 'warning')}:")

@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from salesmetrics._util.output import check_output_file
+from salesmetrics._util.suggest import close_matches
 from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, say
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.models import LEAK_AUC
@@ -48,7 +50,6 @@ def _leak_auc(text: str) -> float:
 
 def _feature(text: str) -> str:
     """An argparse type: a snapshot feature name (close matches suggested)."""
-    from salesmetrics._util.suggest import close_matches
     from salesmetrics.features.build import FEATURES
 
     if text in FEATURES:
@@ -210,8 +211,6 @@ def _missing_action(parser):
 def _check_out(path: Path, args: argparse.Namespace) -> None:
     """Refuse, before the work, an output inside the log folder or equal to the model file (whatever --overwrite
     says) and an existing file without --overwrite (:mod:`salesmetrics._util.output`)."""
-    from salesmetrics._util.output import check_output_file
-
     model_file = getattr(args, "model_file", None)
     check_output_file(path, overwrite=args.overwrite, flag="--overwrite", logs=[args.log], inputs=[model_file])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from salesmetrics._util.output import check_output_file
 from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, say
 from salesmetrics.exceptions import UsageError
 
@@ -136,7 +137,6 @@ def run_score(
 
 def _check_out(log_path: Path, out: Path, overwrite: bool) -> str:
     """The file format of ``out`` by its suffix, once ``out`` may be written (never inside the log folder)."""
-    from salesmetrics._util.output import check_output_file
     from salesmetrics.metrics.scoring import FORMATS
 
     fmt = FORMATS.get(out.suffix.lower())

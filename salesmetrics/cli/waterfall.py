@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from salesmetrics._util.output import check_output_file
 from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, key_values, say
 from salesmetrics.exceptions import UsageError
 
@@ -73,7 +74,6 @@ def run_waterfall(
     :class:`~salesmetrics.metrics.flows.Waterfall`.
     """
     from salesmetrics._util.csv_safe import write_csv
-    from salesmetrics._util.output import check_output_file
     from salesmetrics.log.saleslog import read_log
     from salesmetrics.metrics.flows import waterfall
 
