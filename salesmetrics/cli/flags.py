@@ -85,7 +85,9 @@ def add_format(parser: argparse.ArgumentParser, choices: tuple[str, ...], defaul
 def add_json(parser: argparse.ArgumentParser) -> None:
     """``--json``: print JSON instead of text; ``--format json`` and ``--format text`` are its old spellings."""
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--format", dest="json", choices=("text", "json"), action=_OldFormat, new="--json")
+    parser.add_argument(
+        "--format", dest="json", choices=("text", "json"), action=_OldFormat, new="--json (or nothing, for text)"
+    )
 
 
 class _OldFormat(DeprecatedSpelling):
