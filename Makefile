@@ -53,7 +53,7 @@ datasets/demo/salesmetrics.yaml:
 	$(MAKE) demo
 
 report: install datasets/demo/salesmetrics.yaml
-	$(BIN)/salesmetrics report pipeline_health --log datasets/demo --out reports --force
+	$(BIN)/salesmetrics report pipeline_health datasets/demo --out reports --overwrite
 
 # JupyterLab on exercises/, the trainee's own copies of the packaged notebooks (git ignores it; decision 0041).
 lab: install  # as root (containers, shared servers) it passes --allow-root: salesmetrics/exercises/lab.py

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import salesmetrics as sm
 from salesmetrics._util.csv_safe import DANGEROUS_STARTS, escape_cell, safe_frame, sql_escape, unescape_cell, write_csv
-from salesmetrics.metrics.scoring import run_score
+from salesmetrics.cli.score import run_score
 
 PLAIN_NUMBERS = ["-5", "+5", "-1.5", "-1.5e3", "-.5", "+1E-3", "-0", "5."]
 

@@ -81,8 +81,8 @@ def test_class_command_writes_one_page_and_never_touches_the_progress_files(hand
     text = page.read_text(encoding="utf-8")
     assert "<script" not in text and HOSTILE not in text and "&lt;script&gt;alert(&#x27;x&#x27;)" in text
     assert not re.findall(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", text)
-    assert main(["exercises", "class", str(handout)]) == 2 and "--force" in capsys.readouterr().err
-    assert main(["exercises", "class", str(handout), "--force"]) == 0
+    assert main(["exercises", "class", str(handout)]) == 2 and "--overwrite" in capsys.readouterr().err
+    assert main(["exercises", "class", str(handout), "--overwrite"]) == 0
     assert {p: p.read_bytes() for p in handout.rglob("*.json")} == before  # the corrupt one is not moved aside
     assert main(["exercises", "class", str(handout / "nowhere")]) == 2
     assert "is not a folder" in capsys.readouterr().err

@@ -403,7 +403,7 @@ def test_cli_progress_and_reset(progress_file, capsys, monkeypatch):
     assert main(["exercises", "progress"]) == 0
     out = capsys.readouterr().out
     assert "01-x  X: 1 of 2 solved" in out and "q2   incorrect     1 attempt, 2 hints" in out
-    assert main(["exercises", "progress", "--format", "json", "--trainee", "Ana"]) == 0
+    assert main(["exercises", "progress", "--json", "--trainee", "Ana"]) == 0
     assert (
         json.loads(capsys.readouterr().out)["trainees"]["Ana"]["exercises"]["01-x"]["questions"]["q1"]["state"]
         == "correct"
@@ -453,8 +453,10 @@ def test_cli_make_writes_unexecuted_personal_notebooks(tmp_path, capsys):
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert (out / "trainees.csv").read_text().splitlines()[1] == f"Ana Silva,ana-silva,{seed_for('Ana Silva')}"
     assert main(["exercises", "make", "--trainees", str(names), "--out", str(out), "--exercise", "1"]) == 2
-    assert "--force" in capsys.readouterr().err
-    assert main(["exercises", "make", "--trainees", str(names), "--out", str(out), "--exercise", "1", "--force"]) == 0
+    assert "--overwrite" in capsys.readouterr().err
+    assert (
+        main(["exercises", "make", "--trainees", str(names), "--out", str(out), "--exercise", "1", "--overwrite"]) == 0
+    )
 
 
 def test_trainee_names_file_problems(tmp_path):

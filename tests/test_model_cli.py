@@ -123,7 +123,7 @@ def test_predict_refuses_to_overwrite(log_dir, stall_model, tmp_path, capsys):
     out.write_text("keep me")
     code = main(["model", "predict", str(log_dir), "--model", str(stall_model), "--out", str(out)])
     assert code == 2 and "already exists" in capsys.readouterr().err and out.read_text() == "keep me"
-    assert main(["model", "predict", str(log_dir), "--model", str(stall_model), "--out", str(out), "--force"]) == 0
+    assert main(["model", "predict", str(log_dir), "--model", str(stall_model), "--out", str(out), "--overwrite"]) == 0
 
 
 def test_evaluate_after_the_training_window(log_dir, stall_model, tmp_path, capsys):
@@ -234,7 +234,7 @@ def test_backtest_refuses_overwrite_and_bad_arguments(log_dir, tmp_path, capsys)
     out = tmp_path / "table.csv"
     out.write_text("keep me")
     assert _backtest(log_dir, "--target", "won", "--out", str(out)) == 2
-    assert out.read_text() == "keep me" and "--force" in capsys.readouterr().err
+    assert out.read_text() == "keep me" and "--overwrite" in capsys.readouterr().err
     assert _backtest(log_dir, "--target", "won", "--plot", str(tmp_path / "c.gif")) == 2
     assert _backtest(log_dir, "--target", "won", "--out", str(log_dir / "new.csv")) == 2  # never inside the input
     assert not (log_dir / "new.csv").exists()

@@ -136,7 +136,7 @@ def test_a_read_only_folder_is_found_before_the_work(read_only):
     assert list(read_only.iterdir()) == []
 
 
-# -- every command refuses to write into its input, whatever --force says ---------------------------------------
+# -- every command refuses to write into its input, whatever --overwrite says -----------------------------------
 
 
 @pytest.mark.parametrize("action", ["train", "evaluate", "predict"])
@@ -146,9 +146,9 @@ def test_model_out_inside_the_log_folder_is_refused_with_force(action, tiny_log_
     before = _files(tiny_log_dir)
     out = tiny_log_dir / ("new.skops" if action == "train" else "new.csv")
     if action == "train":
-        argv = ["model", "train", str(tiny_log_dir), "--target", "stall", "--out", str(out), "--force"]
+        argv = ["model", "train", str(tiny_log_dir), "--target", "stall", "--out", str(out), "--overwrite"]
     else:
-        argv = ["model", action, str(tiny_log_dir), "--model", str(model), "--out", str(out), "--force"]
+        argv = ["model", action, str(tiny_log_dir), "--model", str(model), "--out", str(out), "--overwrite"]
     assert main(argv) == 2
     assert "inside the log folder" in _one_line(capsys.readouterr().err)
     assert _files(tiny_log_dir) == before
@@ -158,7 +158,7 @@ def test_model_out_inside_the_log_folder_is_refused_with_force(action, tiny_log_
 def test_model_out_equal_to_the_model_file_is_refused_with_force(action, tiny_log_dir, tmp_path, capsys):
     model = tmp_path / "stall.skops"
     model.write_bytes(b"the trained model")
-    argv = ["model", action, str(tiny_log_dir), "--model", str(model), "--out", str(model), "--force"]
+    argv = ["model", action, str(tiny_log_dir), "--model", str(model), "--out", str(model), "--overwrite"]
     assert main(argv) == 2
     assert "it is the file being read" in _one_line(capsys.readouterr().err)
     assert model.read_bytes() == b"the trained model"
@@ -167,7 +167,7 @@ def test_model_out_equal_to_the_model_file_is_refused_with_force(action, tiny_lo
 def test_model_train_out_equal_to_a_log_file_is_refused(tiny_log_dir, capsys):
     before = _files(tiny_log_dir)
     argv = ["model", "train", str(tiny_log_dir), "--target", "won", "--out", str(tiny_log_dir / "deals.csv")]
-    assert main([*argv, "--force"]) == 2 and "inside the log folder" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 2 and "inside the log folder" in capsys.readouterr().err
     assert _files(tiny_log_dir) == before
 
 
@@ -189,7 +189,7 @@ def test_report_out_in_the_log_folder_is_refused_before_anything_runs(where, tin
     monkeypatch.setattr(reports, "ReportKernel", None)  # no kernel may start
     before = _files(tiny_log_dir)
     out = tiny_log_dir if where == "the-log" else tiny_log_dir / "reports"
-    argv = ["report", "pipeline_health", "--log", str(tiny_log_dir), "--out", str(out), "--force"]
+    argv = ["report", "pipeline_health", str(tiny_log_dir), "--out", str(out), "--overwrite"]
     assert main(argv) == 2
     assert "Refusing to write" in _one_line(capsys.readouterr().err)
     assert _files(tiny_log_dir) == before and not (tiny_log_dir / "reports").exists()
@@ -201,7 +201,7 @@ def test_report_out_in_the_log_folder_is_refused_before_anything_runs(where, tin
 def _commands(log: Path, out_folder: Path, model: Path | None = None) -> dict[str, list[str]]:
     return {
         "score": ["score", str(log), "--out", str(out_folder / "scores.csv"), "--quiet"],
-        "report": ["report", "pipeline_health", "--log", str(log), "--out", str(out_folder / "reports")],
+        "report": ["report", "pipeline_health", str(log), "--out", str(out_folder / "reports")],
         "simulate": [
             "simulate",
             "--deals",
@@ -306,7 +306,7 @@ def test_report_on_a_full_disk(tiny_log_dir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "reports"
     monkeypatch.setattr(reports, "ReportKernel", _fake_kernel)
     monkeypatch.setattr(Path, "write_text", _full)
-    assert main(["report", "pipeline_health", "--log", str(tiny_log_dir), "--out", str(out)]) == 1
+    assert main(["report", "pipeline_health", str(tiny_log_dir), "--out", str(out)]) == 1
     err = _one_line(capsys.readouterr().err)
     assert f"cannot write {out / 'pipeline_health.html'}: the disk is full" in err
     assert list(out.iterdir()) == []
@@ -342,7 +342,7 @@ def test_model_train_on_a_full_disk(sim_log, tmp_path, monkeypatch, capsys):
     out = tmp_path / "stall.skops"
     out.write_bytes(b"the model trained yesterday")
     monkeypatch.setattr(Path, "write_bytes", _full)  # save_model writes the skops bytes, then appends the card
-    assert main(_train(sim_log, out, "--force")) == 1
+    assert main(_train(sim_log, out, "--overwrite")) == 1
     err = capsys.readouterr().err
     assert f"salesmetrics model: cannot write {out}: the disk is full" in _one_line(err)
     assert out.read_bytes() == b"the model trained yesterday"

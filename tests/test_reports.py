@@ -317,11 +317,11 @@ def test_batch_checks_before_running(tiny_log_dir, tmp_path):
 def test_cli_report_errors(tmp_path, capsys):
     assert main(["report", "--list"]) == 0
     assert 'period (str, default "M", one of W, M, Q)' in capsys.readouterr().out
-    assert main(["report", "pipeline_health"]) == 2  # no --log / --out
-    assert "--log" in capsys.readouterr().err
-    assert main(["report", "nope", "--log", str(DEMO), "--out", str(tmp_path)]) == 2
+    assert main(["report", "pipeline_health"]) == 2  # no LOG / --out
+    assert "a LOG folder and --out DIR" in capsys.readouterr().err
+    assert main(["report", "nope", str(DEMO), "--out", str(tmp_path)]) == 2
     assert "No report named 'nope'" in capsys.readouterr().err
-    args = ["report", "pipeline_health", "--log", str(DEMO), "--out", str(tmp_path)]
+    args = ["report", "pipeline_health", str(DEMO), "--out", str(tmp_path)]
     assert main([*args, "-p", "period=Y"]) == 2
     err = capsys.readouterr().err
     assert "error: Parameter 'period' of report 'pipeline_health' must be one of W, M, Q, not 'Y'." in err
@@ -335,20 +335,20 @@ def test_cli_report_errors(tmp_path, capsys):
     (tmp_path / "params.yaml").write_text("as_of: 2024-13-45\n")
     assert main([*args, "-f", str(tmp_path / "params.yaml")]) == 2
     assert "cannot read parameters file" in capsys.readouterr().err
-    assert main(["report", "pipeline_health", "--log", str(BROKEN), "--out", str(tmp_path)]) == 1
+    assert main(["report", "pipeline_health", str(BROKEN), "--out", str(tmp_path)]) == 1
     assert _files(tmp_path) == ["params.yaml"]
 
 
 def test_cli_batch_and_resume(tiny_log_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(catalog, "NOTEBOOKS", FIXTURES)  # the command line runs the fixture's report
     out = tmp_path / "per-team"
-    args = ["report", "tiny_report", "--log", str(tiny_log_dir), "--out", str(out), "--for-each", "team"]
+    args = ["report", "tiny_report", str(tiny_log_dir), "--out", str(out), "--for-each", "team"]
     assert main([*args, "-p", "bins=3"]) == 0
     captured = capsys.readouterr()
     assert "2/2" in captured.err  # the progress bar
     assert f"Wrote {out / 'index.html'}" in captured.out and f"Wrote {out / 'tiny_report-east.html'}" in captured.out
     assert main([*args, "-p", "bins=3"]) == 0  # resume: nothing left to do
     assert f"Kept {out / 'tiny_report-east.html'}" in capsys.readouterr().out
-    assert main([*args, "-p", "bins=4"]) == 2  # other parameters: refuse to replace without --force
+    assert main([*args, "-p", "bins=4"]) == 2  # other parameters: refuse to replace without --overwrite
     assert "already exists and was made from other parameters" in capsys.readouterr().err
     assert _files(out) == ["index.html", "tiny_report-east.html", "tiny_report-west.html"]

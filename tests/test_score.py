@@ -14,7 +14,8 @@ from test_movement import MODEL, logs
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
-from salesmetrics.metrics.scoring import run_score, score
+from salesmetrics.cli.score import run_score
+from salesmetrics.metrics.scoring import score
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
 
@@ -277,7 +278,7 @@ def test_group_scores_before_the_first_event_are_empty_and_say_so(demo_log):
     [
         ["validate", "{missing}"],
         ["score", "{missing}", "--by", "deal", "--out", "{tmp}/s.csv"],
-        ["report", "pipeline_health", "--log", "{missing}", "--out", "{tmp}/r"],
+        ["report", "pipeline_health", "{missing}", "--out", "{tmp}/r"],
     ],
 )
 def test_a_log_folder_that_does_not_exist_is_a_usage_error(argv, tmp_path, capsys):

@@ -113,7 +113,7 @@ def test_validate_cli_prints_summary_and_exits_0(capsys):
 
 
 def test_validate_cli_json(capsys):
-    code = main(["validate", str(CORPUS / "negative_amount"), "--format", "json"])
+    code = main(["validate", str(CORPUS / "negative_amount"), "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 1 and payload["valid"] is False
     assert payload["problems"][0]["code"] == "negative_amount"
@@ -187,8 +187,7 @@ def test_a_reader_that_stops_early_gets_no_traceback():
                 str(Path(sys.executable).with_name("salesmetrics")),
                 "validate",
                 str(Path(__file__).parents[1] / "datasets" / "demo"),
-                "--format",
-                "json",
+                "--json",
             ],
             stdout=write,
             stderr=subprocess.PIPE,

@@ -10,11 +10,14 @@ import json
 import sys
 from pathlib import Path
 
+from salesmetrics._util.text import plural
+from salesmetrics.cli.flags import add_json, add_overwrite, add_quiet, say
+from salesmetrics.exceptions import UsageError
+
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _store(args):
-    from salesmetrics.exceptions import UsageError
     from salesmetrics.exercises.progress import ENV, ProgressStore, default_path
 
     path = Path(args.file) if args.file else default_path()
@@ -25,7 +28,7 @@ def _store(args):
 
 def _cmd_progress(args: argparse.Namespace) -> int:
     store = _store(args)
-    if args.format == "json":
+    if args.json:
         data = store.load()
         if args.trainee:
             from salesmetrics.exercises.progress import name_key
@@ -41,7 +44,6 @@ def _cmd_progress(args: argparse.Namespace) -> int:
 def _resolve_reset_scope(store, exercise: str | None, trainee: str | None) -> tuple[str | None, str | None]:
     """The exercise id and the recorded trainee name that ``reset`` means, spelled as ``make`` accepts them
     (``1``, ``01``, ``motion``; a name in any case and spacing); an unknown one is a usage error."""
-    from salesmetrics.exceptions import UsageError
     from salesmetrics.exercises import find_exercise
     from salesmetrics.exercises.progress import name_key
 
@@ -59,7 +61,6 @@ def _resolve_reset_scope(store, exercise: str | None, trainee: str | None) -> tu
 
 
 def _cmd_reset(args: argparse.Namespace) -> int:
-    from salesmetrics.exceptions import UsageError
 
     store = _store(args)
     if store.path.exists():
@@ -76,7 +77,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
         or "every trainee and exercise"
     )
     if not store.path.exists():
-        print(f"No progress file at {store.path}: nothing to reset.")
+        say(args, f"No progress file at {store.path}: nothing to reset.")
         return EXIT_OK
     if not args.yes:
         if not sys.stdin.isatty():
@@ -87,12 +88,12 @@ def _cmd_reset(args: argparse.Namespace) -> int:
             return EXIT_OK
     removed = store.reset(trainee=args.trainee, exercise=args.exercise)
     if removed:
-        print(
-            f"Reset {removed} exercise record{'s' if removed != 1 else ''} ({scope}); "
-            f"the old file is kept as {store.path.name}.bak."
+        say(
+            args,
+            f"Reset {plural(removed, 'exercise record')} ({scope}); the old file is kept as {store.path.name}.bak.",
         )
     else:
-        print(f"Nothing recorded for {scope}: nothing was changed.")
+        say(args, f"Nothing recorded for {scope}: nothing was changed.")
     return EXIT_OK
 
 
@@ -106,30 +107,28 @@ def _cmd_make(args: argparse.Namespace) -> int:
         exercises=args.exercise,
         data=args.data,
         cohort=args.cohort,
-        force=args.force,
+        force=args.overwrite,
         folder=args.notebooks,
         add=args.add,
     )
     people = len({path.parent for path in written})
     csv_path = Path(args.out) / "trainees.csv"
     if not written:
-        print(f"Every trainee already has these notebooks in {args.out}: nothing was written (seeds in {csv_path}).")
+        say(
+            args,
+            f"Every trainee already has these notebooks in {args.out}: nothing was written (seeds in {csv_path}).",
+        )
         return EXIT_OK
-    print(
-        f"Wrote {_count(len(written), 'notebook')} for {_count(people, 'trainee')} in {args.out} (seeds in {csv_path})."
-    )
+    notebooks, trainees = plural(len(written), "notebook"), plural(people, "trainee")
+    say(args, f"Wrote {notebooks} for {trainees} in {args.out} (seeds in {csv_path}).")
     return EXIT_OK
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _cmd_class(args: argparse.Namespace) -> int:
     from salesmetrics.exercises.classview import write_class_view
 
-    page = write_class_view(args.folder, args.out, overwrite=args.force)
-    print(f"Wrote the class view to {page}.")
+    page = write_class_view(args.folder, args.out, overwrite=args.overwrite)
+    say(args, f"Wrote the class view to {page}.")
     return EXIT_OK
 
 
@@ -148,8 +147,9 @@ def register(subparsers) -> None:
 
     q = sub.add_parser("progress", help="print each trainee's progress (from the local progress file)")
     q.add_argument("--trainee", help="only this trainee")
-    q.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    add_json(q)
     q.add_argument("--file", help="progress file (default $SALESMETRICS_PROGRESS or ~/.salesmetrics/progress.json)")
+    add_quiet(q)
     q.set_defaults(func=_cmd_progress)
 
     q = sub.add_parser("reset", help="start over: forget recorded progress (a .bak copy is kept)")
@@ -157,6 +157,7 @@ def register(subparsers) -> None:
     q.add_argument("--exercise", help="only this exercise (id, number or part of the id, as for make)")
     q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     q.add_argument("--file", help="progress file (default $SALESMETRICS_PROGRESS or ~/.salesmetrics/progress.json)")
+    add_quiet(q)
     q.set_defaults(func=_cmd_reset)
 
     q = sub.add_parser("make", help="write each trainee's own (unexecuted) exercise notebooks")
@@ -170,19 +171,22 @@ def register(subparsers) -> None:
     q.add_argument(
         "--notebooks", type=Path, help="folder of the exercise notebooks (default: the repository's exercises/)"
     )
-    q.add_argument("--force", action="store_true", help="replace notebooks that already exist (trainees' work is lost)")
+    add_overwrite(q, "replace notebooks that already exist (trainees' work is lost)")
     q.add_argument(
         "--add",
         action="store_true",
         help="add missing trainees or exercises: write only notebooks that do not exist yet, leave the others alone",
     )
+    add_quiet(q)
     q.set_defaults(func=_cmd_make)
 
     q = sub.add_parser("class", help="one offline HTML page of a class's progress, from its progress files")
     q.add_argument("folder", type=Path, help="the handout folder (the --out of make) holding the progress files")
     q.add_argument("--out", type=Path, help="the page to write (default FOLDER/class.html)")
-    q.add_argument("--force", action="store_true", help="replace an existing page")
+    add_overwrite(q, "replace an existing page")
+    add_quiet(q)
     q.set_defaults(func=_cmd_class)
 
     q = sub.add_parser("list", help="list the exercises")
+    add_quiet(q)
     q.set_defaults(func=_cmd_list)

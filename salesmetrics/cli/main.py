@@ -14,8 +14,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from salesmetrics import __version__
+from salesmetrics._util.text import plural
 from salesmetrics.cli import exercises as exercises_commands
 from salesmetrics.cli import model as model_commands
+from salesmetrics.cli import report as report_command
+from salesmetrics.cli import score as score_command
+from salesmetrics.cli import waterfall as waterfall_command
+from salesmetrics.cli.flags import (
+    add_format,
+    add_json,
+    add_log,
+    add_overwrite,
+    add_quiet,
+    key_values,
+    log_from_old_option,
+    say,
+)
+from salesmetrics.exceptions import DataNote, LogValidationError, ProblemList, SalesmetricsError, UsageError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -26,26 +41,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _key_values(items: Sequence[str] | None, flag: str) -> dict[str, str]:
-    out = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise _UsageFailure(f"{flag} expects key=value, got {item!r}.")
-        out[key.strip()] = value.strip()
-    return out
-
-
-class _UsageFailure(Exception):
-    pass
-
-
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from salesmetrics._util.text import plural
     from salesmetrics.log.saleslog import check_log
 
     log, problems = check_log(args.log)
-    if args.format == "json":
+    if args.json:
         payload = {
             "log": str(args.log),
             "valid": log is not None,
@@ -81,9 +81,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.log}: {plural(n, 'error')}, {plural(len(problems.warnings), 'warning')}\n")
         print(problems.numbered())
         return EXIT_PROBLEMS
-    print(log.summary())
+    say(args, str(log.summary()))
     _print_warnings(problems)
-    print("\nOK: the log is valid.")
+    say(args, "\nOK: the log is valid.")
     return EXIT_OK
 
 
@@ -97,19 +97,16 @@ def _cmd_import(args: argparse.Namespace) -> int:
         mapping=args.mapping,
         format=args.format,
         overwrite=args.overwrite,
-        options=_key_values(args.option, "--option"),
+        options=key_values(args.option, "--option"),
     )
-    print(log.summary())
+    say(args, str(log.summary()))
     _print_warnings(log.problems)
-    print(f"\nWrote {args.out}")
+    say(args, f"\nWrote {args.out}")
     return EXIT_OK
 
 
 def _print_warnings(problems) -> None:
     """Warnings of a log that loaded: they matter most when nothing failed (e.g. how dates were read)."""
-    from salesmetrics._util.text import plural
-    from salesmetrics.exceptions import ProblemList
-
     found = ProblemList(list(problems)).warnings
     if found:
         print(f"\n{plural(len(found), 'warning')}:")
@@ -132,100 +129,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     out = sim.write(args.out, format=args.format, overwrite=args.overwrite)
-    print(sim.log.summary())
-    print(f"\nWrote {out} (ground truth in {Path(out) / 'truth'})")
-    return EXIT_OK
-
-
-def _cmd_score(args: argparse.Namespace) -> int:
-    from salesmetrics.metrics.scoring import run_score
-
-    out = run_score(
-        args.log,
-        by=args.by,
-        period=args.period,
-        as_of=args.as_of,
-        out=args.out,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-    )
-    print(f"Wrote {out}")
-    return EXIT_OK
-
-
-def _cmd_waterfall(args: argparse.Namespace) -> int:
-    from salesmetrics.metrics.flows import run_waterfall
-
-    rates = {}
-    for key, value in _key_values(args.rate, "--rate").items():
-        try:
-            rates[key] = float(value)
-        except ValueError:
-            raise _UsageFailure(f"--rate {key}={value!r}: the rate must be a number, e.g. {key}=1.08.") from None
-    result = run_waterfall(
-        args.log,
-        moves_out=args.out,
-        bridge_out=args.bridge,
-        period=args.period,
-        by=args.by,
-        pipeline=args.pipeline,
-        classify=args.classify,
-        as_of=args.as_of,
-        rates=rates or None,
-        overwrite=args.overwrite,
-    )
-    print(f"Wrote {args.out} ({len(result.moves):,} moves) and {args.bridge} ({len(result.bridge):,} rows)")
-    return EXIT_OK
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    from salesmetrics.reports import runner as reports
-
-    if args.list:
-        for report in reports.list_reports().values():
-            print(report.describe())
-        return EXIT_OK
-    if not args.name or not args.log or not args.out:
-        raise _UsageFailure("give a report NAME, --log LOG and --out DIR (or --list to see the reports).")
-    parameters: dict = {}
-    if args.params_file:
-        import yaml
-
-        try:
-            loaded = yaml.safe_load(Path(args.params_file).read_text(encoding="utf-8")) or {}
-        except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: a date like 2024-13-45
-            raise _UsageFailure(f"cannot read parameters file {args.params_file}: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise _UsageFailure(f"{args.params_file} must hold a mapping of parameter: value.")
-        parameters.update(loaded)
-    parameters.update(_key_values(args.param, "-p"))
-    if args.for_each:
-        written = reports.run_batch(
-            args.name,
-            log=args.log,
-            out=args.out,
-            for_each=args.for_each,
-            parameters=parameters,
-            format=args.format,
-            force=args.force,
-            progress=not args.quiet,
-            show_code=args.show_code,
-        )
-    else:
-        written = reports.run_report(
-            args.name,
-            log=args.log,
-            out=args.out,
-            parameters=parameters,
-            format=args.format,
-            force=args.force,
-            show_code=args.show_code,
-        )
-    for path in written:
-        if path in written.kept:
-            print(f"Kept {path} (already made from these parameters and this log; --force runs it again)")
-        else:
-            print(f"Wrote {path}")
+    say(args, str(sim.log.summary()), f"\nWrote {out} (ground truth in {Path(out) / 'truth'})")
     return EXIT_OK
 
 
@@ -241,6 +145,7 @@ def _os_error_line(exc: OSError) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``salesmetrics`` parser: every command, with the shared flags of :mod:`salesmetrics.cli.flags`."""
     parser = _Parser(
         prog="salesmetrics",
         description="Tell motion (activity) from movement (deals passing stage gates) in sales logs.",
@@ -249,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check a log folder and print its summary or every problem")
-    p.add_argument("log", type=Path, help="log folder (salesmetrics.yaml + deals + stage_changes ...)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    add_log(p)
+    add_json(p)
+    add_quiet(p)
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("import", help="make a log folder from a CRM export")
@@ -258,52 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", help="export files (Salesforce: opportunities then history)")
     p.add_argument("--out", required=True, type=Path, help="log folder to write")
     p.add_argument("--mapping", type=Path, help="YAML column mapping (kind 'mapping')")
-    p.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table file format")
+    add_format(p, ("parquet", "csv"), "parquet", "the log's tables")
     p.add_argument("--option", "-o", action="append", metavar="KEY=VALUE", help="adapter option, repeatable")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    add_overwrite(p, "replace an existing output folder")
+    add_quiet(p)
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser("score", help="movement, motion and slippage metrics per deal, owner or team")
-    p.add_argument("log", type=Path, help="log folder")
-    p.add_argument("--by", choices=("deal", "owner", "team"), default="deal", help="one row per (default deal)")
-    p.add_argument("--period", choices=("W", "M", "Q"), help="period for owner/team scores (default M)")
-    p.add_argument(
-        "--as-of",
-        dest="as_of",
-        metavar="ISO_DATE",
-        help="score as known at this ISO 8601 date or time, e.g. 2024-06-30 (default: latest event)",
-    )
-    p.add_argument("--out", required=True, type=Path, help="output file, .csv or .parquet")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_score)
-
-    p = sub.add_parser("waterfall", help="the pipeline waterfall per period: moves per deal and the bridge")
-    p.add_argument("log", type=Path, help="log folder")
-    p.add_argument("--period", choices=("W", "M", "Q"), default="M", help="calendar period (default M)")
-    p.add_argument("--by", choices=("owner", "team"), help="one bridge per owner or team (default: whole log)")
-    p.add_argument("--pipeline", choices=("due", "all"), default="due", help="due by the period's end, or all open")
-    p.add_argument("--classify", choices=("flows", "exclusive"), default="flows", help="every flow, or one per deal")
-    p.add_argument("--as-of", dest="as_of", help="as known at this date or time (default: latest event)")
-    p.add_argument("--rate", action="append", metavar="CODE=VALUE", help="currency rate into the log's, repeatable")
-    p.add_argument("--out", required=True, type=Path, help="MOVES file (.csv): one row per deal, period, bucket")
-    p.add_argument("--bridge", required=True, type=Path, help="BRIDGE file (.csv): per group and period")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.set_defaults(func=_cmd_waterfall)
-
-    p = sub.add_parser("report", help="run a report notebook on a log and write HTML")
-    p.add_argument("name", nargs="?", help="report name (see --list)")
-    p.add_argument("--list", action="store_true", help="list the reports and their parameters")
-    p.add_argument("--log", type=Path, help="log folder")
-    p.add_argument("--out", type=Path, help="output folder")
-    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="report parameter, repeatable")
-    p.add_argument("-f", "--params-file", type=Path, help="YAML file of report parameters")
-    p.add_argument("--for-each", choices=("owner", "team"), help="one report per owner or team, with an index")
-    p.add_argument("--format", choices=("html", "ipynb", "both"), default="html", help="output (default html)")
-    p.add_argument("--force", action="store_true", help="re-run reports that already exist")
-    p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_report)
+    score_command.register(sub)  # salesmetrics score ...
+    waterfall_command.register(sub)  # salesmetrics waterfall ...
+    report_command.register(sub)  # salesmetrics report ...
 
     p = sub.add_parser("simulate", help="simulate a pipeline with known ground truth")
     p.add_argument("--deals", type=int, default=2000, help="number of deals (default 2000)")
@@ -314,9 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", default="2024-01-01", help="first day of the simulated window")
     p.add_argument("--months", type=int, default=18, help="length of the window in months")
     p.add_argument("--out", required=True, type=Path, help="log folder to write")
-    p.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table file format")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_format(p, ("parquet", "csv"), "parquet", "the log's tables")
+    add_overwrite(p, "replace an existing output folder")
+    add_quiet(p)
     p.set_defaults(func=_cmd_simulate)
     exercises_commands.register(sub)  # salesmetrics exercises ...
     model_commands.register(sub)  # salesmetrics model ...
@@ -330,8 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    from salesmetrics.exceptions import DataNote, LogValidationError, SalesmetricsError, UsageError
 
+    try:
+        log_from_old_option(args)  # report --log LOG, the old spelling of report NAME LOG
+    except UsageError as exc:
+        print(f"salesmetrics {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     log = getattr(args, "log", None)
     if isinstance(log, (str, Path)) and not Path(log).exists():  # a path that is not there: a usage error
         print(
@@ -358,9 +231,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except _UsageFailure as exc:
-        print(f"salesmetrics {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except UsageError as exc:
         print(f"salesmetrics {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,7 +1,7 @@
 """``salesmetrics model train | evaluate | predict | backtest``: the command line over snapshots and the estimators.
 
 Thin: each action reads the log, builds :func:`salesmetrics.snapshots`, and calls the estimator, persistence
-and reasons functions. Outputs are written atomically and never replace a file without ``--force``; CSV files
+and reasons functions. Outputs are written atomically and never replace a file without ``--overwrite``; CSV files
 are safe to open in a spreadsheet (:mod:`salesmetrics._util.csv_safe`).
 """
 
@@ -11,6 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
+from salesmetrics._util.output import check_output_file
+from salesmetrics._util.suggest import close_matches
+from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, say
+from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.models import LEAK_AUC
 
 TARGETS = {"stall": "stalled", "won": "won", "close": "close_outcome"}
@@ -46,7 +50,6 @@ def _leak_auc(text: str) -> float:
 
 def _feature(text: str) -> str:
     """An argparse type: a snapshot feature name (close matches suggested)."""
-    from salesmetrics._util.suggest import close_matches
     from salesmetrics.features.build import FEATURES
 
     if text in FEATURES:
@@ -91,7 +94,7 @@ def register(subparsers) -> None:
     model.set_defaults(func=_missing_action(model))
 
     p = actions.add_parser("train", help="fit a model on a log's snapshots and save it (skops + model card)")
-    p.add_argument("log", type=Path, help="log folder")
+    add_log(p)
     p.add_argument("--target", choices=tuple(TARGETS), required=True, help="stall, won, or close (won/lost/slipped)")
     p.add_argument("--out", type=Path, required=True, help="model file to write (.skops)")
     p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
@@ -100,11 +103,12 @@ def register(subparsers) -> None:
     p.add_argument("--start", help="first as-of date (default: the log's first event)")
     p.add_argument("--end", help="last as-of date, and the end of what labels may see (default: last event)")
     _fit_options(p)
-    p.add_argument("--force", action="store_true", help="replace an existing model file")
+    add_overwrite(p, "replace an existing model file")
+    add_quiet(p)
     p.set_defaults(func=_cmd_train)
 
     p = actions.add_parser("evaluate", help="score a saved model on a log's labelled snapshots")
-    p.add_argument("log", type=Path, help="log folder")
+    add_log(p)
     p.add_argument("--model", dest="model_file", type=Path, required=True, help="model file (.skops)")
     p.add_argument(
         "--since", help="only as-of dates after this (default: after the last moment the training labels saw)"
@@ -112,11 +116,12 @@ def register(subparsers) -> None:
     p.add_argument("--freq", default="W", help="snapshot frequency (default W)")
     p.add_argument("--out", type=Path, help="write the metrics as CSV")
     _ignore_stages_option(p)
-    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    add_overwrite(p, "replace an existing output file")
+    add_quiet(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = actions.add_parser("predict", help="score the deals open at a date, with their top reasons, to CSV")
-    p.add_argument("log", type=Path, help="log folder")
+    add_log(p)
     p.add_argument("--model", dest="model_file", type=Path, required=True, help="model file (.skops)")
     p.add_argument("--as-of", dest="as_of", help="score the deals open at this date (default: latest event)")
     p.add_argument("--out", type=Path, required=True, help="CSV file to write")
@@ -127,14 +132,15 @@ def register(subparsers) -> None:
         help="reasons per deal (default 3, 0 for none)",
     )
     _ignore_stages_option(p)
-    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    add_overwrite(p, "replace an existing output file")
+    add_quiet(p)
     p.set_defaults(func=_cmd_predict)
 
     p = actions.add_parser(
         "backtest",
         help="time-split evaluation of a fresh model beside the CRM baselines, with bootstrap intervals",
     )
-    p.add_argument("log", type=Path, help="log folder")
+    add_log(p)
     p.add_argument("--target", choices=BACKTEST_TARGETS, required=True, help="stall or won")
     p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
     p.add_argument("--cutoff", help="train on as-of dates before this (default: 70%% of the labelled snapshots)")
@@ -149,7 +155,8 @@ def register(subparsers) -> None:
     _fit_options(p)
     p.add_argument("--out", type=Path, help="write the table (model, metric, value, ci_low, ci_high) as CSV")
     p.add_argument("--plot", type=Path, help="write the calibration plot (PNG, SVG or PDF by the suffix)")
-    p.add_argument("--force", action="store_true", help="replace existing output files")
+    add_overwrite(p, "replace existing output files")
+    add_quiet(p)
     p.set_defaults(func=_cmd_backtest)
 
 
@@ -184,8 +191,6 @@ def _fit_quietly(fit):
     """Run ``fit()``; small-data notices are dropped (the fallback is printed), data notes are passed on."""
     import warnings
 
-    from salesmetrics.exceptions import DataNote
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fit()
@@ -204,12 +209,10 @@ def _missing_action(parser):
 
 
 def _check_out(path: Path, args: argparse.Namespace) -> None:
-    """Refuse, before the work, an output inside the log folder or equal to the model file (whatever --force
-    says) and an existing file without --force (:mod:`salesmetrics._util.output`)."""
-    from salesmetrics._util.output import check_output_file
-
+    """Refuse, before the work, an output inside the log folder or equal to the model file (whatever --overwrite
+    says) and an existing file without --overwrite (:mod:`salesmetrics._util.output`)."""
     model_file = getattr(args, "model_file", None)
-    check_output_file(path, overwrite=args.force, flag="--force", logs=[args.log], inputs=[model_file])
+    check_output_file(path, overwrite=args.overwrite, flag="--overwrite", logs=[args.log], inputs=[model_file])
 
 
 def _estimator(target: str, args: argparse.Namespace):
@@ -242,7 +245,6 @@ def _check_window(log, start, end) -> None:
     """Refuse ``--end`` before the log's first stage change and ``--start`` after its last, naming them."""
     import pandas as pd
 
-    from salesmetrics.exceptions import UsageError
     from salesmetrics.log.prepare import resolve_as_of
 
     first, last = _event_range(log)
@@ -280,10 +282,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "source_log": str(args.log),
         "snapshots": {"freq": args.freq, "rows": len(snap), "horizon_days": args.horizon_days},
     }
-    path = save_model(estimator, args.out, overwrite=args.force, extra=extra)
+    path = save_model(estimator, args.out, overwrite=args.overwrite, extra=extra)
     card = read_model_card(path)
+    if not args.quiet:
+        _print_card(card, args.log)
+    if card["notice"]:
+        print(f"NOTICE: {card['notice']}")
+    if card.get("leak_warning"):
+        print(f"WARNING: do not trust this model yet. {card['leak_warning']}")
+    say(args, f"Wrote {path} (model card inside: model_card.json)")
+    return 0
+
+
+def _print_card(card: dict, log_path) -> None:
+    """What was trained, on what, and its training metrics: the model card in a few lines."""
     window = card["training_window"] or {}
-    print(f"Trained {card['model_class']} ({card['model']}) on {card['rows']:,} snapshot rows of {args.log}")
+    print(f"Trained {card['model_class']} ({card['model']}) on {card['rows']:,} snapshot rows of {log_path}")
     print(f"  target: {card['target']}; as-of dates {window.get('first_as_of')} to {window.get('last_as_of')}")
     print(f"  labels see events up to {window.get('labels_until')}")
     censored = card["censored_rows_left_out"]
@@ -297,20 +311,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"  {key}: {value:.4g}" if isinstance(value, float) else f"  {key}: {value}")
     if card.get("excluded_features"):
         print(f"  left out: {', '.join(card['excluded_features'])}")
-    if card["notice"]:
-        print(f"NOTICE: {card['notice']}")
-    if card.get("leak_warning"):
-        print(f"WARNING: do not trust this model yet. {card['leak_warning']}")
-    print(f"Wrote {path} (model card inside: model_card.json)")
-    return 0
-
-
-def _evaluate_rows(model, snap):
-    """(labelled rows, labels) for the model's target."""
-    column = model._label_column()
-    rows = snap[snap[column].notna()]
-    labels = rows[column].to_numpy(object)
-    return rows, labels
 
 
 def _note_in_sample(rows, window: dict, since) -> None:
@@ -318,8 +318,6 @@ def _note_in_sample(rows, window: dict, since) -> None:
     import warnings
 
     import pandas as pd
-
-    from salesmetrics.exceptions import DataNote
 
     first, last = window.get("first_as_of"), window.get("last_as_of")
     if since is None or first is None or last is None or not len(rows):
@@ -342,16 +340,13 @@ def _note_in_sample(rows, window: dict, since) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    import numpy as np
     import pandas as pd
-    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
     from salesmetrics._util.csv_safe import write_csv
-    from salesmetrics.exceptions import UsageError
     from salesmetrics.features.build import snapshots
     from salesmetrics.log.prepare import resolve_as_of
     from salesmetrics.log.saleslog import read_log
-    from salesmetrics.models._base import _tidy_labels
+    from salesmetrics.models.holdout import holdout_metrics, labelled_rows
     from salesmetrics.models.persistence import load_model, model_card, model_horizon
 
     if args.out is not None:
@@ -369,44 +364,21 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     snap = snapshots(log, freq=args.freq, horizon_days=horizon)
     if start is not None:
         snap = snap[snap["as_of"] >= start]
-    rows, labels = _evaluate_rows(model, snap)
+    rows = labelled_rows(model, snap)
     if not len(rows):
         raise UsageError(
             f"No labelled snapshot rows after {since} in {args.log}; give an earlier --since, or a log that "
             "goes on after the model's training window."
         )
     _note_in_sample(rows, window, args.since)
-    labels = _tidy_labels(labels)
-    proba = model.predict_proba(rows)
-    classes = list(model.classes_)
-    known = np.isin(labels, classes)
-    metrics = {"rows": len(rows), "first_as_of": str(rows["as_of"].min()), "last_as_of": str(rows["as_of"].max())}
-    if len(classes) == 2:
-        y = (labels == classes[1]).astype(int)
-        p = proba[:, 1]
-        metrics.update(
-            {
-                "base_rate": float(y.mean()),
-                "mean_predicted": float(p.mean()),
-                "auc": float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan"),
-                "brier": float(brier_score_loss(y, p)),
-                "log_loss": float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1])),
-            }
-        )
-    elif known.any():
-        onehot = (np.asarray(labels)[known][:, None] == np.asarray(classes)[None, :]).astype(float)
-        metrics["brier_multiclass"] = float(np.mean(np.sum((proba[known] - onehot) ** 2, axis=1)))
-        metrics["log_loss"] = float(log_loss(labels[known], np.clip(proba[known], 1e-6, 1), labels=classes))
-        for i, name in enumerate(classes):
-            metrics[f"share_{name}"] = float(onehot[:, i].mean())
-            metrics[f"mean_p_{name}"] = float(proba[known, i].mean())
+    metrics = holdout_metrics(model, rows)
     print(f"Evaluated {args.model_file} on {args.log}: {metrics['rows']:,} labelled snapshot rows")
     for key, value in metrics.items():
         print(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
     if args.out is not None:
         table = pd.DataFrame({"metric": list(metrics), "value": [str(v) for v in metrics.values()]})
-        write_csv(table, args.out, overwrite=args.force)
-        print(f"Wrote {args.out}")
+        write_csv(table, args.out, overwrite=args.overwrite)
+        say(args, f"Wrote {args.out}")
     return 0
 
 
@@ -415,8 +387,6 @@ def _check_as_of(log, as_of, text, horizon_days: float) -> None:
     import warnings
 
     import pandas as pd
-
-    from salesmetrics.exceptions import DataNote, UsageError
 
     first, last = _event_range(log)
     if first is None or text is None:
@@ -476,11 +446,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         out = out.sort_values("risk", ascending=False, kind="stable")
     else:
         out["risk"] = pd.Series([], dtype=np.float64)
-    write_csv(out, args.out, overwrite=args.force)
-    print(f"Scored {len(out):,} deals open at {as_of} with {args.model_file}")
+    write_csv(out, args.out, overwrite=args.overwrite)
+    say(args, f"Scored {len(out):,} deals open at {as_of} with {args.model_file}")
     if len(out):
-        print(json.dumps({"mean_risk": round(float(out["risk"].mean()), 4)}))
-    print(f"Wrote {args.out}")
+        say(args, json.dumps({"mean_risk": round(float(out["risk"].mean()), 4)}))
+    say(args, f"Wrote {args.out}")
     return 0
 
 
@@ -495,7 +465,6 @@ def _save_figure(fig, path: Path) -> None:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
-    from salesmetrics.exceptions import UsageError
     from salesmetrics.log.saleslog import read_log
     from salesmetrics.models.evaluation import evaluate
 
@@ -542,8 +511,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         print(ev.wide().to_string())
     if args.out is not None:
         table = ev.table.assign(target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start))
-        write_csv(table, args.out, overwrite=args.force)
-        print(f"Wrote {args.out}")
+        write_csv(table, args.out, overwrite=args.overwrite)
+        say(args, f"Wrote {args.out}")
     if args.plot is not None:
         import matplotlib
 
@@ -554,7 +523,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         ev.plot_calibration(ax)
         _save_figure(fig, args.plot)
         plt.close(fig)
-        print(f"Wrote {args.plot}")
+        say(args, f"Wrote {args.plot}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """The class view: every trainee's progress file of a handout on one offline HTML page, for the trainer.
 
 ``salesmetrics exercises class DIR`` reads every progress file under ``DIR`` (any ``*.json`` shaped like a
-progress file: what ``salesmetrics exercises progress --format json`` prints, or a trainee's
+progress file: what ``salesmetrics exercises progress --json`` prints, or a trainee's
 ``progress.json``) and ``DIR/trainees.csv`` (written by ``exercises make``, so trainees who have not started
 are listed too), and writes one self-contained page (no script, nothing fetched): who has done what; per
 question the share of the class that solved it, the most common named mistakes, and how many used hints or
@@ -106,7 +106,7 @@ def class_view(folder: str | Path) -> ClassView:
     if not files and not listed:
         raise UsageError(
             f"No progress file and no trainees.csv under {folder}. Collect each trainee's progress with "
-            "`salesmetrics exercises progress --format json > FILE.json` into that folder, then run this again."
+            "`salesmetrics exercises progress --json > FILE.json` into that folder, then run this again."
         )
     trainees = list(dict.fromkeys([*listed, *records]))
     by_key = {name_key(n): n for n in records}
@@ -269,7 +269,7 @@ def write_class_view(folder: str | Path, out: str | Path | None = None, *, overw
 
     view = class_view(folder)
     target = Path(out) if out is not None else Path(folder) / "class.html"
-    check_output_file(target, overwrite=overwrite, flag="--force", inputs=view.files)
+    check_output_file(target, overwrite=overwrite, flag="--overwrite", inputs=view.files)
     write_text_atomic(target, render_class_view(view))
     return target
 

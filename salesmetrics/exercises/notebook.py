@@ -256,7 +256,7 @@ def make_variants(
         replaces=False,
     )
     if add and force:
-        raise UsageError("--add keeps existing notebooks and --force replaces them: pass only one of them.")
+        raise UsageError("--add keeps existing notebooks and --overwrite replaces them: pass only one of them.")
     earlier = _read_trainees_csv(out / "trainees.csv")
     folders: dict[str, str] = {}
     for name in trainees:
@@ -285,7 +285,7 @@ def make_variants(
     if existing and not force and not add:
         raise UsageError(
             f"{len(existing)} of the notebooks already exist (e.g. {existing[0]}). To add only the missing ones "
-            "(a late joiner, a new exercise) and leave the others alone, pass --add; --force replaces them, and "
+            "(a late joiner, a new exercise) and leave the others alone, pass --add; --overwrite replaces them, and "
             "the trainees' work in them is lost."
         )
     written = []

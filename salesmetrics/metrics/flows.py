@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -551,46 +550,6 @@ def _bridge(deals, moves, states, by, period, last_period) -> pd.DataFrame:
     return bridge[[*keys[:-1], "period", "period_index", *value_columns]]
 
 
-def run_waterfall(
-    log_path,
-    *,
-    moves_out,
-    bridge_out,
-    period: str = "M",
-    by: str | None = None,
-    pipeline: str = "due",
-    classify: str = "flows",
-    as_of=None,
-    rates: dict[str, float] | None = None,
-    overwrite: bool = False,
-) -> Waterfall:
-    """Compute the waterfall of the log folder ``log_path`` and write MOVES and BRIDGE as CSV, atomically.
-
-    The outputs must end in ``.csv``, differ from each other and from every input, and are never written over
-    unless ``overwrite=True``. A log that does not validate raises
-    :class:`~salesmetrics.exceptions.LogValidationError` with every problem.
-    """
-    from salesmetrics._util.csv_safe import write_csv
-    from salesmetrics._util.output import check_output_file
-    from salesmetrics.log.saleslog import read_log
-
-    _check_arguments(period, by, pipeline, classify)
-    log_path, moves_out, bridge_out = Path(log_path), Path(moves_out), Path(bridge_out)
-    for path, flag in ((moves_out, "--out"), (bridge_out, "--bridge")):
-        if path.suffix.lower() != ".csv":
-            raise UsageError(f"{flag} {str(path)!r} must end in .csv, not {path.suffix or 'no suffix'!r}.")
-    if moves_out.resolve() == bridge_out.resolve():
-        raise UsageError(f"--out and --bridge are the same file ({moves_out}); give two different files.")
-    for path in (moves_out, bridge_out):
-        check_output_file(path, overwrite=overwrite, flag="--overwrite", logs=[log_path])
-    result = waterfall(
-        read_log(log_path), period=period, by=by, pipeline=pipeline, classify=classify, as_of=as_of, rates=rates
-    )
-    write_csv(result.moves, moves_out, overwrite=True)
-    write_csv(result.bridge.drop(columns="period_index"), bridge_out, overwrite=True)
-    return result
-
-
 __all__ = [
     "BUCKETS",
     "PRECEDENCE",
@@ -598,6 +557,5 @@ __all__ = [
     "amount_changes",
     "deal_rates",
     "deleted_deals",
-    "run_waterfall",
     "waterfall",
 ]

@@ -22,10 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
 BY = ("deal", "owner", "team")
 PERIODS = ("W", "M", "Q")
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
-LONG_WORK_BYTES = 20_000_000  # show a progress bar when the log's files are larger than this
 
 
-def _check_by_period(by: str, period: str | None) -> None:
+def check_by_period(by: str, period: str | None) -> None:
+    """Refuse a ``by`` or ``period`` that :func:`score` does not know."""
     if by not in BY:
         raise UsageError(f"by {by!r} is not allowed; use one of: {', '.join(BY)}.")
     if period is not None and period not in PERIODS:
@@ -55,7 +55,7 @@ def score(log: SalesLog, by: str = "deal", period: str = "M", as_of=None, **para
 
     if params:
         raise UsageError(f"score() got unknown parameters: {', '.join(sorted(params))}.")
-    _check_by_period(by, period)
+    check_by_period(by, period)
     as_of = resolve_as_of(log, as_of)  # once: everything below gets the moment itself
     if by == "deal":
         scores = movement.deal_scores(log, as_of)
@@ -90,112 +90,26 @@ def as_of_microseconds(as_of, timezone: str) -> int | None:
     return us + US_PER_DAY - 1 if is_bare_date(as_of) else us
 
 
-def _check_out(log_path: Path, out: Path, overwrite: bool) -> str:
-    fmt = FORMATS.get(out.suffix.lower())
-    if fmt is None:
-        raise UsageError(f"out {str(out)!r} must end in .csv or .parquet, not {out.suffix or 'no suffix'!r}.")
-    from salesmetrics._util.output import check_output_file
+def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_of_us, out: Path, fmt: str) -> bool:
+    """Score a Parquet log folder straight through DuckDB and write ``out``; False when the fast path steps aside.
 
-    check_output_file(out, overwrite=overwrite, flag="--overwrite", logs=[log_path])
-    return fmt
-
-
-def run_score(
-    log_path,
-    *,
-    by: str = "deal",
-    period: str | None = None,
-    as_of=None,
-    out,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> Path:
-    """Score the log folder ``log_path`` and write ``out`` (``.csv`` or ``.parquet``) atomically.
-
-    Bad arguments raise :class:`~salesmetrics.exceptions.UsageError`; a log that does not validate raises
-    :class:`~salesmetrics.exceptions.LogValidationError` with every problem. ``out`` is never written over
-    unless ``overwrite=True``, and never inside the log folder. Returns ``out``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> out = pathlib.Path(tempfile.mkdtemp()) / "deals.csv"
-    >>> run_score("datasets/demo", by="deal", as_of="2024-06-30", out=out, progress=False).name
-    'deals.csv'
+    ``model`` is the log's stage model and ``as_of_us`` the moment of scoring in microseconds (None: the latest
+    event). False means nothing was written: the caller reads the log with pandas and calls :func:`score`.
     """
-    from salesmetrics.log.config import load_config
+    if by == "deal":
+        from salesmetrics.metrics._engine import deal_scores_to_file
 
-    _check_by_period(by, period)
-    if by == "deal" and period is not None:
-        raise UsageError(f"period {period!r} applies to owner or team scores; leave it out with by='deal'.")
-    if isinstance(as_of, str):  # one reading of as_of for both paths: ISO, in the years a log may hold
-        from salesmetrics._util.limits import as_of_from_text
-
-        as_of_from_text(as_of)
-    elif as_of is not None:
-        from salesmetrics.log.prepare import parse_as_of
-
-        parse_as_of(as_of)
-    log_path, out = Path(log_path), Path(out)
-    fmt = _check_out(log_path, out, overwrite)
-    model = None
-    if log_path.is_dir():
-        model, problems = load_config(log_path)
-        if any(p.severity == "error" for p in problems):
-            model = None
-    as_of_us = None
-    if as_of is not None:
-        if model is not None:
-            as_of_us = as_of_microseconds(as_of, model.timezone)
-        if as_of_us is None:
-            import pandas as pd
-
-            try:
-                if pd.isna(pd.Timestamp(as_of)):
-                    raise ValueError
-            except (ValueError, TypeError) as exc:
-                raise UsageError(
-                    f"as_of {as_of!r} is not a date or time; use e.g. 2024-03-31 or 2024-03-31T17:00."
-                ) from exc
-
-    size = sum(p.stat().st_size for p in log_path.iterdir() if p.is_file()) if log_path.is_dir() else 0
-    bar = _progress(progress and size >= LONG_WORK_BYTES)
-    try:
-        if model is not None and (as_of is None or as_of_us is not None):
-            bar.set_postfix_str("DuckDB")
-            if by == "deal":
-                from salesmetrics.metrics._engine import deal_scores_to_file
-
-                with writing(out):
-                    done = _fast(deal_scores_to_file, log_path, model, as_of_us, out, fmt)
-                if done is not None:
-                    bar.update(3)
-                    return out
-            else:
-                result = _group_scores_fast(log_path, model, by, period or "M", as_of, as_of_us)
-                if result is not None:
-                    bar.update(2)
-                    bar.set_postfix_str("writing")
-                    _write_frame(result, out, fmt)
-                    bar.update(1)
-                    return out
-        from salesmetrics.log.saleslog import read_log
-
-        bar.set_postfix_str("reading the log")
-        log = read_log(log_path)
-        bar.update(1)
-        bar.set_postfix_str("scoring")
-        result = score(log, by=by, period=period or "M", as_of=as_of)
-        bar.update(1)
-        bar.set_postfix_str("writing")
-        _write_frame(result, out, fmt)
-        bar.update(1)
-        return out
-    finally:
-        bar.close()
+        with writing(out):
+            done = _fast(deal_scores_to_file, log_path, model, as_of_us, out, fmt)
+        return done is not None
+    result = _group_scores_fast(log_path, model, by, period, as_of, as_of_us)
+    if result is None:
+        return False
+    write_scores(result, out, fmt)
+    return True
 
 
-def _write_frame(result, out: Path, fmt: str) -> None:
+def write_scores(result, out: Path, fmt: str) -> None:
     """Write the scores atomically; a full disk or a read-only folder is an OutputError naming ``out``."""
     import duckdb
 
@@ -205,27 +119,6 @@ def _write_frame(result, out: Path, fmt: str) -> None:
         write_frame(result, out, fmt)
     except (OSError, duckdb.IOException) as exc:
         raise (exc if isinstance(exc, OutputError) else OutputError(out, exc)) from exc
-
-
-class _NoProgress:
-    """Stands in for a tqdm bar when none is shown (tqdm is then not even imported)."""
-
-    def set_postfix_str(self, text: str) -> None:
-        pass
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress(show: bool):
-    if not show:
-        return _NoProgress()
-    from tqdm import tqdm
-
-    return tqdm(total=3, desc="score", unit="step", leave=False)
 
 
 def _fast(function, *args):
