@@ -18,22 +18,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesmetrics.exercises.core import (
+from salesmetrics.exercises.exercise import Exercise
+from salesmetrics.exercises.kinds import (
     Case,
     ChoiceQuestion,
-    Exercise,
     FrameQuestion,
     FunctionQuestion,
-    Mistake,
     ReflectionQuestion,
     ValueQuestion,
-    memo,
 )
+from salesmetrics.exercises.question import Mistake
+from salesmetrics.exercises.variants import memo
 
 ID = "02-decision-increments"
 TITLE = "Decision increments"
 DEFAULT_DATA = "baseline"
-NEEDS = ("activities",)  # what the log must record (see core.NEEDS); checked by `make` and on load
+NEEDS = ("activities",)  # what the log must record (see variants.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 300, "n_owners": 10, "months": 6}  # enough closed deals for owners' win rates
 N_STALLED = 3
 CLEAR_RELATION = 0.3  # |Spearman rho| from which the plot shows a rising or falling relation
@@ -248,7 +248,7 @@ def _last_decides(movements):
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
-    """The questions of exercise 2 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    """The questions of exercise 2 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     result = lambda: ex.cached("increments", lambda: increments(log()))  # noqa: E731

@@ -23,21 +23,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesmetrics.exercises.core import (
-    Case,
-    ChoiceQuestion,
-    Exercise,
-    FrameQuestion,
-    FunctionQuestion,
-    Mistake,
-    ReflectionQuestion,
-    check_needs,
-)
+from salesmetrics.exercises.exercise import Exercise
+from salesmetrics.exercises.kinds import Case, ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
+from salesmetrics.exercises.question import Mistake
+from salesmetrics.exercises.teaching_cases import add_repeats, add_restated_dates
+from salesmetrics.exercises.variants import check_needs
+from salesmetrics.simulation.params import DEFAULTS
 
 ID = "03-random-walks"
 TITLE = "Random walks and compression"
 DEFAULT_DATA = "compressed"
-NEEDS = ("close_date_changes",)  # what the log must record (see core.NEEDS); checked by `make` and on load
+NEEDS = ("close_date_changes",)  # what the log must record (see variants.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 300, "n_owners": 10, "months": 9}  # long enough for close dates to be pushed several times
 SERIAL = 3  # a serial pusher: a deal whose close date was pushed at least this many times
 WHAT_IF_SIZE = {"n_deals": 600, "n_owners": 10, "months": 9}
@@ -49,55 +45,21 @@ PUSH_BANDS = {"A": (0, 7), "B": (7, 21), "C": (21, 46), "D": (46, np.inf)}
 
 def compressed_config() -> dict:
     """The what-if: every owner moves twice the default number of stages per advancing decision."""
-    from salesmetrics.simulation.params import DEFAULTS
-
     return {"owners": {"steps_per_decision": 2 * DEFAULTS["owners"]["steps_per_decision"]}}
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Teaching cases added to the variant's data
 
-N_RESTATED = 3  # close dates saved again unchanged, added to each variant (see add_restated_dates)
-N_REPEATS = 3  # repeated stage entries added to each variant (exercise 1's add_repeats)
-
-
-def add_restated_dates(log, seed: int, n: int = N_RESTATED):
-    """The log with ``n`` close-date changes that restate the date already expected (a row saved again with
-    the same close date), each halfway between two changes of a deal.
-
-    Real CRMs record such rows (a form saved twice, a sync); they are not pushes. The simulator writes none, so
-    without them "every change after the first" and "every change that moved the date" would be the same count.
-
-    >>> import salesmetrics as sm
-    >>> log = sm.simulate(40, 2, seed=1, months=6).log
-    >>> before = len(log.close_date_changes)
-    >>> len(add_restated_dates(log, seed=1, n=2).close_date_changes) - before
-    2
-    """
-    import dataclasses
-
-    changes = log.close_date_changes.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
-    following = changes["deal_id"].shift(-1) == changes["deal_id"]
-    gap = changes["changed_at"].shift(-1) - changes["changed_at"]
-    candidates = changes[following & (gap >= pd.Timedelta(minutes=2))]
-    if candidates.empty or n <= 0:
-        return log
-    rng = np.random.default_rng([int(seed), 3])
-    chosen = rng.choice(candidates.index.to_numpy(), min(n, len(candidates)), replace=False)
-    new = changes.loc[sorted(int(i) for i in chosen)].copy()
-    new["changed_at"] = (new["changed_at"] + gap[new.index] / 2).dt.floor("min")
-    both = pd.concat([changes, new], ignore_index=True)
-    both = both.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
-    return dataclasses.replace(log, close_date_changes=both)
+N_RESTATED = 3  # close dates saved again unchanged, added to each variant (see with_teaching_cases)
+N_REPEATS = 3  # repeated stage entries added to each variant (see with_teaching_cases)
 
 
 def with_teaching_cases(log, seed: int):
-    """The variant's log with restated close dates (:func:`add_restated_dates`) and repeated stage entries
-    (:func:`salesmetrics.exercises.ex1_motion_vs_movement.add_repeats`), so that counting every row is caught in
-    questions 1 and 5."""
-    from salesmetrics.exercises.ex1_motion_vs_movement import add_repeats
-
-    return add_repeats(add_restated_dates(log, seed), seed, n=N_REPEATS)
+    """The variant's log with restated close dates (:func:`~salesmetrics.exercises.teaching_cases.add_restated_dates`)
+    and repeated stage entries (:func:`~salesmetrics.exercises.teaching_cases.add_repeats`), so that counting every
+    row is caught in questions 1 and 5."""
+    return add_repeats(add_restated_dates(log, seed, N_RESTATED), seed, N_REPEATS)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -170,11 +132,8 @@ def avg_cycle_days(log) -> float:
 
 def what_if(ex: Exercise, compressed: bool) -> object:
     """The what-if simulation of the trainee's seed: baseline, or with :func:`compressed_config` (kept)."""
-    from salesmetrics.simulation.simulator import simulate
-
     name = "what_if_compressed" if compressed else "what_if_base"
-    config = compressed_config() if compressed else None
-    return ex.cached(name, lambda: simulate(**WHAT_IF_SIZE, seed=ex.seed, scenario="baseline", config=config))
+    return ex.what_if(name, compressed_config() if compressed else None, size=WHAT_IF_SIZE)
 
 
 def what_if_logs(ex: Exercise):
@@ -294,7 +253,7 @@ def _steps_success(steps: pd.Series) -> str:
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
-    """The questions of exercise 3 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    """The questions of exercise 3 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(
         ID,
         TITLE,

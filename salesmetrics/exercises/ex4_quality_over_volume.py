@@ -24,20 +24,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salesmetrics.exercises.core import (
-    ChoiceQuestion,
-    Exercise,
-    FrameQuestion,
-    Mistake,
-    ReflectionQuestion,
-    ValueQuestion,
-    check_needs,
-)
+from salesmetrics.exercises.exercise import Exercise
+from salesmetrics.exercises.kinds import ChoiceQuestion, FrameQuestion, ReflectionQuestion, ValueQuestion
+from salesmetrics.exercises.question import Mistake
+from salesmetrics.exercises.variants import check_needs
 
 ID = "04-quality-over-volume"
 TITLE = "Quality over volume"
 DEFAULT_DATA = "baseline"
-NEEDS = ("activities",)  # what the log must record (see core.NEEDS); checked by `make` and on load
+NEEDS = ("activities",)  # what the log must record (see variants.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 400, "n_owners": 20, "months": 6}  # 20 owners: enough for a rank correlation over owners
 X = ("motions", "decision_rate")  # the explanatory columns: activity volume and decision quality
 Y = "wins"
@@ -282,7 +277,7 @@ def plot_contacts(bank: pd.DataFrame | None, ax=None):
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
-    """The questions of exercise 4 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    """The questions of exercise 4 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     res = lambda: ex.cached("result", lambda: result(log()))  # noqa: E731

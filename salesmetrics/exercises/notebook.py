@@ -192,7 +192,7 @@ def parameterize(nb, parameters: dict[str, Any]):
 
 def _check_log_needs(data: str, modules: Sequence[ModuleType]) -> None:
     """Refuse a log folder that lacks what one of the ``modules`` needs (their ``NEEDS``), naming both."""
-    from salesmetrics.exercises.core import missing_needs
+    from salesmetrics.exercises.variants import missing_needs
     from salesmetrics.log.saleslog import read_log
 
     log = read_log(data)
@@ -224,7 +224,7 @@ def make_variants(
     """Write ``out/<trainee>/<exercise>.ipynb`` for every trainee and exercise, unexecuted, with the trainee's
     name and seed (and ``data``, if given) injected; and ``out/trainees.csv`` (name, folder, seed).
 
-    The seed is :func:`~salesmetrics.exercises.core.seed_for` of the name and ``cohort``, so the same list gives
+    The seed is :func:`~salesmetrics.exercises.variants.seed_for` of the name and ``cohort``, so the same list gives
     the same variants again, and another cohort gets other numbers. Existing notebooks are not replaced unless
     ``force``; with ``add`` they are left alone and only the missing ones are written (a late joiner, a new
     exercise). ``trainees.csv`` keeps the trainees already in it and adds or updates those given. Every file is
@@ -233,7 +233,7 @@ def make_variants(
     import nbformat
 
     from salesmetrics.exercises import exercise_modules, find_exercise
-    from salesmetrics.exercises.core import seed_for
+    from salesmetrics.exercises.variants import seed_for
 
     modules = [find_exercise(e) for e in exercises] if exercises else list(exercise_modules().values())
     if data is not None:
