@@ -19,10 +19,13 @@ from __future__ import annotations
 import pandas as pd
 
 from salesmetrics.exercises.exercise import Exercise
-from salesmetrics.exercises.kinds import ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
+from salesmetrics.exercises.kinds import Case, ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
 from salesmetrics.exercises.question import Mistake
 from salesmetrics.exercises.teaching_cases import add_repeats, ensure_single_motion_week
 from salesmetrics.exercises.variants import memo
+from salesmetrics.log.prepare import stage_entries
+from salesmetrics.metrics.movement import deal_scores
+from salesmetrics.metrics.scoring import score
 
 ID = "01-motion-vs-movement"
 TITLE = "Motion vs movement"
@@ -50,8 +53,6 @@ def with_teaching_cases(log, seed: int):
 
 def entries_table(log) -> pd.DataFrame:
     """Classified stage entries (:func:`~salesmetrics.log.prepare.stage_entries`) with each deal's owner and team."""
-    from salesmetrics.log.prepare import stage_entries
-
     return stage_entries(log).merge(log.deals[["deal_id", "owner", "team"]], on="deal_id", how="left")
 
 
@@ -62,8 +63,6 @@ def activity_table(log) -> pd.DataFrame:
 
 def weekly_table(log) -> pd.DataFrame:
     """Per owner and calendar week: :func:`salesmetrics.metrics.scoring.score` with ``by="owner", period="W"``."""
-    from salesmetrics.metrics.scoring import score
-
     return memo(log, "ex1.weekly", lambda: score(log, by="owner", period="W"))
 
 
@@ -82,8 +81,6 @@ def count_movements(entries: pd.DataFrame) -> int:
 
 def per_owner(log) -> pd.DataFrame:
     """Movements and motions per owner (sums of :func:`salesmetrics.metrics.movement.deal_scores`), indexed by owner."""
-    from salesmetrics.metrics.movement import deal_scores
-
     return memo(log, "ex1.per_owner", lambda: deal_scores(log).groupby("owner")[["movements", "motions"]].sum())
 
 
@@ -220,8 +217,6 @@ def _entries_frame(rows) -> pd.DataFrame:
 
 
 def _cases(ex: Exercise):
-    from salesmetrics.exercises.kinds import Case
-
     entries = ex.cached("entries", lambda: entries_table(ex.log))
     owner = sorted(entries["owner"].dropna().unique())[0]
     return [

@@ -29,6 +29,9 @@ from salesmetrics.exercises.kinds import (
 )
 from salesmetrics.exercises.question import Mistake
 from salesmetrics.exercises.variants import memo
+from salesmetrics.log.prepare import stage_entries
+from salesmetrics.metrics.decisions import decision_increments
+from salesmetrics.metrics.movement import deal_scores
 
 ID = "02-decision-increments"
 TITLE = "Decision increments"
@@ -74,8 +77,6 @@ def classify(movements: list[str]) -> str:
 def increments(log):
     """:func:`~salesmetrics.metrics.decisions.decision_increments` with its defaults (meetings, calls, demos;
     14 days)."""
-    from salesmetrics.metrics.decisions import decision_increments
-
     return memo(log, "ex2.increments", lambda: decision_increments(log))
 
 
@@ -113,8 +114,6 @@ def owner_table(log) -> pd.DataFrame:
 
 
 def _deal_scores(log) -> pd.DataFrame:
-    from salesmetrics.metrics.movement import deal_scores
-
     return memo(log, "ex2.deal_scores", lambda: deal_scores(log))
 
 
@@ -137,8 +136,6 @@ def stalled_deals(log, n: int = N_STALLED) -> pd.DataFrame:
     """The ``n`` open deals with the most interactions since their last movement (ties: most days since it,
     then deal id). Columns: ``owner, current_stage, interactions_since_movement, days_since_movement,
     last_movement``; indexed by ``deal_id``."""
-    from salesmetrics.log.prepare import stage_entries
-
     scores = _deal_scores(log).set_index("deal_id")
     entries = stage_entries(log)
     moves = entries[entries["kind"] != "repeat"]

@@ -23,11 +23,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesmetrics.exceptions import UsageError
 from salesmetrics.exercises.exercise import Exercise
 from salesmetrics.exercises.kinds import Case, ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
 from salesmetrics.exercises.question import Mistake
 from salesmetrics.exercises.teaching_cases import add_repeats, add_restated_dates
 from salesmetrics.exercises.variants import check_needs
+from salesmetrics.log.prepare import stage_entries, subset_deals
+from salesmetrics.metrics.random_walks import deal_slippage, push_lengths, slippage
+from salesmetrics.metrics.velocity import sales_velocity
 from salesmetrics.simulation.params import DEFAULTS
 
 ID = "03-random-walks"
@@ -75,8 +79,6 @@ def close_date_table(log) -> pd.DataFrame:
 def pushes_per_deal(log) -> pd.Series:
     """Pushes per deal (``close_date_pushes`` of :func:`salesmetrics.metrics.random_walks.deal_slippage`), for the deals
     that have at least one close-date change."""
-    from salesmetrics.metrics.random_walks import deal_slippage
-
     check_needs(log, ("close_date_changes",), ID)
     pushes = deal_slippage(log)["close_date_pushes"]
     return pushes[pushes.index.isin(log.close_date_changes["deal_id"])]
@@ -85,8 +87,6 @@ def pushes_per_deal(log) -> pd.Series:
 def serial_share(log, n: int = SERIAL) -> pd.Series:
     """Per owner: the share of their deals pushed at least ``n`` times (``serial_pusher_share`` of
     :func:`salesmetrics.metrics.random_walks.slippage`)."""
-    from salesmetrics.metrics.random_walks import slippage
-
     check_needs(log, ("close_date_changes",), ID)
     return slippage(log, serial_threshold=n).owners["serial_pusher_share"]
 
@@ -99,9 +99,6 @@ def push_band(days) -> str:
 
 
 def push_band_answer(log) -> str:
-    from salesmetrics.exceptions import UsageError
-    from salesmetrics.metrics.random_walks import push_lengths
-
     check_needs(log, ("close_date_changes",), ID)
     days = push_lengths(log)["days"]
     if days.empty:
@@ -111,8 +108,6 @@ def push_band_answer(log) -> str:
 
 def entries_table(log) -> pd.DataFrame:
     """Classified stage entries (:func:`~salesmetrics.log.prepare.stage_entries`) with each deal's owner and team."""
-    from salesmetrics.log.prepare import stage_entries
-
     return stage_entries(log).merge(log.deals[["deal_id", "owner", "team"]], on="deal_id", how="left")
 
 
@@ -125,8 +120,6 @@ def steps_per_advance(log) -> pd.Series:
 def avg_cycle_days(log) -> float:
     """Mean days from creation to the win, over won deals: ``avg_cycle_days`` of
     :func:`salesmetrics.metrics.velocity.sales_velocity` for the whole log."""
-    from salesmetrics.metrics.velocity import sales_velocity
-
     return float(sales_velocity(log, by=None, period=None)["avg_cycle_days"].iloc[0])
 
 
@@ -154,8 +147,6 @@ def prediction_answer(ex: Exercise) -> str:
 
 def what_if_summary(ex: Exercise) -> pd.DataFrame:
     """Side by side for the two what-if logs: stage changes per deal, steps per advance, win rate, cycle."""
-    from salesmetrics.metrics.velocity import sales_velocity
-
     rows = {}
     for name, log in zip(("baseline", "compressed"), what_if_logs(ex), strict=True):
         entries = entries_table(log)
@@ -177,8 +168,6 @@ def plot_cycles(base_log, compressed_log, ax=None):
     """Days from creation to the win of each won deal, baseline against compressed, with the means.
     Returns the figure."""
     import matplotlib.pyplot as plt
-
-    from salesmetrics.log.prepare import stage_entries
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
@@ -207,8 +196,6 @@ def plot_cycles(base_log, compressed_log, ax=None):
 
 
 def _cycle_cases(ex: Exercise) -> list[Case]:
-    from salesmetrics.log.prepare import subset_deals
-
     base, compressed = what_if_logs(ex)
     log = ex.log
     team = sorted(log.deals["team"].dropna().unique())[0]
@@ -221,8 +208,6 @@ def _cycle_cases(ex: Exercise) -> list[Case]:
 
 
 def _median_cycle(log) -> float:
-    from salesmetrics.log.prepare import stage_entries
-
     entries = stage_entries(log)
     wins = entries[entries["is_win"]].drop_duplicates("deal_id").set_index("deal_id")["changed_at"]
     created = log.deals.set_index("deal_id")["created_at"].reindex(wins.index)
@@ -230,8 +215,6 @@ def _median_cycle(log) -> float:
 
 
 def _closed_cycle(log) -> float:
-    from salesmetrics.log.prepare import stage_entries
-
     entries = stage_entries(log)
     closes = entries[entries["is_win"] | (entries["kind"] == "loss")].drop_duplicates("deal_id")
     closes = closes.set_index("deal_id")["changed_at"]
@@ -270,8 +253,6 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
     entries = lambda: ex.cached("entries", lambda: entries_table(log()))  # noqa: E731
 
     def slip():
-        from salesmetrics.metrics.random_walks import deal_slippage
-
         return ex.cached("slip", lambda: deal_slippage(log()))
 
     def step_between_dates():

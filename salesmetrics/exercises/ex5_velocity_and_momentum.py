@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesmetrics.exceptions import UsageError
 from salesmetrics.exercises.ex5_what_if import (
     FASTER,
     WHAT_IF_SIZE,
@@ -42,6 +43,8 @@ from salesmetrics.exercises.kinds import ChoiceQuestion, FrameQuestion, Reflecti
 from salesmetrics.exercises.question import Mistake
 from salesmetrics.exercises.teaching_cases import add_recommits
 from salesmetrics.exercises.variants import check_needs
+from salesmetrics.log.prepare import stage_entries
+from salesmetrics.metrics.velocity import commit_to_signature, response_times, responsiveness, sales_velocity
 
 ID = "05-velocity-and-momentum"
 TITLE = "Velocity and momentum"
@@ -63,8 +66,6 @@ FACTORS = {"A": "open_deals", "B": "win_rate", "C": "avg_won_amount", "D": "avg_
 def factor_table(log) -> pd.DataFrame:
     """Per team, over the whole log: the four factors of :func:`salesmetrics.metrics.velocity.sales_velocity` and the
     velocity, indexed by team."""
-    from salesmetrics.metrics.velocity import sales_velocity
-
     v = sales_velocity(log, by="team", period=None).set_index("team")
     return v[[*FACTORS.values(), "velocity"]]
 
@@ -76,8 +77,6 @@ def team_velocity(log) -> pd.Series:
 
 def slow_and_fast(log) -> tuple[str, str]:
     """The teams with the lowest and the highest velocity."""
-    from salesmetrics.exceptions import UsageError
-
     v = team_velocity(log).dropna()
     if len(v) < 2:
         raise UsageError("At least two teams need a velocity (wins with amounts) to compare them.")
@@ -104,24 +103,18 @@ def factor_answer(log) -> str:
 def commit_days(log) -> pd.Series:
     """Per team: median days from the first commit entry to the win, over won deals
     (``median_days_to_win`` of :func:`salesmetrics.metrics.velocity.commit_to_signature`)."""
-    from salesmetrics.metrics.velocity import commit_to_signature
-
     return commit_to_signature(log, by="team").summary.set_index("team")["median_days_to_win"]
 
 
 def answer_hours(log) -> pd.Series:
     """Per team: median hours from a buyer's request to the seller's answer, answered requests only
     (``median_hours`` of :func:`salesmetrics.metrics.velocity.responsiveness`)."""
-    from salesmetrics.metrics.velocity import responsiveness
-
     check_needs(log, ("activity_direction",), ID)
     return responsiveness(log, by="team").set_index("team")["median_hours"].astype("float64")
 
 
 def requests_table(log) -> pd.DataFrame:
     """:func:`salesmetrics.metrics.velocity.response_times` with each deal's team."""
-    from salesmetrics.metrics.velocity import response_times
-
     check_needs(log, ("activity_direction",), ID)
     return response_times(log).merge(log.deals[["deal_id", "team"]], on="deal_id", how="left")
 
@@ -175,8 +168,6 @@ def plot_factors(log, ax=None):
 
 
 def _commit_days_lost_included(log) -> pd.Series:
-    from salesmetrics.metrics.velocity import commit_to_signature
-
     deals = commit_to_signature(log).deals
     closed = deals[deals["status"] != "open"]
     return closed.groupby("team")["days"].median()
@@ -184,8 +175,6 @@ def _commit_days_lost_included(log) -> pd.Series:
 
 def _commit_days_last_entry(log) -> pd.Series:
     """Question 3 measured from the *last* commit entry instead of the first (the typical ``.last()`` slip)."""
-    from salesmetrics.log.prepare import stage_entries
-
     entries = stage_entries(log)
     last_commit = entries[entries["stage"] == log.model.commit_stage].groupby("deal_id")["changed_at"].last()
     won_at = entries[entries["is_win"]].groupby("deal_id")["changed_at"].first()
@@ -194,8 +183,6 @@ def _commit_days_last_entry(log) -> pd.Series:
 
 
 def _commit_days_mean(log) -> pd.Series:
-    from salesmetrics.metrics.velocity import commit_to_signature
-
     deals = commit_to_signature(log).deals
     return deals[deals["status"] == "won"].groupby("team")["days"].mean()
 
