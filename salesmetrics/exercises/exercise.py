@@ -98,6 +98,7 @@ class Exercise:
     # -- data --------------------------------------------------------------------------------------------------
     @property
     def parameters(self) -> dict[str, Any]:
+        """The notebook's parameters: data, seed and trainee."""
         return {"data": self.data, "seed": self.seed, "trainee": self.trainee}
 
     def cached(self, name: str, compute: Callable[[], Any]) -> Any:
@@ -189,6 +190,7 @@ class Exercise:
 
     # -- questions ---------------------------------------------------------------------------------------------
     def add(self, *questions: Question) -> None:
+        """Add questions (each id once); they are then ``ex.<id>`` and ``ex["<id>"]``."""
         for q in questions:
             if q.id in self._questions:
                 raise ValueError(f"{self.id}: question id {q.id!r} is used twice")
@@ -197,6 +199,7 @@ class Exercise:
 
     @property
     def questions(self) -> list[Question]:
+        """The questions, in the order they were added."""
         return list(self._questions.values())
 
     def __getattr__(self, name: str) -> Question:

@@ -109,6 +109,7 @@ class Feedback:
 
     @property
     def correct(self) -> bool:
+        """True when the answer is CORRECT."""
         return self.state is State.CORRECT
 
     def __str__(self) -> str:

@@ -93,6 +93,7 @@ class Case:
     label: str = ""
 
     def describe(self, i: int) -> str:
+        """How the trainee reads test input ``i`` (its label, or its arguments in short)."""
         if self.label:
             return self.label
         shown = ", ".join(
@@ -132,6 +133,7 @@ class FunctionQuestion(Question):
 
     @property
     def cases(self) -> list[Case]:
+        """The test inputs of this variant (computed on first use)."""
         raw = self._lazy("cases", self._cases)
         return [c if isinstance(c, Case) else Case(args=tuple(c)) for c in raw]
 
@@ -165,14 +167,13 @@ class FunctionQuestion(Question):
                 return self._feedback(State.NOT_ATTEMPTED, self._blank_message())
             changed_input |= not (_unchanged(args, case.args) and _unchanged(kwargs, case.kwargs))
             outputs.append(got)
-            want = self.reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-            result = self._outputs_match(got, want)
+            result = self._outputs_match(got, self._reference_output(i))
             if failed is None and not result.ok:
                 failed = (i, result)
         if failed is not None:
             i, result = failed
             said = f"On {cases[i].describe(i)} your function returned {short_repr(outputs[i])}."
-            mistake = self._function_mistake(outputs, cases)
+            mistake = self._function_mistake(outputs)
             if mistake is not None:
                 return self._feedback(State.INCORRECT, f"{said} {mistake.message}", mistake.name)
             return self._feedback(State.INCORRECT, f"{said} {result.message}")
@@ -181,35 +182,51 @@ class FunctionQuestion(Question):
         message = f"It gives the right result on all {len(cases)} test inputs. {success}".strip()
         return self._feedback(State.CORRECT, message + (note if changed_input else ""))
 
+    def _reference_output(self, i: int):
+        """The reference's output on test input ``i``, computed once per variant (the reference is a pure function
+        of its input, and each check would otherwise compute it again)."""
+        outputs = self._cache.setdefault("reference outputs", {})
+        if i not in outputs:
+            case = self.cases[i]
+            outputs[i] = self.reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        return outputs[i]
+
+    def _mistake_outputs(self, index: int) -> list | None:
+        """The outputs of mistake ``index``'s function on every test input, computed once per variant; None when
+        it raises on one of them (then it is never matched)."""
+        key = f"mistake outputs:{index}"
+        if key not in self._cache:
+            function = self.mistakes[index].answer
+            try:
+                self._cache[key] = [function(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs)) for c in self.cases]
+            except Exception:
+                self._cache[key] = None
+        return self._cache[key]
+
+    def _same_outputs(self, a: list, b: list | None) -> bool:
+        try:
+            return all(self._outputs_match(x, y).ok for x, y in zip(a, b, strict=True))
+        except Exception:
+            return False
+
     def _separation_problems(self) -> list[str]:
-        functions = [m for m in self.mistakes if callable(m.answer)]
+        functions = [i for i, m in enumerate(self.mistakes) if callable(m.answer)]
         if not functions:
             return []
-        cases = self.cases
-
-        def outputs(function):
-            try:
-                return [function(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs)) for c in cases]
-            except Exception:
-                return None
-
-        def same(a, b):
-            try:
-                return all(self._outputs_match(x, y).ok for x, y in zip(a, b, strict=True))
-            except Exception:
-                return False
-
-        want = outputs(self.reference)
+        try:
+            want = [self._reference_output(i) for i in range(len(self.cases))]
+        except Exception:
+            want = None
         problems, seen = [], []
-        for mistake in functions:
-            got = outputs(mistake.answer)
+        for index in functions:
+            mistake, got = self.mistakes[index], self._mistake_outputs(index)
             if got is None:
                 continue
-            if same(got, want):
+            if self._same_outputs(got, want):
                 problems.append(f"{self.id}: the mistake {mistake.name!r} gives the right output on every test input")
                 continue
             for earlier, other in seen:
-                if same(got, other):
+                if self._same_outputs(got, other):
                     problems.append(
                         f"{self.id}: the mistakes {earlier.name!r} and {mistake.name!r} give the same outputs"
                     )
@@ -217,19 +234,14 @@ class FunctionQuestion(Question):
             seen.append((mistake, got))
         return problems
 
-    def _function_mistake(self, outputs: list, cases: list[Case]) -> Mistake | None:
+    def _function_mistake(self, outputs: list) -> Mistake | None:
         """The first mistake whose function gives the trainee's outputs on every test input."""
-        for mistake in self.mistakes:
+        for index, mistake in enumerate(self.mistakes):
             if not callable(mistake.answer):
                 continue
-            try:
-                if all(
-                    self._outputs_match(got, mistake.answer(*copy.deepcopy(c.args), **copy.deepcopy(c.kwargs))).ok
-                    for got, c in zip(outputs, cases, strict=True)
-                ):
-                    return mistake
-            except Exception:
-                continue
+            made = self._mistake_outputs(index)
+            if made is not None and self._same_outputs(outputs, made):
+                return mistake
         return None
 
 

@@ -129,6 +129,7 @@ class Question:
 
     @property
     def hints(self) -> list[str]:
+        """The hints, gentlest first, as text for this variant."""
         return [str(resolve_spec(h, self.exercise)) for h in self._hints]
 
     @property
