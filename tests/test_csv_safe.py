@@ -183,7 +183,7 @@ def test_score_csv_is_spreadsheet_safe_on_every_path(hostile_logs, tmp_path, log
 
 
 def test_trainees_csv_is_safe_and_reads_back(tmp_path):
-    from salesmetrics.exercises.core import seed_for
+    from salesmetrics.exercises import seed_for
     from salesmetrics.exercises.notebook import _read_trainees_csv, make_variants
 
     names = ['=HYPERLINK("http://evil","x")', "-Ann", "'=quoted"]

@@ -20,8 +20,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from salesmetrics.exercises import exercise_modules
-from salesmetrics.exercises.core import seed_for
+from salesmetrics.exercises import exercise_modules, seed_for
 from salesmetrics.exercises.notebook import (
     check_notebook,
     fill_answers,

@@ -17,8 +17,7 @@ import warnings
 
 import pytest
 
-from salesmetrics.exercises import exercise_modules
-from salesmetrics.exercises.core import BLANK, State, seed_for
+from salesmetrics.exercises import BLANK, State, exercise_modules, seed_for
 
 MODULES = exercise_modules()
 CLASS = [f"Trainee {i:02d}" for i in range(1, 51)]

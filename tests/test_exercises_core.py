@@ -15,9 +15,7 @@ from hypothesis import strategies as st
 
 from salesmetrics.cli.main import main
 from salesmetrics.exceptions import UsageError
-from salesmetrics.exercises import exercise_modules, find_exercise, load_exercise
-from salesmetrics.exercises.compare import compare_frame, compare_value
-from salesmetrics.exercises.core import (
+from salesmetrics.exercises import (
     BLANK,
     Case,
     ChoiceQuestion,
@@ -29,9 +27,13 @@ from salesmetrics.exercises.core import (
     State,
     ValueQuestion,
     ____,
+    exercise_modules,
+    find_exercise,
     is_blank,
+    load_exercise,
     seed_for,
 )
+from salesmetrics.exercises.compare import compare_frame, compare_value
 from salesmetrics.exercises.notebook import make_variants, read_notebook, read_trainees, trainee_folder
 from salesmetrics.exercises.progress import ProgressStore
 
@@ -323,7 +325,7 @@ def test_check_hint_solution_show_and_record(progress_file, capsys):
 
 
 def test_feedback_shows_once_in_a_notebook():
-    from salesmetrics.exercises.core import Feedback
+    from salesmetrics.exercises import Feedback
 
     fb = Feedback("q1", State.CORRECT, "Well done.", title="T")
     assert "Well done." in fb._repr_html_() and "Correct" in fb._repr_html_()

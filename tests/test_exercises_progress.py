@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from salesmetrics.cli.main import main
-from salesmetrics.exercises.core import Exercise, ValueQuestion
+from salesmetrics.exercises import Exercise, ValueQuestion
 from salesmetrics.exercises.progress import ProgressStore
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from salesmetrics.exercises import ex4_quality_over_volume as ex4
-from salesmetrics.exercises.core import seed_for
+from salesmetrics.exercises import seed_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -185,8 +185,8 @@ def test_reset_accepts_make_spellings_and_refuses_unknown(progress_file, capsys)
 def test_small_feedback_fixes(monkeypatch, capsys):
     import numpy as np
 
+    from salesmetrics.exercises import Exercise, ValueQuestion
     from salesmetrics.exercises.compare import compare_value
-    from salesmetrics.exercises.core import Exercise, ValueQuestion
 
     q = ValueQuestion("q1", "t", expected=0.42, hints=["one", "two"])
     q.hint("2")

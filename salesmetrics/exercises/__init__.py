@@ -10,8 +10,14 @@ In a notebook::
 
 An exercise module is named ``ex<N>_<topic>.py`` and defines ``ID`` (the notebook's name without ``.ipynb``),
 ``TITLE``, ``DEFAULT_DATA`` and ``setup(data=..., seed=None, trainee="", progress=None) -> Exercise``; it is
-found by name, so adding one needs no registration (see ``notebooks/AUTHORING.md`` here, beside the notebooks).
-Importing this package loads nothing heavy: the library (:mod:`.core`) and the data load on first use.
+found by name, so adding one needs no registration (see ``notebooks/AUTHORING.md`` here, beside the notebooks). A big exercise keeps a part
+in a module of the same number (``ex5_what_if.py``): one without ``setup`` is not an exercise. Importing this package
+loads nothing heavy: the library and the data load on first use.
+
+The library, one module per part: :mod:`.blank` (the placeholder ``____``), :mod:`.feedback` (states, messages),
+:mod:`.question` (the base class) and :mod:`.kinds` (value, table, function, choice, reflection),
+:mod:`.exercise` (the container), :mod:`.variants` (seeds, data, re-draws), :mod:`.compare` (the comparisons),
+:mod:`.teaching_cases` (rows added to a variant's data), :mod:`.progress`, :mod:`.classview`, :mod:`.notebook`.
 """
 
 from __future__ import annotations
@@ -24,30 +30,34 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from salesmetrics._util.lazy import lazy_exports
+from salesmetrics.exceptions import UsageError
+
 if TYPE_CHECKING:  # pragma: no cover
-    from salesmetrics.exercises.core import Exercise
+    from salesmetrics.exercises.exercise import Exercise
 
 #: The exercise notebooks, shipped in the package: the one source that ``make lab`` copies to a trainee's folder and
 #: ``salesmetrics exercises make`` hands out.
 NOTEBOOKS = Path(str(files(__name__) / "notebooks"))
 _MODULE = re.compile(r"ex(\d+)_\w+")
 
-_CORE_NAMES = {
-    "____",
-    "BLANK",
-    "Case",
-    "ChoiceQuestion",
-    "Exercise",
-    "Feedback",
-    "FrameQuestion",
-    "FunctionQuestion",
-    "Mistake",
-    "Question",
-    "ReflectionQuestion",
-    "State",
-    "ValueQuestion",
-    "is_blank",
-    "seed_for",
+#: The exercise library's public names, by the module that defines them (loaded on first use).
+_LIBRARY = {
+    "____": "blank",
+    "BLANK": "blank",
+    "is_blank": "blank",
+    "Feedback": "feedback",
+    "State": "feedback",
+    "Mistake": "question",
+    "Question": "question",
+    "Case": "kinds",
+    "ChoiceQuestion": "kinds",
+    "FrameQuestion": "kinds",
+    "FunctionQuestion": "kinds",
+    "ReflectionQuestion": "kinds",
+    "ValueQuestion": "kinds",
+    "Exercise": "exercise",
+    "seed_for": "variants",
 }
 
 
@@ -65,13 +75,13 @@ def exercise_modules() -> dict[str, ModuleType]:
     modules = {}
     for _, name in sorted(found):
         module = importlib.import_module(f".{name}", __name__)
-        modules[module.ID] = module
+        if hasattr(module, "setup"):  # else a part of an exercise (ex5_what_if), not an exercise
+            modules[module.ID] = module
     return modules
 
 
 def find_exercise(key: str | int) -> ModuleType:
     """The exercise module for an id (``"01-motion-vs-movement"``), a number (``1``, ``"01"``) or a prefix."""
-    from salesmetrics.exceptions import UsageError
 
     modules = exercise_modules()
     text = str(key).strip()
@@ -92,14 +102,6 @@ def load_exercise(key: str | int, **parameters: Any) -> Exercise:
     return find_exercise(key).setup(**parameters)
 
 
-def __getattr__(name: str):
-    if name in _CORE_NAMES:
-        from salesmetrics.exercises import core
+__getattr__, _, _library_names = lazy_exports(__name__, _LIBRARY)
 
-        value = getattr(core, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-__all__ = ["NOTEBOOKS", "exercise_modules", "find_exercise", "load_exercise", *sorted(_CORE_NAMES)]
+__all__ = ["NOTEBOOKS", "exercise_modules", "find_exercise", "load_exercise", *_library_names]

@@ -30,7 +30,11 @@ from typing import Any
 
 import pandas as pd
 
+from salesmetrics._util.atomic import write_text_atomic
+from salesmetrics._util.output import check_output_file
 from salesmetrics.exceptions import UsageError
+from salesmetrics.exercises import exercise_modules
+from salesmetrics.exercises.notebook import _read_trainees_csv
 from salesmetrics.exercises.progress import ProgressStore, name_key, solved
 
 SKIP_FOLDERS = {".ipynb_checkpoints", ".git", "__pycache__"}
@@ -91,15 +95,11 @@ def read_class(folder: str | Path) -> tuple[dict[str, dict[str, Any]], list[Path
 
 
 def _listed_trainees(folder: Path) -> list[str]:
-    from salesmetrics.exercises.notebook import _read_trainees_csv
-
     return list(_read_trainees_csv(folder / "trainees.csv"))
 
 
 def class_view(folder: str | Path) -> ClassView:
     """The :class:`ClassView` of the handout ``folder`` (see the module docstring)."""
-    from salesmetrics.exercises import exercise_modules
-
     folder = Path(folder)
     records, files, notes = read_class(folder)
     listed = _listed_trainees(folder)
@@ -264,9 +264,6 @@ def render_class_view(view: ClassView) -> str:
 def write_class_view(folder: str | Path, out: str | Path | None = None, *, overwrite: bool = False) -> Path:
     """Write the class page of the handout ``folder`` to ``out`` (default ``folder/class.html``), atomically;
     an existing page is replaced only with ``overwrite``; a progress file is never written over."""
-    from salesmetrics._util.atomic import write_text_atomic
-    from salesmetrics._util.output import check_output_file
-
     view = class_view(folder)
     target = Path(out) if out is not None else Path(folder) / "class.html"
     check_output_file(target, overwrite=overwrite, flag="--overwrite", inputs=view.files)

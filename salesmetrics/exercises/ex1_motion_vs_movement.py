@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from salesmetrics.exercises.core import (
-    ChoiceQuestion,
-    Exercise,
-    FrameQuestion,
-    FunctionQuestion,
-    Mistake,
-    ReflectionQuestion,
-    memo,
-)
+from salesmetrics.exercises.exercise import Exercise
+from salesmetrics.exercises.kinds import Case, ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
+from salesmetrics.exercises.question import Mistake
+from salesmetrics.exercises.teaching_cases import add_repeats, ensure_single_motion_week
+from salesmetrics.exercises.variants import memo
+from salesmetrics.log.prepare import stage_entries
+from salesmetrics.metrics.movement import deal_scores
+from salesmetrics.metrics.scoring import score
 
 ID = "01-motion-vs-movement"
 TITLE = "Motion vs movement"
 DEFAULT_DATA = "motion_heavy"
-NEEDS = ("activities", "teams")  # what the log must record (see core.NEEDS); checked by `make` and on load
+NEEDS = ("activities", "teams")  # what the log must record (see variants.NEEDS); checked by `make` and on load
 MOVEMENT_KINDS = ("add", "advance", "regression", "loss")  # every stage entry but a repeat (decision 0006)
 SAME_WITHIN = 0.10  # "about the same" in the prediction: within 10%
 N_REPEATS = 6  # repeated stage entries added to each variant (at least one per team), see with_teaching_cases
@@ -41,80 +40,11 @@ N_REPEATS = 6  # repeated stage entries added to each variant (at least one per 
 # Teaching cases added to the variant's data
 
 
-def add_repeats(log, seed: int, n: int = N_REPEATS):
-    """The log with ``n`` repeated stage entries added (at least one in each team's deals, when it has a deal
-    that moves twice): a row re-entering the stage the deal is already in, halfway to its next entry.
-
-    Real CRMs record such rows (a stage saved twice, an import that re-sends the current stage); they are not
-    movements. The simulator writes none, so without them counting every row would give the right answer.
-
-    >>> import salesmetrics as sm
-    >>> log = sm.simulate(20, 2, seed=1).log
-    >>> from salesmetrics.log.prepare import stage_entries
-    >>> int((stage_entries(add_repeats(log, seed=1, n=3))["kind"] == "repeat").sum())
-    3
-    """
-    import dataclasses
-
-    import numpy as np
-
-    from salesmetrics.log.prepare import stage_entries
-
-    entries = stage_entries(log).merge(log.deals[["deal_id", "team"]], on="deal_id", how="left")
-    following = entries["deal_id"].shift(-1) == entries["deal_id"]
-    gap = entries["changed_at"].shift(-1) - entries["changed_at"]
-    candidates = entries[
-        following & (gap >= pd.Timedelta(minutes=2)) & entries["kind"].isin(["add", "advance", "regression"])
-    ].copy()
-    candidates["at"] = (candidates["changed_at"] + gap[candidates.index] / 2).dt.floor("min")
-    if candidates.empty or n <= 0:
-        return log
-    rng = np.random.default_rng([int(seed), 1])
-    chosen: list[int] = []
-    for _, rows in candidates.groupby("team", sort=True):
-        chosen.append(int(rng.choice(rows.index.to_numpy())))
-    rest = candidates.index.difference(chosen).to_numpy()
-    extra = max(0, min(n - len(chosen), len(rest)))
-    chosen += [int(i) for i in rng.choice(rest, extra, replace=False)] if extra else []
-    new = candidates.loc[sorted(chosen[: max(n, 1)]), ["deal_id", "at", "stage"]].rename(columns={"at": "changed_at"})
-    changes = log.stage_changes
-    new = new.astype({"changed_at": changes["changed_at"].dtype})
-    both = pd.concat([changes, new[changes.columns.intersection(new.columns)]], ignore_index=True)
-    both = both.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
-    return dataclasses.replace(log, stage_changes=both)
-
-
-def ensure_single_motion_week(log, seed: int):
-    """The log, with (if it has none) one owner-week of exactly one motion and no movement: the other motions
-    of one such week of two or more are left out. Then ``motions > 1`` and ``motions > 0`` differ in question 5."""
-    import dataclasses
-
-    import numpy as np
-
-    from salesmetrics.metrics.scoring import score
-
-    weekly = score(log, by="owner", period="W")
-    idle = weekly["movements"] == 0
-    if (idle & (weekly["motions"] == 1)).any():
-        return log
-    candidates = weekly[idle & (weekly["motions"] >= 2)].sort_values(["owner", "period"])
-    if candidates.empty:
-        return log
-    rng = np.random.default_rng([int(seed), 2])
-    row = candidates.iloc[int(rng.integers(len(candidates)))]
-    acts = log.activities.merge(log.deals[["deal_id", "owner"]], on="deal_id", how="left")
-    local = acts["occurred_at"].dt.tz_localize(None).dt.normalize()
-    monday = (local - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.strftime("%Y-%m-%d")
-    week = acts.index[(acts["owner"] == row["owner"]) & (monday == row["period"])]
-    if len(week) < 2:
-        return log
-    first = acts.loc[week, "occurred_at"].idxmin()
-    return dataclasses.replace(log, activities=log.activities.drop(index=week.difference([first])))
-
-
 def with_teaching_cases(log, seed: int):
-    """The variant's log with :func:`add_repeats` and :func:`ensure_single_motion_week` applied."""
-    return ensure_single_motion_week(add_repeats(log, seed), seed)
+    """The variant's log with :data:`N_REPEATS` repeated stage entries
+    (:func:`~salesmetrics.exercises.teaching_cases.add_repeats`) and a week of a single motion
+    (:func:`~salesmetrics.exercises.teaching_cases.ensure_single_motion_week`)."""
+    return ensure_single_motion_week(add_repeats(log, seed, N_REPEATS), seed)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -123,8 +53,6 @@ def with_teaching_cases(log, seed: int):
 
 def entries_table(log) -> pd.DataFrame:
     """Classified stage entries (:func:`~salesmetrics.log.prepare.stage_entries`) with each deal's owner and team."""
-    from salesmetrics.log.prepare import stage_entries
-
     return stage_entries(log).merge(log.deals[["deal_id", "owner", "team"]], on="deal_id", how="left")
 
 
@@ -135,8 +63,6 @@ def activity_table(log) -> pd.DataFrame:
 
 def weekly_table(log) -> pd.DataFrame:
     """Per owner and calendar week: :func:`salesmetrics.metrics.scoring.score` with ``by="owner", period="W"``."""
-    from salesmetrics.metrics.scoring import score
-
     return memo(log, "ex1.weekly", lambda: score(log, by="owner", period="W"))
 
 
@@ -155,8 +81,6 @@ def count_movements(entries: pd.DataFrame) -> int:
 
 def per_owner(log) -> pd.DataFrame:
     """Movements and motions per owner (sums of :func:`salesmetrics.metrics.movement.deal_scores`), indexed by owner."""
-    from salesmetrics.metrics.movement import deal_scores
-
     return memo(log, "ex1.per_owner", lambda: deal_scores(log).groupby("owner")[["movements", "motions"]].sum())
 
 
@@ -293,8 +217,6 @@ def _entries_frame(rows) -> pd.DataFrame:
 
 
 def _cases(ex: Exercise):
-    from salesmetrics.exercises.core import Case
-
     entries = ex.cached("entries", lambda: entries_table(ex.log))
     owner = sorted(entries["owner"].dropna().unique())[0]
     return [
@@ -342,7 +264,7 @@ def _cases(ex: Exercise):
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
-    """The questions of exercise 1 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    """The questions of exercise 1 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(
         ID, TITLE, data=data, seed=seed, trainee=trainee, progress=progress, prepare=with_teaching_cases, needs=NEEDS
     )

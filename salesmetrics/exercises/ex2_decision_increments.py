@@ -18,22 +18,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesmetrics.exercises.core import (
+from salesmetrics.exercises.exercise import Exercise
+from salesmetrics.exercises.kinds import (
     Case,
     ChoiceQuestion,
-    Exercise,
     FrameQuestion,
     FunctionQuestion,
-    Mistake,
     ReflectionQuestion,
     ValueQuestion,
-    memo,
 )
+from salesmetrics.exercises.question import Mistake
+from salesmetrics.exercises.variants import memo
+from salesmetrics.log.prepare import stage_entries
+from salesmetrics.metrics.decisions import decision_increments
+from salesmetrics.metrics.movement import deal_scores
 
 ID = "02-decision-increments"
 TITLE = "Decision increments"
 DEFAULT_DATA = "baseline"
-NEEDS = ("activities",)  # what the log must record (see core.NEEDS); checked by `make` and on load
+NEEDS = ("activities",)  # what the log must record (see variants.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 300, "n_owners": 10, "months": 6}  # enough closed deals for owners' win rates
 N_STALLED = 3
 CLEAR_RELATION = 0.3  # |Spearman rho| from which the plot shows a rising or falling relation
@@ -74,8 +77,6 @@ def classify(movements: list[str]) -> str:
 def increments(log):
     """:func:`~salesmetrics.metrics.decisions.decision_increments` with its defaults (meetings, calls, demos;
     14 days)."""
-    from salesmetrics.metrics.decisions import decision_increments
-
     return memo(log, "ex2.increments", lambda: decision_increments(log))
 
 
@@ -113,8 +114,6 @@ def owner_table(log) -> pd.DataFrame:
 
 
 def _deal_scores(log) -> pd.DataFrame:
-    from salesmetrics.metrics.movement import deal_scores
-
     return memo(log, "ex2.deal_scores", lambda: deal_scores(log))
 
 
@@ -137,8 +136,6 @@ def stalled_deals(log, n: int = N_STALLED) -> pd.DataFrame:
     """The ``n`` open deals with the most interactions since their last movement (ties: most days since it,
     then deal id). Columns: ``owner, current_stage, interactions_since_movement, days_since_movement,
     last_movement``; indexed by ``deal_id``."""
-    from salesmetrics.log.prepare import stage_entries
-
     scores = _deal_scores(log).set_index("deal_id")
     entries = stage_entries(log)
     moves = entries[entries["kind"] != "repeat"]
@@ -248,7 +245,7 @@ def _last_decides(movements):
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
-    """The questions of exercise 2 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    """The questions of exercise 2 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     result = lambda: ex.cached("increments", lambda: increments(log()))  # noqa: E731

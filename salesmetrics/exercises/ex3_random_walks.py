@@ -23,21 +23,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesmetrics.exercises.core import (
-    Case,
-    ChoiceQuestion,
-    Exercise,
-    FrameQuestion,
-    FunctionQuestion,
-    Mistake,
-    ReflectionQuestion,
-    check_needs,
-)
+from salesmetrics.exceptions import UsageError
+from salesmetrics.exercises.exercise import Exercise
+from salesmetrics.exercises.kinds import Case, ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
+from salesmetrics.exercises.question import Mistake
+from salesmetrics.exercises.teaching_cases import add_repeats, add_restated_dates
+from salesmetrics.exercises.variants import check_needs
+from salesmetrics.log.prepare import stage_entries, subset_deals
+from salesmetrics.metrics.random_walks import deal_slippage, push_lengths, slippage
+from salesmetrics.metrics.velocity import sales_velocity
+from salesmetrics.simulation.params import DEFAULTS
 
 ID = "03-random-walks"
 TITLE = "Random walks and compression"
 DEFAULT_DATA = "compressed"
-NEEDS = ("close_date_changes",)  # what the log must record (see core.NEEDS); checked by `make` and on load
+NEEDS = ("close_date_changes",)  # what the log must record (see variants.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 300, "n_owners": 10, "months": 9}  # long enough for close dates to be pushed several times
 SERIAL = 3  # a serial pusher: a deal whose close date was pushed at least this many times
 WHAT_IF_SIZE = {"n_deals": 600, "n_owners": 10, "months": 9}
@@ -49,55 +49,21 @@ PUSH_BANDS = {"A": (0, 7), "B": (7, 21), "C": (21, 46), "D": (46, np.inf)}
 
 def compressed_config() -> dict:
     """The what-if: every owner moves twice the default number of stages per advancing decision."""
-    from salesmetrics.simulation.params import DEFAULTS
-
     return {"owners": {"steps_per_decision": 2 * DEFAULTS["owners"]["steps_per_decision"]}}
 
 
 # ------------------------------------------------------------------------------------------------------------
 # Teaching cases added to the variant's data
 
-N_RESTATED = 3  # close dates saved again unchanged, added to each variant (see add_restated_dates)
-N_REPEATS = 3  # repeated stage entries added to each variant (exercise 1's add_repeats)
-
-
-def add_restated_dates(log, seed: int, n: int = N_RESTATED):
-    """The log with ``n`` close-date changes that restate the date already expected (a row saved again with
-    the same close date), each halfway between two changes of a deal.
-
-    Real CRMs record such rows (a form saved twice, a sync); they are not pushes. The simulator writes none, so
-    without them "every change after the first" and "every change that moved the date" would be the same count.
-
-    >>> import salesmetrics as sm
-    >>> log = sm.simulate(40, 2, seed=1, months=6).log
-    >>> before = len(log.close_date_changes)
-    >>> len(add_restated_dates(log, seed=1, n=2).close_date_changes) - before
-    2
-    """
-    import dataclasses
-
-    changes = log.close_date_changes.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
-    following = changes["deal_id"].shift(-1) == changes["deal_id"]
-    gap = changes["changed_at"].shift(-1) - changes["changed_at"]
-    candidates = changes[following & (gap >= pd.Timedelta(minutes=2))]
-    if candidates.empty or n <= 0:
-        return log
-    rng = np.random.default_rng([int(seed), 3])
-    chosen = rng.choice(candidates.index.to_numpy(), min(n, len(candidates)), replace=False)
-    new = changes.loc[sorted(int(i) for i in chosen)].copy()
-    new["changed_at"] = (new["changed_at"] + gap[new.index] / 2).dt.floor("min")
-    both = pd.concat([changes, new], ignore_index=True)
-    both = both.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
-    return dataclasses.replace(log, close_date_changes=both)
+N_RESTATED = 3  # close dates saved again unchanged, added to each variant (see with_teaching_cases)
+N_REPEATS = 3  # repeated stage entries added to each variant (see with_teaching_cases)
 
 
 def with_teaching_cases(log, seed: int):
-    """The variant's log with restated close dates (:func:`add_restated_dates`) and repeated stage entries
-    (:func:`salesmetrics.exercises.ex1_motion_vs_movement.add_repeats`), so that counting every row is caught in
-    questions 1 and 5."""
-    from salesmetrics.exercises.ex1_motion_vs_movement import add_repeats
-
-    return add_repeats(add_restated_dates(log, seed), seed, n=N_REPEATS)
+    """The variant's log with restated close dates (:func:`~salesmetrics.exercises.teaching_cases.add_restated_dates`)
+    and repeated stage entries (:func:`~salesmetrics.exercises.teaching_cases.add_repeats`), so that counting every
+    row is caught in questions 1 and 5."""
+    return add_repeats(add_restated_dates(log, seed, N_RESTATED), seed, N_REPEATS)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -113,8 +79,6 @@ def close_date_table(log) -> pd.DataFrame:
 def pushes_per_deal(log) -> pd.Series:
     """Pushes per deal (``close_date_pushes`` of :func:`salesmetrics.metrics.random_walks.deal_slippage`), for the deals
     that have at least one close-date change."""
-    from salesmetrics.metrics.random_walks import deal_slippage
-
     check_needs(log, ("close_date_changes",), ID)
     pushes = deal_slippage(log)["close_date_pushes"]
     return pushes[pushes.index.isin(log.close_date_changes["deal_id"])]
@@ -123,8 +87,6 @@ def pushes_per_deal(log) -> pd.Series:
 def serial_share(log, n: int = SERIAL) -> pd.Series:
     """Per owner: the share of their deals pushed at least ``n`` times (``serial_pusher_share`` of
     :func:`salesmetrics.metrics.random_walks.slippage`)."""
-    from salesmetrics.metrics.random_walks import slippage
-
     check_needs(log, ("close_date_changes",), ID)
     return slippage(log, serial_threshold=n).owners["serial_pusher_share"]
 
@@ -137,9 +99,6 @@ def push_band(days) -> str:
 
 
 def push_band_answer(log) -> str:
-    from salesmetrics.exceptions import UsageError
-    from salesmetrics.metrics.random_walks import push_lengths
-
     check_needs(log, ("close_date_changes",), ID)
     days = push_lengths(log)["days"]
     if days.empty:
@@ -149,8 +108,6 @@ def push_band_answer(log) -> str:
 
 def entries_table(log) -> pd.DataFrame:
     """Classified stage entries (:func:`~salesmetrics.log.prepare.stage_entries`) with each deal's owner and team."""
-    from salesmetrics.log.prepare import stage_entries
-
     return stage_entries(log).merge(log.deals[["deal_id", "owner", "team"]], on="deal_id", how="left")
 
 
@@ -163,18 +120,13 @@ def steps_per_advance(log) -> pd.Series:
 def avg_cycle_days(log) -> float:
     """Mean days from creation to the win, over won deals: ``avg_cycle_days`` of
     :func:`salesmetrics.metrics.velocity.sales_velocity` for the whole log."""
-    from salesmetrics.metrics.velocity import sales_velocity
-
     return float(sales_velocity(log, by=None, period=None)["avg_cycle_days"].iloc[0])
 
 
 def what_if(ex: Exercise, compressed: bool) -> object:
     """The what-if simulation of the trainee's seed: baseline, or with :func:`compressed_config` (kept)."""
-    from salesmetrics.simulation.simulator import simulate
-
     name = "what_if_compressed" if compressed else "what_if_base"
-    config = compressed_config() if compressed else None
-    return ex.cached(name, lambda: simulate(**WHAT_IF_SIZE, seed=ex.seed, scenario="baseline", config=config))
+    return ex.what_if(name, compressed_config() if compressed else None, size=WHAT_IF_SIZE)
 
 
 def what_if_logs(ex: Exercise):
@@ -195,8 +147,6 @@ def prediction_answer(ex: Exercise) -> str:
 
 def what_if_summary(ex: Exercise) -> pd.DataFrame:
     """Side by side for the two what-if logs: stage changes per deal, steps per advance, win rate, cycle."""
-    from salesmetrics.metrics.velocity import sales_velocity
-
     rows = {}
     for name, log in zip(("baseline", "compressed"), what_if_logs(ex), strict=True):
         entries = entries_table(log)
@@ -218,8 +168,6 @@ def plot_cycles(base_log, compressed_log, ax=None):
     """Days from creation to the win of each won deal, baseline against compressed, with the means.
     Returns the figure."""
     import matplotlib.pyplot as plt
-
-    from salesmetrics.log.prepare import stage_entries
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
@@ -248,8 +196,6 @@ def plot_cycles(base_log, compressed_log, ax=None):
 
 
 def _cycle_cases(ex: Exercise) -> list[Case]:
-    from salesmetrics.log.prepare import subset_deals
-
     base, compressed = what_if_logs(ex)
     log = ex.log
     team = sorted(log.deals["team"].dropna().unique())[0]
@@ -262,8 +208,6 @@ def _cycle_cases(ex: Exercise) -> list[Case]:
 
 
 def _median_cycle(log) -> float:
-    from salesmetrics.log.prepare import stage_entries
-
     entries = stage_entries(log)
     wins = entries[entries["is_win"]].drop_duplicates("deal_id").set_index("deal_id")["changed_at"]
     created = log.deals.set_index("deal_id")["created_at"].reindex(wins.index)
@@ -271,8 +215,6 @@ def _median_cycle(log) -> float:
 
 
 def _closed_cycle(log) -> float:
-    from salesmetrics.log.prepare import stage_entries
-
     entries = stage_entries(log)
     closes = entries[entries["is_win"] | (entries["kind"] == "loss")].drop_duplicates("deal_id")
     closes = closes.set_index("deal_id")["changed_at"]
@@ -294,7 +236,7 @@ def _steps_success(steps: pd.Series) -> str:
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
-    """The questions of exercise 3 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    """The questions of exercise 3 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(
         ID,
         TITLE,
@@ -311,8 +253,6 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
     entries = lambda: ex.cached("entries", lambda: entries_table(log()))  # noqa: E731
 
     def slip():
-        from salesmetrics.metrics.random_walks import deal_slippage
-
         return ex.cached("slip", lambda: deal_slippage(log()))
 
     def step_between_dates():

@@ -24,20 +24,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salesmetrics.exercises.core import (
-    ChoiceQuestion,
-    Exercise,
-    FrameQuestion,
-    Mistake,
-    ReflectionQuestion,
-    ValueQuestion,
-    check_needs,
-)
+from salesmetrics.exercises.exercise import Exercise
+from salesmetrics.exercises.kinds import ChoiceQuestion, FrameQuestion, ReflectionQuestion, ValueQuestion
+from salesmetrics.exercises.question import Mistake
+from salesmetrics.exercises.variants import check_needs
+from salesmetrics.log.coverage import note_axes
+from salesmetrics.metrics.volume import deal_outcomes, owner_table, rank_correlations, volume_vs_yield
 
 ID = "04-quality-over-volume"
 TITLE = "Quality over volume"
 DEFAULT_DATA = "baseline"
-NEEDS = ("activities",)  # what the log must record (see core.NEEDS); checked by `make` and on load
+NEEDS = ("activities",)  # what the log must record (see variants.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 400, "n_owners": 20, "months": 6}  # 20 owners: enough for a rank correlation over owners
 X = ("motions", "decision_rate")  # the explanatory columns: activity volume and decision quality
 Y = "wins"
@@ -55,16 +52,12 @@ REAL_SAMPLE = 5000  # clients drawn for the rank correlation on real data (keeps
 def result(log):
     """:func:`salesmetrics.metrics.volume.volume_vs_yield` with its defaults (2,000 resamples, ``random_state=0``),
     exactly as the notebook calls it."""
-    from salesmetrics.metrics.volume import volume_vs_yield
-
     check_needs(log, ("activities",), ID)
     return volume_vs_yield(log)
 
 
 def win_rates(log) -> pd.Series:
     """Per owner: won / (won + lost) deals, the ``win_rate`` of :func:`salesmetrics.metrics.volume.owner_table`."""
-    from salesmetrics.metrics.volume import owner_table
-
     check_needs(log, ("activities",), ID)
     return owner_table(log)["win_rate"]
 
@@ -108,8 +101,6 @@ def half_owners(owners: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 
 def _width(owners: pd.DataFrame, random_state: int = 0) -> float:
-    from salesmetrics.metrics.volume import rank_correlations
-
     corr = rank_correlations(owners, x=["decision_rate"], y=[Y], random_state=random_state)
     return float(corr["ci_high"].iloc[0] - corr["ci_low"].iloc[0])
 
@@ -207,8 +198,6 @@ def contacts_table(bank: pd.DataFrame, top: int = 10) -> pd.DataFrame:
 def contacts_correlation(bank: pd.DataFrame | None) -> pd.DataFrame | None:
     """Spearman's rho of contacts and subscribing over a sample of clients, with the package's bootstrap
     interval (:func:`salesmetrics.metrics.volume.rank_correlations`); None without the dataset."""
-    from salesmetrics.metrics.volume import rank_correlations
-
     if bank is None:
         print("No real data loaded: nothing to correlate.")
         return None
@@ -246,8 +235,6 @@ def plot_contacts(bank: pd.DataFrame | None, ax=None):
     of clients per bar. Returns the figure (a note when the dataset is absent)."""
     import matplotlib.pyplot as plt
 
-    from salesmetrics.log.coverage import note_axes
-
     title = "Real calls (UCI bank marketing): conversion by number of contacts"
     if bank is None:
         return note_axes(ax, title, "The dataset is not here, so there is nothing to draw. Read on.").figure
@@ -282,14 +269,12 @@ def plot_contacts(bank: pd.DataFrame | None, ax=None):
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
-    """The questions of exercise 4 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    """The questions of exercise 4 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     res = lambda: ex.cached("result", lambda: result(log()))  # noqa: E731
 
     def outcomes():
-        from salesmetrics.metrics.volume import deal_outcomes
-
         return ex.cached("outcomes", lambda: deal_outcomes(log()))
 
     def owners():

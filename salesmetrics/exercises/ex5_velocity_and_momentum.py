@@ -4,10 +4,8 @@ The notebook is ``exercises/05-velocity-and-momentum.ipynb``. Velocity and its f
 :func:`salesmetrics.metrics.velocity.sales_velocity` (``docs/decisions/0012-velocity-factors.md``), commit to
 signature from :func:`salesmetrics.metrics.velocity.commit_to_signature`, answer times from
 :func:`salesmetrics.metrics.velocity.responsiveness`.
-The what-if runs the simulator three times with the trainee's seed (as is, 20% faster answers for everyone, the
-focus team at everyone's speed) and compares the simulator's *true* chance of winning each deal at its creation:
-the owners and deals are drawn from their own random streams, so they are the same in the three runs and the
-difference in true chance is the effect itself, free of the noise that moves the observed win rate.
+The what-if (the simulator run three times with the trainee's seed, compared by the simulator's *true* chance of
+winning) is in :mod:`salesmetrics.exercises.ex5_what_if`.
 
 Examples
 --------
@@ -22,20 +20,31 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import numpy as np
 import pandas as pd
 
-from salesmetrics.exercises.core import (
-    ChoiceQuestion,
-    Exercise,
-    FrameQuestion,
-    Mistake,
-    ReflectionQuestion,
-    ValueQuestion,
-    check_needs,
+from salesmetrics.exceptions import UsageError
+from salesmetrics.exercises.ex5_what_if import (
+    FASTER,
+    WHAT_IF_SIZE,
+    ConfigQuestion,
+    default_hours,
+    faster_config,
+    nested,
+    observed_change_points,
+    observed_table,
+    plot_what_if,
+    prediction_answer,
+    true_chance,
+    true_change_points,
+    what_if_sims,
 )
+from salesmetrics.exercises.exercise import Exercise
+from salesmetrics.exercises.kinds import ChoiceQuestion, FrameQuestion, ReflectionQuestion, ValueQuestion
+from salesmetrics.exercises.question import Mistake
+from salesmetrics.exercises.teaching_cases import add_recommits
+from salesmetrics.exercises.variants import check_needs
+from salesmetrics.log.prepare import stage_entries
+from salesmetrics.metrics.velocity import commit_to_signature, response_times, responsiveness, sales_velocity
 
 ID = "05-velocity-and-momentum"
 TITLE = "Velocity and momentum"
@@ -45,58 +54,9 @@ NEEDS = (
     "activity_direction",
     "commit_stage",
     "teams",
-)  # what the log must record (see core.NEEDS); checked by `make` and on load
+)  # what the log must record (see variants.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 300, "n_owners": 10, "months": 6}  # two teams, enough committed deals per team
-WHAT_IF_SIZE = {"n_deals": 1000, "n_owners": 10, "months": 9}
-FASTER = 0.8  # "20% faster": answers take 80% of the time
 FACTORS = {"A": "open_deals", "B": "win_rate", "C": "avg_won_amount", "D": "avg_cycle_days"}
-SETTINGS = ("as is", "20% faster answers", "focus team at everyone's speed")
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Teaching cases added to the variant's data
-
-
-def add_recommits(log, seed: int):
-    """The log with, in each team, the won deal that waited longest from commit to signature sent back one
-    stage halfway through that wait and committed again shortly before its win.
-
-    Real deals do this (a yes that wavers, then holds). The simulator rarely writes it, and without it
-    measuring from the *last* commit entry (question 3) would give the right answer.
-
-    >>> import salesmetrics as sm
-    >>> log = sm.simulate(120, 4, seed=2, months=6).log
-    >>> len(add_recommits(log, seed=2).stage_changes) - len(log.stage_changes) in (0, 2, 4)
-    True
-    """
-    import dataclasses
-
-    from salesmetrics.log.prepare import stage_entries
-
-    commit = log.model.commit_stage
-    if commit is None or log.model.rank(commit) == 0:
-        return log
-    before = log.model.stages[log.model.rank(commit) - 1]
-    entries = stage_entries(log)
-    commits = entries[entries["stage"] == commit].groupby("deal_id")["changed_at"].agg(["first", "count"])
-    won_at = entries[entries["is_win"]].groupby("deal_id")["changed_at"].first()
-    waits = commits[commits["count"] == 1].join(won_at.rename("won"), how="inner")
-    waits = waits[waits["won"] - waits["first"] >= pd.Timedelta(minutes=10)]
-    waits = waits.join(log.deals.set_index("deal_id")["team"])
-    rows = []
-    for _, team in waits.groupby("team", sort=True):
-        deal_id = (team["won"] - team["first"]).idxmax()
-        first, won = team.loc[deal_id, "first"], team.loc[deal_id, "won"]
-        wait = won - first
-        rows.append({"deal_id": deal_id, "changed_at": (first + wait / 2).floor("min"), "stage": before})
-        rows.append({"deal_id": deal_id, "changed_at": (won - wait / 10).floor("min"), "stage": commit})
-    if not rows:
-        return log
-    changes = log.stage_changes
-    new = pd.DataFrame(rows).astype({"changed_at": changes["changed_at"].dtype})
-    both = pd.concat([changes, new[changes.columns.intersection(new.columns)]], ignore_index=True)
-    both = both.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
-    return dataclasses.replace(log, stage_changes=both)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -106,8 +66,6 @@ def add_recommits(log, seed: int):
 def factor_table(log) -> pd.DataFrame:
     """Per team, over the whole log: the four factors of :func:`salesmetrics.metrics.velocity.sales_velocity` and the
     velocity, indexed by team."""
-    from salesmetrics.metrics.velocity import sales_velocity
-
     v = sales_velocity(log, by="team", period=None).set_index("team")
     return v[[*FACTORS.values(), "velocity"]]
 
@@ -119,8 +77,6 @@ def team_velocity(log) -> pd.Series:
 
 def slow_and_fast(log) -> tuple[str, str]:
     """The teams with the lowest and the highest velocity."""
-    from salesmetrics.exceptions import UsageError
-
     v = team_velocity(log).dropna()
     if len(v) < 2:
         raise UsageError("At least two teams need a velocity (wins with amounts) to compare them.")
@@ -147,119 +103,20 @@ def factor_answer(log) -> str:
 def commit_days(log) -> pd.Series:
     """Per team: median days from the first commit entry to the win, over won deals
     (``median_days_to_win`` of :func:`salesmetrics.metrics.velocity.commit_to_signature`)."""
-    from salesmetrics.metrics.velocity import commit_to_signature
-
     return commit_to_signature(log, by="team").summary.set_index("team")["median_days_to_win"]
 
 
 def answer_hours(log) -> pd.Series:
     """Per team: median hours from a buyer's request to the seller's answer, answered requests only
     (``median_hours`` of :func:`salesmetrics.metrics.velocity.responsiveness`)."""
-    from salesmetrics.metrics.velocity import responsiveness
-
     check_needs(log, ("activity_direction",), ID)
     return responsiveness(log, by="team").set_index("team")["median_hours"].astype("float64")
 
 
 def requests_table(log) -> pd.DataFrame:
     """:func:`salesmetrics.metrics.velocity.response_times` with each deal's team."""
-    from salesmetrics.metrics.velocity import response_times
-
     check_needs(log, ("activity_direction",), ID)
     return response_times(log).merge(log.deals[["deal_id", "team"]], on="deal_id", how="left")
-
-
-# ------------------------------------------------------------------------------------------------------------
-# The what-if
-
-
-def default_hours() -> float:
-    """The simulator's default median answer time (``owners.response_hours``)."""
-    from salesmetrics.simulation.params import DEFAULTS
-
-    return float(DEFAULTS["owners"]["response_hours"])
-
-
-def faster_config() -> dict:
-    """Every owner answers in 80% of the default time (``owners.response_hours``)."""
-    return {"owners": {"response_hours": round(FASTER * default_hours(), 6)}}
-
-
-def nested(config):
-    """A config dict with dotted keys (``{"owners.response_hours": 3.2}``, as SPEC names parameters) in the
-    nested form (``{"owners": {"response_hours": 3.2}}``); anything else is returned unchanged."""
-    if not isinstance(config, Mapping) or not any(isinstance(k, str) and "." in k for k in config):
-        return config
-    out: dict = {}
-    for key, value in config.items():
-        parts = str(key).split(".")
-        node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                return config
-        node[parts[-1]] = value
-    return out
-
-
-class ConfigQuestion(ValueQuestion):
-    """A simulator config dict: nested or with SPEC's dotted names, compared in the nested form."""
-
-    def _compare(self, answer, expected):
-        return super()._compare(nested(answer), expected)
-
-
-def base_scenario(ex: Exercise) -> str:
-    """The scenario of the what-if: the exercise's data when it is a scenario, else ``baseline``."""
-    from salesmetrics.simulation.simulator import SCENARIOS
-
-    return ex.data if ex.data in SCENARIOS else "baseline"
-
-
-def what_if_sims(ex: Exercise):
-    """The three what-if simulations (as is, 20% faster answers, focus team at everyone's speed), kept."""
-    from salesmetrics.simulation.simulator import simulate
-
-    configs = (None, faster_config(), {"focus_team": {"response_multiplier": 1.0}})
-
-    def run(config):
-        return simulate(**WHAT_IF_SIZE, seed=ex.seed, scenario=base_scenario(ex), config=config)
-
-    return tuple(ex.cached(f"what_if_{i}", lambda c=c: run(c)) for i, c in enumerate(configs))
-
-
-def true_chance(sim) -> float:
-    """The mean true chance of winning at creation over the deals of a simulation (0 to 1)."""
-    return float(sim.truth.deals["win_probability_at_creation"].mean())
-
-
-def true_change_points(ex: Exercise) -> float:
-    """Percentage points the mean true chance of winning rises with 20% faster answers."""
-    base, faster, _ = what_if_sims(ex)
-    return 100 * (true_chance(faster) - true_chance(base))
-
-
-def prediction_answer(ex: Exercise) -> str:
-    change = true_change_points(ex)
-    return "A" if change < 1 else "B" if change <= 5 else "C"
-
-
-def observed_table(ex: Exercise) -> pd.DataFrame:
-    """What the three what-if logs show: mean hours to answer (answered requests), win rate, cycle, velocity
-    (observed, so noisy)."""
-    from salesmetrics.metrics.velocity import response_times, sales_velocity
-
-    rows = {}
-    for name, sim in zip(SETTINGS, what_if_sims(ex), strict=True):
-        v = sales_velocity(sim.log, by=None, period=None).iloc[0]
-        r = response_times(sim.log)
-        rows[name] = {
-            "mean answer (hours)": float(r.loc[~r["censored"].astype(bool), "hours"].mean()),
-            "win rate (won / closed)": v["win_rate"],
-            "average cycle (days)": v["avg_cycle_days"],
-            "velocity (amount per day)": v["velocity"],
-        }
-    return pd.DataFrame(rows).T.round(3)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -306,39 +163,11 @@ def plot_factors(log, ax=None):
     return ax.figure
 
 
-def plot_what_if(ex: Exercise, ax=None):
-    """Observed win rate and mean true chance of winning in the three what-if runs. Returns the figure."""
-    import matplotlib.pyplot as plt
-
-    from salesmetrics.metrics.velocity import sales_velocity
-
-    sims = what_if_sims(ex)
-    observed = [100 * sales_velocity(s.log, by=None, period=None)["win_rate"].iloc[0] for s in sims]
-    truth = [100 * true_chance(s) for s in sims]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
-    x = np.arange(len(SETTINGS))
-    ax.bar(x - 0.2, observed, width=0.4, color="tab:gray", label="observed win rate (won / closed deals)")
-    ax.bar(x + 0.2, truth, width=0.4, color="tab:blue", label="true chance of winning at creation (mean)")
-    for xi, (o, t) in enumerate(zip(observed, truth, strict=True)):
-        ax.annotate(f"{o:.1f}", (xi - 0.2, o), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
-        ax.annotate(f"{t:.1f}", (xi + 0.2, t), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
-    ax.set_xticks(x, SETTINGS)
-    ax.set_ylim(0, max(observed + truth) * 1.25)
-    ax.set_title(f"What faster answers buy: three runs of the simulator ({base_scenario(ex)}, seed {ex.seed})")
-    ax.set_xlabel("what-if setting")
-    ax.set_ylabel("win rate / chance of winning (%)")
-    ax.legend(fontsize=8, loc="upper left")
-    return ax.figure
-
-
 # ------------------------------------------------------------------------------------------------------------
 # The exercise
 
 
 def _commit_days_lost_included(log) -> pd.Series:
-    from salesmetrics.metrics.velocity import commit_to_signature
-
     deals = commit_to_signature(log).deals
     closed = deals[deals["status"] != "open"]
     return closed.groupby("team")["days"].median()
@@ -346,8 +175,6 @@ def _commit_days_lost_included(log) -> pd.Series:
 
 def _commit_days_last_entry(log) -> pd.Series:
     """Question 3 measured from the *last* commit entry instead of the first (the typical ``.last()`` slip)."""
-    from salesmetrics.log.prepare import stage_entries
-
     entries = stage_entries(log)
     last_commit = entries[entries["stage"] == log.model.commit_stage].groupby("deal_id")["changed_at"].last()
     won_at = entries[entries["is_win"]].groupby("deal_id")["changed_at"].first()
@@ -356,14 +183,12 @@ def _commit_days_last_entry(log) -> pd.Series:
 
 
 def _commit_days_mean(log) -> pd.Series:
-    from salesmetrics.metrics.velocity import commit_to_signature
-
     deals = commit_to_signature(log).deals
     return deals[deals["status"] == "won"].groupby("team")["days"].mean()
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
-    """The questions of exercise 5 for one variant (see :class:`~salesmetrics.exercises.core.Exercise`)."""
+    """The questions of exercise 5 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(
         ID,
         TITLE,
@@ -373,7 +198,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
         size=SIZE,
         progress=progress,
         needs=NEEDS,
-        prepare=add_recommits,
+        prepare=add_recommits,  # a deal committed twice per team (see teaching_cases)
     )
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     factors = lambda: ex.cached("factors", lambda: factor_table(log()))  # noqa: E731
@@ -382,13 +207,6 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
     def truth_means():
         base, faster, _ = what_if_sims(ex)
         return true_chance(base), true_chance(faster)
-
-    def observed_rates():
-        from salesmetrics.metrics.velocity import sales_velocity
-
-        base, faster, _ = what_if_sims(ex)
-        rate = lambda s: float(sales_velocity(s.log, by=None, period=None)["win_rate"].iloc[0])  # noqa: E731
-        return rate(base), rate(faster)
 
     ex.add(
         FrameQuestion(
@@ -659,7 +477,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                     "observed win rate",
                     "That is the change in the *observed* win rate, which also moves with chance: which deals "
                     "happened to close in the window. Use the true chance of each deal from `.truth.deals`.",
-                    lambda ex: 100 * (observed_rates()[1] - observed_rates()[0]),
+                    lambda ex: observed_change_points(ex),
                 ),
             ],
             success=lambda ex: (

@@ -22,7 +22,14 @@ from types import ModuleType
 from typing import Any
 
 from salesmetrics._util.atomic import write_text_atomic
+from salesmetrics._util.csv_safe import csv_rows, unescape_cell
+from salesmetrics._util.output import check_output_folder
 from salesmetrics.exceptions import UsageError
+from salesmetrics.exercises import NOTEBOOKS, exercise_modules, find_exercise
+from salesmetrics.exercises.progress import name_key
+from salesmetrics.exercises.variants import missing_needs, seed_for
+from salesmetrics.log.saleslog import read_log
+from salesmetrics.simulation.params import SCENARIOS
 
 ANSWER_TAG = "answer"
 PARAMETERS = ("data", "seed", "trainee")
@@ -37,8 +44,6 @@ def read_notebook(path: str | Path):
 
 def notebook_path(module: ModuleType, folder: str | Path | None = None) -> Path:
     """The notebook of an exercise module: ``<folder>/<ID>.ipynb`` (default folder: the repository's exercises)."""
-    from salesmetrics.exercises import NOTEBOOKS
-
     return Path(folder or NOTEBOOKS) / f"{module.ID}.ipynb"
 
 
@@ -192,9 +197,6 @@ def parameterize(nb, parameters: dict[str, Any]):
 
 def _check_log_needs(data: str, modules: Sequence[ModuleType]) -> None:
     """Refuse a log folder that lacks what one of the ``modules`` needs (their ``NEEDS``), naming both."""
-    from salesmetrics.exercises.core import missing_needs
-    from salesmetrics.log.saleslog import read_log
-
     log = read_log(data)
     problems = []
     for module in modules:
@@ -224,7 +226,7 @@ def make_variants(
     """Write ``out/<trainee>/<exercise>.ipynb`` for every trainee and exercise, unexecuted, with the trainee's
     name and seed (and ``data``, if given) injected; and ``out/trainees.csv`` (name, folder, seed).
 
-    The seed is :func:`~salesmetrics.exercises.core.seed_for` of the name and ``cohort``, so the same list gives
+    The seed is :func:`~salesmetrics.exercises.variants.seed_for` of the name and ``cohort``, so the same list gives
     the same variants again, and another cohort gets other numbers. Existing notebooks are not replaced unless
     ``force``; with ``add`` they are left alone and only the missing ones are written (a late joiner, a new
     exercise). ``trainees.csv`` keeps the trainees already in it and adds or updates those given. Every file is
@@ -232,22 +234,14 @@ def make_variants(
     """
     import nbformat
 
-    from salesmetrics.exercises import exercise_modules, find_exercise
-    from salesmetrics.exercises.core import seed_for
-
     modules = [find_exercise(e) for e in exercises] if exercises else list(exercise_modules().values())
-    if data is not None:
-        from salesmetrics.simulation.simulator import SCENARIOS
-
-        if data not in SCENARIOS:
-            if not Path(data).is_dir():
-                raise UsageError(
-                    f"data {data!r} is neither a simulator scenario ({', '.join(SCENARIOS)}) nor a log folder."
-                )
-            data = str(Path(data).resolve())  # the notebooks run in the trainee's folder
-            _check_log_needs(data, modules)
-    from salesmetrics._util.output import check_output_folder
-
+    if data is not None and data not in SCENARIOS:
+        if not Path(data).is_dir():
+            raise UsageError(
+                f"data {data!r} is neither a simulator scenario ({', '.join(SCENARIOS)}) nor a log folder."
+            )
+        data = str(Path(data).resolve())  # the notebooks run in the trainee's folder
+        _check_log_needs(data, modules)
     out = check_output_folder(
         out,
         logs=[data] if data is not None and Path(data).is_dir() else [],
@@ -265,8 +259,6 @@ def make_variants(
             other = next(k for k, v in folders.items() if v == slug)
             raise UsageError(f"trainees {other!r} and {name!r} would share the folder {slug!r}; make the names differ.")
         folders[name] = slug
-    from salesmetrics.exercises.progress import name_key
-
     for name, (slug, _) in earlier.items():
         clash = [n for n, f in folders.items() if f == slug and name_key(n) != name_key(name)]
         if clash:
@@ -305,8 +297,6 @@ def make_variants(
             write_text_atomic(target, nbformat.writes(nb))
             written.append(target)
         rows[name_key(name)] = (name, folders[name], str(seed))
-    from salesmetrics._util.csv_safe import csv_rows
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["trainee", "folder", "seed"])
@@ -319,8 +309,6 @@ def _read_trainees_csv(path: Path) -> dict[str, tuple[str, str]]:
     """Trainee -> (folder, seed) from an earlier ``trainees.csv`` (empty when there is none)."""
     if not path.is_file():
         return {}
-    from salesmetrics._util.csv_safe import unescape_cell
-
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             return {
