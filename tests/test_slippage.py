@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from builders import log_from_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,10 +35,7 @@ MODEL = sm.StageModel(
 
 
 def make_log(deals, changes, close_dates=(), model=MODEL):
-    d = pd.DataFrame(deals, columns=["deal_id", "owner", "created_at"])
-    c = pd.DataFrame(changes, columns=["deal_id", "changed_at", "stage"])
-    cd = pd.DataFrame(close_dates, columns=["deal_id", "changed_at", "close_date"])
-    return sm.SalesLog.from_frames(model, d, c, None, cd if len(cd) else None)
+    return log_from_rows(model, deals, changes, close_dates=close_dates)
 
 
 DEALS = [("D1", "ann", "2024-01-01 09:00"), ("D2", "ann", "2024-01-02 09:00"), ("D3", "bob", "2024-01-03 09:00")]
