@@ -20,6 +20,8 @@ import pytest
 from salesmetrics.exercises import exercise_modules
 from salesmetrics.exercises.core import BLANK, State, seed_for
 
+pytestmark = pytest.mark.slow  # the 50-trainee harness: minutes
+
 MODULES = exercise_modules()
 CLASS = [f"Trainee {i:02d}" for i in range(1, 51)]
 

@@ -23,6 +23,8 @@ from salesmetrics.cli.main import main
 from salesmetrics.log.coverage import Note
 from salesmetrics.reports.runner import run_report
 
+pytestmark = pytest.mark.notebook  # most tests here run a report notebook in a kernel
+
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
