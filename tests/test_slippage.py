@@ -138,6 +138,8 @@ def test_slippage_result_and_owners(hand_log):
 
 STAGES = ["Lead", "Qualified", "Proposal", "Commit", "Won", "Lost"]
 BASE = pd.Timestamp("2024-01-01 08:00")
+DST_GAP = (pd.Timestamp("2024-03-31 02:00") - BASE) // pd.Timedelta(hours=1)  # an hour Europe/Berlin skips
+HOURS = st.integers(0, 24 * 90).filter(lambda h: h != DST_GAP)  # event times, in hours after BASE
 
 
 def direct_log(deals, changes, close_dates, model=MODEL):
@@ -173,9 +175,9 @@ def random_logs(draw):
     for i in range(n):
         deal = f"D{i}"
         deals.append((deal, draw(st.sampled_from(["ann", "bob"])), str(BASE)))
-        for h in sorted(draw(st.sets(st.integers(0, 24 * 90), min_size=1, max_size=8))):
+        for h in sorted(draw(st.sets(HOURS, min_size=1, max_size=8))):
             changes.append((deal, str(BASE + pd.Timedelta(hours=h)), draw(st.sampled_from(STAGES))))
-        for h in sorted(draw(st.sets(st.integers(0, 24 * 90), max_size=6))):
+        for h in sorted(draw(st.sets(HOURS, max_size=6))):
             day = (BASE + pd.Timedelta(days=draw(st.integers(1, 150)))).date()
             cds.append((deal, str(BASE + pd.Timedelta(hours=h)), str(day)))
     return direct_log(deals, changes, cds)
