@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install browser test lint format demo report lab clean
+.PHONY: help install browser test test-fast lint format demo report lab clean
 
 help:
 	@echo "make report   run the pipeline health report on the demo log: reports/pipeline_health.html"
 	@echo "make test     install into .venv (pinned versions) and run the whole suite"
+	@echo "make test-fast  lint, then the suite without notebook kernels and slow tests (the inner loop)"
 	@echo "make browser  install Debian's chromium (as root) for the report browser test; make test runs it"
 	@echo "make demo     regenerate the demo log in datasets/demo from the simulator"
 	@echo "make lint     ruff lint and format check"
@@ -48,6 +49,10 @@ test: install lint browser
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile  # 1 thread per worker, no oversubscription
 # The report notebooks run once, in tests/test_report_notebooks.py (through the runner: every cell, no stderr, the HTML).
 # To run them as plain notebooks: $(BIN)/python -m pytest --nbval-lax salesmetrics/reports/notebooks
+
+# The inner loop: the suite minus what is marked notebook (a Jupyter kernel) or slow; `make test` runs everything.
+test-fast: install lint
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not notebook and not slow"
 
 datasets/demo/salesmetrics.yaml:
 	$(MAKE) demo

@@ -10,64 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from builders import write_tiny_log
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
-
-TINY_CONFIG = """\
-name: tiny
-stages: [Lead, Qualified, Proposal, Commit]
-won: [Won]
-lost: [Lost]
-commit_stage: Commit
-timezone: Europe/Berlin
-currency: EUR
-"""
-TINY_DEALS = """\
-deal_id,owner,created_at,amount,team,industry
-D1,ann,2024-01-02 09:00,1000,east,retail
-D2,bob,2024-01-05 10:00,2500,west,banking
-D3,ann,2024-02-01 08:00,,east,retail
-"""
-TINY_CHANGES = """\
-deal_id,changed_at,stage
-D1,2024-01-02 09:00,Lead
-D1,2024-01-10 10:00,Qualified
-D1,2024-01-20 11:00,Proposal
-D1,2024-02-01 12:00,Won
-D2,2024-01-05 10:00,Lead
-D2,2024-01-15 10:00,Qualified
-D2,2024-01-25 10:00,Lead
-D3,2024-02-01 08:00,Lead
-D3,2024-02-03 08:00,Lost
-"""
-TINY_ACTIVITIES = """\
-deal_id,occurred_at,kind,outcome,direction
-D1,2024-01-03 10:00,call,stayed,outbound
-D1,2024-01-09 15:00,meeting,advanced,outbound
-D2,2024-01-06 09:00,email,,inbound
-D2,2024-01-06 11:00,email,,outbound
-"""
-TINY_CLOSE_DATES = """\
-deal_id,changed_at,close_date
-D1,2024-01-02 09:00,2024-02-15
-D1,2024-01-20 11:00,2024-01-31
-D2,2024-01-05 10:00,2024-02-28
-D2,2024-01-25 10:00,2024-03-29
-"""
 
 
 @pytest.fixture
 def tiny_log_dir(tmp_path: Path) -> Path:
     """A hand-made CSV log of three deals, every table present."""
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    (folder / "salesmetrics.yaml").write_text(TINY_CONFIG)
-    (folder / "deals.csv").write_text(TINY_DEALS)
-    (folder / "stage_changes.csv").write_text(TINY_CHANGES)
-    (folder / "activities.csv").write_text(TINY_ACTIVITIES)
-    (folder / "close_date_changes.csv").write_text(TINY_CLOSE_DATES)
-    return folder
+    return write_tiny_log(tmp_path / "tiny")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from builders import log_from_rows, rows_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,24 +20,14 @@ from salesmetrics.simulation.simulator import simulate
 MODEL = sm.StageModel(stages=("Lead", "Qualified", "Proposal", "Commit"), won=("Won",), lost=("Lost",))
 
 
-def frames(deals, changes, activities=(), close_dates=()):
-    return (
-        pd.DataFrame(deals, columns=["deal_id", "owner", "created_at", "amount"]),
-        pd.DataFrame(changes, columns=["deal_id", "changed_at", "stage"]),
-        pd.DataFrame(activities, columns=["deal_id", "occurred_at", "kind", "outcome"]),
-        pd.DataFrame(close_dates, columns=["deal_id", "changed_at", "close_date"]),
-    )
-
-
 def make_log(deals, changes, activities=(), close_dates=(), model=MODEL):
     """A validated log (written and read back), for the hand-computed tests."""
-    d, c, a, cd = frames(deals, changes, activities, close_dates)
-    return sm.SalesLog.from_frames(model, d, c, a if len(a) else None, cd if len(cd) else None)
+    return log_from_rows(model, deals, changes, activities, close_dates)
 
 
 def direct_log(deals, changes, activities=(), close_dates=(), model=MODEL):
     """The same log built in memory with the reader's dtypes (fast enough for property tests)."""
-    d, c, a, cd = frames(deals, changes, activities, close_dates)
+    d, c, a, cd = rows_frames(deals, changes, activities, close_dates)
 
     def ts(s):
         return (

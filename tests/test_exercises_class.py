@@ -19,6 +19,8 @@ import pytest
 
 from salesmetrics.exercises import BLANK, State, exercise_modules, seed_for
 
+pytestmark = pytest.mark.slow  # the 50-trainee harness: minutes
+
 MODULES = exercise_modules()
 CLASS = [f"Trainee {i:02d}" for i in range(1, 51)]
 

@@ -23,6 +23,7 @@ def progress_file(tmp_path, monkeypatch) -> Path:
 # -- 1. exercise 04 question 5: "half as many owners" must not hang on one noisy half ---------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cohort", ["", "2025-spring"])
 def test_ex4_half_owners_answer_is_wider_for_every_trainee(cohort):
     """The reviewer's 'Trainee 3' (seed 161787) got a narrower single half, so the textbook answer C was marked

@@ -207,6 +207,7 @@ def _backtest(log_dir, *extra):
     return main(["model", "backtest", str(log_dir), "--bootstrap", "20", "--jobs", "1", "--min-closed", "50", *extra])
 
 
+@pytest.mark.slow
 def test_backtest_prints_model_beside_baselines_and_writes_outputs(log_dir, tmp_path, capsys):
     out, plot = tmp_path / "table.csv", tmp_path / "calibration.png"
     assert _backtest(log_dir, "--target", "won", "--censoring", "ipcw", "--out", str(out), "--plot", str(plot)) == 0

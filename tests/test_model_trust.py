@@ -89,6 +89,7 @@ def test_exclude_names_are_checked_with_close_matches(monthly):
         StallPredictor(exclude=["amout"], n_jobs=1).fit(monthly)
 
 
+@pytest.mark.slow
 def test_cli_backtest_warns_and_exclude_removes_the_leak(tmp_path, capsys):
     code = main(
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from builders import PIPELINE_MODEL, T0, pipeline_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,52 +82,9 @@ def test_bad_arguments(tiny_log_dir):
 
 # ------------------------------------------------------------------------------------------------ properties
 
-MODEL = StageModel(stages=("Lead", "Qualified", "Proposal"), won=("Won",), lost=("Lost", "Dead"), timezone="UTC")
-STAGES = MODEL.all_stages
-T0 = pd.Timestamp("2024-01-01", tz="UTC")
-
-
-@st.composite
-def logs(draw):
-    n = draw(st.integers(1, 5))
-    deals, changes, acts, closes = [], [], [], []
-    for i in range(n):
-        start = draw(st.integers(0, 24 * 200))
-        deals.append(
-            {
-                "deal_id": f"D{i}",
-                "owner": draw(st.sampled_from(["ann", "bob"])),
-                "team": draw(st.sampled_from(["east", "west"])),
-                "created_at": T0 + pd.Timedelta(hours=start),
-                "amount": float(draw(st.integers(0, 5000))),
-            }
-        )
-        hours = draw(st.lists(st.integers(0, 24 * 150), min_size=0, max_size=6, unique=True))
-        for h in sorted(hours):
-            stage = draw(st.sampled_from(STAGES))
-            changes.append({"deal_id": f"D{i}", "changed_at": T0 + pd.Timedelta(hours=start + h), "stage": stage})
-        for h in draw(st.lists(st.integers(0, 24 * 150), max_size=5)):
-            acts.append({"deal_id": f"D{i}", "occurred_at": T0 + pd.Timedelta(hours=start + h), "kind": "call"})
-        for h in draw(st.lists(st.integers(0, 24 * 150), max_size=4, unique=True)):
-            day = (T0 + pd.Timedelta(hours=start + h + 24 * draw(st.integers(-20, 90)))).normalize()
-            closes.append({"deal_id": f"D{i}", "changed_at": T0 + pd.Timedelta(hours=start + h), "close_date": day})
-    if not changes:
-        changes.append({"deal_id": "D0", "changed_at": deals[0]["created_at"], "stage": "Lead"})
-    frames = (
-        pd.DataFrame(deals),
-        pd.DataFrame(changes),
-        pd.DataFrame(acts, columns=["deal_id", "occurred_at", "kind"]),
-        pd.DataFrame(closes, columns=["deal_id", "changed_at", "close_date"]),
-    )
-    for f in frames:
-        for c in ("created_at", "changed_at", "occurred_at", "close_date"):
-            if c in f:
-                f[c] = pd.to_datetime(f[c], utc=True).astype("datetime64[us, UTC]")
-    return frames
-
 
 def _log(frames) -> sm.SalesLog:
-    return sm.SalesLog.from_frames(MODEL, *frames)
+    return sm.SalesLog.from_frames(PIPELINE_MODEL, *frames)
 
 
 def _sorted(frame: pd.DataFrame, keys) -> pd.DataFrame:
@@ -144,7 +102,7 @@ def _check_waterfall(g: pd.DataFrame) -> None:
 
 
 @SETTINGS
-@given(logs(), st.randoms(use_true_random=False), st.sampled_from(["W", "M", "Q"]))
+@given(pipeline_frames(), st.randoms(use_true_random=False), st.sampled_from(["W", "M", "Q"]))
 def test_shuffling_and_duplicating_rows_change_nothing(frames, rnd, period):
     base = _log(frames)
     shuffled = [f.sample(frac=1.0, random_state=rnd.randint(0, 10**6)) for f in frames]
@@ -157,7 +115,9 @@ def test_shuffling_and_duplicating_rows_change_nothing(frames, rnd, period):
 
 
 @SETTINGS
-@given(logs(), st.sampled_from(["W", "M", "Q"]), st.sampled_from(["owner", "team"]), st.integers(0, 24 * 400))
+@given(
+    pipeline_frames(), st.sampled_from(["W", "M", "Q"]), st.sampled_from(["owner", "team"]), st.integers(0, 24 * 400)
+)
 def test_identities_as_of_and_subsets(frames, period, by, cut_hours):
     log = _log(frames)
     as_of = T0 + pd.Timedelta(hours=cut_hours)

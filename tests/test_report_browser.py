@@ -15,6 +15,8 @@ import pytest
 
 from salesmetrics.reports import runner as reports
 
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]  # a report in a kernel, then Chromium
+
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
 
 # Runs after the page has loaded; writes what it found into the page, which --dump-dom then prints.

@@ -27,6 +27,8 @@ from salesmetrics.reports.catalog import get_report
 from salesmetrics.reports.parameters import coerce_parameters
 from salesmetrics.reports.runner import run_report
 
+pytestmark = pytest.mark.notebook  # most tests here run a report notebook in a kernel
+
 matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"

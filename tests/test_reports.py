@@ -172,6 +172,7 @@ def test_invalid_log_or_parameters_write_nothing(tmp_path):
 # --- running, rendering, keeping -----------------------------------------------------------------------------
 
 
+@pytest.mark.notebook
 def test_run_report_writes_self_contained_html_and_notebook(tmp_path):
     written = reports.run_report(
         "tiny_report", log=DEMO, out=tmp_path, folder=FIXTURES, parameters={"bins": 5, "team": "Team A"}, format="both"
@@ -193,6 +194,7 @@ def test_run_report_writes_self_contained_html_and_notebook(tmp_path):
     assert "filter_log" in with_code and 'class="highlight' in with_code and ".highlight" in with_code
 
 
+@pytest.mark.notebook
 def test_failing_cell_names_the_cell_and_leaves_no_report(tmp_path):
     with pytest.raises(reports.ReportExecutionError, match="AssertionError: asked to fail"):
         reports.run_report("tiny_report", log=DEMO, out=tmp_path, folder=FIXTURES, parameters={"fail": True})
@@ -243,6 +245,7 @@ def test_render_html_aligns_text_columns_left():
 # --- batches -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.notebook
 def test_batch_per_owner_resumes_and_indexes(tiny_log_dir, tmp_path):
     out = tmp_path / "batch"
     written = reports.run_batch(
@@ -272,6 +275,7 @@ def test_batch_per_owner_resumes_and_indexes(tiny_log_dir, tmp_path):
     assert (out / "tiny_report-ann.html").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.notebook
 def test_batch_goes_on_after_a_failed_report(tiny_log_dir, tmp_path):
     with pytest.raises(reports.ReportExecutionError, match=r"1 of 2 reports failed \(ann\).*asked to fail for ann"):
         reports.run_batch(
@@ -339,6 +343,7 @@ def test_cli_report_errors(tmp_path, capsys):
     assert _files(tmp_path) == ["params.yaml"]
 
 
+@pytest.mark.notebook
 def test_cli_batch_and_resume(tiny_log_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(catalog, "NOTEBOOKS", FIXTURES)  # the command line runs the fixture's report
     out = tmp_path / "per-team"

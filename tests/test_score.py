@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import PIPELINE_MODEL, pipeline_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_movement import MODEL, logs
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
@@ -50,9 +50,9 @@ def test_fast_path_equals_pandas_on_demo(demo_parquet, demo_log, tmp_path, as_of
 @settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
-@given(logs())
+@given(pipeline_frames())
 def test_fast_path_equals_pandas_on_random_logs(tmp_path, frames):
-    log = sm.SalesLog.from_frames(MODEL, *frames)
+    log = sm.SalesLog.from_frames(PIPELINE_MODEL, *frames)
     folder = sm.write_log(log, tmp_path / "log", format="parquet", overwrite=True)
     _fast_equals_pandas(folder, sm.read_log(folder), None, tmp_path)
 
@@ -150,9 +150,9 @@ def test_group_fast_path_equals_pandas_on_demo(demo_parquet, demo_log, tmp_path,
 @settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
-@given(logs(), st.sampled_from(["owner", "team"]), st.sampled_from(["W", "M", "Q"]))
+@given(pipeline_frames(), st.sampled_from(["owner", "team"]), st.sampled_from(["W", "M", "Q"]))
 def test_group_fast_path_equals_pandas_on_random_logs(tmp_path, frames, by, period):
-    log = sm.SalesLog.from_frames(MODEL, *frames)
+    log = sm.SalesLog.from_frames(PIPELINE_MODEL, *frames)
     folder = sm.write_log(log, tmp_path / "log", format="parquet", overwrite=True)
     _group_fast_equals_pandas(folder, sm.read_log(folder), by, period, None, tmp_path)
 

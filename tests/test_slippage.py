@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from builders import log_from_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,10 +35,7 @@ MODEL = sm.StageModel(
 
 
 def make_log(deals, changes, close_dates=(), model=MODEL):
-    d = pd.DataFrame(deals, columns=["deal_id", "owner", "created_at"])
-    c = pd.DataFrame(changes, columns=["deal_id", "changed_at", "stage"])
-    cd = pd.DataFrame(close_dates, columns=["deal_id", "changed_at", "close_date"])
-    return sm.SalesLog.from_frames(model, d, c, None, cd if len(cd) else None)
+    return log_from_rows(model, deals, changes, close_dates=close_dates)
 
 
 DEALS = [("D1", "ann", "2024-01-01 09:00"), ("D2", "ann", "2024-01-02 09:00"), ("D3", "bob", "2024-01-03 09:00")]
@@ -140,6 +138,8 @@ def test_slippage_result_and_owners(hand_log):
 
 STAGES = ["Lead", "Qualified", "Proposal", "Commit", "Won", "Lost"]
 BASE = pd.Timestamp("2024-01-01 08:00")
+DST_GAP = (pd.Timestamp("2024-03-31 02:00") - BASE) // pd.Timedelta(hours=1)  # an hour Europe/Berlin skips
+HOURS = st.integers(0, 24 * 90).filter(lambda h: h != DST_GAP)  # event times, in hours after BASE
 
 
 def direct_log(deals, changes, close_dates, model=MODEL):
@@ -175,9 +175,9 @@ def random_logs(draw):
     for i in range(n):
         deal = f"D{i}"
         deals.append((deal, draw(st.sampled_from(["ann", "bob"])), str(BASE)))
-        for h in sorted(draw(st.sets(st.integers(0, 24 * 90), min_size=1, max_size=8))):
+        for h in sorted(draw(st.sets(HOURS, min_size=1, max_size=8))):
             changes.append((deal, str(BASE + pd.Timedelta(hours=h)), draw(st.sampled_from(STAGES))))
-        for h in sorted(draw(st.sets(st.integers(0, 24 * 90), max_size=6))):
+        for h in sorted(draw(st.sets(HOURS, max_size=6))):
             day = (BASE + pd.Timedelta(days=draw(st.integers(1, 150)))).date()
             cds.append((deal, str(BASE + pd.Timedelta(hours=h)), str(day)))
     return direct_log(deals, changes, cds)

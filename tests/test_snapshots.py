@@ -398,6 +398,7 @@ def perturbed(draw):
 KEYS = ["deal_id", "as_of", "owner", "stage", "expected_close_date", "days_in_stage", *FEATURES]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(perturbed())
 def test_no_leakage_changing_later_events_leaves_features_unchanged(case):

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from builders import write_undated_log
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
@@ -229,11 +230,7 @@ def test_log_without_activities_says_motion_cannot_count(tiny_log_dir, tmp_path)
 
 
 def test_log_without_dated_events_still_gives_a_study(tmp_path):
-    folder = tmp_path / "undated"
-    folder.mkdir()
-    (folder / "salesmetrics.yaml").write_text("stages: [Lead, Proposal]\nwon: [Won]\nlost: [Lost]\nhistory: partial\n")
-    (folder / "deals.csv").write_text("deal_id,owner,created_at\nA,ann,\nB,bob,\n")
-    (folder / "stage_changes.csv").write_text("deal_id,changed_at,stage\n")
+    folder = write_undated_log(tmp_path / "undated")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         log = sm.read_log(folder)

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from builders import write_csv_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,13 +82,7 @@ AS_OF = "2024-03-10 00:00"
 
 
 def write_log(folder: Path, deals=DEALS, changes=CHANGES, activities=ACTIVITIES, config=CONFIG) -> sm.SalesLog:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "salesmetrics.yaml").write_text(config)
-    (folder / "deals.csv").write_text(deals)
-    (folder / "stage_changes.csv").write_text(changes)
-    if activities is not None:
-        (folder / "activities.csv").write_text(activities)
-    return sm.read_log(folder)
+    return sm.read_log(write_csv_log(folder, config, deals, changes, activities))
 
 
 @pytest.fixture

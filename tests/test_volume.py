@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from builders import log_from_rows
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
@@ -21,10 +22,7 @@ MODEL = sm.StageModel(stages=("Lead", "Qualified", "Proposal", "Commit"), won=("
 
 
 def make_log(deals, changes, activities):
-    d = pd.DataFrame(deals, columns=["deal_id", "owner", "created_at", "amount"])
-    c = pd.DataFrame(changes, columns=["deal_id", "changed_at", "stage"])
-    a = pd.DataFrame(activities, columns=["deal_id", "occurred_at", "kind"])
-    return sm.SalesLog.from_frames(MODEL, d, c, a)
+    return log_from_rows(MODEL, deals, changes, activities)
 
 
 DEALS = [

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from builders import T0, waterfall_logs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -333,56 +334,16 @@ def test_due_flows_gives_todays_numbers_on_the_demo():
 
 # ------------------------------------------------------------------------------------------- properties
 
-PMODEL = StageModel(stages=("Lead", "Qualified", "Proposal"), won=("Won",), lost=("Lost", "Dead"), timezone="UTC")
-T0 = pd.Timestamp("2024-01-01", tz="UTC")
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@st.composite
-def logs(draw, with_amounts: bool = True):
-    n = draw(st.integers(1, 5))
-    deals, changes, closes, amounts = [], [], [], []
-    for i in range(n):
-        start = draw(st.integers(0, 24 * 200))
-        deals.append(
-            {
-                "deal_id": f"D{i}",
-                "owner": draw(st.sampled_from(["ann", "bob"])),
-                "team": draw(st.sampled_from(["east", "west"])),
-                "created_at": T0 + pd.Timedelta(hours=start),
-                "amount": float(draw(st.integers(0, 5000))) + draw(st.sampled_from([0.0, 0.25, 0.1])),
-            }
-        )
-        for h in sorted(draw(st.lists(st.integers(0, 24 * 150), max_size=6, unique=True))):
-            stage = draw(st.sampled_from(PMODEL.all_stages))
-            changes.append({"deal_id": f"D{i}", "changed_at": T0 + pd.Timedelta(hours=start + h), "stage": stage})
-        for h in draw(st.lists(st.integers(0, 24 * 150), max_size=4, unique=True)):
-            day = (T0 + pd.Timedelta(hours=start + h + 24 * draw(st.integers(-20, 90)))).normalize()
-            closes.append({"deal_id": f"D{i}", "changed_at": T0 + pd.Timedelta(hours=start + h), "close_date": day})
-        if with_amounts:
-            for h in draw(st.lists(st.integers(0, 24 * 150), max_size=4, unique=True)):
-                value = float(draw(st.integers(0, 5000))) + draw(st.sampled_from([0.0, 0.3, 0.07]))
-                amounts.append({"deal_id": f"D{i}", "changed_at": T0 + pd.Timedelta(hours=start + h), "amount": value})
-    if not changes:
-        changes.append({"deal_id": "D0", "changed_at": deals[0]["created_at"], "stage": "Lead"})
-    frames = [
-        pd.DataFrame(deals),
-        pd.DataFrame(changes),
-        pd.DataFrame(closes, columns=["deal_id", "changed_at", "close_date"]),
-        pd.DataFrame(amounts, columns=["deal_id", "changed_at", "amount"]),
-    ]
-    for f in frames:
-        for c in ("created_at", "changed_at", "close_date"):
-            if c in f:
-                f[c] = pd.to_datetime(f[c], utc=True).astype("datetime64[us, UTC]")
-    deals_, changes_, closes_, amounts_ = frames
-    return sm.SalesLog.from_frames(
-        PMODEL, deals_, changes_, None, closes_ if len(closes_) else None, amounts_ if len(amounts_) else None
-    )
-
-
 @SETTINGS
-@given(logs(), st.sampled_from(["W", "M", "Q"]), st.sampled_from([None, "owner", "team"]), st.integers(0, 24 * 400))
+@given(
+    waterfall_logs(),
+    st.sampled_from(["W", "M", "Q"]),
+    st.sampled_from([None, "owner", "team"]),
+    st.integers(0, 24 * 400),
+)
 def test_the_bridge_reconciles_in_counts_and_amounts(log, period, by, cut_hours):
     as_of = T0 + pd.Timedelta(hours=cut_hours)
     with warnings.catch_warnings():
@@ -428,7 +389,11 @@ def test_the_bridge_reconciles_in_counts_and_amounts(log, period, by, cut_hours)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(logs(with_amounts=False), st.sampled_from(["W", "M", "Q"]), st.sampled_from(["owner", "team"]))
+@given(
+    waterfall_logs(amount_changes=False),
+    st.sampled_from(["W", "M", "Q"]),
+    st.sampled_from(["owner", "team"]),
+)
 def test_due_flows_gives_todays_numbers_on_any_log(log, period, by):
     _same_as_score_groups(log, by, period)
 

@@ -8,6 +8,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
+from builders import write_csv_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,15 +81,7 @@ AS_OF = "2024-03-10"
 
 
 def write_log(folder: Path, *, activities=ACTIVITIES, close_dates=CLOSE_DATES, deals=DEALS) -> sm.SalesLog:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "salesmetrics.yaml").write_text(CONFIG)
-    (folder / "deals.csv").write_text(deals)
-    (folder / "stage_changes.csv").write_text(CHANGES)
-    if activities is not None:
-        (folder / "activities.csv").write_text(activities)
-    if close_dates is not None:
-        (folder / "close_date_changes.csv").write_text(close_dates)
-    return sm.read_log(folder)
+    return sm.read_log(write_csv_log(folder, CONFIG, deals, CHANGES, activities, close_dates))
 
 
 @pytest.fixture

@@ -88,6 +88,7 @@ def split():
     return train, test
 
 
+@pytest.mark.slow
 def test_competing_is_calibrated_in_the_large_in_a_time_split(split):
     train, test = split
     model = CloseLikelihood(censoring="competing", max_iter=40, n_jobs=1, random_state=0)

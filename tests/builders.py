@@ -1,0 +1,234 @@
+"""Small logs for tests: hand-made CSV folders, logs built from rows of tuples, and hypothesis strategies.
+
+Test modules import what they share from here (``from builders import ...``), never from each other;
+tests/test_test_modules.py keeps it that way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from hypothesis import strategies as st
+
+import salesmetrics as sm
+from salesmetrics.log.config import StageModel
+
+# ------------------------------------------------------------------------------------------- CSV folders
+
+
+def write_csv_log(folder: Path, config: str, deals: str, changes: str, activities=None, close_dates=None) -> Path:
+    """Write a log folder from the texts of its files; the optional tables are left out when ``None``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "salesmetrics.yaml").write_text(config)
+    (folder / "deals.csv").write_text(deals)
+    (folder / "stage_changes.csv").write_text(changes)
+    if activities is not None:
+        (folder / "activities.csv").write_text(activities)
+    if close_dates is not None:
+        (folder / "close_date_changes.csv").write_text(close_dates)
+    return folder
+
+
+TINY_CONFIG = """\
+name: tiny
+stages: [Lead, Qualified, Proposal, Commit]
+won: [Won]
+lost: [Lost]
+commit_stage: Commit
+timezone: Europe/Berlin
+currency: EUR
+"""
+TINY_DEALS = """\
+deal_id,owner,created_at,amount,team,industry
+D1,ann,2024-01-02 09:00,1000,east,retail
+D2,bob,2024-01-05 10:00,2500,west,banking
+D3,ann,2024-02-01 08:00,,east,retail
+"""
+TINY_CHANGES = """\
+deal_id,changed_at,stage
+D1,2024-01-02 09:00,Lead
+D1,2024-01-10 10:00,Qualified
+D1,2024-01-20 11:00,Proposal
+D1,2024-02-01 12:00,Won
+D2,2024-01-05 10:00,Lead
+D2,2024-01-15 10:00,Qualified
+D2,2024-01-25 10:00,Lead
+D3,2024-02-01 08:00,Lead
+D3,2024-02-03 08:00,Lost
+"""
+TINY_ACTIVITIES = """\
+deal_id,occurred_at,kind,outcome,direction
+D1,2024-01-03 10:00,call,stayed,outbound
+D1,2024-01-09 15:00,meeting,advanced,outbound
+D2,2024-01-06 09:00,email,,inbound
+D2,2024-01-06 11:00,email,,outbound
+"""
+TINY_CLOSE_DATES = """\
+deal_id,changed_at,close_date
+D1,2024-01-02 09:00,2024-02-15
+D1,2024-01-20 11:00,2024-01-31
+D2,2024-01-05 10:00,2024-02-28
+D2,2024-01-25 10:00,2024-03-29
+"""
+
+
+def write_tiny_log(folder: Path) -> Path:
+    """The hand-made CSV log of three deals, every table present (the ``tiny_log_dir`` fixture)."""
+    return write_csv_log(folder, TINY_CONFIG, TINY_DEALS, TINY_CHANGES, TINY_ACTIVITIES, TINY_CLOSE_DATES)
+
+
+def write_undated_log(folder: Path) -> Path:
+    """A log of two deals with no dated event at all: no creation times and no stage changes."""
+    config = "stages: [Lead, Proposal]\nwon: [Won]\nlost: [Lost]\nhistory: partial\n"
+    return write_csv_log(folder, config, "deal_id,owner,created_at\nA,ann,\nB,bob,\n", "deal_id,changed_at,stage\n")
+
+
+# ------------------------------------------------------------------------------------- logs from rows
+
+DEAL_COLUMNS = ("deal_id", "owner", "created_at", "amount", "team")
+STAGE_CHANGE_COLUMNS = ("deal_id", "changed_at", "stage")
+ACTIVITY_COLUMNS = ("deal_id", "occurred_at", "kind", "outcome", "direction")
+CLOSE_DATE_COLUMNS = ("deal_id", "changed_at", "close_date")
+
+
+def rows_frame(rows, columns) -> pd.DataFrame:
+    """A table from tuples that fill its leading columns in order (every column when there are no rows)."""
+    rows = list(rows)
+    width = len(rows[0]) if rows else len(columns)
+    return pd.DataFrame(rows, columns=list(columns[:width]))
+
+
+def rows_frames(deals, changes, activities=(), close_dates=()) -> tuple[pd.DataFrame, ...]:
+    """The four tables of a log from rows of tuples, as written (strings stay strings)."""
+    return (
+        rows_frame(deals, DEAL_COLUMNS),
+        rows_frame(changes, STAGE_CHANGE_COLUMNS),
+        rows_frame(activities, ACTIVITY_COLUMNS),
+        rows_frame(close_dates, CLOSE_DATE_COLUMNS),
+    )
+
+
+def log_from_rows(model: StageModel, deals, changes, activities=(), close_dates=()) -> sm.SalesLog:
+    """A validated log from rows of tuples, e.g. ``("D1", "ann", "2024-01-01 09:00", 1000.0)`` for a deal.
+
+    Each row fills the leading columns of its table (deal_id, owner, created_at, amount, team; deal_id, changed_at,
+    stage; deal_id, occurred_at, kind, outcome, direction; deal_id, changed_at, close_date). Activities and close
+    dates without rows are left out of the log."""
+    d, c, a, cd = rows_frames(deals, changes, activities, close_dates)
+    return sm.SalesLog.from_frames(model, d, c, a if len(a) else None, cd if len(cd) else None)
+
+
+# ------------------------------------------------------------------------------ hypothesis strategies
+
+PIPELINE_MODEL = StageModel(
+    stages=("Lead", "Qualified", "Proposal"), won=("Won",), lost=("Lost", "Dead"), timezone="UTC"
+)
+T0 = pd.Timestamp("2024-01-01", tz="UTC")
+HOURS = st.integers(0, 24 * 150)  # when an event happens, in hours after its deal was created
+
+
+def _at(start: int, hours: int) -> pd.Timestamp:
+    return T0 + pd.Timedelta(hours=start + hours)
+
+
+def _draw_deal(draw, deal_id: str, start: int, cents: bool) -> dict:
+    amount = float(draw(st.integers(0, 5000)))
+    if cents:
+        amount += draw(st.sampled_from([0.0, 0.25, 0.1]))
+    return {
+        "deal_id": deal_id,
+        "owner": draw(st.sampled_from(["ann", "bob"])),
+        "team": draw(st.sampled_from(["east", "west"])),
+        "created_at": T0 + pd.Timedelta(hours=start),
+        "amount": amount,
+    }
+
+
+def _draw_stage_changes(draw, deal_id: str, start: int) -> list[dict]:
+    hours = draw(st.lists(HOURS, min_size=0, max_size=6, unique=True))
+    stages = PIPELINE_MODEL.all_stages
+    return [
+        {"deal_id": deal_id, "changed_at": _at(start, h), "stage": draw(st.sampled_from(stages))} for h in sorted(hours)
+    ]
+
+
+def _draw_activities(draw, deal_id: str, start: int) -> list[dict]:
+    return [
+        {"deal_id": deal_id, "occurred_at": _at(start, h), "kind": "call"} for h in draw(st.lists(HOURS, max_size=5))
+    ]
+
+
+def _draw_close_dates(draw, deal_id: str, start: int) -> list[dict]:
+    closes = []
+    for h in draw(st.lists(HOURS, max_size=4, unique=True)):
+        day = (T0 + pd.Timedelta(hours=start + h + 24 * draw(st.integers(-20, 90)))).normalize()
+        closes.append({"deal_id": deal_id, "changed_at": _at(start, h), "close_date": day})
+    return closes
+
+
+def _draw_amount_changes(draw, deal_id: str, start: int) -> list[dict]:
+    amounts = []
+    for h in draw(st.lists(HOURS, max_size=4, unique=True)):
+        value = float(draw(st.integers(0, 5000))) + draw(st.sampled_from([0.0, 0.3, 0.07]))
+        amounts.append({"deal_id": deal_id, "changed_at": _at(start, h), "amount": value})
+    return amounts
+
+
+def _frames_in_utc(*frames: pd.DataFrame) -> list[pd.DataFrame]:
+    for f in frames:
+        for c in ("created_at", "changed_at", "occurred_at", "close_date"):
+            if c in f:
+                f[c] = pd.to_datetime(f[c], utc=True).astype("datetime64[us, UTC]")
+    return list(frames)
+
+
+def _first_change_if_none(changes: list[dict], deals: list[dict]) -> None:
+    if not changes:
+        changes.append({"deal_id": "D0", "changed_at": deals[0]["created_at"], "stage": "Lead"})
+
+
+@st.composite
+def pipeline_frames(draw):
+    """1 to 5 deals of PIPELINE_MODEL in UTC, as the four tables (deals, stage changes, activities, close-date
+    changes) to give ``SalesLog.from_frames(PIPELINE_MODEL, *frames)``. Every stage may follow any other."""
+    deals, changes, acts, closes = [], [], [], []
+    for i in range(draw(st.integers(1, 5))):
+        start = draw(st.integers(0, 24 * 200))
+        deals.append(_draw_deal(draw, f"D{i}", start, cents=False))
+        changes += _draw_stage_changes(draw, f"D{i}", start)
+        acts += _draw_activities(draw, f"D{i}", start)
+        closes += _draw_close_dates(draw, f"D{i}", start)
+    _first_change_if_none(changes, deals)
+    return tuple(
+        _frames_in_utc(
+            pd.DataFrame(deals),
+            pd.DataFrame(changes),
+            pd.DataFrame(acts, columns=["deal_id", "occurred_at", "kind"]),
+            pd.DataFrame(closes, columns=["deal_id", "changed_at", "close_date"]),
+        )
+    )
+
+
+@st.composite
+def waterfall_logs(draw, amount_changes: bool = True):
+    """1 to 5 deals of PIPELINE_MODEL in UTC with amounts in cents, close-date changes and (unless
+    ``amount_changes=False``) amount changes, but no activities: a SalesLog for the waterfall."""
+    deals, changes, closes, amounts = [], [], [], []
+    for i in range(draw(st.integers(1, 5))):
+        start = draw(st.integers(0, 24 * 200))
+        deals.append(_draw_deal(draw, f"D{i}", start, cents=True))
+        changes += _draw_stage_changes(draw, f"D{i}", start)
+        closes += _draw_close_dates(draw, f"D{i}", start)
+        if amount_changes:
+            amounts += _draw_amount_changes(draw, f"D{i}", start)
+    _first_change_if_none(changes, deals)
+    deals_, changes_, closes_, amounts_ = _frames_in_utc(
+        pd.DataFrame(deals),
+        pd.DataFrame(changes),
+        pd.DataFrame(closes, columns=["deal_id", "changed_at", "close_date"]),
+        pd.DataFrame(amounts, columns=["deal_id", "changed_at", "amount"]),
+    )
+    return sm.SalesLog.from_frames(
+        PIPELINE_MODEL, deals_, changes_, None, closes_ if len(closes_) else None, amounts_ if len(amounts_) else None
+    )
