@@ -18,12 +18,10 @@ MAX_LINES = 600
 
 #: Modules still over MAX_LINES, each with the length it may not grow past. Remove an entry when its module is split;
 #: never add one.
-OVERSIZE = {
-}
+OVERSIZE = {}
 
 #: Import circles not yet broken (each a sorted list of modules). Remove an entry when its circle goes; never add one.
-KNOWN_CYCLES: list[list[str]] = [
-]
+KNOWN_CYCLES: list[list[str]] = []
 
 
 def _modules() -> dict[str, Path]:
@@ -130,7 +128,7 @@ def test_the_hidden_import_count_sees_nested_functions_once(tmp_path):
 
 #: salesmetrics imports hidden inside functions (some on purpose: the command line starts without pandas). Lower it
 #: when you move one to the top of its module; never raise it.
-MAX_HIDDEN_IMPORTS = 999
+MAX_HIDDEN_IMPORTS = 69
 
 
 def test_hidden_imports_do_not_grow():

@@ -89,7 +89,7 @@ def real_logs(tmp_path_factory):
 
 
 def _run_and_check(name: str, log: Path, out: Path, where: str) -> str:
-    files = run_report(name, log=log, out=out, parameters=_settings(name), format="both", force=True)
+    files = run_report(name, log=log, out=out, parameters=_settings(name), format="both", overwrite=True)
     page = next(p for p in files if p.suffix == ".html").read_text(encoding="utf-8")
     executed = json.loads(next(p for p in files if p.suffix == ".ipynb").read_text(encoding="utf-8"))
     for i, cell in enumerate(executed["cells"], start=1):

@@ -96,7 +96,7 @@ def test_odd_logs_are_valid_and_odd(odd_logs):
 @pytest.mark.parametrize("name", REPORTS)
 def test_every_report_renders_on_an_odd_log(name, kind, odd_logs, tmp_path):
     params = _settings(name)
-    files = run_report(name, log=odd_logs(kind), out=tmp_path, parameters=params, format="both", force=True)
+    files = run_report(name, log=odd_logs(kind), out=tmp_path, parameters=params, format="both", overwrite=True)
     page = next(p for p in files if p.suffix == ".html").read_text(encoding="utf-8")
     executed = json.loads(next(p for p in files if p.suffix == ".ipynb").read_text(encoding="utf-8"))
     for i, cell in enumerate(executed["cells"], start=1):
@@ -118,6 +118,6 @@ def test_every_report_renders_on_an_odd_log(name, kind, odd_logs, tmp_path):
 def test_an_owner_page_compares_the_owner_with_the_other_owners(odd_logs, tmp_path):
     log = odd_logs("no_amounts")
     owner = sorted(sm.read_log(log).deals["owner"].unique())[0]
-    files = run_report("pipeline_health", log=log, out=tmp_path, parameters={"owner": owner}, force=True)
+    files = run_report("pipeline_health", log=log, out=tmp_path, parameters={"owner": owner}, overwrite=True)
     page = files[0].read_text(encoding="utf-8")
     assert "median of the 3 other owners" in page and "all 4 owners" in page

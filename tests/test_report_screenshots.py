@@ -88,7 +88,7 @@ def page_problems(page: str) -> list[str]:
 def test_every_report_reads_well_in_a_browser(name, where, logs, headless, tmp_path):
     from PIL import Image
 
-    files = run_report(name, log=logs(where), out=tmp_path / "out", parameters=FAST.get(name, {}), force=True)
+    files = run_report(name, log=logs(where), out=tmp_path / "out", parameters=FAST.get(name, {}), overwrite=True)
     page_file = next(p for p in files if p.suffix == ".html")
     assert page_problems(page_file.read_text(encoding="utf-8")) == [], f"{name} on {where}"
     shot = tmp_path / f"{name}-{where}.png"

@@ -220,16 +220,16 @@ def test_interrupted_run_leaves_nothing_half_written(tmp_path, monkeypatch):
 def test_existing_reports_are_kept_run_again_or_refused(tmp_path):
     page, notebook = tmp_path / "r.html", tmp_path / "r.ipynb"
     page.write_text('<!DOCTYPE html><head><meta name="salesmetrics-made-from" content="sha256:x">')
-    assert reports._existing_state([page], "sha256:x", force=False) is True  # same inputs: keep
-    assert reports._existing_state([page, notebook], "sha256:x", force=False) is False  # one missing: run
-    assert reports._existing_state([page], "sha256:x", force=True) is False
+    assert reports._existing_state([page], "sha256:x", overwrite=False) is True  # same inputs: keep
+    assert reports._existing_state([page, notebook], "sha256:x", overwrite=False) is False  # one missing: run
+    assert reports._existing_state([page], "sha256:x", overwrite=True) is False
     with pytest.raises(UsageError, match=r"r\.html already exists and was made from other parameters"):
-        reports._existing_state([page], "sha256:y", force=False)
+        reports._existing_state([page], "sha256:y", overwrite=False)
     notebook.write_text(json.dumps({"metadata": {"salesmetrics": {"made_from": "sha256:x"}}}))
-    assert reports._existing_state([page, notebook], "sha256:x", force=False) is True
-    page.write_text("<html>made by hand</html>")  # not made by the runner: never replaced without --force
+    assert reports._existing_state([page, notebook], "sha256:x", overwrite=False) is True
+    page.write_text("<html>made by hand</html>")  # not made by the runner: never replaced without --overwrite
     with pytest.raises(UsageError):
-        reports._existing_state([page], "sha256:x", force=False)
+        reports._existing_state([page], "sha256:x", overwrite=False)
 
 
 def test_render_html_aligns_text_columns_left():
@@ -357,3 +357,9 @@ def test_cli_batch_and_resume(tiny_log_dir, tmp_path, capsys, monkeypatch):
     assert main([*args, "-p", "bins=4"]) == 2  # other parameters: refuse to replace without --overwrite
     assert "already exists and was made from other parameters" in capsys.readouterr().err
     assert _files(out) == ["index.html", "tiny_report-east.html", "tiny_report-west.html"]
+
+
+def test_force_is_the_old_name_of_overwrite():
+    with pytest.warns(DeprecationWarning, match="overwrite="):
+        assert reports._overwrite(False, True) is True
+    assert reports._overwrite(True, None) is True and reports._overwrite(False, None) is False

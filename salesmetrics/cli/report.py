@@ -50,7 +50,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             for_each=args.for_each,
             parameters=parameters,
             format=args.format,
-            force=args.overwrite,
+            overwrite=args.overwrite,
             progress=not args.quiet,
             show_code=args.show_code,
         )
@@ -61,7 +61,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             out=args.out,
             parameters=parameters,
             format=args.format,
-            force=args.overwrite,
+            overwrite=args.overwrite,
             show_code=args.show_code,
         )
     for path in written:

@@ -10,9 +10,9 @@ In a notebook::
 
 An exercise module is named ``ex<N>_<topic>.py`` and defines ``ID`` (the notebook's name without ``.ipynb``),
 ``TITLE``, ``DEFAULT_DATA`` and ``setup(data=..., seed=None, trainee="", progress=None) -> Exercise``; it is
-found by name, so adding one needs no registration (see ``notebooks/AUTHORING.md`` here, beside the notebooks). A big exercise keeps a part
-in a module of the same number (``ex5_what_if.py``): one without ``setup`` is not an exercise. Importing this package
-loads nothing heavy: the library and the data load on first use.
+found by name, so adding one needs no registration (see ``notebooks/AUTHORING.md`` here, beside the notebooks).
+A big exercise keeps a part in a module of the same number (``ex5_what_if.py``): one without ``setup`` is not an
+exercise. Importing this package loads nothing heavy: the library and the data load on first use.
 
 The library, one module per part: :mod:`.blank` (the placeholder ``____``), :mod:`.feedback` (states, messages),
 :mod:`.question` (the base class) and :mod:`.kinds` (value, table, function, choice, reflection),

@@ -1,6 +1,7 @@
 """Reports: one module per report (its logic), the notebooks that show it, and the runner that makes HTML of them.
 
-- ``health``, ``weekly``, ``velocity``, ``slippage``, ``stall_risk``, ``study``: what each report computes; ``tables``: readable tables;
+- ``health``, ``weekly``, ``velocity``, ``slippage``, ``stall_risk`` (with ``stall_model``, ``fitting``), ``study``
+  (with ``study_result``): what each report computes; ``tables``: readable tables;
 - ``notebooks/``: the report notebooks (shipped in the package);
 - ``catalog`` (the reports and their parameters), ``parameters`` (checked before a run), ``kernel`` (runs the
   notebooks), ``pages`` (HTML), ``runner`` (:func:`run_report`, :func:`run_batch`).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ class ReportFiles(list):
     """The files a run wrote or kept, as a list of paths; ``kept`` lists those that were already there.
 
     A report is kept (not run again) when its files exist and were made from the same report, parameters
-    and log; ``force=True`` runs it again.
+    and log; ``overwrite=True`` runs it again.
     """
 
     def __init__(self, files=(), kept=()):
@@ -91,11 +92,11 @@ def _targets(out: Path, stem: str, format: str) -> list[Path]:
     return [out / f"{stem}.{ext}" for ext in {"html": ["html"], "ipynb": ["ipynb"], "both": ["html", "ipynb"]}[format]]
 
 
-def _existing_state(wanted: list[Path], record: str, force: bool) -> bool:
+def _existing_state(wanted: list[Path], record: str, overwrite: bool) -> bool:
     """True when every wanted file exists and was made the same way (keep them); raises when a file there was
-    made another way and ``force`` is false; False when the report must run."""
+    made another way and ``overwrite`` is false; False when the report must run."""
     there = [t for t in wanted if t.exists()]
-    if force or not there:
+    if overwrite or not there:
         return False
     other = [t for t in there if _made_with(t) != record]
     if not other:
@@ -103,8 +104,16 @@ def _existing_state(wanted: list[Path], record: str, force: bool) -> bool:
     there = other[0]
     raise UsageError(
         f"{there} already exists and was made from other parameters or another version of the log. "
-        "Use --force (force=True) to replace it, or choose another --out folder."
+        "Use --overwrite (overwrite=True) to replace it, or choose another --out folder."
     )
+
+
+def _overwrite(overwrite: bool, force: bool | None) -> bool:
+    """``force`` is the name ``overwrite`` had before 0.2.0 (decision 0040): it still works, with a warning."""
+    if force is None:
+        return overwrite
+    warnings.warn("force= is deprecated; use overwrite=", DeprecationWarning, stacklevel=3)
+    return overwrite or force
 
 
 def _prepare(name, log, out, parameters, format, folder):
@@ -119,7 +128,7 @@ def _prepare(name, log, out, parameters, format, folder):
     report = get_report(name, folder)
     values = coerce_parameters(report, dict(parameters or {}))
     if "log_path" in values:
-        raise UsageError("Give the log with --log (log=...), not as the parameter log_path.")
+        raise UsageError("Give the log as the LOG argument (log=...), not as the parameter log_path.")
     if "log_path" in report.parameters:
         values["log_path"] = str(Path(log).resolve())
     if values.get("model_path"):  # named from the caller's folder; the notebook runs in its own
@@ -231,7 +240,8 @@ def run_report(
     out: str | Path,
     parameters: dict[str, Any] | None = None,
     format: str = "html",
-    force: bool = False,
+    overwrite: bool = False,
+    force: bool | None = None,
     stem: str | None = None,
     show_code: bool = False,
     folder: Path | None = None,
@@ -239,8 +249,9 @@ def run_report(
     """Run report ``name`` on the log at ``log`` and write it into the folder ``out``.
 
     Returns the files written, or the existing files (listed in ``.kept`` too) when the report was already
-    made from the same parameters and log and ``force`` is false. Raises :class:`UsageError` for bad
-    parameters (names, types, allowed values, owners or teams not in the log), ``LogValidationError`` for an
+    made from the same parameters and log and ``overwrite`` is false (``force`` is its old name). Raises
+    :class:`UsageError` for bad parameters (names, types, allowed values, owners or teams not in the log),
+    ``LogValidationError`` for an
     invalid log (in both cases before anything executes), and :class:`ReportExecutionError` when a cell fails.
 
     Examples
@@ -254,7 +265,8 @@ def run_report(
     stem = stem or name
     wanted = _targets(out, stem, format)
     record = _record(report, values, log)
-    if _existing_state(wanted, record, force):
+    overwrite = _overwrite(overwrite, force)
+    if _existing_state(wanted, record, overwrite):
         return ReportFiles(wanted, kept=wanted)
     with ReportKernel(report.path.parent) as kernel:
         return ReportFiles(_execute(kernel, report, values, log, out, stem, format, show_code, record))
@@ -280,7 +292,8 @@ def run_batch(
     for_each: str,
     parameters: dict[str, Any] | None = None,
     format: str = "html",
-    force: bool = False,
+    overwrite: bool = False,
+    force: bool | None = None,
     progress: bool = True,
     show_code: bool = False,
     folder: Path | None = None,
@@ -288,10 +301,12 @@ def run_batch(
     """Run report ``name`` once per owner or team (``for_each``), then write ``index.html`` linking them.
 
     The parameters and the log are checked once, before the first report runs. Finished reports (same
-    parameters, same log) are kept unless ``force``, so an interrupted batch resumes where it stopped. A report
-    that fails does not stop the others: the index names it and a :class:`ReportExecutionError` is raised at
+    parameters, same log) are kept unless ``overwrite`` (``force``: its old name), so an interrupted batch
+    resumes where it stopped. A report that fails does not stop the others: the index names it and a
+    :class:`ReportExecutionError` is raised at
     the end. Returns the index followed by the reports.
     """
+    overwrite = _overwrite(overwrite, force)
     if for_each not in LOG_FILTERS:
         raise UsageError(f"--for-each must be 'owner' or 'team', not {for_each!r}.")
     if (parameters or {}).get(for_each) not in (None, ""):
@@ -317,7 +332,7 @@ def run_batch(
         group_values = {**values, for_each: group}
         record = _record(report, group_values, log)
         wanted = _targets(out, stems[group], format)
-        plans.append((group, group_values, record, wanted, _existing_state(wanted, record, force)))
+        plans.append((group, group_values, record, wanted, _existing_state(wanted, record, overwrite)))
     from tqdm.auto import tqdm
 
     entries, kept, failed = [], [], {}

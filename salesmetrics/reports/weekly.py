@@ -73,7 +73,8 @@ def _money(value: float, currency: str | None) -> str:
 
 @dataclass(frozen=True)
 class WeeklyReview:
-    """What :func:`weekly_review` found; tables are DataFrames, shown through :func:`salesmetrics.reports.tables.readable`.
+    """What :func:`weekly_review` found; tables are DataFrames, shown through
+    :func:`salesmetrics.reports.tables.readable`.
 
     ``changes`` has one row per change of a deal in the window (``deal_id, change, at, detail, days``);
     ``deals_changed`` one row per changed deal with what changed in words; ``totals`` counts and money per
