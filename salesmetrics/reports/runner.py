@@ -302,8 +302,7 @@ def run_batch(
     The parameters and the log are checked once, before the first report runs. Finished reports (same
     parameters, same log) are kept unless ``overwrite`` (``force``: its old name), so an interrupted batch
     resumes where it stopped. A report that fails does not stop the others: the index names it and a
-    :class:`ReportExecutionError` is raised at
-    the end. Returns the index followed by the reports.
+    :class:`ReportExecutionError` is raised at the end. Returns the index followed by the reports.
     """
     overwrite = _overwrite(overwrite, force)
     if for_each not in LOG_FILTERS:
