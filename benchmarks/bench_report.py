@@ -103,14 +103,14 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_big:
             log = big_log(args.deals, args.owners, args.high_motion)
             seconds, cpu, mib, _ = run(
-                [*salesmetrics, "report", "pipeline_health", "--log", str(log), "--out", f"{tmp}/a"]
+                [*salesmetrics, "report", "pipeline_health", str(log), "--out", f"{tmp}/a"]
             )
             size = (Path(tmp) / "a" / "pipeline_health.html").stat().st_size
             note = f"{size / 2**10:,.0f} KiB of HTML"
             results.append(("(a) pipeline_health, " + log.name, seconds, cpu, mib, 90, note))
         if not args.skip_batch:
             out = Path(tmp) / "b"
-            batch = [*salesmetrics, "report", "pipeline_health", "--log", str(DEMO), "--out", str(out)]
+            batch = [*salesmetrics, "report", "pipeline_health", str(DEMO), "--out", str(out)]
             seconds, cpu, mib, _ = run([*batch, "--for-each", "owner"])
             n = len(list(out.glob("pipeline_health-*.html")))
             results.append((f"(b) {n} owner reports on the demo log", seconds, cpu, mib, 180, "and index.html"))
