@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         if not args.skip_big:
             log = big_log(args.deals, args.owners, args.high_motion)
-            seconds, cpu, mib, _ = run(
-                [*salesmetrics, "report", "pipeline_health", str(log), "--out", f"{tmp}/a"]
-            )
+            seconds, cpu, mib, _ = run([*salesmetrics, "report", "pipeline_health", str(log), "--out", f"{tmp}/a"])
             size = (Path(tmp) / "a" / "pipeline_health.html").stat().st_size
             note = f"{size / 2**10:,.0f} KiB of HTML"
             results.append(("(a) pipeline_health, " + log.name, seconds, cpu, mib, 90, note))
