@@ -251,7 +251,8 @@ def run_report(
     Returns the files written, or the existing files (listed in ``.kept`` too) when the report was already
     made from the same parameters and log and ``overwrite`` is false (``force`` is its old name). Raises
     :class:`UsageError` for bad parameters (names, types, allowed values, owners or teams not in the log),
-    ``LogValidationError`` for an invalid log (in both cases before anything executes), and :class:`ReportExecutionError` when a cell fails.
+    ``LogValidationError`` for an invalid log (in both cases before anything executes), and
+    :class:`ReportExecutionError` when a cell fails.
 
     Examples
     --------
