@@ -213,7 +213,7 @@ def test_html_of_every_result_shows_names_as_text(small_hostile_log):
         slippage(log),
         velocity_report(log),
         decision_increments(log, kinds=['<img src=x onerror="alert(1)">', "call"]),
-        volume_vs_yield(log, n_boot=10),
+        volume_vs_yield(log, n_bootstrap=10),
     ]
     pages = [result._repr_html_() for result in results]
     for result, page in zip(results, pages, strict=True):

@@ -93,7 +93,7 @@ def test_owner_table_by_hand(hand_log):
 
 
 def test_volume_vs_yield_by_hand(hand_log):
-    res = volume_vs_yield(hand_log, AS_OF, n_boot=300, random_state=1)
+    res = volume_vs_yield(hand_log, AS_OF, n_bootstrap=300, random_state=1)
     corr = res.correlations.set_index(["x", "y"])
     t = res.owners
     for x in ("motions", "decision_rate"):
@@ -101,7 +101,7 @@ def test_volume_vs_yield_by_hand(hand_log):
             assert corr.loc[(x, y), "rho"] == pytest.approx(spearmanr(t[x], t[y]).statistic)
             assert corr.loc[(x, y), "n_owners"] == 3
     assert corr.loc[("decision_rate", "wins"), "rho"] == pytest.approx(np.sqrt(3) / 2)  # ranks 3,2,1 vs 2.5,2.5,1
-    again = volume_vs_yield(hand_log, AS_OF, n_boot=300, random_state=1)
+    again = volume_vs_yield(hand_log, AS_OF, n_bootstrap=300, random_state=1)
     pd.testing.assert_frame_equal(res.correlations, again.correlations)
     assert "Volume versus yield" in res._repr_html_()
 
@@ -111,14 +111,14 @@ def test_rank_correlations_statistics():
     x = rng.normal(size=60)
     t = pd.DataFrame({"v": np.round(x, 1), "w": np.round(x + rng.normal(scale=0.5, size=60), 1)})
     t.loc[[3, 7], "v"] = np.nan
-    r = rank_correlations(t, x=["v"], y=["w"], n_boot=1000, random_state=np.random.default_rng(5)).iloc[0]
+    r = rank_correlations(t, x=["v"], y=["w"], n_bootstrap=1000, random_state=np.random.default_rng(5)).iloc[0]
     ok = t.dropna()
     assert r["n_owners"] == 58
     assert r["rho"] == pytest.approx(spearmanr(ok["v"], ok["w"]).statistic)
     assert r["ci_low"] < r["rho"] < r["ci_high"] and r["ci_low"] > 0.5
-    wider = rank_correlations(t, x=["v"], y=["w"], n_boot=1000, ci=0.99, random_state=5).iloc[0]
+    wider = rank_correlations(t, x=["v"], y=["w"], n_bootstrap=1000, ci=0.99, random_state=5).iloc[0]
     assert wider["ci_low"] <= r["ci_low"] + 0.02 and wider["ci_high"] >= r["ci_high"] - 0.02
-    for bad in ({"ci": 1.0}, {"n_boot": 0}, {"x": ["nope"]}):
+    for bad in ({"ci": 1.0}, {"n_bootstrap": 0}, {"x": ["nope"]}):
         with pytest.raises(UsageError):
             rank_correlations(t, **({"x": ["v"], "y": ["w"]} | bad))
 
@@ -132,7 +132,7 @@ def test_plot_only_when_asked(hand_log, monkeypatch):
         raise AssertionError("plot() must not run while computing")
 
     monkeypatch.setattr(VolumeVsYield, "plot", fail)
-    res = volume_vs_yield(hand_log, AS_OF, n_boot=50)
+    res = volume_vs_yield(hand_log, AS_OF, n_bootstrap=50)
     monkeypatch.undo()
     fig = res.plot(y="revenue")
     axes = fig.axes
@@ -208,8 +208,17 @@ def test_properties(log, seed, cut_hours):
 
 def test_baseline_decision_rate_beats_volume():
     sim = simulate(2000, 40, seed=1, scenario="baseline", months=12)
-    corr = volume_vs_yield(sim.log, n_boot=1000, random_state=0).correlations.set_index(["x", "y"])
+    corr = volume_vs_yield(sim.log, n_bootstrap=1000, random_state=0).correlations.set_index(["x", "y"])
     dec, vol = corr.loc[("decision_rate", "wins")], corr.loc[("motions", "wins")]
     assert dec["ci_low"] > 0
     assert dec["rho"] > vol["rho"] + 0.2
     assert vol["ci_low"] < 0 < vol["ci_high"]
+
+
+def test_n_boot_is_the_old_name_of_n_bootstrap():
+    t = pd.DataFrame({"motions": [5, 3, 8, 1, 4], "wins": [2, 1, 3, 0, 2]})
+    new = rank_correlations(t, x=["motions"], y=["wins"], n_bootstrap=50, random_state=3)
+    with pytest.warns(DeprecationWarning, match="n_bootstrap="):
+        old = rank_correlations(t, x=["motions"], y=["wins"], n_boot=50, random_state=3)
+    pd.testing.assert_frame_equal(new, old)
+    assert new["n_bootstrap"].tolist() == [50]

@@ -202,7 +202,7 @@ def contacts_correlation(bank: pd.DataFrame | None) -> pd.DataFrame | None:
         print("No real data loaded: nothing to correlate.")
         return None
     sample = bank.sample(n=min(REAL_SAMPLE, len(bank)), random_state=0)
-    table = rank_correlations(sample, x=["contacts"], y=["subscribed"], n_boot=500)
+    table = rank_correlations(sample, x=["contacts"], y=["subscribed"], n_bootstrap=500)
     return table.rename(columns={"n_owners": "n_clients"})
 
 

@@ -13,6 +13,7 @@ Definitions are in ``docs/metrics.md``; the choice of statistic is argued in
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -124,38 +125,50 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+def _old_name(n_bootstrap: int, n_boot: int | None) -> int:
+    """``n_boot`` was this parameter's name before 0.2.0 (one name everywhere: ``n_bootstrap``, as in evaluate)."""
+    if n_boot is None:
+        return n_bootstrap
+    warnings.warn("n_boot= is deprecated; use n_bootstrap=", DeprecationWarning, stacklevel=3)
+    return n_boot
+
+
 def rank_correlations(
     owners: pd.DataFrame,
     x: Iterable[str] = ("motions", "decision_rate"),
     y: Iterable[str] = ("wins", "revenue"),
-    n_boot: int = 2000,
+    n_bootstrap: int = 2000,
     ci: float = 0.95,
     random_state: int | np.random.Generator | None = 0,
+    *,
+    n_boot: int | None = None,
 ) -> pd.DataFrame:
     """Spearman's rho of each ``x`` column with each ``y`` column over owners, with a percentile bootstrap CI.
 
     Each bootstrap sample draws owners with replacement (the same draw for every pair); owners missing either
-    value are left out of that pair. Columns: ``x, y, n_owners, rho, ci_low, ci_high, n_boot``.
+    value are left out of that pair. Columns: ``x, y, n_owners, rho, ci_low, ci_high, n_bootstrap``.
+    ``n_boot`` is the name ``n_bootstrap`` had before 0.2.0; it still works, with a warning.
 
     Examples
     --------
     >>> t = pd.DataFrame({"motions": [5, 3, 8, 1], "wins": [2, 1, 3, 0], "decision_rate": [0.1, 0.3, 0.2, 0.4]})
-    >>> rank_correlations(t, y=["wins"], n_boot=200)[["x", "rho"]]
+    >>> rank_correlations(t, y=["wins"], n_bootstrap=200)[["x", "rho"]]
                    x  rho
     0        motions  1.0
     1  decision_rate -0.8
     """
+    n_bootstrap = _old_name(n_bootstrap, n_boot)
     if not 0 < ci < 1:
         raise UsageError(f"ci must be between 0 and 1, not {ci!r}.")
-    if int(n_boot) != n_boot or n_boot < 1:
-        raise UsageError(f"n_boot must be a whole number, 1 or more, not {n_boot!r}.")
+    if int(n_bootstrap) != n_bootstrap or n_bootstrap < 1:
+        raise UsageError(f"n_bootstrap must be a whole number, 1 or more, not {n_bootstrap!r}.")
     x, y = list(x), list(y)
     missing = [c for c in x + y if c not in owners.columns]
     if missing:
         raise UsageError(f"The owner table has no column {', '.join(map(repr, missing))}.")
     rng = random_state if isinstance(random_state, np.random.Generator) else np.random.default_rng(random_state)
     n = len(owners)
-    uniform = rng.random((int(n_boot), n))  # one draw, shared by every pair
+    uniform = rng.random((int(n_bootstrap), n))  # one draw, shared by every pair
     alpha = (1 - ci) / 2
     rows = []
     for xc in x:
@@ -172,7 +185,9 @@ def rank_correlations(
                 boot = _spearman_rows(a[idx], b[idx])
                 if np.isfinite(boot).any():
                     lo, hi = (float(v) for v in np.nanquantile(boot, [alpha, 1 - alpha]))
-            rows.append({"x": xc, "y": yc, "n_owners": m, "rho": rho, "ci_low": lo, "ci_high": hi, "n_boot": n_boot})
+            rows.append(
+                {"x": xc, "y": yc, "n_owners": m, "rho": rho, "ci_low": lo, "ci_high": hi, "n_bootstrap": n_bootstrap}
+            )
     return pd.DataFrame(rows)
 
 
@@ -235,19 +250,21 @@ def volume_vs_yield(
     as_of=None,
     x: Iterable[str] = ("motions", "decision_rate"),
     y: Iterable[str] = ("wins", "revenue"),
-    n_boot: int = 2000,
+    n_bootstrap: int = 2000,
     ci: float = 0.95,
     random_state: int | np.random.Generator | None = 0,
     kinds: Iterable[str] | None = DEFAULT_KINDS,
     window_days: float | None = 14,
     source: str = "inferred",
+    *,
+    n_boot: int | None = None,
 ) -> VolumeVsYield:
     """Per-owner table (:func:`owner_table`) and rank correlations (:func:`rank_correlations`) at ``as_of``.
 
     Examples
     --------
     >>> import salesmetrics as sm
-    >>> res = volume_vs_yield(sm.read_log("datasets/demo"), as_of="2025-06-30", n_boot=500)
+    >>> res = volume_vs_yield(sm.read_log("datasets/demo"), as_of="2025-06-30", n_bootstrap=500)
     >>> res.correlations[["x", "y", "rho"]].round(2)
                    x        y   rho
     0        motions     wins -0.20
@@ -255,9 +272,10 @@ def volume_vs_yield(
     2  decision_rate     wins  0.65
     3  decision_rate  revenue  0.68
     """
+    n_bootstrap = _old_name(n_bootstrap, n_boot)
     as_of = resolve_as_of(log, as_of)
     owners = owner_table(log, as_of, kinds=kinds, window_days=window_days, source=source)
-    corr = rank_correlations(owners, x, y, n_boot=n_boot, ci=ci, random_state=random_state)
+    corr = rank_correlations(owners, x, y, n_bootstrap=n_bootstrap, ci=ci, random_state=random_state)
     return VolumeVsYield(owners=owners, correlations=corr, as_of=as_of, ci=ci)
 
 
