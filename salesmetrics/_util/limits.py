@@ -12,10 +12,11 @@ import re
 from datetime import datetime
 
 from salesmetrics._util.text import shorten
+from salesmetrics._util.time_units import US_PER_DAY  # noqa: F401 (re-exported; defined once there)
 from salesmetrics.exceptions import UsageError
 
 YEAR_RANGE = (1900, 2199)  # the first and the last year a time of a log may lie in (UTC for zoned times)
-US_PER_DAY = 86_400_000_000  # microseconds in a day (24 hours)
+
 AS_OF_EXAMPLE = "use an ISO date or time such as 2024-03-31 or 2024-03-31T17:00"
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})")
 

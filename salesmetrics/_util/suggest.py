@@ -15,9 +15,6 @@ def normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
 
-_norm = normalise  # the old private name, still imported by reports/runner.py: remove when it imports normalise
-
-
 def close_matches(value: str, choices: list[str] | tuple[str, ...], n: int = 2) -> list[str]:
     """Choices that ``value`` probably meant: same letters ignoring case and punctuation, one containing the
     other, or a close spelling.

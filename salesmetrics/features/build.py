@@ -20,21 +20,17 @@ the stall definition in ``docs/decisions/0016-stall-definition.md``.
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import index_in
+from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.registry import FEATURES, LABELS, snapshot_columns
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.decisions import decision_increments
 from salesmetrics.metrics.random_walks import classify_close_date_changes
-
-DAY_US = 86_400_000_000
 
 FREQS = {"D": "D", "W": "W-SUN", "M": "ME", "Q": "QE"}
 
@@ -97,14 +93,14 @@ def _local_day(us: np.ndarray, tz: str) -> np.ndarray:
     if not len(us):
         return np.zeros(0, np.int64)
     local = pd.Series(pd.to_datetime(us, unit="us", utc=True)).dt.tz_convert(tz).dt.tz_localize(None)
-    return np.floor_divide(local.dt.as_unit("us").array.asi8, DAY_US)
+    return np.floor_divide(local.dt.as_unit("us").array.asi8, US_PER_DAY)
 
 
 def _end_of_day_us(days: np.ndarray, tz: str) -> np.ndarray:
     """The last microsecond of each calendar day (days since 1970-01-01) in ``tz``, as UTC microseconds."""
     if not len(days):
         return np.zeros(0, np.int64)
-    wall = pd.Series(pd.to_datetime((days + 1) * DAY_US - 1, unit="us"))
+    wall = pd.Series(pd.to_datetime((days + 1) * US_PER_DAY - 1, unit="us"))
     local = wall.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_backward")
     return _us(local)
 
@@ -342,7 +338,7 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     # the last movement: every deal's first entry is an add (a movement), so a running max never crosses deals
     last_move_idx = np.maximum.accumulate(np.where(s_moved, np.arange(len(s_moved)), -1)) if len(s_moved) else s_moved
     last_move_t = ent.times[last_move_idx[last]] if rows else np.zeros(0, np.int64)
-    f["days_since_movement"] = (a - last_move_t) / DAY_US
+    f["days_since_movement"] = (a - last_move_t) / US_PER_DAY
     del s_kind
 
     # ------------------------------------------------------------------ motion
@@ -353,13 +349,13 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     pa_ = act.upto(q, a)
     motions = pa_ - act.start[q]
     f["motions"] = motions
-    f["motions_14d"] = motions - act.count(q, a - 14 * DAY_US)
-    f["motions_30d"] = motions - act.count(q, a - 30 * DAY_US)
+    f["motions_14d"] = motions - act.count(q, a - 14 * US_PER_DAY)
+    f["motions_30d"] = motions - act.count(q, a - 30 * US_PER_DAY)
     with np.errstate(divide="ignore", invalid="ignore"):
         f["motion_per_movement"] = np.where(counts["movements"] > 0, motions / counts["movements"], np.nan)
     last_act = np.where(motions > 0, act.times[np.maximum(pa_ - 1, 0)] if len(act.times) else 0, 0)
     since_ref = np.where(motions > 0, last_act, np.where(created_known[q], created[q], first_entry[q]))
-    f["days_since_activity"] = (a - since_ref) / DAY_US
+    f["days_since_activity"] = (a - since_ref) / US_PER_DAY
     f["activities_since_movement"] = motions - act.count(q, last_move_t)
 
     # ------------------------------------------------------------------ client decisions
@@ -383,7 +379,7 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     adv_interaction_t = i_time[advanced][adv.order] if advanced.any() else np.zeros(0, np.int64)
     last_decided = np.where(decisions > 0, adv_interaction_t[np.maximum(padv - 1, 0)] if advanced.any() else 0, 0)
     f["interactions_since_decision"] = np.where(decisions > 0, interactions - ints.count(q, last_decided), interactions)
-    f["decisions_30d"] = decisions - adv.count(q, a - 30 * DAY_US)
+    f["decisions_30d"] = decisions - adv.count(q, a - 30 * US_PER_DAY)
 
     # ------------------------------------------------------------------ slippage
     changes = classify_close_date_changes(log)
@@ -413,14 +409,14 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
         first_commit = np.full(n, big, dtype=np.int64)
         np.minimum.at(first_commit, e_code[into_commit], e_time[into_commit])
         fc = first_commit[q]
-        f["days_since_commit"] = np.where(fc <= a, (a - fc) / DAY_US, np.nan)
+        f["days_since_commit"] = np.where(fc <= a, (a - fc) / US_PER_DAY, np.nan)
     else:
         f["days_since_commit"] = np.full(rows, np.nan)
 
     # ------------------------------------------------------------------ the deal
     amount = deals["amount"].to_numpy(np.float64) if "amount" in deals else np.full(n, np.nan)
     f["amount"] = amount[q]
-    f["age_days"] = np.where(created_known[q], (a - created[q]) / DAY_US, np.nan)
+    f["age_days"] = np.where(created_known[q], (a - created[q]) / US_PER_DAY, np.nan)
 
     # ------------------------------------------------------------------ the owner, up to a
     owner_code, _ = pd.factorize(deals["owner"], use_na_sentinel=False)
@@ -449,11 +445,11 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
         out[name] = value.astype(np.int64) if value.dtype.kind in "iub" else value.astype(np.float64)
 
     # ------------------------------------------------------------------ labels
-    h_us = round(horizon * DAY_US)
+    h_us = round(horizon * US_PER_DAY)
     movers = _Timeline(e_code[moved], e_time[moved], n)
     next_move = movers.next_after(q, a)
     observed_next = next_move <= t_end
-    out["days_to_next_movement"] = (np.where(observed_next, next_move, np.maximum(t_end, a)) - a) / DAY_US
+    out["days_to_next_movement"] = (np.where(observed_next, next_move, np.maximum(t_end, a)) - a) / US_PER_DAY
     out["next_movement_observed"] = observed_next
     horizon_end = a + h_us
     stalled = pd.array(next_move > horizon_end, dtype="boolean")
@@ -469,7 +465,7 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     out["won"] = won
     # days from as_of to the close that settles `won` (NaN while open): what censoring weights need (ADR 0027)
     closed_at = open_until[q]
-    out["days_to_outcome"] = np.where(won_final | lost_final, (closed_at - a) / DAY_US, np.nan)
+    out["days_to_outcome"] = np.where(won_final | lost_final, (closed_at - a) / US_PER_DAY, np.nan)
 
     closers = _Timeline(e_code[closing], e_time[closing], n)
     next_close_pos = closers.upto(q, a)
@@ -524,20 +520,8 @@ def _in_registry_order(computed: dict[str, np.ndarray]) -> dict[str, np.ndarray]
 
 def _day_stamps(days: np.ndarray, tz: str) -> pd.Series:
     """Midnight of each calendar day in ``tz`` (as the log stores ``close_date``)."""
-    wall = pd.Series(pd.to_datetime(np.asarray(days, dtype=np.int64) * DAY_US, unit="us"))
+    wall = pd.Series(pd.to_datetime(np.asarray(days, dtype=np.int64) * US_PER_DAY, unit="us"))
     return wall.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
 
 
 __all__ = ["FEATURES", "FREQS", "LABELS", "as_of_dates", "snapshots"]
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``salesmetrics.snapshots`` (the module) makes ``sm.snapshots`` this module, not the function
-    (Python sets a package's attribute to each submodule it imports); calling the module calls the function,
-    so ``sm.snapshots(log)`` works whatever was imported first."""
-
-    def __call__(self, *args, **kwargs):
-        return snapshots(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.files import not_a_file
-from salesmetrics._util.limits import US_PER_DAY
+from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.readers import table_files
 
@@ -333,7 +333,7 @@ def utc_offsets(timezone: str, first_us: int, last_us: int) -> list[tuple[int, i
     def offset(us: int) -> int:
         return (epoch + timedelta(microseconds=us)).astimezone(zone).utcoffset() // timedelta(microseconds=1)
 
-    day = 86_400_000_000
+    day = US_PER_DAY
     out = [(-(2**63), offset(first_us))]
     at = first_us
     while at < last_us:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import index_in
+from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
@@ -29,7 +30,6 @@ SOURCES = ("inferred", "recorded", "recorded_first")
 DEFAULT_KINDS = ("meeting", "call", "demo")
 
 _NEVER = np.iinfo("int64").max
-_DAY_US = 86_400_000_000
 _DEAL_COUNTS = ("interactions", "known", "advanced", "regressed", "stayed", "steps_gained", "advances_seen")
 
 
@@ -167,7 +167,7 @@ def _decision_increments(log: SalesLog, as_of: pd.Timestamp, kinds, window_days,
     s_deal, s_t = dealv[s_idx], t[s_idx]
     same_next = np.r_[s_deal[1:] == s_deal[:-1], False] if len(s_idx) else np.zeros(0, bool)
     nxt = np.where(same_next, np.r_[s_t[1:], 0], _NEVER)
-    end = nxt if window_days is None else np.minimum(nxt, s_t + round(window_days * _DAY_US))
+    end = nxt if window_days is None else np.minimum(nxt, s_t + round(window_days * US_PER_DAY))
 
     # Movements other than adds, in stage_entries order, matched to the slot whose horizon holds them.
     entries = stage_entries(log, as_of)

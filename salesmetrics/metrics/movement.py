@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import index_in
-from salesmetrics._util.limits import US_PER_DAY
 from salesmetrics._util.text import plural
+from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog

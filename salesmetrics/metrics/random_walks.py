@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from salesmetrics._util.limits import US_PER_DAY
+from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog

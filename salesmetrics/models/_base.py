@@ -152,7 +152,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
                 hint = f"did you mean {' or '.join(near)}? " if near else ""
                 raise UsageError(
                     f"exclude names {name!r}, which is not a snapshot feature; {hint}the features are listed in "
-                    "docs/models.md (salesmetrics.features.build.FEATURES)."
+                    "docs/models.md (salesmetrics.features.FEATURES)."
                 )
         if set(names) >= set(FEATURES):
             raise UsageError("exclude leaves no feature to learn from; leave out fewer features.")
@@ -213,7 +213,7 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         if self.exclude:
             raise UsageError(
                 f"exclude={self.exclude!r} names snapshot features, but X is not a snapshots table; pass only the "
-                "columns to learn from, or a table from salesmetrics.features.build(log)."
+                "columns to learn from, or a table from salesmetrics.snapshots(log)."
             )
         self.leaky_features_ = []
         if y is None:

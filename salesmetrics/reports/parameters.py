@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from salesmetrics._util.suggest import _norm, close_matches
+from salesmetrics._util.suggest import close_matches, normalise
 from salesmetrics.exceptions import UsageError
 from salesmetrics.reports.catalog import Report, number_text
 
@@ -150,7 +150,7 @@ def check_against_log(report: Report, values: dict[str, Any], log, where: str = 
                 others = ", ".join(f"{c} {values[c]!r}" for c in LOG_FILTERS if c != column and values.get(c))
                 raise UsageError(f"{start} no deal in {where} has {column} {value!r} and {others}.")
             hint = close_matches(str(value), everyone, n=3)
-            if hint and _norm(hint[0]) == _norm(str(value)):  # the same name but for case or punctuation
+            if hint and normalise(hint[0]) == normalise(str(value)):  # the same name but for case or punctuation
                 hint = hint[:1]
             close = f" Close matches: {', '.join(map(repr, hint))}." if hint else ""
             shown = ", ".join(everyone[:12]) + (f" and {len(everyone) - 12} more" if len(everyone) > 12 else "")
