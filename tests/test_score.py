@@ -31,6 +31,12 @@ def demo_parquet(tmp_path_factory, demo_log):
 
 
 def _fast_equals_pandas(folder: Path, log: sm.SalesLog, as_of, tmp: Path) -> None:
+    from salesmetrics.metrics._engine import deal_scores_to_file
+    from salesmetrics.metrics.scoring import as_of_microseconds
+
+    as_of_us = None if as_of is None else as_of_microseconds(as_of, log.model.timezone)
+    taken = deal_scores_to_file(folder, log.model, as_of_us, tmp / "engine.parquet", "parquet")
+    assert taken is not None, "the engine stepped aside"
     fast = run_score(folder, by="deal", as_of=as_of, out=tmp / "fast.parquet", overwrite=True, progress=False)
     expected = score(log, as_of=as_of)
     pd.testing.assert_frame_equal(pd.read_parquet(fast), expected, check_dtype=False, check_exact=True)
@@ -157,22 +163,29 @@ def test_group_fast_path_equals_pandas_on_random_logs(tmp_path, frames, by, peri
     _group_fast_equals_pandas(folder, sm.read_log(folder), by, period, None, tmp_path)
 
 
-def test_fast_paths_step_aside_for_repeated_activities(tmp_path, demo_log):
-    """Exact duplicate activities are dropped by validation: the fast paths must not count them."""
-    from salesmetrics.metrics._engine import deal_scores_to_file, motions_by_period
-
-    folder = sm.write_log(demo_log, tmp_path / "dup", format="parquet")
-    acts = pd.read_parquet(folder / "activities.parquet")
-    pd.concat([acts, acts.iloc[[5]]]).to_parquet(folder / "activities.parquet", index=False)
-    model = demo_log.model
-    assert deal_scores_to_file(folder, model, None, tmp_path / "x.parquet", "parquet") is None
-    assert not (tmp_path / "x.parquet").exists()
-    assert motions_by_period(folder, model, None, "M") is None
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_fast_paths_count_repeated_rows_once(tmp_path, demo_log, fmt):
+    """Exact duplicate rows are dropped by validation: the engine takes the log and counts each row once."""
+    folder = sm.write_log(demo_log, tmp_path / "dup", format=fmt)
+    read = pd.read_parquet if fmt == "parquet" else pd.read_csv
+    for name, rows in (
+        ("activities", [5, 5, 9, 100]),
+        ("stage_changes", [3]),
+        ("close_date_changes", [2]),
+        ("deals", [1]),
+    ):
+        table = read(folder / f"{name}.{fmt}")
+        doubled = pd.concat([table, table.iloc[rows]])
+        if fmt == "parquet":
+            doubled.to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            doubled.to_csv(folder / f"{name}.csv", index=False)
     log = sm.read_log(folder)
-    for by, period in (("deal", None), ("owner", "M")):
-        out = run_score(folder, by=by, period=period, out=tmp_path / f"{by}.parquet", progress=False)
-        expected = score(log, by=by, period=period or "M")
-        pd.testing.assert_frame_equal(pd.read_parquet(out), expected, check_dtype=False, check_exact=True)
+    assert len(log.activities) == len(demo_log.activities)
+    _fast_equals_pandas(folder, log, None, tmp_path)
+    _fast_equals_pandas(folder, log, "2024-03-15", tmp_path)
+    _group_fast_equals_pandas(folder, log, "owner", "M", None, tmp_path)
+    _group_fast_equals_pandas(folder, log, "team", "W", "2024-03-15", tmp_path)
 
 
 def test_unreadable_parquet_falls_back_to_validation(tmp_path, demo_log, capsys):

@@ -1,0 +1,448 @@
+"""The relational core: a log folder's tables in DuckDB, typed as validation types them.
+
+:func:`load` reads each table file once, CSV or Parquet, whatever wrote it (any timestamp unit, zoned or naive
+times, dates, string or large_string text), and makes the tables the engine's queries read:
+
+- ``deals`` (row, deal_id, owner, team, created, amount), ``stage_changes`` (row, deal_id, t, stage, code),
+  ``close_date_changes`` (row, deal_id, t, day, code) and ``amount_changes``: typed, exact duplicate rows dropped
+  (the first kept), ``row`` the file position, ``code`` the row of the event's deal in ``deals``;
+- ``activities`` (deal_id, t, kind, outcome, direction and any other columns): typed but not deduplicated (it is
+  the big one); :meth:`Core.repeated_activities` finds its exact duplicate rows.
+
+Times are microseconds since the epoch (UTC), as validation's ``datetime64[us, tz]`` columns hold them; ``day`` is
+a close date's local calendar day (days since 1970-01-01). Typing follows :mod:`salesmetrics.log.parsing` for the
+forms both take: ISO 8601 text with or without an offset, Parquet timestamps of any unit (floored to the
+microsecond, as pandas does), naive times and dates read in the log's time zone. Anything else (spreadsheet
+dates, serial day numbers, text that is not a plain number, a naive time within hours of a clock change, an
+encoding DuckDB does not read) makes :func:`load` return None, and the caller validates in full with pandas,
+which reports each problem with file, row and column. The checks that decide whether validation would accept the
+log are compiled from the one rule table, :data:`salesmetrics.log.schemas.RULES` (:func:`rule_failures_sql`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from salesmetrics._util.files import not_a_file
+from salesmetrics._util.limits import YEAR_RANGE
+from salesmetrics.log.config import StageModel
+from salesmetrics.log.readers import _sniff_delimiter, _utf8_prefix, table_files
+from salesmetrics.log.schemas import RULES, TABLES, TableSpec, _vocabulary
+
+SPECS = {spec.name: spec for spec in TABLES}
+# text that validation reads as missing: empty, or only what Python's str.strip() removes (RE2 syntax)
+WHITESPACE = r"[\t\n\x{0b}\f\r\x{1c}-\x{1f}\x{85}\p{Z}]"
+BLANK = WHITESPACE + "*"
+ZONED = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS WITH TIME ZONE", "TIMESTAMPTZ_NS"}
+NAIVE = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"}
+NANOSECONDS = {"TIMESTAMP_NS", "TIMESTAMPTZ_NS", "TIMESTAMP_NS WITH TIME ZONE"}
+INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"}
+NUMBERS = INTEGERS | {"FLOAT", "DOUBLE"}
+FIXED_ZONES = {"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"}
+
+
+def lit(value) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def values_list(values) -> str:
+    """A SQL list for ``IN``: ``('a', 'b')``; ``(NULL)`` when empty."""
+    return "(" + ", ".join(lit(v) for v in values) + ")" if values else "(NULL)"
+
+
+def blank_sql(column: str) -> str:
+    """SQL true where ``column`` is text validation reads as missing: empty, or only what ``str.strip()`` removes.
+
+    Every such text sorts before '!' or from U+0085 on, so most values skip the regex (and Parquet statistics
+    skip it for whole row groups).
+    """
+    return f"(({column} < '!' OR {column} >= '\x85') AND regexp_full_match({column}, '{BLANK}'))"
+
+
+def strip_sql(column: str) -> str:
+    """SQL for ``column`` with what ``str.strip()`` removes taken off both ends (as validation trims CSV text);
+    NULL when nothing is left. Only values starting or ending with a space-like character pay for the regex."""
+    ends_clean = f"({column}[1] > ' ' AND {column}[1] < '\x85' AND {column}[-1] > ' ' AND {column}[-1] < '\x85')"
+    trimmed = f"regexp_replace({column}, '^{WHITESPACE}+|{WHITESPACE}+$', '', 'g')"
+    return f"CASE WHEN {ends_clean} THEN {column} ELSE nullif({trimmed}, '') END"
+
+
+def time_bounds_us() -> tuple[int, int]:
+    """The first instant validation accepts and the first it refuses, in microseconds (``limits.YEAR_RANGE``)."""
+    from datetime import UTC, datetime, timedelta
+
+    first, last = YEAR_RANGE
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    low = datetime(first, 1, 1, tzinfo=UTC) - epoch
+    high = datetime(last + 1, 1, 1, tzinfo=UTC) - epoch
+    return low // timedelta(microseconds=1), high // timedelta(microseconds=1)
+
+
+def _floor_us(ns: str) -> str:
+    """SQL: nanoseconds floored to microseconds (pandas floors; DuckDB's cast would round)."""
+    return f"(({ns}) - ((({ns}) % 1000) + 1000) % 1000) // 1000"
+
+
+def _near_clock_change(instant_us: str, tz: str) -> str:
+    """SQL true when the UTC offset of ``tz`` changes within three hours of an instant: a naive time there may be
+    one validation shifts (a skipped hour) or refuses (a repeated hour), so the engine steps aside."""
+    at = f"make_timestamp({instant_us})::TIMESTAMPTZ"
+    before = f"(({at} - INTERVAL 3 HOUR) AT TIME ZONE {lit(tz)})"
+    after = f"(({at} + INTERVAL 3 HOUR) AT TIME ZONE {lit(tz)})"
+    return f"({before} + INTERVAL 6 HOUR <> {after})"
+
+
+@dataclass
+class Column:
+    """How one column of a file becomes a typed value: ``sql`` the value; ``bad`` SQL true where the file holds
+    something validation would read otherwise or refuse (the engine then steps aside); ``naive`` for times read in
+    the log's time zone."""
+
+    sql: str
+    bad: str | None = None
+    naive: bool = False
+
+
+def _time_column(name: str, kind: str, tz: str, text: bool) -> Column | None:
+    """A time column as microseconds since the epoch, or None when its type is one the engine does not read."""
+    c = ident(name)
+    zoned_tz = lit(tz)
+    if kind in ZONED:
+        return Column(_floor_us(f"epoch_ns({c})") if kind in NANOSECONDS else f"epoch_us({c})")
+    if kind in NAIVE:
+        wall = _floor_us(f"epoch_ns({c})") if kind in NANOSECONDS else f"epoch_us({c}::TIMESTAMP)"
+        return Column(f"epoch_us(timezone({zoned_tz}, make_timestamp({wall})))", naive=True)
+    if kind != "VARCHAR":
+        return None  # numbers (spreadsheet serial days) and the rest: validation's parser decides
+    s = strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
+    # ISO 8601 only: a date, or a date and a time with at most six decimals, with or without an offset
+    offset = (
+        f"(CASE WHEN {s}[-1] = 'Z' THEN 1 WHEN {s}[-6] IN ('+', '-') THEN 6 "
+        f"WHEN {s}[-5] IN ('+', '-') THEN 5 ELSE 0 END)"
+    )
+    shaped = (
+        f"({s}[5] = '-' AND {s}[8] = '-' AND (length({s}) = 10 OR ({s}[11] IN ('T', ' ') AND {s}[14] = ':' "
+        f"AND {s}[12:13] <= '23' AND length({s}) >= 16 AND length({s}) - {offset} <= 26)))"
+    )
+    aware = f"(length({s}) > 10 AND {offset} > 0)"
+    value = (
+        f"CASE WHEN NOT {shaped} THEN NULL WHEN {aware} THEN epoch_us(TRY_CAST({s} AS TIMESTAMPTZ)) "
+        f"ELSE epoch_us(timezone({zoned_tz}, TRY_CAST({s} AS TIMESTAMP))) END"
+    )
+    return Column(value, bad=f"({s} IS NOT NULL AND ({value}) IS NULL)", naive=True)
+
+
+def _text_column(name: str, kind: str, text: bool) -> Column | None:
+    c = ident(name)
+    if kind == "VARCHAR":
+        return Column(strip_sql(c) if text else f"CASE WHEN {blank_sql(c)} THEN NULL ELSE {c} END")
+    if kind in INTEGERS:  # deal ids written as numbers: 12 is '12', as validation reads them
+        return Column(f"CAST({c} AS VARCHAR)")
+    return None
+
+
+def _number_column(name: str, kind: str, text: bool) -> Column | None:
+    c = ident(name)
+    if kind in NUMBERS:
+        return Column(f"CAST({c} AS DOUBLE)")
+    if kind != "VARCHAR":
+        return None
+    s = strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
+    plain = f"regexp_full_match({s}, '-?[0-9]+(\\.[0-9]+)?')"  # '1,200.50' or '$30': validation's parser decides
+    value = f"CASE WHEN {plain} THEN CAST({s} AS DOUBLE) END"
+    return Column(value, bad=f"({s} IS NOT NULL AND NOT {plain})")
+
+
+def typed_columns(spec: TableSpec, types: dict[str, str], model: StageModel, text: bool) -> dict[str, Column] | None:
+    """How each known column of a file becomes its typed value; None when one is of a type the engine does not
+    read (validation then decides). ``text``: the file is CSV, whose text cells validation trims."""
+    out = {}
+    for name in spec.columns:
+        if name not in types:
+            continue
+        kind = types[name]
+        if name in spec.timestamps:
+            column = _time_column(name, kind, model.timezone, text)
+        elif name in spec.numbers:
+            column = _number_column(name, kind, text)
+        else:
+            column = _text_column(name, kind, text)
+        if column is None:
+            return None
+        out[name] = column
+    return out
+
+
+def rule_failures_sql(table: str, present: set[str], model: StageModel) -> list[str]:
+    """SQL conditions, one per rule of :data:`~salesmetrics.log.schemas.RULES`, true on a row validation refuses.
+
+    Over the typed table ``table`` (text and times typed as in :func:`typed_columns`). A required column absent
+    from the file is a failure of its own: the list then holds ``true``. Uniqueness is checked by the caller.
+    """
+    low, high = time_bounds_us()
+    out = []
+    for column, rule in RULES[table].items():
+        if column not in present:
+            if rule.required:
+                out.append("true")
+            continue
+        c = ident(column)
+        if not rule.nullable:
+            out.append(f"{c} IS NULL")
+        if rule.kind == "time":
+            out.append(f"({c} < {low} OR {c} >= {high})")
+        if rule.kind == "number":
+            out.append(f"isinf({c})")
+        if rule.non_negative:
+            out.append(f"{c} < 0")
+        if rule.allowed:
+            out.append(f"{c} NOT IN {values_list(_vocabulary(rule.allowed, model))}")
+    return out
+
+
+@dataclass
+class TableFile:
+    """One table's file and how DuckDB reads it."""
+
+    name: str
+    path: Path
+    source: str  # SQL: read_parquet(...) or read_csv(...)
+    types: dict[str, str]  # column -> DuckDB type, as read
+    text: bool  # CSV: validation trims its text cells
+
+
+def _csv_header(path: Path) -> tuple[str, list[str]] | None:
+    """``(delimiter, column names)`` of a UTF-8 CSV file, as validation reads its first lines; None otherwise."""
+    import csv
+    import io
+
+    prefix = _utf8_prefix(path)
+    if prefix is None:
+        return None
+    _, text = prefix
+    delimiter = _sniff_delimiter(text)
+    first = next(csv.reader(io.StringIO(text), delimiter=delimiter), None)
+    if not first:
+        return None
+    return delimiter, [cell.strip() for cell in first]
+
+
+def table_file(con, name: str, path: Path) -> TableFile | None:
+    """How DuckDB reads the table file ``path``; None when the engine leaves it to validation."""
+    if path.suffix == ".parquet":
+        names = [r[0] for r in con.execute(f"SELECT name FROM parquet_schema({lit(path)})").fetchall()[1:]]
+        if len(set(names)) < len(names):
+            return None  # a repeated column name (DuckDB would rename one): validation reports it
+        source = f"read_parquet({lit(path)}, file_row_number = true)"
+        text = False
+    elif path.suffix == ".csv":
+        header = _csv_header(path)
+        if header is None:
+            return None
+        delimiter, names = header
+        if len(set(names)) < len(names) or "" in names:
+            return None  # repeated or empty column names: validation reports them
+        columns = ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names)
+        source = (
+            f"read_csv({lit(path)}, delim = {lit(delimiter)}, header = true, quote = '\"', escape = '\"', "
+            f"auto_detect = false, columns = {{{columns}}}, strict_mode = true, null_padding = false)"
+        )
+        text = True
+    else:
+        return None
+    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    types = {row[0]: row[1] for row in described}
+    if len(types) < len(described):
+        return None  # a repeated column name: validation reports it
+    return TableFile(name, path, source, types, text)
+
+
+def find_files(folder: Path) -> dict[str, Path] | None:
+    """The file of each table of a log folder; None when a required table is missing, a table has two files, or
+    one is not a plain file (validation explains each)."""
+    files = {}
+    for spec in TABLES:
+        found = table_files(folder, spec.name)
+        if len(found) > 1:
+            return None
+        if not found:
+            if spec.required_table:
+                return None
+            continue
+        if not_a_file(found[0]) is not None:  # a FIFO would block DuckDB
+            return None
+        files[spec.name] = found[0]
+    return files
+
+
+@dataclass
+class Core:
+    """A log's tables in a DuckDB connection, and the checks still to wait for (see :func:`load`)."""
+
+    con: object
+    model: StageModel
+    columns: dict[str, set[str]]  # the columns of each loaded table file
+    has_activities: bool
+    waits: list = field(default_factory=list)
+
+    def valid(self) -> bool:
+        """Whether validation would accept the log unchanged but for exact duplicate rows (waits for the checks)."""
+        return all(wait() for wait in self.waits)
+
+
+def connect(threads: int | None = None):
+    """A DuckDB connection in UTC (times are compared as instants; local days come from explicit zones)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def in_thread(con, work):
+    """Run ``work(cursor)`` in a thread on a cursor of its own; returns a function waiting for its result.
+
+    DuckDB runs statements of different cursors at the same time, and NumPy releases the GIL while sorting,
+    so checks overlap the main work (small statements leave cores idle that they fill).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    cursor = con.cursor()
+
+    def run():
+        try:
+            cursor.execute("SET TimeZone = 'UTC'")
+            return work(cursor)
+        finally:
+            cursor.close()
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(run)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+def typed_select(table: TableFile, columns: dict[str, Column], model: StageModel) -> str:
+    """The SELECT of a table file's typed columns, then its other columns as read, then ``_bad``: true on a row the
+    engine cannot vouch for (see :class:`Column`) or that breaks a rule of validation's (:func:`rule_failures_sql`).
+    Parquet rows carry their position as ``row``."""
+    fixed = model.timezone in FIXED_ZONES
+    parts = ["file_row_number AS row"] if not table.text else []
+    bad = []
+    for name, column in columns.items():
+        parts.append(f"{column.sql} AS {ident(name)}")
+        if column.bad:
+            bad.append(column.bad)
+        if column.naive and not fixed:
+            bad.append(f"coalesce({_near_clock_change(column.sql, model.timezone)}, false)")
+    parts += [ident(name) for name in table.types if name not in columns and name != "file_row_number"]
+    inner = f"SELECT {', '.join(parts)}, {' OR '.join(bad) or 'false'} AS _bad FROM {table.source}"
+    failures = rule_failures_sql(table.name, set(columns), model)
+    return f"SELECT * REPLACE (_bad OR {' OR '.join(failures) or 'false'} AS _bad) FROM ({inner})"
+
+
+# the engine's names of the event tables' typed columns
+RENAMED = {"changed_at": "t", "created_at": "created", "occurred_at": "t", "close_date": "close"}
+
+
+def _materialise(con, name: str, table: TableFile, columns: dict[str, Column], model: StageModel) -> str:
+    """Create ``_<name>``: the table typed, with ``row`` (the file position) and ``_bad``; returns its name."""
+    select = typed_select(table, columns, model)
+    raw = f"_{name}"
+    if table.text:  # a CSV table is read in file order: rowid is the position
+        con.execute(f"CREATE TABLE {raw}_read AS {select}")
+        con.execute(f"CREATE TABLE {raw} AS SELECT rowid AS row, * FROM {raw}_read")
+        con.execute(f"DROP TABLE {raw}_read")
+    else:
+        con.execute(f"CREATE TABLE {raw} AS {select}")
+    return raw
+
+
+def _dedup_and_type(con, name: str, raw: str, present: set[str], model: StageModel) -> None:
+    """Create table ``name`` from ``raw``: exact duplicate rows dropped (the first kept, as validation does, a close
+    date counting by its local day), known columns renamed, events given their deal's ``code``."""
+    day = (
+        f"date_diff('day', DATE '1970-01-01', (make_timestamp(close_date)::TIMESTAMPTZ AT TIME ZONE "
+        f"{lit(model.timezone)})::DATE)"
+    )
+    values = [
+        (day if c == "close_date" else ident(c), "day" if c == "close_date" else RENAMED.get(c, c))
+        for c in sorted(present)
+    ]
+    if name == "close_date_changes":
+        values.append(("close_date", "close"))
+    keys = ", ".join(v for v, a in values if a != "close")
+    select = ", ".join(f"{v} AS {ident(a)}" for v, a in values)
+    inner = f"SELECT row, {select} FROM {raw} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY row) = 1"
+    if name == "deals":
+        con.execute(f"CREATE TABLE deals AS {inner} ORDER BY row")
+        return
+    aliases = ", ".join("x." + ident(a) for _, a in values)
+    con.execute(
+        f"CREATE TABLE {name} AS SELECT x.row, {aliases}, d.row AS code FROM ({inner}) AS x "
+        "LEFT JOIN deals AS d ON x.deal_id = d.deal_id ORDER BY x.row"
+    )
+
+
+def load(con, folder: Path, model: StageModel) -> Core | None:
+    """Load a log folder into ``con``'s tables (see the module docstring) and start the checks validation would
+    make; None when the files are ones the engine leaves to validation, or a check already failed.
+
+    Deals, stage, close-date and amount changes are typed, checked and deduplicated here; activities are typed
+    (a view over Parquet, a table from CSV) and checked in a thread (:attr:`Core.waits`).
+    """
+    paths = find_files(folder)
+    if paths is None:
+        return None
+    files, typed = {}, {}
+    for name, path in paths.items():
+        table = table_file(con, name, path)
+        if table is None:
+            return None
+        columns = typed_columns(SPECS[name], table.types, model, table.text)
+        if columns is None:
+            return None
+        files[name], typed[name] = table, columns
+    present = {name: set(table.types) - {"file_row_number"} for name, table in files.items()}
+    core = Core(con, model, present, "activities" in files)
+
+    refused = []  # SQL counts of rows validation refuses, answered by one query
+    for name in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
+        if name not in files:
+            continue
+        raw = _materialise(con, name, files[name], typed[name], model)
+        if con.execute(f"SELECT count(*) FILTER (WHERE _bad) FROM {raw}").fetchone()[0]:
+            return None
+        _dedup_and_type(con, name, raw, present[name], model)
+        con.execute(f"DROP TABLE {raw}")
+        if name == "deals":
+            refused.append("(SELECT (count(*) = 0 OR count(DISTINCT deal_id) < count(*))::INT FROM deals)")
+        else:
+            empty = "count(*) = 0 OR " if name == "stage_changes" else ""
+            refused.append(f"(SELECT ({empty}count(*) FILTER (WHERE code IS NULL) > 0)::INT FROM {name})")
+    if con.execute(f"SELECT {' + '.join(refused)}").fetchone()[0]:
+        return None
+
+    if "activities" in files:
+        table = files["activities"]
+        select = f"SELECT * RENAME (occurred_at AS t) FROM ({typed_select(table, typed['activities'], model)})"
+        if table.text:
+            con.execute(f"CREATE TABLE activities AS {select}")
+        else:
+            con.execute(f"CREATE VIEW activities AS {select}")
+
+        def activity_checks(cursor) -> bool:
+            query = "SELECT count(*) FILTER (WHERE _bad OR deal_id NOT IN (SELECT deal_id FROM deals)) FROM activities"
+            return cursor.execute(query).fetchone()[0] == 0
+
+        core.waits.append(in_thread(con, activity_checks))
+    return core
