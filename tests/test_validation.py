@@ -141,6 +141,24 @@ def test_ambiguous_autumn_hour_is_an_error(tmp_path):
     assert (p.code, p.rows, p.column) == ("ambiguous_local_time", (2,), "occurred_at")
 
 
+def test_ambiguous_autumn_hour_in_a_parquet_time_column_is_an_error(tmp_path):
+    """A naive Parquet time in the repeated hour used to become a missing value without a word."""
+    import shutil
+
+    folder = tmp_path / "dst"
+    shutil.copytree(CORPUS / "duplicate_rows", folder)
+    config = (folder / "salesmetrics.yaml").read_text().replace("timezone: UTC", "timezone: Europe/Berlin")
+    (folder / "salesmetrics.yaml").write_text(config)
+    times = pd.to_datetime(["2024-10-27 01:30", "2024-10-27 02:30"]).astype("datetime64[ns]")
+    pd.DataFrame({"deal_id": ["D1", "D1"], "occurred_at": times, "kind": ["call", "email"]}).to_parquet(
+        folder / "activities.parquet", index=False
+    )
+    (folder / "activities.csv").unlink(missing_ok=True)
+    _, problems = check_log(folder)
+    (p,) = problems.errors
+    assert (p.code, p.rows, p.column) == ("ambiguous_local_time", (2,), "occurred_at")  # Parquet rows from 1
+
+
 def test_bad_cells_in_an_offset_column_are_unparseable_not_mixed():
     from salesmetrics.log.parsing import parse_timestamps
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from salesmetrics._util.files import not_a_file
 from salesmetrics._util.limits import YEAR_RANGE
+from salesmetrics._util.time_units import US_PER_DAY
+from salesmetrics._util.timezones import utc_offsets
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.readers import _sniff_delimiter, _utf8_prefix, table_files
 from salesmetrics.log.schemas import RULES, TABLES, TableSpec, _vocabulary
@@ -39,7 +41,6 @@ NAIVE = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE"}
 NANOSECONDS = {"TIMESTAMP_NS", "TIMESTAMPTZ_NS", "TIMESTAMP_NS WITH TIME ZONE"}
 INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"}
 NUMBERS = INTEGERS | {"FLOAT", "DOUBLE"}
-FIXED_ZONES = {"UTC", "Etc/UTC", "GMT", "Etc/GMT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"}
 
 
 def lit(value) -> str:
@@ -90,35 +91,30 @@ def _floor_us(ns: str) -> str:
     return f"(({ns}) - ((({ns}) % 1000) + 1000) % 1000) // 1000"
 
 
-def _near_clock_change(instant_us: str, tz: str) -> str:
-    """SQL true when the UTC offset of ``tz`` changes within three hours of an instant: a naive time there may be
-    one validation shifts (a skipped hour) or refuses (a repeated hour), so the engine steps aside."""
-    at = f"make_timestamp({instant_us})::TIMESTAMPTZ"
-    before = f"(({at} - INTERVAL 3 HOUR) AT TIME ZONE {lit(tz)})"
-    after = f"(({at} + INTERVAL 3 HOUR) AT TIME ZONE {lit(tz)})"
-    return f"({before} + INTERVAL 6 HOUR <> {after})"
-
-
 @dataclass
 class Column:
-    """How one column of a file becomes a typed value: ``sql`` the value; ``bad`` SQL true where the file holds
-    something validation would read otherwise or refuse (the engine then steps aside); ``naive`` for times read in
-    the log's time zone."""
+    """How one column of a file becomes a typed value.
+
+    ``sql`` is the value; ``bad`` is SQL true where the file holds something validation would read otherwise or
+    refuse (the engine then steps aside); ``naive``, for times, is SQL true where ``sql`` is a wall-clock time of
+    the log's time zone rather than an instant (converted once the range of such times is known:
+    :func:`wall_to_instant_sql`).
+    """
 
     sql: str
     bad: str | None = None
-    naive: bool = False
+    naive: str | None = None
 
 
-def _time_column(name: str, kind: str, tz: str, text: bool) -> Column | None:
-    """A time column as microseconds since the epoch, or None when its type is one the engine does not read."""
+def _time_column(name: str, kind: str, text: bool) -> Column | None:
+    """A time column as microseconds since the epoch (instants, or wall-clock times flagged ``naive``); None when
+    its type is one the engine does not read."""
     c = ident(name)
-    zoned_tz = lit(tz)
     if kind in ZONED:
         return Column(_floor_us(f"epoch_ns({c})") if kind in NANOSECONDS else f"epoch_us({c})")
     if kind in NAIVE:
         wall = _floor_us(f"epoch_ns({c})") if kind in NANOSECONDS else f"epoch_us({c}::TIMESTAMP)"
-        return Column(f"epoch_us(timezone({zoned_tz}, make_timestamp({wall})))", naive=True)
+        return Column(wall, naive="true")
     if kind != "VARCHAR":
         return None  # numbers (spreadsheet serial days) and the rest: validation's parser decides
     s = strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
@@ -134,9 +130,28 @@ def _time_column(name: str, kind: str, tz: str, text: bool) -> Column | None:
     aware = f"(length({s}) > 10 AND {offset} > 0)"
     value = (
         f"CASE WHEN NOT {shaped} THEN NULL WHEN {aware} THEN epoch_us(TRY_CAST({s} AS TIMESTAMPTZ)) "
-        f"ELSE epoch_us(timezone({zoned_tz}, TRY_CAST({s} AS TIMESTAMP))) END"
+        f"ELSE epoch_us(TRY_CAST({s} AS TIMESTAMP)) END"
     )
-    return Column(value, bad=f"({s} IS NOT NULL AND ({value}) IS NULL)", naive=True)
+    return Column(value, bad=f"({s} IS NOT NULL AND ({value}) IS NULL)", naive=f"({s} IS NOT NULL AND NOT {aware})")
+
+
+def wall_to_instant_sql(wall: str, tz: str, first_us: int, last_us: int) -> tuple[str, str]:
+    """``(instant, unclear)``: SQL for the instant of a wall-clock time of zone ``tz`` (microseconds), and SQL true
+    where the wall-clock time is skipped or repeated when clocks change (validation shifts or refuses those; the
+    engine steps aside). Valid for wall-clock times between ``first_us`` and ``last_us``: the zone's offsets are
+    looked up once in Python (:func:`~salesmetrics._util.timezones.utc_offsets`), so each row costs a few integer
+    comparisons instead of a time-zone conversion."""
+    offsets = utc_offsets(tz, first_us - US_PER_DAY, last_us + US_PER_DAY)
+    if len(offsets) == 1:
+        return f"({wall} - {offsets[0][1]})", "false"
+    cases, unclear = [], []
+    previous = offsets[0][1]
+    for start, offset in offsets[1:]:
+        low, high = start + min(previous, offset), start + max(previous, offset)
+        cases.append(f"WHEN {wall} < {low} THEN {previous}")
+        unclear.append(f"({wall} >= {low} AND {wall} < {high})")
+        previous = offset
+    return f"({wall} - CASE {' '.join(cases)} ELSE {previous} END)", "(" + " OR ".join(unclear) + ")"
 
 
 def _text_column(name: str, kind: str, text: bool) -> Column | None:
@@ -169,7 +184,7 @@ def typed_columns(spec: TableSpec, types: dict[str, str], model: StageModel, tex
             continue
         kind = types[name]
         if name in spec.timestamps:
-            column = _time_column(name, kind, model.timezone, text)
+            column = _time_column(name, kind, text)
         elif name in spec.numbers:
             column = _number_column(name, kind, text)
         else:
@@ -331,34 +346,78 @@ def in_thread(con, work):
     return future.result
 
 
-def typed_select(table: TableFile, columns: dict[str, Column], model: StageModel) -> str:
-    """The SELECT of a table file's typed columns, then its other columns as read, then ``_bad``: true on a row the
-    engine cannot vouch for (see :class:`Column`) or that breaks a rule of validation's (:func:`rule_failures_sql`).
-    Parquet rows carry their position as ``row``."""
-    fixed = model.timezone in FIXED_ZONES
+def typed_select(table: TableFile, columns: dict[str, Column]) -> str:
+    """The first step of typing a table file: its typed columns (times as instants or, flagged in ``<name>__naive``,
+    wall-clock times), then its other columns as read, then ``_bad``: true on a row the engine cannot vouch for
+    (see :class:`Column`). Parquet rows carry their position as ``row``."""
     parts = ["file_row_number AS row"] if not table.text else []
     bad = []
     for name, column in columns.items():
         parts.append(f"{column.sql} AS {ident(name)}")
+        if column.naive:
+            parts.append(f"{column.naive} AS {ident(name + '__naive')}")
         if column.bad:
             bad.append(column.bad)
-        if column.naive and not fixed:
-            bad.append(f"coalesce({_near_clock_change(column.sql, model.timezone)}, false)")
     parts += [ident(name) for name in table.types if name not in columns and name != "file_row_number"]
-    inner = f"SELECT {', '.join(parts)}, {' OR '.join(bad) or 'false'} AS _bad FROM {table.source}"
-    failures = rule_failures_sql(table.name, set(columns), model)
-    return f"SELECT * REPLACE (_bad OR {' OR '.join(failures) or 'false'} AS _bad) FROM ({inner})"
+    return f"SELECT {', '.join(parts)}, {' OR '.join(bad) or 'false'} AS _bad FROM {table.source}"
+
+
+def _naive_range(con, relations: dict[str, tuple[str, dict[str, Column]]]) -> tuple[int, int] | bool | None:
+    """The range of the wall-clock times in the first-step relations, None when there are none, or False when a
+    column mixes wall-clock times and instants (validation refuses that)."""
+    parts = []
+    for relation, columns in relations.values():
+        for name, column in columns.items():
+            if column.naive:
+                c, flag = ident(name), ident(name + "__naive")
+                parts.append(
+                    f"SELECT min({c}) FILTER (WHERE {flag}) AS low, max({c}) FILTER (WHERE {flag}) AS high, "
+                    f"count({c}) FILTER (WHERE {flag}) > 0 AND count({c}) FILTER (WHERE NOT {flag}) > 0 AS mixed "
+                    f"FROM {relation}"
+                )
+    if not parts:
+        return None
+    low, high, mixed = con.execute(
+        f"SELECT min(low), max(high), bool_or(mixed) FROM ({' UNION ALL '.join(parts)})"
+    ).fetchone()
+    if mixed:
+        return False
+    if low is None:
+        return None
+    first, last = time_bounds_us()  # times outside are refused by the rules: no offsets needed for them
+    return max(int(low), first), min(int(high), last)
+
+
+def final_select(name: str, relation: str, columns: dict[str, Column], model: StageModel, wall) -> str:
+    """The second step: wall-clock times become instants (``wall`` is :func:`wall_to_instant_sql` bound to the
+    log's range, or None), and ``_bad`` also marks unclear local times and rows breaking a rule of validation's."""
+    replace, unclear = [], []
+    for column_name, column in columns.items():
+        if column.naive:
+            c, flag = ident(column_name), ident(column_name + "__naive")
+            instant, unclear_sql = wall(c) if wall is not None else (c, "false")
+            replace.append(f"CASE WHEN {flag} THEN {instant} ELSE {c} END AS {c}")
+            unclear.append(f"coalesce({flag} AND {unclear_sql}, false)")
+    flags = [ident(c + "__naive") for c, column in columns.items() if column.naive]
+    if flags:
+        replace.append(f"_bad OR {' OR '.join(unclear)} AS _bad")
+        relation = f"(SELECT * EXCLUDE ({', '.join(flags)}) REPLACE ({', '.join(replace)}) FROM {relation})"
+    conditions = ["_bad", *rule_failures_sql(name, set(columns), model)]
+    return f"SELECT * REPLACE ({' OR '.join(conditions)} AS _bad) FROM {relation}"
 
 
 # the engine's names of the event tables' typed columns
 RENAMED = {"changed_at": "t", "created_at": "created", "occurred_at": "t", "close_date": "close"}
 
 
-def _materialise(con, name: str, table: TableFile, columns: dict[str, Column], model: StageModel) -> str:
-    """Create ``_<name>``: the table typed, with ``row`` (the file position) and ``_bad``; returns its name."""
-    select = typed_select(table, columns, model)
+def _first_step(con, name: str, table: TableFile, columns: dict[str, Column], as_view: bool) -> str:
+    """Create ``_<name>`` from the file (:func:`typed_select`), with ``row`` the file position; returns its name.
+    A table, read once (a CSV file is read in file order, so its rowid is the position), or a view over Parquet."""
+    select = typed_select(table, columns)
     raw = f"_{name}"
-    if table.text:  # a CSV table is read in file order: rowid is the position
+    if as_view:
+        con.execute(f"CREATE VIEW {raw} AS {select}")
+    elif table.text:
         con.execute(f"CREATE TABLE {raw}_read AS {select}")
         con.execute(f"CREATE TABLE {raw} AS SELECT rowid AS row, * FROM {raw}_read")
         con.execute(f"DROP TABLE {raw}_read")
@@ -398,7 +457,7 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
     make; None when the files are ones the engine leaves to validation, or a check already failed.
 
     Deals, stage, close-date and amount changes are typed, checked and deduplicated here; activities are typed
-    (a view over Parquet, a table from CSV) and checked in a thread (:attr:`Core.waits`).
+    (a view over Parquet, a table read once from CSV) and checked in a thread (:attr:`Core.waits`).
     """
     paths = find_files(folder)
     if paths is None:
@@ -415,30 +474,42 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
     present = {name: set(table.types) - {"file_row_number"} for name, table in files.items()}
     core = Core(con, model, present, "activities" in files)
 
-    refused = []  # SQL counts of rows validation refuses, answered by one query
+    first = {}
+    for name, table in files.items():
+        as_view = name == "activities" and not table.text
+        first[name] = (_first_step(con, name, table, typed[name], as_view), typed[name])
+    span = _naive_range(con, first)
+    if span is False:
+        return None
+    if span is None:
+        wall = None
+    else:
+
+        def wall(column: str) -> tuple[str, str]:
+            return wall_to_instant_sql(column, model.timezone, *span)
+
     for name in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
         if name not in files:
             continue
-        raw = _materialise(con, name, files[name], typed[name], model)
-        if con.execute(f"SELECT count(*) FILTER (WHERE _bad) FROM {raw}").fetchone()[0]:
-            return None
-        _dedup_and_type(con, name, raw, present[name], model)
+        raw, columns = first[name]
+        con.execute(f"CREATE TABLE _{name}_typed AS {final_select(name, raw, columns, model, wall)}")
         con.execute(f"DROP TABLE {raw}")
+        if con.execute(f"SELECT count(*) FILTER (WHERE _bad) FROM _{name}_typed").fetchone()[0]:
+            return None
+        _dedup_and_type(con, name, f"_{name}_typed", present[name], model)
+        con.execute(f"DROP TABLE _{name}_typed")
         if name == "deals":
-            refused.append("(SELECT (count(*) = 0 OR count(DISTINCT deal_id) < count(*))::INT FROM deals)")
+            refused = "SELECT count(*) = 0 OR count(DISTINCT deal_id) < count(*) FROM deals"
         else:
             empty = "count(*) = 0 OR " if name == "stage_changes" else ""
-            refused.append(f"(SELECT ({empty}count(*) FILTER (WHERE code IS NULL) > 0)::INT FROM {name})")
-    if con.execute(f"SELECT {' + '.join(refused)}").fetchone()[0]:
-        return None
+            refused = f"SELECT {empty}count(*) FILTER (WHERE code IS NULL) > 0 FROM {name}"
+        if con.execute(refused).fetchone()[0]:
+            return None
 
     if "activities" in files:
-        table = files["activities"]
-        select = f"SELECT * RENAME (occurred_at AS t) FROM ({typed_select(table, typed['activities'], model)})"
-        if table.text:
-            con.execute(f"CREATE TABLE activities AS {select}")
-        else:
-            con.execute(f"CREATE VIEW activities AS {select}")
+        raw, columns = first["activities"]
+        select = final_select("activities", raw, columns, model, wall)
+        con.execute(f"CREATE VIEW activities AS SELECT * RENAME (occurred_at AS t) FROM ({select})")
 
         def activity_checks(cursor) -> bool:
             query = "SELECT count(*) FILTER (WHERE _bad OR deal_id NOT IN (SELECT deal_id FROM deals)) FROM activities"

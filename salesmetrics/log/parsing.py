@@ -67,7 +67,9 @@ def parse_timestamps(
     where = {"file": file, "column": column}
     if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series.dtype):
         series = _in_range(series, None, tz, file, column, offset, problems)
-        return _to_zone(series, tz), problems
+        zoned = _to_zone(series, tz)
+        _repeated_hour(series.notna() & zoned.isna(), series.astype("str"), tz, where, offset, problems)
+        return zoned, problems
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         return _from_serial(series.astype("float64"), tz, file, column, offset, problems), problems
 
@@ -138,22 +140,28 @@ def parse_timestamps(
         )
     parsed = _in_range(parsed, text, tz, file, column, offset, problems)
     zoned = _to_zone(parsed, tz)
-    lost = parsed.notna() & zoned.isna()
-    if lost.any():  # the repeated hour when clocks go back: the wall time names two instants
-        problems.append(
-            Problem(
-                "ambiguous_local_time",
-                "error",
-                f"{int(lost.sum())} times fall in the hour that repeats when clocks go back in {tz}, so the "
-                "instant is unclear. Write them with a UTC offset.",
-                rows=_rows(lost[lost].index, offset),
-                values=_values(text[lost]),
-                count=int(lost.sum()),
-                expected="a time with an offset, such as 2024-10-27T02:30:00+01:00",
-                **where,
-            )
-        )
+    _repeated_hour(parsed.notna() & zoned.isna(), text, tz, where, offset, problems)
     return zoned, problems
+
+
+def _repeated_hour(lost: pd.Series, text: pd.Series, tz: str, where: dict, offset: int, problems: list) -> None:
+    """An error for times without a zone that fall in the hour repeated when clocks go back: each names two
+    instants, so localizing gave none."""
+    if not lost.any():
+        return
+    problems.append(
+        Problem(
+            "ambiguous_local_time",
+            "error",
+            f"{int(lost.sum())} times fall in the hour that repeats when clocks go back in {tz}, so the "
+            "instant is unclear. Write them with a UTC offset.",
+            rows=_rows(lost[lost].index, offset),
+            values=_values(text[lost]),
+            count=int(lost.sum()),
+            expected="a time with an offset, such as 2024-10-27T02:30:00+01:00",
+            **where,
+        )
+    )
 
 
 def _in_range(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.time_units import US_PER_DAY
+from salesmetrics._util.timezones import utc_offsets
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.core import blank_sql, connect, ident, in_thread, lit, load
 from salesmetrics.log.core import values_list as _list
@@ -134,42 +135,6 @@ def _take_off_duplicates(con, columns: list[str], hashes, group: str, by: str, a
     match = " AND ".join(f"a.{k.strip()} = extra.{k.strip()}" for k in by.split(","))
     con.execute(f"UPDATE a SET motions = a.motions - extra.extra FROM extra WHERE {match}")
     con.unregister("repeated_hashes")
-
-
-def utc_offsets(timezone: str, first_us: int, last_us: int) -> list[tuple[int, int]]:
-    """The UTC offsets of ``timezone`` between two instants: ``[(from_us, offset_us), ...]`` in time order.
-
-    Each offset holds from its instant (microseconds since the epoch) until the next one; the first holds from
-    before ``first_us``. Found with Python's zoneinfo (the time zone data pandas uses), day by day and then to
-    the microsecond, so a column's wall-clock time is plain arithmetic in SQL.
-
-    >>> utc_offsets("UTC", 0, 10**15)
-    [(-9223372036854775808, 0)]
-    >>> [(t, o // 3_600_000_000) for t, o in utc_offsets("Europe/Berlin", 1_704_067_200_000_000, 1_717_200_000_000_000)]
-    [(-9223372036854775808, 1), (1711846800000000, 2)]
-    """
-    import zoneinfo
-    from datetime import UTC, datetime, timedelta
-
-    zone = zoneinfo.ZoneInfo(timezone)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-
-    def offset(us: int) -> int:
-        return (epoch + timedelta(microseconds=us)).astimezone(zone).utcoffset() // timedelta(microseconds=1)
-
-    day = US_PER_DAY
-    out = [(-(2**63), offset(first_us))]
-    at = first_us
-    while at < last_us:
-        nxt = min(at + day, last_us)
-        if offset(nxt) != out[-1][1]:
-            low, high = at, nxt  # offset(low) is the current one, offset(high) the next
-            while high - low > 1:
-                middle = (low + high) // 2
-                low, high = (middle, high) if offset(middle) == out[-1][1] else (low, middle)
-            out.append((high, offset(high)))
-        at = nxt
-    return out
 
 
 def _period_sql(column: str, offsets: list[tuple[int, int]], period: str) -> str:
