@@ -31,7 +31,7 @@ SCORE = """
 import sys
 import salesmetrics.metrics._engine as engine
 if sys.argv[1] == "unchecked":
-    engine.duplicate_rows_check = lambda *args, **kwargs: (lambda: False)
+    engine.repeated_rows_check = lambda *args, **kwargs: (lambda: [])
 from salesmetrics.cli.main import main
 sys.argv = ["salesmetrics", "score", sys.argv[2], "--by", "deal", "--quiet", "--overwrite", "--out", sys.argv[3]]
 main()

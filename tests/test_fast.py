@@ -144,13 +144,14 @@ def test_reading_a_valid_log_does_not_import_pandera(tmp_path):
 )
 def test_duckdb_duplicate_check_equals_pandas(tmp_path_factory, rows):
     """The fast path's check (row hashes sorted) finds duplicates exactly when DataFrame.duplicated does."""
-    from salesmetrics.metrics._engine import connect, duplicate_rows_check
+    from salesmetrics.metrics._engine import connect, repeated_rows_check
 
     frame = pd.DataFrame(rows, columns=["deal_id", "occurred_at", "kind", "outcome", "direction"])
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], unit="h", utc=True)
     path = tmp_path_factory.mktemp("dup") / "activities.parquet"
     frame.to_parquet(path, index=False)
     source = f"read_parquet('{path}')"
-    for key in (None, ["deal_id", "occurred_at"]):
-        check = duplicate_rows_check(connect(), source, list(frame.columns), key)
-        assert bool(len(check())) == bool(frame.duplicated().any())
+    check = repeated_rows_check(connect(), source, list(frame.columns))
+    assert bool(len(check())) == bool(frame.duplicated().any())
+    pairs = repeated_rows_check(connect(), source, ["deal_id", "occurred_at"])
+    assert bool(len(pairs())) == bool(frame.duplicated(["deal_id", "occurred_at"]).any())

@@ -106,9 +106,10 @@ class Column:
     naive: str | None = None
 
 
-def _time_column(name: str, kind: str, text: bool) -> Column | None:
+def _time_column(name: str, kind: str, text: bool, big: bool) -> Column | None:
     """A time column as microseconds since the epoch (instants, or wall-clock times flagged ``naive``); None when
-    its type is one the engine does not read."""
+    its type is one the engine does not read. ``big``: the activities, whose text is parsed once and checked after
+    (a cell that does not parse is missing, which the rules refuse)."""
     c = ident(name)
     if kind in ZONED:
         return Column(_floor_us(f"epoch_ns({c})") if kind in NANOSECONDS else f"epoch_us({c})")
@@ -117,22 +118,14 @@ def _time_column(name: str, kind: str, text: bool) -> Column | None:
         return Column(wall, naive="true")
     if kind != "VARCHAR":
         return None  # numbers (spreadsheet serial days) and the rest: validation's parser decides
-    s = strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
-    # ISO 8601 only: a date, or a date and a time with at most six decimals, with or without an offset
-    offset = (
-        f"(CASE WHEN {s}[-1] = 'Z' THEN 1 WHEN {s}[-6] IN ('+', '-') THEN 6 "
-        f"WHEN {s}[-5] IN ('+', '-') THEN 5 ELSE 0 END)"
-    )
-    shaped = (
-        f"({s}[5] = '-' AND {s}[8] = '-' AND (length({s}) = 10 OR ({s}[11] IN ('T', ' ') AND {s}[14] = ':' "
-        f"AND {s}[12:13] <= '23' AND length({s}) >= 16 AND length({s}) - {offset} <= 26)))"
-    )
-    aware = f"(length({s}) > 10 AND {offset} > 0)"
+    s = c if big else strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
+    # ISO 8601 (what DuckDB casts): with an offset (Z, +01:00, +0100) an instant, else a wall-clock time
+    aware = f"(length({s}) > 10 AND ({s}[-1] = 'Z' OR {s}[-6] IN ('+', '-') OR {s}[-5] IN ('+', '-')))"
     value = (
-        f"CASE WHEN NOT {shaped} THEN NULL WHEN {aware} THEN epoch_us(TRY_CAST({s} AS TIMESTAMPTZ)) "
-        f"ELSE epoch_us(TRY_CAST({s} AS TIMESTAMP)) END"
+        f"CASE WHEN {aware} THEN epoch_us(TRY_CAST({s} AS TIMESTAMPTZ)) ELSE epoch_us(TRY_CAST({s} AS TIMESTAMP)) END"
     )
-    return Column(value, bad=f"({s} IS NOT NULL AND ({value}) IS NULL)", naive=f"({s} IS NOT NULL AND NOT {aware})")
+    bad = None if big else f"({s} IS NOT NULL AND ({value}) IS NULL)"
+    return Column(value, bad=bad, naive=f"({s} IS NOT NULL AND NOT {aware})")
 
 
 def wall_to_instant_sql(wall: str, tz: str, first_us: int, last_us: int) -> tuple[str, str]:
@@ -154,10 +147,18 @@ def wall_to_instant_sql(wall: str, tz: str, first_us: int, last_us: int) -> tupl
     return f"({wall} - CASE {' '.join(cases)} ELSE {previous} END)", "(" + " OR ".join(unclear) + ")"
 
 
-def _text_column(name: str, kind: str, text: bool) -> Column | None:
+def _text_column(name: str, kind: str, text: bool, nullable: bool, big: bool) -> Column | None:
     c = ident(name)
-    if kind == "VARCHAR":
-        return Column(strip_sql(c) if text else f"CASE WHEN {blank_sql(c)} THEN NULL ELSE {c} END")
+    if kind == "VARCHAR" and text and big:
+        # activities' text as read: a padded deal id is unknown and a padded outcome or direction is not in its
+        # vocabulary (both send the log to validation); kind only has to be there; duplicates are compared trimmed
+        return Column(c, bad=None if nullable else blank_sql(c))
+    if kind == "VARCHAR" and text:
+        return Column(strip_sql(c))
+    if kind == "VARCHAR":  # Parquet text is not trimmed; only an empty or space-only value is missing
+        if not nullable:  # missing is refused anyway: the value itself serves, the check looks for blanks
+            return Column(c, bad=blank_sql(c))
+        return Column(f"nullif({c}, '')", bad=f"({c} <> '' AND {blank_sql(c)})")
     if kind in INTEGERS:  # deal ids written as numbers: 12 is '12', as validation reads them
         return Column(f"CAST({c} AS VARCHAR)")
     return None
@@ -175,20 +176,22 @@ def _number_column(name: str, kind: str, text: bool) -> Column | None:
     return Column(value, bad=f"({s} IS NOT NULL AND NOT {plain})")
 
 
-def typed_columns(spec: TableSpec, types: dict[str, str], model: StageModel, text: bool) -> dict[str, Column] | None:
+def typed_columns(spec: TableSpec, types: dict[str, str], text: bool) -> dict[str, Column] | None:
     """How each known column of a file becomes its typed value; None when one is of a type the engine does not
-    read (validation then decides). ``text``: the file is CSV, whose text cells validation trims."""
+    read (validation then decides). ``text``: the file is CSV, whose text cells validation trims. The activities
+    are typed leanly (see :func:`_time_column` and :func:`_text_column`)."""
+    big = spec.name == "activities"
     out = {}
     for name in spec.columns:
         if name not in types:
             continue
         kind = types[name]
         if name in spec.timestamps:
-            column = _time_column(name, kind, text)
+            column = _time_column(name, kind, text, big)
         elif name in spec.numbers:
             column = _number_column(name, kind, text)
         else:
-            column = _text_column(name, kind, text)
+            column = _text_column(name, kind, text, RULES[spec.name][name].nullable, big)
         if column is None:
             return None
         out[name] = column
@@ -306,6 +309,7 @@ class Core:
     columns: dict[str, set[str]]  # the columns of each loaded table file
     has_activities: bool
     waits: list = field(default_factory=list)
+    activity_text: bool = False  # the activities came from CSV (their text is compared trimmed)
 
     def valid(self) -> bool:
         """Whether validation would accept the log unchanged but for exact duplicate rows (waits for the checks)."""
@@ -367,9 +371,9 @@ def _naive_range(con, relations: dict[str, tuple[str, dict[str, Column]]]) -> tu
     column mixes wall-clock times and instants (validation refuses that)."""
     parts = []
     for relation, columns in relations.values():
-        for name, column in columns.items():
+        for column in columns.values():
             if column.naive:
-                c, flag = ident(name), ident(name + "__naive")
+                c, flag = column.sql, column.naive
                 parts.append(
                     f"SELECT min({c}) FILTER (WHERE {flag}) AS low, max({c}) FILTER (WHERE {flag}) AS high, "
                     f"count({c}) FILTER (WHERE {flag}) > 0 AND count({c}) FILTER (WHERE NOT {flag}) > 0 AS mixed "
@@ -404,6 +408,87 @@ def final_select(name: str, relation: str, columns: dict[str, Column], model: St
         relation = f"(SELECT * EXCLUDE ({', '.join(flags)}) REPLACE ({', '.join(replace)}) FROM {relation})"
     conditions = ["_bad", *rule_failures_sql(name, set(columns), model)]
     return f"SELECT * REPLACE ({' OR '.join(conditions)} AS _bad) FROM {relation}"
+
+
+def _as_read(columns: dict[str, Column], keep_bad: bool = False) -> dict[str, Column]:
+    """The columns of a table made by :func:`typed_select` or :func:`_read_activities`: each typed value under its
+    name, naive flags beside; ``keep_bad`` keeps the checks of columns read as they are (activities' text)."""
+    return {
+        name: Column(
+            ident(name),
+            bad=column.bad if keep_bad and not column.naive else None,
+            naive=ident(name + "__naive") if column.naive else None,
+        )
+        for name, column in columns.items()
+    }
+
+
+def _read_activities(con, table: TableFile, columns: dict[str, Column]) -> None:
+    """Read a CSV activities file once into table ``_activities``: times parsed (with their naive flags), the rest
+    as read."""
+    parts = []
+    for name, column in columns.items():
+        parts.append(f"{column.sql} AS {ident(name)}")
+        if column.naive:
+            parts.append(f"{column.naive} AS {ident(name + '__naive')}")
+    parts += [ident(name) for name in table.types if name not in columns]
+    con.execute(f"CREATE TABLE _activities AS SELECT {', '.join(parts)} FROM {table.source}")
+
+
+def lean_select(relation: str, columns: dict[str, Column], others: list[str], wall) -> str:
+    """The activities as the engine's queries read them: typed columns (times as instants) and the other columns,
+    computed from ``relation`` on each read. Checks are separate (:func:`column_checks`)."""
+    parts = []
+    for name, column in columns.items():
+        value = column.sql
+        if column.naive and wall is not None:
+            instant, _ = wall(f"({value})")
+            value = instant if column.naive == "true" else f"CASE WHEN {column.naive} THEN {instant} ELSE {value} END"
+        parts.append(f"{value} AS {ident(name)}")
+    parts += [ident(name) for name in others]
+    return f"SELECT {', '.join(parts)} FROM {relation}"
+
+
+def column_checks(name: str, columns: dict[str, Column], model: StageModel, wall) -> list[str]:
+    """Aggregates counting the rows the engine cannot vouch for, one column each (so that over Parquet DuckDB reads
+    only that column, answers missing values from the statistics and pushes simple filters into the scan): the
+    rules of :data:`RULES`, the values :class:`Column` flags, local times skipped or repeated by a clock change, and
+    a time column mixing wall-clock times and instants."""
+    low, high = time_bounds_us()
+    checks = []
+    for column_name, rule in RULES[name].items():
+        if column_name not in columns:
+            if rule.required:
+                return ["1"]
+            continue
+        column = columns[column_name]
+        value = column.sql
+        conditions = [column.bad] if column.bad else []
+        if column.naive and column.naive != "true":
+            checks.append(f"(bool_or({column.naive}) AND bool_or(NOT {column.naive}))::INT")
+        if column.naive and wall is not None:
+            instant, unclear = wall(f"({value})")
+            conditions.append(f"({column.naive} AND {unclear})")
+            value = instant if column.naive == "true" else f"CASE WHEN {column.naive} THEN {instant} ELSE {value} END"
+        if not rule.nullable:
+            checks.append(f"count(*) - count({value})")
+        if rule.kind == "time":
+            conditions.append(f"({value} < {low} OR {value} >= {high})")
+        if rule.kind == "number":
+            conditions.append(f"isinf({value})")
+        if rule.non_negative:
+            conditions.append(f"{value} < 0")
+        if rule.allowed:
+            conditions.append(f"{value} NOT IN {values_list(_vocabulary(rule.allowed, model))}")
+        checks += [f"count(*) FILTER (WHERE {condition})" for condition in conditions]
+    return checks
+
+
+def compare_sql(column: str, text: bool) -> str:
+    """SQL for an activity column's value as validation compares rows for exact duplicates: CSV text trimmed,
+    Parquet text empty or space-only missing."""
+    c = ident(column)
+    return strip_sql(c) if text else f"CASE WHEN {blank_sql(c)} THEN NULL ELSE {c} END"
 
 
 # the engine's names of the event tables' typed columns
@@ -467,7 +552,7 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
         table = table_file(con, name, path)
         if table is None:
             return None
-        columns = typed_columns(SPECS[name], table.types, model, table.text)
+        columns = typed_columns(SPECS[name], table.types, table.text)
         if columns is None:
             return None
         files[name], typed[name] = table, columns
@@ -476,9 +561,15 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
 
     first = {}
     for name, table in files.items():
-        as_view = name == "activities" and not table.text
-        first[name] = (_first_step(con, name, table, typed[name], as_view), typed[name])
-    span = _naive_range(con, first)
+        if name == "activities":
+            if table.text:
+                _read_activities(con, table, typed[name])
+                first[name] = ("_activities", _as_read(typed[name], keep_bad=True))
+            else:
+                first[name] = (table.source.replace(", file_row_number = true", ""), typed[name])
+        else:
+            first[name] = (_first_step(con, name, table, typed[name], as_view=False), typed[name])
+    span = _naive_range(con, {name: (r, _as_read(c) if name != "activities" else c) for name, (r, c) in first.items()})
     if span is False:
         return None
     if span is None:
@@ -507,13 +598,19 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
             return None
 
     if "activities" in files:
-        raw, columns = first["activities"]
-        select = final_select("activities", raw, columns, model, wall)
-        con.execute(f"CREATE VIEW activities AS SELECT * RENAME (occurred_at AS t) FROM ({select})")
+        table, (relation, columns) = files["activities"], first["activities"]
+        others = [c for c in table.types if c not in columns and c != "file_row_number"]
+        lean = lean_select(relation, columns, others, wall)
+        con.execute(f"CREATE VIEW activities AS SELECT * RENAME (occurred_at AS t) FROM ({lean})")
+        checks = column_checks("activities", columns, model, wall)
+        if table.text:  # a table in memory: one scan answers every check
+            checks = [f"SELECT {' + '.join(checks)} FROM {relation}"]
+        else:  # a Parquet file: a query per check, each filter pushed into the scan
+            checks = [f"SELECT {check} FROM {relation}" for check in checks]
+        core.activity_text = table.text
 
         def activity_checks(cursor) -> bool:
-            query = "SELECT count(*) FILTER (WHERE _bad OR deal_id NOT IN (SELECT deal_id FROM deals)) FROM activities"
-            return cursor.execute(query).fetchone()[0] == 0
+            return all(cursor.execute(query).fetchone()[0] == 0 for query in checks)
 
         core.waits.append(in_thread(con, activity_checks))
     return core

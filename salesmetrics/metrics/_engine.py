@@ -20,10 +20,10 @@ from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics._util.timezones import utc_offsets
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.core import blank_sql, connect, ident, in_thread, lit, load
+from salesmetrics.log.core import blank_sql, compare_sql, connect, ident, in_thread, lit, load
 from salesmetrics.log.core import values_list as _list
 
-__all__ = ["blank_sql", "connect", "deal_scores_to_file", "duplicate_rows_check", "motions_by_period", "write_frame"]
+__all__ = ["blank_sql", "connect", "deal_scores_to_file", "motions_by_period", "repeated_rows_check", "write_frame"]
 
 _lit = lit
 
@@ -37,27 +37,19 @@ def _repeated(hashes):
     return np.unique(hashes[1:][same]) if same.any() else hashes[:0]
 
 
-def duplicate_rows_check(con, source: str, columns: list[str], key: list[str] | None = None):
-    """Start looking for exact duplicate rows in a table (SQL ``source``); returns a function giving the answer:
-    the row hashes (over all ``columns``) that occur more than once, empty when no row repeats.
+def repeated_rows_check(con, source: str, columns: list[str]):
+    """Start looking for rows of a table (SQL ``source``) that agree on ``columns``; returns a function giving the
+    answer: the hashes of those columns that occur more than once (empty when none does).
 
-    In a thread (the caller goes on meanwhile), DuckDB hashes the rows and NumPy sorts the hashes. Duplicate
-    rows agree on every column, so when the hashes of the ``key`` columns alone never repeat there are none.
-    A hash may also repeat by chance (a collision): callers count exact copies among the rows with those hashes.
-    Missing values count as equal, as in ``DataFrame.duplicated``.
+    In a thread (the caller goes on meanwhile), DuckDB hashes the rows and NumPy sorts the hashes. A hash may also
+    repeat by chance (a collision), so callers compare the rows themselves. Missing values count as equal, as in
+    ``DataFrame.duplicated``.
     """
-
-    def hashed(cursor, names: list[str]):
-        every = ", ".join(ident(c) for c in names)
-        # the relational API streams into NumPy: cheaper than execute().fetchnumpy() for ten million rows
-        return cursor.sql(f"SELECT hash({every}) AS h FROM {source}").fetchnumpy()["h"]
+    every = ", ".join(ident(c) for c in columns)
 
     def repeated(cursor):
-        if key:
-            by_key = _repeated(hashed(cursor, key))
-            if not len(by_key):
-                return by_key
-        return _repeated(hashed(cursor, columns))
+        # the relational API streams into NumPy: cheaper than execute().fetchnumpy() for ten million rows
+        return _repeated(cursor.sql(f"SELECT hash({every}) AS h FROM {source}").fetchnumpy()["h"])
 
     return in_thread(con, repeated)
 
@@ -83,8 +75,9 @@ def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, 
     group, by, fix = "", "deal_id", (lambda: False)
     if core.has_activities:
         first_activity, latest_activity = con.execute("SELECT min(t), max(t) FROM activities").fetchone()
-        columns = [r[0] for r in con.execute("DESCRIBE activities").fetchall() if r[0] not in ("_bad", "row")]
-        repeated = duplicate_rows_check(con, "activities", columns, ["deal_id", "t"])
+        columns = [r[0] for r in con.execute("DESCRIBE activities").fetchall()]
+        # exact duplicate rows share their deal and time: only rows whose pair repeats are compared in full
+        repeated = repeated_rows_check(con, "activities", ["deal_id", "t"])
         if period is not None:
             offsets = utc_offsets(model.timezone, int(first_activity or 0), int(latest_activity or 0))
             group = f", {_period_sql('t', offsets, period)} AS period_index"
@@ -102,39 +95,45 @@ def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, 
         if latest_activity is not None and latest_activity > as_of_us:
             counted = f"count(*) FILTER (WHERE t <= {as_of_us})"
         con.execute(f"CREATE TABLE a AS SELECT deal_id{group}, {counted} AS motions FROM activities GROUP BY {by}")
+        unknown = "SELECT count(*) FROM a WHERE deal_id NOT IN (SELECT deal_id FROM d)"  # per deal, not per row
+        core.waits.append(in_thread(con, lambda cursor: cursor.execute(unknown).fetchone()[0] == 0))
 
         def fix() -> bool:
             hashes = repeated()
             if not len(hashes):
                 return False
-            _take_off_duplicates(con, columns, hashes, group, by, as_of_us)
-            return True
+            return _take_off_duplicates(con, columns, core.activity_text, hashes, group, by, as_of_us)
     else:
         extra = ", period_index BIGINT" if period is not None else ""
         con.execute(f"CREATE TABLE a (deal_id VARCHAR{extra}, motions BIGINT)")
     return as_of_us, core.valid, fix
 
 
-def _take_off_duplicates(con, columns: list[str], hashes, group: str, by: str, as_of_us: int) -> None:
-    """Subtract from ``a`` the extra copies of exact duplicate activities up to as_of (rows whose hash repeats,
-    grouped on every column so that a chance collision of hashes counts nothing)."""
+def _take_off_duplicates(con, columns: list[str], text: bool, hashes, group: str, by: str, as_of_us: int) -> bool:
+    """Subtract from ``a`` the extra copies of exact duplicate activities up to as_of; returns whether there were
+    any. Only the rows whose (deal, time) hash repeats are compared, on every column, as validation compares
+    them (:func:`~salesmetrics.log.core.compare_sql`)."""
     import pyarrow as pa
 
-    con.register("repeated_hashes", pa.table({"h": pa.array(hashes, pa.uint64())}))
-    every = ", ".join(ident(c) for c in columns)
+    con.register("repeated_pairs", pa.table({"h": pa.array(hashes, pa.uint64())}))
+    values = ", ".join(ident(c) if c in ("deal_id", "t") else f"{compare_sql(c, text)} AS {ident(c)}" for c in columns)
     con.execute(
         f"""
         CREATE TABLE extra AS
         SELECT deal_id{group}, sum(copies - 1) AS extra FROM (
-          SELECT {every}, count(*) AS copies FROM activities
-          WHERE hash({every}) IN (SELECT h FROM repeated_hashes) AND t <= {as_of_us}
-          GROUP BY ALL
+          SELECT *, count(*) AS copies FROM (
+            SELECT {values} FROM activities
+            WHERE hash(deal_id, t) IN (SELECT h FROM repeated_pairs) AND t <= {as_of_us}
+          ) GROUP BY ALL
         ) WHERE copies > 1 GROUP BY {by}
         """
     )
+    con.unregister("repeated_pairs")
+    if not con.execute("SELECT count(*) FROM extra").fetchone()[0]:
+        return False
     match = " AND ".join(f"a.{k.strip()} = extra.{k.strip()}" for k in by.split(","))
     con.execute(f"UPDATE a SET motions = a.motions - extra.extra FROM extra WHERE {match}")
-    con.unregister("repeated_hashes")
+    return True
 
 
 def _period_sql(column: str, offsets: list[tuple[int, int]], period: str) -> str:
@@ -297,18 +296,16 @@ def _spreadsheet_safe(con, source: str, fmt: str) -> str:
 def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid, fix_duplicates) -> int | None:
     """COPY the per-deal query to a temporary file beside ``out``, then rename it into place.
 
-    The checks still running are asked before the rename: when the log fails one nothing is written and None is
-    returned. When the duplicate search finds exact duplicate activities, their copies are taken off and the
-    query is written again (the first COPY ran beside the search).
+    Exact duplicate activities are taken off first; the checks still running are asked before the rename: when
+    the log fails one nothing is written (:class:`_StepAside`).
     """
     query = _spreadsheet_safe(con, f"({deal_scores_sql(model, as_of_us)})", fmt)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    fix_duplicates()  # before the COPY: on two busy cores, writing twice costs more than waiting
     with atomic_path(out) as tmp:
         written = con.execute(f"COPY {query} TO {_lit(tmp)} ({options})").fetchone()[0]
         if not valid():
             raise _StepAside
-        if fix_duplicates():
-            con.execute(f"COPY {query} TO {_lit(tmp)} ({options})")
     deals = con.execute("SELECT count(*) FROM d").fetchone()[0]
     if written < deals:  # rare: only then are the reasons counted
         from datetime import UTC, datetime, timedelta
