@@ -104,6 +104,7 @@ class Column:
     sql: str
     bad: str | None = None
     naive: str | None = None
+    range_in_bad: bool = False  # ``bad`` also refuses times out of range (on the file's own column, a day inside)
 
 
 def _time_column(name: str, kind: str, text: bool, big: bool) -> Column | None:
@@ -111,11 +112,14 @@ def _time_column(name: str, kind: str, text: bool, big: bool) -> Column | None:
     its type is one the engine does not read. ``big``: the activities, whose text is parsed once and checked after
     (a cell that does not parse is missing, which the rules refuse)."""
     c = ident(name)
+    first, last = YEAR_RANGE  # compared on the column itself, which Parquet statistics answer for most files
+    out = f"({c} < CAST('{first:04d}-01-02' AS {kind}) OR {c} >= CAST('{last:04d}-12-31' AS {kind}))"
     if kind in ZONED:
-        return Column(_floor_us(f"epoch_ns({c})") if kind in NANOSECONDS else f"epoch_us({c})")
+        value = _floor_us(f"epoch_ns({c})") if kind in NANOSECONDS else f"epoch_us({c})"
+        return Column(value, bad=out, range_in_bad=True)
     if kind in NAIVE:
         wall = _floor_us(f"epoch_ns({c})") if kind in NANOSECONDS else f"epoch_us({c}::TIMESTAMP)"
-        return Column(wall, naive="true")
+        return Column(wall, bad=out, naive="true", range_in_bad=True)
     if kind != "VARCHAR":
         return None  # numbers (spreadsheet serial days) and the rest: validation's parser decides
     s = c if big else strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
@@ -449,38 +453,44 @@ def lean_select(relation: str, columns: dict[str, Column], others: list[str], wa
     return f"SELECT {', '.join(parts)} FROM {relation}"
 
 
-def column_checks(name: str, columns: dict[str, Column], model: StageModel, wall) -> list[str]:
-    """Aggregates counting the rows the engine cannot vouch for, one column each (so that over Parquet DuckDB reads
-    only that column, answers missing values from the statistics and pushes simple filters into the scan): the
-    rules of :data:`RULES`, the values :class:`Column` flags, local times skipped or repeated by a clock change, and
-    a time column mixing wall-clock times and instants."""
+def column_checks(name: str, columns: dict[str, Column], model: StageModel, wall) -> list[tuple[str, str]]:
+    """What makes the engine step aside, one column each, as ``("where", condition)`` (rows to count) or ``("agg",
+    aggregate)`` (a count): the rules of :data:`RULES`, the values :class:`Column` flags, local times skipped or
+    repeated by a clock change, and a time column mixing wall-clock times and instants. One column each, so that
+    over Parquet DuckDB reads only that column, answers missing values from the statistics and pushes each
+    condition into the scan."""
     low, high = time_bounds_us()
     checks = []
     for column_name, rule in RULES[name].items():
         if column_name not in columns:
             if rule.required:
-                return ["1"]
+                return [("agg", "1")]
             continue
         column = columns[column_name]
         value = column.sql
         conditions = [column.bad] if column.bad else []
         if column.naive and column.naive != "true":
-            checks.append(f"(bool_or({column.naive}) AND bool_or(NOT {column.naive}))::INT")
+            checks.append(("agg", f"(bool_or({column.naive}) AND bool_or(NOT {column.naive}))::INT"))
         if column.naive and wall is not None:
             instant, unclear = wall(f"({value})")
             conditions.append(f"({column.naive} AND {unclear})")
             value = instant if column.naive == "true" else f"CASE WHEN {column.naive} THEN {instant} ELSE {value} END"
         if not rule.nullable:
-            checks.append(f"count(*) - count({value})")
-        if rule.kind == "time":
+            checks.append(("agg", f"count(*) - count({ident(column_name)})"))  # from Parquet statistics
+        if rule.kind == "time" and not column.range_in_bad:
             conditions.append(f"({value} < {low} OR {value} >= {high})")
         if rule.kind == "number":
             conditions.append(f"isinf({value})")
         if rule.non_negative:
             conditions.append(f"{value} < 0")
         if rule.allowed:
-            conditions.append(f"{value} NOT IN {values_list(_vocabulary(rule.allowed, model))}")
-        checks += [f"count(*) FILTER (WHERE {condition})" for condition in conditions]
+            allowed = values_list(_vocabulary(rule.allowed, model))
+            c = ident(column_name)
+            if value == f"nullif({c}, '')":  # as a filter on the column itself, pushed into a Parquet scan
+                conditions.append(f"({c} NOT IN {allowed} AND {c} <> '')")
+            else:
+                conditions.append(f"{value} NOT IN {allowed}")
+        checks += [("where", condition) for condition in conditions]
     return checks
 
 
@@ -585,7 +595,7 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
         raw, columns = first[name]
         con.execute(f"CREATE TABLE _{name}_typed AS {final_select(name, raw, columns, model, wall)}")
         con.execute(f"DROP TABLE {raw}")
-        if con.execute(f"SELECT count(*) FILTER (WHERE _bad) FROM _{name}_typed").fetchone()[0]:
+        if con.execute(f"SELECT count(*) FILTER (WHERE _bad) FROM _{name}_typed").fetchall()[0][0]:
             return None
         _dedup_and_type(con, name, f"_{name}_typed", present[name], model)
         con.execute(f"DROP TABLE _{name}_typed")
@@ -594,7 +604,7 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
         else:
             empty = "count(*) = 0 OR " if name == "stage_changes" else ""
             refused = f"SELECT {empty}count(*) FILTER (WHERE code IS NULL) > 0 FROM {name}"
-        if con.execute(refused).fetchone()[0]:
+        if con.execute(refused).fetchall()[0][0]:
             return None
 
     if "activities" in files:
@@ -604,13 +614,17 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
         con.execute(f"CREATE VIEW activities AS SELECT * RENAME (occurred_at AS t) FROM ({lean})")
         checks = column_checks("activities", columns, model, wall)
         if table.text:  # a table in memory: one scan answers every check
-            checks = [f"SELECT {' + '.join(checks)} FROM {relation}"]
-        else:  # a Parquet file: a query per check, each filter pushed into the scan
-            checks = [f"SELECT {check} FROM {relation}" for check in checks]
+            counts = [f"count(*) FILTER (WHERE {c})" if kind == "where" else c for kind, c in checks]
+            checks = [f"SELECT {' + '.join(counts)} FROM {relation}"]
+        else:  # a Parquet file: a query per check, each WHERE filter pushed into the scan
+            checks = [
+                f"SELECT count(*) FROM {relation} WHERE {c}" if kind == "where" else f"SELECT {c} FROM {relation}"
+                for kind, c in checks
+            ]
         core.activity_text = table.text
 
         def activity_checks(cursor) -> bool:
-            return all(cursor.execute(query).fetchone()[0] == 0 for query in checks)
+            return all(cursor.execute(query).fetchall()[0][0] == 0 for query in checks)
 
         core.waits.append(in_thread(con, activity_checks))
     return core

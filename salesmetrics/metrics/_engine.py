@@ -74,11 +74,16 @@ def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, 
     latest_activity = None
     group, by, fix = "", "deal_id", (lambda: False)
     if core.has_activities:
-        first_activity, latest_activity = con.execute("SELECT min(t), max(t) FROM activities").fetchone()
         columns = [r[0] for r in con.execute("DESCRIBE activities").fetchall()]
         # exact duplicate rows share their deal and time: only rows whose pair repeats are compared in full
         repeated = repeated_rows_check(con, "activities", ["deal_id", "t"])
-        if period is not None:
+        if period is None:  # per deal: the latest activity comes with the counts, in the same scan
+            counted = "count(*)" if as_of_us is None else f"count(*) FILTER (WHERE t <= {int(as_of_us)})"
+            per_deal = f"SELECT deal_id, {counted} AS motions, max(t) AS latest FROM activities GROUP BY deal_id"
+            con.execute(f"CREATE TABLE a AS {per_deal}")
+            (latest_activity,) = con.execute("SELECT max(latest) FROM a").fetchall()[0]
+        else:
+            first_activity, latest_activity = con.execute("SELECT min(t), max(t) FROM activities").fetchone()
             offsets = utc_offsets(model.timezone, int(first_activity or 0), int(latest_activity or 0))
             group = f", {_period_sql('t', offsets, period)} AS period_index"
             by = "deal_id, period_index"
@@ -86,17 +91,18 @@ def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, 
         latest = ["(SELECT max(created) FROM d)", "(SELECT max(t) FROM s)", "(SELECT max(t) FROM c)"]
         if latest_activity is not None:
             latest.append(str(int(latest_activity)))
-        as_of_us = con.execute(f"SELECT greatest({', '.join(latest)})").fetchone()[0]
+        as_of_us = con.execute(f"SELECT greatest({', '.join(latest)})").fetchall()[0][0]
         if as_of_us is None:
             return None
     as_of_us = int(as_of_us)
     if core.has_activities:
-        counted = "count(*)"  # as_of defaults to the latest event, so it counts every activity
-        if latest_activity is not None and latest_activity > as_of_us:
-            counted = f"count(*) FILTER (WHERE t <= {as_of_us})"
-        con.execute(f"CREATE TABLE a AS SELECT deal_id{group}, {counted} AS motions FROM activities GROUP BY {by}")
+        if period is not None:
+            counted = "count(*)"  # as_of defaults to the latest event, so it counts every activity
+            if latest_activity is not None and latest_activity > as_of_us:
+                counted = f"count(*) FILTER (WHERE t <= {as_of_us})"
+            con.execute(f"CREATE TABLE a AS SELECT deal_id{group}, {counted} AS motions FROM activities GROUP BY {by}")
         unknown = "SELECT count(*) FROM a WHERE deal_id NOT IN (SELECT deal_id FROM d)"  # per deal, not per row
-        core.waits.append(in_thread(con, lambda cursor: cursor.execute(unknown).fetchone()[0] == 0))
+        core.waits.append(in_thread(con, lambda cursor: cursor.execute(unknown).fetchall()[0][0] == 0))
 
         def fix() -> bool:
             hashes = repeated()
@@ -129,7 +135,7 @@ def _take_off_duplicates(con, columns: list[str], text: bool, hashes, group: str
         """
     )
     con.unregister("repeated_pairs")
-    if not con.execute("SELECT count(*) FROM extra").fetchone()[0]:
+    if not con.execute("SELECT count(*) FROM extra").fetchall()[0][0]:
         return False
     match = " AND ".join(f"a.{k.strip()} = extra.{k.strip()}" for k in by.split(","))
     con.execute(f"UPDATE a SET motions = a.motions - extra.extra FROM extra WHERE {match}")
@@ -303,10 +309,10 @@ def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid, fi
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
     fix_duplicates()  # before the COPY: on two busy cores, writing twice costs more than waiting
     with atomic_path(out) as tmp:
-        written = con.execute(f"COPY {query} TO {_lit(tmp)} ({options})").fetchone()[0]
+        written = con.execute(f"COPY {query} TO {_lit(tmp)} ({options})").fetchall()[0][0]
         if not valid():
             raise _StepAside
-    deals = con.execute("SELECT count(*) FROM d").fetchone()[0]
+    deals = con.execute("SELECT count(*) FROM d").fetchall()[0][0]
     if written < deals:  # rare: only then are the reasons counted
         from datetime import UTC, datetime, timedelta
 
@@ -314,7 +320,7 @@ def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid, fi
 
         undated = con.execute(
             "SELECT count(*) FROM d WHERE created IS NULL AND row NOT IN (SELECT code FROM s)"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         as_of = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=as_of_us)
         import zoneinfo
 
