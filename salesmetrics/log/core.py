@@ -314,6 +314,7 @@ class Core:
     has_activities: bool
     waits: list = field(default_factory=list)
     activity_text: bool = False  # the activities came from CSV (their text is compared trimmed)
+    deduplicated: bool = False  # exact duplicate activities were dropped already (a validated in-memory log)
 
     def valid(self) -> bool:
         """Whether validation would accept the log unchanged but for exact duplicate rows (waits for the checks)."""
@@ -628,3 +629,40 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
 
         core.waits.append(in_thread(con, activity_checks))
     return core
+
+
+def load_log(con, log) -> Core:
+    """A validated in-memory log (:class:`~salesmetrics.log.saleslog.SalesLog`) in ``con``'s tables, the same tables
+    :func:`load` makes from files. DuckDB reads the frames through Arrow; validation typed them and dropped exact
+    duplicates already, so nothing is checked again. ``row`` is each row's index: its position in the file."""
+    import pyarrow as pa
+
+    present = {}
+    for name, frame in log.tables.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = table.append_column("row", pa.array(frame.index.to_numpy(dtype="int64"), pa.int64()))
+        con.register(f"_{name}_frame", table)
+        present[name] = {str(c) for c in frame.columns}
+    deals = present["deals"]
+    amount = "amount" if "amount" in deals else "NULL::DOUBLE AS amount"
+    team = ", team" if "team" in deals else ""
+    con.execute(
+        f"CREATE TABLE deals AS SELECT row, deal_id, owner, epoch_us(created_at) AS created, {amount}{team} "
+        "FROM _deals_frame ORDER BY row"
+    )
+    con.execute(
+        "CREATE TABLE stage_changes AS SELECT x.row, epoch_us(x.changed_at) AS t, x.deal_id, x.stage, d.row AS code "
+        "FROM _stage_changes_frame AS x LEFT JOIN deals AS d ON x.deal_id = d.deal_id ORDER BY x.row"
+    )
+    day = f"date_diff('day', DATE '1970-01-01', (x.close_date AT TIME ZONE {lit(log.model.timezone)})::DATE)"
+    con.execute(
+        f"CREATE TABLE close_date_changes AS SELECT x.row, epoch_us(x.changed_at) AS t, {day} AS day, x.deal_id, "
+        "epoch_us(x.close_date) AS close, d.row AS code "
+        "FROM _close_date_changes_frame AS x LEFT JOIN deals AS d ON x.deal_id = d.deal_id ORDER BY x.row"
+    )
+    others = [ident(c) for c in present["activities"] if c not in ("deal_id", "occurred_at")]
+    con.execute(
+        f"CREATE VIEW activities AS SELECT deal_id, epoch_us(occurred_at) AS t{''.join(', ' + c for c in others)} "
+        "FROM _activities_frame"
+    )
+    return Core(con, log.model, present, True, deduplicated=True)

@@ -20,7 +20,7 @@ from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics._util.timezones import utc_offsets
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.core import blank_sql, compare_sql, connect, ident, in_thread, lit, load
+from salesmetrics.log.core import blank_sql, compare_sql, connect, ident, in_thread, lit, load, load_log
 from salesmetrics.log.core import values_list as _list
 
 __all__ = ["blank_sql", "connect", "deal_scores_to_file", "motions_by_period", "repeated_rows_check", "write_frame"]
@@ -65,6 +65,11 @@ def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, 
     core = load(con, folder, model)
     if core is None:
         return None
+    return _count_motions(con, core, model, as_of_us, period)
+
+
+def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: str | None):
+    """Count motions per deal (and period) of a loaded core into table ``a``; see :func:`_load_and_check`."""
     con.execute("CREATE VIEW d AS SELECT * FROM deals")
     con.execute("CREATE VIEW s AS SELECT * FROM stage_changes")
     if "close_date_changes" in core.columns:
@@ -76,7 +81,7 @@ def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, 
     if core.has_activities:
         columns = [r[0] for r in con.execute("DESCRIBE activities").fetchall()]
         # exact duplicate rows share their deal and time: only rows whose pair repeats are compared in full
-        repeated = repeated_rows_check(con, "activities", ["deal_id", "t"])
+        repeated = list if core.deduplicated else repeated_rows_check(con, "activities", ["deal_id", "t"])
         if period is None:  # per deal: the latest activity comes with the counts, in the same scan
             counted = "count(*)" if as_of_us is None else f"count(*) FILTER (WHERE t <= {int(as_of_us)})"
             per_deal = f"SELECT deal_id, {counted} AS motions, max(t) AS latest FROM activities GROUP BY deal_id"
@@ -178,6 +183,15 @@ def deal_scores_to_file(
         return _write(con, model, as_of_us, out, fmt, valid, fix_duplicates)
     except _StepAside:
         return None
+
+
+def deal_scores_frame(log, as_of_us: int) -> object:
+    """The per-deal scores of a validated in-memory log, by the same query as :func:`deal_scores_to_file` (the
+    frames reach DuckDB through Arrow: :func:`salesmetrics.log.core.load_log`). A pandas frame."""
+    con = connect()
+    core = load_log(con, log)
+    as_of_us, _, _ = _count_motions(con, core, log.model, as_of_us, None)
+    return con.execute(deal_scores_sql(log.model, as_of_us)).df()
 
 
 def motions_by_period(
