@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.log.core import rule_failures_sql, wall_to_instant_sql
+from salesmetrics.log.column_types import rule_failures_sql, wall_to_instant_sql
 from salesmetrics.log.prepare import resolve_as_of
 from salesmetrics.log.schemas import RULES
 from salesmetrics.metrics import movement

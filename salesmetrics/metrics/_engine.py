@@ -19,9 +19,11 @@ from pathlib import Path
 from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics._util.timezones import utc_offsets
+from salesmetrics.log.column_types import compare_sql
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.core import blank_sql, compare_sql, connect, ident, in_thread, lit, load, load_log
-from salesmetrics.log.core import values_list as _list
+from salesmetrics.log.core import load, load_log
+from salesmetrics.log.sql import blank_sql, connect, ident, in_thread, lit
+from salesmetrics.log.sql import values_list as _list
 
 __all__ = ["blank_sql", "connect", "deal_scores_to_file", "motions_by_period", "repeated_rows_check", "write_frame"]
 
