@@ -7,16 +7,17 @@ times, dates, string or large_string text), and makes the tables the engine's qu
   ``close_date_changes`` (row, deal_id, t, day, code) and ``amount_changes``: typed, exact duplicate rows dropped
   (the first kept), ``row`` the file position, ``code`` the row of the event's deal in ``deals``;
 - ``activities`` (deal_id, t, kind, outcome, direction and any other columns): typed but not deduplicated (it is
-  the big one); :meth:`Core.repeated_activities` finds its exact duplicate rows.
+  the big one): the engine finds its exact duplicate rows (:mod:`salesmetrics.metrics._engine`).
 
 Times are microseconds since the epoch (UTC), as validation's ``datetime64[us, tz]`` columns hold them; ``day`` is
 a close date's local calendar day (days since 1970-01-01). Typing follows :mod:`salesmetrics.log.parsing` for the
 forms both take: ISO 8601 text with or without an offset, Parquet timestamps of any unit (floored to the
 microsecond, as pandas does), naive times and dates read in the log's time zone. Anything else (spreadsheet
-dates, serial day numbers, text that is not a plain number, a naive time within hours of a clock change, an
-encoding DuckDB does not read) makes :func:`load` return None, and the caller validates in full with pandas,
+dates, serial day numbers, text that is not a plain number, a local time skipped or repeated by a clock change,
+an encoding DuckDB does not read) makes :func:`load` return None, and the caller validates in full with pandas,
 which reports each problem with file, row and column. The checks that decide whether validation would accept the
-log are compiled from the one rule table, :data:`salesmetrics.log.schemas.RULES` (:func:`rule_failures_sql`).
+log are compiled from the one rule table, :data:`salesmetrics.log.schemas.RULES`
+(:mod:`salesmetrics.log.column_types`). :func:`load_log` puts a validated in-memory log in the same tables.
 """
 
 from __future__ import annotations
