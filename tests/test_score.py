@@ -107,6 +107,21 @@ def test_invalid_log_exit_1(tmp_path, demo_log, capsys):
     assert main(["score", str(tmp_path / "nowhere"), "--out", str(tmp_path / "s.csv")]) == 2  # no such folder: usage
 
 
+@pytest.mark.parametrize("preset, folder", [("ibm", "ibm_sales_win_loss"), ("olist", "olist_marketing_funnel")])
+def test_engine_takes_real_snapshot_exports(shared_datasets, tmp_path, preset, folder):
+    """Real exports through the adapters: the engine takes them and gives the pandas path's numbers."""
+    from salesmetrics.adapters import run_import
+
+    source = shared_datasets / folder
+    if not source.exists():
+        pytest.skip(f"{source} is absent")
+    run_import("snapshot", [str(source)], tmp_path / preset, options={"preset": preset})
+    log = sm.read_log(tmp_path / preset)
+    as_of = "2025-01-01" if log.stage_changes.empty else None  # a snapshot without dates needs a moment
+    _fast_equals_pandas(tmp_path / preset, log, as_of, tmp_path)
+    _group_fast_equals_pandas(tmp_path / preset, log, "owner", "M", as_of, tmp_path)
+
+
 def test_maven_dataset_scores(shared_datasets, tmp_path):
     from salesmetrics.adapters import run_import
 
@@ -117,6 +132,8 @@ def test_maven_dataset_scores(shared_datasets, tmp_path):
     log = sm.read_log(tmp_path / "maven")
     deals = score(log)
     assert len(deals) > 1000
+    _fast_equals_pandas(tmp_path / "maven", log, None, tmp_path)  # the engine takes a real export's log
+    _group_fast_equals_pandas(tmp_path / "maven", log, "team", "Q", None, tmp_path)
     assert (deals["movements"] == deals[["adds", "advances", "regressions", "losses"]].sum(axis=1)).all()
     assert deals["wins"].sum() > 0 and deals["losses"].sum() > 0
     assert deals["age_days"].dropna().ge(0).all()

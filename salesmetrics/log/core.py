@@ -334,7 +334,8 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
         if name == "deals":
             refused = "SELECT count(*) = 0 OR count(DISTINCT deal_id) < count(*) FROM deals"
         else:
-            empty = "count(*) = 0 OR " if name == "stage_changes" else ""
+            # no stage history is an error, but a warning for a snapshot export (history: partial)
+            empty = "count(*) = 0 OR " if name == "stage_changes" and model.history != "partial" else ""
             refused = f"SELECT {empty}count(*) FILTER (WHERE code IS NULL) > 0 FROM {name}"
         if con.execute(refused).fetchall()[0][0]:
             return None
