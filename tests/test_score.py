@@ -205,6 +205,19 @@ def test_fast_paths_count_repeated_rows_once(tmp_path, demo_log, fmt):
     _group_fast_equals_pandas(folder, log, "team", "W", "2024-03-15", tmp_path)
 
 
+def test_engine_steps_aside_for_a_quotas_table_validation_refuses(tmp_path, demo_log):
+    from salesmetrics.exceptions import LogValidationError
+    from salesmetrics.metrics._engine import deal_scores_to_file
+
+    folder = sm.write_log(demo_log, tmp_path / "quotas", format="parquet")
+    (folder / "quotas.csv").write_text("owner,period,amount\nann,2024-Q1,not a number\n")
+    assert deal_scores_to_file(folder, demo_log.model, None, tmp_path / "x.csv", "csv") is None
+    with pytest.raises(LogValidationError, match="quotas"):
+        run_score(folder, out=tmp_path / "y.csv", progress=False)
+    (folder / "quotas.csv").write_text("owner,period,amount\nann,2024-Q1,1000\n")
+    assert deal_scores_to_file(folder, demo_log.model, None, tmp_path / "x.csv", "csv") is not None
+
+
 def test_unreadable_parquet_falls_back_to_validation(tmp_path, demo_log, capsys):
     folder = sm.write_log(demo_log, tmp_path / "broken", format="parquet")
     (folder / "activities.parquet").write_bytes(b"PAR1 not really parquet")

@@ -117,6 +117,16 @@ def find_files(folder: Path) -> dict[str, Path] | None:
     return files
 
 
+def _quotas_fine(folder: Path) -> bool:
+    """Whether the log's optional quotas table (small) is absent or one validation accepts."""
+    from salesmetrics.log import quotas
+
+    if not table_files(folder, quotas.NAME):
+        return True
+    _, problems = quotas.check_quotas(folder)
+    return not any(p.severity == "error" for p in problems)
+
+
 @dataclass
 class Core:
     """A log's tables in a DuckDB connection, and the checks still to wait for (see :func:`load`)."""
@@ -287,7 +297,7 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
     (a view over Parquet, a table read once from CSV) and checked in a thread (:attr:`Core.waits`).
     """
     paths = find_files(folder)
-    if paths is None:
+    if paths is None or not _quotas_fine(folder):
         return None
     files, typed = {}, {}
     for name, path in paths.items():
