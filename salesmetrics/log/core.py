@@ -138,6 +138,33 @@ class Core:
     waits: list = field(default_factory=list)
     activity_text: bool = False  # the activities came from CSV (their text is compared trimmed)
     deduplicated: bool = False  # exact duplicate activities were dropped already (a validated in-memory log)
+    order: dict[str, list[str]] = field(default_factory=dict)  # each table file's columns in file order
+
+    def frames(self) -> dict:
+        """Deals, stage, close-date and amount changes as the pandas frames validation makes of them (index: the
+        row's position in its file; times in the log's zone; close dates at local midnight). Only tables that
+        have a file; activities are left to the engine's counts."""
+        import pandas as pd
+
+        tz = self.model.timezone
+        out = {}
+        for name in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
+            if name not in self.order:
+                continue
+            names = {c: ("close" if c == "close_date" else RENAMED.get(c, c)) for c in self.order[name]}
+            select = ", ".join(f"{ident(a)} AS {ident(c)}" for c, a in names.items())
+            frame = self.con.execute(f"SELECT row, {select} FROM {name} ORDER BY row").df()
+            frame = frame.set_index("row")
+            frame.index.name = None
+            for c in SPECS[name].timestamps:
+                if c in frame:
+                    frame[c] = (
+                        pd.to_datetime(frame[c], unit="us", utc=True).dt.tz_convert(tz).astype(f"datetime64[us, {tz}]")
+                    )
+            if "close_date" in frame:
+                frame["close_date"] = frame["close_date"].dt.normalize()
+            out[name] = frame
+        return out
 
     def valid(self) -> bool:
         """Whether validation would accept the log unchanged but for exact duplicate rows (waits for the checks)."""
@@ -310,6 +337,7 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
         files[name], typed[name] = table, columns
     present = {name: set(table.types) - {"file_row_number"} for name, table in files.items()}
     core = Core(con, model, present, "activities" in files)
+    core.order = {name: [c for c in table.types if c != "file_row_number"] for name, table in files.items()}
 
     first = {}
     for name, table in files.items():

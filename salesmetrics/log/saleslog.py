@@ -248,26 +248,34 @@ def _check_log(path: str | os.PathLike, skip: tuple[str, ...]) -> tuple[SalesLog
     loaded = load_tables(path, skip)
     if loaded.problems.errors or loaded.model is None:
         return None, loaded.problems
-    tz = loaded.model.timezone
-    tables = {}
-    for spec in TABLES:
-        frame = loaded.tables.get(spec.name)
-        tables[spec.name] = _empty(spec, tz) if frame is None else _with_optional_columns(frame, spec)
     if "quotas" not in skip and Path(path).is_dir():  # the optional quotas table, checked like the others
-        loaded.problems.extend(check_quotas(path, tables["deals"])[1])
+        deals = loaded.tables.get("deals")
+        deals = _empty(DEALS, loaded.model.timezone) if deals is None else _with_optional_columns(deals, DEALS)
+        loaded.problems.extend(check_quotas(path, deals)[1])
         if loaded.problems.errors:
             return None, loaded.problems
-    log = SalesLog(
-        model=loaded.model,
-        deals=tables["deals"],
-        stage_changes=tables["stage_changes"],
-        activities=tables["activities"],
-        close_date_changes=tables["close_date_changes"],
-        source=str(path),
-        problems=tuple(loaded.problems),
-        amount_changes=tables["amount_changes"],
+    return log_from_tables(loaded.model, loaded.tables, str(path), tuple(loaded.problems)), loaded.problems
+
+
+def log_from_tables(
+    model: StageModel, tables: dict[str, pd.DataFrame], source: str | None, problems: tuple[Problem, ...] = ()
+) -> SalesLog:
+    """A :class:`SalesLog` of tables already typed and checked (by validation, or by the relational core): optional
+    columns added where missing, tables without a file empty."""
+    full = {}
+    for spec in TABLES:
+        frame = tables.get(spec.name)
+        full[spec.name] = _empty(spec, model.timezone) if frame is None else _with_optional_columns(frame, spec)
+    return SalesLog(
+        model=model,
+        deals=full["deals"],
+        stage_changes=full["stage_changes"],
+        activities=full["activities"],
+        close_date_changes=full["close_date_changes"],
+        source=source,
+        problems=problems,
+        amount_changes=full["amount_changes"],
     )
-    return log, loaded.problems
 
 
 def read_log(path: str | os.PathLike) -> SalesLog:

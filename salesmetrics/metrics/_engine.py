@@ -59,15 +59,16 @@ def repeated_rows_check(con, source: str, columns: list[str]):
 def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, period: str | None):
     """Load the log (:func:`salesmetrics.log.core.load`) and count motions per deal (and period) into table ``a``.
 
-    Returns ``(as_of_us, valid, fix_duplicates)``: ``valid()`` waits for the checks still running and tells whether
-    validation would accept the log; ``fix_duplicates()`` waits for the duplicate search and takes exact duplicate
-    activities off ``a``, returning whether there were any. None when the core leaves the log to validation.
+    Returns ``(as_of_us, valid, fix_duplicates, core)``: ``valid()`` waits for the checks still running and tells
+    whether validation would accept the log; ``fix_duplicates()`` waits for the duplicate search and takes exact
+    duplicate activities off ``a``, returning whether there were any. None when the core leaves the log to validation.
     Views ``d``, ``s`` and ``c`` name the core's deals, stage changes and close-date changes for the queries.
     """
     core = load(con, folder, model)
     if core is None:
         return None
-    return _count_motions(con, core, model, as_of_us, period)
+    counted = _count_motions(con, core, model, as_of_us, period)
+    return None if counted is None else (*counted, core)
 
 
 def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: str | None):
@@ -180,7 +181,7 @@ def deal_scores_to_file(
     checked = _load_and_check(con, Path(folder), model, as_of_us, None)
     if checked is None:
         return None
-    as_of_us, valid, fix_duplicates = checked
+    as_of_us, valid, fix_duplicates, _ = checked
     try:
         return _write(con, model, as_of_us, out, fmt, valid, fix_duplicates)
     except _StepAside:
@@ -201,22 +202,23 @@ def motions_by_period(
 ) -> tuple[int, object] | None:
     """Motions per deal and period (W, M or Q) of a log folder, counted by DuckDB, with the engine's checks.
 
-    Returns ``(as_of_us, motions)`` with ``motions`` a pandas frame ``deal_id, period_index, motions`` (only the
-    pairs with at least one activity up to as_of, exact duplicate activities counted once), or None when the
-    engine cannot vouch for the log (the caller then validates in full).
+    Returns ``(as_of_us, motions, frames)`` with ``motions`` a pandas frame ``deal_id, period_index, motions`` (only
+    the pairs with at least one activity up to as_of, exact duplicate activities counted once) and ``frames`` the
+    other tables as validation makes them (:meth:`~salesmetrics.log.core.Core.frames`), or None when the engine
+    cannot vouch for the log (the caller then validates in full).
     """
     con = connect(threads)
     checked = _load_and_check(con, Path(folder), model, as_of_us, period)
     if checked is None:
         return None
-    as_of_us, valid, fix_duplicates = checked
+    as_of_us, valid, fix_duplicates, core = checked
     if not valid():
         return None
     fix_duplicates()
     motions = con.execute(
         "SELECT deal_id, period_index, motions FROM a WHERE motions > 0 ORDER BY deal_id, period_index"
     ).df()
-    return as_of_us, motions
+    return as_of_us, motions, core.frames()
 
 
 def deal_scores_sql(model: StageModel, as_of_us: int) -> str:

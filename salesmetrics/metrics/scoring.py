@@ -132,27 +132,25 @@ def _fast(function, *args):
 
 
 def _group_scores_fast(log_path: Path, model, by: str, period: str, as_of, as_of_us: int | None):
-    """Group scores of a Parquet log without loading its activities into pandas; None when not possible.
+    """Group scores of a log folder without loading its activities into pandas; None when not possible.
 
-    DuckDB checks the activities as validation would and counts them per deal and period; the other tables
-    are read and validated as usual, and the scores come from the same per-deal pieces as the pandas path
-    (:func:`salesmetrics.metrics.movement.score_groups` with the motions given).
+    DuckDB loads and checks the log as validation would (:mod:`salesmetrics.log.core`) and counts the activities
+    per deal and period; the other tables come from DuckDB as validation's frames, and the scores from the same
+    per-deal pieces as the pandas path (:func:`salesmetrics.metrics.movement.score_groups` with the motions given).
     """
     from salesmetrics.metrics._engine import motions_by_period
 
     counted = _fast(motions_by_period, log_path, model, as_of_us, period)
     if counted is None:
         return None
-    latest_us, motions = counted
+    latest_us, motions, frames = counted
     import pandas as pd
 
     from salesmetrics.log.prepare import resolve_as_of
-    from salesmetrics.log.saleslog import _check_log
+    from salesmetrics.log.saleslog import log_from_tables
     from salesmetrics.metrics import movement
 
-    log, _ = _check_log(log_path, skip=("activities",))
-    if log is None:
-        return None
+    log = log_from_tables(model, frames, str(log_path))
     if as_of is None:
         stamp = pd.Timestamp(latest_us, unit="us", tz="UTC").tz_convert(model.timezone)
     else:
