@@ -55,7 +55,7 @@ def test_list_reports_reads_typed_parameters_and_allowed_values(tiny):
 def test_pipeline_health_declares_its_allowed_values():
     params = reports.get_report("pipeline_health").parameters
     assert params["period"].choices == ("W", "M", "Q")
-    assert params["group_by"].choices == ("owner", "team")
+    assert params["by"].choices == ("owner", "team")
     assert params["min_motions"].minimum == 1
 
 
@@ -115,7 +115,7 @@ def test_values_outside_the_declared_ones_are_rejected(tiny):
 def test_pipeline_health_values_rejected_before_running(tmp_path):
     for given, message in [
         ({"period": "Y"}, "Parameter 'period' of report 'pipeline_health' must be one of W, M, Q, not 'Y'"),
-        ({"group_by": "region"}, "must be one of owner, team, not 'region'"),
+        ({"by": "region"}, "must be one of owner, team, not 'region'"),
         ({"min_motions": "0"}, "must be at least 1"),
     ]:
         with pytest.raises(UsageError, match=message):
