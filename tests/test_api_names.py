@@ -191,6 +191,20 @@ def test_serial_pushers_serial_threshold(demo):
     assert len(new) == 42  # the docstring's example
 
 
+# ----------------------------------------------------------------------------------- force -> overwrite
+
+
+def test_make_variants_overwrite(tmp_path):
+    from salesmetrics.exercises.notebook import make_variants
+
+    first = make_variants(["Ana"], tmp_path, exercises=["01-motion-vs-movement"])
+    with pytest.raises(UsageError, match="already exist"):
+        make_variants(["Ana"], tmp_path, exercises=["01-motion-vs-movement"])
+    assert make_variants(["Ana"], tmp_path, exercises=["01-motion-vs-movement"], overwrite=True) == first
+    old = _old(lambda: make_variants(["Ana"], tmp_path, exercises=["01-motion-vs-movement"], force=True), "force")
+    assert old == first
+
+
 # ------------------------------------------------------------------------------- seed -> random_state
 
 
