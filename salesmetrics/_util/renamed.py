@@ -1,12 +1,15 @@
 """Old spellings of public parameters, kept working with a ``DeprecationWarning`` until 0.4.0.
 
-Two kinds of change are covered, each by a decorator:
+Three kinds of change are covered (decision 0045):
 
-- :func:`renamed`: a keyword has a new name (``group_by=`` is ``by=``, ``n=`` is ``top_n=``);
-- :func:`as_of_after_log`: ``as_of`` moved right after ``log`` and the parameters that came before it became
-  keyword-only, so ``sales_velocity(log, "team", "W")`` (the old order) still means what it meant.
+- :func:`renamed`, a decorator: a keyword has a new name (``group_by=`` is ``by=``, ``n=`` is ``top_n=``);
+- :func:`as_of_after_log`, a decorator: ``as_of`` moved right after ``log`` and the parameters that came before
+  it became keyword-only, so ``sales_velocity(log, "team", "W")`` (the old order) still means what it meant;
+- :func:`renamed_attribute`: a result's attribute has a new name (``report.group_by`` is ``report.by``).
 
-The decorated function keeps its new signature (``help()`` and ``inspect.signature`` show only the new names).
+A decorated function keeps its new signature (``help()`` and ``inspect.signature`` show only the new names). The
+wrapper is one more frame between the caller and the function: a warning the function aims at its caller says
+``stacklevel=3`` instead of 2.
 """
 
 from __future__ import annotations

@@ -410,7 +410,7 @@ def stall_risk_report(
     max_rows : int or None
         Most training snapshots of a model fitted on the spot: above it, every k-th as-of date is kept.
     n_jobs, random_state
-        Threads and seed of the fitting.
+        Threads and random state of the fitting.
     exclude : list of str, str or None
         Features a model fitted on the spot leaves out (a comma-separated string is split), e.g. one the
         narrative names as a probable leak.
