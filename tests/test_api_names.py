@@ -271,3 +271,17 @@ def test_report_parameters_old_names(report, old, new, value):
         assert coerce_parameters(report, {old: value}) == expected
     with pytest.raises(UsageError, match=f"Give the parameter '{new}' of report '{report.name}' once"):
         coerce_parameters(report, {old: value, new: value})
+
+
+def test_the_command_line_says_a_report_parameter_was_renamed(tiny_log_dir, tmp_path, monkeypatch, capsys):
+    from salesmetrics.cli.main import main
+    from salesmetrics.reports import runner
+
+    def checked_only(name, *, parameters, **options):  # the parameters are checked; no kernel starts
+        coerce_parameters(get_report(name), parameters)
+        return runner.ReportFiles()
+
+    monkeypatch.setattr(runner, "run_report", checked_only)
+    assert main(["report", "pipeline_health", str(tiny_log_dir), "--out", str(tmp_path), "-p", "group_by=team"]) == 0
+    warning = "salesmetrics report: warning: The parameter 'group_by' of report 'pipeline_health' is called 'by' now"
+    assert warning in capsys.readouterr().err
