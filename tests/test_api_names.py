@@ -205,6 +205,14 @@ def test_make_variants_overwrite(tmp_path):
     assert old == first
 
 
+def test_exercise_3_serial_share_serial_threshold(demo):
+    from salesmetrics.exercises.ex3_random_walks import serial_share
+
+    new = serial_share(demo, serial_threshold=2)
+    pd.testing.assert_series_equal(new, _old(lambda: serial_share(demo, n=2), "n"))
+    assert not new.equals(serial_share(demo))  # 3, the default, is another threshold
+
+
 # ------------------------------------------------------------------------------- seed -> random_state
 
 
