@@ -442,9 +442,7 @@ def test_pipeline_health_report_of_a_log_without_dates_shows_win_rates(tmp_path)
     from salesmetrics.reports.runner import run_report
 
     win_loss_log(out=tmp_path / "log")
-    files = run_report(
-        "pipeline_health", log=tmp_path / "log", out=tmp_path / "report", parameters={"group_by": "team"}
-    )
+    files = run_report("pipeline_health", log=tmp_path / "log", out=tmp_path / "report", parameters={"by": "team"})
     page = next(p for p in files if p.suffix == ".html").read_text(encoding="utf-8")
     assert "Win rates by team, from each deal" in page
     # Northwest: 2 won of 3 decided; Pacific: 1 of 4 (hand-counted from win_loss.csv)

@@ -184,15 +184,15 @@ def test_reasons_on_snapshots_are_cheap_and_complete(snap):
     model = StallPredictor(
         random_state=0, n_jobs=1, max_iter=60, max_depth=3, min_samples_leaf=50, l2_regularization=1.0
     ).fit(snap)
-    table = model.reasons(snap, n=3)
+    table = model.reasons(snap, top_n=3)
     assert len(table) == len(snap) and table.index.equals(snap.index)
     assert table.columns[:5].tolist() == ["deal_id", "as_of", "owner", "stage", "risk"]
     with_reason = table["reason_1"].notna()
     assert with_reason.mean() > 0.5
     assert (table.loc[with_reason, "effect_1"] >= table.loc[with_reason, "effect_2"].fillna(0)).all()
     assert table.loc[with_reason, "feature_1"].isin(FEATURES).all()
-    with pytest.raises(UsageError, match="n must be 1 or more"):
-        model.reasons(snap, n=0)
+    with pytest.raises(UsageError, match="top_n must be 1 or more"):
+        model.reasons(snap, top_n=0)
 
 
 # ------------------------------------------------------------------------------- censoring of won (ADR 0027)
@@ -334,8 +334,8 @@ def test_explain_runs_under_the_models_thread_limit():
             return self.inner.predict_proba(matrix)
 
     model.estimator_ = Spy(model.estimator_)
-    explain(model, X[:5], n=1)
-    model.reasons(X[:5], n=1)
+    explain(model, X[:5], top_n=1)
+    model.reasons(X[:5], top_n=1)
     assert seen == [{limit}, {limit}]
 
 

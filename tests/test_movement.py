@@ -110,7 +110,7 @@ def test_shuffling_and_duplicating_rows_change_nothing(frames, rnd, period):
     for other in (_log(shuffled), _log(doubled)):
         a, b = deal_scores(base), deal_scores(other)
         pd.testing.assert_frame_equal(_sorted(a, "deal_id"), _sorted(b, "deal_id"))
-        a, b = score_groups(base, "owner", period), score_groups(other, "owner", period)
+        a, b = score_groups(base, by="owner", period=period), score_groups(other, by="owner", period=period)
         pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
 
 
@@ -126,13 +126,13 @@ def test_identities_as_of_and_subsets(frames, period, by, cut_hours):
     d = deal_scores(log, as_of)
     assert (d["movements"] == d["adds"] + d["advances"] + d["regressions"] + d["losses"]).all()
     assert (d["adds"] <= 1).all() and (d["wins"] <= d["advances"]).all()
-    g = score_groups(log, by, period, as_of)
+    g = score_groups(log, as_of, by=by, period=period)
     assert (g["movements"] == g["adds"] + g["advances"] + g["regressions"] + g["losses"]).all()
     _check_waterfall(g)
     # scoring at as_of equals scoring the log truncated at as_of
     cut = truncate(log, as_of)
     pd.testing.assert_frame_equal(d, deal_scores(cut, as_of))
-    pd.testing.assert_frame_equal(g, score_groups(cut, by, period, as_of))
+    pd.testing.assert_frame_equal(g, score_groups(cut, as_of, by=by, period=period))
     # groups are sums of per deal pieces; per deal totals agree with the per deal scores
     pieces = deal_period_pieces(log, as_of, period)
     totals = pieces.groupby("deal_id")[["movements", "motions", "wins"]].sum()

@@ -55,7 +55,7 @@ def test_list_reports_reads_typed_parameters_and_allowed_values(tiny):
 def test_pipeline_health_declares_its_allowed_values():
     params = reports.get_report("pipeline_health").parameters
     assert params["period"].choices == ("W", "M", "Q")
-    assert params["group_by"].choices == ("owner", "team")
+    assert params["by"].choices == ("owner", "team")
     assert params["min_motions"].minimum == 1
 
 
@@ -115,7 +115,7 @@ def test_values_outside_the_declared_ones_are_rejected(tiny):
 def test_pipeline_health_values_rejected_before_running(tmp_path):
     for given, message in [
         ({"period": "Y"}, "Parameter 'period' of report 'pipeline_health' must be one of W, M, Q, not 'Y'"),
-        ({"group_by": "region"}, "must be one of owner, team, not 'region'"),
+        ({"by": "region"}, "must be one of owner, team, not 'region'"),
         ({"min_motions": "0"}, "must be at least 1"),
     ]:
         with pytest.raises(UsageError, match=message):
@@ -359,7 +359,23 @@ def test_cli_batch_and_resume(tiny_log_dir, tmp_path, capsys, monkeypatch):
     assert _files(out) == ["index.html", "tiny_report-east.html", "tiny_report-west.html"]
 
 
-def test_force_is_the_old_name_of_overwrite():
-    with pytest.warns(DeprecationWarning, match="overwrite="):
-        assert reports._overwrite(False, True) is True
-    assert reports._overwrite(True, None) is True and reports._overwrite(False, None) is False
+class _Stop(Exception):
+    """Raised by a spy to stop a report before its kernel starts."""
+
+
+def test_force_is_the_old_name_of_overwrite(tiny_log_dir, tmp_path, monkeypatch):
+    seen = []
+
+    def spy(wanted, record, overwrite):  # what the runner decides with: the value overwrite has inside
+        seen.append(overwrite)
+        raise _Stop
+
+    monkeypatch.setattr(reports, "_existing_state", spy)
+    where = {"log": tiny_log_dir, "out": tmp_path / "out", "folder": FIXTURES}
+    for run, options in ((reports.run_report, where), (reports.run_batch, {**where, "for_each": "team"})):
+        with pytest.warns(DeprecationWarning, match="overwrite="), pytest.raises(_Stop):
+            run("tiny_report", force=True, **options)
+        for given in ({"overwrite": True}, {}):
+            with pytest.raises(_Stop):
+                run("tiny_report", **given, **options)
+    assert seen == [True, True, False] * 2

@@ -172,8 +172,8 @@ def _report(risks, owners, features, threshold=0.5) -> StallRiskReport:
         as_of=pd.Timestamp("2024-07-31", tz="UTC"),
         horizon_days=30,
         threshold=threshold,
-        top=25,
-        group_by="owner",
+        top_n=25,
+        by="owner",
         currency=None,
         stages=("Lead",),
         deals=deals,
@@ -357,7 +357,7 @@ def test_a_tampered_card_with_a_foreign_class_is_refused(tiny_log_dir, tmp_path)
 def test_demo_report_ranks_every_open_deal_and_filters_only_the_ranking():
     log = sm.read_log(DEMO)
     as_of = "2024-09-30"
-    report = stall_risk_report(log, as_of=as_of, model="logistic", freq="M", top=10)
+    report = stall_risk_report(log, as_of=as_of, model="logistic", freq="M", top_n=10)
     cut = truncate(log, resolve_as_of(log, as_of))
     last = cut.stage_changes.groupby("deal_id")["stage"].last()
     assert sorted(report.deals["deal_id"]) == sorted(last[last.isin(log.model.stages)].index)
@@ -379,10 +379,10 @@ def test_bad_arguments_are_usage_errors():
     log = sm.read_log(DEMO)
     for kwargs, match in (
         ({"threshold": 1.5}, "threshold must be a probability"),
-        ({"group_by": "stage"}, "group_by must be 'owner' or 'team'"),
+        ({"by": "stage"}, "by must be 'owner' or 'team'"),
         ({"freq": "Q"}, "freq must be 'W' or 'M'"),
         ({"model": "forest"}, "model must be 'hgb' or 'logistic'"),
-        ({"top": 0}, "top must be a whole number"),
+        ({"top_n": 0}, "top_n must be a whole number"),
         ({"owner": "Nobody"}, "No deals with owner 'Nobody'"),
     ):
         with pytest.raises(UsageError, match=match):

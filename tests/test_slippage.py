@@ -97,8 +97,8 @@ def test_deal_slippage_by_hand(hand_log):
     assert d.loc["D2", cols].tolist() == [1, 1, 30, 0, 30]
     assert d.loc["D3", cols].tolist() == [0, 0, 0, 0, 0]
     assert d["serial_pusher"].tolist() == [True, False, False]
-    assert serial_pushers(hand_log, AS_OF, n=1).index.tolist() == ["D1", "D2"]
-    assert serial_pushers(hand_log, AS_OF, n=4).empty
+    assert serial_pushers(hand_log, AS_OF, serial_threshold=1).index.tolist() == ["D1", "D2"]
+    assert serial_pushers(hand_log, AS_OF, serial_threshold=4).empty
     with pytest.raises(UsageError):
         deal_slippage(hand_log, AS_OF, serial_threshold=0)
 
@@ -278,7 +278,7 @@ def test_slippage_report_periods_and_groups_by_hand(report_log):
         1,
     ]
     assert groups.loc["bob", ["deals", "open_deals", "close_date_pushes", "back_and_forth"]].tolist() == [2, 1, 0, 0]
-    by_team = slippage_report(report_log, AS_OF, group_by="team", period="Q")
+    by_team = slippage_report(report_log, AS_OF, by="team", period="Q")
     assert by_team.groups["team"].tolist() == ["(no team)"] and by_team.groups["deals"].item() == 4
     assert by_team.periods["period"].tolist() == ["2024Q1", "2024Q2"]
     only_bob = slippage_report(report_log, AS_OF, owner="bob")
@@ -301,7 +301,7 @@ def test_slippage_report_tables_and_plots(report_log):
     assert r.plot_groups().texts  # no serial pusher at 4: a note, not empty axes
     with pytest.raises(UsageError, match="No table 'walks'"):
         r.table("walks")
-    for bad in ({"period": "Y"}, {"group_by": "region"}, {"serial_threshold": 0}, {"top_n": 0}, {"owner": "zed"}):
+    for bad in ({"period": "Y"}, {"by": "region"}, {"serial_threshold": 0}, {"top_n": 0}, {"owner": "zed"}):
         with pytest.raises(UsageError):
             slippage_report(report_log, AS_OF, **bad)
     plt.close("all")

@@ -159,7 +159,7 @@ def test_every_report_table_on_the_demo_log_is_readable():
         page = t._repr_html_()
         assert not any(SNAKE.match(h) for h in t.headers), t.headers
         assert "NaN" not in page and "+00:00" not in page
-    assert readable(s.table("serial_pushers", n=5)).shown.startswith("5 of ")
+    assert readable(s.table("serial_pushers", top_n=5)).shown.startswith("5 of ")
 
 
 @pytest.mark.parametrize("value", [0.5, 1.0])

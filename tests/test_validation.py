@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from builders import write_tiny_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,6 +168,26 @@ def test_bad_cells_in_an_offset_column_are_unparseable_not_mixed():
     (p,) = problems
     assert (p.code, p.rows, p.values) == ("unparseable_timestamp", (3, 4), ("2024-02-31T10:00:00+00:00", "yesterday"))
     assert parsed.notna().tolist() == [True, False, False, True]
+
+
+def test_an_impossible_date_without_an_offset_is_not_a_date_not_mixed_time_zones(tmp_path):
+    # every other time has an offset; 31 February has no zone to mix: it is no date, in either day-month order
+    folder = write_tiny_log(tmp_path / "log")
+    deals = (folder / "deals.csv").read_text().splitlines()
+    deals[1] = deals[1].replace("2024-01-02 09:00", "2024-01-02T09:00:00+01:00")
+    deals[2] = deals[2].replace("2024-01-05 10:00", "31/02/2024")
+    deals[3] = deals[3].replace("2024-02-01 08:00", "2024-02-01T08:00:00+01:00")
+    (folder / "deals.csv").write_text("\n".join(deals) + "\n")
+    _, problems = check_log(folder)
+    (p,) = problems.errors
+    assert (p.code, p.file, p.column, p.rows, p.values) == (
+        "unparseable_timestamp",
+        "deals.csv",
+        "created_at",
+        (3,),
+        ("31/02/2024",),
+    )
+    assert "1 cell is not a date or time" in p.message and "time zone" not in p.message
 
 
 def test_spreadsheet_text_in_an_offset_column_fills_in():

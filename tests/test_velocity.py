@@ -429,7 +429,7 @@ def test_velocity_report_tables_plots_and_arguments(log):
     import matplotlib
 
     matplotlib.use("Agg")
-    r = velocity_report(log, AS_OF, group_by="team", period="W")
+    r = velocity_report(log, AS_OF, by="team", period="W")
     assert r.table("time_in_stage")["stage"].tolist() == ["Lead", "Qualified", "Commit"]
     assert r.table("responsiveness")["team"].tolist() == ["west", "east"]  # slowest first
     assert r.table("commit")["n_committed"].tolist() == [4]
@@ -443,7 +443,7 @@ def test_velocity_report_tables_plots_and_arguments(log):
         "D",
         "E",
     ]
-    for bad in ({"period": "Y"}, {"group_by": "region"}, {"response_hours": 0}, {"team": "north"}):
+    for bad in ({"period": "Y"}, {"by": "region"}, {"response_hours": 0}, {"team": "north"}):
         with pytest.raises(UsageError):
             velocity_report(log, AS_OF, **bad)
     plt.close("all")

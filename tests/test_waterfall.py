@@ -197,7 +197,9 @@ def test_a_deal_due_later_than_the_period():
     )
     due = waterfall(log, pipeline="due", as_of="2024-01-31")
     assert moves_of(due) == [] and due.bridge.empty
-    assert int(score_groups(log, "owner", "M", "2024-01-31")["won_count"].sum()) == 0  # today's definition agrees
+    assert (
+        int(score_groups(log, "2024-01-31", by="owner", period="M")["won_count"].sum()) == 0
+    )  # today's definition agrees
     all_ = waterfall(log, pipeline="all", as_of="2024-01-31")
     assert moves_of(all_) == [("D6", "2024-01", "created", 70.0, 1, 70.0), ("D6", "2024-01", "won", 70.0, -1, -70.0)]
     exclusive = waterfall(log, pipeline="all", classify="exclusive", as_of="2024-01-31")
@@ -304,7 +306,7 @@ def _same_as_score_groups(log, by, period, as_of=None) -> None:
     """``--pipeline due --classify flows`` gives the numbers of movement.score_groups (decision 0007)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sm.DataNote)
-        old = score_groups(log, by, period, as_of)
+        old = score_groups(log, as_of, by=by, period=period)
         new = waterfall(log, period=period, by=by, pipeline="due", classify="flows", as_of=as_of).bridge
     both = old.merge(new, on=[by, "period"], how="outer", suffixes=("_old", "_new")).fillna(0)
     for unit in ("count", "amount"):

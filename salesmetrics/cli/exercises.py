@@ -107,7 +107,7 @@ def _cmd_make(args: argparse.Namespace) -> int:
         exercises=args.exercise,
         data=args.data,
         cohort=args.cohort,
-        force=args.overwrite,
+        overwrite=args.overwrite,
         folder=args.notebooks,
         add=args.add,
     )

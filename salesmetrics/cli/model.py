@@ -439,7 +439,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             out["p_stall"] = proba[:, -1] if proba.shape[1] > 1 else model.risk(snap)
         out["risk"] = model._risk_from_proba(proba)
         if args.reasons:
-            table = model.reasons(snap, n=args.reasons)
+            table = model.reasons(snap, top_n=args.reasons)
             for k in range(1, args.reasons + 1):
                 if f"reason_{k}" in table:
                     out[f"reason_{k}"] = table[f"reason_{k}"].to_numpy()

@@ -32,6 +32,7 @@ import pandas as pd
 
 from salesmetrics._util.atomic import write_text_atomic
 from salesmetrics._util.output import check_output_file
+from salesmetrics._util.text import plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.exercises import exercise_modules
 from salesmetrics.exercises.notebook import _read_trainees_csv
@@ -214,9 +215,9 @@ def render_class_view(view: ClassView) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>Class progress: {_e(view.folder.name)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Class progress: {_e(view.folder.name)}</h1>",
-        f"<p>{len(view.trainees)} trainee{'s' if len(view.trainees) != 1 else ''}, "
-        f"{len(view.exercises)} exercise{'s' if len(view.exercises) != 1 else ''}, read from "
-        f"{len(view.files)} progress file{'s' if len(view.files) != 1 else ''}. Questions solved per trainee "
+        f"<p>{plural(len(view.trainees), 'trainee')}, "
+        f"{plural(len(view.exercises), 'exercise')}, read from "
+        f"{plural(len(view.files), 'progress file')}. Questions solved per trainee "
         "and exercise; a trainee listed in trainees.csv without a progress file has done nothing yet.</p>",
         "<h2 id='who'>Who has done what</h2>",
         "<table id='who-table'><thead><tr><th>trainee</th>",

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.text import agree, plural
+
 MAX_NAMED = 3  # how many offending labels a message names
 
 
@@ -205,12 +207,12 @@ def compare_value(
             return OK
         parts = []
         if extra:
-            s = "item that does not" if len(extra) == 1 else "items that do not"
-            parts.append(f"holds {len(extra)} {s} belong ({_labels(extra)})")
+            does = agree(len(extra), "does", "do")
+            parts.append(f"holds {plural(len(extra), 'item')} that {does} not belong ({_labels(extra)})")
         if missing:
-            parts.append(f"{len(missing)} {'item is' if len(missing) == 1 else 'items are'} missing")
+            parts.append(f"{plural(len(missing), 'item', verb=('is', 'are'))} missing")
         if not extra:  # "Your answer is missing 2 items.": a sentence that reads on its own
-            return _fail(f"{what} is missing {len(missing)} {'item' if len(missing) == 1 else 'items'}.")
+            return _fail(f"{what} is missing {plural(len(missing), 'item')}.")
         return _fail(f"{what} " + ", and ".join(parts) + ".")
     if isinstance(expected, list | tuple):
         if not isinstance(answer, list | tuple | pd.Series | pd.Index | np.ndarray):
@@ -242,8 +244,8 @@ def compare_value(
         ]
         if wrong:
             return _fail(
-                f"The {'entry' if len(wrong) == 1 else 'entries'} for {_labels(wrong)} "
-                f"{'is' if len(wrong) == 1 else 'are'} not right."
+                f"The {agree(len(wrong), 'entry', 'entries')} for {_labels(wrong)} "
+                f"{agree(len(wrong), 'is', 'are')} not right."
             )
         return OK
     if expected is None:
@@ -360,11 +362,11 @@ def compare_frame(
         if missing:
             by_index = [c for c in missing if c in (got.index.names or [])]
             hint = f" ({_labels(by_index)} is in the index: use .reset_index())" if by_index else ""
-            return _fail(f"Missing {'column' if len(missing) == 1 else 'columns'} {_labels(missing, 6)}{hint}.")
+            return _fail(f"Missing {agree(len(missing), 'column', 'columns')} {_labels(missing, 6)}{hint}.")
         extra = [c for c in got.columns if c not in want.columns]
         if extra:
             return _fail(
-                f"Unexpected {'column' if len(extra) == 1 else 'columns'} {_labels(extra, 6)}: "
+                f"Unexpected {agree(len(extra), 'column', 'columns')} {_labels(extra, 6)}: "
                 f"keep only {_labels(list(want.columns), 8)}."
             )
         if check_column_order and list(got.columns) != list(want.columns):
@@ -432,7 +434,7 @@ def _compare_records(got, want, rtol, atol, check_row_order) -> Comparison:
     wrong = sum(extra.values()) or int((~same).sum())
     position = next((i for i, key in enumerate(_row_keys(got)) if key in extra), int(np.flatnonzero(~same)[0]))
     first = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in got.iloc[position].items()}
-    verb = "does" if wrong == 1 else "do"
+    verb = agree(wrong, "does", "do")
     return _fail(f"{wrong} of your {len(got)} rows {verb} not belong (for example {short_repr(first, 120)}).")
 
 

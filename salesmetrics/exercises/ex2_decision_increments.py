@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exercises.exercise import Exercise
 from salesmetrics.exercises.kinds import (
     Case,
@@ -132,8 +133,9 @@ def plot_answer(log) -> str:
     return "A" if rho > 0 else "B"
 
 
-def stalled_deals(log, n: int = N_STALLED) -> pd.DataFrame:
-    """The ``n`` open deals with the most interactions since their last movement (ties: most days since it,
+@renamed(n="top_n")
+def stalled_deals(log, top_n: int = N_STALLED) -> pd.DataFrame:
+    """The ``top_n`` open deals with the most interactions since their last movement (ties: most days since it,
     then deal id). Columns: ``owner, current_stage, interactions_since_movement, days_since_movement,
     last_movement``; indexed by ``deal_id``."""
     scores = _deal_scores(log).set_index("deal_id")
@@ -150,7 +152,7 @@ def stalled_deals(log, n: int = N_STALLED) -> pd.DataFrame:
     table = table.sort_values(
         ["interactions_since_movement", "days_since_movement"], ascending=[False, False], kind="stable"
     )
-    table = table.head(n)[
+    table = table.head(top_n)[
         ["owner", "current_stage", "interactions_since_movement", "days_since_movement", "last_movement"]
     ]
     return table.round({"days_since_movement": 1})

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import UsageError
 from salesmetrics.exercises.exercise import Exercise
 from salesmetrics.exercises.kinds import Case, ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
@@ -84,11 +85,12 @@ def pushes_per_deal(log) -> pd.Series:
     return pushes[pushes.index.isin(log.close_date_changes["deal_id"])]
 
 
-def serial_share(log, n: int = SERIAL) -> pd.Series:
-    """Per owner: the share of their deals pushed at least ``n`` times (``serial_pusher_share`` of
+@renamed(n="serial_threshold")  # its name before 0.2.0 (decision 0046)
+def serial_share(log, serial_threshold: int = SERIAL) -> pd.Series:
+    """Per owner: the share of their deals pushed at least ``serial_threshold`` times (``serial_pusher_share`` of
     :func:`salesmetrics.metrics.random_walks.slippage`)."""
     check_needs(log, ("close_date_changes",), ID)
-    return slippage(log, serial_threshold=n).owners["serial_pusher_share"]
+    return slippage(log, serial_threshold=serial_threshold).owners["serial_pusher_share"]
 
 
 def push_band(days) -> str:

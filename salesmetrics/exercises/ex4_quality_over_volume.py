@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exercises.exercise import Exercise
 from salesmetrics.exercises.kinds import ChoiceQuestion, FrameQuestion, ReflectionQuestion, ValueQuestion
 from salesmetrics.exercises.question import Mistake
@@ -91,10 +92,11 @@ def prediction_answer(log) -> str:
     return "A" if volume > quality else "B"
 
 
-def half_owners(owners: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """A random half of the owners (drawn with ``seed``, kept in name order): one "half as many owners" of
-    question 5."""
-    rng = np.random.default_rng(seed)
+@renamed(seed="random_state")
+def half_owners(owners: pd.DataFrame, random_state: int = 0) -> pd.DataFrame:
+    """A random half of the owners (drawn with ``random_state``, kept in name order): one "half as many owners"
+    of question 5."""
+    rng = np.random.default_rng(random_state)
     table = owners.sort_index()
     keep = np.sort(rng.choice(len(table), len(table) // 2, replace=False))
     return table.iloc[keep]
@@ -107,8 +109,8 @@ def _width(owners: pd.DataFrame, random_state: int = 0) -> float:
 
 def half_widths(owners: pd.DataFrame, n_halves: int = N_HALVES) -> np.ndarray:
     """Widths of the decision-rate interval for wins over ``n_halves`` random halves of the owners (halves drawn
-    with seeds 0, 1, ...; the same bootstrap settings as for all owners)."""
-    return np.array([_width(half_owners(owners, seed=k), random_state=k) for k in range(n_halves)])
+    with random states 0, 1, ...; the same bootstrap settings as for all owners)."""
+    return np.array([_width(half_owners(owners, random_state=k), random_state=k) for k in range(n_halves)])
 
 
 def interval_widths(log) -> tuple[float, float]:

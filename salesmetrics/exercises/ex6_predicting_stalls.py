@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exercises.ex6_models import (
     HORIZON_DAYS,
     MODEL,
@@ -121,16 +122,17 @@ def plot_labels(snap: pd.DataFrame, train=None, test=None, ax=None):
     return ax.figure
 
 
-def plot_reasons(model, rows: pd.DataFrame, n: int = 5, ax=None):
-    """The riskiest row of ``rows``: its ``n`` strongest reasons as bars (percentage points of stall risk
+@renamed(n="top_n")
+def plot_reasons(model, rows: pd.DataFrame, top_n: int = 5, ax=None):
+    """The riskiest row of ``rows``: its ``top_n`` strongest reasons as bars (percentage points of stall risk
     each feature adds against a typical deal), in plain words. Returns the figure."""
     import matplotlib.pyplot as plt
 
     with one_thread():
-        why = explain(model, rows, n=n)
+        why = explain(model, rows, top_n=top_n)
     row = why.loc[why["risk"].idxmax()]
-    words = [row[f"reason_{k}"] for k in range(1, n + 1)]
-    effects = [row[f"effect_{k}"] for k in range(1, n + 1)]
+    words = [row[f"reason_{k}"] for k in range(1, top_n + 1)]
+    effects = [row[f"effect_{k}"] for k in range(1, top_n + 1)]
     shown = [(w, 100 * e) for w, e in zip(words, effects, strict=True) if isinstance(w, str) and np.isfinite(e)]
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 0.5 * max(len(shown), 1) + 1.6))

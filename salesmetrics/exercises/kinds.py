@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from salesmetrics._util.text import plural
 from salesmetrics.exercises.blank import BLANK
 from salesmetrics.exercises.compare import Comparison, compare_frame, compare_value, short_repr
 from salesmetrics.exercises.feedback import State, message_box, show_message
@@ -424,7 +425,7 @@ class ReflectionQuestion(Question):
         if words < self.min_words:
             return self._feedback(
                 State.RECORDED,
-                f"Recorded, {words} word{'s' if words != 1 else ''}: write two or three sentences (at least "
+                f"Recorded, {plural(words, 'word')}: write two or three sentences (at least "
                 f"{self.min_words} words), in your own words. It is kept for you and your trainer, not marked.",
                 "too short",
             )

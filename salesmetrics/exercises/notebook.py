@@ -24,6 +24,7 @@ from typing import Any
 from salesmetrics._util.atomic import write_text_atomic
 from salesmetrics._util.csv_safe import csv_rows, unescape_cell
 from salesmetrics._util.output import check_output_folder
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import UsageError
 from salesmetrics.exercises import NOTEBOOKS, exercise_modules, find_exercise
 from salesmetrics.exercises.progress import name_key
@@ -212,6 +213,7 @@ def _check_log_needs(data: str, modules: Sequence[ModuleType]) -> None:
         )
 
 
+@renamed(force="overwrite")  # its name before 0.2.0: one replace flag (decision 0040)
 def make_variants(
     trainees: Sequence[str],
     out: str | Path,
@@ -219,7 +221,7 @@ def make_variants(
     exercises: Iterable[str] | None = None,
     data: str | None = None,
     cohort: str = "",
-    force: bool = False,
+    overwrite: bool = False,
     folder: str | Path | None = None,
     add: bool = False,
 ) -> list[Path]:
@@ -228,7 +230,7 @@ def make_variants(
 
     The seed is :func:`~salesmetrics.exercises.variants.seed_for` of the name and ``cohort``, so the same list gives
     the same variants again, and another cohort gets other numbers. Existing notebooks are not replaced unless
-    ``force``; with ``add`` they are left alone and only the missing ones are written (a late joiner, a new
+    ``overwrite``; with ``add`` they are left alone and only the missing ones are written (a late joiner, a new
     exercise). ``trainees.csv`` keeps the trainees already in it and adds or updates those given. Every file is
     written atomically. Returns the notebooks written.
     """
@@ -249,7 +251,7 @@ def make_variants(
         what="the trainees' notebooks (it is created if it does not exist)",
         replaces=False,
     )
-    if add and force:
+    if add and overwrite:
         raise UsageError("--add keeps existing notebooks and --overwrite replaces them: pass only one of them.")
     earlier = _read_trainees_csv(out / "trainees.csv")
     folders: dict[str, str] = {}
@@ -274,7 +276,7 @@ def make_variants(
         sources[module.ID] = read_notebook(path)
     targets = [out / folders[name] / f"{m.ID}.ipynb" for name in trainees for m in modules]
     existing = [t for t in targets if t.exists()]
-    if existing and not force and not add:
+    if existing and not overwrite and not add:
         raise UsageError(
             f"{len(existing)} of the notebooks already exist (e.g. {existing[0]}). To add only the missing ones "
             "(a late joiner, a new exercise) and leave the others alone, pass --add; --overwrite replaces them, and "

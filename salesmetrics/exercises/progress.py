@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from salesmetrics._util.atomic import write_text_atomic
+from salesmetrics._util.text import plural
 
 ENV = "SALESMETRICS_PROGRESS"
 OFF = {"off", "none", "0", "false", "no"}
@@ -206,7 +207,7 @@ class ProgressStore:
             return _empty(), "shape", "is not a salesmetrics progress file (no 'trainees' mapping)"
         clean, dropped = _clean(data)
         if dropped:
-            return clean, "repaired", f"{dropped} entr{'y' if dropped == 1 else 'ies'} of the wrong type"
+            return clean, "repaired", f"{plural(dropped, 'entry')} of the wrong type"
         return clean, "ok", ""
 
     def _read_for_update(self) -> dict[str, Any] | None:
@@ -440,9 +441,9 @@ def question_line(q_id: str, rec: dict[str, Any] | None) -> str:
     state = "solved" if solved(rec) else last
     bits = []
     n = rec.get("attempts", 0)
-    bits.append(f"{n} attempt{'s' if n != 1 else ''}")
+    bits.append(plural(n, "attempt"))
     if rec.get("hints"):
-        bits.append(f"{rec['hints']} hint{'s' if rec['hints'] != 1 else ''}")
+        bits.append(plural(rec["hints"], "hint"))
     if rec.get("solution_seen"):
         bits.append("solution shown")
     if state == "solved" and last != "correct":

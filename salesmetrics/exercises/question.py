@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from salesmetrics._util.text import agree, plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.exercises.blank import BLANK, is_blank, partly_blank
 from salesmetrics.exercises.compare import Comparison, compare_value, short_repr
@@ -254,8 +255,7 @@ class Question:
         if not hints:
             text = "No hint for this one: re-read the explanation above the question."
         elif not 1 <= n <= len(hints):
-            many = len(hints) != 1
-            text = f"There {'are' if many else 'is'} {len(hints)} hint{'s' if many else ''}: "
+            text = f"There {agree(len(hints), 'is', 'are')} {plural(len(hints), 'hint')}: "
             text += f"use hint(1) to hint({len(hints)})."
         else:
             text = hints[n - 1]

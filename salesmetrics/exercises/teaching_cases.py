@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics.log.prepare import stage_entries
+from salesmetrics.metrics.movement import local_us, period_index, period_labels
 from salesmetrics.metrics.scoring import score
 
 
@@ -82,9 +83,9 @@ def ensure_single_motion_week(log, seed: int):
     rng = np.random.default_rng([int(seed), 2])
     row = candidates.iloc[int(rng.integers(len(candidates)))]
     acts = log.activities.merge(log.deals[["deal_id", "owner"]], on="deal_id", how="left")
-    local = acts["occurred_at"].dt.tz_localize(None).dt.normalize()
-    monday = (local - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.strftime("%Y-%m-%d")
-    week = acts.index[(acts["owner"] == row["owner"]) & (monday == row["period"])]
+    acts = acts[acts["occurred_at"].notna()]
+    monday = np.array(period_labels(period_index(local_us(acts["occurred_at"]), "W"), "W"))  # as score labels weeks
+    week = acts.index[(acts["owner"] == row["owner"]).to_numpy() & (monday == row["period"])]
     if len(week) < 2:
         return log
     first = acts.loc[week, "occurred_at"].idxmin()

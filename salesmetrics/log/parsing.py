@@ -87,6 +87,8 @@ def parse_timestamps(
     n_aware = int(aware.sum())
     # cells that are not dates at all are reported as unparseable below, not as naive timestamps
     naive = ~aware & values.str.contains(_DATE_LIKE, regex=True)
+    if n_aware and naive.any():  # '31/02/2024' looks like a date without a zone, but is no date: reported below
+        naive &= _real_dates(values.where(naive))
     n_naive = int(naive.sum())
     if n_aware and n_naive:
         minority = aware[aware] if n_aware <= n_naive else naive[naive]
@@ -162,6 +164,17 @@ def _repeated_hour(lost: pd.Series, text: pd.Series, tz: str, where: dict, offse
             **where,
         )
     )
+
+
+def _real_dates(cells: pd.Series) -> pd.Series:
+    """Whether each cell is a date that exists (read month-first or day-first); missing cells are not.
+
+    >>> _real_dates(pd.Series(["2024-02-29", "31/02/2024", "15/01/2024", None])).tolist()
+    [True, False, True, False]
+    """
+    month_first = pd.to_datetime(cells, format="mixed", dayfirst=False, errors="coerce")
+    day_first = pd.to_datetime(cells, format="mixed", dayfirst=True, errors="coerce")
+    return month_first.notna() | day_first.notna()
 
 
 def _in_range(

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import CurrencyError, DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, subset_deals, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.movement import (
+    PERIODS,
     US_PER_DAY,
     check_period,
     epoch_us,
@@ -360,13 +362,15 @@ def _exclusive(rows: list[tuple]) -> list[tuple]:
     return [(bucket, rows[0][1], value, count, change, 0)]
 
 
+@as_of_after_log("period", "by", "pipeline", "classify", "as_of", "rates", not_as_of=PERIODS)
 def waterfall(
     log: SalesLog,
+    as_of=None,
+    *,
     period: str = "M",
     by: str | None = None,
     pipeline: str = "due",
     classify: str = "flows",
-    as_of=None,
     rates: dict[str, float] | None = None,
 ) -> Waterfall:
     """The pipeline waterfall per period: moves (one row per deal, period and bucket) and the bridge.
@@ -374,6 +378,8 @@ def waterfall(
     Parameters
     ----------
     log : SalesLog
+    as_of : date, time or None
+        Nothing after it is seen (default: the latest event).
     period : {"W", "M", "Q"}
         Calendar periods in the log's time zone.
     by : {"owner", "team"} or None
@@ -382,15 +388,13 @@ def waterfall(
         ``due``: open deals expected to close by the period's end (decision 0007); ``all``: every open deal.
     classify : {"flows", "exclusive"}
         ``flows``: every flow of a deal; ``exclusive``: at most one bucket per deal and period.
-    as_of : date, time or None
-        Nothing after it is seen (default: the latest event).
     rates : dict or None
         Value of one unit of each deal currency in the log's currency; needed when deals carry several.
 
     Examples
     --------
     >>> import salesmetrics as sm
-    >>> w = waterfall(sm.read_log("datasets/demo"), period="Q", pipeline="all", as_of="2024-06-30")
+    >>> w = waterfall(sm.read_log("datasets/demo"), "2024-06-30", period="Q", pipeline="all")
     >>> b = w.bridge
     >>> change = b[[f"{x}_count" for x in BUCKETS]].sum(axis=1)
     >>> bool((b["opening_count"] + change == b["closing_count"]).all())
@@ -413,7 +417,7 @@ def waterfall(
         warnings.warn(
             f"{int(deleted.sum()):,} soft-deleted deals (is_deleted true; e.g. {names}) are left out of the waterfall.",
             DataNote,
-            stacklevel=2,
+            stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
         )
         log = subset_deals(log, log.deals[~deleted.to_numpy()])
     if pipeline == "due" and not len(log.close_date_changes):
@@ -421,7 +425,7 @@ def waterfall(
             "The log has no close-date changes, so no deal is expected to close in any period and the 'due' "
             "pipeline is empty; use pipeline 'all' (--pipeline all) for every open deal.",
             DataNote,
-            stacklevel=2,
+            stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
         )
     rate = deal_rates(log, rates)
     deals = log.deals

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import index_in
+from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics._util.text import plural
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import DataNote, UsageError
@@ -191,11 +192,12 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
     )
 
 
-def note_deals_left_out(deals: int, scored: int, undated: int, as_of) -> None:
+def note_deals_left_out(deals: int, scored: int, undated: int, as_of, stacklevel: int = 3) -> None:
     """Say why per-deal scores have fewer rows than the log has deals, when the reason is not the obvious one.
 
     Deals created after ``as_of`` are left out by definition; a :class:`~salesmetrics.DataNote` says so when
     that leaves nothing, and names deals that no ``as_of`` can include (no ``created_at``, no stage entry).
+    ``stacklevel`` is the frame the note names, as in :func:`warnings.warn` (3: the caller's caller).
     """
     when = f"{as_of:%Y-%m-%d %H:%M}" if hasattr(as_of, "strftime") else str(as_of)
     if deals and not scored:
@@ -203,7 +205,7 @@ def note_deals_left_out(deals: int, scored: int, undated: int, as_of) -> None:
             f"No deal is known at as_of ({when}): every deal was created or first dated later, so the result is "
             "empty; choose a later as_of (leave it out for the latest event).",
             DataNote,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     elif undated:
         warnings.warn(
@@ -211,7 +213,7 @@ def note_deals_left_out(deals: int, scored: int, undated: int, as_of) -> None:
             "stage entry, so no as_of includes them: they are left out of the scores "
             "(`salesmetrics validate` lists them).",
             DataNote,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -469,7 +471,8 @@ def group_scores(pieces: pd.DataFrame, deals: pd.DataFrame, by: str, period: str
     return summed[columns].reset_index(drop=True)
 
 
-def score_groups(log: SalesLog, by: str = "owner", period: str = "M", as_of=None, motions=None) -> pd.DataFrame:
+@as_of_after_log("by", "period", "as_of", "motions", not_as_of=("owner", "team"))
+def score_groups(log: SalesLog, as_of=None, *, by: str = "owner", period: str = "M", motions=None) -> pd.DataFrame:
     """Scores per owner or team and period, with the pipeline waterfall.
 
     Examples
@@ -496,7 +499,7 @@ def score_groups(log: SalesLog, by: str = "owner", period: str = "M", as_of=None
             "waterfall columns (opening, created, won, lost, pushed_out, pulled_in, reopened, closing) count "
             "nothing; the movement and motion columns are unaffected.",
             DataNote,
-            stacklevel=2,
+            stacklevel=3,  # the caller of score_groups, past the as_of_after_log wrapper
         )
     as_of = resolve_as_of(log, as_of)
     pieces = deal_period_pieces(log, as_of, period, motions=motions)
@@ -507,6 +510,6 @@ def score_groups(log: SalesLog, by: str = "owner", period: str = "M", as_of=None
             f"No dated event of the log falls at or before as_of ({as_of:%Y-%m-%d %H:%M}), so there is no "
             "period to score and the result is empty.",
             DataNote,
-            stacklevel=2,
+            stacklevel=3,  # the caller of score_groups, past the as_of_after_log wrapper
         )
     return scores

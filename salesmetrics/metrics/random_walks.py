@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
@@ -222,16 +223,18 @@ def deals_and_changes(log: SalesLog, as_of: pd.Timestamp, serial_threshold: int)
     return table[columns].sort_index(kind="stable"), changes
 
 
-def serial_pushers(log: SalesLog, as_of=None, n: int = 3) -> pd.DataFrame:
-    """The deals whose close date was pushed at least ``n`` times by ``as_of`` (rows of :func:`deal_slippage`).
+@renamed(n="serial_threshold")
+def serial_pushers(log: SalesLog, as_of=None, serial_threshold: int = 3) -> pd.DataFrame:
+    """The deals whose close date was pushed at least ``serial_threshold`` times by ``as_of`` (rows of
+    :func:`deal_slippage`); ``n`` is its name before 0.2.0 (the threshold is ``serial_threshold`` everywhere).
 
     Examples
     --------
     >>> import salesmetrics as sm
-    >>> len(serial_pushers(sm.read_log("datasets/demo"), as_of="2025-06-30", n=5))
+    >>> len(serial_pushers(sm.read_log("datasets/demo"), as_of="2025-06-30", serial_threshold=5))
     42
     """
-    deals = deal_slippage(log, as_of, serial_threshold=n)
+    deals = deal_slippage(log, as_of, serial_threshold=serial_threshold)
     return deals[deals["serial_pusher"]]
 
 

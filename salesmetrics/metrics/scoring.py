@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesmetrics._util.atomic import writing
+from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import OutputError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,7 +33,8 @@ def check_by_period(by: str, period: str | None) -> None:
         raise UsageError(f"period {period!r} is not allowed; use one of: W (week), M (month), Q (quarter).")
 
 
-def score(log: SalesLog, by: str = "deal", period: str = "M", as_of=None, **params) -> pd.DataFrame:
+@as_of_after_log("by", "period", "as_of", not_as_of=BY)
+def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **params) -> pd.DataFrame:
     """Score a log per deal, or per owner or team and period (``W``, ``M`` or ``Q`` in the log's time zone).
 
     ``by="deal"`` gives one row per deal known at ``as_of`` (``period`` is not used); ``by="owner"`` or
@@ -61,7 +63,8 @@ def score(log: SalesLog, by: str = "deal", period: str = "M", as_of=None, **para
         scores = movement.deal_scores(log, as_of)
         deals = log.deals
         undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
-        movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of)
+        # stacklevel 4: the caller of score, past the as_of_after_log wrapper
+        movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
         return scores
     return movement.score_groups(log, by=by, period=period or "M", as_of=as_of)
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import cut_at
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.stage_times import km_median
 from salesmetrics.metrics.stays import (
+    GROUPS,
     UNKNOWN_DEAL,
     check_by,
     days_between,
@@ -57,7 +59,8 @@ def _period_grid(log: SalesLog, moves: pd.DataFrame, period: str | None, as_of: 
     return [str(p) for p in local], starts, pd.DatetimeIndex(ends)
 
 
-def sales_velocity(log: SalesLog, by: str | None = "owner", period: str | None = "M", as_of=None) -> pd.DataFrame:
+@as_of_after_log("by", "period", "as_of", not_as_of=GROUPS)
+def sales_velocity(log: SalesLog, as_of=None, *, by: str | None = "owner", period: str | None = "M") -> pd.DataFrame:
     """Sales velocity per group and period, with its four factors.
 
     ``velocity = open_deals × win_rate × avg_won_amount / avg_cycle_days`` (an amount per day):
@@ -78,7 +81,7 @@ def sales_velocity(log: SalesLog, by: str | None = "owner", period: str | None =
     Examples
     --------
     >>> import salesmetrics as sm
-    >>> v = sales_velocity(sm.read_log("datasets/demo"), by=None, period="Q", as_of="2024-12-31")
+    >>> v = sales_velocity(sm.read_log("datasets/demo"), "2024-12-31", by=None, period="Q")
     >>> v[["period", "open_deals", "wins", "losses"]].tail(2).to_string(index=False)
     'period  open_deals  wins  losses\\n2024Q3         140    65     246\\n2024Q4         148    90     254'
     """

@@ -13,13 +13,13 @@ Definitions are in ``docs/metrics.md``; the choice of statistic is argued in
 from __future__ import annotations
 
 import html
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
@@ -125,14 +125,7 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _old_name(n_bootstrap: int, n_boot: int | None) -> int:
-    """``n_boot`` was this parameter's name before 0.2.0 (one name everywhere: ``n_bootstrap``, as in evaluate)."""
-    if n_boot is None:
-        return n_bootstrap
-    warnings.warn("n_boot= is deprecated; use n_bootstrap=", DeprecationWarning, stacklevel=3)
-    return n_boot
-
-
+@renamed(n_boot="n_bootstrap")  # its name before 0.2.0 (one name everywhere, as in evaluate)
 def rank_correlations(
     owners: pd.DataFrame,
     x: Iterable[str] = ("motions", "decision_rate"),
@@ -140,8 +133,6 @@ def rank_correlations(
     n_bootstrap: int = 2000,
     ci: float = 0.95,
     random_state: int | np.random.Generator | None = 0,
-    *,
-    n_boot: int | None = None,
 ) -> pd.DataFrame:
     """Spearman's rho of each ``x`` column with each ``y`` column over owners, with a percentile bootstrap CI.
 
@@ -157,7 +148,6 @@ def rank_correlations(
     0        motions  1.0
     1  decision_rate -0.8
     """
-    n_bootstrap = _old_name(n_bootstrap, n_boot)
     if not 0 < ci < 1:
         raise UsageError(f"ci must be between 0 and 1, not {ci!r}.")
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 1:
@@ -245,6 +235,7 @@ class VolumeVsYield:
         return fig
 
 
+@renamed(n_boot="n_bootstrap")
 def volume_vs_yield(
     log: SalesLog,
     as_of=None,
@@ -256,8 +247,6 @@ def volume_vs_yield(
     kinds: Iterable[str] | None = DEFAULT_KINDS,
     window_days: float | None = 14,
     source: str = "inferred",
-    *,
-    n_boot: int | None = None,
 ) -> VolumeVsYield:
     """Per-owner table (:func:`owner_table`) and rank correlations (:func:`rank_correlations`) at ``as_of``.
 
@@ -272,7 +261,6 @@ def volume_vs_yield(
     2  decision_rate     wins  0.65
     3  decision_rate  revenue  0.68
     """
-    n_bootstrap = _old_name(n_bootstrap, n_boot)
     as_of = resolve_as_of(log, as_of)
     owners = owner_table(log, as_of, kinds=kinds, window_days=window_days, source=source)
     corr = rank_correlations(owners, x, y, n_bootstrap=n_bootstrap, ci=ci, random_state=random_state)

@@ -38,6 +38,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics._util.suggest import close_matches
 from salesmetrics._util.text import plural as _plural
 from salesmetrics.exceptions import DataNote, UsageError
@@ -412,9 +413,10 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
     def _risk_from_proba(self, proba: np.ndarray) -> np.ndarray:  # pragma: no cover - subclasses define it
         raise NotImplementedError
 
-    def reasons(self, X, n: int = 3) -> pd.DataFrame:
-        """The ``n`` features that push each row's risk up the most, in plain words (:func:`explain`)."""
-        return explain(self, X, n=n)
+    @renamed(n="top_n")
+    def reasons(self, X, top_n: int = 3) -> pd.DataFrame:
+        """The ``top_n`` features that push each row's risk up the most, in plain words (:func:`explain`)."""
+        return explain(self, X, top_n=top_n)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -238,7 +238,7 @@ def evaluate(
         See :func:`time_split`; ``gap_days`` defaults to the label horizon, ``cutoff`` to the time below which
         ``train_share`` of the *labelled* snapshots fall.
     n_bootstrap, random_state
-        Bootstrap replicates (whole deals are drawn, so a deal's snapshots stay together) and seed.
+        Bootstrap replicates (whole deals are drawn, so a deal's snapshots stay together) and their random state.
     baselines : "default", dict or None
         Name → estimator; ``"default"`` is :func:`~salesmetrics.models.baselines.default_baselines`. A
         baseline whose columns are missing from the snapshots is skipped with a warning.

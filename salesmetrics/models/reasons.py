@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.registry import REGISTRY, find, precisions
 from salesmetrics.models.threads import limit_threads
@@ -115,13 +116,14 @@ def effects(estimator, matrix: np.ndarray) -> np.ndarray:
     return values - estimator.reason_baseline_[None, :]
 
 
-def explain(estimator, X, n: int = 3) -> pd.DataFrame:
-    """The ``n`` strongest reasons (effects above half a percentage point) behind each row's risk.
+@renamed(n="top_n")
+def explain(estimator, X, top_n: int = 3) -> pd.DataFrame:
+    """The ``top_n`` strongest reasons (effects above half a percentage point) behind each row's risk.
 
     Returns one row per row of ``X`` (same order): ``deal_id, as_of, owner, stage`` when ``X`` has them, the
-    ``risk`` (probability of a stall, or of not winning), and for i = 1..n ``reason_i`` (plain words),
+    ``risk`` (probability of a stall, or of not winning), and for i = 1..top_n ``reason_i`` (plain words),
     ``feature_i`` and ``effect_i`` (how many probability points the feature adds to the risk). Rows with fewer
-    than ``n`` reasons have empty cells.
+    than ``top_n`` reasons have empty cells.
 
     Examples
     --------
@@ -132,13 +134,13 @@ def explain(estimator, X, n: int = 3) -> pd.DataFrame:
     >>> y = (rng.random(500) < 0.1 + 0.2 * X["close_date_pushes"].clip(0, 4)).astype(int)
     >>> model = StallPredictor(model="logistic", min_closed=100, n_jobs=1).fit(X, y)
     >>> deal = pd.DataFrame({"close_date_pushes": [4], "noise": [0.0]})
-    >>> explain(model, deal, n=1)[["reason_1", "feature_1"]].iloc[0].tolist()
+    >>> explain(model, deal, top_n=1)[["reason_1", "feature_1"]].iloc[0].tolist()
     ['close date pushed 4 times', 'close_date_pushes']
     """
-    if n < 1:
-        raise UsageError(f"n must be 1 or more reasons, not {n!r}.")
+    if top_n < 1:
+        raise UsageError(f"top_n must be 1 or more reasons, not {top_n!r}.")
     with limit_threads(getattr(estimator, "n_jobs", None)):  # the model call and the lookups, like fit and predict
-        return _explain(estimator, X, n)
+        return _explain(estimator, X, top_n)
 
 
 def _explain(estimator, X, n: int) -> pd.DataFrame:

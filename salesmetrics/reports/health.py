@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed, renamed_attribute
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of
@@ -26,7 +27,7 @@ class PipelineHealth:
     """Motion and movement per group, per group and period (with the waterfall), and busy-but-stuck deals."""
 
     as_of: pd.Timestamp
-    group_by: str
+    by: str
     period: str
     groups: pd.DataFrame
     periods: pd.DataFrame
@@ -36,6 +37,8 @@ class PipelineHealth:
     currency: str | None
     dated: bool = True
     stage_counts: pd.Series | None = None
+
+    group_by = renamed_attribute("group_by", "by")
 
     @property
     def motion_without_movement(self) -> pd.DataFrame:
@@ -59,23 +62,23 @@ class PipelineHealth:
                 f"Current stages of its {plural(int(counts.sum()), 'deal')}: {known}."
             )
         lines = [
-            f"As of {self.as_of:%Y-%m-%d}, {plural(n, self.group_by)} logged {int(g['motions'].sum()):,} activities "
+            f"As of {self.as_of:%Y-%m-%d}, {plural(n, self.by)} logged {int(g['motions'].sum()):,} activities "
             f"and {int(g['movements'].sum()):,} movements: {ratio:.1f} activities per movement.",
         ]
         if not g["motions"].sum():  # a log without activities: say so instead of comparing nothing
             lines[0] = (
-                f"As of {self.as_of:%Y-%m-%d}, {plural(n, self.group_by)} made {int(g['movements'].sum()):,} "
+                f"As of {self.as_of:%Y-%m-%d}, {plural(n, self.by)} made {int(g['movements'].sum()):,} "
                 "movements; the log has no activities, so motion cannot be set against movement."
             )
         elif len(idle):
-            names = ", ".join(idle[self.group_by].astype(str).head(5))
+            names = ", ".join(idle[self.by].astype(str).head(5))
             more = "" if len(idle) <= 5 else f" and {len(idle) - 5} more"
             lines.append(
-                f"{len(idle)} of {plural(len(latest), self.group_by)} "
+                f"{len(idle)} of {plural(len(latest), self.by)} "
                 f"{'shows' if len(idle) == 1 else 'show'} motion without movement in {label}: {names}{more}."
             )
         else:
-            lines.append(f"Every {self.group_by} with activity in {label} also moved at least one deal.")
+            lines.append(f"Every {self.by} with activity in {label} also moved at least one deal.")
         open_deals = int(self.deals["is_open"].sum())
         if g["motions"].sum():
             lines.append(
@@ -111,7 +114,7 @@ class PipelineHealth:
         for i in named:
             row = g.loc[i]
             ax.annotate(
-                str(row[self.group_by]),
+                str(row[self.by]),
                 (row["motions"], row["movements"]),
                 xytext=(4, 3),
                 textcoords="offset points",
@@ -122,7 +125,7 @@ class PipelineHealth:
             ax.plot(xs, slope * xs, "--", color="gray", label=f"average: {slope:.2f} movements per activity")
             ax.legend(loc="upper left")
         ax.set(
-            title=f"Motion vs movement by {self.group_by}",
+            title=f"Motion vs movement by {self.by}",
             xlabel="activities logged (motion, count)",
             ylabel="stage movements (count)",
         )
@@ -183,12 +186,13 @@ class PipelineHealth:
         return ax
 
 
+@renamed(group_by="by")
 def pipeline_health(
     log: SalesLog,
     *,
     as_of=None,
     period: str = "M",
-    group_by: str = "owner",
+    by: str = "owner",
     min_motions: int = 5,
 ) -> PipelineHealth:
     """Everything the pipeline health report shows, computed once.
@@ -203,8 +207,8 @@ def pipeline_health(
     >>> health.narrative().startswith("As of 2025-06-30, 20 owners")
     True
     """
-    if group_by not in ("owner", "team"):
-        raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")
+    if by not in ("owner", "team"):
+        raise UsageError(f"by must be 'owner' or 'team', not {by!r}.")
     dated = as_of is not None or _has_dated_events(log)
     # A log without a single date (a snapshot export without dates) can only tell current stages; it is
     # scored as of now, which places nothing, and the narrative says so.
@@ -212,10 +216,10 @@ def pipeline_health(
     with warnings.catch_warnings():  # the report says in its own words what the log lacks (coverage notes)
         warnings.simplefilter("ignore", DataNote)
         deals = score(log, by="deal", as_of=as_of)
-        periods = score(log, by=group_by, period=period, as_of=as_of)
+        periods = score(log, by=by, period=period, as_of=as_of)
     groups = (
-        deals.merge(log.deals[["deal_id", group_by]], on="deal_id", how="left", suffixes=("", "_"))
-        .groupby(group_by, as_index=False)[["movements", "motions", "wins", "losses", "advances", "regressions"]]
+        deals.merge(log.deals[["deal_id", by]], on="deal_id", how="left", suffixes=("", "_"))
+        .groupby(by, as_index=False)[["movements", "motions", "wins", "losses", "advances", "regressions"]]
         .sum()
     )
     groups["motion_per_movement"] = groups["motions"] / groups["movements"].where(groups["movements"] > 0)
@@ -223,7 +227,7 @@ def pipeline_health(
     stuck = flags[flags["motion_without_movement"]].sort_values("activities_since_movement", ascending=False)
     return PipelineHealth(
         as_of=as_of,
-        group_by=group_by,
+        by=by,
         period=period,
         groups=groups.sort_values("motion_per_movement", ascending=False, na_position="first"),
         periods=periods,

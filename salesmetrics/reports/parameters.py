@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from typing import Any
 
 from salesmetrics._util.suggest import close_matches, normalise
@@ -16,6 +17,10 @@ from salesmetrics.exceptions import UsageError
 from salesmetrics.reports.catalog import Report, number_text
 
 LOG_FILTERS = ("owner", "team")  # parameters that keep only the deals with this value in the deals table
+
+#: Report parameters renamed in 0.2.0, so that one concept has one name in every report and function: old name ->
+#: new name. The old names still work, with a warning, until 0.4.0.
+RENAMED = {"group_by": "by", "top": "top_n"}
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -79,6 +84,21 @@ def _convert(value: Any, base: str, optional: bool) -> Any:
     return value  # a type this runner does not know: the notebook gets the value as given
 
 
+def _new_name(report: Report, key: str, given: dict[str, Any]) -> str:
+    """The parameter's name now: ``key``, or the new name of a renamed parameter (:data:`RENAMED`), with a warning."""
+    new = RENAMED.get(key)
+    if key in report.parameters or new not in report.parameters:
+        return key
+    if new in given:
+        raise UsageError(f"Give the parameter '{new}' of report '{report.name}' once: '{key}' is its old name.")
+    warnings.warn(
+        f"The parameter '{key}' of report '{report.name}' is called '{new}' now; '{key}' stops working in 0.4.0.",
+        FutureWarning,
+        stacklevel=4,
+    )
+    return new
+
+
 def coerce_parameters(report: Report, given: dict[str, Any]) -> dict[str, Any]:
     """Check parameter names, types and allowed values; convert text (from the command line) to each type.
 
@@ -97,6 +117,7 @@ def coerce_parameters(report: Report, given: dict[str, Any]) -> dict[str, Any]:
     """
     out = {}
     for key, value in given.items():
+        key = _new_name(report, key, given)
         if key not in report.parameters:
             hint = close_matches(key, list(report.parameters), n=1)
             did = f" Did you mean '{hint[0]}'?" if hint else ""

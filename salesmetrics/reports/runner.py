@@ -18,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
 from salesmetrics._util.atomic import write_text_atomic, writing
+from salesmetrics._util.files import not_a_file
 from salesmetrics._util.output import check_output_folder
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import LogValidationError, SalesmetricsError, UsageError
 from salesmetrics.reports.catalog import Report, ReportParameter, get_report, list_reports, parse_help
 from salesmetrics.reports.kernel import ReportKernel, failed_cell
@@ -108,21 +109,14 @@ def _existing_state(wanted: list[Path], record: str, overwrite: bool) -> bool:
     )
 
 
-def _overwrite(overwrite: bool, force: bool | None) -> bool:
-    """``force`` is the name ``overwrite`` had before 0.2.0 (decision 0040): it still works, with a warning."""
-    if force is None:
-        return overwrite
-    warnings.warn("force= is deprecated; use overwrite=", DeprecationWarning, stacklevel=3)
-    return overwrite or force
-
-
 def _prepare(name, log, out, parameters, format, folder):
     """Everything checked before a report runs: the format, the output folder, the report, the parameters
     and the log."""
     if format not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(FORMATS)}, not {format!r}.")
-    if Path(out).exists() and not Path(out).is_dir():
-        raise UsageError(f"--out {out} is a file; give the folder to write the reports into.")
+    what = not_a_file(Path(out))  # None for a regular file, "a folder" for a folder
+    if Path(out).exists() and what != "a folder":
+        raise UsageError(f"--out {out} is {what or 'a file'}; give the folder to write the reports into.")
     # never into the log folder; a read-only folder or a full disk is found now, not after the notebook ran
     check_output_folder(out, logs=[log], what="the reports", replaces=False)
     report = get_report(name, folder)
@@ -233,6 +227,7 @@ def _execute(
     return written
 
 
+@renamed(force="overwrite")  # its name before 0.2.0 (decision 0040)
 def run_report(
     name: str,
     *,
@@ -241,7 +236,6 @@ def run_report(
     parameters: dict[str, Any] | None = None,
     format: str = "html",
     overwrite: bool = False,
-    force: bool | None = None,
     stem: str | None = None,
     show_code: bool = False,
     folder: Path | None = None,
@@ -249,7 +243,7 @@ def run_report(
     """Run report ``name`` on the log at ``log`` and write it into the folder ``out``.
 
     Returns the files written, or the existing files (listed in ``.kept`` too) when the report was already
-    made from the same parameters and log and ``overwrite`` is false (``force`` is its old name). Raises
+    made from the same parameters and log and ``overwrite`` is false (``force=`` is its old name). Raises
     :class:`UsageError` for bad parameters (names, types, allowed values, owners or teams not in the log),
     ``LogValidationError`` for an invalid log (in both cases before anything executes), and
     :class:`ReportExecutionError` when a cell fails.
@@ -265,7 +259,6 @@ def run_report(
     stem = stem or name
     wanted = _targets(out, stem, format)
     record = _record(report, values, log)
-    overwrite = _overwrite(overwrite, force)
     if _existing_state(wanted, record, overwrite):
         return ReportFiles(wanted, kept=wanted)
     with ReportKernel(report.path.parent) as kernel:
@@ -284,6 +277,7 @@ def slug(value: str) -> str:
     return text or "unnamed"
 
 
+@renamed(force="overwrite")  # its name before 0.2.0 (decision 0040)
 def run_batch(
     name: str,
     *,
@@ -293,7 +287,6 @@ def run_batch(
     parameters: dict[str, Any] | None = None,
     format: str = "html",
     overwrite: bool = False,
-    force: bool | None = None,
     progress: bool = True,
     show_code: bool = False,
     folder: Path | None = None,
@@ -301,11 +294,10 @@ def run_batch(
     """Run report ``name`` once per owner or team (``for_each``), then write ``index.html`` linking them.
 
     The parameters and the log are checked once, before the first report runs. Finished reports (same
-    parameters, same log) are kept unless ``overwrite`` (``force``: its old name), so an interrupted batch
+    parameters, same log) are kept unless ``overwrite`` (``force=``: its old name), so an interrupted batch
     resumes where it stopped. A report that fails does not stop the others: the index names it and a
     :class:`ReportExecutionError` is raised at the end. Returns the index followed by the reports.
     """
-    overwrite = _overwrite(overwrite, force)
     if for_each not in LOG_FILTERS:
         raise UsageError(f"--for-each must be 'owner' or 'team', not {for_each!r}.")
     if (parameters or {}).get(for_each) not in (None, ""):

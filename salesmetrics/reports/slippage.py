@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed, renamed_attribute
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.coverage import LogCoverage, log_coverage, note_axes, table_or_note
@@ -38,7 +39,7 @@ class SlippageReport:
 
     as_of: pd.Timestamp | None
     period: str
-    group_by: str
+    by: str
     serial_threshold: int
     target_days: float
     tolerance_days: float
@@ -53,6 +54,8 @@ class SlippageReport:
     coverage: LogCoverage
 
     # ------------------------------------------------------------------ derived tables
+
+    group_by = renamed_attribute("group_by", "by")
 
     @property
     def pushes(self) -> pd.DataFrame:
@@ -104,7 +107,7 @@ class SlippageReport:
         d = self.deals
         open_deals = d[d["status"] == "open"]
         lines = []
-        g = self.group_by
+        g = self.by
         if self.coverage.has("close_dates"):
             serial = d[d["serial_pusher"]]
             serial_open = serial[serial["status"] == "open"]
@@ -165,10 +168,11 @@ class SlippageReport:
                 lines.append("No deal went back and forth between two stages.")
         return " ".join([*lines, *self.notes])
 
-    def table(self, name: str, n: int = 20):
+    @renamed(n="top_n")
+    def table(self, name: str, top_n: int = 20):
         """A table of the report for a notebook: ``serial_pushers``, ``pulled_in``, ``random_walkers`` or
-        ``groups`` (first ``n`` rows), or a :class:`~salesmetrics.log.coverage.Note` saying why it is empty."""
-        g = self.group_by
+        ``groups`` (first ``top_n`` rows), or a :class:`~salesmetrics.log.coverage.Note` saying why it is empty."""
+        g = self.by
         no_dates = " ".join(self.coverage.missing("dates", "close_dates"))
         tables = {
             "serial_pushers": (
@@ -200,7 +204,7 @@ class SlippageReport:
         if name not in tables:
             raise UsageError(f"No table {name!r}; tables: {', '.join(tables)}.")
         frame, columns, message = tables[name]
-        out = first(frame[list(dict.fromkeys(columns))], n)  # the table says "20 of 66"
+        out = first(frame[list(dict.fromkeys(columns))], top_n)  # the table says "20 of 66"
         if "expected_close_date" in out:
             out = out.assign(expected_close_date=out["expected_close_date"].dt.strftime("%Y-%m-%d"))
         return table_or_note(out, message)
@@ -279,19 +283,20 @@ class SlippageReport:
         ax.legend(loc="upper right", fontsize="small")
         return ax
 
-    def plot_groups(self, ax=None, top: int = 20):
-        """Serial pushers per owner or team (open and closed deals), the ``top`` groups with the most."""
+    @renamed(top="top_n")
+    def plot_groups(self, ax=None, top_n: int = 20):
+        """Serial pushers per owner or team (open and closed deals), the ``top_n`` groups with the most."""
         import matplotlib.pyplot as plt
 
-        title = f"Serial pushers by {self.group_by} (deals pushed {self.serial_threshold}+ times)"
+        title = f"Serial pushers by {self.by} (deals pushed {self.serial_threshold}+ times)"
         if (note := self._note(ax, title)) is not None:
             return note
         g = self.groups[self.groups["serial_pushers"] > 0]
         if g.empty:
             return note_axes(ax, title, f"No deal was pushed {self.serial_threshold} or more times.")
-        g = g.sort_values(["serial_pushers", self.group_by], ascending=[True, False]).tail(top)
+        g = g.sort_values(["serial_pushers", self.by], ascending=[True, False]).tail(top_n)
         ax = ax or plt.subplots(figsize=(8, max(2.5, 0.3 * len(g) + 1)))[1]
-        names = g[self.group_by].astype(str)
+        names = g[self.by].astype(str)
         ax.barh(names, g["open_serial_pushers"], color="tab:red", label="still open")
         ax.barh(
             names,
@@ -301,7 +306,7 @@ class SlippageReport:
             alpha=0.6,
             label="closed",
         )
-        ax.set(title=title, xlabel="serial-pusher deals (count)", ylabel=self.group_by)
+        ax.set(title=title, xlabel="serial-pusher deals (count)", ylabel=self.by)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(loc="lower right", fontsize="small")
         ax.figure.tight_layout()
@@ -372,6 +377,7 @@ def _state_at_change(changes: pd.DataFrame, entries: pd.DataFrame, model) -> np.
     return out
 
 
+@renamed(group_by="by")
 def slippage_report(
     log: SalesLog,
     as_of=None,
@@ -379,7 +385,7 @@ def slippage_report(
     owner: str | None = None,
     team: str | None = None,
     period: str = "M",
-    group_by: str = "owner",
+    by: str = "owner",
     serial_threshold: int = 3,
     target_days: float = 30,
     tolerance_days: float = 3,
@@ -387,7 +393,7 @@ def slippage_report(
 ) -> SlippageReport:
     """Everything the slippage report shows: pushes, serial pushers, pulled-in deals and random walks.
 
-    ``owner``/``team`` restrict the log (:func:`salesmetrics.log.prepare.filter_log`); ``group_by`` (``owner`` or
+    ``owner``/``team`` restrict the log (:func:`salesmetrics.log.prepare.filter_log`); ``by`` (``owner`` or
     ``team``) is how serial pushers are compared; ``period`` (W, M, Q) buckets the close-date changes by the
     day they were made. A pull made while the deal was open counts as *pulled in*; a pull made at (or after)
     the deal's closing movement is the close date set to the day it closed, and is counted apart
@@ -405,8 +411,8 @@ def slippage_report(
     'As of 2025-06-30, 18 of 147 open deals were pushed 3 or more times (127 of 2,000 deals in all)'
     """
     check_period(period)
-    if group_by not in ("owner", "team"):
-        raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")
+    if by not in ("owner", "team"):
+        raise UsageError(f"by must be 'owner' or 'team', not {by!r}.")
     if int(serial_threshold) != serial_threshold or serial_threshold < 1:
         raise UsageError(f"serial_threshold must be a whole number of pushes, 1 or more, not {serial_threshold!r}.")
     if not (target_days > 0 and tolerance_days >= 0):
@@ -427,12 +433,12 @@ def slippage_report(
     deals, changes = deals_and_changes(cut, cut_at, int(serial_threshold))
     entries = stage_entries(cut, cut_at) if len(cut.stage_changes) else cut.stage_changes.assign(kind="")
 
-    labels = cut.deals.set_index("deal_id")[group_by] if group_by in cut.deals else pd.Series(dtype="str")
-    labels = labels.fillna(NO_TEAM).astype("str") if group_by == "team" else labels.astype("str")
-    if group_by != "owner":
-        deals.insert(1, group_by, labels.reindex(deals.index).fillna(NO_TEAM).astype("str"))
+    labels = cut.deals.set_index("deal_id")[by] if by in cut.deals else pd.Series(dtype="str")
+    labels = labels.fillna(NO_TEAM).astype("str") if by == "team" else labels.astype("str")
+    if by != "owner":
+        deals.insert(1, by, labels.reindex(deals.index).fillna(NO_TEAM).astype("str"))
     deals["status"] = _status(entries, cut.model, deals.index)
-    changes[group_by] = changes["deal_id"].map(labels).fillna(UNKNOWN_DEAL).astype("str")
+    changes[by] = changes["deal_id"].map(labels).fillna(UNKNOWN_DEAL).astype("str")
     changes["deal_state"] = pd.Series(_state_at_change(changes, entries, cut.model), dtype="str")
     pidx = period_index(local_us(changes["changed_at"]), period)
     changes["period"] = pd.Series(period_labels(pidx, period), dtype="str")
@@ -469,7 +475,7 @@ def slippage_report(
 
     # per group
     frame = deals.assign(
-        _group=deals[group_by].astype("str"),
+        _group=deals[by].astype("str"),
         deals=1,
         open_deals=deals["status"] == "open",
         pushed_deals=deals["close_date_pushes"] > 0,
@@ -491,9 +497,9 @@ def slippage_report(
         "regressions",
     ]
     groups = frame.groupby("_group", sort=True)[sums].sum().astype("int64")
-    groups.index.name = group_by
+    groups.index.name = by
     groups = groups.reset_index()
-    groups[group_by] = groups[group_by].astype("str")
+    groups[by] = groups[by].astype("str")
     groups["pushes_per_deal"] = groups["close_date_pushes"] / groups["deals"].where(groups["deals"] > 0)
     groups["open_serial_share"] = groups["open_serial_pushers"] / groups["open_deals"].where(groups["open_deals"] > 0)
     groups["regression_share"] = groups["regressions"] / groups["movements"].where(groups["movements"] > 0)
@@ -502,7 +508,7 @@ def slippage_report(
     return SlippageReport(
         as_of=stamp,
         period=period,
-        group_by=group_by,
+        by=by,
         serial_threshold=int(serial_threshold),
         target_days=float(target_days),
         tolerance_days=float(tolerance_days),

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed, renamed_attribute
 from salesmetrics._util.text import join_words, plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.build import snapshots
@@ -73,8 +74,8 @@ class StallRiskReport:
     as_of: pd.Timestamp | None
     horizon_days: float
     threshold: float
-    top: int
-    group_by: str
+    top_n: int
+    by: str
     currency: str | None
     stages: tuple[str, ...]
     deals: pd.DataFrame
@@ -82,6 +83,9 @@ class StallRiskReport:
     notes: tuple[str, ...]
     coverage: LogCoverage
     unscored: int = 0
+
+    group_by = renamed_attribute("group_by", "by")
+    top = renamed_attribute("top", "top_n")
 
     @property
     def scored(self) -> bool:
@@ -96,14 +100,14 @@ class StallRiskReport:
         return self.deals[self.deals["risk"] > self.threshold]
 
     def _reason_pool(self) -> tuple[pd.DataFrame, str]:
-        """The deals whose reasons are counted: those above the threshold, else the ``top`` riskiest."""
+        """The deals whose reasons are counted: those above the threshold, else the ``top_n`` riskiest."""
         if len(self.at_risk):
             return self.at_risk, f"the {plural(len(self.at_risk), 'deal')} above {self.threshold:.0%}"
-        head = self.deals.head(self.top)
+        head = self.deals.head(self.top_n)
         return head, f"the {plural(len(head), 'riskiest deal')}"
 
     def reason_counts(self, deals: pd.DataFrame | None = None) -> pd.DataFrame:
-        """How many ``deals`` (default: those above the threshold, else the ``top`` riskiest) have each feature
+        """How many ``deals`` (default: those above the threshold, else the ``top_n`` riskiest) have each feature
         among their three reasons: ``feature, reason, deals``, most frequent first."""
         if deals is None:
             deals = self._reason_pool()[0]
@@ -134,7 +138,7 @@ class StallRiskReport:
                 parts = [f"{r.reason} ({plural(int(r.deals), 'deal')})" for r in reasons.itertuples()]
                 text += f"; the top {word} {join_words(parts)}"
             out = [text + "."]
-            g = self.group_by
+            g = self.by
             if g in high and high[g].notna().any():
                 counts = high[g].astype("str").value_counts()
                 if len(counts) > 1:
@@ -221,11 +225,12 @@ class StallRiskReport:
 
     # ------------------------------------------------------------------ tables
 
-    def table(self, n: int | None = None):
-        """The ``n`` (default ``top``) riskiest open deals with the risk in percent and their top three reasons
-        in one column (``top_reasons``, strongest first), or a :class:`~salesmetrics.log.coverage.Note` saying why
-        there are none."""
-        n = self.top if n is None else n
+    @renamed(n="top_n")
+    def table(self, top_n: int | None = None):
+        """The ``top_n`` (default: the report's ``top_n``) riskiest open deals with the risk in percent and their
+        top three reasons in one column (``top_reasons``, strongest first), or a
+        :class:`~salesmetrics.log.coverage.Note` saying why there are none."""
+        n = self.top_n if top_n is None else top_n
         d = self.deals
         base = ["deal_id", *[c for c in ("owner", "team", "stage", "amount", "days_in_stage") if d[c].notna().any()]]
         if self.scored:
@@ -287,12 +292,12 @@ class StallRiskReport:
         import matplotlib.pyplot as plt
         import seaborn as sns
 
-        title = f"Stall risk by {self.group_by} and by stage"
+        title = f"Stall risk by {self.by} and by stage"
         why = self._why_not()
         if why:
             return note_axes(None, title, why).figure
         d = self.deals.assign(risk_pct=self.deals["risk"].astype("float64") * 100)
-        g = self.group_by
+        g = self.by
         has_group = g in d and d[g].notna().any()
         if has_group:
             d[g] = d[g].astype("str")
@@ -331,7 +336,8 @@ class StallRiskReport:
         fig.tight_layout()
         return fig
 
-    def plot_reasons(self, ax=None, n: int = 10):
+    @renamed(n="top_n")
+    def plot_reasons(self, ax=None, top_n: int = 10):
         """How often each feature is among the three reasons of the high-risk deals (else of the riskiest)."""
         import matplotlib.pyplot as plt
 
@@ -340,7 +346,7 @@ class StallRiskReport:
         title = f"Reasons behind {who}" if not why else "Reasons behind the stall risks"
         if why:
             return note_axes(ax, title, why)
-        counts = self.reason_counts(pool).head(n)
+        counts = self.reason_counts(pool).head(top_n)
         if not len(counts):
             return note_axes(ax, title, "No feature moves these deals' risk by half a percentage point or more.")
         ax = ax or plt.subplots(figsize=(8, max(2.5, 0.35 * len(counts) + 1.2)))[1]
@@ -354,6 +360,7 @@ class StallRiskReport:
         return ax
 
 
+@renamed(group_by="by", top="top_n")
 def stall_risk_report(
     log: SalesLog,
     as_of=None,
@@ -362,9 +369,9 @@ def stall_risk_report(
     horizon_days: float = 30,
     owner: str | None = None,
     team: str | None = None,
-    group_by: str = "owner",
+    by: str = "owner",
     threshold: float = 0.3,
-    top: int = 25,
+    top_n: int = 25,
     freq: str = "W",
     model: str = "hgb",
     max_rows: int | None = 100_000,
@@ -389,12 +396,12 @@ def stall_risk_report(
         The look-ahead of a stall (a saved model keeps its own, and the narrative says so when they differ).
     owner, team : str or None
         Rank only these deals (the model still learns from the whole log).
-    group_by : {"owner", "team"}
+    by : {"owner", "team"}
         How the high-risk deals are counted and drawn.
     threshold : float
         Risks above it count as high (0 < threshold < 1; default 0.3, about twice the share of open deals that
         stall within 30 days on the demo log: the narrative gives that share beside it).
-    top : int
+    top_n : int
         Deals in the table (and whose reasons are counted when none is above ``threshold``).
     freq : {"W", "M"}
         Spacing of the training snapshots of a model fitted on the spot.
@@ -403,7 +410,7 @@ def stall_risk_report(
     max_rows : int or None
         Most training snapshots of a model fitted on the spot: above it, every k-th as-of date is kept.
     n_jobs, random_state
-        Threads and seed of the fitting.
+        Threads and random state of the fitting.
     exclude : list of str, str or None
         Features a model fitted on the spot leaves out (a comma-separated string is split), e.g. one the
         narrative names as a probable leak.
@@ -427,8 +434,8 @@ def stall_risk_report(
     >>> r.source.kind, r.narrative().split(" (")[0]
     ('none', '51 open deals are listed, longest without a stage movement first')
     """
-    if group_by not in GROUPS:
-        raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")
+    if by not in GROUPS:
+        raise UsageError(f"by must be 'owner' or 'team', not {by!r}.")
     if freq not in FREQS:
         raise UsageError(f"freq must be 'W' or 'M', not {freq!r}.")
     if model not in LEARNERS:
@@ -437,8 +444,8 @@ def stall_risk_report(
         raise UsageError(f"threshold must be a probability between 0 and 1 (e.g. 0.5), not {threshold!r}.")
     if max_rows is not None and (not isinstance(max_rows, (int, np.integer)) or max_rows < 100):
         raise UsageError(f"max_rows must be a whole number of 100 or more (or None), not {max_rows!r}.")
-    if not isinstance(top, (int, np.integer)) or top < 1:
-        raise UsageError(f"top must be a whole number of deals, 1 or more, not {top!r}.")
+    if not isinstance(top_n, (int, np.integer)) or top_n < 1:
+        raise UsageError(f"top_n must be a whole number of deals, 1 or more, not {top_n!r}.")
     if not isinstance(horizon_days, (int, float)) or not horizon_days > 0:
         raise UsageError(f"horizon_days must be a positive number of days (e.g. 30), not {horizon_days!r}.")
     if model_path in ("",):
@@ -458,8 +465,8 @@ def stall_risk_report(
     empty_deals = pd.DataFrame({c: pd.Series(dtype="float64" if c == "risk" else "object") for c in columns})
     common = dict(
         threshold=float(threshold),
-        top=int(top),
-        group_by=group_by,
+        top_n=int(top_n),
+        by=by,
         currency=log.model.currency,
         stages=tuple(log.model.stages),
         coverage=cover,
@@ -497,7 +504,7 @@ def stall_risk_report(
     deals = current.reindex(columns=keep)
     if estimator is not None and len(current):
         with CollectedWarnings():
-            reasons = estimator.reasons(fill_features(current, empty), n=3)
+            reasons = estimator.reasons(fill_features(current, empty), top_n=3)
         deals = deals.join(reasons.drop(columns=[c for c in ("deal_id", "as_of", "owner", "stage") if c in reasons]))
         deals = deals.sort_values(["risk", "days_in_stage", "deal_id"], ascending=[False, False, True], kind="stable")
     else:

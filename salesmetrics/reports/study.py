@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features import registry
 from salesmetrics.features.build import snapshots
@@ -103,12 +104,13 @@ def _reason(exc: Exception) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
+@as_of_after_log("cutoff", "horizon_days")
 def close_likelihood_study(
     log: SalesLog,
-    cutoff=None,
-    horizon_days: float = 30,
     *,
     as_of=None,
+    cutoff=None,
+    horizon_days: float = 30,
     target: str = "won",
     owner: str | None = None,
     team: str | None = None,
@@ -128,13 +130,15 @@ def close_likelihood_study(
     Parameters
     ----------
     log : SalesLog
+    as_of : date or None
+        The log is cut here (None: its latest event).
     cutoff : date or None
         Train on snapshots before it, test on snapshots from ``cutoff + gap_days`` (None: the moment below which
         70% of the snapshots fall).
     horizon_days : float
-        The snapshots' label horizon (the stall window, and the default gap).
-    as_of : date or None
-        The log is cut here (None: its latest event).
+        The snapshots' label horizon (the stall window, and the default gap). Before 0.2.0 ``cutoff`` and
+        ``horizon_days`` came second and third by position; that still works, with a warning, until 0.4.0 (then
+        ``as_of`` may be given by position).
     target : {"won", "stalled"}
         ``won``: a :class:`~salesmetrics.models.CloseLikelihood`; ``stalled``: a
         :class:`~salesmetrics.models.StallPredictor`.
@@ -153,7 +157,7 @@ def close_likelihood_study(
     max_rows : int or None
         Most snapshots used: above it, every k-th as-of date is kept (the latest always).
     random_state, n_jobs
-        Seed and threads.
+        The random state of the model, the bootstrap and the permutations (decision 0046), and threads.
 
     Examples
     --------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics._util.text import join_words, plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.coverage import LogCoverage, Note, note_axes, table_or_note
@@ -235,9 +236,10 @@ class Study:
 
     # ------------------------------------------------------------------ tables
 
-    def table(self, name: str, n: int = 15):
+    @renamed(n="top_n")
+    def table(self, name: str, top_n: int = 15):
         """``evaluation`` (the model beside the baselines), ``calibration``, ``groups`` (grouped importance),
-        ``importance`` (top ``n`` features), ``survival`` or ``cox`` (top ``n`` hazard ratios); a
+        ``importance`` (top ``top_n`` features), ``survival`` or ``cox`` (top ``top_n`` hazard ratios); a
         :class:`~salesmetrics.log.coverage.Note` saying why when it is empty."""
         names = ("evaluation", "calibration", "groups", "importance", "survival", "cox")
         if name not in names:
@@ -250,7 +252,7 @@ class Study:
         if name == "calibration":
             return Note(ev_note) if ev_note else table_or_note(self.evaluation.calibration, "No rows.", 3)
         if name in ("groups", "importance"):
-            frame = self.group_importance if name == "groups" else first(self.importance, n)
+            frame = self.group_importance if name == "groups" else first(self.importance, top_n)
             return Note(ev_note) if ev_note else table_or_note(frame, "No importance was computed.", 3)
         if name == "survival":
             if self.survival is None:
@@ -258,7 +260,7 @@ class Study:
             return table_or_note(self.survival.summary, "No deal is left for the survival curves.", 3)
         if self.cox is None:
             return Note(f"No Cox model: {self.cox_note}.")
-        return table_or_note(first(self.cox.coefficients, n), "No coefficient.", 3)
+        return table_or_note(first(self.cox.coefficients, top_n), "No coefficient.", 3)
 
     def _repr_html_(self) -> str:
         parts = [f"<p>{html.escape(self.narrative())}</p>"]
@@ -307,8 +309,9 @@ class Study:
         ax.set_ylabel(f"Observed share {self.target} (0–1)")
         return ax
 
-    def plot_importance(self, fig=None, n: int = 12):
-        """Drop in test ROC AUC when each feature group (left) or feature (right, top ``n``) is shuffled."""
+    @renamed(n="top_n")
+    def plot_importance(self, fig=None, top_n: int = 12):
+        """Drop in test ROC AUC when each feature group (left) or feature (right, top ``top_n``) is shuffled."""
         import matplotlib.pyplot as plt
         import seaborn as sns
 
@@ -327,7 +330,7 @@ class Study:
             xlabel="drop in test ROC AUC (AUC points)",
             ylabel="feature group",
         )
-        top = self.importance.head(n)
+        top = self.importance.head(top_n)
         sns.barplot(
             data=top,
             x="auc_drop",

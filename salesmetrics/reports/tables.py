@@ -35,12 +35,28 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.text import plural
 from salesmetrics.log.coverage import Note
+from salesmetrics.log.schemas import UNKNOWN_OWNER
 
 MIN_DENOMINATOR = 5  # closed deals under which a win rate is flagged as too few to compare
 SHORT_CYCLE_DAYS = 7  # an average cycle under this many days makes velocity (amount per day) spike
-UNASSIGNED = {"", "unassigned", "none", "(none)", "no owner", "nobody", "n/a", "na", "-", "nan", "unknown", "(unknown)"}
-# ("(unknown)" is what the adapters write for a deal without an owner: log/schemas.UNKNOWN_OWNER)
+#: Owner names that mean nobody, in lower case: the spellings CRMs use, and the one the adapters write for a deal
+#: without an owner (:data:`salesmetrics.log.schemas.UNKNOWN_OWNER`, defined once there).
+UNASSIGNED = {
+    "",
+    "unassigned",
+    "none",
+    "(none)",
+    "no owner",
+    "nobody",
+    "n/a",
+    "na",
+    "-",
+    "nan",
+    "unknown",
+    UNKNOWN_OWNER.lower(),
+}
 
 # headers that the generic rule (underscores to spaces, units from the suffix) would not get right
 LABELS = {
@@ -317,9 +333,7 @@ def readable(
         else:
             for i in np.flatnonzero((closed > 0) & (closed < MIN_DENOMINATOR) & rate.notna().to_numpy()):
                 n = int(closed[i])
-                flags[(i, "win_rate")] = (
-                    f"{label(i)}: a rate on {n} closed deal{'s' if n != 1 else ''}, too few to compare."
-                )
+                flags[(i, "win_rate")] = f"{label(i)}: a rate on {plural(n, 'closed deal')}, too few to compare."
     # a velocity spike from a very short average cycle
     if "velocity" in frame and "avg_cycle_days" in frame:
         cycle = pd.to_numeric(frame["avg_cycle_days"], errors="coerce")

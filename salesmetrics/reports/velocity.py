@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed, renamed_attribute
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.coverage import LogCoverage, log_coverage, note_axes, table_or_note
@@ -70,7 +71,7 @@ class VelocityReport:
 
     as_of: pd.Timestamp | None
     period: str
-    group_by: str
+    by: str
     response_hours: float
     currency: str | None
     velocity: pd.DataFrame
@@ -81,6 +82,8 @@ class VelocityReport:
     response_overall: pd.DataFrame
     notes: tuple[str, ...]
     coverage: LogCoverage
+
+    group_by = renamed_attribute("group_by", "by")
 
     @property
     def latest_full(self) -> pd.DataFrame:
@@ -95,9 +98,7 @@ class VelocityReport:
             return r
         km = pd.to_numeric(r["km_median_hours"], errors="coerce")
         slow = r.assign(_km=km)[(km.isna() | (km > self.response_hours)).to_numpy()]
-        return slow.sort_values(["_km", self.group_by], ascending=[False, True], na_position="first").drop(
-            columns="_km"
-        )
+        return slow.sort_values(["_km", self.by], ascending=[False, True], na_position="first").drop(columns="_km")
 
     # ------------------------------------------------------------------ words
 
@@ -227,7 +228,7 @@ class VelocityReport:
             f"{int(row['n_requests']):,} requests unanswered at the as-of date)"
         )
         slow = self.slow_groups
-        g = self.group_by
+        g = self.by
         if len(slow):
             names = ", ".join(
                 f"{r[g]} ({r['km_median_hours']:.0f} h)"
@@ -253,11 +254,12 @@ class VelocityReport:
         lines += self._response_sentence()
         return " ".join([*lines, *self.notes])
 
-    def table(self, name: str, n: int = 24):
-        """A table of the report for a notebook: ``velocity`` (last ``n`` periods), ``time_in_stage``,
+    @renamed(n="top_n")
+    def table(self, name: str, top_n: int = 24):
+        """A table of the report for a notebook: ``velocity`` (last ``top_n`` periods), ``time_in_stage``,
         ``commit``, ``responsiveness`` or ``groups``, or a :class:`~salesmetrics.log.coverage.Note` saying why it
         is empty."""
-        g = self.group_by
+        g = self.by
         no_stages = " ".join(self.coverage.missing("dates", "stage_changes"))
         velocity_columns = ["open_deals", "wins", "losses", "win_rate", "avg_won_amount", "avg_cycle_days", "velocity"]
         if self.responsiveness.empty:
@@ -268,7 +270,7 @@ class VelocityReport:
             response = response.sort_values(["_km", g], ascending=[False, True]).drop(columns="_km")
         tables = {
             "velocity": (
-                self.velocity[["period", *velocity_columns, "full_period"]].tail(n),
+                self.velocity[["period", *velocity_columns, "full_period"]].tail(top_n),
                 no_stages or "No period to show.",
             ),
             "time_in_stage": (self.time_in_stage.summary, no_stages or "No deal entered an open stage."),
@@ -277,11 +279,11 @@ class VelocityReport:
                 " ".join(self.coverage.missing("dates", "commit_stage")) or "No deal reached the commit stage.",
             ),
             "responsiveness": (
-                first(response, n),
+                first(response, top_n),
                 " ".join(self.coverage.missing("dates", "direction")) or self._no_request(),
             ),
             "groups": (
-                first(self.group_velocity.sort_values("velocity", ascending=False, na_position="last"), n),
+                first(self.group_velocity.sort_values("velocity", ascending=False, na_position="last"), top_n),
                 no_stages or "No deals.",
             ),
         }
@@ -391,19 +393,20 @@ class VelocityReport:
         ax.legend(loc="upper right", fontsize="small")
         return ax
 
-    def plot_responsiveness(self, ax=None, top: int = 25):
+    @renamed(top="top_n")
+    def plot_responsiveness(self, ax=None, top_n: int = 25):
         """Median hours to answer a buyer per owner or team: answered requests, and Kaplan–Meier with the open ones."""
         import matplotlib.pyplot as plt
 
-        title = f"Responsiveness by {self.group_by}"
+        title = f"Responsiveness by {self.by}"
         r = self.responsiveness
         if self.as_of is None or r.empty:
             why = " ".join(self.coverage.missing("dates", "direction")) or self._no_request()
             return note_axes(ax, title, why)
         km = pd.to_numeric(r["km_median_hours"], errors="coerce")
-        r = r.assign(_km=km.fillna(np.inf)).sort_values(["_km", self.group_by], ascending=[True, False]).tail(top)
+        r = r.assign(_km=km.fillna(np.inf)).sort_values(["_km", self.by], ascending=[True, False]).tail(top_n)
         ax = ax or plt.subplots(figsize=(8, max(2.5, 0.3 * len(r) + 1)))[1]
-        names = r[self.group_by].astype(str)
+        names = r[self.by].astype(str)
         ax.barh(
             names,
             pd.to_numeric(r["median_hours"], errors="coerce"),
@@ -422,7 +425,7 @@ class VelocityReport:
         ax.set(
             title=f"{title}: hours from a buyer's message to the seller's answer",
             xlabel="hours (median)",
-            ylabel=self.group_by,
+            ylabel=self.by,
         )
         ax.legend(loc="lower right", fontsize="x-small")
         ax.figure.tight_layout()
@@ -444,6 +447,7 @@ def _full_periods(v: pd.DataFrame, period: str, as_of: pd.Timestamp) -> np.ndarr
     return np.array([e is not pd.NaT and e <= as_of + DAY for e in ends], dtype=bool)
 
 
+@renamed(group_by="by")
 def velocity_report(
     log: SalesLog,
     as_of=None,
@@ -451,13 +455,13 @@ def velocity_report(
     owner: str | None = None,
     team: str | None = None,
     period: str = "M",
-    group_by: str = "owner",
+    by: str = "owner",
     response_hours: float = 24,
 ) -> VelocityReport:
     """Everything the velocity report shows: velocity and its factors per period, time in stage, commit to
     signature and responsiveness.
 
-    ``owner``/``team`` restrict the log (:func:`salesmetrics.log.prepare.filter_log`); ``group_by`` is how
+    ``owner``/``team`` restrict the log (:func:`salesmetrics.log.prepare.filter_log`); ``by`` is how
     responsiveness and whole-history velocity are compared; ``period`` (W, M, Q) buckets velocity;
     ``response_hours`` is the answer time above which a group counts as slow (on the Kaplan–Meier median,
     so unanswered requests count). The narrative compares the last two *full* periods: a period ``as_of``
@@ -474,8 +478,8 @@ def velocity_report(
     """
     if period not in PERIODS:
         raise UsageError(f"period must be 'W', 'M' or 'Q', not {period!r}.")
-    if group_by not in GROUPS:
-        raise UsageError(f"group_by must be 'owner' or 'team', not {group_by!r}.")
+    if by not in GROUPS:
+        raise UsageError(f"by must be 'owner' or 'team', not {by!r}.")
     if not response_hours > 0:
         raise UsageError(f"response_hours must be above 0 (e.g. 24), not {response_hours!r}.")
     log = filter_log(log, owner=owner, team=team)
@@ -490,7 +494,7 @@ def velocity_report(
     cut = truncate(log, cut_at)
     velocity = sales_velocity(cut, by=None, period=period, as_of=cut_at)
     velocity["full_period"] = _full_periods(velocity, period, cut_at) if stamp is not None else False
-    group_velocity = sales_velocity(cut, by=group_by, period=None, as_of=cut_at).drop(
+    group_velocity = sales_velocity(cut, by=by, period=None, as_of=cut_at).drop(
         columns=["period", "period_start", "period_end"]
     )
     stages = time_in_stage(cut, as_of=cut_at)
@@ -501,16 +505,16 @@ def velocity_report(
     if inbound:
         with warnings.catch_warnings():  # no request before as_of yet: the table's own note says so
             warnings.simplefilter("ignore", DataNote)
-            by_group = responsiveness(cut, as_of=cut_at, by=group_by)
+            by_group = responsiveness(cut, as_of=cut_at, by=by)
             overall = responsiveness(cut, as_of=cut_at, by=None)
     else:
-        columns = [group_by, "n_requests", "n_answered", "n_unanswered", "median_hours", "km_median_hours", "p90_hours"]
+        columns = [by, "n_requests", "n_answered", "n_unanswered", "median_hours", "km_median_hours", "p90_hours"]
         by_group = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
-        overall = by_group.drop(columns=group_by)
+        overall = by_group.drop(columns=by)
     return VelocityReport(
         as_of=stamp,
         period=period,
-        group_by=group_by,
+        by=by,
         response_hours=float(response_hours),
         currency=log.model.currency,
         velocity=velocity,

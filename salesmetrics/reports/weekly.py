@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.renamed import renamed
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.coverage import LogCoverage, Note, log_coverage
@@ -165,8 +166,9 @@ class WeeklyReview:
             text += f"; the open pipeline due does not cover the gap for {names}"
         return [text + "."]
 
-    def table(self, name: str, n: int = 25):
-        """A table of the review, its first ``n`` rows, or a :class:`~salesmetrics.log.coverage.Note` saying why it
+    @renamed(n="top_n")
+    def table(self, name: str, top_n: int = 25):
+        """A table of the review, its first ``top_n`` rows, or a :class:`~salesmetrics.log.coverage.Note` saying why it
         is empty: ``changes`` (deal by deal: won, lost, sent back, advanced, pushed, pulled in, then created),
         ``totals``, ``by_stage``, ``past_due``, ``neglected``, ``moved_untouched``, ``owners``, ``quota`` or
         ``by_forecast``."""
@@ -209,7 +211,7 @@ class WeeklyReview:
             return Note(empty)
         if not len(frame):
             return Note(empty)
-        return first(frame.reset_index(drop=True), n)
+        return first(frame.reset_index(drop=True), top_n)
 
     def plot_by_stage(self, ax=None):
         """Open pipeline per stage, a week before beside now (money when the log has amounts, else deals)."""
