@@ -15,7 +15,7 @@ from salesmetrics._util.limits import YEAR_RANGE
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics._util.timezones import utc_offsets
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.schemas import RULES, TableSpec, _vocabulary
+from salesmetrics.log.format import RULES, TableSpec, vocabulary
 from salesmetrics.log.sql import blank_sql, ident, strip_sql, values_list
 
 ZONED = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS WITH TIME ZONE", "TIMESTAMPTZ_NS"}
@@ -183,7 +183,7 @@ def rule_failures_sql(table: str, present: set[str], model: StageModel) -> list[
         if rule.non_negative:
             out.append(f"{c} < 0")
         if rule.allowed:
-            out.append(f"{c} NOT IN {values_list(_vocabulary(rule.allowed, model))}")
+            out.append(f"{c} NOT IN {values_list(vocabulary(rule.allowed, model))}")
     return out
 
 
@@ -218,7 +218,7 @@ def column_checks(name: str, columns: dict[str, Column], model: StageModel, wall
         if rule.non_negative:
             conditions.append(f"{value} < 0")
         if rule.allowed:
-            allowed = values_list(_vocabulary(rule.allowed, model))
+            allowed = values_list(vocabulary(rule.allowed, model))
             c = ident(column_name)
             if value == f"nullif({c}, '')":  # as a filter on the column itself, pushed into a Parquet scan
                 conditions.append(f"({c} NOT IN {allowed} AND {c} <> '')")

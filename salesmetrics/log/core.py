@@ -35,8 +35,8 @@ from salesmetrics.log.column_types import (
     wall_to_instant_sql,
 )
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.readers import _sniff_delimiter, _utf8_prefix, table_files
-from salesmetrics.log.schemas import TABLES
+from salesmetrics.log.files import sniff_delimiter, table_files, utf8_prefix
+from salesmetrics.log.format import TABLES
 from salesmetrics.log.sql import ident, in_thread, lit
 
 SPECS = {spec.name: spec for spec in TABLES}
@@ -58,11 +58,11 @@ def _csv_header(path: Path) -> tuple[str, list[str]] | None:
     import csv
     import io
 
-    prefix = _utf8_prefix(path)
+    prefix = utf8_prefix(path)
     if prefix is None:
         return None
     _, text = prefix
-    delimiter = _sniff_delimiter(text)
+    delimiter = sniff_delimiter(text)
     first = next(csv.reader(io.StringIO(text), delimiter=delimiter), None)
     if not first:
         return None

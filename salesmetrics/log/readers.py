@@ -11,7 +11,6 @@ legacy encoding are decoded in memory first.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -27,16 +26,15 @@ import pandas as pd
 from salesmetrics._util.files import not_a_file
 from salesmetrics._util.text import shorten
 from salesmetrics.exceptions import Problem
-from salesmetrics.log.schemas import TABLES
+from salesmetrics.log.files import DELIMITERS, PREFIX_BYTES, SNIFF_CHARS, SUFFIXES, table_files  # noqa: F401
+from salesmetrics.log.files import sniff_delimiter as _sniff_delimiter
+from salesmetrics.log.files import utf8_prefix as _utf8_prefix
+from salesmetrics.log.format import TABLES
 
-SUFFIXES = (".parquet", ".csv", ".tsv", ".txt")
-DELIMITERS = ",;\t|"
 WESTERN = {"cp1250", "cp1252", "latin_1", "iso8859_15", "iso8859_2", "mac_roman"}
 # Turkish code pages: they differ from cp1252 in six letters only, so when the detector names one it is trusted.
 # (It also names Baltic pages for Western text, "à" read as "ą", so those are not.)
 OTHER_LATIN = {"cp1254", "iso8859_9"}
-PREFIX_BYTES = 1 << 20  # the encoding and the header are read from the first MiB
-SNIFF_CHARS = 8192  # csv.Sniffer is quadratic in quotes and delimiters (16 KB of ',"' took 1 s): it sees this much
 CHUNK_BYTES = 1 << 24
 CHUNK_ROWS = 250_000
 
@@ -55,11 +53,6 @@ class RawTable:
     row_offset: int
     delimiter: str | None = None
     encoding: str | None = None
-
-
-def table_files(folder: Path, name: str) -> list[Path]:
-    """The files in ``folder`` that could hold table ``name`` (``deals.parquet``, ``deals.csv``...): one is expected."""
-    return [folder / f"{name}{suffix}" for suffix in SUFFIXES if (folder / f"{name}{suffix}").exists()]
 
 
 def find_table_file(folder: Path, name: str) -> tuple[Path | None, list[Problem]]:
@@ -165,42 +158,6 @@ def _decode(raw: bytes, file: str) -> tuple[str | None, str | None, list[Problem
         )
     )
     return None, None, problems
-
-
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter of a CSV text: the candidate that splits the header and first lines consistently.
-
-    Only the first :data:`SNIFF_CHARS` characters are looked at (whole lines where possible): ``csv.Sniffer``
-    takes quadratic time on a long quoted cell.
-    """
-    sample = text[:SNIFF_CHARS]
-    if len(text) > SNIFF_CHARS and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]
-    lines = [line for line in sample.splitlines()[:50] if line.strip()]
-    if not lines:
-        return ","
-    sample = "\n".join(lines)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        counts = {d: lines[0].count(d) for d in DELIMITERS}
-        best = max(counts, key=counts.get)
-        return best if counts[best] > 0 else ","
-
-
-def _utf8_prefix(path: Path) -> tuple[str, str] | None:
-    """``(encoding, text)`` of the file's first MiB when it is UTF-8 (a BOM allowed); None when it is not."""
-    with open(path, "rb") as f:
-        prefix = f.read(PREFIX_BYTES)
-        complete = not f.read(1)
-    if prefix.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None
-    bom = prefix.startswith(codecs.BOM_UTF8)
-    try:  # an incremental decoder accepts a character cut in two at the end of the prefix
-        text = codecs.getincrementaldecoder("utf-8")().decode(prefix[3:] if bom else prefix, final=complete)
-    except UnicodeDecodeError:
-        return None
-    return ("utf-8-sig" if bom else "utf-8"), text
 
 
 def _newlines(source: Path | str) -> int:

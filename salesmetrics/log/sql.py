@@ -50,6 +50,7 @@ def connect(threads: int | None = None):
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # the command line shows its own progress (and --quiet none)
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
