@@ -1,8 +1,9 @@
 """``score``: movement, motion and slippage per deal, or per owner or team and period (``salesmetrics score``).
 
-Definitions: ``docs/metrics.md``. Heavy libraries are imported inside the functions, so the
-command line starts fast; a Parquet log goes through DuckDB fast paths (:mod:`salesmetrics.metrics._engine`: the
-whole per-deal query, or the activity counts of group scores) that give the same numbers as the pandas path.
+Definitions: ``docs/metrics.md``. Per deal, every log goes through the engine's one DuckDB query
+(:mod:`salesmetrics.metrics._engine`): a log folder straight from its files (:mod:`salesmetrics.log.core`), an
+in-memory log through Arrow. Group scores count activities in DuckDB and compute the rest from per-deal pieces in
+pandas. Heavy libraries are imported inside the functions, so the command line starts fast.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from salesmetrics._util.atomic import writing
 from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import OutputError, UsageError
+from salesmetrics.metrics._engine import deal_scores_frame, deal_scores_to_file, motions_by_period, write_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -59,8 +61,8 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
         raise UsageError(f"score() got unknown parameters: {', '.join(sorted(params))}.")
     check_by_period(by, period)
     as_of = resolve_as_of(log, as_of)  # once: everything below gets the moment itself
-    if by == "deal":
-        scores = movement.deal_scores(log, as_of)
+    if by == "deal":  # the engine's query over the log's frames (pandas' movement.deal_scores is its test oracle)
+        scores = deal_scores_frame(log, as_of.value // 1000)
         deals = log.deals
         undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
         # stacklevel 4: the caller of score, past the as_of_after_log wrapper
@@ -100,8 +102,6 @@ def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_
     event). False means nothing was written: the caller reads the log with pandas and calls :func:`score`.
     """
     if by == "deal":
-        from salesmetrics.metrics._engine import deal_scores_to_file
-
         with writing(out):
             done = _fast(deal_scores_to_file, log_path, model, as_of_us, out, fmt)
         return done is not None
@@ -115,8 +115,6 @@ def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_
 def write_scores(result, out: Path, fmt: str) -> None:
     """Write the scores atomically; a full disk or a read-only folder is an OutputError naming ``out``."""
     import duckdb
-
-    from salesmetrics.metrics._engine import write_frame
 
     try:
         write_frame(result, out, fmt)
@@ -141,8 +139,6 @@ def _group_scores_fast(log_path: Path, model, by: str, period: str, as_of, as_of
     per deal and period; the other tables come from DuckDB as validation's frames, and the scores from the same
     per-deal pieces as the pandas path (:func:`salesmetrics.metrics.movement.score_groups` with the motions given).
     """
-    from salesmetrics.metrics._engine import motions_by_period
-
     counted = _fast(motions_by_period, log_path, model, as_of_us, period)
     if counted is None:
         return None
