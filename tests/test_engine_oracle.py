@@ -121,11 +121,11 @@ def assert_same_scores(engine: Path, oracle: Path) -> None:
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-def check_engine(folder: Path, log, by: str, period: str, as_of, tmp: Path, fmt: str = "parquet") -> bool:
-    """The engine's file equals the oracle's (``log``, or a function reading it) when the engine takes the log;
-    returns whether it did."""
+def check_engine(folder: Path, read_log, by: str, period: str, as_of, tmp: Path, fmt: str = "parquet") -> bool:
+    """The engine's file equals the oracle's when the engine takes the log; returns whether it did. ``read_log()``
+    gives the oracle's log."""
     engine, oracle = tmp / f"engine.{fmt}", tmp / f"oracle.{fmt}"
-    oracle_file(log() if callable(log) else log, by, period, as_of, oracle)
+    oracle_file(read_log(), by, period, as_of, oracle)
     taken = engine_file(folder, by, period, as_of, engine)
     if taken:
         assert_same_scores(engine, oracle)
