@@ -440,6 +440,11 @@ def compare_outputs(tmp: Path, fmt: str, folder: Path, dedupe_activities: bool) 
 # ---------------------------------------------------------------------------------------------- main
 
 
+def round_text(result: dict) -> str:
+    """One run's seconds, or how it ended when it did not."""
+    return f"{result['seconds']:.2f}" if result["status"] == "ok" else result["status"]
+
+
 def markdown_table(rows: list[list[str]]) -> str:
     """Rows as a markdown table under the benchmark's header."""
     header = ["case", "median s", "peak MiB", "reference s", "ratio", "goal", "met?"]
@@ -507,6 +512,9 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown_table([summary_row(case, refs, args.timeout) for case in cases.values()]))
     print()
     print("references: " + "; ".join(f"{r.name} {summary_row(r, refs, args.timeout)[1]} s" for r in refs.values()))
+    print("seconds of each round:")
+    for case in [*cases.values(), *refs.values()]:
+        print(f"  {case.name}: " + " ".join(round_text(r) for r in case.runs))
     for line in checks:
         print(line)
 
