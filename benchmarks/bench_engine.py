@@ -511,7 +511,8 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(markdown_table([summary_row(case, refs, args.timeout) for case in cases.values()]))
     print()
-    print("references: " + "; ".join(f"{r.name} {summary_row(r, refs, args.timeout)[1]} s" for r in refs.values()))
+    if refs:
+        print("references: " + "; ".join(f"{r.name} {summary_row(r, refs, args.timeout)[1]} s" for r in refs.values()))
     print("seconds of each round:")
     for case in [*cases.values(), *refs.values()]:
         print(f"  {case.name}: " + " ".join(round_text(r) for r in case.runs))
