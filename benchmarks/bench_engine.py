@@ -512,7 +512,8 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown_table([summary_row(case, refs, args.timeout) for case in cases.values()]))
     print()
     if refs:
-        print("references: " + "; ".join(f"{r.name} {summary_row(r, refs, args.timeout)[1]} s" for r in refs.values()))
+        shown = [summary_row(r, refs, args.timeout) for r in refs.values()]
+        print("references: " + "; ".join(f"{row[0]} {row[1]} s, peak {row[2]} MiB" for row in shown))
     print("seconds of each round:")
     for case in [*cases.values(), *refs.values()]:
         print(f"  {case.name}: " + " ".join(round_text(r) for r in case.runs))
