@@ -27,14 +27,13 @@ from salesmetrics.metrics.scoring import as_of_microseconds, score, write_scores
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "foreign"
 FOLDERS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 
-# Corpus folders the engine steps aside on today. The lead empties it once issue 16's engine is merged.
-TODAY_DECLINES = {"k_empty_activities_untyped_parquet"}
-# Folders and FOREIGN_FORMS where the engine gives other numbers than the oracle today (reported to the lead):
-# DuckDB's CSV times end in a short offset ('+00'), which the engine reads as a wall-clock time of the log's zone,
-# an hour or two off in Berlin.
-TODAY_DIFFERS = {"g_duckdb_csv", "duckdb_csv"}
-# Today's validation cannot read it (the oracle has no answer): mixed '+01' and '+02' offsets raise a ValueError.
-TODAY_INVALID = {"g_duckdb_csv_berlin_session"}
+# Corpus folders the engine steps aside on (none: a failure here is a regression).
+TODAY_DECLINES: set[str] = set()
+# Folders and FOREIGN_FORMS where the engine gives other numbers than the oracle (none; DuckDB's short '+00'
+# offsets were read as wall-clock times until session 8).
+TODAY_DIFFERS: set[str] = set()
+# Folders validation cannot read (none; mixed '+01' and '+02' offsets raised a ValueError until session 8).
+TODAY_INVALID: set[str] = set()
 # The engine must take every folder but the spreadsheet's (its naive times and semicolons may go to pandas).
 EXPECT_TAKEN = set(FOLDERS) - {"h_spreadsheet_csv"}
 
@@ -250,7 +249,6 @@ def test_a_win_after_midnight_counts_from_that_day(engine, tmp_path):
     assert (row["current_stage"], row["wins"], row["movements"]) == ("Won", 1, 3)
 
 
-@pytest.mark.xfail(strict=True, reason="reported: both paths end as_of='2024-03-31' 24 h after its start, at 00:59")
 @pytest.mark.parametrize("engine", [True, False], ids=["engine", "oracle"])
 def test_as_of_a_date_ends_with_that_local_day_on_the_day_clocks_change(engine, tmp_path):
     """31 March 2024 has 23 hours in Berlin: as of that date, D02's win at 00:30 on 1 April has not happened."""
@@ -258,9 +256,10 @@ def test_as_of_a_date_ends_with_that_local_day_on_the_day_clocks_change(engine, 
     assert (row["current_stage"], row["wins"], row["movements"]) == ("Qualified", 0, 2)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="reported: the pandas path raises on a skipped local time")
 @pytest.mark.parametrize("by", ["deal", "owner"])
 def test_as_of_in_the_skipped_hour_gets_the_same_answer_from_both_paths(by, tmp_path):
-    """02:30 on 31 March does not exist in Berlin; today the engine reads it by deal (as 01:30 UTC) while the
-    pandas path, and the engine by owner (it resolves as_of with pandas), raise a bare ValueError."""
-    check_corpus_folder("b_pandas_parquet_ns_utc", by, "M", "2024-03-31T02:30", tmp_path)
+    """02:30 on 31 March does not exist in Berlin: both paths refuse it with a clear message (a UsageError)."""
+    from salesmetrics.exceptions import UsageError
+
+    with pytest.raises(UsageError, match="does not exist in Europe/Berlin"):
+        check_corpus_folder("b_pandas_parquet_ns_utc", by, "M", "2024-03-31T02:30", tmp_path)

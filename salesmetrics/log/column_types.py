@@ -82,7 +82,10 @@ def _time_column(name: str, kind: str, text: bool, big: bool) -> Column | None:
         return None  # numbers (spreadsheet serial days) and the rest: validation's parser decides
     s = c if big else strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
     # ISO 8601 (what DuckDB casts): with an offset (Z, +01:00, +0100) an instant, else a wall-clock time
-    aware = f"(length({s}) > 10 AND ({s}[-1] = 'Z' OR {s}[-6] IN ('+', '-') OR {s}[-5] IN ('+', '-')))"
+    aware = (  # Z, +01:00, +0100 or +01 (DuckDB writes the last)
+        f"(length({s}) > 10 AND ({s}[-1] = 'Z' OR {s}[-6] IN ('+', '-') OR {s}[-5] IN ('+', '-') "
+        f"OR {s}[-3] IN ('+', '-')))"
+    )
     value = (
         f"CASE WHEN {aware} THEN epoch_us(TRY_CAST({s} AS TIMESTAMPTZ)) ELSE epoch_us(TRY_CAST({s} AS TIMESTAMP)) END"
     )
@@ -148,6 +151,11 @@ def typed_columns(spec: TableSpec, types: dict[str, str], text: bool) -> dict[st
         if name not in types:
             continue
         kind = types[name]
+        if kind == '"NULL"':  # a column of an empty file written without types: no value to read
+            out[name] = Column("NULL::BIGINT" if name in spec.timestamps else "NULL::VARCHAR")
+            if name in spec.numbers:
+                out[name] = Column("NULL::DOUBLE")
+            continue
         if name in spec.timestamps:
             column = _time_column(name, kind, text, big)
         elif name in spec.numbers:
@@ -204,7 +212,7 @@ def column_checks(name: str, columns: dict[str, Column], model: StageModel, wall
         value = column.sql
         conditions = [column.bad] if column.bad else []
         if column.naive and column.naive != "true":
-            checks.append(("agg", f"(bool_or({column.naive}) AND bool_or(NOT {column.naive}))::INT"))
+            checks.append(("agg", f"coalesce(bool_or({column.naive}) AND bool_or(NOT {column.naive}), false)::INT"))
         if column.naive and wall is not None:
             instant, unclear = wall(f"({value})")
             conditions.append(f"({column.naive} AND {unclear})")

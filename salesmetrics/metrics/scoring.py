@@ -72,9 +72,8 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
 
 
 def as_of_microseconds(as_of, timezone: str) -> int | None:
-    """An ``as_of`` text as microseconds since the epoch, read by the rules of
-    :func:`salesmetrics.log.prepare.resolve_as_of` (:func:`~salesmetrics._util.limits.as_of_from_text`; a date alone
-    is the end of that day) but without loading pandas: the DuckDB paths of ``salesmetrics score`` use it.
+    """An ``as_of`` text as microseconds since the epoch, read by :func:`~salesmetrics._util.limits.as_of_instant`
+    (the rule :func:`salesmetrics.log.prepare.resolve_as_of` follows too) without loading pandas.
 
     None for None, and for a value that is not text (a date or timestamp object): the caller then takes the pandas
     path, which reads it with ``resolve_as_of``.
@@ -82,17 +81,11 @@ def as_of_microseconds(as_of, timezone: str) -> int | None:
     >>> as_of_microseconds("1970-01-01", "UTC")
     86399999999
     """
-    import zoneinfo
-
-    from salesmetrics._util.limits import US_PER_DAY, as_of_from_text, is_bare_date
+    from salesmetrics._util.limits import as_of_instant
 
     if not isinstance(as_of, str):
         return None
-    moment = as_of_from_text(as_of)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
-    us = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-    return us + US_PER_DAY - 1 if is_bare_date(as_of) else us
+    return (as_of_instant(as_of, timezone) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_of_us, out: Path, fmt: str) -> bool:
