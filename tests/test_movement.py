@@ -19,6 +19,7 @@ from salesmetrics.metrics.movement import (
     deal_scores,
     local_us,
     period_index,
+    period_labels,
     score_groups,
 )
 
@@ -208,3 +209,11 @@ def test_motions_count_pairs_as_a_group_by_does(pairs, spread):
     plain = pd.DataFrame({"code": codes, "period_index": periods}).groupby(["code", "period_index"]).size()
     mine = _motions(codes, periods)["motions"]
     assert mine.to_dict() == plain.to_dict() and mine.dtype == np.int64
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 30_000), max_size=40), st.sampled_from(["W", "M", "Q"]))
+def test_period_labels_label_each_row_as_alone(index, period):
+    labels = period_labels(np.array(index, dtype=np.int64), period)
+    assert labels == [period_labels(np.array([i]), period)[0] for i in index]
+    assert all(type(label) is str for label in labels)

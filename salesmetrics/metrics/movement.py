@@ -265,8 +265,17 @@ def period_start_day(index: np.ndarray, period: str) -> np.ndarray:
 
 
 def period_labels(index: np.ndarray, period: str) -> list[str]:
-    """``2024-01`` (M), ``2024Q1`` (Q), or the Monday ``2024-01-01`` (W)."""
-    index = np.asarray(index, dtype=np.int64)
+    """``2024-01`` (M), ``2024Q1`` (Q), or the Monday ``2024-01-01`` (W).
+
+    >>> period_labels(np.array([24288, 24289, 24288]), "M")
+    ['2024-01', '2024-02', '2024-01']
+    """
+    # many rows, few periods: each period is labelled once
+    distinct, position = np.unique(np.asarray(index, dtype=np.int64), return_inverse=True)
+    return np.array(_labels(distinct, period), dtype=object)[position].tolist()
+
+
+def _labels(index: np.ndarray, period: str) -> list[str]:
     if period == "W":
         return [str(d) for d in period_start_day(index, "W").astype("datetime64[D]")]
     if period == "M":
