@@ -64,9 +64,10 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
     if by == "deal":  # the engine's query over the log's frames (pandas' movement.deal_scores is its test oracle)
         scores = deal_scores_frame(log, as_of.value // 1000)
         deals = log.deals
-        undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
-        # stacklevel 4: the caller of score, past the as_of_after_log wrapper
-        movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
+        if len(scores) < len(deals):  # rare: only then are the reasons counted
+            undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
+            # stacklevel 4: the caller of score, past the as_of_after_log wrapper
+            movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
         return scores
     return movement.score_groups(log, by=by, period=period or "M", as_of=as_of)
 
