@@ -85,3 +85,28 @@ def test_every_rule_is_compiled_to_sql():
         assert len(conditions) == expected, table
         required = [c for c, r in rules.items() if r.required]
         assert rule_failures_sql(table, set(rules) - {required[0]}, PIPELINE_MODEL).count("true") == 1
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipeline_frames(), st.integers(2, 4), st.randoms(use_true_random=False))
+def test_per_deal_scores_of_parts_of_the_deals_add_up_to_the_whole(frames, parts, rng):
+    """Partition the deals (each deal's rows kept together), score each part at one as_of: the parts' rows are the
+    whole's rows. The scale-out issue runs the engine partition by partition on this promise."""
+    from dataclasses import replace
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log = sm.SalesLog.from_frames(PIPELINE_MODEL, *frames)
+    as_of = resolve_as_of(log, None)
+    whole = deal_scores_frame(log, as_of.value // 1000).set_index("deal_id")
+    part_of = {deal: rng.randrange(parts) for deal in log.deals["deal_id"]}
+    pieces = []
+    for part in range(parts):
+        keep = {deal for deal, p in part_of.items() if p == part}
+        tables = {
+            name: frame[frame["deal_id"].isin(keep)] for name, frame in log.tables.items() if name != "amount_changes"
+        }
+        sub = replace(log, **tables)
+        pieces.append(deal_scores_frame(sub, as_of.value // 1000))
+    together = pd.concat(pieces).set_index("deal_id").loc[whole.index]
+    pd.testing.assert_frame_equal(together, whole, check_exact=True)
