@@ -157,7 +157,7 @@ def test_reasons_are_shown_in_full_and_ties_are_said(demo_log):
 def test_notebook_links_the_models_doc_and_shows_reasons_in_full():
     nb = json.loads(NOTEBOOK.read_text())
     text = "\n".join("".join(c["source"]) for c in nb["cells"])
-    assert "docs/models-estimators.md" not in text and "`docs/models.md`" in text
+    assert "docs/models-estimators.md" not in text and "models guide (docs/models.md in the source)" in text
     assert (REPO / "docs" / "models.md").is_file()
     assert "readable(report.table()" in text  # tables.readable writes every cell in full (never cut at 50)
     from salesmetrics.reports.tables import readable

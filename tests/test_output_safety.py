@@ -267,13 +267,13 @@ def test_score_on_a_full_disk(tiny_log_dir, tmp_path, monkeypatch, capsys):
 def test_score_when_duckdb_cannot_write(tiny_log_dir, tmp_path, monkeypatch, capsys):
     import duckdb
 
-    import salesmetrics.metrics._engine as engine
+    import salesmetrics.metrics.scoring as scoring
 
     def io_error(*args, **kwargs):
         raise duckdb.IOException('IO Error: Could not write file "x": No space left on device')
 
-    monkeypatch.setattr(engine, "deal_scores_to_file", io_error)  # the fast path steps aside ...
-    monkeypatch.setattr(engine, "write_frame", io_error)  # ... and the pandas path's writer fails too
+    monkeypatch.setattr(scoring, "deal_scores_to_file", io_error)  # the engine steps aside ...
+    monkeypatch.setattr(scoring, "write_frame", io_error)  # ... and the pandas path's writer fails too
     out = tmp_path / "scores.parquet"
     assert main(["score", str(tiny_log_dir), "--out", str(out), "--quiet"]) == 1
     err = _one_line(capsys.readouterr().err)

@@ -80,8 +80,8 @@ def test_a_resolved_as_of_is_passed_down_as_it_is(tiny_log_dir):
 def test_score_reads_its_as_of_once(tiny_log_dir, monkeypatch, by):
     log = sm.read_log(tiny_log_dir)
     seen = []
-    read = prepare.parse_as_of
-    monkeypatch.setattr(prepare, "parse_as_of", lambda value: seen.append(value) or read(value))
+    read = prepare.as_of_instant  # the one reading of an as_of text
+    monkeypatch.setattr(prepare, "as_of_instant", lambda value, tz: seen.append(value) or read(value, tz))
     score(log, by=by, as_of="2024-01-20")
     assert seen == ["2024-01-20"]
 
