@@ -42,15 +42,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from salesmetrics.log.quick_check import quick_check
-    from salesmetrics.log.saleslog import check_log
+    from salesmetrics.log.quick_check import validate
 
-    quick = quick_check(args.log)  # a log the relational core vouches for: answered in DuckDB
-    if quick is not None:
-        summary, problems = quick
-    else:
-        log, problems = check_log(args.log)
-        summary = None if log is None else log.summary()
+    summary, problems = validate(args.log)  # a log the relational core vouches for is answered in DuckDB
     if args.json:
         payload = {
             "log": str(args.log),

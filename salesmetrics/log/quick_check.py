@@ -32,7 +32,7 @@ from salesmetrics.exceptions import MAX_SHOWN, ProblemList
 from salesmetrics.log.config import StageModel, load_config
 from salesmetrics.log.core import SPECS, Core, compare_sql, connect, find_files, ident, load, table_file, typed_columns
 from salesmetrics.log.readers import _newlines, table_files
-from salesmetrics.log.saleslog import LogSummary
+from salesmetrics.log.saleslog import LogSummary, check_log
 from salesmetrics.log.schemas import EVENT_TIME
 from salesmetrics.log.validation import (
     deal_without_stages_problem,
@@ -72,6 +72,16 @@ def quick_check(folder) -> tuple[LogSummary, ProblemList] | None:
         return None
     finally:
         con.close()
+
+
+def validate(folder) -> tuple[LogSummary | None, ProblemList]:
+    """What ``salesmetrics validate`` reports of a log folder: its summary (None when the log has errors) and its
+    problems; from :func:`quick_check` when it answers, else from :func:`~salesmetrics.log.saleslog.check_log`."""
+    answer = quick_check(folder)
+    if answer is not None:
+        return answer
+    log, problems = check_log(folder)
+    return (None if log is None else log.summary()), problems
 
 
 class _Tables:
