@@ -9,7 +9,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from builders import foreign_logs, write_foreign_log, write_tiny_log
+from builders import foreign_logs, write_foreign_log, write_tiny_log, write_undated_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,6 +68,22 @@ def test_demo_and_tiny_logs_are_answered_in_duckdb(tmp_path):
     for folder in (ROOT / "datasets" / "demo", tiny):
         assert assert_same_answer(folder)
         assert_same_output(folder)
+
+
+def test_quotas_and_snapshot_logs_are_answered_the_same(tmp_path):
+    tiny = write_tiny_log(tmp_path / "tiny")
+    deals = tiny / "deals.csv"
+    deals.write_text("".join(line.rsplit(",", 1)[0] + "\n" for line in deals.read_text().splitlines()))
+    (tiny / "quotas.csv").write_text("owner,team,period,amount\nann,,2024-Q1,5000\nzed,,2024-Q1,100\n,north,2024,9\n")
+    undated = write_undated_log(tmp_path / "undated")  # history: partial, no stage change, no created_at
+    for folder in (tiny, undated):
+        assert assert_same_answer(folder)
+        assert_same_output(folder)
+    codes = [p.code for p in quick.quick_check(tiny)[1]]
+    assert codes == ["unknown_quota_owner", "unknown_quota_team"]
+    (tiny / "quotas.csv").write_text("owner,team,period,amount\nann,,2024-Q1,-5\n")  # an error: check_log says so
+    assert quick.quick_check(tiny) is None
+    assert_same_output(tiny)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

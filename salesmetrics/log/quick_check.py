@@ -7,14 +7,16 @@ reading the log into pandas. The warnings, in validation's order, with its words
 (:mod:`salesmetrics.log.validation`):
 
 - ``config_unknown_key``: from :func:`~salesmetrics.log.config.load_config`, as validation reads it;
-- ``empty_table``: an optional table whose file has a header and no rows;
+- ``empty_table``: an optional table whose file has a header and no rows (and stage_changes of a snapshot export);
 - ``duplicate_rows``: exact duplicate rows, per table (the core drops them from the small tables; the
   activities' are found here);
 - ``event_before_creation``: per event table, rows dated before their deal's created_at;
-- ``deal_without_stages`` and ``missing_created_at``.
+- ``deal_without_stages`` and ``missing_created_at``;
+- the quotas table's (``unknown_quota_owner``, ``unknown_quota_team``): from
+  :func:`~salesmetrics.log.quotas.check_quotas` itself, given the deals' owners and teams.
 
 Every other warning validation knows comes from something the core declines (text read as another encoding,
-spreadsheet dates or day numbers) or is left to validation here (a quotas table). Whenever the answer could
+spreadsheet dates or day numbers). Whenever the answer could
 differ from validation's, :func:`quick_check` returns None and the caller runs
 :func:`salesmetrics.log.saleslog.check_log`: the core declines the log or a check fails, an activity names an
 unknown deal, a table has columns beside the log format's (their text is compared as pandas reads it), an amount
@@ -29,11 +31,15 @@ from pathlib import Path
 import pandas as pd
 
 from salesmetrics.exceptions import MAX_SHOWN, ProblemList
+from salesmetrics.log.column_types import compare_sql, typed_columns
 from salesmetrics.log.config import StageModel, load_config
-from salesmetrics.log.core import SPECS, Core, compare_sql, connect, find_files, ident, load, table_file, typed_columns
-from salesmetrics.log.readers import _newlines, table_files
+from salesmetrics.log.core import SPECS, Core, find_files, load, table_file
+from salesmetrics.log.files import table_files
+from salesmetrics.log.quotas import check_quotas
+from salesmetrics.log.readers import _newlines
 from salesmetrics.log.saleslog import LogSummary, check_log
 from salesmetrics.log.schemas import EVENT_TIME
+from salesmetrics.log.sql import connect, ident
 from salesmetrics.log.validation import (
     deal_without_stages_problem,
     duplicate_rows_problem,
@@ -59,8 +65,6 @@ def quick_check(folder) -> tuple[LogSummary, ProblemList] | None:
         return None
     model, config_problems = load_config(folder)
     if model is None or any(p.severity == "error" for p in config_problems):
-        return None
-    if table_files(folder, "quotas"):  # the optional quotas table: validation checks it
         return None
     con = connect()
     try:
@@ -137,8 +141,8 @@ def _check(con, core: Core, folder: Path, model: StageModel, config_problems) ->
         tables.records["activities"] = activities.rows
 
     problems = ProblemList(list(config_problems))
-    for name in ("activities", "close_date_changes", "amount_changes"):
-        if name in tables.paths and tables.records[name] == 0:
+    for name in ("stage_changes", "activities", "close_date_changes", "amount_changes"):
+        if name in tables.paths and tables.records[name] == 0:  # stage_changes: a snapshot export's (the core checks)
             problems.add(empty_table_problem("warning", True, tables.paths[name].name))
     for name in ("deals", "stage_changes", "activities", "close_date_changes", "amount_changes"):
         if name not in tables.paths:
@@ -169,8 +173,18 @@ def _check(con, core: Core, folder: Path, model: StageModel, config_problems) ->
     if undated:
         shown = tables.rows("deals", [r[0] for r in undated[:MAX_SHOWN]])
         problems.add(missing_created_at_problem(len(undated), shown, tables.paths["deals"].name))
+    if table_files(folder, "quotas"):  # the optional quotas table, checked as check_log checks it
+        problems.extend(check_quotas(folder, _deal_owners(con, core))[1])
+        if problems.errors:
+            raise Decline
     summary = _summary(con, core, model, activities, problems)
     return summary, problems
+
+
+def _deal_owners(con, core: Core) -> pd.DataFrame:
+    """The deals' owner and team columns, as the quotas check reads them."""
+    team = "team" if "team" in core.columns["deals"] else "NULL::VARCHAR AS team"
+    return con.execute(f"SELECT owner, {team} FROM deals ORDER BY row").df()
 
 
 def _dropped_rows(con, name: str, records: int) -> tuple[int, list[int]]:
