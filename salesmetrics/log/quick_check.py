@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from salesmetrics.exceptions import MAX_SHOWN, ProblemList
@@ -39,7 +40,7 @@ from salesmetrics.log.quotas import check_quotas
 from salesmetrics.log.readers import _newlines
 from salesmetrics.log.saleslog import LogSummary, check_log
 from salesmetrics.log.schemas import EVENT_TIME
-from salesmetrics.log.sql import connect, ident
+from salesmetrics.log.sql import connect, ident, in_thread
 from salesmetrics.log.validation import (
     deal_without_stages_problem,
     duplicate_rows_problem,
@@ -214,14 +215,17 @@ class _ActivityFacts:
 
     One grouped scan of the core's ``activities`` view (per deal: rows, first and last time) answers the
     summary, whether every activity names a known deal, and whether any is dated before its deal's created_at.
-    Exact duplicates are searched in the rows with their file positions (:meth:`positions_sql`): only rows
-    whose deal and time repeat are compared in full, as validation compares them.
+    Exact duplicates are searched meanwhile, in a thread, in the rows with their file positions
+    (:meth:`positions_sql`): only rows whose deal and time repeat are compared in full, as validation compares
+    them.
     """
 
     def __init__(self, con, core: Core, tables: _Tables):
         self.con, self.core, self.tables = con, core, tables
+        con.execute(f"CREATE VIEW _activity_rows AS {self.positions_sql()}")
+        self._repeated = in_thread(con, _repeated_pairs)  # beside the grouped scan below
         con.execute(
-            "CREATE TEMP TABLE _per_deal AS SELECT deal_id, count(*) AS n, min(t) AS first, max(t) AS last "
+            "CREATE TABLE _per_deal AS SELECT deal_id, count(*) AS n, min(t) AS first, max(t) AS last "
             "FROM activities GROUP BY deal_id"
         )
         unknown, self.rows, self.first, self.last, early = con.execute(
@@ -230,6 +234,7 @@ class _ActivityFacts:
             "FROM _per_deal AS a LEFT JOIN deals AS d ON a.deal_id = d.deal_id"
         ).fetchall()[0]
         if unknown:
+            self._repeated()  # the search ends before the connection closes
             raise Decline  # an unknown deal is an error validation reports
         self.rows = int(self.rows or 0)
         self.any_early = bool(early)
@@ -265,19 +270,20 @@ class _ActivityFacts:
         return n, [r[0] for r in first]
 
     def _find_duplicates(self) -> None:
+        """Table ``_duplicate_rows``: the positions of the activities that repeat an earlier row exactly."""
+        import pyarrow as pa
+
         con = self.con
-        con.execute(f"CREATE TEMP VIEW _activity_rows AS {self.positions_sql()}")
-        con.execute(
-            "CREATE TEMP TABLE _repeated AS SELECT h FROM (SELECT hash(deal_id, occurred_at) AS h "
-            "FROM _activity_rows) GROUP BY h HAVING count(*) > 1"
-        )
+        repeated = self._repeated()
+        con.register("_repeated_pairs", pa.table({"h": pa.array(repeated, pa.uint64())}))
         names = [c for c in SPECS["activities"].columns if c in self.core.columns["activities"]]
         every = ", ".join(ident(c) for c in names)
         con.execute(
-            f"CREATE TEMP TABLE _duplicate_rows AS SELECT row FROM ("
+            f"CREATE TABLE _duplicate_rows AS SELECT row FROM ("
             f"SELECT row, row_number() OVER (PARTITION BY {every} ORDER BY row) AS copy FROM _activity_rows "
-            "WHERE hash(deal_id, occurred_at) IN (SELECT h FROM _repeated)) WHERE copy > 1"
+            "WHERE hash(deal_id, occurred_at) IN (SELECT h FROM _repeated_pairs)) WHERE copy > 1"
         )
+        con.unregister("_repeated_pairs")
         self._duplicates = True
 
     def before_creation(self) -> tuple[int, list[int], tuple[str, ...]]:
@@ -295,6 +301,15 @@ class _ActivityFacts:
         n = self.con.execute(f"SELECT count(*) {early}").fetchall()[0][0]
         first = self.con.execute(f"SELECT a.row, a.deal_id {early} ORDER BY a.row LIMIT {MAX_SHOWN}").fetchall()
         return n, [r[0] for r in first], tuple(str(r[1]) for r in first)
+
+
+def _repeated_pairs(cursor) -> np.ndarray:
+    """The hashes of (deal, time) that more than one activity has: exact duplicates share them (a hash may also
+    repeat by chance; the rows are then compared in full). DuckDB hashes, NumPy sorts (releasing the GIL)."""
+    hashes = cursor.sql("SELECT hash(deal_id, occurred_at) AS h FROM _activity_rows").fetchnumpy()["h"]
+    hashes.sort()
+    same = hashes[1:] == hashes[:-1]
+    return np.unique(hashes[1:][same])
 
 
 def _timestamp(us, tz: str) -> pd.Timestamp | None:
