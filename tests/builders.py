@@ -303,9 +303,10 @@ FOREIGN_COLUMNS = {
 }
 
 
-def write_foreign_log(folder: Path, tz: str, tables: dict, fmt: str, unit: str = "us") -> Path:
+def write_foreign_log(folder: Path, tz: str, tables: dict, fmt: str, unit: str = "us", naive: bool = False) -> Path:
     """Write a log from :func:`foreign_logs` with pandas, not salesmetrics: CSV with ISO times carrying their
-    offset (close dates as days), or Parquet with zoned times of ``unit``."""
+    offset (``naive``: local wall-clock times without one; close dates as days), or Parquet with zoned times of
+    ``unit``."""
     folder.mkdir(parents=True)
     (folder / "salesmetrics.yaml").write_text(VALIDATE_MODEL_YAML.format(tz=tz))
     for name, rows in tables.items():
@@ -315,7 +316,10 @@ def write_foreign_log(folder: Path, tz: str, tables: dict, fmt: str, unit: str =
                 continue
             times = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
             if fmt == "csv":
-                text = times.dt.strftime("%Y-%m-%d") if column == "close_date" else times.map(_iso)
+                if column == "close_date":
+                    text = times.dt.strftime("%Y-%m-%d")
+                else:
+                    text = times.dt.strftime("%Y-%m-%d %H:%M:%S") if naive else times.map(_iso)
                 frame[column] = text.where(times.notna())
             else:
                 frame[column] = times.astype(f"datetime64[{unit}, {tz}]")

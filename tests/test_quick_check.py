@@ -95,3 +95,26 @@ def test_random_logs_written_by_pandas_are_answered_the_same(tmp_path_factory, l
     # the core does not yet vouch for an activities file with a header and no rows (its checks sum to NULL)
     assert answered or tables.get("activities") == []
     assert_same_output(folder)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=foreign_logs())
+def test_random_logs_with_local_times_print_the_same(tmp_path_factory, log):
+    tz, tables = log
+    folder = write_foreign_log(tmp_path_factory.mktemp("log") / "log", tz, tables, "csv", naive=True)
+    assert_same_answer(folder)  # may decline: an early activity's instant, a time near a clock change
+    assert_same_output(folder)
+
+
+def test_a_cell_spanning_lines_declines_only_where_rows_are_named(tmp_path):
+    tiny = write_tiny_log(tmp_path / "tiny")
+    deals = tiny / "deals.csv"
+    deals.write_text("".join(line.rsplit(",", 1)[0] + "\n" for line in deals.read_text().splitlines()))
+    activities = tiny / "activities.csv"
+    activities.write_text(activities.read_text() + 'D1,2024-01-11 10:00,"call\nback",stayed,outbound\n')
+    assert assert_same_answer(tiny)  # no problem names a row of activities.csv
+    assert_same_output(tiny)
+    lines = activities.read_text().splitlines(keepends=True)
+    activities.write_text("".join(lines) + lines[1])  # a repeated row: named by its line, after the long record
+    assert quick.quick_check(tiny) is None
+    assert_same_output(tiny)
