@@ -249,9 +249,9 @@ def _repeat_some(draw, rows: list[dict]) -> list[dict]:
 
 
 @st.composite
-def foreign_logs(draw):
+def warned_logs(draw):
     """A valid log's tables as lists of row dicts (times as UTC ``pd.Timestamp``, some missing where allowed),
-    with the zone of its config, for :func:`write_foreign_log`: events may precede their deal's creation, some
+    with the zone of its config, for :func:`write_warned_log`: events may precede their deal's creation, some
     deals have no stage change or no created_at, and each table may repeat rows exactly."""
     tz = draw(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
     deals, changes, acts, closes, amounts = [], [], [], [], []
@@ -294,7 +294,7 @@ def foreign_logs(draw):
     return tz, {name: _repeat_some(draw, rows) for name, rows in tables.items()}
 
 
-FOREIGN_COLUMNS = {
+WARNED_COLUMNS = {
     "deals": ["deal_id", "owner", "created_at", "amount", "team"],
     "stage_changes": ["deal_id", "changed_at", "stage"],
     "activities": ["deal_id", "occurred_at", "kind", "outcome", "direction"],
@@ -303,14 +303,14 @@ FOREIGN_COLUMNS = {
 }
 
 
-def write_foreign_log(folder: Path, tz: str, tables: dict, fmt: str, unit: str = "us", naive: bool = False) -> Path:
-    """Write a log from :func:`foreign_logs` with pandas, not salesmetrics: CSV with ISO times carrying their
+def write_warned_log(folder: Path, tz: str, tables: dict, fmt: str, unit: str = "us", naive: bool = False) -> Path:
+    """Write a log from :func:`warned_logs` with pandas, not salesmetrics: CSV with ISO times carrying their
     offset (``naive``: local wall-clock times without one; close dates as days), or Parquet with zoned times of
     ``unit``."""
     folder.mkdir(parents=True)
     (folder / "salesmetrics.yaml").write_text(VALIDATE_MODEL_YAML.format(tz=tz))
     for name, rows in tables.items():
-        frame = pd.DataFrame(rows, columns=FOREIGN_COLUMNS[name])
+        frame = pd.DataFrame(rows, columns=WARNED_COLUMNS[name])
         for column in ("created_at", "changed_at", "occurred_at", "close_date"):
             if column not in frame:
                 continue

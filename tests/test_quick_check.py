@@ -9,7 +9,7 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from builders import foreign_logs, write_foreign_log, write_tiny_log, write_undated_log
+from builders import warned_logs, write_tiny_log, write_undated_log, write_warned_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -87,10 +87,10 @@ def test_quotas_and_snapshot_logs_are_answered_the_same(tmp_path):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(log=foreign_logs(), fmt=st.sampled_from(["csv", "parquet"]), unit=st.sampled_from(["s", "ms", "us", "ns"]))
+@given(log=warned_logs(), fmt=st.sampled_from(["csv", "parquet"]), unit=st.sampled_from(["s", "ms", "us", "ns"]))
 def test_random_logs_written_by_pandas_are_answered_the_same(tmp_path_factory, log, fmt, unit):
     tz, tables = log
-    folder = write_foreign_log(tmp_path_factory.mktemp("log") / "log", tz, tables, fmt, unit)
+    folder = write_warned_log(tmp_path_factory.mktemp("log") / "log", tz, tables, fmt, unit)
     answered = assert_same_answer(folder)
     # the core does not yet vouch for an activities file with a header and no rows (its checks sum to NULL)
     assert answered or tables.get("activities") == []
@@ -98,10 +98,10 @@ def test_random_logs_written_by_pandas_are_answered_the_same(tmp_path_factory, l
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(log=foreign_logs())
+@given(log=warned_logs())
 def test_random_logs_with_local_times_print_the_same(tmp_path_factory, log):
     tz, tables = log
-    folder = write_foreign_log(tmp_path_factory.mktemp("log") / "log", tz, tables, "csv", naive=True)
+    folder = write_warned_log(tmp_path_factory.mktemp("log") / "log", tz, tables, "csv", naive=True)
     assert_same_answer(folder)  # may decline: an early activity's instant, a time near a clock change
     assert_same_output(folder)
 
