@@ -234,7 +234,74 @@ def waterfall_logs(draw, amount_changes: bool = True):
     )
 
 
-# validate's quick check: random valid logs as another tool would write them, some rows repeated
+# ------------------------------------------------------------------------ logs as other tools write them
+
+FOREIGN_ZONES = ("UTC", "Europe/Berlin", "America/New_York")
+FOREIGN_FORMS = ("pandas_parquet_ns", "duckdb_csv", "pandas_csv")
+_TIME_COLUMNS = ("created_at", "changed_at", "occurred_at", "close_date")
+
+
+@st.composite
+def foreign_logs(draw):
+    """A random small log as ``(model, tables)``: :func:`pipeline_frames` in a time zone drawn from FOREIGN_ZONES,
+    its activities of varied kinds, outcomes and directions (some missing), deals of both owners and teams;
+    ``tables`` maps each table's name to its frame, times zoned (instants). Written as other tools write logs
+    by :func:`write_foreign_log`."""
+    from dataclasses import replace
+
+    deals, changes, acts, closes = draw(pipeline_frames())
+    model = replace(PIPELINE_MODEL, timezone=draw(st.sampled_from(FOREIGN_ZONES)))
+    n = len(acts)
+    acts = acts.assign(
+        kind=draw(st.lists(st.sampled_from(["call", "email", "meeting"]), min_size=n, max_size=n)),
+        outcome=draw(st.lists(st.sampled_from(["advanced", "stayed", "regressed", None]), min_size=n, max_size=n)),
+        direction=draw(st.lists(st.sampled_from(["inbound", "outbound", None]), min_size=n, max_size=n)),
+    )
+    tables = {"deals": deals, "stage_changes": changes, "activities": acts, "close_date_changes": closes}
+    return model, {name: frame for name, frame in tables.items() if len(frame) or name == "activities"}
+
+
+def with_copies(frame: pd.DataFrame, rows) -> pd.DataFrame:
+    """``frame`` with an exact copy of each of ``rows`` (positions; out-of-range ones wrap) put after the row."""
+    order = list(range(len(frame)))
+    for row in rows:
+        if len(frame):
+            position = row % len(frame)
+            order.insert(order.index(position) + 1, position)
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def write_foreign_log(folder: Path, model: StageModel, tables: dict[str, pd.DataFrame], form: str) -> Path:
+    """Write a log folder as another tool would (FOREIGN_FORMS): ``pandas_parquet_ns`` (``to_parquet``, times
+    datetime64[ns, UTC]), ``pandas_csv`` (``to_csv``, times with the offsets of the log's zone) or ``duckdb_csv``
+    (DuckDB ``COPY`` from a UTC session: times TIMESTAMPTZ written as ``2024-03-01 07:00:00+00``)."""
+    import duckdb
+
+    folder.mkdir(parents=True)
+    model.write(folder / "salesmetrics.yaml")
+    for name, frame in tables.items():
+        frame = frame.copy()
+        for column in _TIME_COLUMNS:
+            if column not in frame:
+                continue
+            if form == "pandas_parquet_ns":
+                frame[column] = frame[column].dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+            else:
+                frame[column] = frame[column].dt.tz_convert(model.timezone)
+        if form == "pandas_parquet_ns":
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+        elif form == "pandas_csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            con = duckdb.connect()
+            con.execute("SET TimeZone = 'UTC'")
+            con.register("frame", frame)
+            con.execute(f"COPY frame TO '{folder / f'{name}.csv'}' (FORMAT csv, HEADER true)")
+            con.close()
+    return folder
+
+
+# ---------------------------------------------------------------------- logs that carry every warning
 
 VALIDATE_MODEL_YAML = "stages: [Lead, Qualified, Proposal]\nwon: [Won]\nlost: [Lost]\ntimezone: {tz}\n"
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from builders import PIPELINE_MODEL, T0, pipeline_frames
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
@@ -137,3 +140,28 @@ def test_bad_parameters(log):
         momentum_flags(log, stall_quantile=90)
     with pytest.raises(UsageError, match="group"):
         momentum_flags(log, group="region")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipeline_frames(), st.integers(0, 24 * 400))
+def test_activity_and_close_date_columns_match_a_plain_pandas_version(frames, cut_hours):
+    deals, changes, activities, close_dates = frames
+    # activities at the very moment of a stage change too: "after the last movement" is strictly after
+    at_changes = changes.rename(columns={"changed_at": "occurred_at"})[["deal_id", "occurred_at"]].assign(kind="call")
+    activities = pd.concat([activities, at_changes], ignore_index=True)
+    log = sm.SalesLog.from_frames(PIPELINE_MODEL, deals, changes, activities, close_dates)
+    as_of = T0 + pd.Timedelta(hours=cut_hours)
+    if (log.deals["created_at"] > as_of).all():
+        return
+    flags = momentum_flags(log, as_of, min_stays=1)
+    cut = truncate(log, as_of)
+    acts, dates = cut.activities, cut.close_date_changes
+    for row in flags.itertuples():
+        mine = acts[acts["deal_id"] == row.deal_id]
+        assert row.last_activity_at is pd.NaT if mine.empty else row.last_activity_at == mine["occurred_at"].max()
+        assert row.activities_since_movement == int((mine["occurred_at"] > row.last_movement_at).sum())
+        changes = dates[dates["deal_id"] == row.deal_id].sort_values(["changed_at", "close_date"])
+        latest = changes["close_date"].iloc[-1] if len(changes) else pd.NaT
+        assert row.expected_close_date is pd.NaT if latest is pd.NaT else row.expected_close_date == latest
+    assert flags["last_activity_at"].dtype == acts["occurred_at"].dtype
+    assert flags["expected_close_date"].dtype == dates["close_date"].dtype

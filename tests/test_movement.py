@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 import salesmetrics as sm
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.prepare import resolve_as_of, truncate
-from salesmetrics.metrics.movement import DEAL_COLUMNS, deal_period_pieces, deal_scores, score_groups
+from salesmetrics.metrics.movement import (
+    DEAL_COLUMNS,
+    _motions,
+    deal_period_pieces,
+    deal_scores,
+    local_us,
+    period_index,
+    period_labels,
+    score_groups,
+)
 
 
 def test_deal_scores_by_hand(tiny_log_dir):
@@ -160,3 +169,51 @@ def test_identities_as_of_and_subsets(frames, period, by, cut_hours):
     sub_pieces = deal_period_pieces(sub, resolved, period)
     expected = pieces[pieces["deal_id"].isin(keep)].reset_index(drop=True)
     pd.testing.assert_frame_equal(sub_pieces, expected, check_index_type=False, check_dtype=False)
+
+
+@SETTINGS
+@given(pipeline_frames(), st.sampled_from(["W", "M", "Q"]), st.integers(0, 24 * 400))
+def test_motions_per_deal_and_period_match_a_plain_group_by(frames, period, cut_hours):
+    log = _log(frames)
+    as_of = T0 + pd.Timedelta(hours=cut_hours)
+    if (log.deals["created_at"] > as_of).all():
+        return
+    pieces = deal_period_pieces(log, as_of, period)
+    acts = truncate(log, as_of).activities
+    plain = acts.groupby([acts["deal_id"].to_numpy(), period_index(local_us(acts["occurred_at"]), period)]).size()
+    mine = pieces[pieces["motions"] > 0].set_index(["deal_id", "period_index"])["motions"]
+    assert mine.to_dict() == plain.to_dict()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(-(10**15), 10**16),
+    st.lists(st.integers(0, 90 * 86_400_000_000), max_size=40),
+    st.sampled_from(["W", "M", "Q"]),
+)
+def test_period_index_matches_numpy_calendar(start, offsets, period):
+    # many times on few days take the day table; times spread over more days than there are take numpy directly
+    times = start + np.array(offsets, dtype=np.int64)
+    days = np.floor_divide(times, 86_400_000_000)
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    expected = {"W": np.floor_divide(days - 4, 7), "M": months, "Q": np.floor_divide(months, 3)}[period]
+    np.testing.assert_array_equal(period_index(times, period), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(-30, 30)), max_size=60), st.integers(1, 10**6))
+def test_motions_count_pairs_as_a_group_by_does(pairs, spread):
+    # a spread that multiplies the periods makes the pairs that can occur many: then the sort counts them
+    codes = np.array([c for c, _ in pairs], dtype=np.int64)
+    periods = np.array([p * spread for _, p in pairs], dtype=np.int64)
+    plain = pd.DataFrame({"code": codes, "period_index": periods}).groupby(["code", "period_index"]).size()
+    mine = _motions(codes, periods)["motions"]
+    assert mine.to_dict() == plain.to_dict() and mine.dtype == np.int64
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 30_000), max_size=40), st.sampled_from(["W", "M", "Q"]))
+def test_period_labels_label_each_row_as_alone(index, period):
+    labels = period_labels(np.array(index, dtype=np.int64), period)
+    assert labels == [period_labels(np.array([i]), period)[0] for i in index]
+    assert all(type(label) is str for label in labels)

@@ -75,3 +75,51 @@ def is_bare_date(text: str) -> bool:
     (True, False)
     """
     return len(text.strip()) <= 10
+
+
+def local_instant(wall: datetime, tz: str, what: str) -> datetime:
+    """A wall-clock time of zone ``tz`` as an aware datetime; a UsageError when clocks skip or repeat that time.
+
+    >>> local_instant(datetime(2024, 3, 31, 2, 30), "Europe/Berlin", "as_of")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    salesmetrics.exceptions.UsageError: as_of 2024-03-31 02:30 does not exist in Europe/Berlin: clocks skip ...
+    """
+    import zoneinfo
+    from datetime import UTC
+
+    zone = zoneinfo.ZoneInfo(tz)
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    shown = wall.strftime("%Y-%m-%d %H:%M")
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        raise UsageError(
+            f"{what} {shown} does not exist in {tz}: clocks skip that hour. Give a time outside it, or one with a "
+            "UTC offset."
+        )
+    raise UsageError(
+        f"{what} {shown} happens twice in {tz}: clocks go back over that hour. Write it with a UTC offset, "
+        f"such as {wall.strftime('%Y-%m-%dT%H:%M')}{first.strftime('%z')[:3]}:{first.strftime('%z')[3:]}."
+    )
+
+
+def as_of_instant(text: str, tz: str) -> datetime:
+    """An as_of text as an aware datetime, read in zone ``tz`` when it has no offset: the one reading of both the
+    engine and the pandas path. A date alone is the end of that day (its last microsecond, also on a day when
+    clocks change); a time skipped or repeated by a clock change is a UsageError.
+
+    >>> as_of_instant("2024-03-31", "Europe/Berlin").isoformat()
+    '2024-03-31T23:59:59.999999+02:00'
+    """
+    from datetime import timedelta
+
+    moment = as_of_from_text(text)
+    if moment.tzinfo is not None:
+        return moment
+    if is_bare_date(text):
+        import zoneinfo
+
+        midnight = (moment + timedelta(days=1)).replace(tzinfo=zoneinfo.ZoneInfo(tz))
+        return (midnight - timedelta(microseconds=1)).astimezone(zoneinfo.ZoneInfo(tz))
+    return local_instant(moment, tz, "as_of")

@@ -82,7 +82,10 @@ def _time_column(name: str, kind: str, text: bool, big: bool) -> Column | None:
         return None  # numbers (spreadsheet serial days) and the rest: validation's parser decides
     s = c if big else strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
     # ISO 8601 (what DuckDB casts): with an offset (Z, +01:00, +0100) an instant, else a wall-clock time
-    aware = f"(length({s}) > 10 AND ({s}[-1] = 'Z' OR {s}[-6] IN ('+', '-') OR {s}[-5] IN ('+', '-')))"
+    aware = (  # Z, +01:00, +0100 or +01 (DuckDB writes the last)
+        f"(length({s}) > 10 AND ({s}[-1] = 'Z' OR {s}[-6] IN ('+', '-') OR {s}[-5] IN ('+', '-') "
+        f"OR {s}[-3] IN ('+', '-')))"
+    )
     value = (
         f"CASE WHEN {aware} THEN epoch_us(TRY_CAST({s} AS TIMESTAMPTZ)) ELSE epoch_us(TRY_CAST({s} AS TIMESTAMP)) END"
     )
@@ -148,6 +151,11 @@ def typed_columns(spec: TableSpec, types: dict[str, str], text: bool) -> dict[st
         if name not in types:
             continue
         kind = types[name]
+        if kind == '"NULL"':  # a column of an empty file written without types: no value to read
+            out[name] = Column("NULL::BIGINT" if name in spec.timestamps else "NULL::VARCHAR")
+            if name in spec.numbers:
+                out[name] = Column("NULL::DOUBLE")
+            continue
         if name in spec.timestamps:
             column = _time_column(name, kind, text, big)
         elif name in spec.numbers:
@@ -160,30 +168,43 @@ def typed_columns(spec: TableSpec, types: dict[str, str], text: bool) -> dict[st
     return out
 
 
+def value_rules_sql(column: str, rule, value: str, model: StageModel, range_checked: bool = False) -> list[str]:
+    """SQL conditions true where ``value`` (the SQL of a column's typed value) breaks a value rule of ``rule``: out
+    of the years a log may hold, infinite, negative, outside its vocabulary. Whether it may be missing is left to
+    the caller (a row condition or, over Parquet, a count answered by the statistics)."""
+    low, high = time_bounds_us()
+    out = []
+    if rule.kind == "time" and not range_checked:
+        out.append(f"({value} < {low} OR {value} >= {high})")
+    if rule.kind == "number":
+        out.append(f"isinf({value})")
+    if rule.non_negative:
+        out.append(f"{value} < 0")
+    if rule.allowed:
+        allowed = values_list(vocabulary(rule.allowed, model))
+        c = ident(column)
+        if value == f"nullif({c}, '')":  # as a filter on the column itself, pushed into a Parquet scan
+            out.append(f"({c} NOT IN {allowed} AND {c} <> '')")
+        else:
+            out.append(f"{value} NOT IN {allowed}")
+    return out
+
+
 def rule_failures_sql(table: str, present: set[str], model: StageModel) -> list[str]:
-    """SQL conditions, one per rule of :data:`~salesmetrics.log.schemas.RULES`, true on a row validation refuses.
+    """SQL conditions, from the rules of :data:`~salesmetrics.log.format.RULES`, true on a row validation refuses.
 
     Over the typed table ``table`` (text and times typed as in :func:`typed_columns`). A required column absent
     from the file is a failure of its own: the list then holds ``true``. Uniqueness is checked by the caller.
     """
-    low, high = time_bounds_us()
     out = []
     for column, rule in RULES[table].items():
         if column not in present:
             if rule.required:
                 out.append("true")
             continue
-        c = ident(column)
         if not rule.nullable:
-            out.append(f"{c} IS NULL")
-        if rule.kind == "time":
-            out.append(f"({c} < {low} OR {c} >= {high})")
-        if rule.kind == "number":
-            out.append(f"isinf({c})")
-        if rule.non_negative:
-            out.append(f"{c} < 0")
-        if rule.allowed:
-            out.append(f"{c} NOT IN {values_list(vocabulary(rule.allowed, model))}")
+            out.append(f"{ident(column)} IS NULL")
+        out += value_rules_sql(column, rule, ident(column), model)
     return out
 
 
@@ -193,7 +214,6 @@ def column_checks(name: str, columns: dict[str, Column], model: StageModel, wall
     repeated by a clock change, and a time column mixing wall-clock times and instants. One column each, so that
     over Parquet DuckDB reads only that column, answers missing values from the statistics and pushes each
     condition into the scan."""
-    low, high = time_bounds_us()
     checks = []
     for column_name, rule in RULES[name].items():
         if column_name not in columns:
@@ -204,26 +224,14 @@ def column_checks(name: str, columns: dict[str, Column], model: StageModel, wall
         value = column.sql
         conditions = [column.bad] if column.bad else []
         if column.naive and column.naive != "true":
-            checks.append(("agg", f"(bool_or({column.naive}) AND bool_or(NOT {column.naive}))::INT"))
+            checks.append(("agg", f"coalesce(bool_or({column.naive}) AND bool_or(NOT {column.naive}), false)::INT"))
         if column.naive and wall is not None:
             instant, unclear = wall(f"({value})")
             conditions.append(f"({column.naive} AND {unclear})")
             value = instant if column.naive == "true" else f"CASE WHEN {column.naive} THEN {instant} ELSE {value} END"
         if not rule.nullable:
             checks.append(("agg", f"count(*) - count({ident(column_name)})"))  # from Parquet statistics
-        if rule.kind == "time" and not column.range_in_bad:
-            conditions.append(f"({value} < {low} OR {value} >= {high})")
-        if rule.kind == "number":
-            conditions.append(f"isinf({value})")
-        if rule.non_negative:
-            conditions.append(f"{value} < 0")
-        if rule.allowed:
-            allowed = values_list(vocabulary(rule.allowed, model))
-            c = ident(column_name)
-            if value == f"nullif({c}, '')":  # as a filter on the column itself, pushed into a Parquet scan
-                conditions.append(f"({c} NOT IN {allowed} AND {c} <> '')")
-            else:
-                conditions.append(f"{value} NOT IN {allowed}")
+        conditions += value_rules_sql(column_name, rule, value, model, column.range_in_bad)
         checks += [("where", condition) for condition in conditions]
     return checks
 

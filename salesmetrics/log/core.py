@@ -274,14 +274,12 @@ def lean_select(relation: str, columns: dict[str, Column], others: list[str], wa
 RENAMED = {"changed_at": "t", "created_at": "created", "occurred_at": "t", "close_date": "close"}
 
 
-def _first_step(con, name: str, table: TableFile, columns: dict[str, Column], as_view: bool) -> str:
-    """Create ``_<name>`` from the file (:func:`typed_select`), with ``row`` the file position; returns its name.
-    A table, read once (a CSV file is read in file order, so its rowid is the position), or a view over Parquet."""
+def _first_step(con, name: str, table: TableFile, columns: dict[str, Column]) -> str:
+    """Create table ``_<name>`` from the file (:func:`typed_select`), with ``row`` the file position (a CSV file is
+    read in file order, so its rowid is the position); returns its name."""
     select = typed_select(table, columns)
     raw = f"_{name}"
-    if as_view:
-        con.execute(f"CREATE VIEW {raw} AS {select}")
-    elif table.text:
+    if table.text:
         con.execute(f"CREATE TABLE {raw}_read AS {select}")
         con.execute(f"CREATE TABLE {raw} AS SELECT rowid AS row, * FROM {raw}_read")
         con.execute(f"DROP TABLE {raw}_read")
@@ -348,7 +346,7 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
             else:
                 first[name] = (table.source.replace(", file_row_number = true", ""), typed[name])
         else:
-            first[name] = (_first_step(con, name, table, typed[name], as_view=False), typed[name])
+            first[name] = (_first_step(con, name, table, typed[name]), typed[name])
     span = _naive_range(con, {name: (r, _as_read(c) if name != "activities" else c) for name, (r, c) in first.items()})
     if span is False:
         return None

@@ -17,7 +17,8 @@ from salesmetrics._util.text import agree, plural
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import MAX_SHOWN, Problem
 
-_AWARE = re.compile(r"(?:\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT))$", re.IGNORECASE)
+# an offset: Z, +01:00, +0100, or +01 as DuckDB and PostgreSQL write it
+_AWARE = re.compile(r"(?:\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT))$", re.IGNORECASE)
 _SLASHED = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b")
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 _SERIAL = re.compile(r"^\d{4,5}(?:\.\d+)?$")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.fast import contains
-from salesmetrics._util.limits import AS_OF_EXAMPLE, as_of_from_text, check_year, is_bare_date
+from salesmetrics._util.limits import AS_OF_EXAMPLE, as_of_from_text, as_of_instant, check_year, local_instant
 from salesmetrics._util.text import shorten
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.saleslog import SalesLog
@@ -58,11 +58,12 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
                 "e.g. --as-of 2024-06-30)."
             )
         return max(times)
+    if isinstance(as_of, str):  # the one reading of as_of text (a date alone: the end of that day)
+        return pd.Timestamp(as_of_instant(as_of, tz)).tz_convert(tz)
     stamp = parse_as_of(as_of)
-    stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)
-    if isinstance(as_of, str) and is_bare_date(as_of):  # the end of that day
-        stamp = stamp + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-    return stamp
+    if stamp.tzinfo is None:
+        return pd.Timestamp(local_instant(stamp.to_pydatetime(), tz, "as_of")).tz_convert(tz)
+    return stamp.tz_convert(tz)
 
 
 def parse_as_of(as_of) -> pd.Timestamp:

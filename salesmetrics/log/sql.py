@@ -3,6 +3,8 @@ text validation reads as missing, a connection in UTC, and work on a cursor of i
 
 from __future__ import annotations
 
+import contextlib
+
 # text that validation reads as missing: empty, or only what Python's str.strip() removes (RE2 syntax)
 
 
@@ -50,7 +52,10 @@ def connect(threads: int | None = None):
 
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")  # the command line shows its own progress (and --quiet none)
+    # the command line shows its own progress (and --quiet none); in Jupyter DuckDB wants ipywidgets even to
+    # switch its bar off, and shows none there anyway
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SET enable_progress_bar = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con

@@ -194,7 +194,8 @@ def deal_scores_frame(log, as_of_us: int) -> object:
     con = connect()
     core = load_log(con, log)
     as_of_us, _, _ = _count_motions(con, core, log.model, as_of_us, None)
-    return con.execute(deal_scores_sql(log.model, as_of_us)).df()
+    # through Arrow, so that text columns stay text even when no deal is left (DuckDB's .df() gives objects then)
+    return con.sql(deal_scores_sql(log.model, as_of_us)).to_arrow_table().to_pandas()
 
 
 def motions_by_period(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -285,6 +286,14 @@ def _add(moves: dict, bucket: str, value: int, count: int, change: int, order: i
         row[3] = order
 
 
+@lru_cache(maxsize=4096)
+def _period_days(p: int, period: str) -> tuple[int, int]:
+    """The first day of period ``p`` and of the next one (days since 1970-01-01): asked once per period, not
+    once per deal and period."""
+    start, end = period_start_day(np.array([p, p + 1]), period)
+    return int(start), int(end)
+
+
 def _deal_rows(events: list[tuple], amount: int, first: int, last: int, period: str, pipeline: str, as_of_day: int):
     """Replay one deal's events period by period, from its first event's period to ``last``.
 
@@ -296,7 +305,7 @@ def _deal_rows(events: list[tuple], amount: int, first: int, last: int, period: 
     i, n = 0, len(events)
     p = first
     while p <= last:
-        start_day, end_day = (int(d) for d in period_start_day(np.array([p, p + 1]), period))
+        start_day, end_day = _period_days(p, period)
         start = state.copy()
         opening = start.member(end_day, pipeline)
         moves: dict[str, list] = {}  # bucket -> [amount, bridge_count, bridge_amount, order]

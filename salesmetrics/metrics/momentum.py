@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesmetrics._util.fast import index_in
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import cut_at
 from salesmetrics.log.saleslog import SalesLog
@@ -50,6 +51,44 @@ def _stall_thresholds(
         return by_stage, by_stage.iloc[0:0]
     by_group = done.groupby(keys)["days"].agg(group_q=lambda s: s.quantile(quantile), group_n="size")
     return by_stage, by_group
+
+
+def _activity_counts(activities: pd.DataFrame, deal_ids: pd.Series, last_movement: pd.Series):
+    """Per deal of ``deal_ids``: the time of its latest activity (NaT when none) and the number of its activities
+    after ``last_movement`` (the deal's time, same order).
+
+    The same as ``activities.groupby("deal_id")["occurred_at"].max()`` and counting ``occurred_at >
+    last_movement`` per deal, on integer positions: ten million activities never become Python strings.
+    """
+    codes = index_in(activities["deal_id"], deal_ids)  # -1: an activity of a deal not in deal_ids
+    times = activities["occurred_at"]
+    known = codes >= 0
+    latest = np.full(len(deal_ids), np.iinfo(np.int64).min, dtype=np.int64)  # the int64 minimum is NaT
+    np.maximum.at(latest, codes[known], times.array.asi8[known])
+    last_activity = pd.Series(latest.view(f"datetime64[{times.dt.unit}]"))
+    if times.dt.tz is not None:
+        last_activity = last_activity.dt.tz_localize("UTC").dt.tz_convert(times.dt.tz)
+    after = times.array > last_movement.array.take(codes, allow_fill=True)  # NaT (no such deal): False
+    since = np.bincount(codes[after], minlength=len(deal_ids)).astype("int64")
+    return last_activity.array, since
+
+
+def _latest_close_dates(dates: pd.DataFrame, deal_ids: pd.Series):
+    """Per deal of ``deal_ids``: its latest expected close date (NaT when none).
+
+    The last close-date change by time, and at equal change times the later date: the same as sorting by
+    deal, ``changed_at`` and ``close_date`` and taking ``groupby("deal_id")["close_date"].last()``, on integer
+    positions rather than text.
+    """
+    codes = index_in(dates["deal_id"], deal_ids)
+    close = dates["close_date"]
+    rows = np.flatnonzero((codes >= 0) & close.notna().to_numpy())  # last() skips missing dates
+    order = rows[np.lexsort((close.array.asi8[rows], dates["changed_at"].array.asi8[rows], codes[rows]))]
+    deal = codes[order]
+    is_last = np.r_[deal[1:] != deal[:-1], True] if len(deal) else np.zeros(0, bool)
+    latest = np.full(len(deal_ids), -1, dtype=np.int64)  # -1: no close date
+    latest[deal[is_last]] = order[is_last]
+    return close.array.take(latest, allow_fill=True)
 
 
 def momentum_flags(
@@ -126,28 +165,21 @@ def momentum_flags(
     out["stall_reference_stays"] = np.where(use_group, group_n, np.where(use_all, overall_n, 0)).astype("int64")
     out["stalled"] = (out["days_in_stage"] > out["stall_threshold_days"]).fillna(False).astype(bool)
 
-    acts = log.activities
-    last_act = acts.groupby("deal_id")["occurred_at"].max()
-    out["last_activity_at"] = last_act.reindex(out["deal_id"]).array
+    # the last movement of an open deal is the movement into its current stage
+    out["last_movement_at"] = out["entered_stage_at"]
+    last_activity, since = _activity_counts(log.activities, out["deal_id"], out["last_movement_at"])
+    out["last_activity_at"] = last_activity
     first_entry = stays.groupby("deal_id")["entered_at"].min()
     created = lookup(out["deal_id"], info["created_at"]).fillna(lookup(out["deal_id"], first_entry))
     out["days_since_activity"] = (as_of - out["last_activity_at"].fillna(created)) / DAY
     out["no_activity_days"] = float(no_activity_days)
     out["no_activity"] = (out["days_since_activity"] >= no_activity_days).astype(bool)
 
-    # the last movement of an open deal is the movement into its current stage
-    out["last_movement_at"] = out["entered_stage_at"]
-    last_move = out.set_index("deal_id")["last_movement_at"]
-    after = acts["occurred_at"] > lookup(acts["deal_id"], last_move)
-    since = acts.loc[after.fillna(False).astype(bool), "deal_id"].value_counts()
-    out["activities_since_movement"] = out["deal_id"].map(since).fillna(0).astype("int64")
+    out["activities_since_movement"] = since
     out["motion_without_movement_threshold"] = int(motion_without_movement)
     out["motion_without_movement"] = (out["activities_since_movement"] >= motion_without_movement).astype(bool)
 
-    dates = log.close_date_changes
-    order = np.lexsort((dates["close_date"].array.asi8, dates["changed_at"].array.asi8, dates["deal_id"].to_numpy()))
-    latest = dates.iloc[order].groupby("deal_id", sort=False)["close_date"].last()
-    out["expected_close_date"] = latest.reindex(out["deal_id"]).array
+    out["expected_close_date"] = _latest_close_dates(log.close_date_changes, out["deal_id"])
     out["close_date_past"] = (out["expected_close_date"] < as_of.normalize()).fillna(False).astype(bool)
 
     flags = ["stalled", "no_activity", "motion_without_movement", "close_date_past"]

@@ -236,8 +236,25 @@ def period_index(local_us: np.ndarray, period: str) -> np.ndarray:
     days = np.floor_divide(local_us, US_PER_DAY)
     if period == "W":
         return np.floor_divide(days - _EPOCH_MONDAY, 7)
-    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
+    months = _months(days)
     return months if period == "M" else np.floor_divide(months, 3)
+
+
+def _months(days: np.ndarray) -> np.ndarray:
+    """Months since year 0 of day numbers (days since 1970-01-01).
+
+    Ten million activity times fall on a few hundred days: when the days span fewer values than there are
+    times, each day of the span is converted once and the times look their day up.
+    """
+    if len(days) and days.max() - days.min() < len(days) // 2:
+        first = days.min()
+        table = _months_of_days(np.arange(first, days.max() + 1))
+        return table[days - first]
+    return _months_of_days(days)
+
+
+def _months_of_days(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
 
 
 def period_start_day(index: np.ndarray, period: str) -> np.ndarray:
@@ -250,8 +267,17 @@ def period_start_day(index: np.ndarray, period: str) -> np.ndarray:
 
 
 def period_labels(index: np.ndarray, period: str) -> list[str]:
-    """``2024-01`` (M), ``2024Q1`` (Q), or the Monday ``2024-01-01`` (W)."""
-    index = np.asarray(index, dtype=np.int64)
+    """``2024-01`` (M), ``2024Q1`` (Q), or the Monday ``2024-01-01`` (W).
+
+    >>> period_labels(np.array([24288, 24289, 24288]), "M")
+    ['2024-01', '2024-02', '2024-01']
+    """
+    # many rows, few periods: each period is labelled once
+    distinct, position = np.unique(np.asarray(index, dtype=np.int64), return_inverse=True)
+    return np.array(_labels(distinct, period), dtype=object)[position].tolist()
+
+
+def _labels(index: np.ndarray, period: str) -> list[str]:
     if period == "W":
         return [str(d) for d in period_start_day(index, "W").astype("datetime64[D]")]
     if period == "M":
@@ -304,10 +330,7 @@ def deal_period_pieces(log: SalesLog, as_of=None, period: str = "M", motions: pd
         frames.append(counts.groupby(["code", "period_index"], sort=False).sum().astype(np.int64))
     if motions is None:
         a = log.activities
-        act = pd.DataFrame(
-            {"code": _codes(a["deal_id"], ids), "period_index": period_index(local_us(a["occurred_at"]), period)}
-        )
-        frames.append(act.groupby(["code", "period_index"], sort=False).size().rename("motions").to_frame())
+        frames.append(_motions(_codes(a["deal_id"], ids), period_index(local_us(a["occurred_at"]), period)))
     else:
         m = motions.assign(code=_codes(motions["deal_id"], ids))
         m = m[m["code"] >= 0]  # deals not known at as_of have no pieces
@@ -330,6 +353,29 @@ def deal_period_pieces(log: SalesLog, as_of=None, period: str = "M", motions: pd
     pieces.insert(0, "deal_id", deal_ids)
     pieces["period_index"] = pieces["period_index"].astype(np.int64)
     return pieces.drop(columns="code")[["deal_id", "period_index", *COUNTS, *FLOWS]].reset_index(drop=True)
+
+
+def _motions(codes: np.ndarray, periods: np.ndarray) -> pd.DataFrame:
+    """Activities per deal and period: ``groupby(["code", "period_index"]).size()``, counted on one integer key.
+
+    ``codes`` are positions of the activities' deals (all known: the log is truncated, so every activity's
+    deal is kept). Ten million activities fall into far fewer (deal, period) pairs: when the pairs that can
+    occur are not many more than the rows, an array counts them (``np.bincount``), else a sort does.
+    """
+    names = ["code", "period_index"]
+    if not len(codes):
+        return pd.DataFrame({"motions": np.zeros(0, np.int64)}, index=pd.MultiIndex.from_arrays([[], []], names=names))
+    first = periods.min()
+    span = int(periods.max() - first) + 1
+    key = codes.astype(np.int64) * span + (periods - first)
+    if (int(codes.max()) + 1) * span <= 4 * len(key):
+        counts = np.bincount(key)
+        keys = np.flatnonzero(counts)
+        counts = counts[keys]
+    else:
+        keys, counts = np.unique(key, return_counts=True)
+    index = pd.MultiIndex.from_arrays([keys // span, keys % span + first], names=names)
+    return pd.DataFrame({"motions": counts.astype(np.int64)}, index=index)
 
 
 def _waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, last_period) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """``score``: movement, motion and slippage per deal, or per owner or team and period (``salesmetrics score``).
 
-Definitions: ``docs/metrics.md``. Heavy libraries are imported inside the functions, so the
-command line starts fast; a Parquet log goes through DuckDB fast paths (:mod:`salesmetrics.metrics._engine`: the
-whole per-deal query, or the activity counts of group scores) that give the same numbers as the pandas path.
+Definitions: ``docs/metrics.md``. Per deal, every log goes through the engine's one DuckDB query
+(:mod:`salesmetrics.metrics._engine`): a log folder straight from its files (:mod:`salesmetrics.log.core`), an
+in-memory log through Arrow. Group scores count activities in DuckDB and compute the rest from per-deal pieces in
+pandas. Heavy libraries are imported inside the functions, so the command line starts fast.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from salesmetrics._util.atomic import writing
 from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import OutputError, UsageError
+from salesmetrics.metrics._engine import deal_scores_frame, deal_scores_to_file, motions_by_period, write_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -59,20 +61,20 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
         raise UsageError(f"score() got unknown parameters: {', '.join(sorted(params))}.")
     check_by_period(by, period)
     as_of = resolve_as_of(log, as_of)  # once: everything below gets the moment itself
-    if by == "deal":
-        scores = movement.deal_scores(log, as_of)
+    if by == "deal":  # the engine's query over the log's frames (pandas' movement.deal_scores is its test oracle)
+        scores = deal_scores_frame(log, as_of.value // 1000)
         deals = log.deals
-        undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
-        # stacklevel 4: the caller of score, past the as_of_after_log wrapper
-        movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
+        if len(scores) < len(deals):  # rare: only then are the reasons counted
+            undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
+            # stacklevel 4: the caller of score, past the as_of_after_log wrapper
+            movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
         return scores
     return movement.score_groups(log, by=by, period=period or "M", as_of=as_of)
 
 
 def as_of_microseconds(as_of, timezone: str) -> int | None:
-    """An ``as_of`` text as microseconds since the epoch, read by the rules of
-    :func:`salesmetrics.log.prepare.resolve_as_of` (:func:`~salesmetrics._util.limits.as_of_from_text`; a date alone
-    is the end of that day) but without loading pandas: the DuckDB paths of ``salesmetrics score`` use it.
+    """An ``as_of`` text as microseconds since the epoch, read by :func:`~salesmetrics._util.limits.as_of_instant`
+    (the rule :func:`salesmetrics.log.prepare.resolve_as_of` follows too) without loading pandas.
 
     None for None, and for a value that is not text (a date or timestamp object): the caller then takes the pandas
     path, which reads it with ``resolve_as_of``.
@@ -80,17 +82,11 @@ def as_of_microseconds(as_of, timezone: str) -> int | None:
     >>> as_of_microseconds("1970-01-01", "UTC")
     86399999999
     """
-    import zoneinfo
-
-    from salesmetrics._util.limits import US_PER_DAY, as_of_from_text, is_bare_date
+    from salesmetrics._util.limits import as_of_instant
 
     if not isinstance(as_of, str):
         return None
-    moment = as_of_from_text(as_of)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zoneinfo.ZoneInfo(timezone))
-    us = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-    return us + US_PER_DAY - 1 if is_bare_date(as_of) else us
+    return (as_of_instant(as_of, timezone) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_of_us, out: Path, fmt: str) -> bool:
@@ -100,8 +96,6 @@ def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_
     event). False means nothing was written: the caller reads the log with pandas and calls :func:`score`.
     """
     if by == "deal":
-        from salesmetrics.metrics._engine import deal_scores_to_file
-
         with writing(out):
             done = _fast(deal_scores_to_file, log_path, model, as_of_us, out, fmt)
         return done is not None
@@ -115,8 +109,6 @@ def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_
 def write_scores(result, out: Path, fmt: str) -> None:
     """Write the scores atomically; a full disk or a read-only folder is an OutputError naming ``out``."""
     import duckdb
-
-    from salesmetrics.metrics._engine import write_frame
 
     try:
         write_frame(result, out, fmt)
@@ -141,8 +133,6 @@ def _group_scores_fast(log_path: Path, model, by: str, period: str, as_of, as_of
     per deal and period; the other tables come from DuckDB as validation's frames, and the scores from the same
     per-deal pieces as the pandas path (:func:`salesmetrics.metrics.movement.score_groups` with the motions given).
     """
-    from salesmetrics.metrics._engine import motions_by_period
-
     counted = _fast(motions_by_period, log_path, model, as_of_us, period)
     if counted is None:
         return None

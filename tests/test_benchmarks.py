@@ -1,0 +1,98 @@
+"""The benchmark tools of issue 16: the foreign log generator writes a log salesmetrics accepts, shaped as promised
+(nanosecond timestamps, large strings, exact duplicates), and bench_engine.py measures it end to end."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import salesmetrics as sm
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+EVENT_TABLES = ("stage_changes", "activities", "close_date_changes")
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory) -> Path:
+    """A tiny foreign log (60 deals, 5,000 activities): the parent of foreign-parquet and foreign-csv."""
+    out = tmp_path_factory.mktemp("foreign")
+    command = [sys.executable, str(BENCHMARKS / "make_foreign_log.py"), "--deals", "60", "--activities", "5000"]
+    subprocess.run([*command, "--seed", "3", "--out", str(out)], check=True, capture_output=True, text=True)
+    return out
+
+
+def test_the_generator_does_not_import_salesmetrics():
+    tree = ast.parse((BENCHMARKS / "make_foreign_log.py").read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported and not [name for name in imported if name.split(".")[0] == "salesmetrics"]
+
+
+@pytest.mark.parametrize("form", ["foreign-parquet", "foreign-csv"])
+def test_salesmetrics_reads_the_foreign_log_and_drops_its_repeated_rows(foreign, form):
+    log = sm.read_log(foreign / form)
+    assert len(log.deals) == 60
+    repeats = {p.file.split(".")[0]: p.count for p in log.problems if p.code == "duplicate_rows"}
+    assert set(repeats) == set(EVENT_TABLES)  # the generator repeats at least 2 rows of each
+    assert all(count >= 2 for count in repeats.values())
+    assert not [p for p in log.problems if p.severity == "error"]
+    raw = pq.read_table(foreign / "foreign-parquet" / "activities.parquet")
+    assert len(log.activities) == raw.num_rows - repeats["activities"]
+
+
+def test_both_forms_hold_the_same_rows(foreign):
+    parquet, csv = sm.read_log(foreign / "foreign-parquet"), sm.read_log(foreign / "foreign-csv")
+    for name in ("deals", *EVENT_TABLES):
+        assert len(getattr(parquet, name)) == len(getattr(csv, name)), name
+    assert parquet.deals["created_at"].equals(csv.deals["created_at"])
+
+
+def test_the_parquet_files_are_as_pandas_writes_them(foreign):
+    folder = foreign / "foreign-parquet"
+    deals = pq.read_schema(folder / "deals.parquet")
+    assert deals.field("created_at").type == pa.timestamp("ns", tz="UTC")
+    assert deals.field("deal_id").type == pa.large_string()
+    assert deals.field("owner").type == pa.large_string()
+    activities = pq.read_schema(folder / "activities.parquet")
+    assert activities.field("occurred_at").type == pa.timestamp("ns", tz="UTC")
+    assert activities.field("kind").type == pa.large_string()
+    assert pq.read_schema(folder / "close_date_changes.parquet").field("close_date").type == pa.date32()
+    for name in EVENT_TABLES:  # exact duplicate rows, as an export has them
+        frame = pq.read_table(folder / f"{name}.parquet").to_pandas()
+        assert frame.duplicated().sum() >= 2, name
+
+
+def test_the_csv_timestamps_carry_offsets(foreign):
+    folder = foreign / "foreign-csv"
+    first_deal = (folder / "deals.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert first_deal.split(",")[3].endswith("+00:00")
+    first_activity = (folder / "activities.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert first_activity.split(",")[1].endswith("Z")
+
+
+def test_the_same_seed_writes_the_same_log(foreign, tmp_path):
+    command = [sys.executable, str(BENCHMARKS / "make_foreign_log.py"), "--deals", "60", "--activities", "5000"]
+    subprocess.run([*command, "--seed", "3", "--out", str(tmp_path)], check=True, capture_output=True)
+    for name in ("deals", *EVENT_TABLES):
+        again = (tmp_path / "foreign-csv" / f"{name}.csv").read_bytes()
+        assert again == (foreign / "foreign-csv" / f"{name}.csv").read_bytes(), name
+
+
+@pytest.mark.slow
+def test_bench_engine_prints_its_table_on_the_tiny_log(foreign):
+    command = [sys.executable, str(BENCHMARKS / "bench_engine.py"), "--repeat", "1", "--timeout", "120"]
+    command += ["--parquet", str(foreign / "foreign-parquet"), "--csv", str(foreign / "foreign-csv")]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    lines = done.stdout.splitlines()
+    assert "| case | median s | peak MiB | reference s | ratio | goal | met? |" in lines
+    names = [line.split(" | ")[0].lstrip("| ") for line in lines if line.startswith("| score") or "validate" in line]
+    assert "score --by deal (parquet)" in names and "score --by owner --period M (csv)" in names
+    assert "validate (csv)" in names
+    assert not [line for line in lines if "failed" in line or "DIFFERENT" in line], done.stdout
+    assert sum("identical to the reference" in line for line in lines) == 4
