@@ -26,8 +26,10 @@ would have to be compared with a created_at, or DuckDB fails.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -59,8 +61,6 @@ class Decline(Exception):
 def quick_check(folder) -> tuple[LogSummary, ProblemList] | None:
     """The summary and problems ``check_log`` would give a log folder it accepts, computed in DuckDB; None when
     the log is not one this check can answer for (the caller then runs :func:`~salesmetrics.log.saleslog.check_log`)."""
-    import duckdb
-
     folder = Path(folder)
     if not folder.is_dir():
         return None
@@ -136,10 +136,11 @@ def _check(con, core: Core, folder: Path, model: StageModel, config_problems) ->
         if has_amount and con.execute(f"SELECT count(*) FROM {name} WHERE isnan(amount)").fetchall()[0][0]:
             raise Decline  # NaN is a missing amount to validation
     tables = _Tables(con, core, folder)
-    activities = None
+    activities, repeated = None, {}
     if core.has_activities:
         activities = _ActivityFacts(con, core, tables)
         tables.records["activities"] = activities.rows
+        repeated["activities"] = activities.duplicates()  # waits for the search in its thread
 
     problems = ProblemList(list(config_problems))
     for name in ("stage_changes", "activities", "close_date_changes", "amount_changes"):
@@ -148,10 +149,7 @@ def _check(con, core: Core, folder: Path, model: StageModel, config_problems) ->
     for name in ("deals", "stage_changes", "activities", "close_date_changes", "amount_changes"):
         if name not in tables.paths:
             continue
-        if name == "activities":
-            n, first = activities.duplicates()
-        else:
-            n, first = _dropped_rows(con, name, tables.records[name])
+        n, first = repeated[name] if name in repeated else _dropped_rows(con, name, tables.records[name])
         if n:
             problems.add(duplicate_rows_problem(n, tables.rows(name, first), tables.paths[name].name))
     for name, column in EVENT_TIME.items():
@@ -164,22 +162,26 @@ def _check(con, core: Core, folder: Path, model: StageModel, config_problems) ->
         if n:
             file = tables.paths[name].name
             problems.add(event_before_creation_problem(n, tables.rows(name, first), ids, file, column))
-    without = con.execute(
-        "SELECT deal_id FROM deals WHERE row NOT IN (SELECT code FROM stage_changes) ORDER BY row"
-    ).fetchall()
-    if without:
-        shown = tuple(str(r[0]) for r in without[:MAX_SHOWN])
-        problems.add(deal_without_stages_problem(len(without), shown, tables.paths["deals"].name))
-    undated = con.execute("SELECT row FROM deals WHERE created IS NULL ORDER BY row").fetchall()
-    if undated:
-        shown = tables.rows("deals", [r[0] for r in undated[:MAX_SHOWN]])
-        problems.add(missing_created_at_problem(len(undated), shown, tables.paths["deals"].name))
+    n, first = _count_and_first(con, "deal_id", "deals WHERE row NOT IN (SELECT code FROM stage_changes)")
+    if n:
+        shown = tuple(str(deal_id) for deal_id in first)
+        problems.add(deal_without_stages_problem(n, shown, tables.paths["deals"].name))
+    n, first = _count_and_first(con, "row", "deals WHERE created IS NULL")
+    if n:
+        problems.add(missing_created_at_problem(n, tables.rows("deals", first), tables.paths["deals"].name))
     if table_files(folder, "quotas"):  # the optional quotas table, checked as check_log checks it
         problems.extend(check_quotas(folder, _deal_owners(con, core))[1])
         if problems.errors:
             raise Decline
     summary = _summary(con, core, model, activities, problems)
     return summary, problems
+
+
+def _count_and_first(con, column: str, rows: str) -> tuple[int, list]:
+    """How many deals ``rows`` (SQL after FROM) holds, and ``column`` of the first few in file order."""
+    n = con.execute(f"SELECT count(*) FROM {rows}").fetchall()[0][0]
+    first = con.execute(f"SELECT {column} FROM {rows} ORDER BY row LIMIT {MAX_SHOWN}").fetchall() if n else []
+    return n, [r[0] for r in first]
 
 
 def _deal_owners(con, core: Core) -> pd.DataFrame:
@@ -224,18 +226,22 @@ class _ActivityFacts:
         self.con, self.core, self.tables = con, core, tables
         con.execute(f"CREATE VIEW _activity_rows AS {self.positions_sql()}")
         self._repeated = in_thread(con, _repeated_pairs)  # beside the grouped scan below
-        con.execute(
-            "CREATE TABLE _per_deal AS SELECT deal_id, count(*) AS n, min(t) AS first, max(t) AS last "
-            "FROM activities GROUP BY deal_id"
-        )
-        unknown, self.rows, self.first, self.last, early = con.execute(
-            "SELECT count(*) FILTER (WHERE d.row IS NULL), sum(a.n), min(a.first), max(a.last), "
-            "count(*) FILTER (WHERE a.first < d.created) "
-            "FROM _per_deal AS a LEFT JOIN deals AS d ON a.deal_id = d.deal_id"
-        ).fetchall()[0]
-        if unknown:
-            self._repeated()  # the search ends before the connection closes
-            raise Decline  # an unknown deal is an error validation reports
+        try:
+            con.execute(
+                "CREATE TABLE _per_deal AS SELECT deal_id, count(*) AS n, min(t) AS first, max(t) AS last "
+                "FROM activities GROUP BY deal_id"
+            )
+            unknown, self.rows, self.first, self.last, early = con.execute(
+                "SELECT count(*) FILTER (WHERE d.row IS NULL), sum(a.n), min(a.first), max(a.last), "
+                "count(*) FILTER (WHERE a.first < d.created) "
+                "FROM _per_deal AS a LEFT JOIN deals AS d ON a.deal_id = d.deal_id"
+            ).fetchall()[0]
+            if unknown:
+                raise Decline  # an unknown deal is an error validation reports
+        except (Decline, duckdb.Error):
+            with contextlib.suppress(Exception):
+                self._repeated()  # the search ends before the connection closes
+            raise
         self.rows = int(self.rows or 0)
         self.any_early = bool(early)
         self._duplicates = None
