@@ -299,3 +299,108 @@ def write_foreign_log(folder: Path, model: StageModel, tables: dict[str, pd.Data
             con.execute(f"COPY frame TO '{folder / f'{name}.csv'}' (FORMAT csv, HEADER true)")
             con.close()
     return folder
+
+
+# ---------------------------------------------------------------------- logs that carry every warning
+
+VALIDATE_MODEL_YAML = "stages: [Lead, Qualified, Proposal]\nwon: [Won]\nlost: [Lost]\ntimezone: {tz}\n"
+
+
+def _repeat_some(draw, rows: list[dict]) -> list[dict]:
+    """``rows`` with a few of them copied to later places (exact duplicate rows, as real exports have)."""
+    rows = list(rows)
+    for _ in range(draw(st.integers(0, 2)) if rows else 0):
+        i = draw(st.integers(0, len(rows) - 1))
+        rows.insert(draw(st.integers(i + 1, len(rows))), dict(rows[i]))
+    return rows
+
+
+@st.composite
+def warned_logs(draw):
+    """A valid log's tables as lists of row dicts (times as UTC ``pd.Timestamp``, some missing where allowed),
+    with the zone of its config, for :func:`write_warned_log`: events may precede their deal's creation, some
+    deals have no stage change or no created_at, and each table may repeat rows exactly."""
+    tz = draw(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
+    deals, changes, acts, closes, amounts = [], [], [], [], []
+    early = st.integers(-48, 24 * 60)
+    for i in range(draw(st.integers(1, 6))):
+        start = draw(st.integers(0, 24 * 300))
+        deals.append(
+            {
+                "deal_id": f"D{i}",
+                "owner": draw(st.sampled_from(["ann", "bob", "cy"])),
+                "created_at": None if draw(st.integers(0, 3)) == 0 else T0 + pd.Timedelta(hours=start),
+                "amount": draw(st.sampled_from([100.0, 2500.5, None])),
+                "team": draw(st.sampled_from(["east", "west", None])),
+            }
+        )
+        for h in draw(st.lists(early, max_size=4)):
+            stage = draw(st.sampled_from((*PIPELINE_MODEL.stages, "Won", "Lost")))
+            changes.append({"deal_id": f"D{i}", "changed_at": _at(start, h), "stage": stage})
+        for h in draw(st.lists(early, max_size=5)):
+            acts.append(
+                {
+                    "deal_id": f"D{i}",
+                    "occurred_at": _at(start, h),
+                    "kind": draw(st.sampled_from(["call", "email"])),
+                    "outcome": draw(st.sampled_from(["advanced", "stayed", None])),
+                    "direction": draw(st.sampled_from(["inbound", "outbound", None])),
+                }
+            )
+        for h in draw(st.lists(early, max_size=3)):
+            day = (T0 + pd.Timedelta(days=start // 24 + draw(st.integers(0, 90)))).normalize()
+            closes.append({"deal_id": f"D{i}", "changed_at": _at(start, h), "close_date": day})
+        for h in draw(st.lists(early, max_size=2)):
+            amounts.append({"deal_id": f"D{i}", "changed_at": _at(start, h), "amount": float(draw(st.integers(0, 9)))})
+    if not changes:
+        changes.append({"deal_id": "D0", "changed_at": T0, "stage": "Lead"})
+    tables = {"deals": deals, "stage_changes": changes}
+    for name, rows in (("activities", acts), ("close_date_changes", closes), ("amount_changes", amounts)):
+        if rows or draw(st.booleans()):  # an optional table with no rows is written with its header only
+            tables[name] = rows
+    return tz, {name: _repeat_some(draw, rows) for name, rows in tables.items()}
+
+
+WARNED_COLUMNS = {
+    "deals": ["deal_id", "owner", "created_at", "amount", "team"],
+    "stage_changes": ["deal_id", "changed_at", "stage"],
+    "activities": ["deal_id", "occurred_at", "kind", "outcome", "direction"],
+    "close_date_changes": ["deal_id", "changed_at", "close_date"],
+    "amount_changes": ["deal_id", "changed_at", "amount"],
+}
+
+
+def write_warned_log(folder: Path, tz: str, tables: dict, fmt: str, unit: str = "us", naive: bool = False) -> Path:
+    """Write a log from :func:`warned_logs` with pandas, not salesmetrics: CSV with ISO times carrying their
+    offset (``naive``: local wall-clock times without one; close dates as days), or Parquet with zoned times of
+    ``unit``."""
+    folder.mkdir(parents=True)
+    (folder / "salesmetrics.yaml").write_text(VALIDATE_MODEL_YAML.format(tz=tz))
+    for name, rows in tables.items():
+        frame = pd.DataFrame(rows, columns=WARNED_COLUMNS[name])
+        for column in ("created_at", "changed_at", "occurred_at", "close_date"):
+            if column not in frame:
+                continue
+            times = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
+            if fmt == "csv":
+                if column == "close_date":
+                    text = times.dt.strftime("%Y-%m-%d")
+                else:
+                    text = times.dt.strftime("%Y-%m-%d %H:%M:%S") if naive else times.map(_iso)
+                frame[column] = text.where(times.notna())
+            else:
+                frame[column] = times.astype(f"datetime64[{unit}, {tz}]")
+        if fmt == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        else:  # text as Parquet strings, even in a column of missing values only
+            for column in ("deal_id", "owner", "team", "stage", "kind", "outcome", "direction"):
+                if column in frame:
+                    frame[column] = frame[column].astype("string")
+            if "amount" in frame:
+                frame["amount"] = frame["amount"].astype("float64")
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+    return folder
+
+
+def _iso(t) -> str | None:
+    return None if pd.isna(t) else t.isoformat()

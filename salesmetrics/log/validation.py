@@ -129,7 +129,12 @@ def _drop_duplicates(
     if not n:
         return frame, codes, [], 0
     rows = tuple(int(i) + offset for i in frame.index[dup][:MAX_SHOWN])
-    problem = Problem(
+    return frame[~dup], (None if codes is None else codes[~dup]), [duplicate_rows_problem(n, rows, file)], n
+
+
+def duplicate_rows_problem(n: int, rows: tuple[int, ...], file: str) -> Problem:
+    """The warning for ``n`` exact duplicate rows of a table (``rows``: the first few, as a person numbers them)."""
+    return Problem(
         "duplicate_rows",
         "warning",
         f"{plural(n, 'row', verb=('repeats', 'repeat'))} an earlier row exactly; the repeats were dropped.",
@@ -137,7 +142,6 @@ def _drop_duplicates(
         rows=rows,
         count=n,
     )
-    return frame[~dup], (None if codes is None else codes[~dup]), [problem], n
 
 
 def load_tables(path: str | Path, skip: tuple[str, ...] = ()) -> LoadedTables:
@@ -191,14 +195,7 @@ def load_tables(path: str | Path, skip: tuple[str, ...] = ()) -> LoadedTables:
             # A snapshot export (history: partial) may know no dated stage entries at all.
             partial = model is not None and model.history == "partial"
             severity = "error" if spec.required_table and not (partial and spec.name == "stage_changes") else "warning"
-            result.problems.add(
-                Problem(
-                    "empty_table",
-                    severity,
-                    f"The table has no rows{'' if raw.frame.columns.size else ' and no header'}.",
-                    file=raw.file,
-                )
-            )
+            result.problems.add(empty_table_problem(severity, bool(raw.frame.columns.size), raw.file))
             if severity == "error" or not raw.frame.columns.size:
                 continue
         missing = _column_problems(raw, spec)
@@ -238,6 +235,11 @@ def load_tables(path: str | Path, skip: tuple[str, ...] = ()) -> LoadedTables:
 
     _cross_table_checks(result, model)
     return result
+
+
+def empty_table_problem(severity: str, header: bool, file: str) -> Problem:
+    """The problem of a table file with no rows (``header``: it names its columns)."""
+    return Problem("empty_table", severity, f"The table has no rows{'' if header else ' and no header'}.", file=file)
 
 
 def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
@@ -280,18 +282,12 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
         if early.any():
             rows = events.index[early]
             result.problems.add(
-                Problem(
-                    "event_before_creation",
-                    "warning",
-                    f"{plural(int(early.sum()), 'row', verb=('is', 'are'))} dated before "
-                    "their deal's created_at; they are kept. "
-                    "Check the deal's created_at, or the time zone of one of the two files.",
-                    file=file,
-                    column=time_column,
-                    rows=tuple(int(i) + offset for i in rows[:MAX_SHOWN]),
-                    values=tuple(str(v) for v in events.loc[rows[:MAX_SHOWN], "deal_id"]),
-                    count=int(early.sum()),
-                    expected="a time at or after the deal's created_at",
+                event_before_creation_problem(
+                    int(early.sum()),
+                    tuple(int(i) + offset for i in rows[:MAX_SHOWN]),
+                    tuple(str(v) for v in events.loc[rows[:MAX_SHOWN], "deal_id"]),
+                    file,
+                    time_column,
                 )
             )
     changes = result.tables.get("stage_changes")
@@ -302,30 +298,57 @@ def _cross_table_checks(result: LoadedTables, model: StageModel) -> None:
         without = ids[~has_stage & ids.notna().to_numpy()]
         if len(without):
             result.problems.add(
-                Problem(
-                    "deal_without_stages",
-                    "warning",
-                    f"{len(without)} deals have no row in stage_changes, so their stage is unknown; "
-                    "metrics treat them as never added.",
-                    file=result.files["deals"],
-                    column="deal_id",
-                    values=tuple(without.iloc[:MAX_SHOWN]),
-                    count=len(without),
-                )
+                deal_without_stages_problem(len(without), tuple(without.iloc[:MAX_SHOWN]), result.files["deals"])
             )
     reported = result.unparsed.get("deals", {}).get("created_at", pd.Index([]))
     missing = deals["created_at"].isna() & ~deals.index.isin(reported)
     missing_created = int(missing.sum())
     if missing_created:
         rows = deals.index[missing]
-        result.problems.add(
-            Problem(
-                "missing_created_at",
-                "warning",
-                f"{missing_created} deals have no created_at; their age is unknown.",
-                file=result.files["deals"],
-                column="created_at",
-                rows=tuple(int(i) + result.row_offsets["deals"] for i in rows[:MAX_SHOWN]),
-                count=missing_created,
-            )
-        )
+        shown = tuple(int(i) + result.row_offsets["deals"] for i in rows[:MAX_SHOWN])
+        result.problems.add(missing_created_at_problem(missing_created, shown, result.files["deals"]))
+
+
+def event_before_creation_problem(
+    n: int, rows: tuple[int, ...], deal_ids: tuple[str, ...], file: str, column: str
+) -> Problem:
+    """The warning for ``n`` events dated before their deal's created_at (the first few rows and their deal ids)."""
+    return Problem(
+        "event_before_creation",
+        "warning",
+        f"{plural(n, 'row', verb=('is', 'are'))} dated before "
+        "their deal's created_at; they are kept. "
+        "Check the deal's created_at, or the time zone of one of the two files.",
+        file=file,
+        column=column,
+        rows=rows,
+        values=deal_ids,
+        count=n,
+        expected="a time at or after the deal's created_at",
+    )
+
+
+def deal_without_stages_problem(n: int, deal_ids: tuple[str, ...], file: str) -> Problem:
+    """The warning for ``n`` deals with no row in stage_changes (the first few deal ids)."""
+    return Problem(
+        "deal_without_stages",
+        "warning",
+        f"{n} deals have no row in stage_changes, so their stage is unknown; metrics treat them as never added.",
+        file=file,
+        column="deal_id",
+        values=deal_ids,
+        count=n,
+    )
+
+
+def missing_created_at_problem(n: int, rows: tuple[int, ...], file: str) -> Problem:
+    """The warning for ``n`` deals without a created_at (the first few rows)."""
+    return Problem(
+        "missing_created_at",
+        "warning",
+        f"{n} deals have no created_at; their age is unknown.",
+        file=file,
+        column="created_at",
+        rows=rows,
+        count=n,
+    )
