@@ -471,3 +471,15 @@ def test_velocity_narrative_says_when_the_figure_is_not_to_be_trusted(tmp_path):
     quick = DEALS.replace("C,bob,2024-01-15 00:00", "C,bob,2024-02-15 00:00")  # C won 4 days after creation
     r = velocity_report(write_log(tmp_path / "b", deals=quick), AS_OF)
     assert "Read it with care: an average cycle of 4 days" in r.narrative()
+
+
+def test_weeks_are_labelled_as_in_score_and_waterfall():
+    """One week label everywhere: the Monday's date (velocity wrote pandas' '2024-01-01/2024-01-07')."""
+    from salesmetrics.metrics import score
+    from salesmetrics.metrics.velocity import sales_velocity
+
+    log = sm.read_log("datasets/demo")
+    weeks = sales_velocity(log, "2024-03-31", by=None, period="W")["period"]
+    scored = score(log, "2024-03-31", by="owner", period="W")["period"]
+    assert set(scored) <= set(weeks)
+    assert all(pd.Timestamp(w).day_name() == "Monday" and len(w) == 10 for w in weeks)

@@ -56,7 +56,9 @@ def _period_grid(log: SalesLog, moves: pd.DataFrame, period: str | None, as_of: 
         microseconds=1
     )
     ends = ends.where(ends < as_of, as_of)
-    return [str(p) for p in local], starts, pd.DatetimeIndex(ends)
+    # one week label everywhere: the Monday's date, as score and waterfall write it (movement.period_labels)
+    labels = [str(p.start_time.date()) if period == "W" else str(p) for p in local]
+    return labels, starts, pd.DatetimeIndex(ends)
 
 
 @as_of_after_log("by", "period", "as_of", not_as_of=GROUPS)
