@@ -29,9 +29,9 @@ from bench_score import REFERENCE
 # runs `salesmetrics score --by deal`; with "unchecked" the activity duplicate check answers "none" at once
 SCORE = """
 import sys
-import salesmetrics.metrics._engine as engine
+import salesmetrics.log.core as core
 if sys.argv[1] == "unchecked":
-    engine.repeated_rows_check = lambda *args, **kwargs: (lambda: [])
+    core.repeated_rows_check = lambda *args, **kwargs: (lambda: [])
 from salesmetrics.cli.main import main
 sys.argv = ["salesmetrics", "score", sys.argv[2], "--by", "deal", "--quiet", "--overwrite", "--out", sys.argv[3]]
 main()

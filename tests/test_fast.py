@@ -144,7 +144,7 @@ def test_reading_a_valid_log_does_not_import_pandera(tmp_path):
 )
 def test_duckdb_duplicate_check_equals_pandas(tmp_path_factory, rows):
     """The fast path's check (row hashes sorted) finds duplicates exactly when DataFrame.duplicated does."""
-    from salesmetrics.metrics._engine import connect, repeated_rows_check
+    from salesmetrics.log.sql import connect, repeated_rows_check
 
     frame = pd.DataFrame(rows, columns=["deal_id", "occurred_at", "kind", "outcome", "direction"])
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], unit="h", utc=True)

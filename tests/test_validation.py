@@ -389,7 +389,7 @@ def test_as_of_in_iso_form_is_read_as_before(tiny_log_dir):
 def test_score_s_fast_path_reads_blank_text_as_validation_does(texts):
     import duckdb
 
-    from salesmetrics.metrics._engine import blank_sql
+    from salesmetrics.log.sql import blank_sql
 
     con = duckdb.connect()
     con.execute("CREATE TABLE t (i INTEGER, x VARCHAR)")

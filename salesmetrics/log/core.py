@@ -29,6 +29,7 @@ from salesmetrics._util.files import not_a_file
 from salesmetrics.log.column_types import (
     Column,
     column_checks,
+    compare_sql,
     rule_failures_sql,
     time_bounds_us,
     typed_columns,
@@ -37,7 +38,7 @@ from salesmetrics.log.column_types import (
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.files import sniff_delimiter, table_files, utf8_prefix
 from salesmetrics.log.format import TABLES
-from salesmetrics.log.sql import ident, in_thread, lit
+from salesmetrics.log.sql import ident, in_thread, lit, repeated_rows_check
 
 SPECS = {spec.name: spec for spec in TABLES}
 
@@ -256,10 +257,11 @@ def _read_activities(con, table: TableFile, columns: dict[str, Column]) -> None:
     con.execute(f"CREATE TABLE _activities AS SELECT {', '.join(parts)} FROM {table.source}")
 
 
-def lean_select(relation: str, columns: dict[str, Column], others: list[str], wall) -> str:
-    """The activities as the engine's queries read them: typed columns (times as instants) and the other columns,
-    computed from ``relation`` on each read. Checks are separate (:func:`column_checks`)."""
-    parts = []
+def lean_select(relation: str, row: str, columns: dict[str, Column], others: list[str], wall) -> str:
+    """The activities as the engine's queries read them: ``row`` (the SQL of the file position), typed columns
+    (times as instants) and the other columns, computed from ``relation`` on each read. Checks are separate
+    (:func:`column_checks`)."""
+    parts = [f"{row} AS row"]
     for name, column in columns.items():
         value = column.sql
         if column.naive and wall is not None:
@@ -379,7 +381,9 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
     if "activities" in files:
         table, (relation, columns) = files["activities"], first["activities"]
         others = [c for c in table.types if c not in columns and c != "file_row_number"]
-        lean = lean_select(relation, columns, others, wall)
+        # a CSV file was read in file order into _activities (rowid is the position); Parquet numbers its rows
+        read, row = (relation, "rowid") if table.text else (table.source, "file_row_number")
+        lean = lean_select(read, row, columns, others, wall)
         con.execute(f"CREATE VIEW activities AS SELECT * RENAME (occurred_at AS t) FROM ({lean})")
         checks = column_checks("activities", columns, model, wall)
         if table.text:  # a table in memory: one scan answers every check
@@ -430,7 +434,40 @@ def load_log(con, log) -> Core:
     )
     others = [ident(c) for c in present["activities"] if c not in ("deal_id", "occurred_at")]
     con.execute(
-        f"CREATE VIEW activities AS SELECT deal_id, epoch_us(occurred_at) AS t{''.join(', ' + c for c in others)} "
+        f"CREATE VIEW activities AS SELECT row, deal_id, epoch_us(occurred_at) AS t{''.join(', ' + c for c in others)} "
         "FROM _activities_frame"
     )
     return Core(con, log.model, present, True, deduplicated=True)
+
+
+def find_duplicate_activities(core: Core):
+    """Start looking for the activities that repeat an earlier row exactly; returns a function that waits for the
+    search and gives their number, with table ``_duplicate_activities`` (row, deal_id, t: each later copy).
+
+    Exact duplicates share their deal and time, so DuckDB hashes ``(deal_id, t)`` and NumPy sorts the hashes in
+    a thread beside the caller's work; only the rows whose pair repeats are then compared on every column, as
+    validation compares them (:func:`~salesmetrics.log.column_types.compare_sql`), the first copy kept.
+    """
+    con = core.con
+    repeated = repeated_rows_check(con, "activities", ["deal_id", "t"])
+    found = []
+
+    def wait() -> int:
+        if found:
+            return found[0]
+        import pyarrow as pa
+
+        hashes = repeated()
+        names = [r[0] for r in con.execute("DESCRIBE activities").fetchall() if r[0] != "row"]
+        values = [ident(c) if c in ("deal_id", "t") else f"{compare_sql(c, core.activity_text)}" for c in names]
+        con.register("_repeated_pairs", pa.table({"h": pa.array(hashes, pa.uint64())}))
+        con.execute(
+            "CREATE TABLE _duplicate_activities AS SELECT row, deal_id, t FROM ("
+            f"SELECT row, deal_id, t, row_number() OVER (PARTITION BY {', '.join(values)} ORDER BY row) AS copy "
+            "FROM activities WHERE hash(deal_id, t) IN (SELECT h FROM _repeated_pairs)) WHERE copy > 1"
+        )
+        con.unregister("_repeated_pairs")
+        found.append(con.execute("SELECT count(*) FROM _duplicate_activities").fetchall()[0][0])
+        return found[0]
+
+    return wait

@@ -30,19 +30,17 @@ import contextlib
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from salesmetrics.exceptions import MAX_SHOWN, ProblemList
-from salesmetrics.log.column_types import compare_sql, typed_columns
 from salesmetrics.log.config import StageModel, load_config
-from salesmetrics.log.core import SPECS, Core, find_files, load, table_file
+from salesmetrics.log.core import SPECS, Core, find_duplicate_activities, find_files, load, table_file
 from salesmetrics.log.files import table_files
 from salesmetrics.log.quotas import check_quotas
 from salesmetrics.log.readers import _newlines
 from salesmetrics.log.saleslog import LogSummary, check_log
 from salesmetrics.log.schemas import EVENT_TIME
-from salesmetrics.log.sql import connect, ident, in_thread
+from salesmetrics.log.sql import connect
 from salesmetrics.log.validation import (
     deal_without_stages_problem,
     duplicate_rows_problem,
@@ -217,15 +215,13 @@ class _ActivityFacts:
 
     One grouped scan of the core's ``activities`` view (per deal: rows, first and last time) answers the
     summary, whether every activity names a known deal, and whether any is dated before its deal's created_at.
-    Exact duplicates are searched meanwhile, in a thread, in the rows with their file positions
-    (:meth:`positions_sql`): only rows whose deal and time repeat are compared in full, as validation compares
-    them.
+    Exact duplicates are searched meanwhile, in a thread (:func:`~salesmetrics.log.core.find_duplicate_activities`,
+    the engine's search too).
     """
 
     def __init__(self, con, core: Core, tables: _Tables):
         self.con, self.core, self.tables = con, core, tables
-        con.execute(f"CREATE VIEW _activity_rows AS {self.positions_sql()}")
-        self._repeated = in_thread(con, _repeated_pairs)  # beside the grouped scan below
+        self._duplicates = find_duplicate_activities(core)  # beside the grouped scan below
         try:
             con.execute(
                 "CREATE TABLE _per_deal AS SELECT deal_id, count(*) AS n, min(t) AS first, max(t) AS last "
@@ -240,82 +236,29 @@ class _ActivityFacts:
                 raise Decline  # an unknown deal is an error validation reports
         except (Decline, duckdb.Error):
             with contextlib.suppress(Exception):
-                self._repeated()  # the search ends before the connection closes
+                self._duplicates()  # the search ends before the connection closes
             raise
         self.rows = int(self.rows or 0)
         self.any_early = bool(early)
-        self._duplicates = None
-
-    def positions_sql(self) -> str:
-        """SQL for the activities with their file position ``row``: times as read (instants, or wall-clock times
-        flagged in ``occurred_at__naive``; the core refuses a column mixing both), text as validation compares it.
-        """
-        names = [c for c in SPECS["activities"].columns if c in self.core.columns["activities"]]
-        if self.core.activity_text:  # the core read the CSV file once into _activities, in file order
-            inner = "SELECT rowid AS row, * FROM _activities"
-        else:
-            table = table_file(self.con, "activities", self.tables.paths["activities"])
-            columns = None if table is None else typed_columns(SPECS["activities"], table.types, False)
-            if columns is None:
-                raise Decline
-            parts = ["file_row_number AS row"] + [f"{columns[c].sql} AS {ident(c)}" for c in names]
-            parts.append(f"{columns['occurred_at'].naive or 'false'} AS occurred_at__naive")
-            inner = f"SELECT {', '.join(parts)} FROM {table.source}"
-        text = self.core.activity_text
-        values = [
-            ident(c) if c in ("deal_id", "occurred_at") else f"{compare_sql(c, text)} AS {ident(c)}" for c in names
-        ]
-        return f"SELECT row, {', '.join(values)}, occurred_at__naive FROM ({inner})"
 
     def duplicates(self) -> tuple[int, list[int]]:
         """How many activities repeat an earlier row exactly, and the first positions."""
-        if self._duplicates is None:
-            self._find_duplicates()
-        n = self.con.execute("SELECT count(*) FROM _duplicate_rows").fetchall()[0][0]
-        first = self.con.execute(f"SELECT row FROM _duplicate_rows ORDER BY row LIMIT {MAX_SHOWN}").fetchall()
+        n = self._duplicates()
+        first = self.con.execute(f"SELECT row FROM _duplicate_activities ORDER BY row LIMIT {MAX_SHOWN}").fetchall()
         return n, [r[0] for r in first]
-
-    def _find_duplicates(self) -> None:
-        """Table ``_duplicate_rows``: the positions of the activities that repeat an earlier row exactly."""
-        import pyarrow as pa
-
-        con = self.con
-        repeated = self._repeated()
-        con.register("_repeated_pairs", pa.table({"h": pa.array(repeated, pa.uint64())}))
-        names = [c for c in SPECS["activities"].columns if c in self.core.columns["activities"]]
-        every = ", ".join(ident(c) for c in names)
-        con.execute(
-            f"CREATE TABLE _duplicate_rows AS SELECT row FROM ("
-            f"SELECT row, row_number() OVER (PARTITION BY {every} ORDER BY row) AS copy FROM _activity_rows "
-            "WHERE hash(deal_id, occurred_at) IN (SELECT h FROM _repeated_pairs)) WHERE copy > 1"
-        )
-        con.unregister("_repeated_pairs")
-        self._duplicates = True
 
     def before_creation(self) -> tuple[int, list[int], tuple[str, ...]]:
         """Activities (duplicates left out) dated before their deal's created_at: count, first positions, deal ids."""
         if not self.any_early:
             return 0, [], ()
-        if self._duplicates is None:
-            self._find_duplicates()
-        if self.con.execute("SELECT bool_or(occurred_at__naive) FROM _activity_rows").fetchall()[0][0]:
-            raise Decline  # wall-clock times: their instants are the core's, not at hand here
+        self._duplicates()
         early = (
-            "FROM _activity_rows AS a JOIN deals AS d ON a.deal_id = d.deal_id "
-            "WHERE a.occurred_at < d.created AND a.row NOT IN (SELECT row FROM _duplicate_rows)"
+            "FROM activities AS a JOIN deals AS d ON a.deal_id = d.deal_id "
+            "WHERE a.t < d.created AND a.row NOT IN (SELECT row FROM _duplicate_activities)"
         )
         n = self.con.execute(f"SELECT count(*) {early}").fetchall()[0][0]
         first = self.con.execute(f"SELECT a.row, a.deal_id {early} ORDER BY a.row LIMIT {MAX_SHOWN}").fetchall()
         return n, [r[0] for r in first], tuple(str(r[1]) for r in first)
-
-
-def _repeated_pairs(cursor) -> np.ndarray:
-    """The hashes of (deal, time) that more than one activity has: exact duplicates share them (a hash may also
-    repeat by chance; the rows are then compared in full). DuckDB hashes, NumPy sorts (releasing the GIL)."""
-    hashes = cursor.sql("SELECT hash(deal_id, occurred_at) AS h FROM _activity_rows").fetchnumpy()["h"]
-    hashes.sort()
-    same = hashes[1:] == hashes[:-1]
-    return np.unique(hashes[1:][same])
 
 
 def _timestamp(us, tz: str) -> pd.Timestamp | None:

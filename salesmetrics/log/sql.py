@@ -85,3 +85,29 @@ def in_thread(con, work):
     future = pool.submit(run)
     pool.shutdown(wait=False)
     return future.result
+
+
+def _repeated(hashes):
+    """The values occurring more than once in ``hashes`` (uint64): one NumPy sort, which releases the GIL."""
+    import numpy as np
+
+    hashes.sort()
+    same = hashes[1:] == hashes[:-1]
+    return np.unique(hashes[1:][same]) if same.any() else hashes[:0]
+
+
+def repeated_rows_check(con, source: str, columns: list[str]):
+    """Start looking for rows of a table (SQL ``source``) that agree on ``columns``; returns a function giving the
+    answer: the hashes of those columns that occur more than once (empty when none does).
+
+    In a thread (the caller goes on meanwhile), DuckDB hashes the rows and NumPy sorts the hashes. A hash may also
+    repeat by chance (a collision), so callers compare the rows themselves. Missing values count as equal, as in
+    ``DataFrame.duplicated``.
+    """
+    every = ", ".join(ident(c) for c in columns)
+
+    def repeated(cursor):
+        # the relational API streams into NumPy: cheaper than execute().fetchnumpy() for ten million rows
+        return _repeated(cursor.sql(f"SELECT hash({every}) AS h FROM {source}").fetchnumpy()["h"])
+
+    return in_thread(con, repeated)

@@ -19,41 +19,14 @@ from pathlib import Path
 from salesmetrics._util.atomic import atomic_path
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics._util.timezones import utc_offsets
-from salesmetrics.log.column_types import compare_sql
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.core import load, load_log
-from salesmetrics.log.sql import blank_sql, connect, ident, in_thread, lit
+from salesmetrics.log.core import find_duplicate_activities, load, load_log
+from salesmetrics.log.sql import connect, in_thread, lit
 from salesmetrics.log.sql import values_list as _list
 
-__all__ = ["blank_sql", "connect", "deal_scores_to_file", "motions_by_period", "repeated_rows_check", "write_frame"]
+__all__ = ["deal_scores_frame", "deal_scores_to_file", "motions_by_period", "write_frame"]
 
 _lit = lit
-
-
-def _repeated(hashes):
-    """The values occurring more than once in ``hashes`` (uint64): one NumPy sort, which releases the GIL."""
-    import numpy as np
-
-    hashes.sort()
-    same = hashes[1:] == hashes[:-1]
-    return np.unique(hashes[1:][same]) if same.any() else hashes[:0]
-
-
-def repeated_rows_check(con, source: str, columns: list[str]):
-    """Start looking for rows of a table (SQL ``source``) that agree on ``columns``; returns a function giving the
-    answer: the hashes of those columns that occur more than once (empty when none does).
-
-    In a thread (the caller goes on meanwhile), DuckDB hashes the rows and NumPy sorts the hashes. A hash may also
-    repeat by chance (a collision), so callers compare the rows themselves. Missing values count as equal, as in
-    ``DataFrame.duplicated``.
-    """
-    every = ", ".join(ident(c) for c in columns)
-
-    def repeated(cursor):
-        # the relational API streams into NumPy: cheaper than execute().fetchnumpy() for ten million rows
-        return _repeated(cursor.sql(f"SELECT hash({every}) AS h FROM {source}").fetchnumpy()["h"])
-
-    return in_thread(con, repeated)
 
 
 def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, period: str | None):
@@ -82,9 +55,7 @@ def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: s
     latest_activity = None
     group, by, fix = "", "deal_id", (lambda: False)
     if core.has_activities:
-        columns = [r[0] for r in con.execute("DESCRIBE activities").fetchall()]
-        # exact duplicate rows share their deal and time: only rows whose pair repeats are compared in full
-        repeated = list if core.deduplicated else repeated_rows_check(con, "activities", ["deal_id", "t"])
+        duplicates = (lambda: 0) if core.deduplicated else find_duplicate_activities(core)  # in a thread
         if period is None:  # per deal: the latest activity comes with the counts, in the same scan
             counted = "count(*)" if as_of_us is None else f"count(*) FILTER (WHERE t <= {int(as_of_us)})"
             per_deal = f"SELECT deal_id, {counted} AS motions, max(t) AS latest FROM activities GROUP BY deal_id"
@@ -113,41 +84,25 @@ def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: s
         core.waits.append(in_thread(con, lambda cursor: cursor.execute(unknown).fetchall()[0][0] == 0))
 
         def fix() -> bool:
-            hashes = repeated()
-            if not len(hashes):
+            if not duplicates():
                 return False
-            return _take_off_duplicates(con, columns, core.activity_text, hashes, group, by, as_of_us)
+            _take_off_duplicates(con, group, by, as_of_us)
+            return True
     else:
         extra = ", period_index BIGINT" if period is not None else ""
         con.execute(f"CREATE TABLE a (deal_id VARCHAR{extra}, motions BIGINT)")
     return as_of_us, core.valid, fix
 
 
-def _take_off_duplicates(con, columns: list[str], text: bool, hashes, group: str, by: str, as_of_us: int) -> bool:
-    """Subtract from ``a`` the extra copies of exact duplicate activities up to as_of; returns whether there were
-    any. Only the rows whose (deal, time) hash repeats are compared, on every column, as validation compares
-    them (:func:`~salesmetrics.log.core.compare_sql`)."""
-    import pyarrow as pa
-
-    con.register("repeated_pairs", pa.table({"h": pa.array(hashes, pa.uint64())}))
-    values = ", ".join(ident(c) if c in ("deal_id", "t") else f"{compare_sql(c, text)} AS {ident(c)}" for c in columns)
+def _take_off_duplicates(con, group: str, by: str, as_of_us: int) -> None:
+    """Subtract from ``a`` the extra copies of exact duplicate activities up to as_of
+    (:func:`~salesmetrics.log.core.find_duplicate_activities` found them)."""
     con.execute(
-        f"""
-        CREATE TABLE extra AS
-        SELECT deal_id{group}, sum(copies - 1) AS extra FROM (
-          SELECT *, count(*) AS copies FROM (
-            SELECT {values} FROM activities
-            WHERE hash(deal_id, t) IN (SELECT h FROM repeated_pairs) AND t <= {as_of_us}
-          ) GROUP BY ALL
-        ) WHERE copies > 1 GROUP BY {by}
-        """
+        f"CREATE TABLE extra AS SELECT deal_id{group}, count(*) AS extra FROM _duplicate_activities "
+        f"WHERE t <= {as_of_us} GROUP BY {by}"
     )
-    con.unregister("repeated_pairs")
-    if not con.execute("SELECT count(*) FROM extra").fetchall()[0][0]:
-        return False
     match = " AND ".join(f"a.{k.strip()} = extra.{k.strip()}" for k in by.split(","))
     con.execute(f"UPDATE a SET motions = a.motions - extra.extra FROM extra WHERE {match}")
-    return True
 
 
 def _period_sql(column: str, offsets: list[tuple[int, int]], period: str) -> str:
