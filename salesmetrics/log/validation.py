@@ -333,7 +333,8 @@ def deal_without_stages_problem(n: int, deal_ids: tuple[str, ...], file: str) ->
     return Problem(
         "deal_without_stages",
         "warning",
-        f"{n} deals have no row in stage_changes, so their stage is unknown; metrics treat them as never added.",
+        f"{plural(n, 'deal', verb=('has', 'have'))} no row in stage_changes, so "
+        f"{agree(n, 'its stage is', 'their stage is')} unknown; metrics treat {agree(n, 'it', 'them')} as never added.",
         file=file,
         column="deal_id",
         values=deal_ids,
@@ -346,7 +347,7 @@ def missing_created_at_problem(n: int, rows: tuple[int, ...], file: str) -> Prob
     return Problem(
         "missing_created_at",
         "warning",
-        f"{n} deals have no created_at; their age is unknown.",
+        f"{plural(n, 'deal', verb=('has', 'have'))} no created_at; {agree(n, 'its', 'their')} age is unknown.",
         file=file,
         column="created_at",
         rows=rows,
