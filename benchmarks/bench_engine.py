@@ -10,11 +10,13 @@ duplicate rows dropped where they would change the numbers.
 Cases (each on the Parquet and on the CSV folder, except ``validate``: CSV only):
 
 - ``deal``: ``salesmetrics score LOG --by deal`` against one per-deal query writing the same columns (goal
-  1.5x, peak under 2 GiB). Before it the log's files are touched (a new modification time), so a cache keyed by
-  modification times cannot serve this first run;
-- ``rescore``: the same command again right after (the log unchanged), against the same query (goal 1.2x);
-- ``owner``: ``salesmetrics score LOG --by owner --period M`` against a group query: movements and motions per
-  owner and month (goal 2x, peak under 2 GiB);
+  1.5x, peak under 2 GiB). Before it the log's files are touched (a new modification time, as a fresh export
+  has) a few seconds before the run, so the remembered validation of an earlier run (``log/remembered.py``)
+  cannot serve it;
+- ``rescore``: the same command again right after (the log unchanged: the first run's validation is
+  remembered), against the same query (goal 1.2x);
+- ``owner``: ``salesmetrics score LOG --by owner --period M``, on files touched again, against a group query:
+  movements and motions per owner and month (goal 2x, peak under 2 GiB);
 - ``validate``: ``salesmetrics validate LOG`` on the CSV folder against a DuckDB read of every column of every
   table (goal 2x);
 - ``report`` (only with ``--report``): ``salesmetrics report pipeline_health LOG --out DIR --overwrite``
@@ -38,8 +40,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from salesmetrics.log.remembered import RACY_SECONDS
 
 GIB_MIB = 2048
 ALL_CASES = ("deal", "rescore", "owner", "validate", "report")
@@ -333,8 +338,11 @@ def one_round(refs: dict[str, Case], cases: dict[str, Case], timeout: float) -> 
     for key, case in cases.items():
         if case.timed_out():
             continue
-        if key.startswith("deal-"):
-            touch(case.folder)  # the first run sees a "new" export
+        if key.startswith(("deal-", "owner-", "validate-")):
+            # the first run sees a "new" export, written a few seconds before (salesmetrics does not remember
+            # the validation of files changed within RACY_SECONDS of reading them: log/remembered.py)
+            touch(case.folder)
+            time.sleep(RACY_SECONDS + 1)
         case.runs.append(run(case.command, timeout))
         if case.runs[-1]["status"] == "failed":
             print(f"{case.name} failed:\n{case.runs[-1]['error']}", file=sys.stderr)

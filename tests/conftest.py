@@ -16,6 +16,13 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_folder(tmp_path_factory) -> None:
+    """Remembered validations (salesmetrics/log/remembered.py) go to a folder of the test session, never to the
+    home folder; commands the tests start as processes inherit it."""
+    os.environ["SALESMETRICS_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture
 def tiny_log_dir(tmp_path: Path) -> Path:
     """A hand-made CSV log of three deals, every table present."""

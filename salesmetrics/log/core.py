@@ -38,6 +38,7 @@ from salesmetrics.log.column_types import (
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.files import sniff_delimiter, table_files, utf8_prefix
 from salesmetrics.log.format import TABLES
+from salesmetrics.log.remembered import fingerprint, recall, remember
 from salesmetrics.log.sql import ident, in_thread, lit, repeated_rows_check
 
 SPECS = {spec.name: spec for spec in TABLES}
@@ -140,6 +141,10 @@ class Core:
     activity_text: bool = False  # the activities came from CSV (their text is compared trimmed)
     deduplicated: bool = False  # exact duplicate activities were dropped already (a validated in-memory log)
     order: dict[str, list[str]] = field(default_factory=dict)  # each table file's columns in file order
+    # a remembered validation (log/remembered.py): the number of duplicate activities it found, else None
+    recalled_duplicates: int | None = None
+    # what :meth:`keep` needs: the folder, its table files, their fingerprint, the activities read from the file
+    memory: tuple | None = None
 
     def frames(self) -> dict:
         """Deals, stage, close-date and amount changes as the pandas frames validation makes of them (index: the
@@ -170,6 +175,25 @@ class Core:
     def valid(self) -> bool:
         """Whether validation would accept the log unchanged but for exact duplicate rows (waits for the checks)."""
         return all(wait() for wait in self.waits)
+
+    def keep(self) -> bool:
+        """Remember this core for the next command on the same files (:mod:`salesmetrics.log.remembered`), once
+        it is :meth:`valid` and its duplicate activities were searched; False when nothing was kept."""
+        if self.memory is None or self.recalled_duplicates is not None:
+            return False
+        folder, paths, print_, activities_sql = self.memory
+        duplicates = 0
+        if self.has_activities:
+            duplicates = self.con.execute("SELECT count(*) FROM _duplicate_activities").fetchall()[0][0]
+        meta = {
+            "columns": {name: sorted(columns) for name, columns in self.columns.items()},
+            "order": self.order,
+            "has_activities": self.has_activities,
+            "activity_text": self.activity_text,
+            "activities_sql": activities_sql,
+            "duplicates": duplicates,
+        }
+        return remember(self.con, print_, folder, paths, meta)
 
 
 def typed_select(table: TableFile, columns: dict[str, Column]) -> str:
@@ -316,15 +340,46 @@ def _dedup_and_type(con, name: str, raw: str, present: set[str], model: StageMod
     )
 
 
-def load(con, folder: Path, model: StageModel) -> Core | None:
+def _recalled(con, model: StageModel, meta: dict) -> Core:
+    """A core from a remembered validation attached as schema ``remembered``: the small tables as they were kept,
+    the activities read from their file again (without their file positions) and nothing left to check."""
+    for name in meta["columns"]:
+        if name != "activities":
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM remembered.{name}")
+    if meta["has_activities"]:
+        con.execute("CREATE VIEW activities AS " + meta["activities_sql"])
+        con.execute("CREATE VIEW _duplicate_activities AS SELECT * FROM remembered._duplicate_activities")
+    columns = {name: set(names) for name, names in meta["columns"].items()}
+    return Core(
+        con,
+        model,
+        columns,
+        meta["has_activities"],
+        activity_text=meta["activity_text"],
+        order=meta["order"],
+        recalled_duplicates=meta["duplicates"],
+    )
+
+
+def load(con, folder: Path, model: StageModel, memory: bool = False) -> Core | None:
     """Load a log folder into ``con``'s tables (see the module docstring) and start the checks validation would
     make; None when the files are ones the engine leaves to validation, or a check already failed.
 
     Deals, stage, close-date and amount changes are typed, checked and deduplicated here; activities are typed
     (a view over Parquet, a table read once from CSV) and checked in a thread (:attr:`Core.waits`).
+
+    With ``memory``, a validation remembered for the same files (:mod:`salesmetrics.log.remembered`) is used
+    when there is one: the small tables come from it and nothing is checked again; its activities view has no
+    file positions (``row`` is null) and only serves counts. Otherwise :meth:`Core.keep` can remember this one.
     """
     paths = find_files(folder)
-    if paths is None or not _quotas_fine(folder):
+    if paths is None:
+        return None
+    print_ = fingerprint(folder, paths, model) if memory else None
+    recalled = recall(con, print_)
+    if recalled is not None:
+        return _recalled(con, model, recalled.meta)
+    if not _quotas_fine(folder):
         return None
     files, typed = {}, {}
     for name, path in paths.items():
@@ -385,6 +440,11 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
         read, row = (relation, "rowid") if table.text else (table.source, "file_row_number")
         lean = lean_select(read, row, columns, others, wall)
         con.execute(f"CREATE VIEW activities AS SELECT * RENAME (occurred_at AS t) FROM ({lean})")
+        if print_ is not None:  # the view a remembered core reads: straight from the file
+            direct = lean_select(
+                table.source, "file_row_number" if not table.text else "NULL::BIGINT", typed["activities"], others, wall
+            )
+            core.memory = (folder, paths, print_, f"SELECT * RENAME (occurred_at AS t) FROM ({direct})")
         checks = column_checks("activities", columns, model, wall)
         if table.text:  # a table in memory: one scan answers every check
             counts = [f"count(*) FILTER (WHERE {c})" if kind == "where" else c for kind, c in checks]
@@ -400,6 +460,8 @@ def load(con, folder: Path, model: StageModel) -> Core | None:
             return all(cursor.execute(query).fetchall()[0][0] == 0 for query in checks)
 
         core.waits.append(in_thread(con, activity_checks))
+    elif print_ is not None:
+        core.memory = (folder, paths, print_, None)
     return core
 
 
@@ -448,6 +510,8 @@ def find_duplicate_activities(core: Core):
     a thread beside the caller's work; only the rows whose pair repeats are then compared on every column, as
     validation compares them (:func:`~salesmetrics.log.column_types.compare_sql`), the first copy kept.
     """
+    if core.recalled_duplicates is not None:  # remembered: table _duplicate_activities is there already
+        return lambda: core.recalled_duplicates
     con = core.con
     repeated = repeated_rows_check(con, "activities", ["deal_id", "t"])
     found = []

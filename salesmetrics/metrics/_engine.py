@@ -29,7 +29,7 @@ __all__ = ["deal_scores_frame", "deal_scores_to_file", "motions_by_period", "wri
 _lit = lit
 
 
-def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, period: str | None):
+def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, period: str | None, memory: bool):
     """Load the log (:func:`salesmetrics.log.core.load`) and count motions per deal (and period) into table ``a``.
 
     Returns ``(as_of_us, valid, fix_duplicates, core)``: ``valid()`` waits for the checks still running and tells
@@ -37,7 +37,7 @@ def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, 
     duplicate activities off ``a``, returning whether there were any. None when the core leaves the log to validation.
     Views ``d``, ``s`` and ``c`` name the core's deals, stage changes and close-date changes for the queries.
     """
-    core = load(con, folder, model)
+    core = load(con, folder, model, memory=memory)
     if core is None:
         return None
     counted = _count_motions(con, core, model, as_of_us, period)
@@ -80,8 +80,9 @@ def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: s
             if latest_activity is not None and latest_activity > as_of_us:
                 counted = f"count(*) FILTER (WHERE t <= {as_of_us})"
             con.execute(f"CREATE TABLE a AS SELECT deal_id{group}, {counted} AS motions FROM activities GROUP BY {by}")
-        unknown = "SELECT count(*) FROM a WHERE deal_id NOT IN (SELECT deal_id FROM d)"  # per deal, not per row
-        core.waits.append(in_thread(con, lambda cursor: cursor.execute(unknown).fetchall()[0][0] == 0))
+        if core.recalled_duplicates is None:  # a remembered validation checked this already
+            unknown = "SELECT count(*) FROM a WHERE deal_id NOT IN (SELECT deal_id FROM d)"  # per deal, not per row
+            core.waits.append(in_thread(con, lambda cursor: cursor.execute(unknown).fetchall()[0][0] == 0))
 
         def fix() -> bool:
             if not duplicates():
@@ -125,22 +126,31 @@ def _period_sql(column: str, offsets: list[tuple[int, int]], period: str) -> str
 
 
 def deal_scores_to_file(
-    folder: Path, model: StageModel, as_of_us: int | None, out: Path, fmt: str, threads: int | None = None
+    folder: Path,
+    model: StageModel,
+    as_of_us: int | None,
+    out: Path,
+    fmt: str,
+    threads: int | None = None,
+    memory: bool = True,
 ) -> int | None:
     """Score every deal of a log folder with DuckDB and write ``out``; returns the as_of used (microseconds).
 
     ``as_of_us`` is the as_of moment in microseconds since the epoch (None: the latest event). Returns None
     (nothing written) when the log is not one the engine can vouch for; the caller then validates in full.
+    ``memory``: use and keep a remembered validation of the same files (:mod:`salesmetrics.log.remembered`).
     """
     con = connect(threads)
-    checked = _load_and_check(con, Path(folder), model, as_of_us, None)
+    checked = _load_and_check(con, Path(folder), model, as_of_us, None, memory)
     if checked is None:
         return None
-    as_of_us, valid, fix_duplicates, _ = checked
+    as_of_us, valid, fix_duplicates, core = checked
     try:
-        return _write(con, model, as_of_us, out, fmt, valid, fix_duplicates)
+        done = _write(con, model, as_of_us, out, fmt, valid, fix_duplicates)
     except _StepAside:
         return None
+    core.keep()
+    return done
 
 
 def deal_scores_frame(log, as_of_us: int) -> object:
@@ -154,7 +164,7 @@ def deal_scores_frame(log, as_of_us: int) -> object:
 
 
 def motions_by_period(
-    folder: Path, model: StageModel, as_of_us: int | None, period: str, threads: int | None = None
+    folder: Path, model: StageModel, as_of_us: int | None, period: str, threads: int | None = None, memory: bool = True
 ) -> tuple[int, object] | None:
     """Motions per deal and period (W, M or Q) of a log folder, counted by DuckDB, with the engine's checks.
 
@@ -164,13 +174,14 @@ def motions_by_period(
     cannot vouch for the log (the caller then validates in full).
     """
     con = connect(threads)
-    checked = _load_and_check(con, Path(folder), model, as_of_us, period)
+    checked = _load_and_check(con, Path(folder), model, as_of_us, period, memory)
     if checked is None:
         return None
     as_of_us, valid, fix_duplicates, core = checked
     if not valid():
         return None
     fix_duplicates()
+    core.keep()
     motions = con.execute(
         "SELECT deal_id, period_index, motions FROM a WHERE motions > 0 ORDER BY deal_id, period_index"
     ).df()
