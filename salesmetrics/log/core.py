@@ -22,6 +22,7 @@ log are compiled from the one rule table, :data:`salesmetrics.log.schemas.RULES`
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,6 +146,8 @@ class Core:
     recalled_duplicates: int | None = None
     # what :meth:`keep` needs: the folder, its table files, their fingerprint, the activities read from the file
     memory: tuple | None = None
+    duplicates: object = None  # the running duplicate search (find_duplicate_activities), once started
+    threads: list = field(default_factory=list)  # waits of the threads started besides the checks
 
     def frames(self) -> dict:
         """Deals, stage, close-date and amount changes as the pandas frames validation makes of them (index: the
@@ -175,6 +178,13 @@ class Core:
     def valid(self) -> bool:
         """Whether validation would accept the log unchanged but for exact duplicate rows (waits for the checks)."""
         return all(wait() for wait in self.waits)
+
+    def settle(self) -> None:
+        """Wait for every thread still working on the connection (checks, the duplicate search), whatever they
+        find: a connection cannot be closed under a running statement."""
+        for wait in [*self.waits, *self.threads]:
+            with contextlib.suppress(Exception):  # the log is being given up: only the thread's end matters
+                wait()
 
     def keep(self) -> bool:
         """Remember this core for the next command on the same files (:mod:`salesmetrics.log.remembered`), once
@@ -414,25 +424,6 @@ def load(con, folder: Path, model: StageModel, memory: bool = False) -> Core | N
         def wall(column: str) -> tuple[str, str]:
             return wall_to_instant_sql(column, model.timezone, *span)
 
-    for name in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
-        if name not in files:
-            continue
-        raw, columns = first[name]
-        con.execute(f"CREATE TABLE _{name}_typed AS {final_select(name, raw, columns, model, wall)}")
-        con.execute(f"DROP TABLE {raw}")
-        if con.execute(f"SELECT count(*) FILTER (WHERE _bad) FROM _{name}_typed").fetchall()[0][0]:
-            return None
-        _dedup_and_type(con, name, f"_{name}_typed", present[name], model)
-        con.execute(f"DROP TABLE _{name}_typed")
-        if name == "deals":
-            refused = "SELECT count(*) = 0 OR count(DISTINCT deal_id) < count(*) FROM deals"
-        else:
-            # no stage history is an error, but a warning for a snapshot export (history: partial)
-            empty = "count(*) = 0 OR " if name == "stage_changes" and model.history != "partial" else ""
-            refused = f"SELECT {empty}count(*) FILTER (WHERE code IS NULL) > 0 FROM {name}"
-        if con.execute(refused).fetchall()[0][0]:
-            return None
-
     if "activities" in files:
         table, (relation, columns) = files["activities"], first["activities"]
         others = [c for c in table.types if c not in columns and c != "file_row_number"]
@@ -460,9 +451,39 @@ def load(con, folder: Path, model: StageModel, memory: bool = False) -> Core | N
             return all(cursor.execute(query).fetchall()[0][0] == 0 for query in checks)
 
         core.waits.append(in_thread(con, activity_checks))
+        # the duplicate search starts now, in a thread: it hashes the activities while the small tables are typed
+        core.duplicates = find_duplicate_activities(core)
     elif print_ is not None:
         core.memory = (folder, paths, print_, None)
+
+    if not _small_tables(con, files, first, present, model, wall):
+        core.settle()
+        return None
     return core
+
+
+def _small_tables(con, files: dict, first: dict, present: dict, model: StageModel, wall) -> bool:
+    """The second step of deals, stage, close-date and amount changes (see :func:`load`): typed, checked,
+    deduplicated; False when one breaks a rule."""
+    for name in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
+        if name not in files:
+            continue
+        raw, columns = first[name]
+        con.execute(f"CREATE TABLE _{name}_typed AS {final_select(name, raw, columns, model, wall)}")
+        con.execute(f"DROP TABLE {raw}")
+        if con.execute(f"SELECT count(*) FILTER (WHERE _bad) FROM _{name}_typed").fetchall()[0][0]:
+            return False
+        _dedup_and_type(con, name, f"_{name}_typed", present[name], model)
+        con.execute(f"DROP TABLE _{name}_typed")
+        if name == "deals":
+            refused = "SELECT count(*) = 0 OR count(DISTINCT deal_id) < count(*) FROM deals"
+        else:
+            # no stage history is an error, but a warning for a snapshot export (history: partial)
+            empty = "count(*) = 0 OR " if name == "stage_changes" and model.history != "partial" else ""
+            refused = f"SELECT {empty}count(*) FILTER (WHERE code IS NULL) > 0 FROM {name}"
+        if con.execute(refused).fetchall()[0][0]:
+            return False
+    return True
 
 
 def load_log(con, log) -> Core:
@@ -512,8 +533,11 @@ def find_duplicate_activities(core: Core):
     """
     if core.recalled_duplicates is not None:  # remembered: table _duplicate_activities is there already
         return lambda: core.recalled_duplicates
+    if core.duplicates is not None:  # started by load
+        return core.duplicates
     con = core.con
     repeated = repeated_rows_check(con, "activities", ["deal_id", "t"])
+    core.threads.append(repeated)
     found = []
 
     def wait() -> int:

@@ -66,6 +66,7 @@ def quick_check(folder) -> tuple[LogSummary, ProblemList] | None:
     if model is None or any(p.severity == "error" for p in config_problems):
         return None
     con = connect()
+    core = None
     try:
         core = load(con, folder, model)
         if core is None or not core.valid():
@@ -74,6 +75,8 @@ def quick_check(folder) -> tuple[LogSummary, ProblemList] | None:
     except (Decline, duckdb.Error):
         return None
     finally:
+        if core is not None:
+            core.settle()  # the duplicate search may still run when the log is declined
         con.close()
 
 
