@@ -2,9 +2,10 @@
 
 The logs are small simulated pipelines with a part taken away, as real exports come: no activities and no
 close-date changes at all (the tables missing), activities without a direction, activities that are all
-outbound, no close dates, no amounts, and a single owner. Each report must render to HTML without an error
-cell, anything on stderr or a ``NaN`` cell, and say in words what the log cannot show. Notebooks are found by
-glob, so a new report is covered as soon as it lands in ``notebooks/``.
+outbound, no close dates, no amounts, a single owner, and no date at all (a win-loss table: current stages
+only). Each report must render to HTML without an error cell, anything on stderr or a ``NaN`` cell, and say in
+words what the log cannot show. Notebooks are found by glob, so a new report is covered as soon as it lands in
+``notebooks/``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import salesmetrics as sm
@@ -32,7 +34,7 @@ SAYS_NO_TABLES = {
     "velocity": "direction",
     "weekly_review": "no activities",
 }
-ODD = ("no_tables", "no_directions", "all_outbound", "no_close_dates", "no_amounts", "one_owner")
+ODD = ("no_tables", "no_directions", "all_outbound", "no_close_dates", "no_amounts", "one_owner", "no_dates")
 SNAKE_HEADER = re.compile(r"<th[^>]*>\s*[a-z0-9]+(?:_[a-z0-9]+)+\s*</th>")
 NAN_CELL = re.compile(r"<td[^>]*>\s*(?:NaN|nan|NaT|None|&lt;NA&gt;)\s*</td>")
 
@@ -54,7 +56,13 @@ def odd_log(kind: str, out: Path) -> Path:
     elif kind == "one_owner":
         deals = deals.assign(owner="Ann Solo", team="Team Solo")
         model = dataclasses.replace(model)
-    built = sm.SalesLog.from_frames(model, deals, log.stage_changes, acts, closes)
+    changes = log.stage_changes
+    if kind == "no_dates":  # outcomes known, nothing dated: a win-loss export
+        last = changes.sort_values("changed_at", kind="stable").groupby("deal_id")["stage"].last()
+        deals = deals.assign(created_at=pd.NaT, snapshot_stage=deals["deal_id"].map(last))
+        changes, acts, closes = changes.iloc[0:0], None, None
+        model = dataclasses.replace(model, history="partial")
+    built = sm.SalesLog.from_frames(model, deals, changes, acts, closes)
     return sm.write_log(built, out, format="csv")
 
 
@@ -90,6 +98,7 @@ def test_odd_logs_are_valid_and_odd(odd_logs):
     assert cover["no_directions"].activities and not cover["no_directions"].directions
     assert not cover["no_close_dates"].close_date_changes and not cover["no_amounts"].amounts
     assert sm.read_log(odd_logs("one_owner")).deals["owner"].nunique() == 1
+    assert not cover["no_dates"].dated and sm.read_log(odd_logs("no_dates")).summary().current_stages
 
 
 @pytest.mark.parametrize("kind", ODD)
@@ -110,6 +119,8 @@ def test_every_report_renders_on_an_odd_log(name, kind, odd_logs, tmp_path):
     assert not SNAKE_HEADER.search(page), f"{name} on {kind}: a snake_case header: {SNAKE_HEADER.search(page)[0]}"
     if kind == "all_outbound" and name == "velocity":
         assert "No activity is inbound" in page
+    if kind == "no_dates":  # every report says it, whatever else it can show
+        assert "no dated events" in page, f"{name} on a log without dates does not say so"
     if kind == "no_tables" and name in SAYS_NO_TABLES:
         assert SAYS_NO_TABLES[name] in page, f"{name} on {kind} does not say {SAYS_NO_TABLES[name]!r}"
 

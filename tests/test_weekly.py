@@ -311,3 +311,72 @@ def test_forecast_categories_from_a_salesforce_history(tmp_path):
     assert changed.loc["0065g00000AAAAAAA5", "account"] == "0015g00000ACCT005"  # AccountId: the export has no name
     assert changed.loc["0065g00000AAAAAAA5", "forecast_category"] == "BestCase"
     assert isinstance(weekly_review(sm.read_log(REPO / "datasets" / "demo")).table("by_forecast"), Note)
+
+
+# ------------------------------------------------------------------------------------- issue 17 audit
+
+
+def test_an_owner_page_sets_the_rep_beside_the_team(log):
+    w = weekly_review(log, AS_OF, owner="ann")
+    assert set(w.changes["deal_id"]) <= {"A", "B", "F", "G"}  # the page is still about the rep's deals
+    o = w.owners  # ann: 2 activities, 2 movements; bob: 1 and 3 (test_motion_vs_movement_for_the_week)
+    assert o["owner"].tolist() == ["ann", "median of the other owner", "all 2 owners"]
+    assert o["activities"].tolist() == [2, 1, 3] and o["movements"].tolist() == [2, 3, 5]
+    assert o["motion_per_movement"].tolist() == pytest.approx([1.0, 1 / 3, 3 / 5])
+    assert "ann logged 2 activities and 2 movements this week; median of the other owner: 1 and 3." in w.narrative()
+    page = readable(w.table("owners"))._repr_html_()
+    assert "median of the other owner" in page and "NaN" not in page
+    # a rep with nothing in the window is zero beside the team, not missing from the comparison
+    quiet = weekly_review(log, AS_OF, owner="ann", days=2).owners  # only bob's D: an email, then lost
+    assert quiet["owner"].tolist() == ["ann", "median of the other owner", "all 2 owners"]
+    assert quiet["activities"].tolist() == [0, 1, 1] and quiet["movements"].tolist() == [0, 1, 1]
+    assert weekly_review(log, AS_OF).owners["owner"].tolist() == ["ann", "bob"]  # the team page ranks everyone
+
+
+def test_a_log_without_dated_events_gives_a_review_that_says_so(tmp_path):
+    config = "stages: [Lead, Deal]\nwon: [Won]\nlost: [Lost]\ncurrency: EUR\nhistory: partial\n"
+    (tmp_path / "salesmetrics.yaml").write_text(config)
+    deals = "deal_id,owner,created_at,amount,snapshot_stage\nA,ann,,100,Won\nB,ann,,200,Lost\nC,bob,,300,Won\n"
+    (tmp_path / "deals.csv").write_text(deals)
+    (tmp_path / "stage_changes.csv").write_text("deal_id,changed_at,stage\n")
+    w = weekly_review(sm.read_log(tmp_path))  # no as_of to give: the log has no date at all
+    assert not w.dated and w.window == "no dated events, so no week to review"
+    assert w.narrative().startswith(
+        "The log has no dated events, so no week can be reviewed: nothing it holds can be placed in time. "
+        "Current stages of its 3 deals: 2 Won, 1 Lost."
+    )
+    assert AMOUNT_CHANGES_PENDING not in w.narrative()  # no week, so no amount change to miss
+    for name in ("changes", "totals", "by_stage", "past_due", "neglected", "moved_untouched", "owners", "quota"):
+        assert str(w.table(name)) == "Not shown: the log has no dated events.", name
+    for ax in (w.plot_by_stage(), w.plot_owners()):
+        assert ax.get_title() and "no dated events" in ax.texts[0].get_text()
+    plt.close("all")
+    assert weekly_review(sm.read_log(tmp_path), as_of="2024-01-01").dated  # a date given places the week
+
+
+def test_no_activities_are_not_zero_activities(tmp_path):
+    bare = write_log(tmp_path / "bare", activities=None, close_dates=None)
+    owners = weekly_review(bare, AS_OF).table("owners")
+    assert list(owners.columns) == ["owner", "movements"]  # not a column of zeros, said by the figure above it
+    assert "no activities" in weekly_review(bare, AS_OF).plot_owners().texts[0].get_text()
+    plt.close("all")
+    assert "activities" in weekly_review(write_log(tmp_path / "full"), AS_OF).table("owners").columns
+
+
+def test_a_deal_without_an_amount_is_not_counted_as_zero(tmp_path):
+    w = weekly_review(write_log(tmp_path / "w", deals=DEALS.replace("Beta pilot", "x").replace(",500,", ",,")), AS_OF)
+    assert "1 created (no amount given)" in w.narrative()  # B, created this week, has no amount: not "(EUR 0)"
+    totals = readable(w.table("totals"), currency=w.currency)
+    created = totals.cells[totals.to_frame()["Change"].tolist().index("created")]
+    assert created[totals.headers.index("Amount (EUR)")] == ""
+    assert created[totals.headers.index("Deals without an amount")] == "1"
+    longer = weekly_review(sm.read_log(tmp_path / "w"), AS_OF, days=60)  # B, D, E and F created
+    assert "4 created (EUR 2,600; 1 without an amount)" in longer.narrative()
+    every_amount = readable(weekly_review(write_log(tmp_path / "x"), AS_OF).table("totals"))
+    assert "Deals without an amount" not in every_amount.headers  # the column shows only when one is missing
+
+
+def test_nothing_to_look_at_is_said_in_words_not_zeros(log):
+    text = weekly_review(log, "2024-02-15", neglect_days=60).narrative()
+    assert "Needs a look: no open deal past its close date; none without an activity for 60 days" in text
+    assert "0 open deals" not in text

@@ -99,6 +99,7 @@ LABELS = {
     "gap": "Gap to quota",
     "coverage": "Coverage (pipeline due ÷ gap)",
     "days_overdue": "Days past close date",
+    "deals_unpriced": "Deals without an amount",
 }
 _WORDS = {
     "id": "ID",
@@ -390,7 +391,9 @@ def beside_peers(groups: pd.DataFrame, key: str, name, ratios: dict[str, tuple[s
     rows = [rep[[key, *numeric]].astype({c: "float" for c in numeric})]
     if len(others):
         median = others[numeric].median().to_frame().T
-        median.insert(0, key, f"median of the {len(others)} other {key}s")
+        median.insert(
+            0, key, f"median of the {len(others)} other {key}s" if len(others) > 1 else f"median of the other {key}"
+        )
         rows.append(median)
     total = groups[numeric].sum().to_frame().T
     for column, (top, bottom) in (ratios or {}).items():

@@ -34,10 +34,11 @@ import pandas as pd
 from salesmetrics._util.renamed import renamed
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.coverage import LogCoverage, Note, log_coverage
+from salesmetrics.log.coverage import LogCoverage, Note, log_coverage, note_axes
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
-from salesmetrics.reports.tables import UNASSIGNED, first
+from salesmetrics.reports.tables import first
+from salesmetrics.reports.weekly_owners import owner_motion, rep_beside_team
 
 CHANGES = ("created", "advanced", "sent back", "won", "lost", "pushed", "pulled in", "amount changed")
 # the deal-by-deal list starts with what moves the forecast most
@@ -101,12 +102,32 @@ class WeeklyReview:
     notes: tuple[str, ...] = ()
     quota: pd.DataFrame | None = None  # quota_coverage of the quotas whose period holds as_of; None: no quotas table
     by_forecast: pd.DataFrame | None = None  # open deals per forecast category at as_of; None: the log has none
+    dated: bool = True  # False: the log has no dated event, so no week can be placed in time (as_of is a stand-in)
+    stage_counts: dict[str, int] | None = None  # deals per current stage, for a log without dated events
+    owner: str | None = None  # the owner of an owner page: ``owners`` then sets the rep beside the team
+
+    @property
+    def window(self) -> str:
+        """The week reviewed in words, for the page's first line (or why there is none)."""
+        if not self.dated:
+            return "no dated events, so no week to review"
+        return f"{self.start:%Y-%m-%d %H:%M} to {self.as_of:%Y-%m-%d %H:%M %Z}".rstrip()
 
     def _money(self, value: float) -> str:
         return _money(value, self.currency)
 
     def narrative(self) -> str:
         """The week in a few sentences: what changed, the pipeline against last week, what needs a look."""
+        if not self.dated:  # nothing can be placed in time: say what is known, the current stages
+            counts = self.stage_counts or {}
+            known = ", ".join(f"{int(v):,} {k}" for k, v in counts.items()) or "none"
+            return " ".join(
+                [
+                    "The log has no dated events, so no week can be reviewed: nothing it holds can be placed in "
+                    f"time. Current stages of its {plural(int(sum(counts.values())), 'deal')}: {known}.",
+                    *[n for n in self.notes if n not in self.coverage.missing("dates")],
+                ]
+            )
         window = f"In the {plural(self.days, 'day')} to {self.as_of:%Y-%m-%d}"
         t = self.totals.set_index("change")
         amounts = self.coverage.has("amounts")
@@ -119,7 +140,7 @@ class WeeklyReview:
             if change == "pushed":
                 text += f" (by {int(t.loc[change, 'days']):,} days in all)"
             elif amounts and change in ("created", "won", "lost"):
-                text += f" ({self._money(float(t.loc[change, 'amount']))})"
+                text += self._money_of(t.loc[change])
             elif change == "amount changed":
                 net = float(t.loc[change, "amount"])
                 text = f"{n:,} changed amount (net {'+' if net >= 0 else '-'}{self._money(abs(net))})"
@@ -133,22 +154,52 @@ class WeeklyReview:
         pipe = f"The open pipeline holds {plural(now_n, 'deal')}"
         if amounts:
             now_a, before_a = float(s["amount_now"].sum()), float(s["amount_before"].sum())
-            change = f"{(now_a - before_a) / before_a:+.0%}" if before_a else "new"
-            pipe += f" worth {self._money(now_a)}, against {self._money(before_a)} a week before ({change})"
+            pipe += f" worth {self._money(now_a)}, against {self._money(before_a)} a week before"
+            if before_a:
+                pipe += f" ({(now_a - before_a) / before_a:+.0%})"
         else:
             pipe += f", against {before_n:,} a week before"
         lines.append(pipe + ".")
         look = []
         if self.coverage.has("close_dates"):
             n = len(self.past_due)
-            look.append(f"{plural(n, 'open deal')} past {'its' if n == 1 else 'their'} close date")
+            look.append(
+                f"{plural(n, 'open deal')} past {'its' if n == 1 else 'their'} close date"
+                if n
+                else "no open deal past its close date"
+            )
         if self.coverage.has("activities"):
-            look.append(f"{len(self.neglected):,} without any activity for {self.neglect_days} days or more")
-            look.append(f"{len(self.moved_untouched):,} moved this week with no recorded interaction")
+            n, m = len(self.neglected), len(self.moved_untouched)
+            look.append(f"{n:,} without any activity for {self.neglect_days} days or more" if n else
+                        f"none without an activity for {self.neglect_days} days")  # fmt: skip
+            look.append(f"{m:,} moved this week with no recorded interaction" if m else
+                        "none moved without a recorded interaction")  # fmt: skip
         if look:
             lines.append("Needs a look: " + "; ".join(look) + ".")
+        lines += self._owner_sentence()
         lines += self._quota_sentence()
         return " ".join([*lines, *self.notes])
+
+    def _money_of(self, row: pd.Series) -> str:
+        """The money of a kind of change in brackets, saying how many of its deals have no amount."""
+        missing = int(row.get("deals_unpriced", 0) or 0)
+        if pd.isna(row["amount"]):
+            return " (no amount given)"
+        text = self._money(float(row["amount"]))
+        return f" ({text}; {missing:,} without an amount)" if missing else f" ({text})"
+
+    def _owner_sentence(self) -> list[str]:
+        """On an owner page: the rep's week beside the median of the other owners."""
+        o = self.owners
+        if self.owner is None or not self.coverage.has("activities") or len(o) < 2:
+            return []
+        rep, peers = o.iloc[0], o.iloc[1]
+        if not str(peers["owner"]).startswith("median"):
+            return []
+        return [
+            f"{self.owner} logged {int(rep['activities']):,} activities and {int(rep['movements']):,} movements "
+            f"this week; {peers['owner']}: {peers['activities']:,.0f} and {peers['movements']:,.0f}."
+        ]
 
     def _quota_sentence(self) -> list[str]:
         q = self.quota
@@ -201,10 +252,16 @@ class WeeklyReview:
         }
         if name not in tables:
             raise UsageError(f"No table {name!r}; tables: {', '.join(tables)}.")
+        if not self.dated:
+            return Note("Not shown: the log has no dated events.")
         frame, empty = tables[name]
         if name == "totals":  # no column that the log cannot fill
             gone = [c for c, need in (("amount", "amounts"), ("days", "close_dates")) if not self.coverage.has(need)]
-            frame = frame.drop(columns=gone)
+            if "deals_unpriced" in frame and not frame["deals_unpriced"].any():
+                gone.append("deals_unpriced")
+            frame = frame.drop(columns=[c for c in gone if c in frame])
+        if name == "owners" and not self.coverage.has("activities"):  # no activity recorded is not 0 activities
+            frame = frame.drop(columns=[c for c in ("activities", "motion_per_movement", "reading") if c in frame])
         if name in ("past_due", "neglected") and (no_close if name == "past_due" else no_acts):
             return Note(empty)
         if name == "moved_untouched" and no_acts:
@@ -219,6 +276,10 @@ class WeeklyReview:
         import matplotlib.ticker as mticker
 
         s = self.by_stage
+        title = "Open pipeline by stage: a week before and now"
+        if not self.dated or not len(s):
+            why = " ".join(self.coverage.missing("dates")) or "No deal is open now or a week before."
+            return note_axes(ax, title, why)
         money = self.coverage.has("amounts")
         before, now = ("amount_before", "amount_now") if money else ("deals_before", "deals_now")
         ax = ax or plt.subplots(figsize=(8, max(2.5, 0.45 * len(s) + 1)))[1]
@@ -228,7 +289,7 @@ class WeeklyReview:
         ax.set_yticks(y, s["stage"].astype(str))
         ax.invert_yaxis()
         unit = (self.currency or "amount") if money else "open deals"
-        ax.set(title="Open pipeline by stage: a week before and now", xlabel=unit)
+        ax.set(title=title, xlabel=unit)
         ax.xaxis.set_major_formatter(mticker.StrMethodFormatter("{x:,.0f}"))
         ax.legend(loc="lower right", fontsize="small")
         ax.figure.tight_layout()
@@ -238,10 +299,10 @@ class WeeklyReview:
         """Activities against movements per owner in the window: motion vs movement for the week."""
         import matplotlib.pyplot as plt
 
-        from salesmetrics.log.coverage import note_axes
-
         o = self.owners
         title = f"Motion vs movement, {self.start:%Y-%m-%d} to {self.as_of:%Y-%m-%d}"
+        if not self.dated:
+            return note_axes(ax, "Motion vs movement", " ".join(self.coverage.missing("dates")))
         why = " ".join(self.coverage.missing("activities"))
         if why or not len(o):
             return note_axes(ax, title, why or "No owner had activity or movement in the window.")
@@ -306,9 +367,16 @@ def weekly_review(
         raise UsageError(f"days must be at least 1 (the comparison window, e.g. 7), not {days!r}.")
     if not neglect_days >= 1:
         raise UsageError(f"neglect_days must be at least 1 (e.g. 14), not {neglect_days!r}.")
+    full = log
     log = filter_log(log, owner=owner, team=team)
     cover = log_coverage(log)
-    as_of = resolve_as_of(log, as_of)
+    # A log without a single date (a win-loss table) has no week to review: the review says so and gives the
+    # current stages; its as_of is a stand-in that places nothing, as in pipeline_health.
+    dated = as_of is not None or cover.dated or (full is not log and log_coverage(full).dated)
+    if dated:
+        as_of = resolve_as_of(log if cover.dated else full, as_of)
+    else:
+        as_of = pd.Timestamp.now(tz=log.model.timezone).floor("D")
     start = as_of - pd.Timedelta(days=days)
     model = log.model
     cut = truncate(log, as_of)
@@ -390,6 +458,7 @@ def weekly_review(
     for change in CHANGES:
         part = changes[changes["change"] == change]
         ids = part["deal_id"].unique()
+        known = amount.reindex(ids)
         totals.append(
             {
                 "change": change,
@@ -397,10 +466,11 @@ def weekly_review(
                 "amount": (
                     float(part["delta"].sum())  # the net change in money, not the deals' amounts
                     if change == "amount changed"
-                    else float(amount.reindex(ids).sum())
+                    else float(known.sum(min_count=1))  # no amount given is empty, not 0
                     if cover.has("amounts")
                     else np.nan
                 ),
+                "deals_unpriced": int(known.isna().sum()) if cover.has("amounts") and change != "amount changed" else 0,
                 "days": int(part["days"].abs().sum()) if change in ("pushed", "pulled in") else np.nan,
             }
         )
@@ -452,33 +522,14 @@ def weekly_review(
             for d in untouched
         ]
 
-    week_acts = acts[(acts["occurred_at"] > start) & (acts["occurred_at"] <= as_of)]
-    moves_all = in_window[in_window["kind"].isin(["add", "advance", "regression", "loss"])]
-    owner_of = deals["owner"]
-    o_acts = week_acts["deal_id"].map(owner_of).value_counts()
-    o_moves = moves_all["deal_id"].map(owner_of).value_counts()
-    names = sorted(set(o_acts.index) | set(o_moves.index), key=str)
-    owners = pd.DataFrame({"owner": names})
-    owners["activities"] = [int(o_acts.get(n, 0)) for n in names]
-    owners["movements"] = [int(o_moves.get(n, 0)) for n in names]
-    pairs = zip(owners["activities"], owners["movements"], strict=True)
-    owners["motion_per_movement"] = [a / m if m else np.nan for a, m in pairs]
-    if cover.has("activities"):
-        team_ratio = owners["activities"].sum() / max(int(owners["movements"].sum()), 1)
-        verdict = []
-        for a, m in zip(owners["activities"], owners["movements"], strict=True):
-            if a and not m:
-                verdict.append("activity, no movement")
-            elif m and a < m:
-                verdict.append("moved deals with few touches")
-            elif m and a / m > 2 * team_ratio:
-                verdict.append("many touches per movement")
-            else:
-                verdict.append("")
-        owners["reading"] = verdict
-    owners = owners.sort_values(["movements", "activities"], ascending=[True, False]).reset_index(drop=True)
-    unassigned = owners["owner"].astype(str).str.strip().str.lower().isin(UNASSIGNED)
-    owners = pd.concat([owners[~unassigned], owners[unassigned]], ignore_index=True)
+    owners = owner_motion(deals, acts, in_window, start, as_of, cover.has("activities"))
+    if owner not in (None, "") and full is not log and dated:  # an owner page: the rep beside the team
+        team_cut = truncate(full, as_of)
+        team_entries = stage_entries(team_cut, as_of)
+        team_window = team_entries[(team_entries["changed_at"] > start) & (team_entries["changed_at"] <= as_of)]
+        everyone = owner_motion(team_cut.deals.set_index("deal_id"), team_cut.activities, team_window, start,
+                                 as_of, cover.has("activities"))  # fmt: skip
+        owners = rep_beside_team(everyone, owner)
 
     by_forecast = None
     if forecast_col:
@@ -492,7 +543,7 @@ def weekly_review(
         if not cover.has("amounts"):
             by_forecast = by_forecast.drop(columns="amount")
     quota = None
-    if log.source and Path(log.source).is_dir():
+    if dated and log.source and Path(log.source).is_dir():
         from salesmetrics.log.quotas import check_quotas, quota_coverage
 
         table, _ = check_quotas(log.source)  # its problems were listed when the log was read
@@ -516,9 +567,9 @@ def weekly_review(
             quota = quota_coverage(table, frame, as_of)
 
     notes = []
-    if cover.has("amounts") and history is None:
+    if cover.has("amounts") and history is None and dated:
         notes.append(AMOUNT_CHANGES_PENDING)
-    notes += cover.missing("activities", "close_dates", "amounts")
+    notes += cover.missing("dates", "activities", "close_dates", "amounts")
     if cover.partial_note:
         notes.append(cover.partial_note)
     return WeeklyReview(
@@ -539,6 +590,9 @@ def weekly_review(
         notes=tuple(notes),
         quota=quota,
         by_forecast=by_forecast,
+        dated=dated,
+        stage_counts=None if dated else dict(log.summary().current_stages),
+        owner=None if owner in (None, "") else owner,
     )
 
 
