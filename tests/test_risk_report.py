@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import warnings
@@ -22,6 +23,7 @@ from salesmetrics.log.coverage import Note, log_coverage
 from salesmetrics.log.prepare import resolve_as_of, truncate
 from salesmetrics.models import CloseLikelihood, StallPredictor
 from salesmetrics.models.persistence import save_model
+from salesmetrics.reports.health import pipeline_health
 from salesmetrics.reports.stall_risk import (
     FEATURE_LABELS,
     ModelSource,
@@ -436,3 +438,25 @@ def test_a_batch_over_owners_fits_the_model_once(monkeypatch):
     changed = sm.SalesLog.from_frames(log.model, log.deals, log.stage_changes, activities, log.close_date_changes)
     stall_risk_report(changed, owner=owners[0], max_rows=4000)
     assert len(fits) == 3
+
+
+def test_the_busy_but_not_moving_deals_are_placed_in_the_ranking_and_the_difference_said():
+    """pipeline_health's busy-but-not-moving list and this ranking answer different questions: the page says where
+    the busy deals rank, so a busy deal at a low risk is not an unexplained contradiction (issue 17)."""
+    report = _report([0.9, 0.8, 0.6, 0.1], ["ann", "ann", "bob", "cy"], [["amount"]] * 4)
+    assert "busy but not moving" not in report.narrative()  # none is busy: nothing to reconcile
+    text = dataclasses.replace(report, busy=("D0", "D3", "X9")).narrative()  # X9: not in scope, not counted
+    assert (
+        "2 open deals are busy but not moving (5 or more activities since the last stage movement, the "
+        "pipeline_health list): 1 above 50% here and 1 below. The lists answer different questions"
+    ) in text
+    assert "all of them above 50% here" in dataclasses.replace(report, busy=("D0", "D1")).narrative()
+    assert "1 open deal is busy but not moving" in dataclasses.replace(report, busy=("D3",)).narrative()
+    assert "none above 50% here" in dataclasses.replace(report, busy=("D3",)).narrative()
+
+
+def test_the_busy_deals_are_those_pipeline_health_lists():
+    log = sm.read_log(DEMO)
+    report = stall_risk_report(log, as_of="2025-03-31", threshold=0.3)
+    stuck = pipeline_health(log, as_of="2025-03-31").stuck_deals["deal_id"].astype("str")
+    assert report.busy and set(report.busy) == set(stuck)

@@ -31,6 +31,7 @@ from salesmetrics.features.registry import labels
 from salesmetrics.log.coverage import LogCoverage, Note, log_coverage, note_axes, table_or_note
 from salesmetrics.log.prepare import filter_log, resolve_as_of
 from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics.momentum import momentum_flags
 from salesmetrics.models import LEAK_AUC, StallPredictor
 from salesmetrics.reports.fitting import (
     FREQS,
@@ -44,6 +45,9 @@ from salesmetrics.reports.stall_model import ModelSource, fitted_model, saved_mo
 from salesmetrics.reports.tables import first
 
 GROUPS = ("owner", "team")
+#: Activities since the last movement from which pipeline_health lists an open deal as busy but not moving (its
+#: min_motions default); the stall report says where those deals rank, so the two lists never contradict silently.
+BUSY_MOTIONS = 5
 
 #: A short noun phrase per feature, for counting reasons across deals ("close-date pushes (5 deals)").
 FEATURE_LABELS = labels()
@@ -83,6 +87,7 @@ class StallRiskReport:
     notes: tuple[str, ...]
     coverage: LogCoverage
     unscored: int = 0
+    busy: tuple[str, ...] = ()  # open deals in scope with BUSY_MOTIONS or more activities since their last movement
 
     group_by = renamed_attribute("group_by", "by")
     top = renamed_attribute("top", "top_n")
@@ -169,6 +174,9 @@ class StallRiskReport:
         tie = self._tie_sentence()
         if tie:
             out.append(tie)
+        busy = self._busy_sentence()
+        if busy:
+            out.append(busy)
         median = float(d["risk"].median())
         text = f"The median risk is {median:.0%}"
         if self.source.base_rate is not None and np.isfinite(self.source.base_rate):
@@ -193,6 +201,29 @@ class StallRiskReport:
         return (
             f"{who} tied at {_risk_text(float(self.deals['risk'].iloc[0]), self.threshold)}: the model cannot tell "
             "them apart, so their order in the table (longest in their stage first) is not a ranking."
+        )
+
+    def _busy_sentence(self) -> str | None:
+        """Where pipeline_health's busy-but-not-moving deals rank here, and why the two lists can differ."""
+        if not self.scored or not self.busy:
+            return None
+        risk = self.deals.loc[self.deals["deal_id"].astype("str").isin(set(self.busy)), "risk"]
+        if not len(risk):
+            return None
+        n, above, pct = len(risk), int((risk > self.threshold).sum()), f"{self.threshold:.0%}"
+        split = (
+            f"all {'of them ' if n > 1 else ''}above {pct} here"
+            if above == n
+            else f"none above {pct} here"
+            if not above
+            else f"{above:,} above {pct} here and {n - above:,} below"
+        )
+        return (
+            f"{plural(n, 'open deal')} {'is' if n == 1 else 'are'} busy but not moving ({BUSY_MOTIONS} or more "
+            f"activities since the last stage movement, the pipeline_health list): {split}. The lists answer "
+            "different questions: that one counts touches since the last movement, this one is the model's chance "
+            f"of no movement in the next {self.horizon_days:g} days from all its features, so a deal worked hard "
+            "can rank low here and one nobody works can rank high."
         )
 
     def narrative(self) -> str:
@@ -510,12 +541,17 @@ def stall_risk_report(
     else:
         deals = deals.sort_values(["days_in_stage", "deal_id"], ascending=[False, True], kind="stable")
     deals = deals.reindex(columns=columns).reset_index(drop=True)
+    busy: tuple[str, ...] = ()
+    if estimator is not None and len(deals) and cover.has("activities"):
+        flags = momentum_flags(scope, as_of=stamp, motion_without_movement=BUSY_MOTIONS)
+        busy = tuple(flags.loc[flags["motion_without_movement"], "deal_id"].astype("str"))
     return StallRiskReport(
         as_of=stamp,
         horizon_days=float(source.horizon_days),
         deals=deals,
         source=source,
         notes=tuple(notes),
+        busy=busy,
         **common,
     )
 
