@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -334,3 +335,23 @@ def test_slippage_report_reconciles(log, cut_hours):
     assert r.groups["deals"].sum() == len(d) and r.groups["open_deals"].sum() == (d["status"] == "open").sum()
     assert r.groups["serial_pushers"].sum() == d["serial_pusher"].sum()
     pd.testing.assert_frame_equal(d[deal_slippage(log, as_of).columns], deal_slippage(log, as_of))
+
+
+def test_an_owner_page_sets_the_rep_beside_the_team():
+    """Issue 17: an owner page says how the rep's serial pushers compare with the team, never "1 of 1 owner"."""
+    log = sm.read_log(Path(__file__).resolve().parents[1] / "datasets" / "demo")
+    team = slippage_report(log, as_of="2025-06-30").groups.set_index("owner")
+    page = slippage_report(log, as_of="2025-06-30", owner="Olga M.")
+    rows = page.table("groups").set_index("owner")
+    assert rows.index.tolist() == ["Olga M.", "median of the 19 other owners", "all 20 owners"]
+    assert rows.loc["Olga M.", "serial_pushers"] == team.loc["Olga M.", "serial_pushers"] == 20
+    others = team.drop(index="Olga M.")["serial_pushers"]
+    assert rows.loc["median of the 19 other owners", "serial_pushers"] == others.median() == 5
+    assert rows.loc["all 20 owners", "pushes_per_deal"] == pytest.approx(
+        team["close_date_pushes"].sum() / team["deals"].sum(), abs=0.01
+    )
+    text = page.narrative()
+    assert "Olga M. has 20 serial pushers, against a median of 5 for the 19 other owners (127 in the whole team)." in (
+        text
+    )
+    assert "of 1 owner" not in text

@@ -483,3 +483,25 @@ def test_weeks_are_labelled_as_in_score_and_waterfall():
     scored = score(log, "2024-03-31", by="owner", period="W")["period"]
     assert set(scored) <= set(weeks)
     assert all(pd.Timestamp(w).day_name() == "Monday" and len(w) == 10 for w in weeks)
+
+
+def test_an_owner_page_sets_the_rep_beside_the_team():
+    """Issue 17: a page about one owner compares the rep with the other owners and the team, not with itself."""
+    log = sm.read_log(Path(__file__).resolve().parents[1] / "datasets" / "demo")
+    team = velocity_report(log, as_of="2025-06-30").group_velocity.set_index("owner")
+    page = velocity_report(log, as_of="2025-06-30", owner="Olga M.")
+    rows = page.group_velocity.set_index("owner")
+    order = ["Olga M.", "median of the 19 other owners", "all 20 owners"]
+    assert rows.index.tolist() == page.table("groups")["owner"].tolist() == order  # in that order, not ranked
+    columns = ["open_deals", "wins", "losses", "win_rate", "avg_cycle_days"]
+    assert rows.loc["Olga M.", columns].tolist() == pytest.approx(team.loc["Olga M.", columns].tolist(), abs=0.01)
+    others = team.drop(index="Olga M.")
+    assert rows.loc["median of the 19 other owners", "wins"] == others["wins"].median()
+    whole = sales_velocity(log, by=None, period=None, as_of="2025-06-30").iloc[0]  # the team's own figures,
+    assert rows.loc["all 20 owners", "win_rate"] == pytest.approx(whole["win_rate"], abs=1e-3)  # not a sum of rates
+    assert rows.loc["all 20 owners", "velocity"] == pytest.approx(whole["velocity"], rel=1e-3)
+    assert page.velocity["open_deals"].iloc[-1] == team.loc["Olga M.", "open_deals"]  # the page is still hers
+    answers = page.table("responsiveness").set_index("owner")
+    assert answers.index.tolist() == order
+    everyone = responsiveness(log, as_of="2025-06-30", by=None).iloc[0]
+    assert answers.loc["all 20 owners", "n_requests"] == everyone["n_requests"] > answers.loc["Olga M.", "n_requests"]

@@ -20,7 +20,7 @@ from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.movement import PERIOD_NAMES, check_period, local_us, period_index, period_labels
 from salesmetrics.metrics.random_walks import bin_push_lengths, deals_and_changes, share_near
 from salesmetrics.metrics.stays import NO_TEAM, UNKNOWN_DEAL
-from salesmetrics.reports.tables import first
+from salesmetrics.reports.tables import beside_peers, first
 
 STATUSES = ("open", "won", "lost", "no stage history")
 
@@ -52,6 +52,8 @@ class SlippageReport:
     share_near_target: float
     notes: tuple[str, ...]
     coverage: LogCoverage
+    owner: str | None = None  # an owner page: ``peers`` sets the rep beside the other owners and the team
+    peers: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ derived tables
 
@@ -129,7 +131,9 @@ class SlippageReport:
             column = "open_serial_pushers"
             if who.empty:
                 who, column = self.groups[self.groups["serial_pushers"] > 0], "serial_pushers"
-            if len(who):
+            if self.peers is not None:  # an owner page: the rep beside the team, not "1 of 1 owner"
+                lines.append(self._beside_team_sentence())
+            elif len(who):
                 who = who.sort_values([column, g], ascending=[False, True])
                 top = ", ".join(f"{row[g]} ({row[column]})" for _, row in who.head(3).iterrows())
                 kind = "open serial pushers" if column == "open_serial_pushers" else "serial pushers"
@@ -168,6 +172,17 @@ class SlippageReport:
                 lines.append("No deal went back and forth between two stages.")
         return " ".join([*lines, *self.notes])
 
+    def _beside_team_sentence(self) -> str:
+        """An owner page: the rep's serial pushers against the median of the other owners and the team's total."""
+        p = self.peers.set_index(self.by)
+        mine = int(p.loc[self.owner, "serial_pushers"]) if self.owner in p.index else 0
+        text = f"{self.owner} has {plural(mine, 'serial pusher')}"
+        median = [str(i) for i in p.index if str(i).startswith("median of the ")]
+        if median:
+            value = float(p.loc[median[0], "serial_pushers"])
+            text += f", against a median of {value:g} for the {median[0].removeprefix('median of the ')}"
+        return text + f" ({float(p.iloc[-1]['serial_pushers']):,.0f} in the whole team)."
+
     @renamed(n="top_n")
     def table(self, name: str, top_n: int = 20):
         """A table of the report for a notebook: ``serial_pushers``, ``pulled_in``, ``random_walkers`` or
@@ -196,7 +211,11 @@ class SlippageReport:
                 ),
             ),
             "groups": (
-                self.groups.sort_values(["open_serial_pushers", "serial_pushers", g], ascending=[False, False, True]),
+                self.peers  # the rep, the other owners' median, the team: in that order
+                if self.peers is not None
+                else self.groups.sort_values(
+                    ["open_serial_pushers", "serial_pushers", g], ascending=[False, False, True]
+                ),
                 list(self.groups.columns),
                 "The report holds no deals.",
             ),
@@ -419,6 +438,7 @@ def slippage_report(
         raise UsageError("target_days must be above 0 and tolerance_days 0 or more (e.g. 30 and 3).")
     if int(top_n) != top_n or top_n < 1:
         raise UsageError(f"top_n must be a whole number of deals, 1 or more, not {top_n!r}.")
+    full = log
     log = filter_log(log, owner=owner, team=team)
     cover = log_coverage(log)
     notes = cover.missing("dates", "stage_changes", "close_dates")
@@ -505,6 +525,14 @@ def slippage_report(
     groups["regression_share"] = groups["regressions"] / groups["movements"].where(groups["movements"] > 0)
 
     days = changes.loc[changes["kind"] == "push", "days"]
+    peers = None
+    if owner not in (None, "") and by == "owner" and stamp is not None and full is not log:
+        # an owner page compares the rep with the team, never with itself (ADR 0037): the team's groups, once more
+        team = slippage_report(full, stamp, serial_threshold=serial_threshold, target_days=target_days,
+                               tolerance_days=tolerance_days)  # fmt: skip
+        shares = {"pushes_per_deal": ("close_date_pushes", "deals"), "open_serial_share": ("open_serial_pushers",
+                  "open_deals"), "regression_share": ("regressions", "movements")}  # fmt: skip
+        peers = beside_peers(team.groups, "owner", owner, shares)
     return SlippageReport(
         as_of=stamp,
         period=period,
@@ -521,6 +549,8 @@ def slippage_report(
         share_near_target=share_near(days, target_days, tolerance_days),
         notes=tuple(notes),
         coverage=cover,
+        owner=None if peers is None else owner,
+        peers=peers,
     )
 
 

@@ -368,13 +368,20 @@ def readable(
     )
 
 
-def beside_peers(groups: pd.DataFrame, key: str, name, ratios: dict[str, tuple[str, str]] | None = None):
+def beside_peers(
+    groups: pd.DataFrame,
+    key: str,
+    name,
+    ratios: dict[str, tuple[str, str]] | None = None,
+    total: pd.Series | dict | None = None,
+):
     """The row of ``name`` (a rep) beside its peers: the median of the other ``key`` values and the total of all.
 
     A page about one owner compares the owner with the team, never with itself. Owners without a name
     (``unassigned``) are not peers. ``ratios`` recomputes ratio columns for the total row from their parts
     (``{"motion_per_movement": ("motions", "movements")}``); numeric columns are otherwise summed (total) and
-    their median taken (peers).
+    their median taken (peers). ``total`` gives the whole team's row instead, computed by the metric itself (a
+    win rate or an average cycle over all deals is neither a sum nor a ratio of two sums of the rows).
 
     Examples
     --------
@@ -395,12 +402,15 @@ def beside_peers(groups: pd.DataFrame, key: str, name, ratios: dict[str, tuple[s
             0, key, f"median of the {len(others)} other {key}s" if len(others) > 1 else f"median of the other {key}"
         )
         rows.append(median)
-    total = groups[numeric].sum().to_frame().T
-    for column, (top, bottom) in (ratios or {}).items():
-        if column in total and top in total and bottom in total:
-            total[column] = total[top] / total[bottom] if float(total[bottom].iloc[0]) else np.nan
-    total.insert(0, key, f"all {len(groups)} {key}s")
-    rows.append(total)
+    if total is not None:
+        whole = pd.DataFrame([{c: float(pd.Series(total).get(c, np.nan)) for c in numeric}], columns=numeric)
+    else:
+        whole = groups[numeric].sum().to_frame().T
+        for column, (top, bottom) in (ratios or {}).items():
+            if column in whole and top in whole and bottom in whole:
+                whole[column] = whole[top] / whole[bottom] if float(whole[bottom].iloc[0]) else np.nan
+    whole.insert(0, key, f"all {len(groups)} {key}s")
+    rows.append(whole)
     return pd.concat(rows, ignore_index=True)
 
 

@@ -29,7 +29,7 @@ from salesmetrics.metrics.velocity import (
     responsiveness,
     sales_velocity,
 )
-from salesmetrics.reports.tables import MIN_DENOMINATOR, SHORT_CYCLE_DAYS, first
+from salesmetrics.reports.tables import MIN_DENOMINATOR, SHORT_CYCLE_DAYS, beside_peers, first
 
 FACTORS = (
     ("open_deals", "open deals", 1),
@@ -82,6 +82,8 @@ class VelocityReport:
     response_overall: pd.DataFrame
     notes: tuple[str, ...]
     coverage: LogCoverage
+    owner: str | None = None  # an owner page: group_velocity is the rep, the median of the others and the team
+    response_peers: pd.DataFrame | None = None  # an owner page: the rep's responsiveness beside the team's
 
     group_by = renamed_attribute("group_by", "by")
 
@@ -262,7 +264,9 @@ class VelocityReport:
         g = self.by
         no_stages = " ".join(self.coverage.missing("dates", "stage_changes"))
         velocity_columns = ["open_deals", "wins", "losses", "win_rate", "avg_won_amount", "avg_cycle_days", "velocity"]
-        if self.responsiveness.empty:
+        if self.response_peers is not None:  # the rep, the other owners' median, the team: in that order
+            response = self.response_peers
+        elif self.responsiveness.empty:
             response = self.responsiveness
         else:
             km = pd.to_numeric(self.responsiveness["km_median_hours"], errors="coerce")
@@ -283,7 +287,12 @@ class VelocityReport:
                 " ".join(self.coverage.missing("dates", "direction")) or self._no_request(),
             ),
             "groups": (
-                first(self.group_velocity.sort_values("velocity", ascending=False, na_position="last"), top_n),
+                first(
+                    self.group_velocity
+                    if self.owner is not None  # the rep, the other owners' median, the team: in that order
+                    else self.group_velocity.sort_values("velocity", ascending=False, na_position="last"),
+                    top_n,
+                ),
                 no_stages or "No deals.",
             ),
         }
@@ -482,6 +491,7 @@ def velocity_report(
         raise UsageError(f"by must be 'owner' or 'team', not {by!r}.")
     if not response_hours > 0:
         raise UsageError(f"response_hours must be above 0 (e.g. 24), not {response_hours!r}.")
+    full = log
     log = filter_log(log, owner=owner, team=team)
     cover = log_coverage(log)
     notes = cover.missing("dates", "stage_changes", "amounts", "commit_stage", "direction")
@@ -497,6 +507,14 @@ def velocity_report(
     group_velocity = sales_velocity(cut, by=by, period=None, as_of=cut_at).drop(
         columns=["period", "period_start", "period_end"]
     )
+    page_of = owner if owner not in (None, "") and by == "owner" and stamp is not None and full is not log else None
+    response_peers = None
+    if page_of is not None:  # an owner page compares the rep with the team, never with itself (ADR 0037)
+        team_cut = truncate(full, cut_at)
+        everyone = sales_velocity(team_cut, by="owner", period=None, as_of=cut_at)
+        whole = sales_velocity(team_cut, by=None, period=None, as_of=cut_at).iloc[0]
+        periods = ["period", "period_start", "period_end"]
+        group_velocity = beside_peers(everyone.drop(columns=periods), "owner", page_of, total=whole)
     stages = time_in_stage(cut, as_of=cut_at)
     commit = commit_to_signature(cut, as_of=cut_at) if cut.model.commit_stage else None
     inbound = cover.has("direction") and bool((log.activities["direction"] == "inbound").any())
@@ -507,6 +525,11 @@ def velocity_report(
             warnings.simplefilter("ignore", DataNote)
             by_group = responsiveness(cut, as_of=cut_at, by=by)
             overall = responsiveness(cut, as_of=cut_at, by=None)
+            if page_of is not None and len(by_group):
+                team_cut = truncate(full, cut_at)
+                whole = responsiveness(team_cut, as_of=cut_at, by=None).iloc[0]
+                everyone = responsiveness(team_cut, as_of=cut_at, by="owner")
+                response_peers = beside_peers(everyone, "owner", page_of, total=whole)
     else:
         columns = [by, "n_requests", "n_answered", "n_unanswered", "median_hours", "km_median_hours", "p90_hours"]
         by_group = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
@@ -525,6 +548,8 @@ def velocity_report(
         response_overall=overall,
         notes=tuple(notes),
         coverage=cover,
+        owner=page_of,
+        response_peers=response_peers,
     )
 
 
