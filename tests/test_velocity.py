@@ -501,6 +501,9 @@ def test_an_owner_page_sets_the_rep_beside_the_team():
     assert rows.loc["all 20 owners", "win_rate"] == pytest.approx(whole["win_rate"], abs=1e-3)  # not a sum of rates
     assert rows.loc["all 20 owners", "velocity"] == pytest.approx(whole["velocity"], rel=1e-3)
     assert page.velocity["open_deals"].iloc[-1] == team.loc["Olga M.", "open_deals"]  # the page is still hers
+    text = page.narrative()
+    assert "requests unanswered at the as-of date), within the 24-hour target; median of the 19 other owners: " in text
+    assert "every owner" not in text
     answers = page.table("responsiveness").set_index("owner")
     assert answers.index.tolist() == order
     everyone = responsiveness(log, as_of="2025-06-30", by=None).iloc[0]

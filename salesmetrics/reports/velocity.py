@@ -231,6 +231,13 @@ class VelocityReport:
         )
         slow = self.slow_groups
         g = self.by
+        if self.response_peers is not None:  # an owner page: the rep against the other owners, not "every owner"
+            text += f", {'over' if len(slow) else 'within'} the {self.response_hours:g}-hour target"
+            peers = self.response_peers.set_index(g)["km_median_hours"]
+            median = [str(i) for i in peers.index if str(i).startswith("median of the ")]
+            if median and pd.notna(peers.get(median[0])):
+                text += f"; {median[0]}: {peers[median[0]]:.1f} hours"
+            return [text + "."]
         if len(slow):
             names = ", ".join(
                 f"{r[g]} ({r['km_median_hours']:.0f} h)"
