@@ -186,6 +186,19 @@ def test_a_rep_is_compared_with_the_others_not_with_itself():
     assert [r[0] for r in t.cells] == ["ann", "median of the 2 other owners", "all 4 owners"]
 
 
+def test_the_team_row_is_the_metric_on_the_whole_team_and_small_teams_read_right():
+    from salesmetrics.reports.tables import beside_peers
+
+    g = pd.DataFrame({"owner": ["ann", "bob", "cy"], "wins": [1, 3, 5], "win_rate": [0.1, 0.5, 0.9]})
+    summed = beside_peers(g, "owner", "ann")
+    assert summed["win_rate"].tolist()[-1] == pytest.approx(1.5)  # a sum of rates: why total= exists
+    out = beside_peers(g, "owner", "ann", total={"wins": 9, "win_rate": 0.45})
+    assert out["wins"].tolist() == [1, 4, 9] and out["win_rate"].tolist() == pytest.approx([0.1, 0.7, 0.45])
+    two = beside_peers(g.head(2), "owner", "ann")["owner"].tolist()
+    assert two == ["ann", "median of the other owner", "all 2 owners"]
+    assert beside_peers(g.head(1), "owner", "ann")["owner"].tolist() == ["ann", "the whole team (1 owner)"]
+
+
 def test_the_adapters_unknown_owner_is_not_a_rep():
     from salesmetrics.log.schemas import UNKNOWN_OWNER
 

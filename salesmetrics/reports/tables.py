@@ -409,7 +409,7 @@ def beside_peers(
         for column, (top, bottom) in (ratios or {}).items():
             if column in whole and top in whole and bottom in whole:
                 whole[column] = whole[top] / whole[bottom] if float(whole[bottom].iloc[0]) else np.nan
-    whole.insert(0, key, f"all {len(groups)} {key}s")
+    whole.insert(0, key, f"all {len(groups)} {key}s" if len(groups) > 1 else f"the whole team (1 {key})")
     rows.append(whole)
     return pd.concat(rows, ignore_index=True)
 
