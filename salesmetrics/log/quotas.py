@@ -143,8 +143,9 @@ def check_quotas(folder, deals: pd.DataFrame | None = None) -> tuple[pd.DataFram
         for column, values in (("owner", owner), ("team", team)):
             known = set(deals[column].dropna().astype(str)) if column in deals else set()
             unknown = values.notna() & ~values.isin(known)
+            article = "an" if column == "owner" else "a"
             message = (
-                f"{plural(int(unknown.sum()), 'quota')} for a {column} no deal has; they are shown with no "
+                f"{plural(int(unknown.sum()), 'quota')} for {article} {column} no deal has; they are shown with no "
                 f"pipeline. Check the spelling against the deals table's {column} column."
             )
             flag(unknown, f"unknown_quota_{column}", message, column, severity="warning",
