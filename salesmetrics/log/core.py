@@ -141,31 +141,60 @@ class Core:
     deduplicated: bool = False  # exact duplicate activities were dropped already (a validated in-memory log)
     order: dict[str, list[str]] = field(default_factory=dict)  # each table file's columns in file order
 
-    def frames(self) -> dict:
+    def frames(self, activities: bool = False) -> dict:
         """Deals, stage, close-date and amount changes as the pandas frames validation makes of them (index: the
-        row's position in its file; times in the log's zone; close dates at local midnight). Only tables that
-        have a file; activities are left to the engine's counts."""
-        import pandas as pd
-
-        tz = self.model.timezone
+        row's position in its file; times ``datetime64[us, tz]`` in the log's zone; close dates at local midnight;
+        text of pandas' ``str`` dtype). Only tables that have a file. With ``activities``, the activities too, exact
+        duplicates dropped (the first copy kept: :func:`find_duplicate_activities` must have been waited for, unless
+        the log was deduplicated already) and text as validation keeps it (:func:`compare_sql`). Each frame comes
+        from DuckDB through Arrow."""
         out = {}
         for name in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
             if name not in self.order:
                 continue
             names = {c: ("close" if c == "close_date" else RENAMED.get(c, c)) for c in self.order[name]}
             select = ", ".join(f"{ident(a)} AS {ident(c)}" for c, a in names.items())
-            frame = self.con.execute(f"SELECT row, {select} FROM {name} ORDER BY row").df()
-            frame = frame.set_index("row")
-            frame.index.name = None
-            for c in SPECS[name].timestamps:
-                if c in frame:
-                    frame[c] = (
-                        pd.to_datetime(frame[c], unit="us", utc=True).dt.tz_convert(tz).astype(f"datetime64[us, {tz}]")
-                    )
-            if "close_date" in frame:
-                frame["close_date"] = frame["close_date"].dt.normalize()
-            out[name] = frame
+            out[name] = self._frame(name, f"SELECT row, {select} FROM {name} ORDER BY row")
+        if activities and self.has_activities:
+            typed = {"deal_id", "occurred_at"}
+            select = ", ".join(
+                "t AS occurred_at"
+                if c == "occurred_at"
+                else f"{ident(c) if c in typed else compare_sql(c, self.activity_text)} AS {ident(c)}"
+                for c in self.order["activities"]
+            )
+            query = f"SELECT row, {select} FROM activities"
+            if not self.deduplicated:
+                repeated = self.con.execute("SELECT count(*) FROM _duplicate_activities").fetchall()[0][0]
+                if repeated:
+                    query += " WHERE row NOT IN (SELECT row FROM _duplicate_activities)"
+            out["activities"] = self._frame("activities", query)
         return out
+
+    def _frame(self, name: str, query: str):
+        """The pandas frame of ``query`` (``row`` first, then table ``name``'s columns as validation names them),
+        through Arrow: times (microseconds since the epoch) become ``datetime64[us, tz]`` in Arrow, rows come in
+        file order, and the index is what validation's dropping of exact duplicates leaves of the file's
+        positions (a RangeIndex where the positions are evenly spaced, as pandas makes it)."""
+        import numpy as np
+        import pandas as pd
+        import pyarrow as pa
+
+        table = self.con.sql(query).to_arrow_table()
+        rows = table.column("row").to_numpy()
+        if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():  # DuckDB keeps a scan's order; sorted if not
+            order = np.argsort(rows, kind="stable")
+            table, rows = table.take(pa.array(order)), rows[order]
+        table = table.drop_columns(["row"])
+        zone = pa.timestamp("us", tz=self.model.timezone)
+        for c in SPECS[name].timestamps:
+            if c in table.column_names:
+                table = table.set_column(table.column_names.index(c), c, table.column(c).cast(zone))
+        frame = table.to_pandas()
+        frame.index = pd.RangeIndex(int(rows[-1]) + 1 if len(rows) else 0).take(rows)
+        if "close_date" in frame:
+            frame["close_date"] = frame["close_date"].dt.normalize()
+        return frame
 
     def valid(self) -> bool:
         """Whether validation would accept the log unchanged but for exact duplicate rows (waits for the checks)."""
