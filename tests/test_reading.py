@@ -8,6 +8,7 @@ warnings must be the same; the reports' pre-flight check must give the same deal
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -92,6 +93,13 @@ def test_the_report_check_names_the_problems_of_a_bad_log(tmp_path):
     assert "Qualifed" in str(raised.value) and "stage_changes.csv" in str(raised.value)
 
 
+def test_read_log_goes_through_the_core(tmp_path):
+    demo = ROOT / "datasets" / "demo"
+    with mock.patch.object(reading, "check_log", side_effect=AssertionError("pandas read the log")):
+        log = sm.read_log(demo)
+    assert_same_frames(log, check_log(demo)[0])
+
+
 def _write_padded(folder: Path) -> Path:
     """The tiny log without its extra column, text cells padded with spaces and tabs, every table with an exact
     duplicate row, and local times of a DST zone (Europe/Berlin) on the day clocks go forward."""
@@ -112,7 +120,7 @@ def _write_padded(folder: Path) -> Path:
 def test_padded_text_duplicates_and_local_times_read_the_same(tmp_path):
     tiny = _write_padded(tmp_path / "tiny")
     assert assert_same_log(tiny)
-    codes = [p.code for p in check_log(tiny)[1]]
+    codes = [p.code for p in sm.read_log(tiny).problems]
     assert codes.count("duplicate_rows") == 3
 
 

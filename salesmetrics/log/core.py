@@ -37,7 +37,7 @@ from salesmetrics.log.column_types import (
 )
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.files import sniff_delimiter, table_files, utf8_prefix
-from salesmetrics.log.format import TABLES
+from salesmetrics.log.format import RULES, TABLES
 from salesmetrics.log.sql import ident, in_thread, lit, repeated_rows_check
 
 SPECS = {spec.name: spec for spec in TABLES}
@@ -156,26 +156,29 @@ class Core:
             select = ", ".join(f"{ident(a)} AS {ident(c)}" for c, a in names.items())
             out[name] = self._frame(name, f"SELECT row, {select} FROM {name} ORDER BY row")
         if activities and self.has_activities:
-            typed = {"deal_id", "occurred_at"}
-            select = ", ".join(
-                "t AS occurred_at"
-                if c == "occurred_at"
-                else f"{ident(c) if c in typed else compare_sql(c, self.activity_text)} AS {ident(c)}"
-                for c in self.order["activities"]
-            )
-            query = f"SELECT row, {select} FROM activities"
+            rules = RULES["activities"]
+
+            def value(c: str) -> str:
+                if c == "occurred_at":
+                    return "t"
+                if c == "deal_id" or c not in rules or rules[c].allowed:
+                    # what a log the core vouches for holds exactly: known deal ids, values of a vocabulary
+                    return ident(c)
+                return compare_sql(c, self.activity_text)  # CSV text trimmed, blank text missing
+
+            select = ", ".join(f"{value(c)} AS {ident(c)}" for c in self.order["activities"])
+            repeated = None
             if not self.deduplicated:
-                repeated = self.con.execute("SELECT count(*) FROM _duplicate_activities").fetchall()[0][0]
-                if repeated:
-                    query += " WHERE row NOT IN (SELECT row FROM _duplicate_activities)"
-            out["activities"] = self._frame("activities", query)
+                repeated = self.con.sql("SELECT row FROM _duplicate_activities ORDER BY row").fetchnumpy()["row"]
+            out["activities"] = self._frame("activities", f"SELECT row, {select} FROM activities", repeated)
         return out
 
-    def _frame(self, name: str, query: str):
-        """The pandas frame of ``query`` (``row`` first, then table ``name``'s columns as validation names them),
-        through Arrow: times (microseconds since the epoch) become ``datetime64[us, tz]`` in Arrow, rows come in
-        file order, and the index is what validation's dropping of exact duplicates leaves of the file's
-        positions (a RangeIndex where the positions are evenly spaced, as pandas makes it)."""
+    def _frame(self, name: str, query: str, repeated=None):
+        """The pandas frame of ``query`` (``row`` first, then table ``name``'s columns as validation names them)
+        but for the rows at the sorted positions ``repeated``, through Arrow: times (microseconds since the epoch)
+        become ``datetime64[us, tz]`` in Arrow, rows come in file order, and the index is what validation's
+        dropping of exact duplicates leaves of the file's positions (a RangeIndex where they are evenly spaced, as
+        pandas makes it)."""
         import numpy as np
         import pandas as pd
         import pyarrow as pa
@@ -185,6 +188,12 @@ class Core:
         if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():  # DuckDB keeps a scan's order; sorted if not
             order = np.argsort(rows, kind="stable")
             table, rows = table.take(pa.array(order)), rows[order]
+        if repeated is not None and len(repeated):
+            # dropped here (a join in DuckDB would lose the file order), the rest kept as zero-copy slices
+            at = np.searchsorted(rows, repeated)
+            spans = zip(np.concatenate([[0], at + 1]), np.concatenate([at, [len(rows)]]), strict=True)
+            table = pa.concat_tables([table.slice(start, end - start) for start, end in spans if end > start])
+            rows = np.delete(rows, at)
         table = table.drop_columns(["row"])
         zone = pa.timestamp("us", tz=self.model.timezone)
         for c in SPECS[name].timestamps:
