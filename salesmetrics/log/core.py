@@ -196,10 +196,14 @@ class Core:
             rows = np.delete(rows, at)
         table = table.drop_columns(["row"])
         zone = pa.timestamp("us", tz=self.model.timezone)
-        for c in SPECS[name].timestamps:
-            if c in table.column_names:
-                table = table.set_column(table.column_names.index(c), c, table.column(c).cast(zone))
-        frame = table.to_pandas()
+        for i, column in enumerate(table.schema):
+            if column.name in SPECS[name].timestamps:
+                table = table.set_column(i, column.name, table.column(i).cast(zone))
+            elif pa.types.is_string(column.type):  # pandas holds text as large_string (and one chunk may exceed 2 GiB)
+                table = table.set_column(i, column.name, table.column(i).cast(pa.large_string()))
+        # one chunk per column, not DuckDB's hundreds: pandas' later work on the text (lookups, factorizing) is
+        # slower on many chunks, and several of its operations combine them again on each call
+        frame = table.combine_chunks().to_pandas()
         frame.index = pd.RangeIndex(int(rows[-1]) + 1 if len(rows) else 0).take(rows)
         if "close_date" in frame:
             frame["close_date"] = frame["close_date"].dt.normalize()
