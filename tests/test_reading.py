@@ -100,6 +100,24 @@ def test_read_log_goes_through_the_core(tmp_path):
     assert_same_frames(log, check_log(demo)[0])
 
 
+def test_the_report_runner_checks_the_log_through_the_core(tmp_path):
+    """The runner's pre-flight check takes the demo log from the core: the same default as_of, deals, and the same
+    message for an as_of before the first deal (it names the latest event)."""
+    from salesmetrics.reports import runner
+
+    demo = ROOT / "datasets" / "demo"
+    expected, _ = check_log(demo)
+    with mock.patch.object(reading, "check_log", side_effect=AssertionError("pandas read the log")):
+        report, values, deals = runner._prepare("pipeline_health", demo, tmp_path / "out", None, "html", None)
+        with pytest.raises(sm.UsageError) as via_core:
+            runner._prepare("pipeline_health", demo, tmp_path / "out", {"as_of": "2001-01-01"}, "html", None)
+    assert values["as_of"] == resolve_as_of(expected, None).isoformat()
+    pd.testing.assert_frame_equal(deals, expected.deals, check_index_type=True)
+    with pytest.raises(sm.UsageError) as via_pandas:
+        runner.check_against_log(report, {"as_of": "2001-01-01"}, expected, where=str(demo))
+    assert str(via_core.value) == str(via_pandas.value)
+
+
 def _write_padded(folder: Path) -> Path:
     """The tiny log without its extra column, text cells padded with spaces and tabs, every table with an exact
     duplicate row, and local times of a DST zone (Europe/Berlin) on the day clocks go forward."""
