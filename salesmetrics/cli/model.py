@@ -262,7 +262,7 @@ def _check_window(log, start, end) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from salesmetrics.features.build import snapshots
-    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.log.reading import read_log
     from salesmetrics.models.persistence import read_model_card, save_model
 
     _check_out(args.out, args)  # before the work, not after
@@ -345,7 +345,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
     from salesmetrics.features.build import snapshots
     from salesmetrics.log.prepare import resolve_as_of
-    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.log.reading import read_log
     from salesmetrics.models.holdout import holdout_metrics, labelled_rows
     from salesmetrics.models.persistence import load_model, model_card, model_horizon
 
@@ -414,7 +414,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
     from salesmetrics.features.build import snapshots
     from salesmetrics.log.prepare import resolve_as_of
-    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.log.reading import read_log
     from salesmetrics.models.close import CloseLikelihood
     from salesmetrics.models.persistence import load_model, model_horizon
 
@@ -465,7 +465,7 @@ def _save_figure(fig, path: Path) -> None:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
-    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.log.reading import read_log
     from salesmetrics.models.evaluation import evaluate
 
     if args.bootstrap < 0:

@@ -119,7 +119,7 @@ def run_score(
             if fast:
                 bar.update(3)
                 return out
-        from salesmetrics.log.saleslog import read_log
+        from salesmetrics.log.reading import read_log
 
         bar.set_postfix_str("reading the log")
         log = read_log(log_path)

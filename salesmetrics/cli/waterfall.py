@@ -74,7 +74,7 @@ def run_waterfall(
     :class:`~salesmetrics.metrics.flows.Waterfall`.
     """
     from salesmetrics._util.csv_safe import write_csv
-    from salesmetrics.log.saleslog import read_log
+    from salesmetrics.log.reading import read_log
     from salesmetrics.metrics.flows import waterfall
 
     log_path, moves_out, bridge_out = Path(log_path), Path(moves_out), Path(bridge_out)

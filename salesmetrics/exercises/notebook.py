@@ -29,7 +29,7 @@ from salesmetrics.exceptions import UsageError
 from salesmetrics.exercises import NOTEBOOKS, exercise_modules, find_exercise
 from salesmetrics.exercises.progress import name_key
 from salesmetrics.exercises.variants import missing_needs, seed_for
-from salesmetrics.log.saleslog import read_log
+from salesmetrics.log.reading import read_log
 from salesmetrics.simulation.params import SCENARIOS
 
 ANSWER_TAG = "answer"

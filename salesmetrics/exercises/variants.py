@@ -17,7 +17,7 @@ import numpy as np
 
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.prepare import subset_deals
-from salesmetrics.log.saleslog import read_log
+from salesmetrics.log.reading import read_log
 from salesmetrics.simulation.params import SCENARIOS
 
 SIZE = {"n_deals": 200, "n_owners": 10, "months": 4}  # small: a notebook runs in seconds

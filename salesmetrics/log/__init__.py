@@ -4,7 +4,8 @@
 - ``schemas``: the tables' columns and pandera schemas;
 - ``readers`` and ``parsing``: reading one table file (CSV or Parquet) and turning text cells into values;
 - ``validation``: loading a log folder while collecting every problem it has;
-- ``saleslog``: :class:`SalesLog`, ``read_log``, ``write_log``, ``check_log``;
+- ``saleslog``: :class:`SalesLog`, ``write_log``, ``check_log``;
+- ``reading``: ``read_log`` (through the relational core when it vouches for the log, else validation);
 - ``quotas``: the optional quotas table;
 - ``prepare``: fix the ``as_of`` moment, cut the log there, classify stage entries;
 - ``coverage``: which optional tables and columns hold data, and what a report therefore cannot show.
@@ -24,7 +25,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "LogSummary": "saleslog",
         "SalesLog": "saleslog",
         "check_log": "saleslog",
-        "read_log": "saleslog",
+        "read_log": "reading",
         "write_log": "saleslog",
         "StageModel": "config",
         "load_config": "config",

@@ -38,7 +38,7 @@ from salesmetrics.log.column_types import (
 )
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.files import sniff_delimiter, table_files, utf8_prefix
-from salesmetrics.log.format import TABLES
+from salesmetrics.log.format import RULES, TABLES
 from salesmetrics.log.remembered import fingerprint, recall, remember
 from salesmetrics.log.sql import ident, in_thread, lit, repeated_rows_check
 
@@ -149,31 +149,73 @@ class Core:
     duplicates: object = None  # the running duplicate search (find_duplicate_activities), once started
     threads: list = field(default_factory=list)  # waits of the threads started besides the checks
 
-    def frames(self) -> dict:
+    def frames(self, activities: bool = False) -> dict:
         """Deals, stage, close-date and amount changes as the pandas frames validation makes of them (index: the
-        row's position in its file; times in the log's zone; close dates at local midnight). Only tables that
-        have a file; activities are left to the engine's counts."""
-        import pandas as pd
-
-        tz = self.model.timezone
+        row's position in its file; times ``datetime64[us, tz]`` in the log's zone; close dates at local midnight;
+        text of pandas' ``str`` dtype). Only tables that have a file. With ``activities``, the activities too, exact
+        duplicates dropped (the first copy kept: :func:`find_duplicate_activities` must have been waited for, unless
+        the log was deduplicated already) and text as validation keeps it (:func:`compare_sql`). Each frame comes
+        from DuckDB through Arrow."""
         out = {}
         for name in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
             if name not in self.order:
                 continue
             names = {c: ("close" if c == "close_date" else RENAMED.get(c, c)) for c in self.order[name]}
             select = ", ".join(f"{ident(a)} AS {ident(c)}" for c, a in names.items())
-            frame = self.con.execute(f"SELECT row, {select} FROM {name} ORDER BY row").df()
-            frame = frame.set_index("row")
-            frame.index.name = None
-            for c in SPECS[name].timestamps:
-                if c in frame:
-                    frame[c] = (
-                        pd.to_datetime(frame[c], unit="us", utc=True).dt.tz_convert(tz).astype(f"datetime64[us, {tz}]")
-                    )
-            if "close_date" in frame:
-                frame["close_date"] = frame["close_date"].dt.normalize()
-            out[name] = frame
+            out[name] = self._frame(name, f"SELECT row, {select} FROM {name} ORDER BY row")
+        if activities and self.has_activities:
+            rules = RULES["activities"]
+
+            def value(c: str) -> str:
+                if c == "occurred_at":
+                    return "t"
+                if c == "deal_id" or c not in rules or rules[c].allowed:
+                    # what a log the core vouches for holds exactly: known deal ids, values of a vocabulary
+                    return ident(c)
+                return compare_sql(c, self.activity_text)  # CSV text trimmed, blank text missing
+
+            select = ", ".join(f"{value(c)} AS {ident(c)}" for c in self.order["activities"])
+            repeated = None
+            if not self.deduplicated:
+                repeated = self.con.sql("SELECT row FROM _duplicate_activities ORDER BY row").fetchnumpy()["row"]
+            out["activities"] = self._frame("activities", f"SELECT row, {select} FROM activities", repeated)
         return out
+
+    def _frame(self, name: str, query: str, repeated=None):
+        """The pandas frame of ``query`` (``row`` first, then table ``name``'s columns as validation names them)
+        but for the rows at the sorted positions ``repeated``, through Arrow: times (microseconds since the epoch)
+        become ``datetime64[us, tz]`` in Arrow, rows come in file order, and the index is what validation's
+        dropping of exact duplicates leaves of the file's positions (a RangeIndex where they are evenly spaced, as
+        pandas makes it)."""
+        import numpy as np
+        import pandas as pd
+        import pyarrow as pa
+
+        table = self.con.sql(query).to_arrow_table()
+        rows = table.column("row").to_numpy()
+        if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():  # DuckDB keeps a scan's order; sorted if not
+            order = np.argsort(rows, kind="stable")
+            table, rows = table.take(pa.array(order)), rows[order]
+        if repeated is not None and len(repeated):
+            # dropped here (a join in DuckDB would lose the file order), the rest kept as zero-copy slices
+            at = np.searchsorted(rows, repeated)
+            spans = zip(np.concatenate([[0], at + 1]), np.concatenate([at, [len(rows)]]), strict=True)
+            table = pa.concat_tables([table.slice(start, end - start) for start, end in spans if end > start])
+            rows = np.delete(rows, at)
+        table = table.drop_columns(["row"])
+        zone = pa.timestamp("us", tz=self.model.timezone)
+        for i, column in enumerate(table.schema):
+            if column.name in SPECS[name].timestamps:
+                table = table.set_column(i, column.name, table.column(i).cast(zone))
+            elif pa.types.is_string(column.type):  # pandas holds text as large_string (and one chunk may exceed 2 GiB)
+                table = table.set_column(i, column.name, table.column(i).cast(pa.large_string()))
+        # one chunk per column, not DuckDB's hundreds: pandas' later work on the text (lookups, factorizing) is
+        # slower on many chunks, and several of its operations combine them again on each call
+        frame = table.combine_chunks().to_pandas()
+        frame.index = pd.RangeIndex(int(rows[-1]) + 1 if len(rows) else 0).take(rows)
+        if "close_date" in frame:
+            frame["close_date"] = frame["close_date"].dt.normalize()
+        return frame
 
     def valid(self) -> bool:
         """Whether validation would accept the log unchanged but for exact duplicate rows (waits for the checks)."""

@@ -27,6 +27,7 @@ would have to be compared with a created_at, or DuckDB fails.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -59,6 +60,40 @@ class Decline(Exception):
 def quick_check(folder) -> tuple[LogSummary, ProblemList] | None:
     """The summary and problems ``check_log`` would give a log folder it accepts, computed in DuckDB; None when
     the log is not one this check can answer for (the caller then runs :func:`~salesmetrics.log.saleslog.check_log`)."""
+
+    def answer(checked: _Checked) -> tuple[LogSummary, ProblemList]:
+        return _summary(checked), checked.problems
+
+    return _through_core(folder, answer)
+
+
+def core_tables(folder, activities: bool = True) -> tuple[StageModel, dict, ProblemList, int | None] | None:
+    """A log folder as :func:`~salesmetrics.log.saleslog.check_log` would read it, from the relational core:
+    ``(model, frames, problems, latest)``, with ``frames`` the tables validation makes (the activities only with
+    ``activities``: :meth:`~salesmetrics.log.core.Core.frames`), ``problems`` its warnings and ``latest`` the
+    latest event of the whole log (microseconds since the epoch; None when nothing is dated). None when the core
+    cannot vouch for an answer identical to validation's: the caller then reads the log with pandas.
+
+    A frame's index is each row's position in its file; a CSV file whose records are not one per line (a cell
+    spanning lines, blank lines) has other row numbers in validation's frames, and a Parquet column written without
+    a type (all missing, say in a file with no rows) becomes Python objects there: such logs are declined."""
+
+    def answer(checked: _Checked):
+        for name, path in checked.tables.paths.items():
+            if name == "activities" and not activities:
+                continue
+            checked.tables.rows(name, [])  # declines a CSV file whose records are not its lines
+            if path.suffix == ".parquet" and '"NULL"' in _table_file(checked.con, name, path).types.values():
+                raise Decline
+        frames = checked.core.frames(activities=activities)
+        return checked.model, frames, checked.problems, _bounds(checked)[1]
+
+    return _through_core(folder, answer)
+
+
+def _through_core(folder, answer):
+    """``answer(checked)`` of a log folder the core vouches for, the connection still open (:class:`_Checked`);
+    None when the core declines or a check does, or DuckDB fails."""
     folder = Path(folder)
     if not folder.is_dir():
         return None
@@ -71,7 +106,7 @@ def quick_check(folder) -> tuple[LogSummary, ProblemList] | None:
         core = load(con, folder, model)
         if core is None or not core.valid():
             return None
-        return _check(con, core, folder, model, config_problems)
+        return answer(_check(con, core, folder, model, config_problems))
     except (Decline, duckdb.Error):
         return None
     finally:
@@ -101,6 +136,7 @@ class _Tables:
         self.records = {
             name: _count_records(con, name, path) for name, path in self.paths.items() if name != "activities"
         }
+        self.lines_checked: set[str] = set()  # CSV files known to hold one record per line
 
     def offset(self, name: str) -> int:
         """What turns a 0-based position into the row number validation shows: 2 for CSV, 1 for Parquet."""
@@ -113,22 +149,41 @@ class _Tables:
         line): otherwise validation numbers them by the line each starts on, and the check declines.
         """
         path = self.paths[name]
-        if path.suffix == ".csv" and _newlines(path) != self.records[name] + 1:
-            raise Decline
+        if path.suffix == ".csv" and name not in self.lines_checked:
+            if _newlines(path) != self.records[name] + 1:
+                raise Decline
+            self.lines_checked.add(name)
         return tuple(int(p) + self.offset(name) for p in positions)
+
+
+def _table_file(con, name: str, path: Path):
+    """How the core reads table ``name``'s file (:func:`~salesmetrics.log.core.table_file`); else declines."""
+    table = table_file(con, name, path)
+    if table is None:
+        raise Decline
+    return table
 
 
 def _count_records(con, name: str, path: Path) -> int:
     """The number of records of a table file as DuckDB reads it (the core's own reading of the file)."""
-    table = table_file(con, name, path)
-    if table is None:
-        raise Decline
-    return int(con.execute(f"SELECT count(*) FROM {table.source}").fetchall()[0][0])
+    return int(con.execute(f"SELECT count(*) FROM {_table_file(con, name, path).source}").fetchall()[0][0])
 
 
-def _check(con, core: Core, folder: Path, model: StageModel, config_problems) -> tuple[LogSummary, ProblemList]:
-    """The problems and summary of a log the core vouches for (see the module docstring); raises
-    :class:`Decline` when they could differ from validation's."""
+@dataclass
+class _Checked:
+    """A log the core vouches for, checked: its problems as validation finds them, and what the checks learnt."""
+
+    con: object
+    core: Core
+    model: StageModel
+    tables: _Tables
+    activities: _ActivityFacts | None
+    problems: ProblemList
+
+
+def _check(con, core: Core, folder: Path, model: StageModel, config_problems) -> _Checked:
+    """The problems of a log the core vouches for (see the module docstring); raises :class:`Decline` when they
+    could differ from validation's."""
     for name, columns in core.columns.items():
         if columns - set(SPECS[name].columns):
             raise Decline  # other columns: compared and summarised as pandas reads them (snapshot_stage...)
@@ -174,8 +229,7 @@ def _check(con, core: Core, folder: Path, model: StageModel, config_problems) ->
         problems.extend(check_quotas(folder, _deal_owners(con, core))[1])
         if problems.errors:
             raise Decline
-    summary = _summary(con, core, model, activities, problems)
-    return summary, problems
+    return _Checked(con, core, model, tables, activities, problems)
 
 
 def _count_and_first(con, column: str, rows: str) -> tuple[int, list]:
@@ -271,8 +325,25 @@ def _timestamp(us, tz: str) -> pd.Timestamp | None:
     return pd.Timestamp(pd.Series([int(us)], dtype="datetime64[us]").dt.tz_localize("UTC").dt.tz_convert(tz).iloc[0])
 
 
-def _summary(con, core: Core, model: StageModel, activities, problems: ProblemList) -> LogSummary:
+def _bounds(checked: _Checked) -> tuple[int | None, int | None]:
+    """The first and the latest event of the log (created_at, stage, close-date and activity times, as
+    :meth:`SalesLog.summary` and :func:`~salesmetrics.log.prepare.resolve_as_of` take them), in microseconds."""
+    con, core, activities = checked.con, checked.core, checked.activities
+    bounds = ["SELECT min(created) AS low, max(created) AS high FROM deals",
+              "SELECT min(t), max(t) FROM stage_changes"]  # fmt: skip
+    if "close_date_changes" in core.columns:
+        bounds.append("SELECT min(t), max(t) FROM close_date_changes")
+    if activities is not None:
+        bounds.append(f"SELECT {_int_or_null(activities.first)}, {_int_or_null(activities.last)}")
+    low, high = con.execute(f"SELECT min(low), max(high) FROM ({' UNION ALL '.join(bounds)})").fetchall()[0]
+    return (None if low is None else int(low)), (None if high is None else int(high))
+
+
+def _summary(checked: _Checked) -> LogSummary:
     """:meth:`SalesLog.summary` from the core's tables."""
+    con, core, model, activities, problems = (
+        checked.con, checked.core, checked.model, checked.activities, checked.problems
+    )  # fmt: skip
     counts = {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in SMALL_TABLES
               if name in core.columns}  # fmt: skip
     rows = {
@@ -283,13 +354,7 @@ def _summary(con, core: Core, model: StageModel, activities, problems: ProblemLi
     }
     if counts.get("amount_changes", 0):
         rows["amount_changes"] = counts["amount_changes"]
-    bounds = ["SELECT min(created) AS low, max(created) AS high FROM deals",
-              "SELECT min(t), max(t) FROM stage_changes"]  # fmt: skip
-    if "close_date_changes" in core.columns:
-        bounds.append("SELECT min(t), max(t) FROM close_date_changes")
-    if activities is not None:
-        bounds.append(f"SELECT {_int_or_null(activities.first)}, {_int_or_null(activities.last)}")
-    low, high = con.execute(f"SELECT min(low), max(high) FROM ({' UNION ALL '.join(bounds)})").fetchall()[0]
+    low, high = _bounds(checked)
     team = "count(DISTINCT team)" if "team" in core.columns["deals"] else "0"
     owners, teams = con.execute(f"SELECT count(DISTINCT owner), {team} FROM deals").fetchall()[0]
     current = dict(

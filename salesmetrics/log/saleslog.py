@@ -98,7 +98,7 @@ class SalesLog:
     """A validated sales log: the stage model and the four tables.
 
     Treat it as a value: functions take a log and return new tables or logs; none changes it. Build one with
-    :func:`read_log` (which validates) or from DataFrames with :meth:`from_frames`.
+    :func:`~salesmetrics.log.reading.read_log` (which validates) or from DataFrames with :meth:`from_frames`.
 
     Timestamps are tz-aware in the model's time zone; ``close_date`` is midnight of the expected day.
     Each table keeps its file order, and its index is the row's position in the file (0-based).
@@ -146,7 +146,9 @@ class SalesLog:
                     target,
                     "parquet",
                 )
-            log = read_log(target)
+            log, problems = check_log(target)  # pandas validates frames made in memory
+            if log is None:
+                raise LogValidationError(str(target), problems)
         return cls(
             log.model,
             log.deals,
@@ -238,7 +240,8 @@ class SalesLog:
 def check_log(path: str | os.PathLike) -> tuple[SalesLog | None, ProblemList]:
     """Read a log folder and return it with every problem found; the log is None when any is an error.
 
-    This is what ``salesmetrics validate`` runs. Use :func:`read_log` to get an exception instead.
+    This is what ``salesmetrics validate`` runs. Use :func:`~salesmetrics.log.reading.read_log` to get an exception
+    instead.
     """
     return _check_log(path, ())
 
@@ -276,25 +279,6 @@ def log_from_tables(
         problems=problems,
         amount_changes=full["amount_changes"],
     )
-
-
-def read_log(path: str | os.PathLike) -> SalesLog:
-    """Read and validate a sales log folder.
-
-    Raises :class:`~salesmetrics.exceptions.LogValidationError` listing every error (with file, row, column,
-    value and what was expected) when the log cannot be used. Warnings are kept in ``log.problems``.
-
-    Examples
-    --------
-    >>> import salesmetrics as sm
-    >>> log = sm.read_log("datasets/demo")
-    >>> [p.code for p in log.problems]
-    []
-    """
-    log, problems = check_log(path)
-    if log is None:
-        raise LogValidationError(str(path), problems)
-    return log
 
 
 #: The file formats a log's tables are written in.
@@ -430,6 +414,5 @@ __all__ = [
     "LogSummary",
     "SalesLog",
     "check_log",
-    "read_log",
     "write_log",
 ]

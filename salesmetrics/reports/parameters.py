@@ -152,11 +152,12 @@ def coerce_parameters(report: Report, given: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_against_log(report: Report, values: dict[str, Any], log, where: str = "the log"):
+def check_against_log(report: Report, values: dict[str, Any], log, where: str = "the log", latest=None):
     """Check the parameters whose valid values depend on the log; returns the deals the filters keep.
 
     ``owner`` and ``team`` must match at least one deal (together, when both are given); ``as_of`` must
-    be a date or time not before the log's first event. ``where`` names the log in messages.
+    be a date or time not before the log's first event. ``where`` names the log in messages; ``latest`` is the
+    log's latest event when the caller knows it (the log may then come without its activities).
     """
     deals = log.deals
     for column in LOG_FILTERS:
@@ -188,7 +189,7 @@ def check_against_log(report: Report, values: dict[str, Any], log, where: str = 
 
         try:
             stamp = resolve_as_of(log, as_of)
-            last = resolve_as_of(log, None)
+            last = resolve_as_of(log, None) if latest is None else latest
         except UsageError as exc:
             raise UsageError(f"Parameter 'as_of' of report '{report.name}': {exc}") from None
         first = log.deals["created_at"].min() if len(log.deals) else None

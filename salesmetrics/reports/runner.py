@@ -25,7 +25,7 @@ from salesmetrics._util.atomic import write_text_atomic, writing
 from salesmetrics._util.files import not_a_file
 from salesmetrics._util.output import check_output_folder
 from salesmetrics._util.renamed import renamed
-from salesmetrics.exceptions import LogValidationError, SalesmetricsError, UsageError
+from salesmetrics.exceptions import SalesmetricsError, UsageError
 from salesmetrics.reports.catalog import Report, ReportParameter, get_report, list_reports, parse_help
 from salesmetrics.reports.kernel import ReportKernel, failed_cell
 from salesmetrics.reports.pages import render_html, write_index
@@ -127,21 +127,16 @@ def _prepare(name, log, out, parameters, format, folder):
         values["log_path"] = str(Path(log).resolve())
     if values.get("model_path"):  # named from the caller's folder; the notebook runs in its own
         values["model_path"] = str(Path(values["model_path"]).resolve())
-    from salesmetrics.log.saleslog import check_log
+    from salesmetrics.log.reading import log_for_report
 
-    checked, problems = check_log(log)
-    if checked is None:
-        raise LogValidationError(str(log), problems)
-    deals = check_against_log(report, values, checked, where=str(log))
-    if "as_of" in report.parameters and values.get("as_of") in (None, ""):
+    # the deals and the latest event; the activities stay in DuckDB when the relational core vouches for the log
+    checked, latest = log_for_report(log)  # raises LogValidationError, every problem located
+    deals = check_against_log(report, values, checked, where=str(log), latest=latest)
+    if "as_of" in report.parameters and values.get("as_of") in (None, "") and latest is not None:
         # the latest event of the whole log, not of the deals an owner or team filter keeps: every report
-        # of a batch (and a filtered report beside an unfiltered one) is then as of the same moment
-        from contextlib import suppress
-
-        from salesmetrics.log.prepare import resolve_as_of
-
-        with suppress(UsageError):  # no dated event at all: the notebook says so itself
-            values["as_of"] = resolve_as_of(checked, None).isoformat()
+        # of a batch (and a filtered report beside an unfiltered one) is then as of the same moment (with no
+        # dated event at all, the notebook says so itself)
+        values["as_of"] = latest.isoformat()
     return report, values, deals
 
 
