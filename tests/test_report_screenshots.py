@@ -76,6 +76,9 @@ def page_problems(page: str) -> list[str]:
             problems.append(f"a cell reads {text!r}")
         if "+00:00" in text:
             problems.append(f"a cell shows a time zone offset: {text!r}")
+    footer = re.search(r'<footer class="report-meta">(.*?)</footer>', page, re.S)
+    if footer and re.search(r"\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}", footer.group(1)):
+        problems.append(f"the footer shows a raw ISO time: {footer.group(1)!r}")
     if "Traceback" in page or re.search(r'class="[^"]*output_(?:stderr|error)', page):
         problems.append("error output on the page")
     return problems
@@ -105,3 +108,6 @@ def test_the_checks_catch_what_a_reader_would_object_to():
     found = page_problems(raw)
     assert "no figure on the page" in found and "snake_case header 'motion_per_movement'" in found
     assert "a cell reads 'NaN'" in found and any("offset" in p for p in found)
+    footer = '<footer class="report-meta">with as_of=2025-06-30T17:05:09.123456+00:00.</footer>'
+    assert any("footer" in p for p in page_problems(raw + footer))
+    assert not any("footer" in p for p in page_problems(raw + footer.replace("T17:05:09.123456+00:00", " 17:05 UTC")))

@@ -166,10 +166,30 @@ def _record(report: Report, values: dict, log) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _readable(value) -> str:
+    """A parameter as the footer shows it: a time with an offset (the default as_of, the log's latest event) as
+    ``2025-06-30 17:05 UTC`` or ``2025-06-30 17:05 UTC+02:00``, not ``2025-06-30T17:05:00.123456+00:00``; the rest
+    as given.
+
+    >>> _readable("2025-06-30T17:05:09.123456+02:00"), _readable("2025-06-30"), _readable(3)
+    ('2025-06-30 17:05 UTC+02:00', '2025-06-30', '3')
+    """
+    if isinstance(value, str) and "T" in value:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            offset = moment.strftime("%z")
+            zone = "UTC" if offset == "+0000" else f"UTC{offset[:3]}:{offset[3:]}"
+            return f"{moment:%Y-%m-%d %H:%M} {zone}"
+    return str(value)
+
+
 def _footer(report: Report, values: dict, log) -> str:
     from salesmetrics import __version__
 
-    shown = [f"{k}={v}" for k, v in values.items() if k != "log_path" and v is not None]
+    shown = [f"{k}={_readable(v)}" for k, v in values.items() if k != "log_path" and v is not None]
     params = f" with {', '.join(shown)}" if shown else ""
     made = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return f"Report '{report.name}' on the log {Path(log).name}{params}. Made {made} by salesmetrics {__version__}."
@@ -336,7 +356,7 @@ def run_batch(
                 failed[group] = str(exc)
                 continue
             entries.append((group, wanted[0]))
-    shown = [f"{k}={v}" for k, v in values.items() if k != "log_path" and v is not None]
+    shown = [f"{k}={_readable(v)}" for k, v in values.items() if k != "log_path" and v is not None]
     note = f"One report per {for_each} ({len(entries)}) on the log {Path(log).name}"
     note += f" with {', '.join(shown)}." if shown else "."
     index = write_index(out, entries, report.title, failed, note)
