@@ -148,3 +148,19 @@ def test_only_the_most_recent_logs_are_kept(cache, tmp_path, monkeypatch):
     for name in ("b_pandas_parquet_ns_utc", "e_duckdb_parquet", "g_duckdb_csv"):
         scored(copy_log(name, tmp_path), tmp_path / f"{name}.csv", by="deal")
     assert len(list(cache.glob("*.duckdb"))) == 2
+
+
+def test_validate_remembers_for_the_next_score(cache, tmp_path):
+    """The usual order, validate then score: the score skips what validate proved, with the same numbers."""
+    from salesmetrics.log.quick_check import validate
+
+    folder = copy_log("i_duplicates_parquet", tmp_path)
+    summary, _ = validate(folder)
+    assert summary is not None and recalled(folder)
+    remembered_scores = scored(folder, tmp_path / "again.csv", by="deal")
+    os.environ["SALESMETRICS_CACHE_DIR"] = "off"
+    try:
+        plain = scored(folder, tmp_path / "plain.csv", by="deal")
+    finally:
+        os.environ["SALESMETRICS_CACHE_DIR"] = str(cache.parent)
+    pd.testing.assert_frame_equal(remembered_scores, plain)

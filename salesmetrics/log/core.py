@@ -233,10 +233,13 @@ class Core:
         it is :meth:`valid` and its duplicate activities were searched; False when nothing was kept."""
         if self.memory is None or self.recalled_duplicates is not None:
             return False
+        import duckdb
+
         folder, paths, print_, activities_sql = self.memory
-        duplicates = 0
-        if self.has_activities:
-            duplicates = self.con.execute("SELECT count(*) FROM _duplicate_activities").fetchall()[0][0]
+        try:  # the search's count (idempotent: a finished search answers at once)
+            duplicates = find_duplicate_activities(self)() if self.has_activities else 0
+        except duckdb.Error:
+            return False
         meta = {
             "columns": {name: sorted(columns) for name, columns in self.columns.items()},
             "order": self.order,
@@ -413,7 +416,7 @@ def _recalled(con, model: StageModel, meta: dict) -> Core:
     )
 
 
-def load(con, folder: Path, model: StageModel, memory: bool = False) -> Core | None:
+def load(con, folder: Path, model: StageModel, memory: bool | str = False) -> Core | None:
     """Load a log folder into ``con``'s tables (see the module docstring) and start the checks validation would
     make; None when the files are ones the engine leaves to validation, or a check already failed.
 
@@ -423,12 +426,13 @@ def load(con, folder: Path, model: StageModel, memory: bool = False) -> Core | N
     With ``memory``, a validation remembered for the same files (:mod:`salesmetrics.log.remembered`) is used
     when there is one: the small tables come from it and nothing is checked again; its activities view has no
     file positions (``row`` is null) and only serves counts. Otherwise :meth:`Core.keep` can remember this one.
+    ``memory="keep"`` only remembers (the quick check needs every table as read, so it never recalls).
     """
     paths = find_files(folder)
     if paths is None:
         return None
     print_ = fingerprint(folder, paths, model) if memory else None
-    recalled = recall(con, print_)
+    recalled = recall(con, print_) if memory != "keep" else None
     if recalled is not None:
         return _recalled(con, model, recalled.meta)
     if not _quotas_fine(folder):

@@ -103,10 +103,13 @@ def _through_core(folder, answer):
     con = connect()
     core = None
     try:
-        core = load(con, folder, model)
+        core = load(con, folder, model, memory="keep")
         if core is None or not core.valid():
             return None
-        return answer(_check(con, core, folder, model, config_problems))
+        answered = answer(_check(con, core, folder, model, config_problems))
+        if answered is not None:  # the next score of these files skips the checks (log/remembered.py)
+            core.keep()
+        return answered
     except (Decline, duckdb.Error):
         return None
     finally:
