@@ -56,7 +56,14 @@ def label_sql(index: str, period: str) -> str:
     return f"printf('%04dQ%d', ({index}) // 4, ({index}) % 4 + 1)"
 
 
-def pieces_sql(model: StageModel, as_of_us: int, period: str, offsets: list[tuple[int, int]], last_period: int) -> str:
+def pieces_sql(
+    model: StageModel,
+    as_of_us: int,
+    period: str,
+    offsets: list[tuple[int, int]],
+    last_period: int,
+    ordered: bool = True,
+) -> str:
     """One row per deal and period over d, s, c and a (motions per ``deal_id, period_index``): columns ``code``
     (the deal's row in d), ``deal_id, period_index``, the counts and the flows of
     :func:`~salesmetrics.metrics.movement.deal_period_pieces`, in its row order.
@@ -69,11 +76,11 @@ def pieces_sql(model: StageModel, as_of_us: int, period: str, offsets: list[tupl
     a period holds until its next period with events (or the period of as_of): those periods between get rows
     with opening and closing only, and only while the deal is open, as in pandas.
     """
-    open_stages, won, lost = _list(model.stages), _list(model.won), _list(model.lost)
+    won, lost = _list(model.won), _list(model.lost)
     ranks = " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(model.stages))
     n, until = len(model.stages), last_period + 1
     end = start_day_sql("p + 1", period)
-    counts = ", ".join(f"coalesce(w.{c}, 0) AS {c}" for c in COUNTS if c not in ("movements", "motions"))
+    counts = ", ".join(f"coalesce(w.{c}, 0) AS {c}" for c in COUNTS[:5])
     flows = ", ".join(f"coalesce(w.{f}, 0) AS {f}" for f in FLOWS)
     zeros = ", ".join(f"0 AS {c}" for c in (*COUNTS[:5], *FLOWS[1:-1]))
     return f"""
@@ -82,49 +89,42 @@ def pieces_sql(model: StageModel, as_of_us: int, period: str, offsets: list[tupl
       SELECT row AS code, deal_id FROM d WHERE created <= {as_of_us}
          OR (created IS NULL AND row IN (SELECT code FROM s WHERE t <= {as_of_us}))
     ),
-    ranked AS (
-      SELECT code, t, row, stage,
-             CASE WHEN stage IN {won} THEN {n} WHEN stage IN {lost} THEN -1
-                  ELSE CASE stage {ranks} END END AS rnk
-      FROM s WHERE t <= {as_of_us} AND code IN (SELECT code FROM kept)
-    ),
-    prev AS (
-      SELECT *, lag(stage) OVER w AS p_stage, lag(rnk) OVER w AS p_rnk
-      FROM ranked WINDOW w AS (PARTITION BY code ORDER BY t, row)
-    ),
-    events AS (  -- kind: 0 add, 1 advance, 2 regression, 3 loss, 4 repeat; is_stage 0 for a close-date change
+    events AS (  -- rnk: open stages 0..n-1, won n, lost -1; NULL for a close-date change (is_stage 0)
       SELECT code, t, 1 AS is_stage, row AS seq,
-             CASE WHEN p_stage IS NULL THEN 0
-                  WHEN stage = p_stage OR (rnk = {n} AND p_rnk = {n}) OR (rnk = -1 AND p_rnk = -1) THEN 4
-                  WHEN rnk = -1 THEN 3
-                  WHEN rnk > p_rnk THEN 1
-                  WHEN rnk < p_rnk THEN 2
-                  ELSE 4 END AS kind,
-             rnk = {n} AS won_stage, stage IN {open_stages} AS open_stage, NULL::BIGINT AS day
-      FROM prev
+             CASE WHEN stage IN {won} THEN {n} WHEN stage IN {lost} THEN -1
+                  ELSE CASE stage {ranks} END END AS rnk, NULL::BIGINT AS day
+      FROM s WHERE t <= {as_of_us} AND code IN (SELECT code FROM kept)
       UNION ALL
-      SELECT code, t, 0, row, NULL, false, NULL, day
-      FROM c WHERE t <= {as_of_us} AND code IN (SELECT code FROM kept)
+      SELECT code, t, 0, row, NULL, day FROM c WHERE t <= {as_of_us} AND code IN (SELECT code FROM kept)
     ),
-    states AS (  -- the deal's state after each event: open or not, its expected close day (NULL: none yet)
-      SELECT code, t, is_stage, seq, kind, kind = 1 AND won_stage AS is_win, {_period_sql("t", offsets, period)} AS p,
-             coalesce(last_value(open_stage IGNORE NULLS) OVER w, false) AS open_after,
-             last_value(day IGNORE NULLS) OVER w AS day_after
-      FROM events WINDOW w AS (PARTITION BY code ORDER BY t, is_stage, seq ROWS UNBOUNDED PRECEDING)
+    stream AS (  -- one window over each deal's events in time order: a close-date change first at the same moment
+      SELECT code, is_stage, rnk, day, p,
+             last_value(rnk IGNORE NULLS) OVER before AS p_rnk,  -- the stage entry before (NULL: none)
+             last_value(day IGNORE NULLS) OVER before AS day_before,  -- the expected close day before (NULL: none)
+             lag(p) OVER w IS DISTINCT FROM p AS first_in_p, lead(p) OVER w AS next_p
+      FROM (SELECT *, {_period_sql("t", offsets, period)} AS p FROM events)
+      WINDOW w AS (PARTITION BY code ORDER BY t, is_stage, seq),
+             before AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
     ),
-    moves AS (
-      SELECT *, {end} AS p_end,
-             coalesce(lag(open_after) OVER w, false) AS open_before, lag(day_after) OVER w AS day_before,
-             lead(p) OVER w IS DISTINCT FROM p AS last_in_p
-      FROM states WINDOW w AS (PARTITION BY code ORDER BY t, is_stage, seq)
+    moves AS (  -- kind: 0 add, 1 advance, 2 regression, 3 loss, 4 repeat (a won or lost stage repeats its kind)
+      SELECT code, p, is_stage, first_in_p, next_p IS DISTINCT FROM p AS last_in_p, next_p, {end} AS p_end,
+             CASE WHEN is_stage = 0 THEN NULL WHEN p_rnk IS NULL THEN 0 WHEN rnk = p_rnk THEN 4
+                  WHEN rnk = -1 THEN 3 WHEN rnk > p_rnk THEN 1 ELSE 2 END AS kind,
+             rnk = {n} AS won_stage,
+             coalesce(p_rnk BETWEEN 0 AND {n - 1}, false) AS open_before, day_before,
+             coalesce(CASE WHEN is_stage = 1 THEN rnk BETWEEN 0 AND {n - 1} ELSE p_rnk BETWEEN 0 AND {n - 1} END,
+                      false) AS open_after,
+             coalesce(day, day_before) AS day_after
+      FROM stream
     ),
     flows AS (  -- in P's pipeline before and after the event
-      SELECT *, coalesce(open_before AND day_before < p_end, false) AS was_in,
+      SELECT *, kind = 1 AND won_stage AS is_win,
+             coalesce(open_before AND day_before < p_end, false) AS was_in,
              coalesce(open_after AND day_after < p_end, false) AS is_in
       FROM moves
     ),
-    per_period AS (
-      SELECT code, p, any_value(p_end) AS p_end,
+    per_period AS (  -- opening: the state before the period's first event; closing: after its last
+      SELECT code, p,
              count(*) FILTER (WHERE kind = 0) AS adds, count(*) FILTER (WHERE kind = 1) AS advances,
              count(*) FILTER (WHERE kind = 2) AS regressions, count(*) FILTER (WHERE is_win) AS wins,
              count(*) FILTER (WHERE kind = 3) AS losses,
@@ -134,23 +134,20 @@ def pieces_sql(model: StageModel, as_of_us: int, period: str, offsets: list[tupl
              count(*) FILTER (WHERE was_in AND NOT is_in AND is_stage = 0) AS pushed_out,
              count(*) FILTER (WHERE is_in AND NOT was_in AND is_stage = 0) AS pulled_in,
              count(*) FILTER (WHERE is_in AND NOT was_in AND is_stage = 1 AND kind <> 0) AS reopened,
-             bool_or(open_after) FILTER (WHERE last_in_p) AS s_open,  -- the state at the period's end
-             max(day_after) FILTER (WHERE last_in_p) AS s_day
+             bool_or(was_in) FILTER (WHERE first_in_p)::BIGINT AS opening,
+             bool_or(is_in) FILTER (WHERE last_in_p)::BIGINT AS closing
       FROM flows GROUP BY code, p
     ),
-    chain AS (
-      SELECT *, lag(s_open) OVER v AS prev_open, lag(s_day) OVER v AS prev_day, lead(p) OVER v AS next_p
-      FROM per_period WINDOW v AS (PARTITION BY code ORDER BY p)
+    carried AS (  -- an open deal's state after its last event of a period holds until its next period with events
+      SELECT code, unnest(range(p + 1, coalesce(next_p, {until}))) AS p, day_after AS s_day
+      FROM flows WHERE last_in_p AND open_after
     ),
     waterfall AS (
-      SELECT code, p, adds, advances, regressions, wins, losses, {", ".join(FLOWS[1:-1])},
-             coalesce(prev_open AND prev_day < p_end, false)::BIGINT AS opening,
-             coalesce(s_open AND s_day < p_end, false)::BIGINT AS closing
-      FROM chain
-      UNION ALL  -- an open deal's state carried through the periods without its events
+      SELECT * FROM per_period
+      UNION ALL BY NAME
       SELECT code, p, {zeros}, coalesce(s_day < {end}, false)::BIGINT AS opening,
              coalesce(s_day < {end}, false)::BIGINT AS closing
-      FROM (SELECT code, s_day, unnest(range(p + 1, coalesce(next_p, {until}))) AS p FROM chain WHERE s_open)
+      FROM carried
     ),
     motions AS (
       SELECT kept.code, a.period_index AS p, a.motions FROM a JOIN kept ON a.deal_id = kept.deal_id
@@ -166,41 +163,115 @@ def pieces_sql(model: StageModel, as_of_us: int, period: str, offsets: list[tupl
            (adds + advances + regressions + losses)::BIGINT AS movements, motions::BIGINT AS motions,
            {", ".join(f"{f}::BIGINT AS {f}" for f in FLOWS)}
     FROM pieces JOIN (SELECT row, deal_id FROM d) AS d ON d.row = pieces.code
-    ORDER BY code, period_index
+    {"ORDER BY code, period_index" if ordered else ""}
     """
 
 
-def group_scores_sql(pieces: str, by: str, period: str, last_period: int, amounts: bool) -> str:
-    """The scores per ``by`` (owner or team) and period from the pieces (a table or parenthesised query of
-    :func:`pieces_sql`'s columns), as :func:`~salesmetrics.metrics.movement.group_scores` computes them;
-    ``amounts``: whether d has an amount column (missing amounts count 0)."""
-    group = ident(by)
-    amount = "coalesce(amount, 0)::DOUBLE" if amounts else "0::DOUBLE"
-    sums = [f"sum({c})::BIGINT AS {c}" for c in COUNTS]
-    for f in FLOWS:
-        sums += [f"sum({f})::BIGINT AS {f}_count", f"fsum({f} * amount ORDER BY code) AS {f}_amount"]
+def group_scores_sql(by: str, period: str, last_period: int) -> str:
+    """The scores per ``by`` (owner or team) and period, as :func:`~salesmetrics.metrics.movement.group_scores`
+    computes them, over the tables :func:`_group_tables` makes: ``_pieces`` (:func:`pieces_sql`'s rows with
+    their deal's group number ``gid`` and ``amount``), ``_groups`` (gid, grp) and ``_amount_sums``."""
     filled = [f"coalesce(g.{c}, 0)::BIGINT AS {c}" for c in COUNTS]
     filled.append("CASE WHEN g.motions > 0 THEN g.movements::DOUBLE / g.motions::DOUBLE END AS movement_per_motion")
     filled.append("CASE WHEN g.wins + g.losses > 0 THEN g.wins::DOUBLE / (g.wins + g.losses)::DOUBLE END AS win_rate")
     for f in FLOWS:
-        filled += [f"coalesce(g.{f}_count, 0)::BIGINT AS {f}_count", f"coalesce(g.{f}_amount, 0.0) AS {f}_amount"]
+        filled += [f"coalesce(g.{f}_count, 0)::BIGINT AS {f}_count", f"coalesce(m.{f}_amount, 0.0) AS {f}_amount"]
+    sums = [*(f"sum({c})::BIGINT AS {c}" for c in COUNTS), *(f"sum({f})::BIGINT AS {f}_count" for f in FLOWS)]
     return f"""
     WITH
-    summed AS (
-      SELECT grp, period_index AS p, {", ".join(sums)}
-      FROM {pieces} AS x JOIN (SELECT row, {group} AS grp, {amount} AS amount FROM d) AS y ON y.row = x.code
-      GROUP BY grp, period_index
-    ),
+    summed AS (SELECT gid, period_index AS p, {", ".join(sums)} FROM _pieces GROUP BY gid, period_index),
     grid AS (  -- every group gets every period from its first piece to the period of as_of
-      SELECT grp, unnest(range(p0, {last_period + 1})) AS p FROM (SELECT grp, min(p) AS p0 FROM summed GROUP BY grp)
+      SELECT gid, unnest(range(p0, {last_period + 1})) AS p FROM (SELECT gid, min(p) AS p0 FROM summed GROUP BY gid)
     )
-    -- the CASE keeps the group column nullable in Parquet, as pandas' frame has it (DuckDB writes a column its
-    -- statistics prove free of NULLs as required)
-    SELECT CASE WHEN grid.p IS NOT NULL THEN grid.grp END AS {group}, {label_sql("grid.p", period)} AS period,
+    SELECT n.grp AS {ident(by)}, {label_sql("grid.p", period)} AS period,
            grid.p::BIGINT AS period_index, {", ".join(filled)}
-    FROM grid LEFT JOIN summed AS g ON grid.grp IS NOT DISTINCT FROM g.grp AND grid.p = g.p
-    ORDER BY grid.grp NULLS LAST, grid.p
+    FROM grid JOIN _groups AS n ON n.gid = grid.gid
+         LEFT JOIN summed AS g ON g.gid = grid.gid AND g.p = grid.p
+         LEFT JOIN _amount_sums AS m ON m.gid = grid.gid AND m.p = grid.p
+    ORDER BY grid.gid, grid.p
     """
+
+
+def _group_tables(con, pieces: str, by: str, has_amount: bool, kahan: str | None = None) -> None:
+    """Tables ``_groups`` (gid, grp: the groups in the result's order, missing last), ``_pieces`` (the pieces with
+    their deal's gid and amount, missing amounts 0) and ``_amount_sums`` (gid, p and each flow's amount summed).
+
+    Amounts are summed as pandas (3.1) sums them, to the last bit: Kahan's compensated summation over each group's
+    pieces in their order (by deal, the rows that add 0 included, as they move the compensation into the sum), or,
+    when the pieces happen to come sorted by group already, NumPy's ``np.add.reduceat``, pandas' shortcut then.
+    NumPy does Kahan's sums for every group at once, one step per piece (:func:`kahan_sums`), unless a few groups
+    hold most pieces: then DuckDB's ordered ``fsum`` is cheaper (``kahan``: "numpy" or "sql" to choose).
+    """
+    amount = "coalesce(amount, 0)::DOUBLE" if has_amount else "0::DOUBLE"
+    con.execute(
+        f"CREATE TEMP TABLE _groups AS SELECT grp, row_number() OVER (ORDER BY grp NULLS LAST) AS gid "
+        f"FROM (SELECT DISTINCT {ident(by)} AS grp FROM d)"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE _pieces AS SELECT x.*, y.gid, y.amount FROM {pieces} AS x JOIN "
+        f"(SELECT d.row, n.gid, {amount} AS amount FROM d JOIN _groups AS n "
+        f"ON d.{ident(by)} IS NOT DISTINCT FROM n.grp) AS y ON y.row = x.code"
+    )
+    import numpy as np
+    import pyarrow as pa
+
+    values = ", ".join(f"({f} * amount) AS {f}" for f in FLOWS)
+    fetched = con.execute(  # in the pieces' order, as pandas has them
+        f"SELECT gid * 65536 + period_index + 32768 AS key, {values} FROM _pieces ORDER BY code, period_index"
+    ).fetchnumpy()
+    keys, amounts = fetched["key"], np.column_stack([fetched[f] for f in FLOWS])
+    if len(keys) and bool((keys[1:] >= keys[:-1]).all()):  # pandas adds groups in sorted rows with reduceat
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        keys, sums = keys[starts], np.add.reduceat(amounts, starts, axis=0)
+    else:
+        longest = int(np.unique(keys, return_counts=True)[1].max()) if len(keys) else 0
+        if kahan is None:  # NumPy takes a step per row of the largest group; DuckDB sorts each flow's rows
+            kahan = "numpy" if longest * 8 <= len(keys) or longest <= 1000 else "sql"
+        if kahan == "sql":
+            sums = ", ".join(f"fsum({f} * amount ORDER BY code) AS {f}_amount" for f in FLOWS)
+            con.execute(
+                f"CREATE TEMP TABLE _amount_sums AS SELECT gid, period_index AS p, {sums} FROM _pieces GROUP BY ALL"
+            )
+            return
+        order = np.argsort(keys, kind="stable")  # each group's rows in deal order
+        keys, sums = kahan_sums(keys[order], amounts[order])
+    columns = {"gid": keys // 65536, "p": keys % 65536 - 32768}
+    columns.update({f"{f}_amount": sums[:, i] for i, f in enumerate(FLOWS)})
+    con.register("_amount_sums_arrow", pa.table(columns))
+    con.execute("CREATE TEMP TABLE _amount_sums AS SELECT * FROM _amount_sums_arrow")
+    con.unregister("_amount_sums_arrow")
+
+
+def kahan_sums(keys, values):
+    """The column sums of ``values`` (rows x columns, NumPy) per run of equal ``keys`` (sorted), added in row order
+    as pandas' ``groupby().sum()`` adds floats (Kahan's compensated summation); returns ``(run keys, sums)``.
+
+    Every run advances at once: step k adds the k-th row of each run that has one (the longest runs first).
+
+    >>> import numpy as np
+    >>> keys, sums = kahan_sums(np.array([1, 1, 1, 2]), np.array([[3051.58], [29087.66], [0.0], [0.1]]))
+    >>> keys.tolist(), sums[:, 0].tolist()  # the 0 moves the compensation in: a plain sum gives 32139.239999999998
+    ([1, 2], [32139.24, 0.1])
+    """
+    import numpy as np
+
+    n = len(keys)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if n else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, n])
+    order = np.argsort(-sizes, kind="stable")
+    first, negative_size = starts[order], -sizes[order]
+    total = np.zeros((len(first), values.shape[1]))
+    compensation = np.zeros_like(total)
+    for k in range(int(-negative_size[0]) if n else 0):
+        m = int(np.searchsorted(negative_size, -k, side="left"))  # the runs with more than k rows
+        y = values[first[:m] + k] - compensation[:m]
+        t = total[:m] + y
+        c = (t - total[:m]) - y
+        compensation[:m] = np.where(np.isfinite(c), c, 0.0)  # an infinite value: pandas keeps its sum infinite
+        total[:m] = t
+    sums = np.empty_like(total)
+    sums[order] = total
+    return keys[starts], sums
 
 
 def _periods(con, model: StageModel, as_of_us: int, period: str) -> tuple[list[tuple[int, int]], int]:
@@ -223,11 +294,12 @@ def _local_text(as_of_us: int, timezone: str) -> str:
     return f"{as_of.astimezone(zoneinfo.ZoneInfo(timezone)):%Y-%m-%d %H:%M}"
 
 
-def _group_query(con, model: StageModel, by: str, period: str, as_of_us: int, columns: set[str]) -> str:
-    """The group query for a loaded core (after the UsageError check)."""
+def _group_query(con, model: StageModel, by: str, period: str, as_of_us: int, columns: set[str], kahan=None) -> str:
+    """Make the tables of a loaded core's group scores (after the UsageError check); returns the final query."""
     offsets, last = _periods(con, model, as_of_us, period)
-    pieces = f"({pieces_sql(model, as_of_us, period, offsets, last)})"
-    return group_scores_sql(pieces, by, period, last, "amount" in columns)
+    pieces = f"({pieces_sql(model, as_of_us, period, offsets, last, ordered=False)})"
+    _group_tables(con, pieces, by, "amount" in columns, kahan)
+    return group_scores_sql(by, period, last)
 
 
 def group_scores_to_file(
@@ -257,9 +329,13 @@ def group_scores_to_file(
         if not valid():
             return None  # validation reports the log's problems first
         raise no_group_error(by)
-    query = _spreadsheet_safe(con, f"({_group_query(con, model, by, period, as_of_us, columns)})", fmt)
+    fix_duplicates()  # before the pieces: they count each activity once
+    query = _group_query(con, model, by, period, as_of_us, columns)
+    # the few result rows go through Arrow, as pandas' frame does (write_frame): DuckDB would write a column its
+    # statistics prove free of NULLs as required in Parquet, pandas' columns are all nullable
+    con.register("_result", con.sql(query).to_arrow_table())
+    query = _spreadsheet_safe(con, "_result", fmt)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
-    fix_duplicates()  # before the COPY, as for per-deal scores
     no_close_dates = not con.execute("SELECT count(*) FROM c").fetchall()[0][0]
     try:
         with atomic_path(out) as tmp:
