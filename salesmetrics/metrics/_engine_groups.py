@@ -11,10 +11,10 @@ table ``a`` of :func:`salesmetrics.metrics._engine._count_motions`):
   period from its first piece to the period of as_of.
 
 Group results are plain sums of per-deal pieces, so the pieces may come from any subset of deals that keeps each
-deal's rows together. Amounts are summed as pandas sums them, with Kahan's compensation in the deals' file order
-(``fsum(... ORDER BY code)``), so both paths write the same digits. Times are microseconds since the epoch (UTC);
-calendar periods come from the zone's UTC offsets over the events' span (:func:`~salesmetrics.metrics._engine
-._period_sql`); ``day`` is a close date's local calendar day. The pandas code stays the tests' oracle.
+deal's rows together. Amounts are summed as pandas sums them, to the last bit (:func:`_group_tables`,
+``docs/decisions/0048-group-scores-in-sql.md``). Times are microseconds since the epoch (UTC); calendar periods
+come from the zone's UTC offsets over the events' span (``_engine._period_sql``); ``day`` is a close date's local
+calendar day. The pandas code stays the tests' oracle.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def pieces_sql(
     has an expected close day or none (its latest close-date change). It is in period P's pipeline when open with
     a close day before P's end; each event moving it in or out is one flow. A deal's state after its last event of
     a period holds until its next period with events (or the period of as_of): those periods between get rows
-    with opening and closing only, and only while the deal is open, as in pandas.
+    with opening and closing only, and only while the deal is open, as in pandas. ``ordered=False`` leaves out
+    ``deal_id`` and the order, which the group sums do not need.
     """
     won, lost = _list(model.won), _list(model.lost)
     ranks = " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(model.stages))
@@ -158,11 +159,11 @@ def pieces_sql(
              coalesce(m.motions, 0) AS motions, {flows}
       FROM waterfall w FULL JOIN motions m ON w.code = m.code AND w.p = m.p
     )
-    SELECT code, d.deal_id, period_index::BIGINT AS period_index,
+    SELECT code, {"d.deal_id, " if ordered else ""}period_index::BIGINT AS period_index,
            {", ".join(f"{c}::BIGINT AS {c}" for c in COUNTS[:5])},
            (adds + advances + regressions + losses)::BIGINT AS movements, motions::BIGINT AS motions,
            {", ".join(f"{f}::BIGINT AS {f}" for f in FLOWS)}
-    FROM pieces JOIN (SELECT row, deal_id FROM d) AS d ON d.row = pieces.code
+    FROM pieces {"JOIN (SELECT row, deal_id FROM d) AS d ON d.row = pieces.code" if ordered else ""}
     {"ORDER BY code, period_index" if ordered else ""}
     """
 
