@@ -63,6 +63,7 @@ def pieces_sql(
     offsets: list[tuple[int, int]],
     last_period: int,
     ordered: bool = True,
+    waterfall: str | None = None,
 ) -> str:
     """One row per deal and period over d, s, c and a (motions per ``deal_id, period_index``): columns ``code``
     (the deal's row in d), ``deal_id, period_index``, the counts and the flows of
@@ -75,7 +76,9 @@ def pieces_sql(
     a close day before P's end; each event moving it in or out is one flow. A deal's state after its last event of
     a period holds until its next period with events (or the period of as_of): those periods between get rows
     with opening and closing only, and only while the deal is open, as in pandas. ``ordered=False`` leaves out
-    ``deal_id`` and the order, which the group sums do not need.
+    ``deal_id`` and the order, which the group sums do not need; ``waterfall`` names a table made beforehand
+    with :func:`waterfall_sql` (its rows need no activity, so they can be made while exact duplicate
+    activities are still being looked for).
     """
     won, lost = _list(model.won), _list(model.lost)
     ranks = " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(model.stages))
@@ -84,12 +87,13 @@ def pieces_sql(
     counts = ", ".join(f"coalesce(w.{c}, 0) AS {c}" for c in COUNTS[:5])
     flows = ", ".join(f"coalesce(w.{f}, 0) AS {f}" for f in FLOWS)
     zeros = ", ".join(f"0 AS {c}" for c in (*COUNTS[:5], *FLOWS[1:-1]))
-    return f"""
-    WITH
+    kept = f"""
     kept AS (  -- the deals known at as_of
       SELECT row AS code, deal_id FROM d WHERE created <= {as_of_us}
          OR (created IS NULL AND row IN (SELECT code FROM s WHERE t <= {as_of_us}))
-    ),
+    )"""
+    if waterfall is None:
+        ctes = f"""{kept},
     events AS (  -- rnk: open stages 0..n-1, won n, lost -1; NULL for a close-date change (is_stage 0)
       SELECT code, t, 1 AS is_stage, row AS seq,
              CASE WHEN stage IN {won} THEN {n} WHEN stage IN {lost} THEN -1
@@ -149,7 +153,12 @@ def pieces_sql(
       SELECT code, p, {zeros}, coalesce(s_day < {end}, false)::BIGINT AS opening,
              coalesce(s_day < {end}, false)::BIGINT AS closing
       FROM carried
-    ),
+    )"""
+    else:  # made beforehand (waterfall_sql)
+        ctes = f"{kept},\n    waterfall AS (SELECT * FROM {waterfall})"
+    return f"""
+    WITH
+    {ctes},
     motions AS (
       SELECT kept.code, a.period_index AS p, a.motions FROM a JOIN kept ON a.deal_id = kept.deal_id
       WHERE a.motions > 0
@@ -166,6 +175,15 @@ def pieces_sql(
     FROM pieces {"JOIN (SELECT row, deal_id FROM d) AS d ON d.row = pieces.code" if ordered else ""}
     {"ORDER BY code, period_index" if ordered else ""}
     """
+
+
+def waterfall_sql(
+    model: StageModel, as_of_us: int, period: str, offsets: list[tuple[int, int]], last_period: int
+) -> str:
+    """The rows of :func:`pieces_sql` that stage entries and close-date changes give (``code, p``, movement counts
+    and flows), before the motions join them."""
+    pieces = pieces_sql(model, as_of_us, period, offsets, last_period, ordered=False)
+    return pieces[: pieces.index("    motions AS (")].rstrip().rstrip(",") + "\n    SELECT * FROM waterfall"
 
 
 def group_scores_sql(by: str, period: str, last_period: int) -> str:
@@ -295,11 +313,19 @@ def _local_text(as_of_us: int, timezone: str) -> str:
     return f"{as_of.astimezone(zoneinfo.ZoneInfo(timezone)):%Y-%m-%d %H:%M}"
 
 
-def _group_query(con, model: StageModel, by: str, period: str, as_of_us: int, columns: set[str], kahan=None) -> str:
-    """Make the tables of a loaded core's group scores (after the UsageError check); returns the final query."""
+def _group_query(
+    con, model: StageModel, by: str, period: str, as_of_us: int, columns: set[str], kahan=None, before_motions=None
+) -> str:
+    """Make the tables of a loaded core's group scores (after the UsageError check); returns the final query.
+
+    The waterfall's rows come first: ``before_motions()`` (the wait for exact duplicate activities to be taken off
+    ``a``) runs after them, so they are made while the search runs."""
     offsets, last = _periods(con, model, as_of_us, period)
-    pieces = f"({pieces_sql(model, as_of_us, period, offsets, last, ordered=False)})"
-    _group_tables(con, pieces, by, "amount" in columns, kahan)
+    con.execute(f"CREATE TEMP TABLE _waterfall AS {waterfall_sql(model, as_of_us, period, offsets, last)}")
+    if before_motions is not None:
+        before_motions()
+    pieces = pieces_sql(model, as_of_us, period, offsets, last, ordered=False, waterfall="_waterfall")
+    _group_tables(con, f"({pieces})", by, "amount" in columns, kahan)
     return group_scores_sql(by, period, last)
 
 
@@ -330,8 +356,8 @@ def group_scores_to_file(
         if not valid():
             return None  # validation reports the log's problems first
         raise no_group_error(by)
-    fix_duplicates()  # before the pieces: they count each activity once
-    query = _group_query(con, model, by, period, as_of_us, columns)
+    # exact duplicate activities are taken off before the motions join the pieces (each activity counts once)
+    query = _group_query(con, model, by, period, as_of_us, columns, before_motions=fix_duplicates)
     # the few result rows go through Arrow, as pandas' frame does (write_frame): DuckDB would write a column its
     # statistics prove free of NULLs as required in Parquet, pandas' columns are all nullable
     con.register("_result", con.sql(query).to_arrow_table())
