@@ -17,7 +17,8 @@ from salesmetrics.log import remembered
 from salesmetrics.log.config import load_config
 from salesmetrics.log.core import load
 from salesmetrics.log.sql import connect
-from salesmetrics.metrics._engine import deal_scores_to_file, motions_by_period
+from salesmetrics.metrics._engine import deal_scores_to_file
+from salesmetrics.metrics._engine_groups import group_scores_to_file
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "foreign"
 
@@ -75,10 +76,11 @@ def test_a_remembered_log_answers_another_as_of_and_period(cache, tmp_path):
     model, _ = load_config(folder)
     assert deal_scores_to_file(folder, model, None, tmp_path / "d.csv", "csv") is not None
     assert recalled(folder)
-    with_memory = motions_by_period(folder, model, None, "W")
-    without = motions_by_period(folder, model, None, "W", memory=False)
-    assert with_memory[0] == without[0]
-    pd.testing.assert_frame_equal(with_memory[1], without[1])
+    for by, period in (("owner", "W"), ("team", "Q")):
+        with_memory, without = tmp_path / f"{by}-memory.csv", tmp_path / f"{by}-plain.csv"
+        assert group_scores_to_file(folder, model, by, period, None, with_memory, "csv") is not None
+        assert group_scores_to_file(folder, model, by, period, None, without, "csv", memory=False) is not None
+        assert with_memory.read_bytes() == without.read_bytes()
 
 
 def test_a_changed_file_is_read_again(cache, tmp_path, monkeypatch):

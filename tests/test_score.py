@@ -147,19 +147,29 @@ def test_maven_dataset_scores(shared_datasets, tmp_path):
 
 
 def _group_fast_equals_pandas(folder: Path, log: sm.SalesLog, by: str, period: str, as_of, tmp: Path) -> None:
+    """The DuckDB group scores (written straight to the file) equal pandas' (movement.score_groups, the oracle),
+    written as the command line writes a frame: the same CSV bytes, the same Parquet table."""
+    import pyarrow.parquet as pq
+
     from salesmetrics.log.config import load_config
+    from salesmetrics.metrics._engine import write_frame
+    from salesmetrics.metrics.movement import score_groups
     from salesmetrics.metrics.scoring import _group_scores_fast, as_of_microseconds
 
     model, _ = load_config(folder)
     as_of_us = None if as_of is None else as_of_microseconds(as_of, model.timezone)
-    fast = _group_scores_fast(folder, model, by, period, as_of, as_of_us)
-    assert fast is not None, "the fast path was not taken"
-    expected = score(log, by=by, period=period, as_of=as_of)
-    pd.testing.assert_frame_equal(fast, expected, check_exact=True)
+    expected = score_groups(log, by=by, period=period, as_of=as_of)
+    for fmt in ("parquet", "csv"):
+        fast, slow = tmp / f"g_fast.{fmt}", tmp / f"g_slow.{fmt}"
+        assert _group_scores_fast(folder, model, by, period, as_of, as_of_us, fast, fmt), "the fast path was not taken"
+        write_frame(expected, slow, fmt)
+        if fmt == "csv":
+            assert fast.read_bytes() == slow.read_bytes()
+        else:
+            assert pq.read_schema(fast).equals(pq.read_schema(slow))  # nullability too; metadata is not compared
+            assert pq.read_table(fast).equals(pq.read_table(slow))
+            pd.testing.assert_frame_equal(pd.read_parquet(fast), expected, check_exact=True)
     out = run_score(folder, by=by, period=period, as_of=as_of, out=tmp / "g.csv", overwrite=True, progress=False)
-    from salesmetrics.metrics._engine import write_frame
-
-    write_frame(expected, tmp / "g_slow.csv", "csv")
     assert out.read_bytes() == (tmp / "g_slow.csv").read_bytes()
 
 

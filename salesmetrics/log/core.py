@@ -26,7 +26,6 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from salesmetrics._util.files import not_a_file
 from salesmetrics.log.column_types import (
     Column,
     column_checks,
@@ -37,87 +36,12 @@ from salesmetrics.log.column_types import (
     wall_to_instant_sql,
 )
 from salesmetrics.log.config import StageModel
-from salesmetrics.log.files import sniff_delimiter, table_files, utf8_prefix
+from salesmetrics.log.files import TableFile, find_files, table_file, table_files
 from salesmetrics.log.format import RULES, TABLES
 from salesmetrics.log.remembered import fingerprint, recall, remember
 from salesmetrics.log.sql import ident, in_thread, lit, repeated_rows_check
 
 SPECS = {spec.name: spec for spec in TABLES}
-
-
-@dataclass
-class TableFile:
-    """One table's file and how DuckDB reads it."""
-
-    name: str
-    path: Path
-    source: str  # SQL: read_parquet(...) or read_csv(...)
-    types: dict[str, str]  # column -> DuckDB type, as read
-    text: bool  # CSV: validation trims its text cells
-
-
-def _csv_header(path: Path) -> tuple[str, list[str]] | None:
-    """``(delimiter, column names)`` of a UTF-8 CSV file, as validation reads its first lines; None otherwise."""
-    import csv
-    import io
-
-    prefix = utf8_prefix(path)
-    if prefix is None:
-        return None
-    _, text = prefix
-    delimiter = sniff_delimiter(text)
-    first = next(csv.reader(io.StringIO(text), delimiter=delimiter), None)
-    if not first:
-        return None
-    return delimiter, [cell.strip() for cell in first]
-
-
-def table_file(con, name: str, path: Path) -> TableFile | None:
-    """How DuckDB reads the table file ``path``; None when the engine leaves it to validation."""
-    if path.suffix == ".parquet":
-        names = [r[0] for r in con.execute(f"SELECT name FROM parquet_schema({lit(path)})").fetchall()[1:]]
-        if len(set(names)) < len(names):
-            return None  # a repeated column name (DuckDB would rename one): validation reports it
-        source = f"read_parquet({lit(path)}, file_row_number = true)"
-        text = False
-    elif path.suffix == ".csv":
-        header = _csv_header(path)
-        if header is None:
-            return None
-        delimiter, names = header
-        if len(set(names)) < len(names) or "" in names:
-            return None  # repeated or empty column names: validation reports them
-        columns = ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names)
-        source = (
-            f"read_csv({lit(path)}, delim = {lit(delimiter)}, header = true, quote = '\"', escape = '\"', "
-            f"auto_detect = false, columns = {{{columns}}}, strict_mode = true, null_padding = false)"
-        )
-        text = True
-    else:
-        return None
-    described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    types = {row[0]: row[1] for row in described}
-    if len(types) < len(described):
-        return None  # a repeated column name: validation reports it
-    return TableFile(name, path, source, types, text)
-
-
-def find_files(folder: Path) -> dict[str, Path] | None:
-    """The file of each table of a log folder; None when a required table is missing, a table has two files, or
-    one is not a plain file (validation explains each)."""
-    files = {}
-    for spec in TABLES:
-        found = table_files(folder, spec.name)
-        if len(found) > 1:
-            return None
-        if not found:
-            if spec.required_table:
-                return None
-            continue
-        if not_a_file(found[0]) is not None:  # a FIFO would block DuckDB
-            return None
-        files[spec.name] = found[0]
-    return files
 
 
 def _quotas_fine(folder: Path) -> bool:

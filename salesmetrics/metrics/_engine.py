@@ -1,12 +1,12 @@
 """The DuckDB engine of ``salesmetrics score``: per-deal scores and per-period motions over the relational core.
 
 :func:`salesmetrics.log.core.load` puts the log's tables in DuckDB, typed and checked as validation would, from CSV
-or Parquet. Per deal, one query writes the scores (:func:`deal_scores_to_file`); per owner or team, DuckDB counts
-the activities per deal and period (:func:`motions_by_period`) and the pandas code does the rest from per-deal
-pieces. Exact duplicate activities, which validation drops, are found by sorting row hashes with NumPy beside the
-main work; when there are some, each deal's (and period's) extra copies are counted and taken off. When the core
-cannot vouch for the log, the functions return ``None`` and the caller falls back to
-:func:`salesmetrics.read_log` and the pandas path, which reports each problem with file, row and column.
+or Parquet. Per deal, one query writes the scores (:func:`deal_scores_to_file`); per owner or team, the activities
+are counted per deal and period here and :mod:`salesmetrics.metrics._engine_groups` does the rest, in SQL too.
+Exact duplicate activities, which validation drops, are found by sorting row hashes with NumPy beside the main work;
+when there are some, each deal's (and period's) extra copies are counted and taken off. When the core cannot vouch
+for the log, the functions return ``None`` and the caller falls back to :func:`salesmetrics.read_log` and the
+pandas path, which reports each problem with file, row and column.
 
 The SQL mirrors :func:`salesmetrics.log.prepare.stage_entries` and :func:`salesmetrics.metrics.movement.deal_scores`;
 tests hold the paths to identical numbers.
@@ -24,12 +24,14 @@ from salesmetrics.log.core import find_duplicate_activities, load, load_log
 from salesmetrics.log.sql import connect, in_thread, lit
 from salesmetrics.log.sql import values_list as _list
 
-__all__ = ["deal_scores_frame", "deal_scores_to_file", "motions_by_period", "write_frame"]
+__all__ = ["deal_scores_frame", "deal_scores_to_file", "write_frame"]
 
 _lit = lit
 
 
-def _load_and_check(con, folder: Path, model: StageModel, as_of_us: int | None, period: str | None, memory: bool):
+def _load_and_check(
+    con, folder: Path, model: StageModel, as_of_us: int | None, period: str | None, memory: bool = False
+):
     """Load the log (:func:`salesmetrics.log.core.load`) and count motions per deal (and period) into table ``a``.
 
     Returns ``(as_of_us, valid, fix_duplicates, core)``: ``valid()`` waits for the checks still running and tells
@@ -161,31 +163,6 @@ def deal_scores_frame(log, as_of_us: int) -> object:
     as_of_us, _, _ = _count_motions(con, core, log.model, as_of_us, None)
     # through Arrow, so that text columns stay text even when no deal is left (DuckDB's .df() gives objects then)
     return con.sql(deal_scores_sql(log.model, as_of_us)).to_arrow_table().to_pandas()
-
-
-def motions_by_period(
-    folder: Path, model: StageModel, as_of_us: int | None, period: str, threads: int | None = None, memory: bool = True
-) -> tuple[int, object] | None:
-    """Motions per deal and period (W, M or Q) of a log folder, counted by DuckDB, with the engine's checks.
-
-    Returns ``(as_of_us, motions, frames)`` with ``motions`` a pandas frame ``deal_id, period_index, motions`` (only
-    the pairs with at least one activity up to as_of, exact duplicate activities counted once) and ``frames`` the
-    other tables as validation makes them (:meth:`~salesmetrics.log.core.Core.frames`), or None when the engine
-    cannot vouch for the log (the caller then validates in full).
-    """
-    con = connect(threads)
-    checked = _load_and_check(con, Path(folder), model, as_of_us, period, memory)
-    if checked is None:
-        return None
-    as_of_us, valid, fix_duplicates, core = checked
-    if not valid():
-        return None
-    fix_duplicates()
-    core.keep()
-    motions = con.execute(
-        "SELECT deal_id, period_index, motions FROM a WHERE motions > 0 ORDER BY deal_id, period_index"
-    ).df()
-    return as_of_us, motions, core.frames()
 
 
 def deal_scores_sql(model: StageModel, as_of_us: int) -> str:

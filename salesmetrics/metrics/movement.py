@@ -22,6 +22,7 @@ from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
 
 DEAL_COLUMNS = (
     "deal_id",
@@ -534,28 +535,13 @@ def score_groups(log: SalesLog, as_of=None, *, by: str = "owner", period: str = 
         raise UsageError(f"by {by!r} is not allowed for group scores; use 'owner' or 'team'.")
     check_period(period)
     if by not in log.deals.columns or not log.deals[by].notna().any():
-        raise UsageError(
-            f"No deal in this log has a {by} (deals column '{by}' is missing or empty), so there is nothing to "
-            f"group by; score by owner instead, or give the deals a {by} (an adapter's team option, or a "
-            f"'{by}' column in deals)."
-        )
+        raise no_group_error(by)
     if not len(log.close_date_changes):
-        warnings.warn(
-            "The log has no close-date changes, so no deal has an expected close date and the pipeline "
-            "waterfall columns (opening, created, won, lost, pushed_out, pulled_in, reopened, closing) count "
-            "nothing; the movement and motion columns are unaffected.",
-            DataNote,
-            stacklevel=3,  # the caller of score_groups, past the as_of_after_log wrapper
-        )
+        note_no_close_date_changes(stacklevel=3)  # the caller of score_groups, past the as_of_after_log wrapper
     as_of = resolve_as_of(log, as_of)
     pieces = deal_period_pieces(log, as_of, period, motions=motions)
     last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
     scores = group_scores(pieces, log.deals, by, period, last_period)
     if scores.empty:
-        warnings.warn(
-            f"No dated event of the log falls at or before as_of ({as_of:%Y-%m-%d %H:%M}), so there is no "
-            "period to score and the result is empty.",
-            DataNote,
-            stacklevel=3,  # the caller of score_groups, past the as_of_after_log wrapper
-        )
+        note_empty(f"{as_of:%Y-%m-%d %H:%M}", stacklevel=3)
     return scores

@@ -2,8 +2,9 @@
 
 Definitions: ``docs/metrics.md``. Per deal, every log goes through the engine's one DuckDB query
 (:mod:`salesmetrics.metrics._engine`): a log folder straight from its files (:mod:`salesmetrics.log.core`), an
-in-memory log through Arrow. Group scores count activities in DuckDB and compute the rest from per-deal pieces in
-pandas. Heavy libraries are imported inside the functions, so the command line starts fast.
+in-memory log through Arrow. Group scores too: per-deal-and-period pieces summed per owner or team
+(:mod:`salesmetrics.metrics._engine_groups`). Heavy libraries are imported inside the functions, so the command
+line starts fast.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING
 from salesmetrics._util.atomic import writing
 from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import OutputError, UsageError
-from salesmetrics.metrics._engine import deal_scores_frame, deal_scores_to_file, motions_by_period, write_frame
+from salesmetrics.metrics._engine import deal_scores_frame, deal_scores_to_file, write_frame
+from salesmetrics.metrics._engine_groups import group_scores_frame, group_scores_to_file
+from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -69,7 +72,15 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
             # stacklevel 4: the caller of score, past the as_of_after_log wrapper
             movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
         return scores
-    return movement.score_groups(log, by=by, period=period or "M", as_of=as_of)
+    # per owner or team, the engine's queries too (pandas' movement.score_groups is their test oracle)
+    if by not in log.deals.columns or not log.deals[by].notna().any():
+        raise no_group_error(by)
+    if not len(log.close_date_changes):
+        note_no_close_date_changes(stacklevel=3)  # the caller of score, past the as_of_after_log wrapper
+    scores = group_scores_frame(log, by, period or "M", as_of.value // 1000)
+    if scores.empty:
+        note_empty(f"{as_of:%Y-%m-%d %H:%M}", stacklevel=3)
+    return scores
 
 
 def as_of_microseconds(as_of, timezone: str) -> int | None:
@@ -99,11 +110,7 @@ def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_
         with writing(out):
             done = _fast(deal_scores_to_file, log_path, model, as_of_us, out, fmt)
         return done is not None
-    result = _group_scores_fast(log_path, model, by, period, as_of, as_of_us)
-    if result is None:
-        return False
-    write_scores(result, out, fmt)
-    return True
+    return _group_scores_fast(log_path, model, by, period, as_of, as_of_us, out, fmt)
 
 
 def write_scores(result, out: Path, fmt: str) -> None:
@@ -126,28 +133,18 @@ def _fast(function, *args):
         return None
 
 
-def _group_scores_fast(log_path: Path, model, by: str, period: str, as_of, as_of_us: int | None):
-    """Group scores of a log folder without loading its activities into pandas; None when not possible.
+def _group_scores_fast(
+    log_path: Path, model, by: str, period: str, as_of, as_of_us: int | None, out: Path, fmt: str
+) -> bool:
+    """Score a log folder per owner or team and period in DuckDB and write ``out``; False when not possible.
 
-    DuckDB loads and checks the log as validation would (:mod:`salesmetrics.log.core`) and counts the activities
-    per deal and period; the other tables come from DuckDB as validation's frames, and the scores from the same
-    per-deal pieces as the pandas path (:func:`salesmetrics.metrics.movement.score_groups` with the motions given).
+    DuckDB loads and checks the log as validation would (:mod:`salesmetrics.log.core`), builds the per-deal and
+    period pieces and sums them per group (:mod:`salesmetrics.metrics._engine_groups`); the pandas path
+    (:func:`salesmetrics.metrics.movement.score_groups`) is its test oracle. False (nothing written) when the
+    engine cannot vouch for the log, or ``as_of`` is not text (the pandas path reads it).
     """
-    counted = _fast(motions_by_period, log_path, model, as_of_us, period)
-    if counted is None:
-        return None
-    latest_us, motions, frames = counted
-    import pandas as pd
-
-    from salesmetrics.log.prepare import resolve_as_of
-    from salesmetrics.log.saleslog import log_from_tables
-    from salesmetrics.metrics import movement
-
-    log = log_from_tables(model, frames, str(log_path))
-    if as_of is None:
-        stamp = pd.Timestamp(latest_us, unit="us", tz="UTC").tz_convert(model.timezone)
-    else:
-        stamp = resolve_as_of(log, as_of)
-        if stamp.value // 1000 != latest_us:  # DuckDB counted up to another moment: let the pandas path decide
-            return None
-    return movement.score_groups(log, by=by, period=period, as_of=stamp, motions=motions)
+    if as_of is not None and as_of_us is None:
+        return False
+    with writing(out):
+        done = _fast(group_scores_to_file, log_path, model, by, period, as_of_us, out, fmt, None, 3)
+    return done is not None
