@@ -14,7 +14,7 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> tuple[Callable, Ca
 
     Examples
     --------
-    >>> getattr_, dir_, all_ = lazy_exports("salesmetrics.log", {"read_log": "saleslog"})
+    >>> getattr_, dir_, all_ = lazy_exports("salesmetrics.log", {"read_log": "reading"})
     >>> getattr_("read_log").__name__, all_
     ('read_log', ['read_log'])
     """
