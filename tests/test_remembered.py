@@ -49,7 +49,7 @@ def scored(folder: Path, out: Path, **options) -> pd.DataFrame:
 def recalled(folder: Path) -> bool:
     model, _ = load_config(folder)
     core = load(connect(), folder, model, memory=True)
-    return core is not None and core.recalled_duplicates is not None
+    return core is not None and core.recalled
 
 
 @pytest.mark.parametrize(

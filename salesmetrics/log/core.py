@@ -66,8 +66,7 @@ class Core:
     activity_text: bool = False  # the activities came from CSV (their text is compared trimmed)
     deduplicated: bool = False  # exact duplicate activities were dropped already (a validated in-memory log)
     order: dict[str, list[str]] = field(default_factory=dict)  # each table file's columns in file order
-    # a remembered validation (log/remembered.py): the number of duplicate activities it found, else None
-    recalled_duplicates: int | None = None
+    recalled: bool = False  # from a remembered validation (log/remembered.py): nothing left to check
     # what :meth:`keep` needs: the folder, its table files, their fingerprint, the activities read from the file
     memory: tuple | None = None
     duplicates: object = None  # the running duplicate search (find_duplicate_activities), once started
@@ -155,7 +154,7 @@ class Core:
     def keep(self) -> bool:
         """Remember this core for the next command on the same files (:mod:`salesmetrics.log.remembered`), once
         it is :meth:`valid` and its duplicate activities were searched; False when nothing was kept."""
-        if self.memory is None or self.recalled_duplicates is not None:
+        if self.memory is None or self.recalled:
             return False
         import duckdb
 
@@ -336,7 +335,8 @@ def _recalled(con, model: StageModel, meta: dict) -> Core:
         meta["has_activities"],
         activity_text=meta["activity_text"],
         order=meta["order"],
-        recalled_duplicates=meta["duplicates"],
+        recalled=True,
+        duplicates=lambda: meta["duplicates"],  # table _duplicate_activities is there already
     )
 
 
@@ -356,9 +356,9 @@ def load(con, folder: Path, model: StageModel, memory: bool | str = False) -> Co
     if paths is None:
         return None
     print_ = fingerprint(folder, paths, model) if memory else None
-    recalled = recall(con, print_) if memory != "keep" else None
-    if recalled is not None:
-        return _recalled(con, model, recalled.meta)
+    meta = recall(con, print_) if memory != "keep" else None
+    if meta is not None:
+        return _recalled(con, model, meta)
     if not _quotas_fine(folder):
         return None
     files, typed = {}, {}
@@ -501,9 +501,7 @@ def find_duplicate_activities(core: Core):
     a thread beside the caller's work; only the rows whose pair repeats are then compared on every column, as
     validation compares them (:func:`~salesmetrics.log.column_types.compare_sql`), the first copy kept.
     """
-    if core.recalled_duplicates is not None:  # remembered: table _duplicate_activities is there already
-        return lambda: core.recalled_duplicates
-    if core.duplicates is not None:  # started by load
+    if core.duplicates is not None:  # started by load, or remembered
         return core.duplicates
     con = core.con
     repeated = repeated_rows_check(con, "activities", ["deal_id", "t"])

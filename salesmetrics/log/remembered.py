@@ -100,16 +100,10 @@ def _describes_log(path: Path) -> bool:
     return path.is_file() and (name.startswith("salesmetrics.") or name.startswith("quotas."))
 
 
-@dataclass
-class Recalled:
-    """A remembered validation attached to a connection as schema ``remembered``."""
-
-    meta: dict
-
-
-def recall(con, print_: Fingerprint | None) -> Recalled | None:
-    """Attach the remembered validation of ``print_`` to ``con`` (schema ``remembered``); None when there is none
-    (or it cannot be read: then it is removed)."""
+def recall(con, print_: Fingerprint | None) -> dict | None:
+    """Attach the remembered validation of ``print_`` to ``con`` (schema ``remembered``) and give what was kept
+    beside its tables (see :meth:`~salesmetrics.log.core.Core.keep`); None when there is none (or it cannot be
+    read: then it is removed)."""
     folder = cache_folder()
     if folder is None or print_ is None:
         return None
@@ -132,7 +126,7 @@ def recall(con, print_: Fingerprint | None) -> Recalled | None:
         return None
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: kept longest
-    return Recalled(meta)
+    return meta
 
 
 def remember(con, print_: Fingerprint, folder: Path, paths: dict[str, Path], meta: dict) -> bool:

@@ -82,7 +82,7 @@ def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: s
             if latest_activity is not None and latest_activity > as_of_us:
                 counted = f"count(*) FILTER (WHERE t <= {as_of_us})"
             con.execute(f"CREATE TABLE a AS SELECT deal_id{group}, {counted} AS motions FROM activities GROUP BY {by}")
-        if core.recalled_duplicates is None:  # a remembered validation checked this already
+        if not core.recalled:  # a remembered validation checked this already
             unknown = "SELECT count(*) FROM a WHERE deal_id NOT IN (SELECT deal_id FROM d)"  # per deal, not per row
             core.waits.append(in_thread(con, lambda cursor: cursor.execute(unknown).fetchall()[0][0] == 0))
 
