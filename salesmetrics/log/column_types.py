@@ -82,9 +82,13 @@ def _time_column(name: str, kind: str, text: bool, big: bool) -> Column | None:
         return None  # numbers (spreadsheet serial days) and the rest: validation's parser decides
     s = c if big else strip_sql(c) if text else f"(CASE WHEN {blank_sql(c)} THEN NULL ELSE trim({c}) END)"
     # ISO 8601 (what DuckDB casts): with an offset (Z, +01:00, +0100) an instant, else a wall-clock time
-    aware = (  # Z, +01:00, +0100 or +01 (DuckDB writes the last)
-        f"(length({s}) > 10 AND ({s}[-1] = 'Z' OR {s}[-6] IN ('+', '-') OR {s}[-5] IN ('+', '-') "
-        f"OR {s}[-3] IN ('+', '-')))"
+    # Z, +01:00, +0100 or +01 (DuckDB writes the last). A CASE, whose branches DuckDB evaluates only on the rows
+    # that reach them: a 'Z' costs a byte test, where indexing characters from the end decodes the whole text
+    # (0.15 against 0.67 CPU seconds on 10M times). strlen counts bytes: a text with other than ASCII characters
+    # is no ISO time whatever it is flagged.
+    aware = (
+        f"(CASE WHEN strlen({s}) <= 10 THEN false WHEN ends_with({s}, 'Z') THEN true "
+        f"ELSE {s}[-6] IN ('+', '-') OR {s}[-5] IN ('+', '-') OR {s}[-3] IN ('+', '-') END)"
     )
     value = (
         f"CASE WHEN {aware} THEN epoch_us(TRY_CAST({s} AS TIMESTAMPTZ)) ELSE epoch_us(TRY_CAST({s} AS TIMESTAMP)) END"

@@ -305,9 +305,12 @@ def _dedup_and_type(con, name: str, raw: str, present: set[str], model: StageMod
     ]
     if name == "close_date_changes":
         values.append(("close_date", "close"))
-    keys = ", ".join(v for v, a in values if a != "close")
+    # the first row of each group of equal rows: a hash aggregate (a window partitioned by every column sorted
+    # them: 0.9 CPU seconds for 450k stage changes against 0.1); GROUP BY holds missing values equal, as pandas does
+    keys = ", ".join(ident(a) for _, a in values if a != "close")
+    first = ", arg_min(close, row) AS close" if name == "close_date_changes" else ""
     select = ", ".join(f"{v} AS {ident(a)}" for v, a in values)
-    inner = f"SELECT row, {select} FROM {raw} QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY row) = 1"
+    inner = f"SELECT min(row) AS row, {keys}{first} FROM (SELECT row, {select} FROM {raw}) GROUP BY {keys}"
     if name == "deals":
         con.execute(f"CREATE TABLE deals AS {inner} ORDER BY row")
         return
