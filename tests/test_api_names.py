@@ -249,8 +249,24 @@ def test_score_and_score_groups_old_order(tiny):
     new = score(tiny, AS_OF, by="owner", period="W")
     pd.testing.assert_frame_equal(new, _old(lambda: score(tiny, "owner", "W", AS_OF), "by position"))
     pd.testing.assert_frame_equal(score(tiny, AS_OF), _old(lambda: score(tiny, "deal", "M", AS_OF), "by position"))
-    groups = score_groups(tiny, AS_OF, by="team", period="M")
-    pd.testing.assert_frame_equal(groups, _old(lambda: score_groups(tiny, "team", "M", AS_OF), "by position"))
+
+
+def test_deal_scores_and_score_groups_are_old_names_of_score(tiny):
+    """One name per concept (decision 0061): the old names warn, name score and 0.4.0, and give score's frames."""
+    from salesmetrics.metrics import deal_scores
+
+    pd.testing.assert_frame_equal(_old(lambda: deal_scores(tiny, AS_OF), "deal_scores"), score(tiny, AS_OF))
+    groups = _old(lambda: score_groups(tiny, AS_OF, by="team", period="M"), "score_groups")
+    pd.testing.assert_frame_equal(groups, score(tiny, AS_OF, by="team", period="M"))
+    with pytest.warns(DeprecationWarning) as caught:
+        pd.testing.assert_frame_equal(score_groups(tiny, "team", "M", AS_OF), groups)
+    said = [str(w.message) for w in caught]
+    assert any("by position" in m for m in said) and any("score_groups" in m and "0.4.0" in m for m in said)
+    with pytest.raises(UsageError, match="by 'deal'"), pytest.warns(DeprecationWarning):
+        score_groups(tiny, AS_OF, by="deal")
+    with pytest.warns(DeprecationWarning, match="score_groups") as caught:
+        score_groups(tiny, AS_OF, by="team")
+    assert caught[0].filename == __file__  # the warning names the caller's line
 
 
 def test_close_likelihood_study_old_order(tiny):

@@ -6,6 +6,7 @@ import warnings
 from datetime import datetime, timedelta
 
 import duckdb
+import oracle_movement as movement
 import pandas as pd
 import pytest
 from builders import PIPELINE_MODEL, pipeline_frames
@@ -16,7 +17,6 @@ import salesmetrics as sm
 from salesmetrics.log.column_types import rule_failures_sql, wall_to_instant_sql
 from salesmetrics.log.prepare import resolve_as_of
 from salesmetrics.log.schemas import RULES
-from salesmetrics.metrics import movement
 from salesmetrics.metrics._engine import deal_scores_frame
 
 EPOCH = datetime(1970, 1, 1)

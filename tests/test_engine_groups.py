@@ -1,7 +1,7 @@
 """Group scores in DuckDB (``score --by owner|team``, metrics/_engine_groups.py) against the pandas oracle (issue 16).
 
-The oracle is :func:`salesmetrics.metrics.movement.score_groups` (and :func:`~salesmetrics.metrics.movement
-.deal_period_pieces` for the per-deal-and-period pieces), written as the command line writes a frame
+The oracle is ``score_groups`` of ``tests/oracle_movement.py`` (and its ``deal_period_pieces`` for the
+per-deal-and-period pieces), written as the command line writes a frame
 (``write_frame``). The engine writes its query's rows itself; both files must be identical: the same CSV bytes, the
 same Parquet schema (nullability included) and values, the same warnings.
 """
@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import oracle_movement as movement
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -25,7 +26,7 @@ import salesmetrics as sm
 from salesmetrics.cli.main import main
 from salesmetrics.log.config import load_config
 from salesmetrics.log.sql import connect
-from salesmetrics.metrics import _engine, _engine_groups, movement
+from salesmetrics.metrics import _engine, _engine_groups
 from salesmetrics.metrics._engine import write_frame
 from salesmetrics.metrics.scoring import as_of_microseconds, score, write_scores_fast
 

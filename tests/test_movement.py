@@ -8,23 +8,24 @@ import pytest
 from builders import PIPELINE_MODEL, T0, pipeline_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracle_movement import DEAL_COLUMNS, _motions, deal_period_pieces, deal_scores, score_groups
 
 import salesmetrics as sm
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.prepare import resolve_as_of, truncate
-from salesmetrics.metrics.movement import (
-    DEAL_COLUMNS,
-    _motions,
-    deal_period_pieces,
-    deal_scores,
-    local_us,
-    period_index,
-    period_labels,
-    score_groups,
-)
+from salesmetrics.metrics.movement import local_us, period_index, period_labels
+from salesmetrics.metrics.scoring import score
+
+# the hand-computed cases hold for the engine (score) and for its pandas oracle alike
+SCORERS = {
+    "engine": (lambda log, as_of=None: score(log, as_of), lambda log, as_of=None, **kw: score(log, as_of, **kw)),
+    "oracle": (deal_scores, score_groups),
+}
 
 
-def test_deal_scores_by_hand(tiny_log_dir):
+@pytest.mark.parametrize("scorer", SCORERS)
+def test_deal_scores_by_hand(tiny_log_dir, scorer):
+    deal_scores = SCORERS[scorer][0]
     s = deal_scores(sm.read_log(tiny_log_dir)).set_index("deal_id")
     assert list(s.reset_index().columns) == list(DEAL_COLUMNS)
     d1, d2, d3 = s.loc["D1"], s.loc["D2"], s.loc["D3"]
@@ -46,14 +47,18 @@ def test_deal_scores_by_hand(tiny_log_dir):
     assert (d3.close_date_pushes, d3.days_pushed, d3.close_date_pulls) == (0, 0, 0)
 
 
-def test_as_of_excludes_later_events_and_deals(tiny_log_dir):
+@pytest.mark.parametrize("scorer", SCORERS)
+def test_as_of_excludes_later_events_and_deals(tiny_log_dir, scorer):
+    deal_scores = SCORERS[scorer][0]
     s = deal_scores(sm.read_log(tiny_log_dir), as_of="2024-01-12").set_index("deal_id")
     assert list(s.index) == ["D1", "D2"]  # D3 was created on 1 February
     assert (s.loc["D1", "movements"], s.loc["D1", "current_stage"], s.loc["D1", "motions"]) == (2, "Qualified", 2)
     assert np.isnan(sm.read_log(tiny_log_dir).deals["amount"].iloc[2])
 
 
-def test_no_movement_gives_nan(tmp_path):
+@pytest.mark.parametrize("scorer", SCORERS)
+def test_no_movement_gives_nan(tmp_path, scorer):
+    deal_scores = SCORERS[scorer][0]
     model = StageModel(stages=("Lead", "Demo"), won=("Won",), lost=("Lost",))
     deals = pd.DataFrame({"deal_id": ["A", "B"], "owner": ["x", "y"], "created_at": ["2024-01-01", None]})
     changes = pd.DataFrame({"deal_id": ["A"], "changed_at": ["2024-01-02"], "stage": ["Lead"]})
@@ -66,7 +71,9 @@ def test_no_movement_gives_nan(tmp_path):
     assert s["age_days"].iloc[0] == pytest.approx(2 + 1 - 1e-6 / 86400, rel=1e-9)
 
 
-def test_groups_by_hand(tiny_log_dir):
+@pytest.mark.parametrize("scorer", SCORERS)
+def test_groups_by_hand(tiny_log_dir, scorer):
+    score_groups = SCORERS[scorer][1]
     g = score_groups(sm.read_log(tiny_log_dir), by="owner", period="M").set_index(["owner", "period"])
     assert list(g.index) == [("ann", "2024-01"), ("ann", "2024-02"), ("bob", "2024-01"), ("bob", "2024-02")]
     jan, feb = g.loc[("ann", "2024-01")], g.loc[("ann", "2024-02")]

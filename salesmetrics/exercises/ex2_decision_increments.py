@@ -32,7 +32,7 @@ from salesmetrics.exercises.question import Mistake
 from salesmetrics.exercises.variants import memo
 from salesmetrics.log.prepare import stage_entries
 from salesmetrics.metrics.decisions import decision_increments
-from salesmetrics.metrics.movement import deal_scores
+from salesmetrics.metrics.scoring import score
 
 ID = "02-decision-increments"
 TITLE = "Decision increments"
@@ -115,7 +115,7 @@ def owner_table(log) -> pd.DataFrame:
 
 
 def _deal_scores(log) -> pd.DataFrame:
-    return memo(log, "ex2.deal_scores", lambda: deal_scores(log))
+    return memo(log, "ex2.deal_scores", lambda: score(log))
 
 
 def overall_rate_answer(log) -> str:

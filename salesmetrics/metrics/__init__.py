@@ -23,8 +23,8 @@ from salesmetrics._util.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
-        "deal_scores": "movement",
-        "score_groups": "movement",
+        "deal_scores": "scoring",
+        "score_groups": "scoring",
         "score": "scoring",
         "decision_increments": "decisions",
         "DecisionIncrements": "decisions",

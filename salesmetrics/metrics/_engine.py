@@ -8,8 +8,8 @@ when there are some, each deal's (and period's) extra copies are counted and tak
 for the log, the functions return ``None`` and the caller falls back to :func:`salesmetrics.read_log` and the
 pandas path, which reports each problem with file, row and column.
 
-The SQL mirrors :func:`salesmetrics.log.prepare.stage_entries` and :func:`salesmetrics.metrics.movement.deal_scores`;
-tests hold the paths to identical numbers.
+The SQL mirrors :func:`salesmetrics.log.prepare.stage_entries` and ``deal_scores`` of the pandas oracle
+(``tests/oracle_movement.py``); tests hold the paths to identical numbers.
 """
 
 from __future__ import annotations

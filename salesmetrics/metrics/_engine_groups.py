@@ -4,10 +4,10 @@ Two queries over the relational core's tables (:mod:`salesmetrics.log.core`; vie
 table ``a`` of :func:`salesmetrics.metrics._engine._count_motions`):
 
 - :func:`pieces_sql`, one row per deal and period, mirrors
-  :func:`salesmetrics.metrics.movement.deal_period_pieces`: movement counts, motions and the pipeline waterfall's
-  flows (``docs/decisions/0007-waterfall.md``), the same rows and numbers;
+  ``deal_period_pieces`` of the pandas oracle (``tests/oracle_movement.py``): movement counts, motions and the
+  pipeline waterfall's flows (``docs/decisions/0007-waterfall.md``), the same rows and numbers;
 - :func:`group_scores_sql` sums those pieces per owner or team and period as
-  :func:`salesmetrics.metrics.movement.group_scores` does: counts, rates and amounts, every group given every
+  the oracle's ``group_scores`` does: counts, rates and amounts, every group given every
   period from its first piece to the period of as_of.
 
 Group results are plain sums of per-deal pieces, so the pieces may come from any subset of deals that keeps each
@@ -67,7 +67,7 @@ def pieces_sql(
 ) -> str:
     """One row per deal and period over d, s, c and a (motions per ``deal_id, period_index``): columns ``code``
     (the deal's row in d), ``deal_id, period_index``, the counts and the flows of
-    :func:`~salesmetrics.metrics.movement.deal_period_pieces`, in its row order.
+    the oracle's ``deal_period_pieces``, in its row order.
 
     Stage entries are classified as in :func:`~salesmetrics.metrics._engine.deal_scores_sql`. Each deal's stage
     entries and close-date changes form one stream, in time order with a close-date change before a stage entry
@@ -187,7 +187,7 @@ def waterfall_sql(
 
 
 def group_scores_sql(by: str, period: str, last_period: int) -> str:
-    """The scores per ``by`` (owner or team) and period, as :func:`~salesmetrics.metrics.movement.group_scores`
+    """The scores per ``by`` (owner or team) and period, as the oracle's ``group_scores``
     computes them, over the tables :func:`_group_tables` makes: ``_pieces`` (:func:`pieces_sql`'s rows with
     their deal's group number ``gid`` and ``amount``), ``_groups`` (gid, grp) and ``_amount_sums``."""
     filled = [f"coalesce(g.{c}, 0)::BIGINT AS {c}" for c in COUNTS]

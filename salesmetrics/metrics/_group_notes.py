@@ -1,7 +1,7 @@
 """What group scores say besides their numbers: the UsageError when no deal has the group, and the DataNotes for a
 log without close-date changes and for an empty result.
 
-One text for both paths, the pandas one (:func:`salesmetrics.metrics.movement.score_groups`) and DuckDB's
+One text for both paths, the pandas oracle's (``tests/oracle_movement.py``) and DuckDB's
 (:mod:`salesmetrics.metrics._engine_groups`); pandas-free, so the command line does not load pandas for them.
 """
 

@@ -7,7 +7,7 @@ and bridge"); the choices: ``docs/decisions/0038-waterfall-bridge.md``.
 
 - ``pipeline="due"`` is the pipeline of ``docs/decisions/0007-waterfall.md``: the open deals expected to close
   by the end of the period. With ``classify="flows"`` its counts and amounts are those of
-  :func:`salesmetrics.metrics.movement.score_groups` (a test holds it to that).
+  ``score(by=...)`` (a test holds it to that).
 - ``pipeline="all"`` is every open deal whatever its close date, so a period opens where the last one closed.
 - ``classify="flows"`` keeps every flow of a deal in a period; ``"exclusive"`` gives each deal at most one
   bucket per period, by :data:`PRECEDENCE`, carrying the deal's whole change.

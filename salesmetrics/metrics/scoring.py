@@ -64,7 +64,7 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
         raise UsageError(f"score() got unknown parameters: {', '.join(sorted(params))}.")
     check_by_period(by, period)
     as_of = resolve_as_of(log, as_of)  # once: everything below gets the moment itself
-    if by == "deal":  # the engine's query over the log's frames (pandas' movement.deal_scores is its test oracle)
+    if by == "deal":  # the engine's query over the log's frames (its pandas oracle: tests/oracle_movement.py)
         scores = deal_scores_frame(log, as_of.value // 1000)
         deals = log.deals
         if len(scores) < len(deals):  # rare: only then are the reasons counted
@@ -72,7 +72,7 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
             # stacklevel 4: the caller of score, past the as_of_after_log wrapper
             movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
         return scores
-    # per owner or team, the engine's queries too (pandas' movement.score_groups is their test oracle)
+    # per owner or team, the engine's queries too (their pandas oracle: tests/oracle_movement.py)
     if by not in log.deals.columns or not log.deals[by].notna().any():
         raise no_group_error(by)
     if not len(log.close_date_changes):
@@ -81,6 +81,31 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
     if scores.empty:
         note_empty(f"{as_of:%Y-%m-%d %H:%M}", stacklevel=3)
     return scores
+
+
+def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
+    """Deprecated: ``score(log, as_of)``, the one name of per-deal scores (decision 0061); goes in 0.4.0."""
+    _warn_old_name("deal_scores(log, as_of)", "score(log, as_of)", depth=1)
+    return score(log, as_of)
+
+
+@as_of_after_log("by", "period", "as_of", not_as_of=("owner", "team"))
+def score_groups(log: SalesLog, as_of=None, *, by: str = "owner", period: str = "M") -> pd.DataFrame:
+    """Deprecated: ``score(log, as_of, by=..., period=...)``, the one name of group scores (decision 0061); goes in
+    0.4.0."""
+    old, new = "score_groups(log, as_of, by=..., period=...)", "score(log, as_of, by=..., period=...)"
+    _warn_old_name(old, new, depth=2)  # past the as_of_after_log wrapper
+    if by not in ("owner", "team"):
+        raise UsageError(f"by {by!r} is not allowed; use owner or team (score(log) scores each deal).")
+    return score(log, as_of, by=by, period=period)
+
+
+def _warn_old_name(old: str, new: str, depth: int) -> None:
+    """A DeprecationWarning naming the caller's line, ``depth`` frames above the deprecated function."""
+    import warnings
+
+    message = f"{old} is now {new}; the old name stops working in 0.4.0."
+    warnings.warn(message, DeprecationWarning, stacklevel=2 + depth)
 
 
 def as_of_microseconds(as_of, timezone: str) -> int | None:
@@ -140,7 +165,7 @@ def _group_scores_fast(
 
     DuckDB loads and checks the log as validation would (:mod:`salesmetrics.log.core`), builds the per-deal and
     period pieces and sums them per group (:mod:`salesmetrics.metrics._engine_groups`); the pandas path
-    (:func:`salesmetrics.metrics.movement.score_groups`) is its test oracle. False (nothing written) when the
+    (``score_groups`` of ``tests/oracle_movement.py``) is its test oracle. False (nothing written) when the
     engine cannot vouch for the log, or ``as_of`` is not text (the pandas path reads it).
     """
     if as_of is not None and as_of_us is None:
