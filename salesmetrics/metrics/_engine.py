@@ -261,13 +261,25 @@ def _spreadsheet_safe(con, source: str, fmt: str) -> str:
     return f"(SELECT {', '.join(select)} FROM {source})"
 
 
+def _as_pandas_writes(con, source: str, fmt: str) -> str:
+    """``source`` (a table name or a parenthesised query) as a query that DuckDB writes as the pandas path writes a
+    frame (:func:`write_frame`): CSV text made safe for spreadsheets (:func:`_spreadsheet_safe`); in Parquet every
+    column optional, as pandas' columns reach Arrow. DuckDB writes a column its statistics prove free of NULLs as
+    required; ``CASE WHEN random() >= 0 THEN c END`` keeps each value but no statistics can prove it is not NULL."""
+    if fmt == "csv":
+        return _spreadsheet_safe(con, source, fmt)
+    names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+    quoted = ['"' + name.replace('"', '""') + '"' for name in names]
+    return f"(SELECT {', '.join(f'CASE WHEN random() >= 0 THEN {q} END AS {q}' for q in quoted)} FROM {source})"
+
+
 def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid, fix_duplicates) -> int | None:
     """COPY the per-deal query to a temporary file beside ``out``, then rename it into place.
 
     Exact duplicate activities are taken off first; the checks still running are asked before the rename: when
     the log fails one nothing is written (:class:`_StepAside`).
     """
-    query = _spreadsheet_safe(con, f"({deal_scores_sql(model, as_of_us)})", fmt)
+    query = _as_pandas_writes(con, f"({deal_scores_sql(model, as_of_us)})", fmt)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
     fix_duplicates()  # before the COPY: on two busy cores, writing twice costs more than waiting
     with atomic_path(out) as tmp:

@@ -28,7 +28,7 @@ from salesmetrics.log.config import StageModel
 from salesmetrics.log.core import load_log
 from salesmetrics.log.sql import connect, ident, lit
 from salesmetrics.log.sql import values_list as _list
-from salesmetrics.metrics._engine import _count_motions, _load_and_check, _period_sql, _spreadsheet_safe
+from salesmetrics.metrics._engine import _as_pandas_writes, _count_motions, _load_and_check, _period_sql
 from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
 
 __all__ = ["group_scores_frame", "group_scores_sql", "group_scores_to_file", "pieces_sql"]
@@ -232,7 +232,6 @@ def _group_tables(con, pieces: str, by: str, has_amount: bool, kahan: str | None
         f"ON d.{ident(by)} IS NOT DISTINCT FROM n.grp) AS y ON y.row = x.code"
     )
     import numpy as np
-    import pyarrow as pa
 
     values = ", ".join(f"({f} * amount) AS {f}" for f in FLOWS)
     fetched = con.execute(  # in the pieces' order, as pandas has them
@@ -254,11 +253,11 @@ def _group_tables(con, pieces: str, by: str, has_amount: bool, kahan: str | None
             return
         order = np.argsort(keys, kind="stable")  # each group's rows in deal order
         keys, sums = kahan_sums(keys[order], amounts[order])
-    columns = {"gid": keys // 65536, "p": keys % 65536 - 32768}
-    columns.update({f"{f}_amount": sums[:, i] for i, f in enumerate(FLOWS)})
-    con.register("_amount_sums_arrow", pa.table(columns))
-    con.execute("CREATE TEMP TABLE _amount_sums AS SELECT * FROM _amount_sums_arrow")
-    con.unregister("_amount_sums_arrow")
+    # list parameters, not an Arrow table: building or registering one imports pandas (0.5 s of the command)
+    columns = {"gid": (keys // 65536, "BIGINT"), "p": (keys % 65536 - 32768, "BIGINT")}
+    columns.update({f"{f}_amount": (sums[:, i], "DOUBLE") for i, f in enumerate(FLOWS)})
+    select = ", ".join(f"unnest(${i + 1}::{kind}[]) AS {name}" for i, (name, (_, kind)) in enumerate(columns.items()))
+    con.execute(f"CREATE TEMP TABLE _amount_sums AS SELECT {select}", [v.tolist() for v, _ in columns.values()])
 
 
 def kahan_sums(keys, values):
@@ -360,10 +359,8 @@ def group_scores_to_file(
         raise no_group_error(by)
     # exact duplicate activities are taken off before the motions join the pieces (each activity counts once)
     query = _group_query(con, model, by, period, as_of_us, columns, before_motions=fix_duplicates)
-    # the few result rows go through Arrow, as pandas' frame does (write_frame): DuckDB would write a column its
-    # statistics prove free of NULLs as required in Parquet, pandas' columns are all nullable
-    con.register("_result", con.sql(query).to_arrow_table())
-    query = _spreadsheet_safe(con, "_result", fmt)
+    con.execute(f"CREATE TEMP TABLE _result AS {query}")
+    query = _as_pandas_writes(con, "_result", fmt)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
     no_close_dates = not con.execute("SELECT count(*) FROM c").fetchall()[0][0]
     try:
