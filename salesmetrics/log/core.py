@@ -71,6 +71,7 @@ class Core:
     memory: tuple | None = None
     duplicates: object = None  # the running duplicate search (find_duplicate_activities), once started
     threads: list = field(default_factory=list)  # waits of the threads started besides the checks
+    records: dict[str, int] = field(default_factory=dict)  # each small table's rows as read, duplicates included
 
     def frames(self, activities: bool = False) -> dict:
         """Deals, stage, close-date and amount changes as the pandas frames validation makes of them (index: the
@@ -429,23 +430,29 @@ def load(con, folder: Path, model: StageModel, memory: bool | str = False) -> Co
     elif print_ is not None:
         core.memory = (folder, paths, print_, None)
 
-    if not _small_tables(con, files, first, present, model, wall):
+    records = _small_tables(con, files, first, present, model, wall)
+    if records is None:
         core.settle()
         return None
+    core.records = records
     return core
 
 
-def _small_tables(con, files: dict, first: dict, present: dict, model: StageModel, wall) -> bool:
+def _small_tables(con, files: dict, first: dict, present: dict, model: StageModel, wall) -> dict[str, int] | None:
     """The second step of deals, stage, close-date and amount changes (see :func:`load`): typed, checked,
-    deduplicated; False when one breaks a rule."""
+    deduplicated; returns each table's rows as read (duplicates included), None when one breaks a rule."""
+    records = {}
     for name in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
         if name not in files:
             continue
         raw, columns = first[name]
         con.execute(f"CREATE TABLE _{name}_typed AS {final_select(name, raw, columns, model, wall)}")
         con.execute(f"DROP TABLE {raw}")
-        if con.execute(f"SELECT count(*) FILTER (WHERE _bad) FROM _{name}_typed").fetchall()[0][0]:
-            return False
+        bad, records[name] = con.execute(
+            f"SELECT count(*) FILTER (WHERE _bad), count(*) FROM _{name}_typed"
+        ).fetchall()[0]
+        if bad:
+            return None
         _dedup_and_type(con, name, f"_{name}_typed", present[name], model)
         con.execute(f"DROP TABLE _{name}_typed")
         if name == "deals":
@@ -455,8 +462,8 @@ def _small_tables(con, files: dict, first: dict, present: dict, model: StageMode
             empty = "count(*) = 0 OR " if name == "stage_changes" and model.history != "partial" else ""
             refused = f"SELECT {empty}count(*) FILTER (WHERE code IS NULL) > 0 FROM {name}"
         if con.execute(refused).fetchall()[0][0]:
-            return False
-    return True
+            return None
+    return records
 
 
 def load_log(con, log) -> Core:

@@ -135,9 +135,11 @@ class _Tables:
         self.paths = find_files(folder) or {}
         if set(self.paths) != set(core.columns):
             raise Decline
-        # the activities' records are counted from the core's table (see _ActivityFacts), not read again
+        # counted as the core read them (the activities' in _ActivityFacts), not read again
         self.records = {
-            name: _count_records(con, name, path) for name, path in self.paths.items() if name != "activities"
+            name: core.records[name] if name in core.records else _count_records(con, name, path)
+            for name, path in self.paths.items()
+            if name != "activities"
         }
         self.lines_checked: set[str] = set()  # CSV files known to hold one record per line
 
