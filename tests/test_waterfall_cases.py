@@ -251,3 +251,64 @@ def test_the_weekly_review_shows_the_bridge_of_its_window_in_money():
     assert mixed.table is None and "2 currencies" in str(mixed.shown())
     unpriced = window_bridge(dataclasses.replace(log, deals=log.deals.drop(columns="amount")), week.start, week.as_of)
     assert "no amount" in str(unpriced.shown())
+
+
+def test_amount_at_is_the_waterfalls_rule_for_any_moment():
+    from salesmetrics.metrics.flow_deals import amount_at
+
+    # D1: 100 from 5 Jan, 150 from 15 Jan; D2: no history, deals amount 300; D3: no amount at all
+    log = make_log(
+        [
+            {"deal_id": "D1", "owner": "ann", "created_at": "2024-01-05", "amount": 150.0},
+            {"deal_id": "D2", "owner": "bob", "created_at": "2024-01-05", "amount": 300.0},
+            {"deal_id": "D3", "owner": "bob", "created_at": "2024-01-05", "amount": np.nan},
+        ],
+        [("D1", "2024-01-05", "Lead"), ("D2", "2024-01-05", "Lead"), ("D3", "2024-01-05", "Lead")],
+        amounts=[("D1", "2024-01-05", 100), ("D1", "2024-01-15", 150)],
+    )
+    got = amount_at(log, ["D1", "D1", "D1", "D1", "D2", "D3"], ["2024-01-01", "2024-01-05", "2024-01-14 23:59",
+                                                                "2024-01-15", "2024-01-01", "2024-01-20"])  # fmt: skip
+    np.testing.assert_array_equal(got, [100.0, 100.0, 100.0, 150.0, 300.0, np.nan])
+    # the simulator's history ends at each deal's amount: far enough ahead, amount_at is deals.amount
+    from salesmetrics.simulation.simulator import simulate
+
+    sim = simulate(n_deals=60, n_owners=3, seed=5, months=4).log
+    np.testing.assert_array_equal(amount_at(sim, sim.deals["deal_id"], "2100-01-01"), sim.deals["amount"].to_numpy())
+
+
+def test_pulled_in_and_contracted_in_one_period():
+    # D9: created 2 Jan in Lead at 500, due 20 March; on 10 Feb its close date is pulled in to 25 Feb, on 12 Feb
+    # its amount is cut to 400; as_of 29 Feb. `due`: not in January's nor (at its start) February's pipeline;
+    # the pull-in brings it in at 500 (+1 +500), the cut is -100 while in; closing 1, 400. `all`: created in
+    # January (+1 +500); in February the pull-in moves nothing (0, 0) and the cut is -100. `exclusive` keeps
+    # `pulled_in` (above contracted) with the deal's whole change: +1 +400 (`due`), 0 -100 (`all`); its amount
+    # is the amount at the pull-in, 500.
+    log = make_log(
+        [{"deal_id": "D9", "owner": "ann", "created_at": "2024-01-02", "amount": 400.0}],
+        [("D9", "2024-01-02", "Lead")],
+        [("D9", "2024-01-02", "2024-03-20"), ("D9", "2024-02-10", "2024-02-25")],
+        [("D9", "2024-01-02", 500), ("D9", "2024-02-12", 400)],
+    )
+    expected = {
+        ("due", "flows"): [
+            ("D9", "2024-02", "pulled_in", 500.0, 1, 500.0),
+            ("D9", "2024-02", "contracted", -100.0, 0, -100.0),
+        ],
+        ("due", "exclusive"): [("D9", "2024-02", "pulled_in", 500.0, 1, 400.0)],
+        ("all", "flows"): [
+            ("D9", "2024-02", "pulled_in", 500.0, 0, 0.0),
+            ("D9", "2024-02", "contracted", -100.0, 0, -100.0),
+        ],
+        ("all", "exclusive"): [("D9", "2024-02", "pulled_in", 500.0, 0, -100.0)],
+    }
+    for (pipeline, classify), rows in expected.items():
+        w = waterfall(log, pipeline=pipeline, classify=classify, as_of="2024-02-29")
+        assert moves_of(w, "2024-02") == rows, (pipeline, classify)
+        feb = bridge_row(w, "2024-02")
+        opening = (0, 0.0) if pipeline == "due" else (1, 500.0)
+        assert (feb.opening_count, feb.opening_amount) == opening and (feb.closing_count, feb.closing_amount) == (
+            1,
+            400.0,
+        )
+        assert moves_of(w, "2024-01") == ([] if pipeline == "due" else [("D9", "2024-01", "created", 500.0, 1, 500.0)])
+        _reconciles(w.bridge)
