@@ -233,8 +233,10 @@ def test_mixed_currencies_are_refused_unless_converted():
     for classify in ("flows", "exclusive"):
         with pytest.raises(CurrencyError, match=r"2 currencies \(EUR \(1 deals\), USD \(1 deals\)\).*--rate EUR="):
             waterfall(log, classify=classify, as_of="2024-01-31")
-    with pytest.raises(CurrencyError, match="No rate for USD"):
-        waterfall(log, as_of="2024-01-31", rates={"EUR": 1.1})
+    with pytest.raises(CurrencyError, match="No rate for EUR"):
+        waterfall(log, as_of="2024-01-31", rates={"USD": 1})
+    # the log's own currency (USD) needs no rate
+    assert bridge_row(waterfall(log, as_of="2024-01-31", rates={"EUR": 1.1}), "2024-01").created_amount == 210.0
     with pytest.raises(sm.UsageError, match="must be a positive number"):
         waterfall(log, as_of="2024-01-31", rates={"EUR": -1, "USD": 1})
     w = waterfall(log, as_of="2024-01-31", rates={"eur": 1.1, "USD": 1})

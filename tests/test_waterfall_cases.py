@@ -312,3 +312,17 @@ def test_pulled_in_and_contracted_in_one_period():
         )
         assert moves_of(w, "2024-01") == ([] if pipeline == "due" else [("D9", "2024-01", "created", 500.0, 1, 500.0)])
         _reconciles(w.bridge)
+
+
+def test_the_empty_due_pipeline_note_says_whether_the_log_or_as_of_lacks_close_dates():
+    dated = make_log(
+        [{"deal_id": "D7", "owner": "ann", "created_at": "2024-01-01", "amount": 40.0}],
+        [("D7", "2024-01-01", "Lead")],
+        [("D7", "2024-01-03", "2024-03-15")],
+    )
+    with pytest.warns(sm.DataNote, match="No close-date change is known by 2024-01-02 23:59, so"):
+        waterfall(dated, as_of="2024-01-02")
+    undated = make_log([{"deal_id": "D7", "owner": "ann", "created_at": "2024-01-01", "amount": 40.0}],
+                       [("D7", "2024-01-01", "Lead")])  # fmt: skip
+    with pytest.warns(sm.DataNote, match="The log has no close-date changes, so"):
+        waterfall(undated, as_of="2024-01-02")

@@ -90,6 +90,9 @@ def deal_rates(log: SalesLog, rates: dict[str, float] | None) -> np.ndarray:
         if not np.isfinite(factor) or factor <= 0:
             raise UsageError(f"rate {code}={value!r} must be a positive number, e.g. {code}=1.08.")
         table[str(code).strip().upper()] = factor
+    own = str(log.model.currency or "").strip().upper()
+    if own and own not in table:  # the log's own currency needs no rate: one unit is one unit
+        table[own] = 1.0
     missing = [c for c in present if c not in table]
     if missing:
         raise CurrencyError(

@@ -367,6 +367,7 @@ def waterfall(
         )
     as_of = resolve_as_of(log, as_of)
     history = amount_changes(log)
+    dated_closes = len(log.close_date_changes)
     log = truncate(log, as_of)
     deleted = deleted_deals(log.deals)
     if deleted.any():
@@ -379,8 +380,13 @@ def waterfall(
         )
         log = subset_deals(log, log.deals[~deleted.to_numpy()])
     if pipeline == "due" and not len(log.close_date_changes):
+        what = (
+            "The log has no close-date changes"
+            if not dated_closes
+            else f"No close-date change is known by {as_of:%Y-%m-%d %H:%M}"
+        )
         warnings.warn(
-            "The log has no close-date changes, so no deal is expected to close in any period and the 'due' "
+            f"{what}, so no deal is expected to close in any period and the 'due' "
             "pipeline is empty; use pipeline 'all' (--pipeline all) for every open deal.",
             DataNote,
             stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
