@@ -49,7 +49,8 @@ def _cmd_waterfall(args: argparse.Namespace) -> int:
         rates=rates or None,
         overwrite=args.overwrite,
     )
-    say(args, f"Wrote {args.out} ({len(result.moves):,} moves) and {args.bridge} ({len(result.bridge):,} rows)")
+    money = f"; amounts in {result.currency}" if result.currency else ""
+    say(args, f"Wrote {args.out} ({len(result.moves):,} moves) and {args.bridge} ({len(result.bridge):,} rows){money}")
     return 0
 
 

@@ -23,6 +23,7 @@ amount history for it. A missing amount counts 0.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,9 +32,17 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.renamed import as_of_after_log
-from salesmetrics.exceptions import CurrencyError, DataNote, UsageError
+from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.log.prepare import resolve_as_of, stage_entries, subset_deals, truncate
 from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics.flow_deals import (
+    CURRENCY_COLUMNS,
+    DELETED_COLUMNS,
+    deal_column,
+    deal_rates,
+    deleted_deals,
+    result_currency,
+)
 from salesmetrics.metrics.movement import (
     PERIODS,
     US_PER_DAY,
@@ -74,7 +83,6 @@ PIPELINES = ("due", "all")
 CLASSIFICATIONS = ("flows", "exclusive")
 GROUPS = ("owner", "team")
 MOVE_COLUMNS = ("deal_id", "period", "bucket", "amount", "bridge_count", "bridge_amount")
-_DELETED_TRUE = {"true", "t", "yes", "y", "1", "x"}
 # event kinds in the order they are applied at the same moment (0007: the close date before the stage entry)
 _CLOSE, _AMOUNT, _STAGE = 0, 1, 2
 
@@ -113,71 +121,6 @@ def _check_arguments(period: str, by: str | None, pipeline: str, classify: str) 
             f"classify {classify!r} is not allowed; use 'flows' (every flow of a deal) or 'exclusive' (one "
             "bucket per deal and period)."
         )
-
-
-def deleted_deals(deals: pd.DataFrame) -> pd.Series:
-    """Boolean mask of soft-deleted deals: an ``is_deleted`` column that is true (``true``, ``1``, ``yes``)."""
-    if "is_deleted" not in deals.columns:
-        return pd.Series(False, index=deals.index)
-    column = deals["is_deleted"]
-    if pd.api.types.is_bool_dtype(column):
-        return column.fillna(False).astype(bool)
-    text = column.astype("string").str.strip().str.lower()
-    return text.isin(_DELETED_TRUE).fillna(False).astype(bool)
-
-
-def deal_rates(log: SalesLog, rates: dict[str, float] | None) -> np.ndarray:
-    """Per deal, the factor that converts its amounts into one currency; refuses to add up mixed currencies.
-
-    A deals column ``currency`` with more than one code raises :class:`~salesmetrics.exceptions.CurrencyError`
-    unless ``rates`` gives a factor for every code (the value of one unit of that currency in the log's
-    currency). Without the column, or with one code, every factor is 1.
-    """
-    deals = log.deals
-    n = len(deals)
-    if "currency" not in deals.columns:
-        if rates:
-            raise UsageError(
-                "rates were given but the deals have no 'currency' column, so there is nothing to convert; "
-                "leave the rates out."
-            )
-        return np.ones(n)
-    codes = deals["currency"].astype("string").str.strip().str.upper()
-    present = sorted(set(codes.dropna().unique()) - {""})
-    if not rates:
-        if len(present) > 1:
-            counts = codes.value_counts()
-            listed = ", ".join(f"{c} ({int(counts[c]):,} deals)" for c in present[:8])
-            target = log.model.currency or present[0]
-            example = " ".join(f"--rate {c}=..." for c in present if c != target)[:200]
-            raise CurrencyError(
-                f"The deals carry {len(present)} currencies ({listed}), so their amounts cannot be added up. "
-                f"Convert them: give the value of one unit of each currency in {target} (on the command line: "
-                f"{example}; in Python: rates={{'EUR': 1.08, ...}}), or import converted amounts."
-            )
-        return np.ones(n)
-    table = {}
-    for code, value in rates.items():
-        try:
-            factor = float(value)
-        except (TypeError, ValueError):
-            factor = float("nan")
-        if not np.isfinite(factor) or factor <= 0:
-            raise UsageError(f"rate {code}={value!r} must be a positive number, e.g. {code}=1.08.")
-        table[str(code).strip().upper()] = factor
-    missing = [c for c in present if c not in table]
-    if missing:
-        raise CurrencyError(
-            f"No rate for {', '.join(missing[:8])}: the deals carry these currencies too; give a rate for each "
-            f"(e.g. --rate {missing[0]}=1.0)."
-        )
-    if codes.isna().any() or (codes == "").any():
-        unknown = deals.loc[(codes.isna() | (codes == "")).to_numpy(), "deal_id"].astype(str).head(5).tolist()
-        raise CurrencyError(
-            f"Some deals have no currency (e.g. {', '.join(unknown)}), so their amounts cannot be converted; "
-            "fill the deals column 'currency'."
-        )
-    return codes.map(table).to_numpy(float)
 
 
 def amount_changes(log: SalesLog) -> pd.DataFrame:
@@ -294,18 +237,19 @@ def _period_days(p: int, period: str) -> tuple[int, int]:
     return int(start), int(end)
 
 
-def _deal_rows(events: list[tuple], amount: int, first: int, last: int, period: str, pipeline: str, as_of_day: int):
+def _deal_rows(events: list[tuple], amount: int, first: int, last: int, days, pipeline: str, as_of_day: int):
     """Replay one deal's events period by period, from its first event's period to ``last``.
 
     Yields ``("state", period, opening, opening_amount, closing, closing_amount)`` for each period the deal is
     replayed in, then ``("moves", period, bucket, amount, bridge_count, bridge_amount, order)`` for each of
     its buckets there. A closed deal is skipped ahead to its next event; an open one is carried every period.
+    ``days(p)`` gives the first day of period ``p`` and of the one after it.
     """
     state = _State(amount)
     i, n = 0, len(events)
     p = first
     while p <= last:
-        start_day, end_day = _period_days(p, period)
+        start_day, end_day = days(p)
         start = state.copy()
         opening = start.member(end_day, pipeline)
         moves: dict[str, list] = {}  # bucket -> [amount, bridge_count, bridge_amount, order]
@@ -381,6 +325,7 @@ def waterfall(
     pipeline: str = "due",
     classify: str = "flows",
     rates: dict[str, float] | None = None,
+    since=None,
 ) -> Waterfall:
     """The pipeline waterfall per period: moves (one row per deal, period and bucket) and the bridge.
 
@@ -399,6 +344,9 @@ def waterfall(
         ``flows``: every flow of a deal; ``exclusive``: at most one bucket per deal and period.
     rates : dict or None
         Value of one unit of each deal currency in the log's currency; needed when deals carry several.
+    since : date, time or None
+        Instead of calendar periods, one window from just after ``since`` to ``as_of`` (the weekly review's
+        week): the bridge has one row per group, labelled ``2025-06-23 to 2025-06-30``; ``period`` is unused.
 
     Examples
     --------
@@ -419,33 +367,70 @@ def waterfall(
         )
     as_of = resolve_as_of(log, as_of)
     history = amount_changes(log)
+    dated_closes = len(log.close_date_changes)
     log = truncate(log, as_of)
     deleted = deleted_deals(log.deals)
     if deleted.any():
         names = ", ".join(log.deals.loc[deleted.to_numpy(), "deal_id"].astype(str).head(5))
         warnings.warn(
-            f"{int(deleted.sum()):,} soft-deleted deals (is_deleted true; e.g. {names}) are left out of the waterfall.",
+            f"{int(deleted.sum()):,} soft-deleted deals ({deal_column(log.deals, DELETED_COLUMNS)} true; e.g. {names}) "
+            "are left out of the waterfall.",
             DataNote,
             stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
         )
         log = subset_deals(log, log.deals[~deleted.to_numpy()])
     if pipeline == "due" and not len(log.close_date_changes):
+        what = (
+            "The log has no close-date changes"
+            if not dated_closes
+            else f"No close-date change is known by {as_of:%Y-%m-%d %H:%M}"
+        )
         warnings.warn(
-            "The log has no close-date changes, so no deal is expected to close in any period and the 'due' "
+            f"{what}, so no deal is expected to close in any period and the 'due' "
             "pipeline is empty; use pipeline 'all' (--pipeline all) for every open deal.",
             DataNote,
             stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
         )
     rate = deal_rates(log, rates)
+    currency = result_currency(log, rates)
     deals = log.deals
     ids = pd.Index(deals["deal_id"].astype(str))
-    base = (
-        pd.to_numeric(deals["amount"], errors="coerce").to_numpy(float) if "amount" in deals else np.zeros(len(deals))
+    raw = (
+        pd.to_numeric(deals["amount"], errors="coerce").to_numpy(float)
+        if "amount" in deals
+        else np.full(len(deals), np.nan)
     )
-    base = _cents(np.where(np.isnan(base), 0.0, base) * rate)
+    base = _cents(np.where(np.isnan(raw), 0.0, raw) * rate)
     events = _events(log, history, as_of, ids, rate)
-    last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
     as_of_day = int(np.floor_divide(local_us(pd.Series([as_of]))[0], US_PER_DAY))
+    if since is None:
+        last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
+
+        def days(p: int) -> tuple[int, int]:
+            return _period_days(p, period)
+
+        def index(local: np.ndarray) -> np.ndarray:
+            return period_index(local, period)
+
+        def labels(indices: np.ndarray) -> list[str]:
+            return period_labels(indices, period)
+
+    else:  # one window (since, as_of]: period 1; everything before it is period 0, replayed but not shown
+        since = resolve_as_of(log, since)
+        if since >= as_of:
+            raise UsageError(f"since ({since}) must be before as_of ({as_of}).")
+        since_local = int(local_us(pd.Series([since]))[0])
+        window = (int(np.floor_divide(since_local + 1, US_PER_DAY)), as_of_day + 1)  # the days it touches
+        last_period = 1
+
+        def days(p: int) -> tuple[int, int]:
+            return window if p == 1 else (window[0] - 1, window[0] + 1)
+
+        def index(local: np.ndarray) -> np.ndarray:
+            return (np.asarray(local, np.int64) > since_local).astype(np.int64)
+
+        def labels(indices: np.ndarray) -> list[str]:
+            return [f"{since:%Y-%m-%d} to {as_of:%Y-%m-%d}" if i == 1 else "before" for i in indices]
 
     # before a deal's first amount change, its amount is that first change's amount
     first_amount = {}
@@ -456,7 +441,7 @@ def waterfall(
             events[name] = events.get(name, pd.Series(False, index=events.index)).fillna(False).astype(bool)
         for name in ("rank", "day", "value"):
             events[name] = events.get(name, pd.Series(0, index=events.index)).fillna(0).astype(np.int64)
-        events["period_index"] = period_index(events["local"].to_numpy(np.int64), period)
+        events["period_index"] = index(events["local"].to_numpy(np.int64))
         amounts = events[events["kind"] == _AMOUNT]
         first_amount = amounts.groupby("code", sort=False)["value"].first().to_dict()
         columns = ["period_index", "kind", "is_open", "rank", "add", "win", "day", "value"]
@@ -469,7 +454,7 @@ def waterfall(
             mine = records[lo:hi]
             amount = int(first_amount.get(code, base[code]))
             deal_moves = []
-            for row in _deal_rows(mine, amount, mine[0][0], last_period, period, pipeline, as_of_day):
+            for row in _deal_rows(mine, amount, mine[0][0], last_period, days, pipeline, as_of_day):
                 if row[0] == "state":
                     if row[2] or row[4]:
                         state_rows.append((code, *row[1:]))
@@ -484,10 +469,31 @@ def waterfall(
                         move_rows.append((code, p, bucket, value, count, change))
             else:
                 move_rows.extend((code, p, b, v, c, ch) for p, b, v, c, ch, _ in deal_moves)
-    return _result(deals, move_rows, state_rows, as_of, period, by, pipeline, classify, last_period, log)
+    # a deal without any amount (no deals amount, no amount history) counts in the counts, adds 0 to the amounts,
+    # and its MOVES amount is empty: no amount given is not an amount of 0
+    unpriced = np.isnan(raw)
+    unpriced[list(first_amount)] = False
+    shown = sorted({row[0] for row in move_rows if unpriced[row[0]]})
+    if shown:
+        names = ", ".join(ids[shown[:5]])
+        warnings.warn(
+            f"{len(shown):,} deals in the waterfall have no amount (e.g. {names}): they count in the deal counts, "
+            "add nothing to the amounts, and their amount in the moves is empty.",
+            DataNote,
+            stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
+        )
+    result = _result(deals, move_rows, state_rows, as_of, labels, by, pipeline, classify, last_period, currency)
+    if shown:
+        missing = np.isin(result.moves["deal_id"].to_numpy(str), ids[shown].to_numpy(str))
+        result.moves.loc[missing, "amount"] = np.nan
+    if since is None:
+        return dataclasses.replace(result, period=period)
+    moves = result.moves[result.moves["period"] != "before"].reset_index(drop=True)
+    bridge = result.bridge[result.bridge["period_index"] == 1].reset_index(drop=True)
+    return dataclasses.replace(result, moves=moves, bridge=bridge, period="window")
 
 
-def _result(deals, move_rows, state_rows, as_of, period, by, pipeline, classify, last_period, log) -> Waterfall:
+def _result(deals, move_rows, state_rows, as_of, labels, by, pipeline, classify, last_period, currency) -> Waterfall:
     ids = deals["deal_id"].astype(str).to_numpy(object)
     moves = pd.DataFrame(
         move_rows, columns=["code", "period_index", "bucket", "amount", "bridge_count", "bridge_amount"]
@@ -495,7 +501,7 @@ def _result(deals, move_rows, state_rows, as_of, period, by, pipeline, classify,
     moves["bucket"] = pd.Categorical(moves["bucket"], categories=list(BUCKETS))
     moves = moves.sort_values(["period_index", "code", "bucket"], kind="stable").reset_index(drop=True)
     moves.insert(0, "deal_id", pd.Series(ids[moves["code"].to_numpy(np.int64)], dtype="str"))
-    moves.insert(1, "period", pd.Series(period_labels(moves["period_index"].to_numpy(np.int64), period), dtype="str"))
+    moves.insert(1, "period", pd.Series(labels(moves["period_index"].to_numpy(np.int64)), dtype="str"))
     moves["bucket"] = moves["bucket"].astype("str")
     moves["bridge_count"] = moves["bridge_count"].astype(np.int64)
     moves["amount"] = moves["amount"].astype(np.int64)
@@ -506,14 +512,14 @@ def _result(deals, move_rows, state_rows, as_of, period, by, pipeline, classify,
     states = pd.DataFrame(
         state_rows, columns=["code", "period_index", "opening", "opening_amount", "closing", "closing_amount"]
     )
-    bridge = _bridge(deals, moves, states, by, period, last_period)
+    bridge = _bridge(deals, moves, states, by, labels, last_period)
     moves = moves.drop(columns=["code", "period_index"])
     moves["amount"] = moves["amount"] / 100  # cents to the currency's unit, once, at the end
     moves["bridge_amount"] = moves["bridge_amount"] / 100
-    return Waterfall(moves, bridge, as_of, period, by, pipeline, classify, log.model.currency)
+    return Waterfall(moves, bridge, as_of, "", by, pipeline, classify, currency)
 
 
-def _bridge(deals, moves, states, by, period, last_period) -> pd.DataFrame:
+def _bridge(deals, moves, states, by, labels, last_period) -> pd.DataFrame:
     keys = ["period_index"] if by is None else [by, "period_index"]
     group = deals[by].astype("str").to_numpy(object) if by is not None else None
     s = pd.DataFrame(
@@ -558,16 +564,18 @@ def _bridge(deals, moves, states, by, period, last_period) -> pd.DataFrame:
         bridge[column] = bridge[column].astype(np.int64)
         if column.endswith("_amount"):
             bridge[column] = bridge[column] / 100
-    labels = period_labels(bridge["period_index"].to_numpy(np.int64), period)
-    bridge.insert(len(keys) - 1, "period", pd.Series(labels, dtype="str"))
+    bridge.insert(len(keys) - 1, "period", pd.Series(labels(bridge["period_index"].to_numpy(np.int64)), dtype="str"))
     return bridge[[*keys[:-1], "period", "period_index", *value_columns]]
 
 
 __all__ = [
     "BUCKETS",
+    "CURRENCY_COLUMNS",
+    "DELETED_COLUMNS",
     "PRECEDENCE",
     "Waterfall",
     "amount_changes",
+    "deal_column",
     "deal_rates",
     "deleted_deals",
     "waterfall",

@@ -1,0 +1,177 @@
+"""Which deals a waterfall adds up, and in which currency: soft-deleted deals are left out, and amounts in
+several currencies are never added up unless converted (decision 0038; the CRM's own column names, 0054).
+
+Used by :func:`salesmetrics.metrics.flows.waterfall`, which re-exports these names.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from salesmetrics.exceptions import CurrencyError, DataNote, UsageError
+from salesmetrics.log.saleslog import SalesLog
+
+_DELETED_TRUE = {"true", "t", "yes", "y", "1", "x"}
+# deal columns read as the soft-delete flag and the currency, compared without case, spaces, dots, underscores:
+# ours first, then the CRM's as its importer keeps them (Salesforce IsDeleted and CurrencyIsoCode, HubSpot's
+# Deal Currency Code / Currency)
+DELETED_COLUMNS = ("is_deleted", "isdeleted", "deleted")
+CURRENCY_COLUMNS = ("currency", "currencyisocode", "dealcurrencycode", "currencycode")
+
+
+def deal_column(deals: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    """The first deals column named like one of ``names`` (without case, spaces, dots, underscores), or None.
+
+    >>> deal_column(pd.DataFrame(columns=["deal_id", "CurrencyIsoCode"]), CURRENCY_COLUMNS)
+    'CurrencyIsoCode'
+    """
+    found = {str(c).lower().replace(" ", "").replace("_", "").replace(".", ""): c for c in reversed(deals.columns)}
+    for name in names:
+        key = name.replace("_", "")
+        if key in found:
+            return found[key]
+    return None
+
+
+def deleted_deals(deals: pd.DataFrame) -> pd.Series:
+    """Boolean mask of soft-deleted deals: an ``is_deleted`` column (or Salesforce's ``IsDeleted``, kept by its
+    importer) that is true (``true``, ``1``, ``yes``)."""
+    name = deal_column(deals, DELETED_COLUMNS)
+    if name is None:
+        return pd.Series(False, index=deals.index)
+    column = deals[name]
+    if pd.api.types.is_bool_dtype(column):
+        return column.fillna(False).astype(bool)
+    text = column.astype("string").str.strip().str.lower()
+    return text.isin(_DELETED_TRUE).fillna(False).astype(bool)
+
+
+def deal_rates(log: SalesLog, rates: dict[str, float] | None) -> np.ndarray:
+    """Per deal, the factor that converts its amounts into one currency; refuses to add up mixed currencies.
+
+    A deals column ``currency`` (or ``CurrencyIsoCode``, :data:`CURRENCY_COLUMNS`) with more than one code
+    raises :class:`~salesmetrics.exceptions.CurrencyError` unless ``rates`` gives a factor for every code (the
+    value of one unit of that currency in the log's currency). Without the column, or with one code, every
+    factor is 1.
+    """
+    deals = log.deals
+    n = len(deals)
+    name = deal_column(deals, CURRENCY_COLUMNS)
+    if name is None:
+        if rates:
+            raise UsageError(
+                "rates were given but the deals have no 'currency' column, so there is nothing to convert; "
+                "leave the rates out."
+            )
+        return np.ones(n)
+    codes = deals[name].astype("string").str.strip().str.upper()
+    present = sorted(set(codes.dropna().unique()) - {""})
+    if not rates:
+        if len(present) > 1:
+            counts = codes.value_counts()
+            listed = ", ".join(f"{c} ({int(counts[c]):,} deals)" for c in present[:8])
+            target = log.model.currency or present[0]
+            example = " ".join(f"--rate {c}=..." for c in present if c != target)[:200]
+            raise CurrencyError(
+                f"The deals carry {len(present)} currencies ({listed}), so their amounts cannot be added up. "
+                f"Convert them: give the value of one unit of each currency in {target} (on the command line: "
+                f"{example}; in Python: rates={{'EUR': 1.08, ...}}), or import converted amounts."
+            )
+        return np.ones(n)
+    table = {}
+    for code, value in rates.items():
+        try:
+            factor = float(value)
+        except (TypeError, ValueError):
+            factor = float("nan")
+        if not np.isfinite(factor) or factor <= 0:
+            raise UsageError(f"rate {code}={value!r} must be a positive number, e.g. {code}=1.08.")
+        table[str(code).strip().upper()] = factor
+    own = str(log.model.currency or "").strip().upper()
+    if own and own not in table:  # the log's own currency needs no rate: one unit is one unit
+        table[own] = 1.0
+    missing = [c for c in present if c not in table]
+    if missing:
+        raise CurrencyError(
+            f"No rate for {', '.join(missing[:8])}: the deals carry these currencies too; give a rate for each "
+            f"(e.g. --rate {missing[0]}=1.0)."
+        )
+    if codes.isna().any() or (codes == "").any():
+        unknown = deals.loc[(codes.isna() | (codes == "")).to_numpy(), "deal_id"].astype(str).head(5).tolist()
+        raise CurrencyError(
+            f"Some deals have no currency (e.g. {', '.join(unknown)}), so their amounts cannot be converted; "
+            f"fill the deals column '{name}'."
+        )
+    return codes.map(table).to_numpy(float)
+
+
+def result_currency(log: SalesLog, rates) -> str | None:
+    """The currency the amounts are in: the log's, or the one code every deal carries when it is another."""
+    name = deal_column(log.deals, CURRENCY_COLUMNS)
+    if rates or name is None:
+        return log.model.currency
+    codes = set(log.deals[name].astype("string").str.strip().str.upper().dropna()) - {""}
+    if len(codes) != 1:
+        return log.model.currency
+    (code,) = codes
+    if log.model.currency and code != str(log.model.currency).strip().upper():
+        warnings.warn(
+            f"Every deal is in {code}, not in the log's currency ({log.model.currency}): the amounts are in {code}. "
+            f"To have them in {log.model.currency}, give the rate (--rate {code}=...).",
+            DataNote,
+            stacklevel=4,  # the caller of waterfall, past the as_of_after_log wrapper
+        )
+    return code
+
+
+def amount_at(log: SalesLog, deal_ids, at) -> np.ndarray:
+    """Each deal's amount as of a moment, by the rule every amount in a metric follows (decision 0054).
+
+    The latest ``amount_changes`` row of the deal at or before ``at`` (one moment, or one per deal; a time
+    without a zone is in the log's); before the deal's first row, that row's amount; without any row, the
+    deal's ``amount``; NaN when it has none.
+
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")
+    >>> amount_at(log, ["D000021"] * 3, ["2023-01-01", "2024-03-10", "2026-01-01"]).tolist()  # raised, then cut
+    [287.59, 314.6, 259.5]
+    """
+    ids = pd.Series(np.asarray(deal_ids, dtype=object), dtype="str")
+    when = pd.to_datetime(pd.Series(list(at) if np.ndim(at) else [at] * len(ids)), format="ISO8601")
+    if when.dt.tz is None:  # a time without a zone is read in the log's zone, as as_of is
+        when = when.dt.tz_localize(log.model.timezone or "UTC")
+    when = when.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    deals = log.deals.drop_duplicates("deal_id").set_index(log.deals["deal_id"].drop_duplicates().astype("str"))
+    current = pd.to_numeric(deals["amount"], errors="coerce") if "amount" in deals else pd.Series(np.nan, deals.index)
+    out = current.reindex(ids).to_numpy(float)
+    history = getattr(log, "amount_changes", None)
+    if history is None or not len(history):
+        return out
+    h = pd.DataFrame(
+        {
+            "deal_id": history["deal_id"].astype("str"),
+            "t": pd.to_datetime(history["changed_at"], utc=True).astype("datetime64[us, UTC]"),
+            "amount": pd.to_numeric(history["amount"], errors="coerce"),
+        }
+    ).sort_values("t", kind="stable")
+    first = h.groupby("deal_id", sort=False)["amount"].first()
+    asked = pd.DataFrame({"deal_id": ids, "t": when, "row": np.arange(len(ids))}).sort_values("t", kind="stable")
+    found = pd.merge_asof(asked, h, on="t", by="deal_id", direction="backward").sort_values("row")
+    value = found["amount"].to_numpy(float, copy=True)
+    before = np.isnan(value)
+    value[before] = first.reindex(ids[before]).to_numpy(float)  # before the first row: the first row's amount
+    return np.where(np.isnan(value), out, value)
+
+
+__all__ = [
+    "CURRENCY_COLUMNS",
+    "DELETED_COLUMNS",
+    "amount_at",
+    "deal_column",
+    "deal_rates",
+    "deleted_deals",
+    "result_currency",
+]
