@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.text import agree, plural
+from salesmetrics.exercises.slips import SLIPS, column_slip, find_slip
 
 MAX_NAMED = 3  # how many offending labels a message names
 
@@ -53,79 +54,6 @@ OK = Comparison(True)
 
 def _fail(message: str, slip: str = "") -> Comparison:
     return Comparison(False, message, slip)
-
-
-SLIPS = {
-    "percent instead of share": (
-        "It looks like a percentage: give a share between 0 and 1 (do not multiply by 100).",
-        "They look like percentages: give shares between 0 and 1 (do not multiply by 100).",
-    ),
-    "wrong sign": (
-        "It has the wrong sign: check which value you subtract from which.",
-        "They have the wrong sign: check which value you subtract from which.",
-    ),
-    "whole days (.dt.days)": (
-        "It is a whole number cut down from the right one: `.dt.days` drops the fraction of a day (and `int()` or "
-        "rounding any fraction). Keep the fraction: divide a Timedelta by `pd.Timedelta(days=1)`.",
-        "They are whole numbers cut down from the right ones: `.dt.days` drops the fraction of a day (and `int()` "
-        "or rounding any fraction). Keep the fraction: divide Timedeltas by `pd.Timedelta(days=1)`.",
-    ),
-    "rounded": (
-        "It is rounded: keep every decimal (round only when you display a number).",
-        "They are rounded: keep every decimal (round only when you display a number).",
-    ),
-    "off by one": (
-        "It is exactly 1 away from the right one: an off-by-one (a day counted at both ends or at neither, a count "
-        "that starts at 1 instead of 0, or `>` where `>=` was meant).",
-        "They are exactly 1 away from the right ones: an off-by-one (a day counted at both ends or at neither, a "
-        "count that starts at 1 instead of 0, or `>` where `>=` was meant).",
-    ),
-}
-"""Slips a checker names in numbers, Series and table columns, whatever the question: name -> (the message
-about one number, about several). An exercise's own mistakes (``Mistake``) are matched first."""
-
-
-def _all_close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
-    return bool(np.all(np.abs(a - b) <= atol + max(rtol, 1e-9) * np.abs(b)))
-
-
-def find_slip(answer, expected, rtol: float = 1e-6, atol: float = 1e-9) -> str:
-    """The name of the slip (a key of :data:`SLIPS`) that turns every ``expected`` number into the ``answer`` one,
-    or ``""``. Only the numbers that differ are looked at; they must be finite (missing in both is left out).
-
-    >>> find_slip([21.0, 50.0], [0.21, 0.5]), find_slip([-2.5], [2.5]), find_slip([0.21], [0.2105263])
-    ('percent instead of share', 'wrong sign', 'rounded')
-    >>> find_slip([2.0, 5.0], [2.75, 5.25]), find_slip([4.0, 8.5], [3.0, 7.5]), find_slip([4.0], [3.1])
-    ('whole days (.dt.days)', 'off by one', '')
-    >>> find_slip([3.0], [2.75]), find_slip([0.0], [0.25])  # rounded up; a zero is not a percentage or a sign
-    ('rounded', 'whole days (.dt.days)')
-    """
-    a = np.asarray(answer, dtype="float64").ravel()
-    e = np.asarray(expected, dtype="float64").ravel()
-    if a.shape != e.shape:
-        return ""
-    both_missing = np.isnan(a) & np.isnan(e)  # missing matches missing
-    a, e = a[~both_missing], e[~both_missing]
-    if not a.size or not (np.isfinite(a).all() and np.isfinite(e).all()):
-        return ""
-    differ = np.abs(a - e) > atol + rtol * np.abs(e)
-    if not differ.any():
-        return ""
-    a, e = a[differ], e[differ]
-    nonzero = e != 0
-    if nonzero.all() and (np.abs(e) <= 1).all() and _all_close(a, 100 * e, max(rtol, 1e-3), atol):
-        return "percent instead of share"
-    if nonzero.all() and _all_close(a, -e, rtol, atol):
-        return "wrong sign"
-    whole = np.abs(a - np.round(a)) <= 1e-9
-    if whole.all() and _all_close(a, np.floor(e + 1e-9), 0, 1e-9):
-        return "whole days (.dt.days)"
-    for digits in range(5):
-        if _all_close(a, np.round(e, digits), 0, 1e-9 * max(1.0, float(np.abs(e).max()))):
-            return "rounded"
-    if _all_close(np.abs(a - e), np.ones_like(e), 0, 1e-9) and len(set(np.sign(a - e))) == 1:
-        return "off by one"
-    return ""
 
 
 def _plain(value: Any) -> Any:
@@ -511,7 +439,7 @@ def _record_slip(got: pd.DataFrame, want: pd.DataFrame, rtol: float, atol: float
         return None
     for column in numeric:
         if not _values_equal(got[column], want[column], rtol, atol).all():
-            slip = _column_slip(got[column], want[column], rtol, atol)
+            slip = column_slip(got[column], want[column], rtol, atol)
             if not slip:
                 return None
             bad = int((~_values_equal(got[column], want[column], rtol, atol)).sum())
@@ -578,20 +506,10 @@ def _compare_columns(got, want, rtol, atol, labels) -> Comparison:
             bad = np.flatnonzero(~same)
             where = f"first: {_labels([labels[i] for i in bad], 3)}" if labels is not None else f"first: row {bad[0]}"
             name = "The values differ" if column == "value" else f"Column {column!r} differs"
-            slip = _column_slip(g, w, rtol, atol)
+            slip = column_slip(g, w, rtol, atol)
             note = f" {SLIPS[slip][1]}" if slip else ""
             return _fail(f"{name} in {len(bad)} of {len(want)} rows ({where}).{note}", slip)
     return OK
-
-
-def _column_slip(got: pd.Series, want: pd.Series, rtol: float, atol: float) -> str:
-    """The slip (:func:`find_slip`) of a numeric column, or ``""`` (for a column of text, dates or True/False)."""
-    numeric = pd.api.types.is_numeric_dtype(got) and pd.api.types.is_numeric_dtype(want)
-    if not numeric or pd.api.types.is_bool_dtype(got) or pd.api.types.is_bool_dtype(want):
-        return ""
-    return find_slip(
-        got.to_numpy(dtype="float64", na_value=np.nan), want.to_numpy(dtype="float64", na_value=np.nan), rtol, atol
-    )
 
 
 __all__ = ["SLIPS", "Comparison", "compare_frame", "compare_value", "find_slip", "short_repr"]

@@ -29,7 +29,7 @@ from salesmetrics.exercises.exercise import Exercise
 from salesmetrics.exercises.kinds import Case, ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
 from salesmetrics.exercises.question import Mistake
 from salesmetrics.exercises.teaching_cases import add_repeats, add_restated_dates
-from salesmetrics.exercises.variants import check_needs
+from salesmetrics.exercises.variants import check_needs, memo
 from salesmetrics.log.prepare import stage_entries, subset_deals
 from salesmetrics.metrics.random_walks import deal_slippage, push_lengths, slippage
 from salesmetrics.metrics.velocity import sales_velocity
@@ -121,8 +121,11 @@ def steps_per_advance(log) -> pd.Series:
 
 def avg_cycle_days(log) -> float:
     """Mean days from creation to the win, over won deals: ``avg_cycle_days`` of
-    :func:`salesmetrics.metrics.velocity.sales_velocity` for the whole log."""
-    return float(sales_velocity(log, by=None, period=None)["avg_cycle_days"].iloc[0])
+    :func:`salesmetrics.metrics.velocity.sales_velocity` for the whole log (kept per log: the lesson check, the
+    prediction and the explanations ask for the what-ifs' cycles several times)."""
+    return memo(
+        log, "ex3.avg_cycle_days", lambda: float(sales_velocity(log, by=None, period=None)["avg_cycle_days"].iloc[0])
+    )
 
 
 def what_if(ex: Exercise, compressed: bool) -> object:
