@@ -81,7 +81,7 @@ def test_notebook_form(exercise_id):
     nb = read_notebook(notebook_path(module))
     assert check_notebook(nb, module) == []
     questions = module.setup(progress=False).questions
-    assert 4 <= len(questions) <= 8
+    assert 4 <= len(questions) <= 9
     assert any(getattr(q, "predict", False) for q in questions), "at least one 'predict before you compute' question"
     assert questions[-1].kind == "reflection", "the exercise closes with a reflection"
     for q in questions:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics._util.text import agree, plural
+from salesmetrics.exercises.slips import SLIPS, column_slip, find_slip
 
 MAX_NAMED = 3  # how many offending labels a message names
 
@@ -42,6 +43,7 @@ class Comparison:
 
     ok: bool
     message: str = ""
+    slip: str = ""  # the name of a slip the answer shows (see :data:`SLIPS`), when one explains every difference
 
     def __bool__(self) -> bool:
         return self.ok
@@ -50,8 +52,8 @@ class Comparison:
 OK = Comparison(True)
 
 
-def _fail(message: str) -> Comparison:
-    return Comparison(False, message)
+def _fail(message: str, slip: str = "") -> Comparison:
+    return Comparison(False, message, slip)
 
 
 def _plain(value: Any) -> Any:
@@ -77,6 +79,8 @@ def short_repr(value: Any, limit: int = 60) -> str:
     "'aaaaaaaaa"
     >>> short_repr([np.float64(0.5), np.str_("loss")])
     "[0.5, 'loss']"
+    >>> short_repr(0.21052631578947367)  # long floats are rounded in messages
+    '0.210526'
     """
     if isinstance(value, pd.DataFrame):
         cols = ", ".join(map(str, value.columns[:6])) + (", ..." if value.shape[1] > 6 else "")
@@ -88,8 +92,19 @@ def short_repr(value: Any, limit: int = 60) -> str:
         return f"an array of shape {value.shape}"
     if callable(value) and not isinstance(value, type):
         return f"the function {getattr(value, '__name__', repr(value))}"
-    text = repr(_plain(value))
+    text = repr(_rounded(_plain(value)))
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with its floats (also inside lists, tuples and dicts) cut to 6 significant digits, for messages."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.6g}")
+    if type(value) in (list, tuple):
+        return type(value)(_rounded(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 def _kind(value: Any) -> str:
@@ -116,13 +131,6 @@ def _kind(value: Any) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool | np.bool_)
-
-
-def _looks_like_percentage(answer: float, expected: float, rtol: float, atol: float) -> bool:
-    """True when ``expected`` is a share (0 to 1) and ``answer`` is it times 100 (within the tolerance, or 1%)."""
-    if not 0 < abs(expected) <= 1 or abs(answer) <= 1:
-        return False
-    return _close(answer / 100, expected, max(rtol, 0.01), atol)
 
 
 def _close(a: float, b: float, rtol: float, atol: float) -> bool:
@@ -181,13 +189,14 @@ def compare_value(
             return _fail(f"Expected a number, got {_kind(answer)} ({short_repr(answer)}).")
         if _close(answer, expected, rtol, atol):
             return OK
+        slip = "" if isinstance(answer, complex) else find_slip([answer], [expected], rtol, atol)
         note = ""
-        finite = not math.isnan(float(answer)) and float(expected) != 0
-        if finite and abs(float(answer) - float(expected)) <= 0.05 * abs(float(expected)):
+        finite = not math.isnan(float(answer.real if isinstance(answer, complex) else answer))
+        if slip:
+            note = " " + SLIPS[slip][0]
+        elif finite and float(expected) != 0 and abs(float(answer) - float(expected)) <= 0.05 * abs(float(expected)):
             note = " It is close: check rounding, or which rows you kept."
-        elif finite and _looks_like_percentage(float(answer), float(expected), rtol, atol):
-            note = " It looks like a percentage: give a share between 0 and 1."
-        return _fail(f"{what}, {short_repr(answer)}, is not right.{note}")
+        return _fail(f"{what}, {short_repr(answer)}, is not right.{note}", slip)
     if isinstance(expected, str):
         if not isinstance(answer, str):
             return _fail(f"Expected text, got {_kind(answer)} ({short_repr(answer)}).")
@@ -412,8 +421,37 @@ def _compare_indexed(got, want, rtol, atol, check_row_order) -> Comparison:
     return _compare_columns(got, want, rtol, atol, labels=None if positions else list(want.index))
 
 
+def _record_slip(got: pd.DataFrame, want: pd.DataFrame, rtol: float, atol: float) -> Comparison | None:
+    """When the rows match on their columns of text (or dates) and a numeric column differs by a slip
+    (:data:`SLIPS`), the failure that names it; otherwise None."""
+    numeric = [
+        c for c in want.columns if pd.api.types.is_numeric_dtype(want[c]) and not pd.api.types.is_bool_dtype(want[c])
+    ]
+    keys = [c for c in want.columns if c not in numeric]
+    if not keys or not numeric:
+        return None
+    try:
+        got = got.sort_values(keys, kind="stable").reset_index(drop=True)
+        want = want.sort_values(keys, kind="stable").reset_index(drop=True)
+    except TypeError:
+        return None
+    if not all(_values_equal(got[k], want[k], rtol, atol).all() for k in keys):
+        return None
+    for column in numeric:
+        if not _values_equal(got[column], want[column], rtol, atol).all():
+            slip = column_slip(got[column], want[column], rtol, atol)
+            if not slip:
+                return None
+            bad = int((~_values_equal(got[column], want[column], rtol, atol)).sum())
+            return _fail(f"Column {column!r} differs in {bad} of {len(want)} rows. {SLIPS[slip][1]}", slip)
+    return None
+
+
 def _compare_records(got, want, rtol, atol, check_row_order) -> Comparison:
     got, want = got.reset_index(drop=True), want.reset_index(drop=True)
+    slipped = _record_slip(got, want, rtol, atol)
+    if slipped is not None:
+        return slipped
     if not check_row_order:
         cols = list(want.columns)
         try:
@@ -468,8 +506,10 @@ def _compare_columns(got, want, rtol, atol, labels) -> Comparison:
             bad = np.flatnonzero(~same)
             where = f"first: {_labels([labels[i] for i in bad], 3)}" if labels is not None else f"first: row {bad[0]}"
             name = "The values differ" if column == "value" else f"Column {column!r} differs"
-            return _fail(f"{name} in {len(bad)} of {len(want)} rows ({where}).")
+            slip = column_slip(g, w, rtol, atol)
+            note = f" {SLIPS[slip][1]}" if slip else ""
+            return _fail(f"{name} in {len(bad)} of {len(want)} rows ({where}).{note}", slip)
     return OK
 
 
-__all__ = ["Comparison", "compare_frame", "compare_value", "short_repr"]
+__all__ = ["SLIPS", "Comparison", "compare_frame", "compare_value", "find_slip", "short_repr"]

@@ -32,6 +32,7 @@ DEFAULT_DATA = "motion_heavy"
 NEEDS = ("activities", "teams")  # what the log must record (see variants.NEEDS); checked by `make` and on load
 MOVEMENT_KINDS = ("add", "advance", "regression", "loss")  # every stage entry but a repeat (decision 0006)
 SAME_WITHIN = 0.10  # "about the same" in the prediction: within 10%
+CLEARLY_MORE = 1.2  # the lesson's "clearly more activity": the busiest team logs at least 20% more than any other
 N_REPEATS = 6  # repeated stage entries added to each variant (at least one per team), see with_teaching_cases
 
 
@@ -121,6 +122,23 @@ def prediction_answer(log) -> str:
     if own < others * (1 - SAME_WITHIN):
         return "B"
     return "C"
+
+
+def lesson_problems(ex) -> list[str]:
+    """What of the lesson does not hold in ``ex``'s variant (empty when all does): one team logged clearly more
+    activity than any other (:data:`CLEARLY_MORE`), and that busiest team turns *less* of its motion into movement
+    than the rest (the answer to the prediction is B), with most of its owners below the group's line (the plot
+    reading is A). The exercise re-draws a variant where this fails."""
+    log = ex.log
+    motions = per_owner(log).groupby(team_of(log)).sum()["motions"].sort_values(ascending=False)
+    problems = []
+    if len(motions) < 2 or motions.iloc[0] < CLEARLY_MORE * motions.iloc[1]:
+        problems.append("lesson: no team logged clearly more activity than the others")
+    if prediction_answer(log) != "B":
+        problems.append("lesson: the busiest team does not turn less of its motion into movement")
+    if plot_answer(log) != "A":
+        problems.append("lesson: most of the busiest team's owners are not below the group's line")
+    return problems
 
 
 def plot_answer(log) -> str:
@@ -265,7 +283,15 @@ def _cases(ex: Exercise):
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 1 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
     ex = Exercise(
-        ID, TITLE, data=data, seed=seed, trainee=trainee, progress=progress, prepare=with_teaching_cases, needs=NEEDS
+        ID,
+        TITLE,
+        data=data,
+        seed=seed,
+        trainee=trainee,
+        progress=progress,
+        prepare=with_teaching_cases,
+        needs=NEEDS,
+        lesson=lesson_problems,
     )
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     entries = lambda: ex.cached("entries", lambda: entries_table(log()))  # noqa: E731
@@ -545,6 +571,7 @@ __all__ = [
     "count_movements",
     "ensure_single_motion_week",
     "entries_table",
+    "lesson_problems",
     "motion_without_movement",
     "per_owner",
     "plot_owners",

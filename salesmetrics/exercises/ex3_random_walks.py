@@ -29,7 +29,7 @@ from salesmetrics.exercises.exercise import Exercise
 from salesmetrics.exercises.kinds import Case, ChoiceQuestion, FrameQuestion, FunctionQuestion, ReflectionQuestion
 from salesmetrics.exercises.question import Mistake
 from salesmetrics.exercises.teaching_cases import add_repeats, add_restated_dates
-from salesmetrics.exercises.variants import check_needs
+from salesmetrics.exercises.variants import check_needs, memo
 from salesmetrics.log.prepare import stage_entries, subset_deals
 from salesmetrics.metrics.random_walks import deal_slippage, push_lengths, slippage
 from salesmetrics.metrics.velocity import sales_velocity
@@ -121,8 +121,11 @@ def steps_per_advance(log) -> pd.Series:
 
 def avg_cycle_days(log) -> float:
     """Mean days from creation to the win, over won deals: ``avg_cycle_days`` of
-    :func:`salesmetrics.metrics.velocity.sales_velocity` for the whole log."""
-    return float(sales_velocity(log, by=None, period=None)["avg_cycle_days"].iloc[0])
+    :func:`salesmetrics.metrics.velocity.sales_velocity` for the whole log (kept per log: the lesson check, the
+    prediction and the explanations ask for the what-ifs' cycles several times)."""
+    return memo(
+        log, "ex3.avg_cycle_days", lambda: float(sales_velocity(log, by=None, period=None)["avg_cycle_days"].iloc[0])
+    )
 
 
 def what_if(ex: Exercise, compressed: bool) -> object:
@@ -140,6 +143,14 @@ def cycle_change(ex: Exercise) -> float:
     """Relative change of the average cycle, compressed against baseline (-0.3 is 30% shorter)."""
     base, compressed = what_if_logs(ex)
     return avg_cycle_days(compressed) / avg_cycle_days(base) - 1
+
+
+def lesson_problems(ex: Exercise) -> list[str]:
+    """What of the lesson does not hold in ``ex``'s variant (empty when all does): the compressed what-if shortens
+    the average cycle. The what-ifs are simulated with the trainee's seed, so a re-draw of the data cannot change
+    them: a failure here is kept in ``variant_problems_`` and the class harness reports it."""
+    change = cycle_change(ex)
+    return [] if change < 0 else [f"lesson: the compressed what-if does not shorten the cycle ({change:+.0%})"]
 
 
 def prediction_answer(ex: Exercise) -> str:
@@ -216,6 +227,14 @@ def _median_cycle(log) -> float:
     return float(((wins - created) / pd.Timedelta(days=1)).median())
 
 
+def _whole_days_cycle(log) -> float:
+    """Question 6 with each cycle cut to whole days (``.dt.days``) before the mean: the typical truncation slip."""
+    entries = stage_entries(log)
+    wins = entries[entries["is_win"]].drop_duplicates("deal_id").set_index("deal_id")["changed_at"]
+    created = log.deals.set_index("deal_id")["created_at"].reindex(wins.index)
+    return float((wins - created).dt.days.mean())
+
+
 def _closed_cycle(log) -> float:
     entries = stage_entries(log)
     closes = entries[entries["is_win"] | (entries["kind"] == "loss")].drop_duplicates("deal_id")
@@ -249,6 +268,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
         progress=progress,
         needs=NEEDS,
         prepare=with_teaching_cases,
+        lesson=lesson_problems,
     )
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     changes = lambda: ex.cached("changes", lambda: close_date_table(log()))  # noqa: E731
@@ -487,6 +507,12 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                     "keep only the entries whose `is_win` is True.",
                     _closed_cycle,
                 ),
+                Mistake(
+                    "whole days (.dt.days)",
+                    "Each cycle was cut to whole days before the mean: `.dt.days` drops the hours. Divide by "
+                    "`pd.Timedelta(days=1)` instead, which keeps the fraction of a day.",
+                    _whole_days_cycle,
+                ),
             ],
             success=lambda ex: (
                 f"In your what-if the average cycle went from {avg_cycle_days(what_if_logs(ex)[0]):.0f} to "
@@ -524,6 +550,7 @@ __all__ = [
     "compressed_config",
     "cycle_change",
     "entries_table",
+    "lesson_problems",
     "plot_cycles",
     "push_band",
     "pushes_per_deal",

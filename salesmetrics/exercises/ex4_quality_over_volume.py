@@ -1,11 +1,17 @@
-"""Exercise 4, quality over volume: does activity volume or decision rate go with an owner's wins?
+"""Exercise 4, quality over volume: does activity volume or decision rate go with an owner's win rate?
 
 The notebook is ``exercises/04-quality-over-volume.ipynb``. The per-owner table, the rank correlations and their
 bootstrap intervals come from :func:`salesmetrics.metrics.volume.volume_vs_yield` (the choice of Spearman's rho and of
 resampling owners is ``docs/decisions/0011-volume-vs-yield.md``); win rates from
 :func:`salesmetrics.metrics.volume.owner_table`. The real-data part uses the UCI bank-marketing calls (the only public
 dataset beside the repository that records how often a seller contacted each client); it is optional and says
-so when the dataset is not there. The pipeline datasets (Maven, IBM, Olist) record no activities, so they
+so when the dataset is not there.
+
+The outcome is a rate, the owner's win rate (won out of decided deals), not the number of wins: a count grows with
+the number of deals an owner has, and so does the number of activities, so volume would go with wins for that
+reason alone (issue 20; decision 0060). The lesson's claim, that the decision rate goes with the win rate clearly
+more than activity volume does, is checked in every variant (:func:`lesson_problems`); a variant where it does
+not hold is re-drawn. The pipeline datasets (Maven, IBM, Olist) record no activities, so they
 cannot answer this question: a log folder without activities is refused with a clear message.
 
 Examples
@@ -38,7 +44,7 @@ DEFAULT_DATA = "baseline"
 NEEDS = ("activities",)  # what the log must record (see variants.NEEDS); checked by `make` and on load
 SIZE = {"n_deals": 400, "n_owners": 20, "months": 6}  # 20 owners: enough for a rank correlation over owners
 X = ("motions", "decision_rate")  # the explanatory columns: activity volume and decision quality
-Y = "wins"
+Y = "win_rate"  # the outcome: a rate, so that it does not grow with the number of deals (decision 0060)
 ABOUT_EQUAL = 0.10  # in the prediction, rhos within 0.1 of each other are "about equal"
 WIDER = 0.10  # in the sample-size prediction, intervals within 10% of each other are "about as wide"
 N_HALVES = 40  # question 5 averages the interval width over this many random halves of the owners
@@ -51,10 +57,10 @@ REAL_SAMPLE = 5000  # clients drawn for the rank correlation on real data (keeps
 
 
 def result(log):
-    """:func:`salesmetrics.metrics.volume.volume_vs_yield` with its defaults (2,000 resamples, ``random_state=0``),
-    exactly as the notebook calls it."""
+    """:func:`salesmetrics.metrics.volume.volume_vs_yield` with the win rate as the outcome (2,000 resamples,
+    ``random_state=0``), exactly as the notebook calls it."""
     check_needs(log, ("activities",), ID)
-    return volume_vs_yield(log)
+    return volume_vs_yield(log, y=(Y,))
 
 
 def win_rates(log) -> pd.Series:
@@ -83,8 +89,26 @@ def containing_zero(correlations: pd.DataFrame, y: str = Y) -> list[str]:
     return rows.loc[~((rows["ci_low"] > 0) | (rows["ci_high"] < 0)), "x"].tolist()
 
 
+def lesson_problems(ex) -> list[str]:
+    """What of the lesson does not hold in ``ex``'s variant (empty when all does): the decision rate goes with the
+    win rate clearly more than activity volume (rho higher by more than :data:`ABOUT_EQUAL`), and its interval
+    stays clear of 0. The exercise re-draws a variant where this fails."""
+    corr = ex.cached("result", lambda: result(ex.log)).correlations
+    volume, quality = rho(corr, "motions"), rho(corr, "decision_rate")
+    problems = []
+    if not quality > volume + ABOUT_EQUAL:
+        problems.append(
+            f"lesson: the decision rate's rho with the win rate ({quality:.2f}) is not clearly above activity "
+            f"volume's ({volume:.2f})"
+        )
+    if "decision_rate" not in clear_of_zero(corr):
+        problems.append("lesson: the decision rate's interval for the win rate holds 0")
+    return problems
+
+
 def prediction_answer(log) -> str:
-    """A: activity volume goes with wins more strongly; B: decision rate does; C: within 0.1 of each other."""
+    """A: activity volume goes with the win rate more strongly; B: decision rate does; C: within 0.1 of each
+    other."""
     corr = result(log).correlations
     volume, quality = rho(corr, "motions"), rho(corr, "decision_rate")
     if abs(volume - quality) <= ABOUT_EQUAL or not np.isfinite(volume - quality):
@@ -108,13 +132,13 @@ def _width(owners: pd.DataFrame, random_state: int = 0) -> float:
 
 
 def half_widths(owners: pd.DataFrame, n_halves: int = N_HALVES) -> np.ndarray:
-    """Widths of the decision-rate interval for wins over ``n_halves`` random halves of the owners (halves drawn
+    """Widths of the decision-rate interval for the win rate over ``n_halves`` random halves of the owners (halves drawn
     with random states 0, 1, ...; the same bootstrap settings as for all owners)."""
     return np.array([_width(half_owners(owners, random_state=k), random_state=k) for k in range(n_halves)])
 
 
 def interval_widths(log) -> tuple[float, float]:
-    """Width of the decision-rate interval for wins: all owners, and the average over :data:`N_HALVES` random
+    """Width of the decision-rate interval for the win rate: all owners, and the average over :data:`N_HALVES` random
     halves of them. One half alone is noisy (it may happen to hold owners who agree closely); the average says
     what halving the owners does."""
     owners = result(log).owners
@@ -272,7 +296,17 @@ def plot_contacts(bank: pd.DataFrame | None, ax=None):
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
     """The questions of exercise 4 for one variant (see :class:`~salesmetrics.exercises.exercise.Exercise`)."""
-    ex = Exercise(ID, TITLE, data=data, seed=seed, trainee=trainee, size=SIZE, progress=progress, needs=NEEDS)
+    ex = Exercise(
+        ID,
+        TITLE,
+        data=data,
+        seed=seed,
+        trainee=trainee,
+        size=SIZE,
+        progress=progress,
+        needs=NEEDS,
+        lesson=lesson_problems,
+    )
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     res = lambda: ex.cached("result", lambda: result(log()))  # noqa: E731
 
@@ -287,10 +321,12 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
             "q1",
             "Predict: volume or decisions?",
             options={
-                "A": "Activity volume: the owners who log the most activities win the most deals.",
+                "A": "Activity volume: the owners who log the most activities win the largest share of their "
+                "decided deals.",
                 "B": "Decision rate: the owners whose interactions most often end in a client decision win the "
-                "most deals.",
-                "C": "About equally: neither stands out (their rank correlations with wins within 0.1 of each other).",
+                "largest share of their decided deals.",
+                "C": "About equally: neither stands out (their rank correlations with the win rate within 0.1 of "
+                "each other).",
             },
             variable="prediction",
             predict=True,
@@ -300,9 +336,9 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                 "Think of the best seller you know. Were they the busiest, or the one whose meetings ended with "
                 "the client agreeing to something?",
             ],
-            explanation=lambda ex: (
-                f"In your data Spearman's rho with wins is {rho(res().correlations, 'motions'):.2f} for activity "
-                f"volume and {rho(res().correlations, 'decision_rate'):.2f} for the decision rate."
+            explanation=(
+                "Questions 3 and 4 compute it for your data: each rank correlation with the win rate, and whether "
+                "its interval stays clear of 0 (the numbers are not given here: question 3 asks for one of them)."
             ),
             success="Right. Questions 3 and 4 measure it, with an interval that says how sure we can be.",
         ),
@@ -346,42 +382,45 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
         ),
         ValueQuestion(
             "q3",
-            "Rank correlation of activity and wins",
+            "Rank correlation of activity and the win rate",
             expected=lambda ex: rho(res().correlations, "motions"),
             rtol=1e-6,
             hints=[
-                "Across owners, do the ones who rank high on `motions` also rank high on `wins`? That is a rank "
-                "correlation (Spearman's rho).",
+                "Across owners, do the ones who rank high on `motions` also rank high on `win_rate`? That is a "
+                "rank correlation (Spearman's rho).",
                 "Series have a `.corr()` method; its default is Pearson's correlation of the values, not the ranks.",
-                "`owners['motions'].corr(owners['wins'], method='spearman')`",
+                "`owners['motions'].corr(owners['win_rate'], method='spearman')`",
             ],
             solution="""
-                rho_motions = owners["motions"].corr(owners["wins"], method="spearman")
+                rho_motions = owners["motions"].corr(owners["win_rate"], method="spearman")
             """,
             wrong="""
-                rho_motions = owners["motions"].corr(owners["wins"])
+                rho_motions = owners["motions"].corr(owners["win_rate"])
             """,
             explanation=(
-                "Activity counts and wins are skewed: one very busy owner or one with a lucky quarter would pull "
-                "Pearson's correlation of the raw values around. Ranks ask the plain question: do the owners who "
-                "do more also win more?"
+                "Activity counts are skewed and win rates of owners with few decided deals jump around: one very "
+                "busy owner or one with a lucky quarter would pull Pearson's correlation of the raw values around. "
+                "Ranks ask the plain question: do the owners who do more also win a larger share? The win rate, "
+                "not the number of wins: an owner with more deals logs more activities *and* wins more deals, so "
+                "counts would go together for that reason alone."
             ),
             mistakes=[
                 Mistake(
                     "Pearson",
                     "That is Pearson's correlation of the raw values (the default of `.corr`). Use the ranks: "
                     "`method='spearman'`.",
-                    lambda ex: float(owners()["motions"].corr(owners()["wins"])),
+                    lambda ex: float(owners()["motions"].corr(owners()["win_rate"])),
                 ),
                 Mistake(
                     "motions per deal",
                     "You used activities *per deal*. The question is about volume: the owner's total `motions`.",
-                    lambda ex: float(owners()["motions_per_deal"].corr(owners()["wins"], method="spearman")),
+                    lambda ex: float(owners()["motions_per_deal"].corr(owners()["win_rate"], method="spearman")),
                 ),
                 Mistake(
-                    "win rate",
-                    "You correlated with the win rate. The question is about the number of deals won: `wins`.",
-                    lambda ex: float(owners()["motions"].corr(owners()["win_rate"], method="spearman")),
+                    "wins, not win rate",
+                    "You correlated with the number of wins. An owner with more deals has more activities and more "
+                    "wins, so counts go together for that reason alone: use the win rate, `win_rate`.",
+                    lambda ex: float(owners()["motions"].corr(owners()["wins"], method="spearman")),
                 ),
             ],
             success=lambda ex: (
@@ -396,19 +435,19 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
             expected=lambda ex: clear_of_zero(res().correlations),
             ordered=False,
             hints=[
-                "In `result.correlations`, keep the rows whose `y` is `wins`.",
+                "In `result.correlations`, keep the rows whose `y` is `win_rate`.",
                 "An interval excludes 0 when it lies entirely above it (`ci_low > 0`) or entirely below it "
                 "(`ci_high < 0`).",
-                "Filter with `(c['y'] == 'wins') & ((c['ci_low'] > 0) | (c['ci_high'] < 0))` and take "
+                "Filter with `(c['y'] == 'win_rate') & ((c['ci_low'] > 0) | (c['ci_high'] < 0))` and take "
                 "`['x'].tolist()`; an empty list is a possible answer.",
             ],
             solution="""
                 c = result.correlations
-                clear = c[(c["y"] == "wins") & ((c["ci_low"] > 0) | (c["ci_high"] < 0))]["x"].tolist()
+                clear = c[(c["y"] == "win_rate") & ((c["ci_low"] > 0) | (c["ci_high"] < 0))]["x"].tolist()
             """,
             wrong="""
                 c = result.correlations
-                clear = c[(c["y"] == "wins") & (c["ci_low"] <= 0) & (c["ci_high"] >= 0)]["x"].tolist()
+                clear = c[(c["y"] == "win_rate") & (c["ci_low"] <= 0) & (c["ci_high"] >= 0)]["x"].tolist()
             """,
             mistakes=[
                 Mistake(
@@ -543,6 +582,7 @@ __all__ = [
     "half_table",
     "half_widths",
     "interval_widths",
+    "lesson_problems",
     "plot_bootstrap",
     "plot_contacts",
     "real_contacts",

@@ -4,6 +4,7 @@ The notebook is ``exercises/05-velocity-and-momentum.ipynb``. Velocity and its f
 :func:`salesmetrics.metrics.velocity.sales_velocity` (``docs/decisions/0012-velocity-factors.md``), commit to
 signature from :func:`salesmetrics.metrics.velocity.commit_to_signature`, answer times from
 :func:`salesmetrics.metrics.velocity.responsiveness`.
+What a week of waiting costs in each stage (question 3b) is in :mod:`salesmetrics.exercises.ex5_momentum`.
 The what-if (the simulator run three times with the trainee's seed, compared by the simulator's *true* chance of
 winning) is in :mod:`salesmetrics.exercises.ex5_what_if`.
 
@@ -11,7 +12,7 @@ Examples
 --------
 >>> ex = setup(seed=3, trainee="Ana", progress=False)  # nothing is simulated until an answer is checked
 >>> [q.kind for q in ex]
-['frame', 'choice', 'frame', 'frame', 'choice', 'value', 'value', 'reflection']
+['frame', 'choice', 'frame', 'frame', 'frame', 'choice', 'value', 'value', 'reflection']
 >>> faster_config()
 {'owners': {'response_hours': 3.2}}
 >>> nested({"owners.response_hours": 3.2})
@@ -23,6 +24,7 @@ from __future__ import annotations
 import pandas as pd
 
 from salesmetrics.exceptions import UsageError
+from salesmetrics.exercises.ex5_momentum import CLEARLY_FASTER, momentum_question, momentum_simulation, week_cost
 from salesmetrics.exercises.ex5_what_if import (
     FASTER,
     WHAT_IF_SIZE,
@@ -182,9 +184,36 @@ def _commit_days_last_entry(log) -> pd.Series:
     return days.groupby(log.deals.set_index("deal_id")["team"]).median()
 
 
+def _commit_days_whole(log) -> pd.Series:
+    """Question 3 with each wait cut to whole days (``.dt.days``) before the median: the typical truncation slip."""
+    entries = stage_entries(log)
+    first_commit = entries[entries["stage"] == log.model.commit_stage].groupby("deal_id")["changed_at"].first()
+    won_at = entries[entries["is_win"]].groupby("deal_id")["changed_at"].first()
+    days = (won_at - first_commit).dropna().dt.days
+    return days.groupby(log.deals.set_index("deal_id")["team"]).median()
+
+
 def _commit_days_mean(log) -> pd.Series:
     deals = commit_to_signature(log).deals
     return deals[deals["status"] == "won"].groupby("team")["days"].mean()
+
+
+def lesson_problems(ex: Exercise) -> list[str]:
+    """What of the lesson does not hold in ``ex``'s variant (empty when all does): a week of waiting costs a
+    committed deal at least :data:`CLEARLY_FASTER` times what it costs a deal in any other stage (question 3b), and
+    faster answers raise the mean true chance of winning in the what-if. The what-ifs are simulated with the
+    trainee's seed, so a re-draw of the data cannot change them: a failure of that claim is kept in
+    ``variant_problems_`` and the class harness reports it."""
+    problems = []
+    change = true_change_points(ex)
+    if not change > 0:
+        problems.append(f"lesson: faster answers do not raise the true chance ({change:+.2f} points)")
+    cost = week_cost(momentum_simulation(ex).truth.win_probability)
+    commit = ex.log.model.commit_stage
+    others = cost.drop(index=commit, errors="ignore")
+    if commit not in cost or not (others < cost[commit] / CLEARLY_FASTER).all():
+        problems.append("lesson: a week of waiting does not cost a committed deal clearly more than other deals")
+    return problems
 
 
 def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", *, progress=None) -> Exercise:
@@ -199,6 +228,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
         progress=progress,
         needs=NEEDS,
         prepare=add_recommits,  # a deal committed twice per team (see teaching_cases)
+        lesson=lesson_problems,
     )
     log = lambda: ex.log  # noqa: E731 - the log loads on first use, not here
     factors = lambda: ex.cached("factors", lambda: factor_table(log()))  # noqa: E731
@@ -334,6 +364,12 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                     "the entries in time order).",
                     lambda ex: _commit_days_last_entry(log()),
                 ),
+                Mistake(
+                    "whole days (.dt.days)",
+                    "Each wait was cut to whole days before the median: `.dt.days` drops the hours, and a signature "
+                    "the day after the yes is often less than a day later. Divide by `pd.Timedelta(days=1)` instead.",
+                    lambda ex: _commit_days_whole(log()),
+                ),
             ],
             success=lambda ex: (
                 "Median days from the verbal yes to the signature: "
@@ -341,6 +377,7 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                 + ". Every one of those days is a day in which the yes can cool into a maybe."
             ),
         ),
+        momentum_question(ex),
         FrameQuestion(
             "q4",
             "Hours to answer a buyer",
@@ -392,7 +429,10 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                 "No calculation yet: go with your instinct, then find out in question 7.",
                 "How long do the sellers take to answer now, and how long does a buyer's interest last?",
             ],
-            explanation=lambda ex: f"In your what-if the mean true chance rose by {true_change_points(ex):.2f} points.",
+            explanation=(
+                "Question 7 measures it in your what-if, from the simulator's true chances (the number is not given "
+                "here: it is question 7's answer)."
+            ),
             success="Right. Question 7 measures it.",
         ),
         ConfigQuestion(
@@ -515,6 +555,8 @@ __all__ = [
     "factor_ratios",
     "factor_table",
     "faster_config",
+    "lesson_problems",
+    "momentum_simulation",
     "nested",
     "observed_table",
     "plot_factors",
@@ -524,5 +566,6 @@ __all__ = [
     "team_velocity",
     "true_chance",
     "true_change_points",
+    "week_cost",
     "what_if_sims",
 ]

@@ -255,8 +255,8 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
                 "does the test part cover in each split?",
             ],
             explanation=lambda ex: (
-                f"In your log the random split scores a test ROC AUC of {random_auc(log()):.3f}, the time split "
-                f"{time_auc(log()):.3f}."
+                f"In your log the random split scores a test ROC AUC of {random_auc(log()):.3f}; question 4 computes "
+                "the time split's (its number is not given here)."
             ),
             success=lambda ex: (
                 "Right. Questions 3 and 4 show why."

@@ -10,8 +10,8 @@ Examples
 >>> q = ValueQuestion("q1", "Movements of deal D1", expected=4, hints=["Count stage entries, not steps."])
 >>> q.evaluate(____).state.name
 'NOT_ATTEMPTED'
->>> print(q.evaluate(5))
-Incorrect: Your answer, 5, is not right.
+>>> print(q.evaluate(7))
+Incorrect: Your answer, 7, is not right.
 >>> q.evaluate(4).correct
 True
 >>> q.assert_passes(4.0)
@@ -103,6 +103,13 @@ class Case:
         return f"test {i + 1}: ({shown})"
 
 
+GLOBAL_SLIP = "global instead of argument"
+GLOBAL_MESSAGE = (
+    "It gives that same result whatever input it gets: it seems to use a variable of the notebook (a global, such "
+    "as `entries` or `log`) instead of its argument. Work only on the argument the function receives."
+)
+
+
 class FunctionQuestion(Question):
     """The trainee writes a function; it is run on copies of test inputs and compared with ``reference``.
 
@@ -177,11 +184,21 @@ class FunctionQuestion(Question):
             mistake = self._function_mistake(outputs)
             if mistake is not None:
                 return self._feedback(State.INCORRECT, f"{said} {mistake.message}", mistake.name)
-            return self._feedback(State.INCORRECT, f"{said} {result.message}")
+            if self._ignores_its_input(outputs):
+                return self._feedback(State.INCORRECT, f"{said} {GLOBAL_MESSAGE}", GLOBAL_SLIP)
+            return self._feedback(State.INCORRECT, f"{said} {result.message}", result.slip or None)
         note = " (Note: your function changes its input; here it got a copy, but elsewhere that changes your data.)"
         success = str(resolve_spec(self._success, self.exercise) or "")
         message = f"It gives the right result on all {len(cases)} test inputs. {success}".strip()
         return self._feedback(State.CORRECT, message + (note if changed_input else ""))
+
+    def _ignores_its_input(self, outputs: list) -> bool:
+        """True when the trainee's function gives the same output on every test input while the reference's
+        outputs differ: it reads a notebook variable (a global) instead of its argument."""
+        if len(outputs) < 2 or not all(self._outputs_match(o, outputs[0]).ok for o in outputs[1:]):
+            return False
+        want = [self._reference_output(i) for i in range(len(outputs))]
+        return not all(self._outputs_match(w, want[0]).ok for w in want[1:])
 
     def _reference_output(self, i: int):
         """The reference's output on test input ``i``, computed once per variant (the reference is a pure function

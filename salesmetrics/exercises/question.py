@@ -158,7 +158,7 @@ class Question:
         mistake = self._match_mistake(answer)
         if mistake is not None:
             return self._feedback(State.INCORRECT, mistake.message, mistake.name)
-        return self._feedback(State.INCORRECT, result.message or "That is not right yet.")
+        return self._feedback(State.INCORRECT, result.message or "That is not right yet.", result.slip or None)
 
     def _match_mistake(self, answer: Any) -> Mistake | None:
         for mistake in self.mistakes:
