@@ -406,6 +406,65 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
+    def labelled(self, X, y=None) -> tuple:
+        """``(rows, labels)``: the rows of ``X`` whose label is known, and those labels.
+
+        With a snapshots table and no ``y``, the labels are the table's own label column (``stalled``, ``won`` or
+        ``close_outcome``, the one :meth:`fit` reads); rows whose label is censored (``<NA>``) are left out. With
+        ``y``, rows whose ``y`` is missing are left out. This is how :meth:`score` and
+        :func:`~salesmetrics.models.scoring.snapshot_scorer` read labels, so ``cross_val_score(StallPredictor(),
+        snapshots)`` needs no ``y``.
+        """
+        if y is None:
+            if not self._is_snapshots(X):
+                raise ValueError(
+                    f"{type(self).__name__}.score requires y, unless X is a snapshots table whose "
+                    f"{self._label_column()!r} column holds the labels."
+                )
+            column = self._label_column()
+            if column not in X.columns:
+                raise UsageError(
+                    f"The snapshots table has no {column!r} column to score against; build it with "
+                    "salesmetrics.snapshots(log) or pass y."
+                )
+            y = X[column]
+        values = y.to_numpy(object) if isinstance(y, pd.Series) else np.asarray(y, dtype=object)
+        keep = pd.notna(values)
+        if not keep.any():
+            raise UsageError(
+                f"No row has a known {self._label_column() or 'label'!r} label (all {len(values):,} are censored); "
+                "score on earlier as-of dates."
+            )
+        rows = X[keep] if isinstance(X, pd.DataFrame) else np.asarray(X)[keep]
+        labels = _tidy_labels(values[keep])
+        if len(self.classes_) and isinstance(self.classes_[0], str):
+            labels = labels.astype(str)
+        return rows, labels
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Mean accuracy on the rows whose label is known (scikit-learn's classifier score).
+
+        ``y`` may be left out for a snapshots table: the labels are read from it and censored rows are left out
+        (:meth:`labelled`). For ROC AUC, Brier score or log loss in ``cross_val_score`` or ``GridSearchCV``, pass
+        ``scoring=snapshot_scorer("roc_auc")`` (:mod:`salesmetrics.models.scoring`).
+        """
+        from sklearn.metrics import accuracy_score
+
+        check_is_fitted(self)
+        if y is not None and not self._is_snapshots(X):
+            return float(super().score(X, y, sample_weight=sample_weight))
+        rows, labels = self.labelled(X, y)
+        if sample_weight is not None:
+            weights = np.asarray(sample_weight, dtype=float)
+            y_values = y.to_numpy(object) if isinstance(y, pd.Series) else y
+            keep = (
+                pd.notna(np.asarray(y_values, dtype=object))
+                if y is not None
+                else pd.notna(X[self._label_column()].to_numpy(object))
+            )
+            sample_weight = weights[keep]
+        return float(accuracy_score(labels, self.predict(rows), sample_weight=sample_weight))
+
     def risk(self, X) -> np.ndarray:
         """The probability of the bad outcome (a stall; not winning), the quantity reasons explain."""
         return self._risk_from_proba(self.predict_proba(X))

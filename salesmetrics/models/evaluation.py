@@ -224,7 +224,8 @@ def evaluate(
         fitted. ``None`` evaluates the baselines only.
     snapshots : DataFrame or SalesLog
         A frame from :func:`salesmetrics.snapshots` (``deal_id``, ``as_of``, features, labels), or
-        the log itself (recommended): then the test rows are ``snapshots(log, **snapshot_options)`` and the
+        the log itself (recommended): then the test rows are ``snapshots(log, **snapshot_options)`` (with the
+        estimator's own ``horizon_days`` unless the options give one) and the
         training rows are rebuilt with ``observed_until`` at the test start, so no training label (above all
         ``won``, which is read at the end of the log) uses anything seen after the test period began; and the
         momentum flag is computed for every row (:func:`~salesmetrics.models.baselines.momentum_stall_flags`,
@@ -235,8 +236,9 @@ def evaluate(
         :class:`~salesmetrics.exceptions.UsageError`. Rows where it is ``<NA>`` (censored: the horizon or the
         outcome is not observed yet) are left out of both parts and counted.
     cutoff, gap_days, train_share
-        See :func:`time_split`; ``gap_days`` defaults to the label horizon, ``cutoff`` to the time below which
-        ``train_share`` of the *labelled* snapshots fall.
+        See :func:`time_split`; ``gap_days`` defaults to the label horizon (a shorter one warns: the last
+        training labels would look into the test period), ``cutoff`` to the time below which ``train_share`` of
+        the *labelled* snapshots fall.
     n_bootstrap, random_state
         Bootstrap replicates (whole deals are drawn, so a deal's snapshots stay together) and their random state.
     baselines : "default", dict or None
@@ -268,6 +270,9 @@ def evaluate(
     log = snapshots if isinstance(snapshots, SalesLog) else None
     if log is not None:
         options = dict(snapshot_options or {})
+        own = getattr(estimator, "horizon_days", None)  # StallPredictor(horizon_days=14): snapshots to match
+        if own is not None and "horizon_days" not in options:
+            options["horizon_days"] = own
         frame = build(log, **options)
     elif isinstance(snapshots, pd.DataFrame):
         if snapshot_options:
@@ -279,6 +284,15 @@ def evaluate(
         )
     if gap_days is None:
         gap_days = default_gap_days(frame, estimator)
+    horizon = frame.attrs.get("horizon_days")
+    if horizon is not None and float(gap_days) < float(horizon):
+        warnings.warn(
+            f"gap_days={float(gap_days):g} is shorter than the snapshots' label horizon ({float(horizon):g} days): "
+            f"the last training labels (stalled, close_outcome) look into the test period, so the figures are "
+            f"optimistic. Leave gap_days out (it defaults to the horizon) or pass gap_days={float(horizon):g}.",
+            UserWarning,
+            stacklevel=2,
+        )
     labelled = _labels(frame, target).notna().to_numpy()
     if cutoff is None and labelled.any():  # 70% of the *labelled* snapshots, so the test part has labels
         cutoff = time_split(frame[labelled], None, 0.0, train_share=train_share)[0].attrs["cutoff"]

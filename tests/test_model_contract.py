@@ -1,0 +1,139 @@
+"""Issue 19: the scikit-learn contract on snapshots (cross_val_score, GridSearchCV, a time-aware splitter) and
+evaluate()'s horizon checks. Small logs and few trees: every test here fits in seconds on one core."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GridSearchCV, cross_val_score
+
+from salesmetrics.exceptions import UsageError
+from salesmetrics.features.build import snapshots
+from salesmetrics.models import CloseLikelihood, StallPredictor
+from salesmetrics.models._base import SmallDataWarning
+from salesmetrics.models.evaluation import evaluate
+from salesmetrics.models.scoring import snapshot_scorer
+from salesmetrics.models.splits import SnapshotSplit
+from salesmetrics.simulation.simulator import simulate
+
+FAST = {"max_iter": 15, "n_jobs": 1, "random_state": 0, "min_closed": 0}
+
+
+@pytest.fixture(scope="module")
+def log():
+    return simulate(n_deals=300, n_owners=6, seed=5, months=8).log
+
+
+@pytest.fixture(scope="module")
+def snap(log):
+    return snapshots(log, horizon_days=14)
+
+
+def test_cross_val_score_reads_labels_from_the_frame_and_never_returns_nan(snap):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # a "Scoring failed" warning would fail the test
+        warnings.simplefilter("ignore", SmallDataWarning)
+        accuracy = cross_val_score(StallPredictor(horizon_days=14, **FAST), snap, cv=SnapshotSplit(3))
+        auc = cross_val_score(
+            StallPredictor(horizon_days=14, **FAST), snap, cv=SnapshotSplit(3), scoring=snapshot_scorer("roc_auc")
+        )
+        loss = cross_val_score(
+            CloseLikelihood(**FAST), snap, cv=SnapshotSplit(3), scoring=snapshot_scorer("neg_log_loss")
+        )
+    assert np.isfinite(accuracy).all() and np.isfinite(auc).all() and np.isfinite(loss).all()
+    assert ((accuracy > 0) & (accuracy <= 1)).all() and ((auc > 0.4) & (auc < 1)).all() and (loss < 0).all()
+
+
+def test_score_without_y_equals_accuracy_on_the_labelled_rows(snap):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        model = StallPredictor(horizon_days=14, **FAST).fit(snap)
+    labelled = snap[snap["stalled"].notna()]
+    by_hand = float((model.predict(labelled) == labelled["stalled"].astype(int).to_numpy()).mean())
+    assert model.score(snap) == pytest.approx(by_hand)
+    assert model.score(snap, snap["stalled"]) == pytest.approx(by_hand)  # a y with <NA> left out the same way
+    with pytest.raises(UsageError, match="censored"):
+        model.score(snap[snap["stalled"].isna()])
+
+
+def test_grid_search_gives_finite_scores_and_a_best_setting(snap):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        grid = GridSearchCV(
+            StallPredictor(horizon_days=14, **FAST),
+            {"max_depth": [1, 2]},
+            cv=SnapshotSplit(2),
+            scoring=snapshot_scorer("neg_brier_score"),
+        ).fit(snap)
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    assert grid.best_params_["max_depth"] in (1, 2)
+
+
+def test_a_fold_with_one_class_fails_loudly_not_silently(snap):
+    one_class = snap[snap["stalled"].notna()].copy()
+    one_class["stalled"] = pd.array([True] * len(one_class), dtype="boolean")
+    one_class.iloc[0, one_class.columns.get_loc("stalled")] = False
+    scorer = snapshot_scorer("roc_auc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        model = StallPredictor(horizon_days=14, **FAST).fit(snap)
+    with pytest.raises(UsageError, match="one class"):
+        scorer(model, one_class.iloc[1:])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_dates=st.integers(4, 30),
+    n_splits=st.integers(1, 3),
+    gap=st.sampled_from([0, 7, 14, 30]),
+    seed=st.integers(0, 10_000),
+)
+def test_snapshot_split_keeps_the_gap_and_the_deals_apart(n_dates, n_splits, gap, seed):
+    rng = np.random.default_rng(seed)
+    n = n_dates * 5
+    frame = pd.DataFrame(
+        {
+            "deal_id": rng.integers(0, 12, n),
+            "as_of": pd.Timestamp("2024-01-07", tz="UTC") + pd.to_timedelta(rng.integers(0, n_dates, n) * 7, "D"),
+        }
+    )
+    frame.attrs["horizon_days"] = gap
+    if frame["as_of"].nunique() < n_splits + 1:
+        with pytest.raises(UsageError, match="distinct as-of dates"):
+            list(SnapshotSplit(n_splits).split(frame))
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # folds with no training row are skipped, with a warning
+        folds = list(SnapshotSplit(n_splits).split(frame))
+        assert SnapshotSplit(n_splits).get_n_splits(frame) == len(folds)
+    for train, test in folds:
+        assert len(train) and len(test)
+        assert frame["as_of"].iloc[train].max() < frame["as_of"].iloc[test].min() - pd.Timedelta(days=gap)
+        assert not set(frame["deal_id"].iloc[train]) & set(frame["deal_id"].iloc[test])
+
+
+def test_snapshot_split_warns_on_a_gap_shorter_than_the_horizon(snap):
+    with pytest.warns(UserWarning, match="shorter than the snapshots' label horizon"):
+        list(SnapshotSplit(2, gap_days=7).split(snap))
+
+
+def test_evaluate_builds_snapshots_with_the_estimators_horizon(log):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        ev = evaluate(StallPredictor(horizon_days=14, **FAST), log, n_bootstrap=0)
+    assert ev.gap_days == 14
+    assert ev.estimators["model"].horizon_days_ == 14
+
+
+def test_evaluate_warns_when_the_gap_is_shorter_than_the_horizon(snap):
+    for estimator in (StallPredictor(horizon_days=14, **FAST), CloseLikelihood(**FAST), None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallDataWarning)
+            warnings.filterwarnings("ignore", message="The 'won' labels of the training snapshots")
+            with pytest.warns(UserWarning, match="shorter than the snapshots' label horizon"):
+                evaluate(estimator, snap, gap_days=7, n_bootstrap=0)
