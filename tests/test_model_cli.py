@@ -216,13 +216,26 @@ def test_backtest_prints_model_beside_baselines_and_writes_outputs(log_dir, tmp_
     assert "censoring: ipcw" in text  # the won model corrects for outcomes not yet known (ADR 0027)
     for name in ("model", "stage default rate", "days in stage > 30", "stalled-in-stage flag"):
         assert name in text
+    # calibration beside the ranking metrics, the labelled share per test date, and which test dates were scored
+    assert "Mean predicted" in text and "Observed" in text and "Calibration error" in text
+    assert "Labelled share per test date: " in text and "complete follow-up only" in text
     table = pd.read_csv(out)
+    assert set(table["follow_up"]) == {"complete"}
     assert list(table.columns[:5]) == ["model", "metric", "value", "ci_low", "ci_high"]
     assert table["model"].iloc[0] == "model" and set(table["target"]) == {"won"}
     auc = table[(table["model"] == "model") & (table["metric"] == "roc_auc")].iloc[0]
     assert auc.ci_low <= auc.value <= auc.ci_high and 0.5 < auc.value <= 1
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left behind
+
+
+@pytest.mark.slow
+def test_backtest_follow_up_choices_are_named_in_the_headline(log_dir, capsys):
+    assert _backtest(log_dir, "--target", "won", "--follow-up", "ipcw", "--bootstrap", "0") == 0
+    assert "weighted by the inverse labelled share of their date and stage (IPCW)" in capsys.readouterr().out
+    assert _backtest(log_dir, "--target", "won", "--follow-up", "all", "--bootstrap", "0") == 0
+    text = capsys.readouterr().out
+    assert "every test date (" in text and "(left out)" not in text
 
 
 def test_backtest_stall_logistic_with_cutoff(log_dir, capsys):

@@ -137,3 +137,82 @@ def test_evaluate_warns_when_the_gap_is_shorter_than_the_horizon(snap):
             warnings.filterwarnings("ignore", message="The 'won' labels of the training snapshots")
             with pytest.warns(UserWarning, match="shorter than the snapshots' label horizon"):
                 evaluate(estimator, snap, gap_days=7, n_bootstrap=0)
+
+
+# ------------------------------------------------------------------------------ censoring-honest evaluation
+
+
+def _censored_won_frame() -> pd.DataFrame:
+    """10 weekly dates of the same 40 deals; deal i is won when i is odd; from week 6 on only the first
+    40 * share deals have a known outcome (share 0.8, 0.6, 0.4, 0.2): later dates lose the slow deals."""
+    t0 = pd.Timestamp("2024-01-07", tz="UTC")
+    rows = []
+    shares = [1.0] * 6 + [0.8, 0.6, 0.4, 0.2]
+    for k, share in enumerate(shares):
+        for i in range(40):
+            rows.append(
+                {
+                    "deal_id": i,
+                    "as_of": t0 + pd.Timedelta(weeks=k),
+                    "stage": "A" if i < 20 else "B",
+                    "days_in_stage": float((i * 7 + k) % 50),
+                    "won": (i % 2) if i < 40 * share else pd.NA,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame["won"] = frame["won"].astype("Int64")
+    return frame
+
+
+def _evaluate_won(frame, follow_up):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The 'won' labels of the training snapshots")
+        return evaluate(
+            None,
+            frame,
+            target="won",
+            cutoff=frame["as_of"].min() + pd.Timedelta(weeks=2),
+            gap_days=7,
+            n_bootstrap=0,
+            follow_up=follow_up,
+        )
+
+
+def test_labelled_share_per_test_date_and_the_complete_follow_up_default():
+    frame = _censored_won_frame()
+    ev = _evaluate_won(frame, "complete")
+    share = ev.labelled_share
+    assert share["labelled_share"].round(2).tolist() == [1.0, 1.0, 1.0, 0.8, 0.6, 0.4, 0.2]  # weeks 3 to 9
+    assert share["rows"].tolist() == [40] * 7 and share["used"].tolist() == [True] * 3 + [False] * 4
+    assert ev.counts["test"] == 3 * 40 and ev.counts["not_followed_up"] == 32 + 24 + 16 + 8
+    line = ev._summary_line()
+    assert "complete follow-up only: 3 test dates" in line and "4 later or less followed-up" in line
+    every = _evaluate_won(frame, "all")
+    assert every.counts["test"] == 120 + 80 and every.labelled_share["used"].all()
+    assert "every test date (7 test dates, labelled share 20% to 100%)" in every._summary_line()
+
+
+def test_ipcw_weights_are_the_inverse_labelled_share_of_the_date_and_stage():
+    frame = _censored_won_frame()
+    ev = _evaluate_won(frame, "ipcw")
+    pred = ev.predictions.merge(frame[["deal_id", "as_of", "stage"]], on=["deal_id", "as_of"])
+    assert ev.follow_up == "ipcw" and "(IPCW)" in ev._summary_line()
+    assert pred["weight"].mean() == pytest.approx(1.0)
+    week6 = pred[pred["as_of"] == frame["as_of"].min() + pd.Timedelta(weeks=6)]
+    w_a, w_b = week6.groupby("stage")["weight"].agg(["min", "max"]).to_numpy()
+    assert w_a[0] == pytest.approx(w_a[1]) and w_b[0] == pytest.approx(w_b[1])
+    assert w_b[0] / w_a[0] == pytest.approx(20 / 12)  # stage B: 12 of 20 labelled that week; stage A: all 20
+    # the weighted base rate is the mean of the weighted labels
+    rate = float(np.average(pred["y"], weights=pred["weight"]))
+    assert f"base rate {rate:.3f}" in ev._summary_line()
+
+
+def test_follow_up_refuses_an_unknown_choice_and_a_period_never_followed_up():
+    frame = _censored_won_frame()
+    with pytest.raises(UsageError, match="follow_up must be one of"):
+        _evaluate_won(frame, "some")
+    late = frame[frame["as_of"] >= frame["as_of"].min() + pd.Timedelta(weeks=5)]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The 'won' labels of the training snapshots")
+        with pytest.raises(UsageError, match="not followed up"):
+            evaluate(None, late, target="won", cutoff=late["as_of"].min() + pd.Timedelta(weeks=1), gap_days=7)

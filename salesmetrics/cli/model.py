@@ -152,6 +152,14 @@ def register(subparsers) -> None:
         default=200,
         help="bootstrap draws of whole deals (default 200)",
     )
+    p.add_argument(
+        "--follow-up",
+        choices=("complete", "all", "ipcw"),
+        default="complete",
+        help="which test dates are scored: only those where at least 90%% of the rows have a label (complete, "
+        "the default), every one (all), or every one with inverse-probability-of-censoring weights (ipcw); "
+        "decision 0056",
+    )
     _fit_options(p)
     p.add_argument("--out", type=Path, help="write the table (model, metric, value, ci_low, ci_high) as CSV")
     p.add_argument("--plot", type=Path, help="write the calibration plot (PNG, SVG or PDF by the suffix)")
@@ -463,6 +471,31 @@ def _save_figure(fig, path: Path) -> None:
         fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight")
 
 
+def _side_by_side(ev):
+    """The evaluation's metrics with each model's calibration beside them: one row per model."""
+    wide = ev.wide()
+    calibration = ev.calibration_summary().set_index("model").reindex(wide.index)
+    wide["Mean predicted"] = calibration["mean_predicted"].map(lambda v: f"{v:.3f}")
+    wide["Observed"] = calibration["observed_rate"].map(lambda v: f"{v:.3f}")
+    wide["Calibration error"] = calibration["calibration_error"].map(lambda v: f"{v:.3f}")
+    wide.index.name = None
+    return wide
+
+
+def _share_line(ev, most: int = 12) -> str:
+    """The labelled share of each test date, in one line (the first and last dates when there are many)."""
+    share = ev.labelled_share
+    if share.empty:
+        return "Labelled share per test date: not known (a snapshot table was given)."
+    cells = [
+        f"{row.as_of:%Y-%m-%d} {row.labelled_share:.0%}{'' if row.used else ' (left out)'}"
+        for row in share.itertuples()
+    ]
+    if len(cells) > most:
+        cells = [*cells[: most // 2], f"... {len(cells) - most} more ...", *cells[-most // 2 :]]
+    return "Labelled share per test date: " + ", ".join(cells)
+
+
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
     from salesmetrics.log.reading import read_log
@@ -490,6 +523,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             n_bootstrap=args.bootstrap,
             random_state=args.random_state,
             snapshot_options={"horizon_days": args.horizon_days},
+            follow_up=args.follow_up,
         )
     )
     import pandas as pd
@@ -507,10 +541,13 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if leaks:
         named = ", ".join(f"{e['feature']} (AUC {e['auc']:.3f} alone)" for e in leaks)
         print(f"WARNING: do not trust these figures: {named} probably leaks the outcome; rerun with --exclude.")
-    with pd.option_context("display.width", 200, "display.max_columns", 10):
-        print(ev.wide().to_string())
+    with pd.option_context("display.width", 250, "display.max_columns", 12):
+        print(_side_by_side(ev).to_string())
+    print(_share_line(ev))
     if args.out is not None:
-        table = ev.table.assign(target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start))
+        table = ev.table.assign(
+            target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start), follow_up=ev.follow_up
+        )
         write_csv(table, args.out, overwrite=args.overwrite)
         say(args, f"Wrote {args.out}")
     if args.plot is not None:
