@@ -216,3 +216,82 @@ def test_follow_up_refuses_an_unknown_choice_and_a_period_never_followed_up():
         warnings.filterwarnings("ignore", message="The 'won' labels of the training snapshots")
         with pytest.raises(UsageError, match="not followed up"):
             evaluate(None, late, target="won", cutoff=late["as_of"].min() + pd.Timedelta(weeks=1), gap_days=7)
+
+
+# ------------------------------------------------------------------------------ probabilities (decision 0058)
+
+
+def test_probabilities_are_never_0_or_1_are_many_and_give_a_finite_log_loss(snap):
+    from sklearn.metrics import log_loss
+
+    labelled = snap[snap["stalled"].notna()]
+    y = labelled["stalled"].astype(int).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        stall = StallPredictor(horizon_days=14, holdout=0.35, **FAST).fit(snap)  # enough held-out rows to calibrate
+        three = CloseLikelihood(target="close_outcome", holdout=0.35, **FAST).fit(snap)
+        isotonic = StallPredictor(horizon_days=14, calibration="isotonic", holdout=0.35, **FAST).fit(snap)
+    for model in (stall, three, isotonic):
+        p = model.predict_proba(snap)
+        assert (p > 0).all() and (p < 1).all()
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+        assert p.min() >= model.probability_floor_ * (1 - 1e-9) / (1 + p.shape[1] * model.probability_floor_)
+    assert stall.calibration_.startswith("sigmoid") and isotonic.calibration_.startswith("isotonic")
+    p = stall.predict_proba(labelled)[:, 1]
+    base = stall.estimator_.calibrated_classifiers_[0].estimator  # the boosted model before calibration
+    raw = base.predict_proba(stall._matrix(labelled, reset=False))[:, 1]
+    assert len(np.unique(p)) == len(np.unique(raw))  # a sigmoid keeps every distinct score apart: no steps
+    assert np.isfinite(log_loss(y, p)) and np.isfinite(log_loss(y, isotonic.predict_proba(labelled)[:, 1]))
+    assert stall.probability_floor_ == pytest.approx(1 / (stall.n_rows_ + 2))
+
+
+def test_off_the_edges_keeps_order_and_sums():
+    from salesmetrics.models._base import off_the_edges
+
+    raw = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    out = off_the_edges(raw, 0.01)
+    assert (out > 0).all() and (out < 1).all()
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    assert (np.argsort(out[:, 2]) == np.argsort(raw[:, 2], kind="stable")).all()
+    assert off_the_edges(np.ones((3, 1)), 0.01).tolist() == [[1.0]] * 3  # one class: nothing to spread
+
+
+# ------------------------------------------------------------------------------ outcomes said plainly (0057)
+
+
+def test_next_step_and_the_stall_label_without_losses_by_hand(tiny_log_dir):
+    import salesmetrics as sm
+
+    log = sm.read_log(tiny_log_dir)
+    early = snapshots(log, as_of="2024-01-12", horizon_days=7)  # D1 moves on 20 Jan (after), D2 on 15 Jan
+    assert early["next_step"].tolist() == ["no movement", "moved"]
+    assert early["stalled_excluding_losses"].tolist() == [True, False]
+    late = snapshots(log, as_of="2024-02-01", horizon_days=2, observed_until="2024-02-10")
+    d3 = late[late["deal_id"] == "D3"].iloc[0]  # lost on 3 February, within the two days
+    assert d3["next_step"] == "lost" and not d3["stalled"] and pd.isna(d3["stalled_excluding_losses"])
+
+
+def test_the_three_stall_labels_agree(snap):
+    step, stalled, excluding = snap["next_step"], snap["stalled"], snap["stalled_excluding_losses"]
+    assert (step.isna() == stalled.isna()).all()
+    known = step.notna()
+    assert ((step[known] == "no movement") == stalled[known].astype(bool)).all()
+    assert (excluding.isna() == (step.isna() | (step == "lost"))).all()
+    assert (excluding.dropna().astype(bool) == stalled[excluding.notna()].astype(bool)).all()
+
+
+def test_the_label_is_named_on_the_evaluation_and_the_model_card(log, tmp_path):
+    from salesmetrics.models.persistence import read_model_card, save_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        ev = evaluate(StallPredictor(horizon_days=14, losses="excluded", **FAST), log, n_bootstrap=0)
+        model = StallPredictor(horizon_days=14, losses="excluded", **FAST).fit(snapshots(log, horizon_days=14))
+    line = ev._summary_line()
+    assert ev.target == "stalled_excluding_losses"
+    assert "no stage movement within 14 days, deals lost within them left out" in line
+    assert f"{ev.counts['test_lost_left_out']:,} test" in line and ev.counts["test_lost_left_out"] > 0
+    assert ev.labelled_share["labelled_share"].max() == 1.0  # a loss is left out by definition, not censored
+    card = read_model_card(save_model(model, tmp_path / "m.skops"))
+    assert card["target"] == "stalled_excluding_losses" and "lost within them left out" in card["target_words"]
+    assert "a loss counts as a movement" in StallPredictor().label_words()

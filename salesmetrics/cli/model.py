@@ -99,6 +99,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, help="model file to write (.skops)")
     p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
     p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
+    _losses_option(p)
     p.add_argument("--freq", default="W", help="snapshot frequency: D, W, M or Q (default W)")
     p.add_argument("--start", help="first as-of date (default: the log's first event)")
     p.add_argument("--end", help="last as-of date, and the end of what labels may see (default: last event)")
@@ -146,6 +147,7 @@ def register(subparsers) -> None:
     p.add_argument("--cutoff", help="train on as-of dates before this (default: 70%% of the labelled snapshots)")
     p.add_argument("--gap-days", type=float, help="days between cutoff and test start (default: the horizon)")
     p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
+    _losses_option(p)
     p.add_argument(
         "--bootstrap",
         type=_whole(0, what="0 or more draws"),
@@ -166,6 +168,16 @@ def register(subparsers) -> None:
     add_overwrite(p, "replace existing output files")
     add_quiet(p)
     p.set_defaults(func=_cmd_backtest)
+
+
+def _losses_option(p) -> None:
+    p.add_argument(
+        "--losses",
+        choices=("movement", "excluded"),
+        default="movement",
+        help="stall only: a deal lost within the horizon counts as a movement (the label 'stalled', the default) "
+        "or is left out (the label 'stalled_excluding_losses'); decision 0057",
+    )
 
 
 def _censoring_option(p) -> None:
@@ -235,7 +247,7 @@ def _estimator(target: str, args: argparse.Namespace):
         "leak_auc": args.leak_auc,
     }
     if target == "stall":
-        return StallPredictor(horizon_days=args.horizon_days, **common)
+        return StallPredictor(horizon_days=args.horizon_days, losses=getattr(args, "losses", "movement"), **common)
     if getattr(args, "censoring", None) is not None:
         common["censoring"] = args.censoring
     return CloseLikelihood(target=TARGETS[target], **common)
@@ -306,7 +318,8 @@ def _print_card(card: dict, log_path) -> None:
     """What was trained, on what, and its training metrics: the model card in a few lines."""
     window = card["training_window"] or {}
     print(f"Trained {card['model_class']} ({card['model']}) on {card['rows']:,} snapshot rows of {log_path}")
-    print(f"  target: {card['target']}; as-of dates {window.get('first_as_of')} to {window.get('last_as_of')}")
+    words = f" ({card['target_words']})" if card.get("target_words") else ""
+    print(f"  target: {card['target']}{words}; as-of dates {window.get('first_as_of')} to {window.get('last_as_of')}")
     print(f"  labels see events up to {window.get('labels_until')}")
     censored = card["censored_rows_left_out"]
     if str(card.get("censoring") or "").startswith("competing"):  # decision 0028: open deals are at risk
@@ -512,7 +525,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
     log = read_log(args.log)
     estimator = _estimator(args.target, args)
-    target = TARGETS[args.target]
+    target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
     ev = _fit_quietly(  # small-data notices: the model's fallback is printed below
         lambda: evaluate(
             estimator,

@@ -33,8 +33,9 @@ from salesmetrics.models.bootstrap import (
     repeated_metrics,
 )
 from salesmetrics.models.splits import as_of_column, default_gap_days, time_split
+from salesmetrics.models.stall import stall_words
 
-TARGETS = ("stalled", "won")
+TARGETS = ("stalled", "stalled_excluding_losses", "won")
 MODEL = "model"
 FOLLOW_UP = ("complete", "all", "ipcw")
 MIN_LABELLED_SHARE = 0.9  # follow_up="complete": a test date counts when this share of its rows has a label
@@ -89,6 +90,7 @@ class Evaluation:
     follow_up: str = "all"
     labelled_share: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     min_labelled_share: float = MIN_LABELLED_SHARE
+    horizon: float | None = None
 
     @property
     def models(self) -> list[str]:
@@ -148,12 +150,21 @@ class Evaluation:
         at_risk = ""
         if c.get("train_at_risk"):  # competing risks (decision 0028)
             at_risk = " (the model learned from them as at risk; the baselines left them out)"
+        lost = ""
+        if "test_lost_left_out" in c:
+            lost = (
+                f"lost within the horizon, left out: {c.get('train_lost_left_out', 0):,} train, "
+                f"{c['test_lost_left_out']:,} test; "
+            )
+        words = target_words(self.target, self.gap_days if self.horizon is None else self.horizon)
         return (
-            f"target {self.target!r}: trained on {c.get('train', 0):,} snapshots before {self.cutoff:%Y-%m-%d}, "
+            f"target {self.target!r} ({words}): "
+            f"trained on {c.get('train', 0):,} snapshots before {self.cutoff:%Y-%m-%d}, "
             f"tested on {c.get('test', 0):,} from {self.test_start:%Y-%m-%d} (gap {self.gap_days:g} days, "
             f"base rate {rate:.3f}); censored labels left out: {c.get('train_censored', 0):,} train"
             f"{at_risk}, "
-            f"{c.get('test_censored', 0):,} test; {self.n_bootstrap} bootstrap draws of whole deals, 95% intervals; "
+            f"{c.get('test_censored', 0):,} test; {lost}{self.n_bootstrap} bootstrap draws of whole deals, "
+            "95% intervals; "
             f"{self.follow_up_line()}"
         )
 
@@ -209,6 +220,25 @@ class Evaluation:
             ax.legend(fontsize="small", title="legend: AUC" if ax is ax_roc else None)
         self.plot_calibration(ax_cal, models)
         return axes
+
+
+def target_words(target: str, horizon_days=None) -> str:
+    """What a target label means, in words, named on every evaluation output (decisions 0016, 0057).
+
+    >>> target_words("won")
+    'won eventually: the outcome read at the end of the log'
+    """
+    if target == "won":
+        return "won eventually: the outcome read at the end of the log"
+    return stall_words(target, horizon_days) or target
+
+
+def _observed(frame: pd.DataFrame, target: str) -> np.ndarray:
+    """Rows whose outcome is followed up: the label is known, or (``stalled_excluding_losses``) the deal was lost
+    within the horizon, which leaves it out by definition rather than by censoring."""
+    if target == "stalled_excluding_losses" and "next_step" in frame.columns:
+        return frame["next_step"].notna().to_numpy()
+    return _labels(frame, target).notna().to_numpy()
 
 
 def _labels(frame: pd.DataFrame, target: str) -> pd.Series:
@@ -324,7 +354,7 @@ def evaluate(
     """
     target = _target_for(estimator, target)
     if target not in TARGETS:
-        raise UsageError(f"target must be 'stalled' or 'won', not {target!r}.")
+        raise UsageError(f"target must be one of {', '.join(map(repr, TARGETS))}, not {target!r}.")
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise UsageError(f"n_bootstrap must be a whole number, 0 or more, not {n_bootstrap!r}.")
     log = snapshots if isinstance(snapshots, SalesLog) else None
@@ -357,7 +387,7 @@ def evaluate(
         raise UsageError(f"follow_up must be one of {', '.join(map(repr, FOLLOW_UP))}, not {follow_up!r}.")
     if not 0 < float(min_labelled_share) <= 1:
         raise UsageError(f"min_labelled_share must be above 0 and at most 1, not {min_labelled_share!r}.")
-    labelled = _labels(frame, target).notna().to_numpy()
+    labelled = _observed(frame, target)  # followed up: the label is known, or the row is excluded by definition
     share = _share_by_date(frame, labelled)
     complete_dates = share.index[share["labelled_share"] >= float(min_labelled_share)]
     on_complete = as_of_column(frame).isin(complete_dates).to_numpy()
@@ -404,7 +434,7 @@ def evaluate(
                 "'all' (labelled rows as they are; on the command line --follow-up ipcw|all)."
             )
         if kept.any():
-            labelled_left_out = (~kept) & _labels(test, target).notna().to_numpy()
+            labelled_left_out = (~kept) & _observed(test, target)
             counts["not_followed_up"] = int(labelled_left_out.sum())  # labelled rows on dates left out
             counts["test_censored_left_out_dates"] = int((~kept).sum() - labelled_left_out.sum())
             test = test[kept]
@@ -412,20 +442,31 @@ def evaluate(
     # an estimator that learns from still-open deals (competing risks, decision 0028) is fitted on every
     # training snapshot, censored ones included, with labels read from the table; the rest see labelled rows
     whole_train = train if _learns_from_censored_rows(estimator) else None
-    counts["train_censored"] = int(y_train.isna().sum())
+    counts["train_censored"] = int((~_observed(train, target)).sum())
+    if target == "stalled_excluding_losses":  # lost within the horizon: neither a stall nor a movement
+        counts["train_lost_left_out"] = int((_observed(train, target) & y_train.isna().to_numpy()).sum())
+        counts["test_lost_left_out"] = int((_observed(test, target) & y_test.isna().to_numpy()).sum())
     if whole_train is not None and fit:
         counts["train_at_risk"] = counts["train_censored"]  # fitted on them: see whole_train below
-    counts["test_censored"] = int(y_test.isna().sum()) + counts.pop("test_censored_left_out_dates", 0)
-    test_all = test.assign(_labelled=y_test.notna().to_numpy())
+    counts["test_censored"] = int((~_observed(test, target)).sum()) + counts.pop("test_censored_left_out_dates", 0)
+    test_all = test.assign(_observed=_observed(test, target), _labelled=y_test.notna().to_numpy())
     train, y_train = train[y_train.notna().to_numpy()], _binary(y_train.dropna())
     test, y_test = test[y_test.notna().to_numpy()], _binary(y_test.dropna())
     counts["train"], counts["test"] = len(train), len(test)
     for part, y, censored in (("training", y_train, "train_censored"), ("test", y_test, "test_censored")):
         if len(y) == 0 or y.min() == y.max():
             what = "no labelled rows" if len(y) == 0 else f"{len(y):,} labelled rows, all of one class"
+            hint = ""
+            if follow_up == "complete" and part == "training" and len(complete_dates):
+                hint = (
+                    f" The test dates with complete follow-up (at least {float(min_labelled_share):.0%} labelled) end "
+                    f"on {pd.Timestamp(complete_dates.max()):%Y-%m-%d}, too early to leave labelled rows to train "
+                    "on; the outcomes of later dates are not followed up. Pass follow_up='ipcw' or 'all' (on the "
+                    "command line --follow-up ipcw|all) to score them anyway, said in the headline."
+                )
             raise UsageError(
                 f"The {part} snapshots have {what} ({counts[censored]:,} censored); move the cutoff "
-                f"(now {cut:%Y-%m-%d}) or use a longer log."
+                f"(now {cut:%Y-%m-%d}) or use a longer log.{hint}"
             )
 
     models: dict[str, object] = {}
@@ -470,6 +511,7 @@ def evaluate(
         estimators=models,
         follow_up=follow_up,
         labelled_share=share.reset_index(),
+        horizon=float(horizon) if horizon is not None else None,
         min_labelled_share=float(min_labelled_share),
     )
 
@@ -485,7 +527,8 @@ def _share_by_date(frame: pd.DataFrame, labelled: np.ndarray) -> pd.DataFrame:
 
 def _ipcw_weights(test: pd.DataFrame) -> np.ndarray:
     """Inverse-probability-of-censoring weights of the labelled test rows (``_labelled``): the rows of their date
-    and stage over the labelled ones (the date alone when there is no stage column), scaled to a mean of 1.
+    and stage over the followed-up ones (``_observed``; the date alone when there is no stage column), scaled to
+    a mean of 1.
 
     The assumption (decision 0056): within a date and a stage, whether a deal's outcome is known by the end of
     the log does not depend on the outcome itself.
@@ -493,7 +536,7 @@ def _ipcw_weights(test: pd.DataFrame) -> np.ndarray:
     keys = [as_of_column(test).rename("as_of")]
     if "stage" in test.columns:
         keys.append(test["stage"].astype(object).fillna("(none)").rename("stage"))
-    grouped = test.reset_index(drop=True).groupby([k.reset_index(drop=True) for k in keys], sort=False)["_labelled"]
+    grouped = test.reset_index(drop=True).groupby([k.reset_index(drop=True) for k in keys], sort=False)["_observed"]
     inverse = grouped.transform("size") / grouped.transform("sum").where(lambda x: x > 0)
     w = inverse.to_numpy(dtype="float64")[test["_labelled"].to_numpy(dtype=bool)]
     return w / w.mean() if len(w) else w
