@@ -111,6 +111,7 @@ def test_predict_writes_risks_with_reasons_sorted(log_dir, stall_model, tmp_path
     assert {"p_stall", "risk", "reason_1", "reason_2", "reason_3"} <= set(risks.columns)
     assert risks["risk"].is_monotonic_decreasing and risks["as_of"].str.startswith("2024-07-31").all()
     assert risks["reason_1"].notna().mean() > 0.5
+    assert "protective_1" in risks.columns and risks["protective_1"].notna().any()  # what keeps a deal moving
     # spreadsheet-safe: the formula-looking owner is written with a leading apostrophe
     with out.open(newline="", encoding="utf-8") as handle:
         cells = [cell for row in csv.reader(handle) for cell in row]

@@ -295,3 +295,39 @@ def test_the_label_is_named_on_the_evaluation_and_the_model_card(log, tmp_path):
     card = read_model_card(save_model(model, tmp_path / "m.skops"))
     assert card["target"] == "stalled_excluding_losses" and "lost within them left out" in card["target_words"]
     assert "a loss counts as a movement" in StallPredictor().label_words()
+
+
+# ------------------------------------------------------------------------------ reasons
+
+
+def _reason_model():
+    rng = np.random.default_rng(3)
+    n = 800
+    pushes = rng.poisson(1.0, n).astype(float)
+    commit = np.where(rng.random(n) < 0.8, np.nan, rng.exponential(10, n))  # missing for most deals
+    risk = 0.1 + 0.15 * np.clip(pushes, 0, 4) + 0.3 * np.isnan(commit)
+    y = (rng.random(n) < np.clip(risk, 0, 0.95)).astype(int)
+    X = pd.DataFrame({"close_date_pushes": pushes, "days_since_commit": commit})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        return StallPredictor(model="logistic", min_closed=100, n_jobs=1).fit(X, y), X
+
+
+def test_no_reason_comes_from_a_missing_value():
+    model, X = _reason_model()
+    table = model.reasons(X, top_n=2, protective=2)
+    gap = X["days_since_commit"].isna().to_numpy()
+    named = table[[c for c in table.columns if "feature_" in c]].to_numpy()
+    assert not (named[gap] == "days_since_commit").any()  # its missing value raises the risk, but is no reason
+    assert (table.loc[gap, "reason_1"].dropna().str.contains("close date pushed")).all()
+
+
+def test_protective_factors_lower_the_risk_in_words():
+    model, _ = _reason_model()
+    deal = pd.DataFrame({"close_date_pushes": [0.0, 4.0], "days_since_commit": [np.nan, np.nan]})
+    table = model.reasons(deal, top_n=1, protective=1)
+    assert table["lowers_by_1"].iloc[0] < 0 and table["protective_feature_1"].iloc[0] == "close_date_pushes"
+    assert table["protective_1"].iloc[0] == "close date never pushed"
+    assert pd.isna(table["protective_1"].iloc[1]) and table["reason_1"].iloc[1] == "close date pushed 4 times"
+    with pytest.raises(UsageError, match="protective"):
+        model.reasons(deal, protective=-1)

@@ -176,7 +176,10 @@ def test_a_near_perfect_score_is_named_as_a_probable_leak():
         coverage=log_coverage(sm.read_log(DEMO)), notes=(), evaluation=Evaluation(**{**ev.__dict__, "table": table}),
         importance=pd.DataFrame({"feature": ["amount"], "group": ["deal and owner record"], "auc_drop": [0.45]}),
     )  # fmt: skip
-    assert "usually means a feature leaks the outcome: shuffling the amount (amount) alone lowers it by 0.45" in study.narrative()
+    assert (
+        "usually means a feature leaks the outcome: shuffling the amount (amount) alone lowers it by 0.45"
+        in study.narrative()
+    )
 
 
 def test_grouped_permutation_skips_constant_columns():

@@ -132,6 +132,12 @@ def register(subparsers) -> None:
         default=3,
         help="reasons per deal (default 3, 0 for none)",
     )
+    p.add_argument(
+        "--protective",
+        type=_whole(0, what="0 or more factors"),
+        default=1,
+        help="factors that lower the deal's risk the most, per deal (default 1, 0 for none)",
+    )
     _ignore_stages_option(p)
     add_overwrite(p, "replace an existing output file")
     add_quiet(p)
@@ -459,11 +465,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         else:
             out["p_stall"] = proba[:, -1] if proba.shape[1] > 1 else model.risk(snap)
         out["risk"] = model._risk_from_proba(proba)
-        if args.reasons:
-            table = model.reasons(snap, top_n=args.reasons)
+        if args.reasons or args.protective:
+            table = model.reasons(snap, top_n=max(args.reasons, 1), protective=args.protective)
             for k in range(1, args.reasons + 1):
                 if f"reason_{k}" in table:
                     out[f"reason_{k}"] = table[f"reason_{k}"].to_numpy()
+            for k in range(1, args.protective + 1):
+                if f"protective_{k}" in table:
+                    out[f"protective_{k}"] = table[f"protective_{k}"].to_numpy()
         out = out.sort_values("risk", ascending=False, kind="stable")
     else:
         out["risk"] = pd.Series([], dtype=np.float64)

@@ -478,9 +478,10 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     @renamed(n="top_n")
-    def reasons(self, X, top_n: int = 3) -> pd.DataFrame:
-        """The ``top_n`` features that push each row's risk up the most, in plain words (:func:`explain`)."""
-        return explain(self, X, top_n=top_n)
+    def reasons(self, X, top_n: int = 3, protective: int = 0) -> pd.DataFrame:
+        """The ``top_n`` features that push each row's risk up the most, in plain words (:func:`explain`), and
+        with ``protective`` > 0 the features that pull it down the most."""
+        return explain(self, X, top_n=top_n, protective=protective)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
