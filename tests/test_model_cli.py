@@ -205,7 +205,10 @@ def test_csv_safe_helpers(tmp_path):
 
 
 def _backtest(log_dir, *extra):
-    return main(["model", "backtest", str(log_dir), "--bootstrap", "20", "--jobs", "1", "--min-closed", "50", *extra])
+    cutoffs = [] if "--cutoffs" in extra else ["--cutoffs", "1"]  # one split keeps these tests cheap
+    return main(
+        ["model", "backtest", str(log_dir), "--bootstrap", "20", "--jobs", "1", "--min-closed", "50", *cutoffs, *extra]
+    )
 
 
 @pytest.mark.slow
@@ -228,6 +231,16 @@ def test_backtest_prints_model_beside_baselines_and_writes_outputs(log_dir, tmp_
     assert auc.ci_low <= auc.value <= auc.ci_high and 0.5 < auc.value <= 1
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left behind
+
+
+@pytest.mark.slow
+def test_backtest_rolling_origin_prints_each_cutoff_and_the_spread(log_dir, capsys):
+    assert _backtest(log_dir, "--target", "stall", "--horizon-days", "14", "--cutoffs", "2", "--bootstrap", "0") == 0
+    text = capsys.readouterr().out
+    assert "Rolling origin: 2 cutoffs" in text and "Mean ± standard deviation [lowest, highest]" in text
+    assert "days in stage > 14" in text and "days in stage > 30" not in text  # the rule follows the horizon
+    block = text.split("Rolling origin:")[1]
+    assert block.count("  model: ROC AUC") == 1 and "Labelled share" in block
 
 
 @pytest.mark.slow

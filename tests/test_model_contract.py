@@ -3,6 +3,7 @@ evaluate()'s horizon checks. Small logs and few trees: every test here fits in s
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -331,3 +332,27 @@ def test_protective_factors_lower_the_risk_in_words():
     assert pd.isna(table["protective_1"].iloc[1]) and table["reason_1"].iloc[1] == "close date pushed 4 times"
     with pytest.raises(UsageError, match="protective"):
         model.reasons(deal, protective=-1)
+
+
+# ------------------------------------------------------------------------------ rolling origin
+
+
+def test_rolling_origin_gives_separate_windows_and_a_spread(log):
+    from salesmetrics.models.evaluation import rolling_origin, rolling_spread, rolling_table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        origins = rolling_origin(
+            StallPredictor(horizon_days=14, **FAST), log, 3, n_bootstrap=0, snapshot_options={"horizon_days": 14}
+        )
+    assert len(origins) == 3
+    cutoffs = [ev.cutoff for ev in origins]
+    assert cutoffs == sorted(cutoffs) and len(set(cutoffs)) == 3
+    for early, late in itertools.pairwise(origins):  # each window ends before the next test start
+        assert early.predictions["as_of"].max() < late.test_start
+    table = rolling_table(origins)
+    assert set(table["model"]) == {"model", "stage default rate", "days in stage > 14", "stalled-in-stage flag"}
+    spread = rolling_spread(table)
+    model = table[table["model"] == "model"]["roc_auc"]
+    assert spread.loc["model", "roc_auc_mean"] == pytest.approx(model.mean())
+    assert spread.loc["model", "roc_auc_min"] == model.min() and spread.loc["model", "roc_auc_sd"] >= 0

@@ -151,6 +151,13 @@ def register(subparsers) -> None:
     p.add_argument("--target", choices=BACKTEST_TARGETS, required=True, help="stall or won")
     p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
     p.add_argument("--cutoff", help="train on as-of dates before this (default: 70%% of the labelled snapshots)")
+    p.add_argument(
+        "--cutoffs",
+        type=_whole(1, what="1 or more origins"),
+        default=3,
+        help="rolling origin: this many cutoffs, each testing up to the next (the last at --cutoff or the default); "
+        "per-cutoff figures and their spread are printed (default 3; 1: a single split)",
+    )
     p.add_argument("--gap-days", type=float, help="days between cutoff and test start (default: the horizon)")
     p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
     _losses_option(p)
@@ -504,6 +511,41 @@ def _side_by_side(ev):
     return wide
 
 
+def _print_rolling(origins) -> None:
+    """The rolling origin's figures per cutoff, then each model's mean, spread and range over the cutoffs."""
+    import pandas as pd
+
+    from salesmetrics.models.evaluation import rolling_spread, rolling_table
+
+    table = rolling_table(origins)
+    print(f"\nRolling origin: {len(origins)} cutoffs, each tested up to the next (the last to the end of the log)")
+    shown = table.assign(cutoff=table["cutoff"].map(lambda t: f"{t:%Y-%m-%d}"))
+    shown = shown.rename(
+        columns={
+            "cutoff": "Cutoff",
+            "model": "Model",
+            "test_rows": "Test rows",
+            "labelled_share": "Labelled share",
+            "roc_auc": "ROC AUC",
+            "brier": "Brier score",
+            "calibration_error": "Calibration error",
+        }
+    )
+    with pd.option_context("display.width", 250, "display.max_columns", 12):
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        spread = rolling_spread(table)
+        lines = []
+        for name, row in spread.iterrows():
+            cells = [
+                f"{label} {row[f'{key}_mean']:.3f} ± {row[f'{key}_sd']:.3f} [{row[f'{key}_min']:.3f}, "
+                f"{row[f'{key}_max']:.3f}]"
+                for key, label in (("roc_auc", "ROC AUC"), ("brier", "Brier"), ("calibration_error", "calib. error"))
+            ]
+            lines.append(f"  {name}: " + "; ".join(cells))
+        print("Mean ± standard deviation [lowest, highest] over the cutoffs:")
+        print("\n".join(lines))
+
+
 def _share_line(ev, most: int = 12) -> str:
     """The labelled share of each test date, in one line (the first and last dates when there are many)."""
     share = ev.labelled_share
@@ -521,7 +563,7 @@ def _share_line(ev, most: int = 12) -> str:
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
     from salesmetrics.log.reading import read_log
-    from salesmetrics.models.evaluation import evaluate
+    from salesmetrics.models.evaluation import rolling_origin
 
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
@@ -535,10 +577,11 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     log = read_log(args.log)
     estimator = _estimator(args.target, args)
     target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
-    ev = _fit_quietly(  # small-data notices: the model's fallback is printed below
-        lambda: evaluate(
+    origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
+        lambda: rolling_origin(
             estimator,
             log,
+            args.cutoffs,
             target=target,
             cutoff=args.cutoff,
             gap_days=args.gap_days,
@@ -548,6 +591,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             follow_up=args.follow_up,
         )
     )
+    ev = origins[-1]
     import pandas as pd
 
     fitted = ev.estimators.get("model")
@@ -566,6 +610,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 250, "display.max_columns", 12):
         print(_side_by_side(ev).to_string())
     print(_share_line(ev))
+    if len(origins) > 1:
+        _print_rolling(origins)
     if args.out is not None:
         table = ev.table.assign(
             target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start), follow_up=ev.follow_up

@@ -296,6 +296,7 @@ def evaluate(
     fit: bool = True,
     follow_up: str = "complete",
     min_labelled_share: float = MIN_LABELLED_SHARE,
+    test_until=None,
 ) -> Evaluation:
     """Fit ``estimator`` and the CRM baselines before a cutoff; score them all after a gap.
 
@@ -399,6 +400,9 @@ def evaluate(
             # the test period must reach a followed-up date: at the latest, it starts on the last one
             cutoff = min(cutoff, last_complete - pd.Timedelta(days=float(gap_days)))
     train, test = time_split(frame, cutoff, gap_days, train_share=train_share)
+    if test_until is not None:  # a rolling origin's test window (rolling_origin)
+        until = pd.Timestamp(test_until)
+        test = test[(as_of_column(test) < until).to_numpy()]
     cut, test_start = train.attrs["cutoff"], train.attrs["test_start"]
     counts = {"gap": train.attrs["n_gap"]}
     if log is not None:
@@ -422,6 +426,8 @@ def evaluate(
         train = train.assign(**{FLAG_COLUMN: momentum_stall_flags(log, train, **momentum)})
         test = test.assign(**{FLAG_COLUMN: momentum_stall_flags(log, test, **momentum)})
     share = share[share.index >= test_start]
+    if test_until is not None:
+        share = share[share.index < pd.Timestamp(test_until)]
     share = share.assign(used=share.index.isin(complete_dates) if follow_up == "complete" else True)
     if follow_up == "complete":
         kept = as_of_column(test).isin(complete_dates).to_numpy()
@@ -478,7 +484,9 @@ def evaluate(
         else:
             models[MODEL] = clone(estimator).fit(train, y_train)
     if isinstance(baselines, str) and baselines == "default":
-        baselines = default_baselines(FLAG_COLUMN if FLAG_COLUMN in train.columns else None)
+        baselines = default_baselines(
+            FLAG_COLUMN if FLAG_COLUMN in train.columns else None, horizon_days=float(horizon or 30.0)
+        )
     for name, baseline in (baselines or {}).items():
         try:
             models[name] = clone(baseline).fit(train, y_train)
@@ -514,6 +522,79 @@ def evaluate(
         horizon=float(horizon) if horizon is not None else None,
         min_labelled_share=float(min_labelled_share),
     )
+
+
+def rolling_origin(estimator, log: SalesLog, n_cutoffs: int = 3, **options) -> list[Evaluation]:
+    """:func:`evaluate` at ``n_cutoffs`` origins, each testing on the window up to the next, for the spread.
+
+    The last origin is :func:`evaluate`'s default cutoff (or ``options["cutoff"]``), testing to the end of the
+    log; the earlier ones step back by a share of the training period (the first ``n_cutoffs + 1`` parts of it:
+    the earliest still trains on two parts), each testing on the ``step`` days after its gap. Every option of
+    :func:`evaluate` applies to each (``follow_up``, ``gap_days``, ...). :func:`rolling_table` summarises them.
+    """
+    if int(n_cutoffs) != n_cutoffs or n_cutoffs < 1:
+        raise UsageError(f"n_cutoffs must be a whole number, 1 or more, not {n_cutoffs!r}.")
+    last = evaluate(estimator, log, **options)
+    if n_cutoffs == 1:
+        return [last]
+    frame_start = _first_as_of(last, log, options)
+    step = (last.cutoff - frame_start) / (int(n_cutoffs) + 1)
+    gap = pd.Timedelta(days=last.gap_days)
+    out = []
+    for k in range(int(n_cutoffs) - 1, 0, -1):
+        cut = (last.cutoff - k * step).normalize()  # a day's start, as a person would name the origin
+        one = {**options, "cutoff": cut, "test_until": cut + gap + step}
+        try:
+            out.append(evaluate(estimator, log, **one))
+        except UsageError as exc:  # an early window without labels or of one class: said, not fatal
+            warnings.warn(f"The origin {cut:%Y-%m-%d} is left out: {exc}", UserWarning, stacklevel=2)
+    return [*out, last]
+
+
+def _first_as_of(ev: Evaluation, log: SalesLog, options: dict) -> pd.Timestamp:
+    """The first as-of date the evaluation's snapshots could start at (the log's first stage change)."""
+    start = (options.get("snapshot_options") or {}).get("start")
+    if start is not None:
+        return pd.Timestamp(start).tz_convert(ev.cutoff.tz) if ev.cutoff.tzinfo else pd.Timestamp(start)
+    changes = log.stage_changes["changed_at"].dropna()
+    first = changes.min()
+    return first.tz_convert(ev.cutoff.tz) if ev.cutoff.tzinfo is not None else first.tz_localize(None)
+
+
+def rolling_table(evaluations: list[Evaluation]) -> pd.DataFrame:
+    """Per model and origin: ROC AUC, Brier score, calibration error and the labelled share scored, one row each;
+    :func:`rolling_spread` gives their mean, spread and range."""
+    rows = []
+    for ev in evaluations:
+        point = ev.table.set_index(["model", "metric"])["value"]
+        calib = ev.calibration_summary().set_index("model")
+        used = ev.labelled_share[ev.labelled_share["used"]] if not ev.labelled_share.empty else ev.labelled_share
+        share = float(used["labelled"].sum() / used["rows"].sum()) if len(used) else float("nan")
+        for name in ev.models:
+            rows.append(
+                {
+                    "cutoff": ev.cutoff,
+                    "model": name,
+                    "test_rows": ev.counts.get("test", 0),
+                    "labelled_share": share,
+                    "roc_auc": point.get((name, "roc_auc"), np.nan),
+                    "brier": point.get((name, "brier"), np.nan),
+                    "calibration_error": calib["calibration_error"].get(name, np.nan),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def rolling_spread(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model (in first-seen order): mean, standard deviation, lowest and highest of each figure over the
+    origins of a :func:`rolling_table`."""
+    figures = ["roc_auc", "brier", "calibration_error"]
+    grouped = table.groupby("model", sort=False)[figures]
+    out = pd.concat(
+        {"mean": grouped.mean(), "sd": grouped.std(ddof=1), "min": grouped.min(), "max": grouped.max()}, axis=1
+    )
+    out.columns = [f"{figure}_{stat}" for stat, figure in out.columns]
+    return out
 
 
 def _share_by_date(frame: pd.DataFrame, labelled: np.ndarray) -> pd.DataFrame:
@@ -552,5 +633,8 @@ __all__ = [
     "evaluate",
     "lift_top_decile",
     "repeated_metrics",
+    "rolling_origin",
+    "rolling_spread",
+    "rolling_table",
     "time_split",
 ]
