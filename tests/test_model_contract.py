@@ -338,7 +338,7 @@ def test_protective_factors_lower_the_risk_in_words():
 
 
 def test_rolling_origin_gives_separate_windows_and_a_spread(log):
-    from salesmetrics.models.evaluation import rolling_origin, rolling_spread, rolling_table
+    from salesmetrics.models.rolling import rolling_origin, rolling_spread, rolling_table
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallDataWarning)
