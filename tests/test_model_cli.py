@@ -270,3 +270,20 @@ def test_backtest_refuses_overwrite_and_bad_arguments(log_dir, tmp_path, capsys)
     assert _backtest(log_dir, "--target", "won", "--cutoff", "not a date") == 2
     with pytest.raises(SystemExit):
         main(["model", "backtest", str(log_dir), "--target", "close"])
+
+
+def test_backtest_refuses_a_log_without_dates_in_words(tmp_path, capsys):
+    import dataclasses
+
+    import salesmetrics as sm
+    from salesmetrics.simulation.simulator import simulate
+
+    log = simulate(n_deals=40, n_owners=2, seed=7, months=3).log
+    last = log.stage_changes.sort_values("changed_at", kind="stable").groupby("deal_id")["stage"].last()
+    deals = log.deals.assign(created_at=pd.NaT, snapshot_stage=log.deals["deal_id"].map(last))
+    model = dataclasses.replace(log.model, history="partial")
+    undated = sm.SalesLog.from_frames(model, deals, log.stage_changes.iloc[0:0], None, None)
+    path = sm.write_log(undated, tmp_path / "win-loss", format="csv")
+    assert main(["model", "backtest", str(path), "--target", "won"]) == 2
+    err = capsys.readouterr().err
+    assert "has no dated stage change, so it has no snapshots to backtest" in err and "--as-of" not in err

@@ -515,6 +515,12 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
     log = read_log(args.log)
+    if not log.stage_changes["changed_at"].notna().any():  # a win-loss export: outcomes without any date
+        raise UsageError(
+            f"{args.log} has no dated stage change, so it has no snapshots to backtest: a stall or won model "
+            "learns from deals as they stood at past dates. Win rates by segment need no dates: salesmetrics "
+            f"report pipeline_health {args.log} --out DIR."
+        )
     estimator = _estimator(args.target, args)
     target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
     origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
