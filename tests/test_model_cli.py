@@ -106,6 +106,7 @@ def test_predict_writes_risks_with_reasons_sorted(log_dir, stall_model, tmp_path
         ["model", "predict", str(log_dir), "--model", str(stall_model), "--as-of", "2024-07-31", "--out", str(out)]
     )
     assert code == 0, capsys.readouterr().err
+    assert "risk = the probability of a stall: no stage movement within" in capsys.readouterr().out
     risks = pd.read_csv(out)
     assert risks.columns[:2].tolist() == ["deal_id", "as_of"]
     assert {"p_stall", "risk", "reason_1", "reason_2", "reason_3"} <= set(risks.columns)

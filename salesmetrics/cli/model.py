@@ -485,6 +485,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         out["risk"] = pd.Series([], dtype=np.float64)
     write_csv(out, args.out, overwrite=args.overwrite)
     say(args, f"Scored {len(out):,} deals open at {as_of} with {args.model_file}")
+    words = getattr(model, "label_words", None)
+    if callable(words):  # which stall label the risk is (decision 0057)
+        say(args, f"risk = the probability of a {words()}")
     if len(out):
         say(args, json.dumps({"mean_risk": round(float(out["risk"].mean()), 4)}))
     say(args, f"Wrote {args.out}")
