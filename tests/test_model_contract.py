@@ -356,3 +356,16 @@ def test_rolling_origin_gives_separate_windows_and_a_spread(log):
     model = table[table["model"] == "model"]["roc_auc"]
     assert spread.loc["model", "roc_auc_mean"] == pytest.approx(model.mean())
     assert spread.loc["model", "roc_auc_min"] == model.min() and spread.loc["model", "roc_auc_sd"] >= 0
+
+
+def test_rolling_origin_takes_a_bare_start_date_and_one_cutoff(log):
+    from salesmetrics.models.rolling import _first_as_of, rolling_origin
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallDataWarning)
+        one = rolling_origin(StallPredictor(horizon_days=14, **FAST), log, 1, n_bootstrap=0)
+    assert len(one) == 1
+    first = _first_as_of(one[0], log, {"snapshot_options": {"start": "2024-02-01"}})
+    assert first.tzinfo is not None and f"{first:%Y-%m-%d}" == "2024-02-01"
+    with pytest.raises(UsageError, match="n_cutoffs"):
+        rolling_origin(None, log, 0)

@@ -43,11 +43,10 @@ def rolling_origin(estimator, log: SalesLog, n_cutoffs: int = 3, **options) -> l
 def _first_as_of(ev: Evaluation, log: SalesLog, options: dict) -> pd.Timestamp:
     """The first as-of date the evaluation's snapshots could start at (the log's first stage change)."""
     start = (options.get("snapshot_options") or {}).get("start")
-    if start is not None:
-        return pd.Timestamp(start).tz_convert(ev.cutoff.tz) if ev.cutoff.tzinfo else pd.Timestamp(start)
-    changes = log.stage_changes["changed_at"].dropna()
-    first = changes.min()
-    return first.tz_convert(ev.cutoff.tz) if ev.cutoff.tzinfo is not None else first.tz_localize(None)
+    first = pd.Timestamp(start) if start is not None else log.stage_changes["changed_at"].dropna().min()
+    if ev.cutoff.tzinfo is None:
+        return first.tz_localize(None) if first.tzinfo is not None else first
+    return first.tz_convert(ev.cutoff.tz) if first.tzinfo is not None else first.tz_localize(ev.cutoff.tz)
 
 
 def rolling_table(evaluations: list[Evaluation]) -> pd.DataFrame:
