@@ -176,7 +176,11 @@ def test_evaluate_excludes_and_counts_censored_rows():
         "test_censored": 4 * 120,
         "train": 24 * 120,
         "test": 7 * 120,
+        "not_followed_up": 0,  # the censored weeks hold no label: no labelled row is left out with them
     }
+    assert ev.follow_up == "complete"
+    share = ev.labelled_share.set_index("as_of")
+    assert share["labelled_share"].tolist() == [1.0] * 7 + [0.0] * 4 and share["used"].sum() == 7
     assert ev.predictions["y"].isin([0, 1]).all() and len(ev.predictions) == 7 * 120
     assert ev.models == ["model", "stage default rate", "days in stage > 30", "stalled-in-stage flag"]
     assert set(ev.table.columns) == {"model", "metric", "value", "ci_low", "ci_high"}
@@ -221,7 +225,11 @@ def test_evaluate_usage_errors():
     with pytest.raises(UsageError, match="nothing to evaluate"):
         evaluate(None, frame, cutoff=cutoff, baselines=None, n_bootstrap=0)
     with pytest.raises(UsageError, match=r"test snapshots have no labelled rows \(40 censored\)"):
-        evaluate(None, frame, n_bootstrap=0)
+        evaluate(None, frame, n_bootstrap=0, follow_up="all")
+    # by default (follow_up="complete") the cutoff moves back so that the test period reaches a labelled date
+    ev = evaluate(None, frame, n_bootstrap=0)
+    assert ev.counts["test"] > 0 and ev.labelled_share["used"].any()
+    assert ev.test_start <= ev.labelled_share.loc[ev.labelled_share["used"], "as_of"].max()
     with pytest.raises(UsageError, match="DataFrame from salesmetrics"):
         evaluate(None, [1, 2])
     with warnings.catch_warnings(record=True) as caught:

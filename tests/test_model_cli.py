@@ -106,11 +106,13 @@ def test_predict_writes_risks_with_reasons_sorted(log_dir, stall_model, tmp_path
         ["model", "predict", str(log_dir), "--model", str(stall_model), "--as-of", "2024-07-31", "--out", str(out)]
     )
     assert code == 0, capsys.readouterr().err
+    assert "risk = the probability of a stall: no stage movement within" in capsys.readouterr().out
     risks = pd.read_csv(out)
     assert risks.columns[:2].tolist() == ["deal_id", "as_of"]
     assert {"p_stall", "risk", "reason_1", "reason_2", "reason_3"} <= set(risks.columns)
     assert risks["risk"].is_monotonic_decreasing and risks["as_of"].str.startswith("2024-07-31").all()
     assert risks["reason_1"].notna().mean() > 0.5
+    assert "protective_1" in risks.columns and risks["protective_1"].notna().any()  # what keeps a deal moving
     # spreadsheet-safe: the formula-looking owner is written with a leading apostrophe
     with out.open(newline="", encoding="utf-8") as handle:
         cells = [cell for row in csv.reader(handle) for cell in row]
@@ -204,7 +206,10 @@ def test_csv_safe_helpers(tmp_path):
 
 
 def _backtest(log_dir, *extra):
-    return main(["model", "backtest", str(log_dir), "--bootstrap", "20", "--jobs", "1", "--min-closed", "50", *extra])
+    cutoffs = [] if "--cutoffs" in extra else ["--cutoffs", "1"]  # one split keeps these tests cheap
+    return main(
+        ["model", "backtest", str(log_dir), "--bootstrap", "20", "--jobs", "1", "--min-closed", "50", *cutoffs, *extra]
+    )
 
 
 @pytest.mark.slow
@@ -216,13 +221,36 @@ def test_backtest_prints_model_beside_baselines_and_writes_outputs(log_dir, tmp_
     assert "censoring: ipcw" in text  # the won model corrects for outcomes not yet known (ADR 0027)
     for name in ("model", "stage default rate", "days in stage > 30", "stalled-in-stage flag"):
         assert name in text
+    # calibration beside the ranking metrics, the labelled share per test date, and which test dates were scored
+    assert "Mean predicted" in text and "Observed" in text and "Calibration error" in text
+    assert "Labelled share per test date: " in text and "complete follow-up only" in text
     table = pd.read_csv(out)
+    assert set(table["follow_up"]) == {"complete"}
     assert list(table.columns[:5]) == ["model", "metric", "value", "ci_low", "ci_high"]
     assert table["model"].iloc[0] == "model" and set(table["target"]) == {"won"}
     auc = table[(table["model"] == "model") & (table["metric"] == "roc_auc")].iloc[0]
     assert auc.ci_low <= auc.value <= auc.ci_high and 0.5 < auc.value <= 1
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left behind
+
+
+@pytest.mark.slow
+def test_backtest_rolling_origin_prints_each_cutoff_and_the_spread(log_dir, capsys):
+    assert _backtest(log_dir, "--target", "stall", "--horizon-days", "14", "--cutoffs", "2", "--bootstrap", "0") == 0
+    text = capsys.readouterr().out
+    assert "Rolling origin: 2 cutoffs" in text and "Mean ± standard deviation [lowest, highest]" in text
+    assert "days in stage > 14" in text and "days in stage > 30" not in text  # the rule follows the horizon
+    block = text.split("Rolling origin:")[1]
+    assert block.count("  model: ROC AUC") == 1 and "Labelled share" in block
+
+
+@pytest.mark.slow
+def test_backtest_follow_up_choices_are_named_in_the_headline(log_dir, capsys):
+    assert _backtest(log_dir, "--target", "won", "--follow-up", "ipcw", "--bootstrap", "0") == 0
+    assert "weighted by the inverse labelled share of their date and stage (IPCW)" in capsys.readouterr().out
+    assert _backtest(log_dir, "--target", "won", "--follow-up", "all", "--bootstrap", "0") == 0
+    text = capsys.readouterr().out
+    assert "every test date (" in text and "(left out)" not in text
 
 
 def test_backtest_stall_logistic_with_cutoff(log_dir, capsys):
@@ -243,3 +271,20 @@ def test_backtest_refuses_overwrite_and_bad_arguments(log_dir, tmp_path, capsys)
     assert _backtest(log_dir, "--target", "won", "--cutoff", "not a date") == 2
     with pytest.raises(SystemExit):
         main(["model", "backtest", str(log_dir), "--target", "close"])
+
+
+def test_backtest_refuses_a_log_without_dates_in_words(tmp_path, capsys):
+    import dataclasses
+
+    import salesmetrics as sm
+    from salesmetrics.simulation.simulator import simulate
+
+    log = simulate(n_deals=40, n_owners=2, seed=7, months=3).log
+    last = log.stage_changes.sort_values("changed_at", kind="stable").groupby("deal_id")["stage"].last()
+    deals = log.deals.assign(created_at=pd.NaT, snapshot_stage=log.deals["deal_id"].map(last))
+    model = dataclasses.replace(log.model, history="partial")
+    undated = sm.SalesLog.from_frames(model, deals, log.stage_changes.iloc[0:0], None, None)
+    path = sm.write_log(undated, tmp_path / "win-loss", format="csv")
+    assert main(["model", "backtest", str(path), "--target", "won"]) == 2
+    err = capsys.readouterr().err
+    assert "has no dated stage change, so it has no snapshots to backtest" in err and "--as-of" not in err

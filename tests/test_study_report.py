@@ -160,7 +160,7 @@ def test_narrative_numbers_by_hand():
         "10.0 percentage points on average over the calibration bins. Shuffling the movement and client-decision "
         "features together lowers the test ROC AUC by 0.210; shuffling the motion (activity volume) features by "
         "0.010: on this log, whether a deal is won rests more on movement and decisions than on motion. The single "
-        "most important feature is stage_rank (movement and stage). Of 30 deals still open at 30 days, 60% of "
+        "most important feature is the stage reached (movement and stage). Of 30 deals still open at 30 days, 60% of "
         "those then in Proposal are won within the next 90 days, against 10% of those in Lead (cumulative "
         "incidence, losses competing). The Cox model of the time to the next movement cannot be fitted: only 3 "
         "movements are seen in the training snapshots."
@@ -176,7 +176,10 @@ def test_a_near_perfect_score_is_named_as_a_probable_leak():
         coverage=log_coverage(sm.read_log(DEMO)), notes=(), evaluation=Evaluation(**{**ev.__dict__, "table": table}),
         importance=pd.DataFrame({"feature": ["amount"], "group": ["deal and owner record"], "auc_drop": [0.45]}),
     )  # fmt: skip
-    assert "usually means a feature leaks the outcome: shuffling amount alone lowers it by 0.45" in study.narrative()
+    assert (
+        "usually means a feature leaks the outcome: shuffling the amount (amount) alone lowers it by 0.45"
+        in study.narrative()
+    )
 
 
 def test_grouped_permutation_skips_constant_columns():

@@ -99,6 +99,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, help="model file to write (.skops)")
     p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
     p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
+    _losses_option(p)
     p.add_argument("--freq", default="W", help="snapshot frequency: D, W, M or Q (default W)")
     p.add_argument("--start", help="first as-of date (default: the log's first event)")
     p.add_argument("--end", help="last as-of date, and the end of what labels may see (default: last event)")
@@ -131,6 +132,12 @@ def register(subparsers) -> None:
         default=3,
         help="reasons per deal (default 3, 0 for none)",
     )
+    p.add_argument(
+        "--protective",
+        type=_whole(0, what="0 or more factors"),
+        default=1,
+        help="factors that lower the deal's risk the most, per deal (default 1, 0 for none)",
+    )
     _ignore_stages_option(p)
     add_overwrite(p, "replace an existing output file")
     add_quiet(p)
@@ -144,13 +151,29 @@ def register(subparsers) -> None:
     p.add_argument("--target", choices=BACKTEST_TARGETS, required=True, help="stall or won")
     p.add_argument("--model", choices=("hgb", "logistic"), default="hgb", help="learner (default hgb)")
     p.add_argument("--cutoff", help="train on as-of dates before this (default: 70%% of the labelled snapshots)")
+    p.add_argument(
+        "--cutoffs",
+        type=_whole(1, what="1 or more origins"),
+        default=3,
+        help="rolling origin: this many cutoffs, each testing up to the next (the last at --cutoff or the default); "
+        "per-cutoff figures and their spread are printed (default 3; 1: a single split)",
+    )
     p.add_argument("--gap-days", type=float, help="days between cutoff and test start (default: the horizon)")
     p.add_argument("--horizon-days", type=float, default=30, help="stall horizon in days (default 30)")
+    _losses_option(p)
     p.add_argument(
         "--bootstrap",
         type=_whole(0, what="0 or more draws"),
         default=200,
         help="bootstrap draws of whole deals (default 200)",
+    )
+    p.add_argument(
+        "--follow-up",
+        choices=("complete", "all", "ipcw"),
+        default="complete",
+        help="which test dates are scored: only those where at least 90%% of the rows have a label (complete, "
+        "the default), every one (all), or every one with inverse-probability-of-censoring weights (ipcw); "
+        "decision 0056",
     )
     _fit_options(p)
     p.add_argument("--out", type=Path, help="write the table (model, metric, value, ci_low, ci_high) as CSV")
@@ -158,6 +181,16 @@ def register(subparsers) -> None:
     add_overwrite(p, "replace existing output files")
     add_quiet(p)
     p.set_defaults(func=_cmd_backtest)
+
+
+def _losses_option(p) -> None:
+    p.add_argument(
+        "--losses",
+        choices=("movement", "excluded"),
+        default="movement",
+        help="stall only: a deal lost within the horizon counts as a movement (the label 'stalled', the default) "
+        "or is left out (the label 'stalled_excluding_losses'); decision 0057",
+    )
 
 
 def _censoring_option(p) -> None:
@@ -227,7 +260,7 @@ def _estimator(target: str, args: argparse.Namespace):
         "leak_auc": args.leak_auc,
     }
     if target == "stall":
-        return StallPredictor(horizon_days=args.horizon_days, **common)
+        return StallPredictor(horizon_days=args.horizon_days, losses=getattr(args, "losses", "movement"), **common)
     if getattr(args, "censoring", None) is not None:
         common["censoring"] = args.censoring
     return CloseLikelihood(target=TARGETS[target], **common)
@@ -298,7 +331,8 @@ def _print_card(card: dict, log_path) -> None:
     """What was trained, on what, and its training metrics: the model card in a few lines."""
     window = card["training_window"] or {}
     print(f"Trained {card['model_class']} ({card['model']}) on {card['rows']:,} snapshot rows of {log_path}")
-    print(f"  target: {card['target']}; as-of dates {window.get('first_as_of')} to {window.get('last_as_of')}")
+    words = f" ({card['target_words']})" if card.get("target_words") else ""
+    print(f"  target: {card['target']}{words}; as-of dates {window.get('first_as_of')} to {window.get('last_as_of')}")
     print(f"  labels see events up to {window.get('labels_until')}")
     censored = card["censored_rows_left_out"]
     if str(card.get("censoring") or "").startswith("competing"):  # decision 0028: open deals are at risk
@@ -438,16 +472,22 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         else:
             out["p_stall"] = proba[:, -1] if proba.shape[1] > 1 else model.risk(snap)
         out["risk"] = model._risk_from_proba(proba)
-        if args.reasons:
-            table = model.reasons(snap, top_n=args.reasons)
+        if args.reasons or args.protective:
+            table = model.reasons(snap, top_n=max(args.reasons, 1), protective=args.protective)
             for k in range(1, args.reasons + 1):
                 if f"reason_{k}" in table:
                     out[f"reason_{k}"] = table[f"reason_{k}"].to_numpy()
+            for k in range(1, args.protective + 1):
+                if f"protective_{k}" in table:
+                    out[f"protective_{k}"] = table[f"protective_{k}"].to_numpy()
         out = out.sort_values("risk", ascending=False, kind="stable")
     else:
         out["risk"] = pd.Series([], dtype=np.float64)
     write_csv(out, args.out, overwrite=args.overwrite)
     say(args, f"Scored {len(out):,} deals open at {as_of} with {args.model_file}")
+    words = getattr(model, "label_words", None)
+    if callable(words):  # which stall label the risk is (decision 0057)
+        say(args, f"risk = the probability of a {words()}")
     if len(out):
         say(args, json.dumps({"mean_risk": round(float(out["risk"].mean()), 4)}))
     say(args, f"Wrote {args.out}")
@@ -465,8 +505,8 @@ def _save_figure(fig, path: Path) -> None:
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
+    from salesmetrics.cli.model_backtest import print_rolling, rolling_origin, share_line, side_by_side
     from salesmetrics.log.reading import read_log
-    from salesmetrics.models.evaluation import evaluate
 
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
@@ -478,20 +518,29 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
     log = read_log(args.log)
+    if not log.stage_changes["changed_at"].notna().any():  # a win-loss export: outcomes without any date
+        raise UsageError(
+            f"{args.log} has no dated stage change, so it has no snapshots to backtest: a stall or won model "
+            "learns from deals as they stood at past dates. Win rates by segment need no dates: salesmetrics "
+            f"report pipeline_health {args.log} --out DIR."
+        )
     estimator = _estimator(args.target, args)
-    target = TARGETS[args.target]
-    ev = _fit_quietly(  # small-data notices: the model's fallback is printed below
-        lambda: evaluate(
+    target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
+    origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
+        lambda: rolling_origin(
             estimator,
             log,
+            args.cutoffs,
             target=target,
             cutoff=args.cutoff,
             gap_days=args.gap_days,
             n_bootstrap=args.bootstrap,
             random_state=args.random_state,
             snapshot_options={"horizon_days": args.horizon_days},
+            follow_up=args.follow_up,
         )
     )
+    ev = origins[-1]
     import pandas as pd
 
     fitted = ev.estimators.get("model")
@@ -507,10 +556,15 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if leaks:
         named = ", ".join(f"{e['feature']} (AUC {e['auc']:.3f} alone)" for e in leaks)
         print(f"WARNING: do not trust these figures: {named} probably leaks the outcome; rerun with --exclude.")
-    with pd.option_context("display.width", 200, "display.max_columns", 10):
-        print(ev.wide().to_string())
+    with pd.option_context("display.width", 250, "display.max_columns", 12):
+        print(side_by_side(ev).to_string())
+    print(share_line(ev))
+    if len(origins) > 1:
+        print_rolling(origins)
     if args.out is not None:
-        table = ev.table.assign(target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start))
+        table = ev.table.assign(
+            target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start), follow_up=ev.follow_up
+        )
         write_csv(table, args.out, overwrite=args.overwrite)
         say(args, f"Wrote {args.out}")
     if args.plot is not None:

@@ -196,6 +196,10 @@ def snapshots(
         has teams), ``stage, expected_close_date, days_in_stage``, every column of :data:`FEATURES`, and the
         labels:
 
+        - ``next_step`` (``moved``, ``lost``, ``no movement`` or ``<NA>`` when censored): what came first in
+          ``(as_of, as_of + horizon_days]``: a movement other than a loss (advance, regression or win), a loss,
+          or nothing; and ``stalled_excluding_losses`` (nullable boolean): ``stalled`` with the rows lost within
+          the horizon left out (``<NA>``), so a loss is neither a stall nor a movement (decision 0057).
         - ``stalled`` (nullable boolean): no movement (advance, regression, win or loss) in
           ``(as_of, as_of + horizon_days]``; ``<NA>`` when that window runs past ``observed_until``.
         - ``days_to_next_movement`` (float) and ``next_movement_observed`` (bool): days to the next movement,
@@ -455,6 +459,20 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     stalled = pd.array(next_move > horizon_end, dtype="boolean")
     stalled[horizon_end > t_end] = pd.NA
     out["stalled"] = stalled
+    # what the next movement within the horizon was: a loss is a movement for `stalled` (decision 0016); the
+    # three-way `next_step` and `stalled_excluding_losses` say it apart (decision 0057)
+    next_pos = movers.upto(q, a)
+    has_next = next_pos < movers.start[q + 1]
+    next_is_loss = np.zeros(rows, dtype=bool)
+    next_is_loss[has_next] = (kind[moved][movers.order] == "loss")[next_pos[has_next]]
+    lost_within = next_is_loss & (next_move <= horizon_end)
+    censored = horizon_end > t_end
+    step = np.where(next_move > horizon_end, "no movement", np.where(lost_within, "lost", "moved")).astype(object)
+    step[censored] = None
+    out["next_step"] = pd.Series(step, dtype="str")
+    excluding = pd.array(next_move > horizon_end, dtype="boolean")
+    excluding[censored | lost_within] = pd.NA
+    out["stalled_excluding_losses"] = excluding
 
     final = final_stage[q]
     won_final = pd.Series(final).isin(model.won).to_numpy()

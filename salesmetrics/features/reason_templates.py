@@ -84,8 +84,13 @@ def amount(v, ref, stage):
 
 
 def per_movement(v, ref, stage):
-    """Activities per stage movement, with one decimal."""
-    return f"{v:.1f} activities per stage movement"
+    """Activities per stage movement, as people write it: a whole number when it is one, else one decimal.
+
+    >>> per_movement(7.0, 3, None), per_movement(1.0, 3, None), per_movement(2.25, 3, None)
+    ('7 activities per stage movement', '1 activity per stage movement', '2.2 activities per stage movement')
+    """
+    text = f"{v:,.1f}".removesuffix(".0")
+    return f"{text} {'activity' if text == '1' else 'activities'} per stage movement"
 
 
 def meetings_since_decision(v, ref, stage):

@@ -246,6 +246,8 @@ ROW_COLUMNS = ("deal_id", "as_of", "owner", "team", "stage", "expected_close_dat
 #: Label columns: what happened after the as-of moment (never features). Decision 0015.
 LABELS = (
     "stalled",
+    "stalled_excluding_losses",
+    "next_step",
     "days_to_next_movement",
     "next_movement_observed",
     "won",

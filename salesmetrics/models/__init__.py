@@ -22,6 +22,8 @@ _EXPORTS = {
     "evaluate": "evaluation",
     "Evaluation": "evaluation",
     "time_split": "splits",
+    "SnapshotSplit": "splits",
+    "snapshot_scorer": "scoring",
     "time_to_close": "survival",
     "next_movement_cox": "survival",
 }

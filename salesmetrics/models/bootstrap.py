@@ -122,14 +122,21 @@ def repeated_metrics(y, p, weights) -> dict[str, np.ndarray]:
 
 
 def bootstrap_metrics(
-    y, scores: dict[str, np.ndarray], groups=None, n_bootstrap: int = 200, random_state=0, level: float = 0.95
+    y,
+    scores: dict[str, np.ndarray],
+    groups=None,
+    n_bootstrap: int = 200,
+    random_state=0,
+    level: float = 0.95,
+    weights=None,
 ) -> pd.DataFrame:
     """Point values and percentile bootstrap intervals of every metric, for several score columns at once.
 
     Each replicate draws whole ``groups`` (deals) with replacement, the same draw for every score, so
     differences between scores are compared on the same samples. Returns ``model, metric, value, ci_low,
     ci_high`` (metrics ``roc_auc, pr_auc, brier, lift_top_decile``). A draw is held as how many times it took
-    each row, and :func:`repeated_metrics` scores all draws together.
+    each row, and :func:`repeated_metrics` scores all draws together. ``weights`` (one per row, e.g.
+    inverse-probability-of-censoring weights) multiply every draw's counts and the point values.
 
     Examples
     --------
@@ -142,6 +149,7 @@ def bootstrap_metrics(
     True
     """
     y = np.asarray(y, dtype="float64")
+    row_weights = None if weights is None else np.asarray(weights, dtype="float64")
     groups = np.arange(len(y)) if groups is None else np.asarray(groups)
     codes, uniques = pd.factorize(pd.Series(groups), sort=False)
     n_groups = len(uniques)
@@ -156,14 +164,19 @@ def bootstrap_metrics(
         # the same stream as one rng.integers(0, n_groups, n_groups) call per draw
         drawn = rng.integers(0, n_groups, (b, n_groups)) if n_groups else np.zeros((b, 0), dtype=np.int64)
         taken = np.bincount((np.arange(b)[:, None] * n_groups + drawn).ravel(), minlength=b * n_groups)
-        weights = taken.reshape(b, n_groups)[:, codes]  # times each row is in each draw
+        drawn_weights = taken.reshape(b, n_groups)[:, codes]  # times each row is in each draw
+        if row_weights is not None:
+            drawn_weights = drawn_weights * row_weights[None, :]
         for name, p in scores.items():
-            for metric, values in repeated_metrics(y, p, weights).items():
+            for metric, values in repeated_metrics(y, p, drawn_weights).items():
                 reps[name][metric].append(values)
     alpha = (1 - level) / 2
     out = []
     for name, p in scores.items():
-        point = _metrics(y, p)
+        if row_weights is None:
+            point = _metrics(y, p)
+        else:
+            point = {m: float(v[0]) for m, v in repeated_metrics(y, p, row_weights[None, :]).items()}
         for metric in METRICS:
             values = np.concatenate(reps[name][metric]) if reps[name][metric] else np.zeros(0)
             values = values[~np.isnan(values)]
@@ -172,8 +185,11 @@ def bootstrap_metrics(
     return pd.DataFrame(out, columns=["model", "metric", "value", "ci_low", "ci_high"])
 
 
-def calibration_table(y, scores: dict[str, np.ndarray], n_bins: int = 10) -> pd.DataFrame:
+def calibration_table(y, scores: dict[str, np.ndarray], n_bins: int = 10, weights=None) -> pd.DataFrame:
     """Per score and probability bin (equal width on [0, 1]): ``n``, mean predicted and observed rate.
+
+    With ``weights`` (one per row), the mean predicted and the observed rate are weighted means (``n`` stays the
+    count of rows).
 
     Examples
     --------
@@ -187,9 +203,11 @@ def calibration_table(y, scores: dict[str, np.ndarray], n_bins: int = 10) -> pd.
     for name, p in scores.items():
         p = np.clip(np.asarray(p, dtype="float64"), 0, 1)
         bins = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
-        frame = pd.DataFrame({"bin": bins, "p": p, "y": y})
-        agg = frame.groupby("bin").agg(n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean"))
-        agg = agg.reset_index()
+        w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype="float64")
+        frame = pd.DataFrame({"bin": bins, "wp": w * p, "wy": w * y, "w": w})
+        agg = frame.groupby("bin").agg(n=("w", "size"), wp=("wp", "sum"), wy=("wy", "sum"), w=("w", "sum"))
+        agg = agg.assign(mean_predicted=agg["wp"] / agg["w"], observed_rate=agg["wy"] / agg["w"])
+        agg = agg[["n", "mean_predicted", "observed_rate"]].reset_index()
         agg.insert(0, "model", name)
         agg["bin_low"] = edges[agg["bin"]]
         agg["bin_high"] = edges[agg["bin"] + 1]
@@ -198,10 +216,39 @@ def calibration_table(y, scores: dict[str, np.ndarray], n_bins: int = 10) -> pd.
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
+def calibration_summary(calibration: pd.DataFrame) -> pd.DataFrame:
+    """Per model: ``mean_predicted``, ``observed_rate`` and ``calibration_error`` (the mean absolute gap between
+    predicted and observed rate over the bins, weighted by rows) from a :func:`calibration_table`.
+
+    Examples
+    --------
+    >>> c = calibration_table([0, 0, 1, 1], {"m": [0.1, 0.3, 0.6, 0.9]}, n_bins=2)
+    >>> calibration_summary(c).round(3).to_dict("records")
+    [{'model': 'm', 'mean_predicted': 0.475, 'observed_rate': 0.5, 'calibration_error': 0.225}]
+    """
+    rows = []
+    for name, one in calibration.groupby("model", sort=False):
+        n = one["n"].to_numpy(dtype="float64")
+        total = n.sum()
+        if not total:
+            continue
+        gap = np.abs(one["mean_predicted"] - one["observed_rate"]).to_numpy()
+        rows.append(
+            {
+                "model": name,
+                "mean_predicted": float((n * one["mean_predicted"]).sum() / total),
+                "observed_rate": float((n * one["observed_rate"]).sum() / total),
+                "calibration_error": float((n * gap).sum() / total),
+            }
+        )
+    return pd.DataFrame(rows, columns=["model", "mean_predicted", "observed_rate", "calibration_error"])
+
+
 __all__ = [
     "METRICS",
     "METRIC_LABELS",
     "bootstrap_metrics",
+    "calibration_summary",
     "calibration_table",
     "lift_top_decile",
     "repeated_metrics",

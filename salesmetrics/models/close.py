@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from salesmetrics.models import LEAK_AUC
-from salesmetrics.models._base import SnapshotClassifier, _iterations, _tidy_labels
+from salesmetrics.models._base import DEFAULT_FLOOR, SnapshotClassifier, _iterations, _tidy_labels
 from salesmetrics.models.reasons import prepare_reasons
 
 TARGETS = ("won", "close_outcome")
@@ -377,6 +377,7 @@ fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
             f"{n_k * float(self.interval_days):g} ({counts[2]:,} won, {counts[1]:,} lost, {counts[0]:,} continuing; "
             f"{open_rows:,} rows of deals open at {end:%Y-%m-%d} used as at risk){note}"
         )
+        self.probability_floor_ = max(1.0 / (len(X) + 2.0), DEFAULT_FLOOR)
         prepare_reasons(self, matrix)
         return None
 

@@ -27,14 +27,18 @@ from salesmetrics.models.bootstrap import (
     METRIC_LABELS,
     METRICS,
     bootstrap_metrics,
+    calibration_summary,
     calibration_table,
     lift_top_decile,
     repeated_metrics,
 )
 from salesmetrics.models.splits import as_of_column, default_gap_days, time_split
+from salesmetrics.models.stall import stall_words
 
-TARGETS = ("stalled", "won")
+TARGETS = ("stalled", "stalled_excluding_losses", "won")
 MODEL = "model"
+FOLLOW_UP = ("complete", "all", "ipcw")
+MIN_LABELLED_SHARE = 0.9  # follow_up="complete": a test date counts when this share of its rows has a label
 
 
 def _learns_from_censored_rows(estimator) -> bool:
@@ -64,6 +68,13 @@ class Evaluation:
         ``train_censored`` and ``test_censored`` (label ``<NA>``, left out).
     estimators : dict
         The fitted model and baselines by name (for permutation importance or reasons on the test rows).
+    follow_up : str
+        Which test rows were scored: ``"complete"`` (only test dates where at least ``min_labelled_share`` of the
+        rows have a label), ``"all"`` (every labelled test row) or ``"ipcw"`` (every labelled test row, weighted
+        by the inverse labelled share of its date and stage; ``predictions["weight"]``). Decision 0056.
+    labelled_share : DataFrame
+        Per test date (``as_of`` at or after the test start): ``rows``, ``labelled``, ``labelled_share`` and
+        ``used`` (whether its rows were scored).
     """
 
     target: str
@@ -76,6 +87,10 @@ class Evaluation:
     n_bootstrap: int
     counts: dict = field(default_factory=dict)
     estimators: dict = field(default_factory=dict, repr=False)
+    follow_up: str = "all"
+    labelled_share: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    min_labelled_share: float = MIN_LABELLED_SHARE
+    horizon: float | None = None
 
     @property
     def models(self) -> list[str]:
@@ -92,18 +107,65 @@ class Evaluation:
         out.columns.name = None
         return out
 
+    def follow_up_line(self) -> str:
+        """Which test dates were scored, and the labelled share over them, in words (the headline's second part)."""
+        share = self.labelled_share
+        if share.empty:
+            return "test rows as given"
+        used, left = share[share["used"]], share[~share["used"]]
+
+        def span(frame) -> str:
+            low, high = frame["labelled_share"].min(), frame["labelled_share"].max()
+            return f"{low:.0%}" if round(low, 2) == round(high, 2) else f"{low:.0%} to {high:.0%}"
+
+        dates = f"{len(used):,} test date{'s' if len(used) != 1 else ''}"
+        if self.follow_up == "complete":
+            text = (
+                f"complete follow-up only: {dates} where at least {self.min_labelled_share:.0%} of the rows have a "
+                f"{self.target!r} label (labelled share {span(used)})"
+            )
+            if len(left):
+                text += f"; {len(left):,} later or less followed-up test dates left out (labelled share {span(left)})"
+            return text
+        if self.follow_up == "ipcw":
+            return (
+                f"every test date ({dates}, labelled share {span(used)}), labelled rows weighted by the inverse "
+                "labelled share of their date and stage (IPCW)"
+            )
+        return (
+            f"every test date ({dates}, labelled share {span(used)}); where the share is low, the labelled rows "
+            "are the quickly closed deals"
+        )
+
+    def calibration_summary(self) -> pd.DataFrame:
+        """Per model: mean predicted probability, observed rate and calibration error on the test rows."""
+        return calibration_summary(self.calibration)
+
     def _summary_line(self) -> str:
         c = self.counts
-        rate = self.predictions["y"].mean() if len(self.predictions) else float("nan")
+        if len(self.predictions):
+            rate = float(np.average(self.predictions["y"], weights=self.predictions.get("weight")))
+        else:
+            rate = float("nan")
         at_risk = ""
         if c.get("train_at_risk"):  # competing risks (decision 0028)
             at_risk = " (the model learned from them as at risk; the baselines left them out)"
+        lost = ""
+        if "test_lost_left_out" in c:
+            lost = (
+                f"lost within the horizon, left out: {c.get('train_lost_left_out', 0):,} train, "
+                f"{c['test_lost_left_out']:,} test; "
+            )
+        words = target_words(self.target, self.gap_days if self.horizon is None else self.horizon)
         return (
-            f"target {self.target!r}: trained on {c.get('train', 0):,} snapshots before {self.cutoff:%Y-%m-%d}, "
+            f"target {self.target!r} ({words}): "
+            f"trained on {c.get('train', 0):,} snapshots before {self.cutoff:%Y-%m-%d}, "
             f"tested on {c.get('test', 0):,} from {self.test_start:%Y-%m-%d} (gap {self.gap_days:g} days, "
             f"base rate {rate:.3f}); censored labels left out: {c.get('train_censored', 0):,} train"
             f"{at_risk}, "
-            f"{c.get('test_censored', 0):,} test; {self.n_bootstrap} bootstrap draws of whole deals, 95% intervals"
+            f"{c.get('test_censored', 0):,} test; {lost}{self.n_bootstrap} bootstrap draws of whole deals, "
+            "95% intervals; "
+            f"{self.follow_up_line()}"
         )
 
     def __str__(self) -> str:
@@ -160,6 +222,25 @@ class Evaluation:
         return axes
 
 
+def target_words(target: str, horizon_days=None) -> str:
+    """What a target label means, in words, named on every evaluation output (decisions 0016, 0057).
+
+    >>> target_words("won")
+    'won eventually: the outcome read at the end of the log'
+    """
+    if target == "won":
+        return "won eventually: the outcome read at the end of the log"
+    return stall_words(target, horizon_days) or target
+
+
+def _observed(frame: pd.DataFrame, target: str) -> np.ndarray:
+    """Rows whose outcome is followed up: the label is known, or (``stalled_excluding_losses``) the deal was lost
+    within the horizon, which leaves it out by definition rather than by censoring."""
+    if target == "stalled_excluding_losses" and "next_step" in frame.columns:
+        return frame["next_step"].notna().to_numpy()
+    return _labels(frame, target).notna().to_numpy()
+
+
 def _labels(frame: pd.DataFrame, target: str) -> pd.Series:
     if target not in frame.columns:
         raise UsageError(f"The snapshots have no {target!r} label column; build them with salesmetrics.snapshots.")
@@ -213,6 +294,9 @@ def evaluate(
     snapshot_options: dict | None = None,
     momentum_flag: bool = True,
     fit: bool = True,
+    follow_up: str = "complete",
+    min_labelled_share: float = MIN_LABELLED_SHARE,
+    test_until=None,
 ) -> Evaluation:
     """Fit ``estimator`` and the CRM baselines before a cutoff; score them all after a gap.
 
@@ -224,7 +308,8 @@ def evaluate(
         fitted. ``None`` evaluates the baselines only.
     snapshots : DataFrame or SalesLog
         A frame from :func:`salesmetrics.snapshots` (``deal_id``, ``as_of``, features, labels), or
-        the log itself (recommended): then the test rows are ``snapshots(log, **snapshot_options)`` and the
+        the log itself (recommended): then the test rows are ``snapshots(log, **snapshot_options)`` (with the
+        estimator's own ``horizon_days`` unless the options give one) and the
         training rows are rebuilt with ``observed_until`` at the test start, so no training label (above all
         ``won``, which is read at the end of the log) uses anything seen after the test period began; and the
         momentum flag is computed for every row (:func:`~salesmetrics.models.baselines.momentum_stall_flags`,
@@ -235,13 +320,21 @@ def evaluate(
         :class:`~salesmetrics.exceptions.UsageError`. Rows where it is ``<NA>`` (censored: the horizon or the
         outcome is not observed yet) are left out of both parts and counted.
     cutoff, gap_days, train_share
-        See :func:`time_split`; ``gap_days`` defaults to the label horizon, ``cutoff`` to the time below which
-        ``train_share`` of the *labelled* snapshots fall.
+        See :func:`time_split`; ``gap_days`` defaults to the label horizon (a shorter one warns: the last
+        training labels would look into the test period), ``cutoff`` to the time below which ``train_share`` of
+        the *labelled* snapshots fall.
     n_bootstrap, random_state
         Bootstrap replicates (whole deals are drawn, so a deal's snapshots stay together) and their random state.
     baselines : "default", dict or None
         Name → estimator; ``"default"`` is :func:`~salesmetrics.models.baselines.default_baselines`. A
         baseline whose columns are missing from the snapshots is skipped with a warning.
+    follow_up : {"complete", "all", "ipcw"}, default "complete"
+        Which test rows are scored (decision 0056). A ``won`` label is known only for deals closed by the end of
+        the log, so late test dates keep mostly the quickly closed deals and the labelled rows misstate the
+        rate. ``"complete"``: only test dates where at least ``min_labelled_share`` (0.9) of the rows have a
+        label (the default ``cutoff`` is placed among those dates); ``"all"``: every labelled test row;
+        ``"ipcw"``: every labelled test row, weighted by the inverse labelled share of its date and stage.
+        ``Evaluation.labelled_share`` gives the share per test date, and the headline says which was used.
     train_snapshots : DataFrame or None
         With a frame, the rows to train on (those before the cutoff are used), e.g.
         ``snapshots(log, observed_until=test_start)``. Without it the training labels come from
@@ -262,12 +355,15 @@ def evaluate(
     """
     target = _target_for(estimator, target)
     if target not in TARGETS:
-        raise UsageError(f"target must be 'stalled' or 'won', not {target!r}.")
+        raise UsageError(f"target must be one of {', '.join(map(repr, TARGETS))}, not {target!r}.")
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise UsageError(f"n_bootstrap must be a whole number, 0 or more, not {n_bootstrap!r}.")
     log = snapshots if isinstance(snapshots, SalesLog) else None
     if log is not None:
         options = dict(snapshot_options or {})
+        own = getattr(estimator, "horizon_days", None)  # StallPredictor(horizon_days=14): snapshots to match
+        if own is not None and "horizon_days" not in options:
+            options["horizon_days"] = own
         frame = build(log, **options)
     elif isinstance(snapshots, pd.DataFrame):
         if snapshot_options:
@@ -279,10 +375,34 @@ def evaluate(
         )
     if gap_days is None:
         gap_days = default_gap_days(frame, estimator)
-    labelled = _labels(frame, target).notna().to_numpy()
+    horizon = frame.attrs.get("horizon_days")
+    if horizon is not None and float(gap_days) < float(horizon):
+        warnings.warn(
+            f"gap_days={float(gap_days):g} is shorter than the snapshots' label horizon ({float(horizon):g} days): "
+            f"the last training labels (stalled, close_outcome) look into the test period, so the figures are "
+            f"optimistic. Leave gap_days out (it defaults to the horizon) or pass gap_days={float(horizon):g}.",
+            UserWarning,
+            stacklevel=2,
+        )
+    if follow_up not in FOLLOW_UP:
+        raise UsageError(f"follow_up must be one of {', '.join(map(repr, FOLLOW_UP))}, not {follow_up!r}.")
+    if not 0 < float(min_labelled_share) <= 1:
+        raise UsageError(f"min_labelled_share must be above 0 and at most 1, not {min_labelled_share!r}.")
+    labelled = _observed(frame, target)  # followed up: the label is known, or the row is excluded by definition
+    share = _share_by_date(frame, labelled)
+    complete_dates = share.index[share["labelled_share"] >= float(min_labelled_share)]
+    on_complete = as_of_column(frame).isin(complete_dates).to_numpy()
     if cutoff is None and labelled.any():  # 70% of the *labelled* snapshots, so the test part has labels
-        cutoff = time_split(frame[labelled], None, 0.0, train_share=train_share)[0].attrs["cutoff"]
+        pool = labelled & on_complete if follow_up == "complete" and (labelled & on_complete).any() else labelled
+        cutoff = time_split(frame[pool], None, 0.0, train_share=train_share)[0].attrs["cutoff"]
+        last_complete = as_of_column(frame)[labelled & on_complete].max() if follow_up == "complete" else None
+        if last_complete is not None and pd.notna(last_complete):
+            # the test period must reach a followed-up date: at the latest, it starts on the last one
+            cutoff = min(cutoff, last_complete - pd.Timedelta(days=float(gap_days)))
     train, test = time_split(frame, cutoff, gap_days, train_share=train_share)
+    if test_until is not None:  # a rolling origin's test window (rolling_origin)
+        until = pd.Timestamp(test_until)
+        test = test[(as_of_column(test) < until).to_numpy()]
     cut, test_start = train.attrs["cutoff"], train.attrs["test_start"]
     counts = {"gap": train.attrs["n_gap"]}
     if log is not None:
@@ -305,23 +425,54 @@ def evaluate(
         momentum = {} if momentum_flag is True else dict(momentum_flag)
         train = train.assign(**{FLAG_COLUMN: momentum_stall_flags(log, train, **momentum)})
         test = test.assign(**{FLAG_COLUMN: momentum_stall_flags(log, test, **momentum)})
+    share = share[share.index >= test_start]
+    if test_until is not None:
+        share = share[share.index < pd.Timestamp(test_until)]
+    share = share.assign(used=share.index.isin(complete_dates) if follow_up == "complete" else True)
+    if follow_up == "complete":
+        kept = as_of_column(test).isin(complete_dates).to_numpy()
+        if not kept.any() and share["labelled"].sum() > 0:  # no label at all: the check below says so
+            raise UsageError(
+                f"No test date from {test_start:%Y-%m-%d} has a {target!r} label for at least "
+                f"{float(min_labelled_share):.0%} of its deals (the labelled share runs from "
+                f"{share['labelled_share'].max():.0%} down to {share['labelled_share'].min():.0%}): the outcomes of "
+                "the test period are not followed up. Pass an earlier cutoff, or follow_up='ipcw' (weights) or "
+                "'all' (labelled rows as they are; on the command line --follow-up ipcw|all)."
+            )
+        if kept.any():
+            labelled_left_out = (~kept) & _observed(test, target)
+            counts["not_followed_up"] = int(labelled_left_out.sum())  # labelled rows on dates left out
+            counts["test_censored_left_out_dates"] = int((~kept).sum() - labelled_left_out.sum())
+            test = test[kept]
     y_train, y_test = _labels(train, target), _labels(test, target)
     # an estimator that learns from still-open deals (competing risks, decision 0028) is fitted on every
     # training snapshot, censored ones included, with labels read from the table; the rest see labelled rows
     whole_train = train if _learns_from_censored_rows(estimator) else None
-    counts["train_censored"] = int(y_train.isna().sum())
+    counts["train_censored"] = int((~_observed(train, target)).sum())
+    if target == "stalled_excluding_losses":  # lost within the horizon: neither a stall nor a movement
+        counts["train_lost_left_out"] = int((_observed(train, target) & y_train.isna().to_numpy()).sum())
+        counts["test_lost_left_out"] = int((_observed(test, target) & y_test.isna().to_numpy()).sum())
     if whole_train is not None and fit:
         counts["train_at_risk"] = counts["train_censored"]  # fitted on them: see whole_train below
-    counts["test_censored"] = int(y_test.isna().sum())
+    counts["test_censored"] = int((~_observed(test, target)).sum()) + counts.pop("test_censored_left_out_dates", 0)
+    test_all = test.assign(_observed=_observed(test, target), _labelled=y_test.notna().to_numpy())
     train, y_train = train[y_train.notna().to_numpy()], _binary(y_train.dropna())
     test, y_test = test[y_test.notna().to_numpy()], _binary(y_test.dropna())
     counts["train"], counts["test"] = len(train), len(test)
     for part, y, censored in (("training", y_train, "train_censored"), ("test", y_test, "test_censored")):
         if len(y) == 0 or y.min() == y.max():
             what = "no labelled rows" if len(y) == 0 else f"{len(y):,} labelled rows, all of one class"
+            hint = ""
+            if follow_up == "complete" and part == "training" and len(complete_dates):
+                hint = (
+                    f" The test dates with complete follow-up (at least {float(min_labelled_share):.0%} labelled) end "
+                    f"on {pd.Timestamp(complete_dates.max()):%Y-%m-%d}, too early to leave labelled rows to train "
+                    "on; the outcomes of later dates are not followed up. Pass follow_up='ipcw' or 'all' (on the "
+                    "command line --follow-up ipcw|all) to score them anyway, said in the headline."
+                )
             raise UsageError(
                 f"The {part} snapshots have {what} ({counts[censored]:,} censored); move the cutoff "
-                f"(now {cut:%Y-%m-%d}) or use a longer log."
+                f"(now {cut:%Y-%m-%d}) or use a longer log.{hint}"
             )
 
     models: dict[str, object] = {}
@@ -333,7 +484,9 @@ def evaluate(
         else:
             models[MODEL] = clone(estimator).fit(train, y_train)
     if isinstance(baselines, str) and baselines == "default":
-        baselines = default_baselines(FLAG_COLUMN if FLAG_COLUMN in train.columns else None)
+        baselines = default_baselines(
+            FLAG_COLUMN if FLAG_COLUMN in train.columns else None, horizon_days=float(horizon or 30.0)
+        )
     for name, baseline in (baselines or {}).items():
         try:
             models[name] = clone(baseline).fit(train, y_train)
@@ -344,10 +497,13 @@ def evaluate(
     scores = {name: _probability(model, test) for name, model in models.items()}
 
     groups = test["deal_id"].to_numpy() if "deal_id" in test.columns else None
-    table = bootstrap_metrics(y_test, scores, groups, n_bootstrap, random_state)
-    calibration = calibration_table(y_test, scores, n_bins)
+    weights = _ipcw_weights(test_all) if follow_up == "ipcw" else None
+    table = bootstrap_metrics(y_test, scores, groups, n_bootstrap, random_state, weights=weights)
+    calibration = calibration_table(y_test, scores, n_bins, weights=weights)
     keep = [c for c in ("deal_id", "as_of") if c in test.columns]
     predictions = test[keep].reset_index(drop=True).assign(y=y_test)
+    if weights is not None:
+        predictions["weight"] = weights
     for name, p in scores.items():
         predictions[name] = p
     return Evaluation(
@@ -361,7 +517,37 @@ def evaluate(
         n_bootstrap=int(n_bootstrap),
         counts=counts,
         estimators=models,
+        follow_up=follow_up,
+        labelled_share=share.reset_index(),
+        horizon=float(horizon) if horizon is not None else None,
+        min_labelled_share=float(min_labelled_share),
     )
+
+
+def _share_by_date(frame: pd.DataFrame, labelled: np.ndarray) -> pd.DataFrame:
+    """Per as-of date: ``rows``, ``labelled`` and ``labelled_share``, indexed by ``as_of``."""
+    counts = pd.DataFrame({"as_of": as_of_column(frame).to_numpy(), "labelled": labelled}).groupby("as_of")
+    out = counts["labelled"].agg(rows="size", labelled="sum")
+    out["labelled"] = out["labelled"].astype("int64")
+    out["labelled_share"] = out["labelled"] / out["rows"]
+    return out
+
+
+def _ipcw_weights(test: pd.DataFrame) -> np.ndarray:
+    """Inverse-probability-of-censoring weights of the labelled test rows (``_labelled``): the rows of their date
+    and stage over the followed-up ones (``_observed``; the date alone when there is no stage column), scaled to
+    a mean of 1.
+
+    The assumption (decision 0056): within a date and a stage, whether a deal's outcome is known by the end of
+    the log does not depend on the outcome itself.
+    """
+    keys = [as_of_column(test).rename("as_of")]
+    if "stage" in test.columns:
+        keys.append(test["stage"].astype(object).fillna("(none)").rename("stage"))
+    grouped = test.reset_index(drop=True).groupby([k.reset_index(drop=True) for k in keys], sort=False)["_observed"]
+    inverse = grouped.transform("size") / grouped.transform("sum").where(lambda x: x > 0)
+    w = inverse.to_numpy(dtype="float64")[test["_labelled"].to_numpy(dtype=bool)]
+    return w / w.mean() if len(w) else w
 
 
 __all__ = [

@@ -128,7 +128,9 @@ def model_card(estimator, extra: dict | None = None) -> dict:
     import skops
 
     window = getattr(estimator, "training_window_", None)
-    target = getattr(estimator, "target", None) or getattr(estimator, "_target_column", None)
+    own_label = getattr(estimator, "_label_column", None)  # a stall model's label follows its `losses` (ADR 0057)
+    target = getattr(estimator, "target", None) or (own_label() if callable(own_label) else None)
+    words = getattr(estimator, "label_words", None)
     stage_model = getattr(estimator, "stage_model_", None) or {}
     params = estimator.get_params()
     censoring = "censoring" in params
@@ -136,6 +138,7 @@ def model_card(estimator, extra: dict | None = None) -> dict:
         "format": CARD_FORMAT,
         "model_class": type(estimator).__name__,
         "target": target,
+        "target_words": words() if callable(words) else None,
         "horizon_days": model_horizon(estimator),
         # the pipeline the snapshots were built on: stage_rank counts these stages (None: fitted on an array)
         "stages": _jsonable(stage_model.get("stages")),

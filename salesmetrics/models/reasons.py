@@ -117,8 +117,12 @@ def effects(estimator, matrix: np.ndarray) -> np.ndarray:
 
 
 @renamed(n="top_n")
-def explain(estimator, X, top_n: int = 3) -> pd.DataFrame:
+def explain(estimator, X, top_n: int = 3, protective: int = 0) -> pd.DataFrame:
     """The ``top_n`` strongest reasons (effects above half a percentage point) behind each row's risk.
+
+    A feature whose value is missing is never a reason (its partial dependence describes the model's handling
+    of a gap, not the deal). With ``protective`` > 0, also the ``protective`` features that lower the risk the
+    most: ``protective_i`` (words), ``protective_feature_i`` and ``lowers_by_i`` (negative probability points).
 
     Returns one row per row of ``X`` (same order): ``deal_id, as_of, owner, stage`` when ``X`` has them, the
     ``risk`` (probability of a stall, or of not winning), and for i = 1..top_n ``reason_i`` (plain words),
@@ -139,25 +143,54 @@ def explain(estimator, X, top_n: int = 3) -> pd.DataFrame:
     """
     if top_n < 1:
         raise UsageError(f"top_n must be 1 or more reasons, not {top_n!r}.")
+    if int(protective) != protective or protective < 0:
+        raise UsageError(f"protective must be 0 or more factors, not {protective!r}.")
     with limit_threads(getattr(estimator, "n_jobs", None)):  # the model call and the lookups, like fit and predict
-        return _explain(estimator, X, top_n)
+        return _explain(estimator, X, top_n, int(protective))
 
 
-def _explain(estimator, X, n: int) -> pd.DataFrame:
+def _explain(estimator, X, n: int, protective: int = 0) -> pd.DataFrame:
     matrix = estimator._matrix(X, reset=False)
     risk = estimator._risk_from_proba(estimator.estimator_.predict_proba(matrix))
     effect = effects(estimator, matrix)
+    # a missing value is no reason: its partial dependence says what the model does with a gap (most deals are
+    # "not yet at commit"), not what this deal did (issue 19)
+    effect[~np.isfinite(matrix)] = np.nan
     names = list(getattr(estimator, "feature_names_in_", [f"x{j}" for j in range(matrix.shape[1])]))
     stages = X["stage"].astype(object).to_numpy() if isinstance(X, pd.DataFrame) and "stage" in X else None
-    reference = estimator.reason_reference_
-    masked = np.where(np.isfinite(effect) & (effect >= MIN_EFFECT), effect, -np.inf)
-    top = np.argsort(-masked, axis=1, kind="stable")[:, :n]
     out: dict[str, object] = {}
     if isinstance(X, pd.DataFrame):
         for column in ("deal_id", "as_of", "owner", "stage"):
             if column in X:
                 out[column] = X[column].array
     out["risk"] = risk
+    # risk factors: the largest effects that raise the risk
+    rising = np.where(np.isfinite(effect) & (effect >= MIN_EFFECT), effect, -np.inf)
+    _render(out, estimator, matrix, names, stages, rising, n, ("reason", "feature", "effect"))
+    if protective:
+        # protective factors: the largest effects that lower it (shown as negative probability points)
+        falling = np.where(np.isfinite(effect) & (effect <= -MIN_EFFECT), -effect, -np.inf)
+        _render(
+            out,
+            estimator,
+            matrix,
+            names,
+            stages,
+            falling,
+            protective,
+            ("protective", "protective_feature", "lowers_by"),
+        )
+        for k in range(min(protective, matrix.shape[1])):
+            out[f"lowers_by_{k + 1}"] = -np.asarray(out[f"lowers_by_{k + 1}"])
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    return pd.DataFrame(out, index=index)
+
+
+def _render(out, estimator, matrix, names, stages, masked, n, prefixes) -> None:
+    """Add ``n`` columns of words, feature and effect for the largest values of ``masked`` (-inf: not shown)."""
+    reference = estimator.reason_reference_
+    words_col, feature_col, effect_col = prefixes
+    top = np.argsort(-masked, axis=1, kind="stable")[:, :n]
     rows = np.arange(len(matrix))
     digits = np.array([PRECISION.get(name, -1) for name in names])  # -1: shown exactly
     is_stage = np.array([name == "stage_rank" for name in names])
@@ -192,13 +225,11 @@ def _explain(estimator, X, n: int) -> pd.DataFrame:
                 dtype=object,
             )
             text[sel] = words[codes]
-        out[f"reason_{k + 1}"] = pd.Series(text, dtype="str").to_numpy()
-        out[f"feature_{k + 1}"] = pd.Series(
+        out[f"{words_col}_{k + 1}"] = pd.Series(text, dtype="str").to_numpy()
+        out[f"{feature_col}_{k + 1}"] = pd.Series(
             np.where(ok, np.array(names, dtype=object)[j], None), dtype="str"
         ).to_numpy()
-        out[f"effect_{k + 1}"] = np.where(ok, chosen, np.nan)
-    index = X.index if isinstance(X, pd.DataFrame) else None
-    return pd.DataFrame(out, index=index)
+        out[f"{effect_col}_{k + 1}"] = np.where(ok, chosen, np.nan)
 
 
 __all__ = ["MIN_EFFECT", "TEMPLATES", "describe", "effects", "explain", "prepare_reasons"]

@@ -8,6 +8,7 @@ happened in the test period; :func:`time_split` leaves a gap of that length betw
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -120,4 +121,120 @@ def time_split(
     return train, test
 
 
-__all__ = ["as_of_column", "default_gap_days", "time_split"]
+class SnapshotSplit:
+    """Rolling-origin cross-validation over snapshots, for ``cross_val_score`` and ``GridSearchCV``.
+
+    Like scikit-learn's ``TimeSeriesSplit``, but by as-of date and by deal: the distinct ``as_of`` dates are cut
+    into ``n_splits + 1`` consecutive blocks; fold ``k`` tests on block ``k + 1`` and trains on the snapshots
+    more than ``gap_days`` before its first date (as :func:`time_split`), so no training label (which looks
+    ``horizon_days`` ahead) sees the test period. With ``separate_deals`` (the default) a deal that has a test
+    row in the fold is left out of that fold's training rows: its training label would otherwise be its test
+    label (above all ``won``, read at the end of the log).
+
+    Parameters
+    ----------
+    n_splits : int, default 5
+        Folds (test blocks); each trains on everything before its own test block minus the gap.
+    gap_days : float or None
+        Days between the last training date and the first test date; None: the snapshots' ``horizon_days``
+        (``X.attrs``), else 30. A gap shorter than the horizon warns.
+    separate_deals : bool, default True
+        Leave out of the training rows the deals that are in the test rows.
+    min_train_rows : int, default 1
+        A fold with fewer training rows is skipped (with a warning), so an early fold with nothing to learn from
+        does not stop ``cross_val_score``.
+
+    ``split(X, y=None, groups=None)`` reads ``as_of`` (and ``deal_id``, unless ``groups`` gives the deal of each
+    row) from the snapshots table ``X``. Censored rows stay in the indices; the estimators and
+    :func:`snapshot_scorer` leave them out.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"deal_id": [1, 2, 1, 2, 1, 3, 3, 3],
+    ...                   "as_of": pd.to_datetime(["2024-01-07", "2024-01-07", "2024-01-14", "2024-01-14",
+    ...                                            "2024-01-21", "2024-01-21", "2024-01-28", "2024-02-04"])})
+    >>> [(tr.tolist(), te.tolist()) for tr, te in SnapshotSplit(n_splits=2, gap_days=7).split(s)]
+    [([1], [4, 5, 6]), ([0, 1, 2, 3, 4], [7])]
+    """
+
+    def __init__(
+        self, n_splits: int = 5, *, gap_days: float | None = None, separate_deals: bool = True, min_train_rows: int = 1
+    ):
+        if int(n_splits) != n_splits or n_splits < 1:
+            raise UsageError(f"n_splits must be a whole number, 1 or more, not {n_splits!r}.")
+        if gap_days is not None and (not np.isfinite(gap_days) or gap_days < 0):
+            raise UsageError(f"gap_days must be 0 or more days, not {gap_days!r}.")
+        self.n_splits = int(n_splits)
+        self.gap_days = gap_days
+        self.separate_deals = bool(separate_deals)
+        self.min_train_rows = int(min_train_rows)
+
+    def __repr__(self) -> str:
+        return (
+            f"SnapshotSplit(n_splits={self.n_splits}, gap_days={self.gap_days!r}, "
+            f"separate_deals={self.separate_deals}, min_train_rows={self.min_train_rows})"
+        )
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The folds :meth:`split` yields on ``X`` (``n_splits`` less the skipped ones); ``n_splits`` without X."""
+        if X is None:
+            return self.n_splits
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return len(self._folds(X, groups))
+
+    def _gap(self, X) -> float:
+        horizon = (getattr(X, "attrs", None) or {}).get("horizon_days")
+        gap = float(self.gap_days) if self.gap_days is not None else float(horizon if horizon is not None else 30)
+        if horizon is not None and gap < float(horizon):
+            warnings.warn(
+                f"SnapshotSplit's gap ({gap:g} days) is shorter than the snapshots' label horizon "
+                f"({float(horizon):g} days): the last training labels look into the test period.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return gap
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, test)`` positional indices, one pair per fold, earliest test block first."""
+        yield from self._folds(X, groups)
+
+    def _folds(self, X, groups) -> list[tuple[np.ndarray, np.ndarray]]:
+        if not isinstance(X, pd.DataFrame):
+            raise UsageError("SnapshotSplit splits a snapshots table (salesmetrics.snapshots): it needs 'as_of'.")
+        as_of = as_of_column(X).reset_index(drop=True)
+        gap = pd.Timedelta(days=self._gap(X))
+        if groups is not None:
+            deals = pd.Series(np.asarray(groups))
+        elif "deal_id" in X.columns:
+            deals = X["deal_id"].reset_index(drop=True)
+        else:
+            deals = None
+        dates = np.sort(as_of.dropna().unique())
+        if len(dates) < self.n_splits + 1:
+            raise UsageError(
+                f"SnapshotSplit(n_splits={self.n_splits}) needs at least {self.n_splits + 1} distinct as-of dates; "
+                f"the snapshots have {len(dates)}. Use fewer splits or more frequent snapshots."
+            )
+        blocks = np.array_split(np.arange(len(dates)), self.n_splits + 1)
+        positions = np.arange(len(X))
+        folds = []
+        for block in blocks[1:]:
+            first, last = pd.Timestamp(dates[block[0]]), pd.Timestamp(dates[block[-1]])
+            test_mask = ((as_of >= first) & (as_of <= last)).to_numpy().copy()
+            train_mask = (as_of < first - gap).to_numpy().copy()  # as time_split: train < cutoff, test >= cutoff + gap
+            if self.separate_deals and deals is not None:
+                train_mask &= ~deals.isin(set(deals[test_mask])).to_numpy()
+            if train_mask.sum() < max(self.min_train_rows, 1):
+                warnings.warn(
+                    f"SnapshotSplit: the fold testing from {_when(first)} has "
+                    f"{int(train_mask.sum())} training rows; it is skipped.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                continue
+            folds.append((positions[train_mask], positions[test_mask]))
+        return folds
+
+
+__all__ = ["SnapshotSplit", "as_of_column", "default_gap_days", "time_split"]

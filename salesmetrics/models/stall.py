@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from salesmetrics.exceptions import UsageError
 from salesmetrics.models import LEAK_AUC
@@ -25,13 +25,19 @@ class StallPredictor(SnapshotClassifier):
     horizon_days : float, default 30
         The horizon the training snapshots were built with (``snapshots(log, horizon_days=...)``); fitting on a
         snapshots table built with another horizon raises a :class:`~salesmetrics.exceptions.UsageError`.
+    losses : {"movement", "excluded"}, default "movement"
+        What a loss within the horizon is. ``"movement"``: the label ``stalled`` (decision 0016), a deal lost
+        next week did not stall. ``"excluded"``: the label ``stalled_excluding_losses``, the rows lost within the
+        horizon are left out, so the model answers "will it move, if it is not lost?" (decision 0057).
+        ``label_words()`` says which, and every output of the model names it.
     model : {"hgb", "logistic"}, default "hgb"
         Histogram gradient boosting, or the logistic-regression baseline.
     calibration : {"auto", "isotonic", "sigmoid", "none"}, default "auto"
-        How probabilities are calibrated on the held-out deals (``auto``: isotonic from 1,000 held-out rows,
-        sigmoid below). No calibration with fewer than 200 held-out rows, or fewer than 30 held-out rows of the
-        rarest class; a fitted sigmoid that would reverse the model's ranking is refused. Then the uncalibrated
-        model is kept and ``calibration_`` says why.
+        How probabilities are calibrated on the held-out deals (``auto``: a sigmoid; ``isotonic`` on request,
+        whose steps give few distinct values; decision 0058). No calibration with fewer than 200 held-out rows,
+        or fewer than 30 held-out rows of the rarest class; a fitted sigmoid that would reverse the model's
+        ranking is refused. Then the uncalibrated model is kept and ``calibration_`` says why. Probabilities are
+        never exactly 0 or 1 (``probability_floor_``: 1 / (training rows + 2)).
     min_closed : int, default 200
         With fewer closed (won or lost) deals in the training rows, a strongly regularised logistic regression
         is fitted instead, with a :class:`~salesmetrics.models._base.SmallDataWarning` and ``fallback_`` set.
@@ -111,14 +117,17 @@ class StallPredictor(SnapshotClassifier):
     _parameter_constraints: ClassVar[dict] = {
         **SnapshotClassifier._parameter_constraints,
         "horizon_days": [Interval(Real, 0, None, closed="neither")],
+        "losses": [StrOptions({"movement", "excluded"})],
     }
     _target_column = "stalled"
     _kind = "stall"
+    losses = "movement"  # models saved before the parameter existed
 
     def __init__(
         self,
         *,
         horizon_days=30,
+        losses="movement",
         model="hgb",
         calibration="auto",
         min_closed=200,
@@ -136,6 +145,7 @@ class StallPredictor(SnapshotClassifier):
         leak_auc=LEAK_AUC,
     ):
         self.horizon_days = horizon_days
+        self.losses = losses
         self.model = model
         self.calibration = calibration
         self.min_closed = min_closed
@@ -152,6 +162,19 @@ class StallPredictor(SnapshotClassifier):
         self.exclude = exclude
         self.leak_auc = leak_auc
 
+    def _label_column(self) -> str:
+        return "stalled_excluding_losses" if self.losses == "excluded" else "stalled"
+
+    def label_words(self) -> str:
+        """The label in plain words, for headlines and model cards.
+
+        >>> StallPredictor(horizon_days=14).label_words()
+        'stall: no stage movement within 14 days (a loss counts as a movement)'
+        >>> StallPredictor(losses="excluded").label_words()
+        'stall: no stage movement within 30 days, deals lost within them left out'
+        """
+        return stall_words(self._label_column(), self.horizon_days)
+
     def _check_snapshot_frame(self, X: pd.DataFrame) -> None:
         built = X.attrs.get("horizon_days")
         if built is not None and not np.isclose(float(built), float(self.horizon_days)):
@@ -165,4 +188,14 @@ class StallPredictor(SnapshotClassifier):
         return proba[:, -1] if proba.shape[1] > 1 else np.full(len(proba), float(self.classes_[0] in (1, True)))
 
 
-__all__ = ["StallPredictor"]
+def stall_words(label: str, horizon_days) -> str | None:
+    """A stall label's meaning in words (None for another label); see :meth:`StallPredictor.label_words`."""
+    days = f"{float(horizon_days):g} days" if horizon_days is not None else "the horizon"
+    if label == "stalled":
+        return f"stall: no stage movement within {days} (a loss counts as a movement)"
+    if label == "stalled_excluding_losses":
+        return f"stall: no stage movement within {days}, deals lost within them left out"
+    return None
+
+
+__all__ = ["StallPredictor", "stall_words"]

@@ -226,6 +226,7 @@ def close_likelihood_study(
                 n_bootstrap=n_bootstrap,
                 random_state=random_state,
                 train_snapshots=train,
+                follow_up="all",  # its own cutoff; the text says which test rows were scored (decision 0056)
             )
         skipped = [m for m in caught.messages() if m.startswith("Baseline")]
         notes.extend(f"{m}." for m in skipped)

@@ -16,6 +16,7 @@ import pandas as pd
 from salesmetrics._util.renamed import renamed
 from salesmetrics._util.text import join_words, plural
 from salesmetrics.exceptions import UsageError
+from salesmetrics.features.registry import labels as feature_labels
 from salesmetrics.log.coverage import LogCoverage, Note, note_axes, table_or_note
 from salesmetrics.models import LEAK_AUC
 from salesmetrics.reports.fitting import FREQS
@@ -119,6 +120,8 @@ class Study:
             else:
                 text += ": the model ranks no better than this rule"
         out = [text + "."]
+        if not ev.labelled_share.empty:
+            out.append(f"Test rows scored: {ev.follow_up_line()}.")
         y = ev.predictions["y"]
         few = min(int(y.sum()), int((y == 0).sum()))
         if c["test"] < SMALL_TEST_ROWS or few < SMALL_TEST_CLASS:
@@ -130,7 +133,8 @@ class Study:
         if auc["value"] >= LEAK_AUC and len(self.importance):
             top = self.importance.iloc[0]
             out.append(
-                f"A ROC AUC this close to 1 usually means a feature leaks the outcome: shuffling {top['feature']} "
+                f"A ROC AUC this close to 1 usually means a feature leaks the outcome: shuffling "
+                f"{_plain(top['feature'])} ({top['feature']}) "
                 f"alone lowers it by {top['auc_drop']:.2f}; check whether the export fills it only once a deal is "
                 "closed."
             )
@@ -166,7 +170,7 @@ class Study:
             text += ": neither side carries clearly more"
         top = self.importance.head(1)
         if len(top) and top["auc_drop"].iloc[0] > 0:
-            text += f". The single most important feature is {top['feature'].iloc[0]} ({top['group'].iloc[0]})"
+            text += f". The single most important feature is {_plain(top['feature'].iloc[0])} ({top['group'].iloc[0]})"
         return [text + "."]
 
     def _survival_sentences(self) -> list[str]:
@@ -253,6 +257,8 @@ class Study:
             return Note(ev_note) if ev_note else table_or_note(self.evaluation.calibration, "No rows.", 3)
         if name in ("groups", "importance"):
             frame = self.group_importance if name == "groups" else first(self.importance, top_n)
+            if name == "importance" and "feature" in frame.columns:  # the feature's words, then its column
+                frame = frame.assign(column=frame["feature"], feature=frame["feature"].map(_plain))
             return Note(ev_note) if ev_note else table_or_note(frame, "No importance was computed.", 3)
         if name == "survival":
             if self.survival is None:
@@ -330,7 +336,7 @@ class Study:
             xlabel="drop in test ROC AUC (AUC points)",
             ylabel="feature group",
         )
-        top = self.importance.head(top_n)
+        top = self.importance.head(top_n).assign(feature=lambda t: t["feature"].map(_plain))
         sns.barplot(
             data=top,
             x="auc_drop",
@@ -378,3 +384,12 @@ class Study:
 
 
 __all__ = ["GROUP_COLORS", "SMALL_TEST_CLASS", "SMALL_TEST_ROWS", "TARGET_WORDS", "Study"]
+
+
+def _plain(feature: str) -> str:
+    """A feature's label in words (the registry's), the column name when it has none.
+
+    >>> _plain("days_since_movement"), _plain("x0")
+    ('time since the last stage movement', 'x0')
+    """
+    return feature_labels().get(str(feature), str(feature))
