@@ -17,7 +17,7 @@ from salesmetrics._util.fast import index_in
 from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
+from salesmetrics.log.prepare import amount_at, resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
 from salesmetrics.metrics.movement import (
@@ -427,7 +427,10 @@ def score_groups(log: SalesLog, as_of=None, *, by: str = "owner", period: str = 
     as_of = resolve_as_of(log, as_of)
     pieces = deal_period_pieces(log, as_of, period, motions=motions)
     last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
-    scores = group_scores(pieces, log.deals, by, period, last_period)
+    deals = log.deals
+    if log.has_amount_changes and "amount" in deals:  # each deal's amount at as_of (decision 0054)
+        deals = deals.assign(amount=amount_at(log, deals["deal_id"], as_of))
+    scores = group_scores(pieces, deals, by, period, last_period)
     if scores.empty:
         note_empty(f"{as_of:%Y-%m-%d %H:%M}", stacklevel=3)
     return scores

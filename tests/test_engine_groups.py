@@ -322,7 +322,7 @@ def test_group_sums_follow_pandas_on_sorted_and_unsorted_pieces(rows, sort):
     con.register("pieces_frame", pieces.assign(code=np.arange(n)))
     con.register("deals_frame", deals.assign(row=np.arange(n)))
     con.execute("CREATE TABLE d AS SELECT * FROM deals_frame")
-    _engine_groups._group_tables(con, "pieces_frame", "owner", True)
+    _engine_groups._group_tables(con, "pieces_frame", "owner", {"amount"})
     got = con.sql(_engine_groups.group_scores_sql("owner", "M", 3)).to_arrow_table().to_pandas()
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=True)
 
@@ -375,6 +375,24 @@ def test_random_logs_in_three_zones(log, form, by, period, as_of, tmp_path):
     as_of=RANDOM_AS_OFS,
 )
 def test_random_waterfalls_with_cents(log, by, period, as_of, tmp_path):
+    tmp = Path(tempfile.mkdtemp(dir=tmp_path))
+    folder = sm.write_log(log, tmp / "log", format="parquet")
+    check(folder, read(folder), by, period, as_of, tmp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sm.DataNote)
+        expected = movement.score_groups(log, by=by, period=period, as_of=as_of)
+        pd.testing.assert_frame_equal(score(log, by=by, period=period, as_of=as_of), expected, check_exact=True)
+
+
+@SETTINGS
+@given(
+    log=waterfall_logs(),
+    by=st.sampled_from(["owner", "team"]),
+    period=st.sampled_from(["W", "M", "Q"]),
+    as_of=RANDOM_AS_OFS,
+)
+def test_random_amount_histories(log, by, period, as_of, tmp_path):
+    """With an amount history, every amount is the deal's amount at as_of (decision 0054), in both paths."""
     tmp = Path(tempfile.mkdtemp(dir=tmp_path))
     folder = sm.write_log(log, tmp / "log", format="parquet")
     check(folder, read(folder), by, period, as_of, tmp)

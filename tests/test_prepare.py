@@ -104,3 +104,20 @@ def test_truncate_drops_later_events_and_deals(tiny_log_dir):
     assert sorted(cut.deals["deal_id"]) == ["D1", "D2"]  # D3 was created on 1 February
     assert cut.stage_changes["changed_at"].max() <= pd.Timestamp("2024-01-21", tz="Europe/Berlin")
     assert len(cut.activities) == 4 and len(cut.close_date_changes) == 3
+
+
+def test_truncate_keeps_each_deals_amount_as_it_was_then():
+    """A cut log holds the amounts known at as_of, never a later revision (decision 0054): deal D000021 of the demo
+    was raised to 314.60 before 10 March 2024 and cut to 259.50 later."""
+    log = sm.read_log("datasets/demo")
+    history = log.amount_changes[log.amount_changes["deal_id"] == "D000021"].sort_values("changed_at")
+    assert history["amount"].tolist()[-1] == 259.5 and 314.6 in history["amount"].tolist()
+
+    def amount(as_of):
+        deals = truncate(log, as_of).deals
+        return float(deals.loc[deals["deal_id"] == "D000021", "amount"].iloc[0])
+
+    assert amount("2024-03-10") == 314.6
+    assert amount(None) == float(log.deals.loc[log.deals["deal_id"] == "D000021", "amount"].iloc[0]) == 259.5
+    later = history["changed_at"].iloc[-1]
+    assert amount(later) == 259.5 and amount(later - pd.Timedelta(microseconds=1)) != 259.5

@@ -419,3 +419,12 @@ def test_features_equal_those_on_the_log_cut_at_as_of(case):
         assert full.empty
         return
     pd.testing.assert_frame_equal(full, snapshots(cut, as_of=[as_of])[KEYS])
+
+
+def test_the_amount_is_the_one_known_at_each_as_of():
+    """Demo deal D000021: 287.59 from 4 January 2024, 314.60 from 1 March, 259.50 from 21 March (its amount
+    today). A snapshot on 10 March sees 314.60, not the later cut (decision 0054)."""
+    log = sm.read_log("datasets/demo")
+    snap = snapshots(log, as_of=["2024-02-01", "2024-03-10"])
+    amounts = snap.loc[snap["deal_id"] == "D000021", "amount"].tolist()
+    assert amounts == [287.59, 314.6]

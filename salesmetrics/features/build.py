@@ -27,7 +27,7 @@ from salesmetrics._util.fast import index_in
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.registry import FEATURES, LABELS, snapshot_columns
-from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
+from salesmetrics.log.prepare import amount_at, resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.decisions import decision_increments
 from salesmetrics.metrics.random_walks import classify_close_date_changes
@@ -220,10 +220,11 @@ def snapshots(
 
     Notes
     -----
-    Deal attributes (``owner``, ``team``, ``amount``) come from the deals table, which holds their latest
-    value only; they are taken as known throughout. Everything else is computed from events at or before
-    each as-of moment: the features of a row equal those of the metric functions run on
-    ``truncate(log, as_of)``.
+    Deal attributes (``owner``, ``team``) come from the deals table, which holds their latest value only; they
+    are taken as known throughout. ``amount`` is the amount at each as-of moment when the log has an amount
+    history (:func:`~salesmetrics.log.prepare.amount_at`, decision 0054), else the deals table's. Everything else
+    is computed from events at or before each as-of moment: the features of a row equal those of the metric
+    functions run on ``truncate(log, as_of)``.
 
     Examples
     --------
@@ -420,6 +421,8 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     # ------------------------------------------------------------------ the deal
     amount = deals["amount"].to_numpy(np.float64) if "amount" in deals else np.full(n, np.nan)
     f["amount"] = amount[q]
+    if "amount" in deals and log.has_amount_changes and len(q):  # as known at each as_of, never later (0054)
+        f["amount"] = amount_at(log, deals["deal_id"].to_numpy()[q], np.asarray(a, dtype=np.int64))
     f["age_days"] = np.where(created_known[q], (a - created[q]) / US_PER_DAY, np.nan)
 
     # ------------------------------------------------------------------ the owner, up to a

@@ -495,6 +495,12 @@ def load_log(con, log) -> Core:
         "epoch_us(x.close_date) AS close, d.row AS code "
         "FROM _close_date_changes_frame AS x LEFT JOIN deals AS d ON x.deal_id = d.deal_id ORDER BY x.row"
     )
+    if "amount_changes" in present:
+        con.execute(
+            "CREATE TABLE amount_changes AS SELECT x.row, epoch_us(x.changed_at) AS t, x.deal_id, "
+            "x.amount::DOUBLE AS amount, d.row AS code "
+            "FROM _amount_changes_frame AS x LEFT JOIN deals AS d ON x.deal_id = d.deal_id ORDER BY x.row"
+        )
     others = [ident(c) for c in present["activities"] if c not in ("deal_id", "occurred_at")]
     con.execute(
         f"CREATE VIEW activities AS SELECT row, deal_id, epoch_us(occurred_at) AS t{''.join(', ' + c for c in others)} "

@@ -104,9 +104,53 @@ def truncate(log: SalesLog, as_of) -> SalesLog:
     deals = log.deals[((created <= as_of) | (created.isna() & seen)).to_numpy()]
     amounts = log.amount_changes
     if amounts is not None:
+        if len(amounts) and "amount" in deals:  # each deal's amount as it was at as_of, not as it is now (0054)
+            deals = deals.assign(amount=amount_at(log, deals["deal_id"], as_of))
         amounts = amounts[amounts["changed_at"] <= as_of]
     cut = SalesLog(log.model, deals, changes, activities, close_dates, log.source, log.problems, amounts)
     return subset_deals(cut, deals)
+
+
+def amount_at(log: SalesLog, deal_ids, at) -> np.ndarray:
+    """Each deal's amount as of a moment, by the rule every amount in a metric follows (decision 0054).
+
+    The latest ``amount_changes`` row of the deal at or before ``at`` (one moment, or one per deal; a time
+    without a zone is in the log's); before the deal's first row, that row's amount; without any row, the
+    deal's ``amount``; NaN when it has none.
+
+    >>> import salesmetrics as sm
+    >>> log = sm.read_log("datasets/demo")
+    >>> amount_at(log, ["D000021"] * 3, ["2023-01-01", "2024-03-10", "2026-01-01"]).tolist()  # raised, then cut
+    [287.59, 314.6, 259.5]
+    """
+    ids = pd.Series(np.asarray(deal_ids, dtype=object), dtype="str")
+    if isinstance(at, np.ndarray) and at.dtype == np.int64:  # microseconds since the epoch, one per deal
+        when = pd.Series(at.astype("datetime64[us]")).dt.tz_localize("UTC")
+    else:
+        when = pd.to_datetime(pd.Series(list(at) if np.ndim(at) else [at] * len(ids)), format="ISO8601")
+        if when.dt.tz is None:  # a time without a zone is read in the log's zone, as as_of is
+            when = when.dt.tz_localize(log.model.timezone or "UTC")
+    when = when.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+    deals = log.deals.drop_duplicates("deal_id").set_index(log.deals["deal_id"].drop_duplicates().astype("str"))
+    current = pd.to_numeric(deals["amount"], errors="coerce") if "amount" in deals else pd.Series(np.nan, deals.index)
+    out = current.reindex(ids).to_numpy(float)
+    history = getattr(log, "amount_changes", None)
+    if history is None or not len(history):
+        return out
+    h = pd.DataFrame(
+        {
+            "deal_id": history["deal_id"].astype("str"),
+            "t": pd.to_datetime(history["changed_at"], utc=True).astype("datetime64[us, UTC]"),
+            "amount": pd.to_numeric(history["amount"], errors="coerce"),
+        }
+    ).sort_values("t", kind="stable")
+    first = h.groupby("deal_id", sort=False)["amount"].first()
+    asked = pd.DataFrame({"deal_id": ids, "t": when, "row": np.arange(len(ids))}).sort_values("t", kind="stable")
+    found = pd.merge_asof(asked, h, on="t", by="deal_id", direction="backward").sort_values("row")
+    value = found["amount"].to_numpy(float, copy=True)
+    before = np.isnan(value)
+    value[before] = first.reindex(ids[before]).to_numpy(float)  # before the first row: the first row's amount
+    return np.where(np.isnan(value), out, value)
 
 
 def cut_at(log: SalesLog, as_of=None) -> tuple[pd.Timestamp, SalesLog]:

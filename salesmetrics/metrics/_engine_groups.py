@@ -211,7 +211,32 @@ def group_scores_sql(by: str, period: str, last_period: int) -> str:
     """
 
 
-def _group_tables(con, pieces: str, by: str, has_amount: bool, kahan: str | None = None) -> None:
+def _has_history(con) -> bool:
+    """Whether the loaded log has an amount history (table or view ``amount_changes``)."""
+    query = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'amount_changes'"
+    return bool(con.execute(query).fetchall()[0][0])
+
+
+def _amounts_at(con, as_of_us: int, deal_amount: bool) -> str:
+    """A relation ``(row, amount)``: each deal's amount at as_of, by the rule of
+    :func:`salesmetrics.log.prepare.amount_at` (decision 0054) when the log has an amount history: its latest row
+    at or before as_of, before its first row that row's amount, without rows the deal's ``amount`` (``deal_amount``:
+    the deals table has that column)."""
+    own = "d.amount" if deal_amount else "NULL::DOUBLE"
+    if not _has_history(con):
+        return f"(SELECT row, {own} AS amount FROM d)"
+    latest = (
+        f"SELECT code, amount FROM amount_changes WHERE t <= {int(as_of_us)} "
+        "QUALIFY row_number() OVER (PARTITION BY code ORDER BY t DESC, row DESC) = 1"
+    )
+    first = "SELECT code, amount FROM amount_changes QUALIFY row_number() OVER (PARTITION BY code ORDER BY t, row) = 1"
+    return (
+        f"(SELECT d.row, coalesce(l.amount, f.amount, {own}) AS amount FROM d LEFT JOIN ({latest}) AS l "
+        f"ON l.code = d.row LEFT JOIN ({first}) AS f ON f.code = d.row)"
+    )
+
+
+def _group_tables(con, pieces: str, by: str, columns: set, kahan: str | None = None, as_of_us=None) -> None:
     """Tables ``_groups`` (gid, grp: the groups in the result's order, missing last), ``_pieces`` (the pieces with
     their deal's gid and amount, missing amounts 0) and ``_amount_sums`` (gid, p and each flow's amount summed).
 
@@ -221,7 +246,11 @@ def _group_tables(con, pieces: str, by: str, has_amount: bool, kahan: str | None
     NumPy does Kahan's sums for every group at once, one step per piece (:func:`kahan_sums`), unless a few groups
     hold most pieces: then DuckDB's ordered ``fsum`` is cheaper (``kahan``: "numpy" or "sql" to choose).
     """
-    amount = "coalesce(amount, 0)::DOUBLE" if has_amount else "0::DOUBLE"
+    has_amount = "amount" in columns or (as_of_us is not None and _has_history(con))
+    amount = "coalesce(a.amount, 0)::DOUBLE" if has_amount else "0::DOUBLE"
+    amounts = "(SELECT row, amount FROM d)"  # a caller without as_of (a test) prices at the deals' amounts
+    if as_of_us is not None:
+        amounts = _amounts_at(con, as_of_us, "amount" in columns)
     con.execute(
         f"CREATE TEMP TABLE _groups AS SELECT grp, row_number() OVER (ORDER BY grp NULLS LAST) AS gid "
         f"FROM (SELECT DISTINCT {ident(by)} AS grp FROM d)"
@@ -229,7 +258,8 @@ def _group_tables(con, pieces: str, by: str, has_amount: bool, kahan: str | None
     con.execute(
         f"CREATE TEMP TABLE _pieces AS SELECT x.*, y.gid, y.amount FROM {pieces} AS x JOIN "
         f"(SELECT d.row, n.gid, {amount} AS amount FROM d JOIN _groups AS n "
-        f"ON d.{ident(by)} IS NOT DISTINCT FROM n.grp) AS y ON y.row = x.code"
+        f"ON d.{ident(by)} IS NOT DISTINCT FROM n.grp "
+        f"{'LEFT JOIN ' + amounts + ' AS a ON a.row = d.row' if has_amount else ''}) AS y ON y.row = x.code"
     )
     import numpy as np
 
@@ -324,7 +354,7 @@ def _group_query(
     if before_motions is not None:
         before_motions()
     pieces = pieces_sql(model, as_of_us, period, offsets, last, ordered=False, waterfall="_waterfall")
-    _group_tables(con, f"({pieces})", by, "amount" in columns, kahan)
+    _group_tables(con, f"({pieces})", by, columns, kahan, as_of_us)
     return group_scores_sql(by, period, last)
 
 

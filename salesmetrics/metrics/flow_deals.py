@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics.exceptions import CurrencyError, DataNote, UsageError
+from salesmetrics.log.prepare import amount_at
 from salesmetrics.log.saleslog import SalesLog
 
 _DELETED_TRUE = {"true", "t", "yes", "y", "1", "x"}
@@ -125,45 +126,6 @@ def result_currency(log: SalesLog, rates) -> str | None:
             stacklevel=4,  # the caller of waterfall, past the as_of_after_log wrapper
         )
     return code
-
-
-def amount_at(log: SalesLog, deal_ids, at) -> np.ndarray:
-    """Each deal's amount as of a moment, by the rule every amount in a metric follows (decision 0054).
-
-    The latest ``amount_changes`` row of the deal at or before ``at`` (one moment, or one per deal; a time
-    without a zone is in the log's); before the deal's first row, that row's amount; without any row, the
-    deal's ``amount``; NaN when it has none.
-
-    >>> import salesmetrics as sm
-    >>> log = sm.read_log("datasets/demo")
-    >>> amount_at(log, ["D000021"] * 3, ["2023-01-01", "2024-03-10", "2026-01-01"]).tolist()  # raised, then cut
-    [287.59, 314.6, 259.5]
-    """
-    ids = pd.Series(np.asarray(deal_ids, dtype=object), dtype="str")
-    when = pd.to_datetime(pd.Series(list(at) if np.ndim(at) else [at] * len(ids)), format="ISO8601")
-    if when.dt.tz is None:  # a time without a zone is read in the log's zone, as as_of is
-        when = when.dt.tz_localize(log.model.timezone or "UTC")
-    when = when.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
-    deals = log.deals.drop_duplicates("deal_id").set_index(log.deals["deal_id"].drop_duplicates().astype("str"))
-    current = pd.to_numeric(deals["amount"], errors="coerce") if "amount" in deals else pd.Series(np.nan, deals.index)
-    out = current.reindex(ids).to_numpy(float)
-    history = getattr(log, "amount_changes", None)
-    if history is None or not len(history):
-        return out
-    h = pd.DataFrame(
-        {
-            "deal_id": history["deal_id"].astype("str"),
-            "t": pd.to_datetime(history["changed_at"], utc=True).astype("datetime64[us, UTC]"),
-            "amount": pd.to_numeric(history["amount"], errors="coerce"),
-        }
-    ).sort_values("t", kind="stable")
-    first = h.groupby("deal_id", sort=False)["amount"].first()
-    asked = pd.DataFrame({"deal_id": ids, "t": when, "row": np.arange(len(ids))}).sort_values("t", kind="stable")
-    found = pd.merge_asof(asked, h, on="t", by="deal_id", direction="backward").sort_values("row")
-    value = found["amount"].to_numpy(float, copy=True)
-    before = np.isnan(value)
-    value[before] = first.reindex(ids[before]).to_numpy(float)  # before the first row: the first row's amount
-    return np.where(np.isnan(value), out, value)
 
 
 __all__ = [
