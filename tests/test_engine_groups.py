@@ -322,7 +322,7 @@ def test_group_sums_follow_pandas_on_sorted_and_unsorted_pieces(rows, sort):
     con.register("pieces_frame", pieces.assign(code=np.arange(n)))
     con.register("deals_frame", deals.assign(row=np.arange(n)))
     con.execute("CREATE TABLE d AS SELECT * FROM deals_frame")
-    _engine_groups._group_tables(con, "pieces_frame", "owner", {"amount"})
+    _engine_groups._group_tables(con, "pieces_frame", "owner", "(SELECT row, amount FROM d)")
     got = con.sql(_engine_groups.group_scores_sql("owner", "M", 3)).to_arrow_table().to_pandas()
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=True)
 
@@ -335,7 +335,7 @@ def test_numpy_and_sql_sums_agree_with_pandas_on_the_demo(demo_parquet):
         as_of_us, valid, fix_duplicates, core = _engine._load_and_check(con, demo_parquet, model, None, "W")
         assert valid()
         fix_duplicates()
-        query = _engine_groups._group_query(con, model, "team", "W", as_of_us, core.columns["deals"], how)
+        query = _engine_groups._group_query(con, model, "team", "W", as_of_us, core.columns, how)
         got = con.sql(query).to_arrow_table().to_pandas()
         stamp = pd.Timestamp(as_of_us, unit="us", tz="UTC").tz_convert(model.timezone)
         with warnings.catch_warnings():
@@ -369,30 +369,16 @@ def test_random_logs_in_three_zones(log, form, by, period, as_of, tmp_path):
 
 @SETTINGS
 @given(
-    log=waterfall_logs(amount_changes=False),
+    data=st.data(),
     by=st.sampled_from(["owner", "team"]),
     period=st.sampled_from(["W", "M", "Q"]),
     as_of=RANDOM_AS_OFS,
 )
-def test_random_waterfalls_with_cents(log, by, period, as_of, tmp_path):
-    tmp = Path(tempfile.mkdtemp(dir=tmp_path))
-    folder = sm.write_log(log, tmp / "log", format="parquet")
-    check(folder, read(folder), by, period, as_of, tmp)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sm.DataNote)
-        expected = movement.score_groups(log, by=by, period=period, as_of=as_of)
-        pd.testing.assert_frame_equal(score(log, by=by, period=period, as_of=as_of), expected, check_exact=True)
-
-
-@SETTINGS
-@given(
-    log=waterfall_logs(),
-    by=st.sampled_from(["owner", "team"]),
-    period=st.sampled_from(["W", "M", "Q"]),
-    as_of=RANDOM_AS_OFS,
-)
-def test_random_amount_histories(log, by, period, as_of, tmp_path):
-    """With an amount history, every amount is the deal's amount at as_of (decision 0054), in both paths."""
+@pytest.mark.parametrize("history", [False, True], ids=["cents", "amount_history"])
+def test_random_waterfalls(history, data, by, period, as_of, tmp_path):
+    """Amounts in cents, without or with an amount history (each deal's amount at as_of, decision 0054): files and
+    in-memory scores equal the oracle's."""
+    log = data.draw(waterfall_logs(amount_changes=history))
     tmp = Path(tempfile.mkdtemp(dir=tmp_path))
     folder = sm.write_log(log, tmp / "log", format="parquet")
     check(folder, read(folder), by, period, as_of, tmp)

@@ -22,9 +22,12 @@ from collections.abc import Callable, Collection
 REMOVED_IN = "0.4.0"
 
 
-def _warn(message: str) -> None:
-    # stacklevel 3: the warning points at the caller of the decorated function, not at this module
-    warnings.warn(f"{message}; the old spelling stops working in {REMOVED_IN}.", DeprecationWarning, stacklevel=3)
+def warn_old_spelling(message: str, depth: int = 1) -> None:
+    """The DeprecationWarning of an old spelling, naming the caller's line: ``depth`` frames above the function
+    that calls this one (1: its caller; 2: past a decorator's wrapper)."""
+    warnings.warn(
+        f"{message}; the old spelling stops working in {REMOVED_IN}.", DeprecationWarning, stacklevel=2 + depth
+    )
 
 
 def renamed(**old_to_new: str) -> Callable:
@@ -52,7 +55,7 @@ def renamed(**old_to_new: str) -> Callable:
                     continue
                 if new in kwargs:
                     raise TypeError(f"{function.__name__}() got both {old}= and {new}=; give {new}= only.")
-                _warn(f"{function.__name__}({old}=) is deprecated: use {new}=")
+                warn_old_spelling(f"{function.__name__}({old}=) is deprecated: use {new}=")
                 kwargs[new] = kwargs.pop(old)
             return function(*args, **kwargs)
 
@@ -104,7 +107,9 @@ def as_of_after_log(*old_order: str, not_as_of: Collection[str] | None = None) -
             if twice:
                 raise TypeError(f"{name}() got multiple values for {', '.join(twice)}.")
             keywords = ", ".join(f"{p}=" for p in old)
-            _warn(f"{name}(log, {', '.join(old)}) by position is deprecated: as_of follows log now; pass {keywords}")
+            warn_old_spelling(
+                f"{name}(log, {', '.join(old)}) by position is deprecated: as_of follows log now; pass {keywords}"
+            )
             return function(log, **old, **kwargs)
 
         return wrapper
@@ -128,7 +133,7 @@ def renamed_attribute(old: str, new: str) -> property:
     """
 
     def get(self):
-        _warn(f"{type(self).__name__}.{old} is deprecated: use .{new}")
+        warn_old_spelling(f"{type(self).__name__}.{old} is deprecated: use .{new}")
         return getattr(self, new)
 
     return property(get, doc=f"Deprecated: the old name of ``{new}``.")

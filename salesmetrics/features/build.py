@@ -419,10 +419,10 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
         f["days_since_commit"] = np.full(rows, np.nan)
 
     # ------------------------------------------------------------------ the deal
-    amount = deals["amount"].to_numpy(np.float64) if "amount" in deals else np.full(n, np.nan)
-    f["amount"] = amount[q]
-    if "amount" in deals and log.has_amount_changes and len(q):  # as known at each as_of, never later (0054)
+    if "amount" in deals and log.has_amount_changes:  # as known at each as_of, never later (decision 0054)
         f["amount"] = amount_at(log, deals["deal_id"].to_numpy()[q], np.asarray(a, dtype=np.int64))
+    else:
+        f["amount"] = (deals["amount"].to_numpy(np.float64) if "amount" in deals else np.full(n, np.nan))[q]
     f["age_days"] = np.where(created_known[q], (a - created[q]) / US_PER_DAY, np.nan)
 
     # ------------------------------------------------------------------ the owner, up to a

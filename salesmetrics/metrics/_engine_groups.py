@@ -211,20 +211,14 @@ def group_scores_sql(by: str, period: str, last_period: int) -> str:
     """
 
 
-def _has_history(con) -> bool:
-    """Whether the loaded log has an amount history (table or view ``amount_changes``)."""
-    query = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'amount_changes'"
-    return bool(con.execute(query).fetchall()[0][0])
-
-
-def _amounts_at(con, as_of_us: int, deal_amount: bool) -> str:
+def amounts_sql(as_of_us: int, deal_amount: bool, history: bool) -> str | None:
     """A relation ``(row, amount)``: each deal's amount at as_of, by the rule of
-    :func:`salesmetrics.log.prepare.amount_at` (decision 0054) when the log has an amount history: its latest row
-    at or before as_of, before its first row that row's amount, without rows the deal's ``amount`` (``deal_amount``:
-    the deals table has that column)."""
+    :func:`salesmetrics.log.prepare.amount_at` (decision 0054): with an amount history (``history``), its latest
+    row at or before as_of, before its first row that row's amount, without rows the deal's ``amount``
+    (``deal_amount``: the deals table has that column). None when the log has no amounts at all."""
     own = "d.amount" if deal_amount else "NULL::DOUBLE"
-    if not _has_history(con):
-        return f"(SELECT row, {own} AS amount FROM d)"
+    if not history:
+        return f"(SELECT row, {own} AS amount FROM d)" if deal_amount else None
     latest = (
         f"SELECT code, amount FROM amount_changes WHERE t <= {int(as_of_us)} "
         "QUALIFY row_number() OVER (PARTITION BY code ORDER BY t DESC, row DESC) = 1"
@@ -236,9 +230,10 @@ def _amounts_at(con, as_of_us: int, deal_amount: bool) -> str:
     )
 
 
-def _group_tables(con, pieces: str, by: str, columns: set, kahan: str | None = None, as_of_us=None) -> None:
+def _group_tables(con, pieces: str, by: str, amounts: str | None, kahan: str | None = None) -> None:
     """Tables ``_groups`` (gid, grp: the groups in the result's order, missing last), ``_pieces`` (the pieces with
-    their deal's gid and amount, missing amounts 0) and ``_amount_sums`` (gid, p and each flow's amount summed).
+    their deal's gid and amount from the relation ``amounts`` (row, amount; :func:`amounts_sql`), missing amounts
+    0) and ``_amount_sums`` (gid, p and each flow's amount summed).
 
     Amounts are summed as pandas (3.1) sums them, to the last bit: Kahan's compensated summation over each group's
     pieces in their order (by deal, the rows that add 0 included, as they move the compensation into the sum), or,
@@ -246,11 +241,7 @@ def _group_tables(con, pieces: str, by: str, columns: set, kahan: str | None = N
     NumPy does Kahan's sums for every group at once, one step per piece (:func:`kahan_sums`), unless a few groups
     hold most pieces: then DuckDB's ordered ``fsum`` is cheaper (``kahan``: "numpy" or "sql" to choose).
     """
-    has_amount = "amount" in columns or (as_of_us is not None and _has_history(con))
-    amount = "coalesce(a.amount, 0)::DOUBLE" if has_amount else "0::DOUBLE"
-    amounts = "(SELECT row, amount FROM d)"  # a caller without as_of (a test) prices at the deals' amounts
-    if as_of_us is not None:
-        amounts = _amounts_at(con, as_of_us, "amount" in columns)
+    amount = "coalesce(a.amount, 0)::DOUBLE" if amounts is not None else "0::DOUBLE"
     con.execute(
         f"CREATE TEMP TABLE _groups AS SELECT grp, row_number() OVER (ORDER BY grp NULLS LAST) AS gid "
         f"FROM (SELECT DISTINCT {ident(by)} AS grp FROM d)"
@@ -259,7 +250,7 @@ def _group_tables(con, pieces: str, by: str, columns: set, kahan: str | None = N
         f"CREATE TEMP TABLE _pieces AS SELECT x.*, y.gid, y.amount FROM {pieces} AS x JOIN "
         f"(SELECT d.row, n.gid, {amount} AS amount FROM d JOIN _groups AS n "
         f"ON d.{ident(by)} IS NOT DISTINCT FROM n.grp "
-        f"{'LEFT JOIN ' + amounts + ' AS a ON a.row = d.row' if has_amount else ''}) AS y ON y.row = x.code"
+        f"{'LEFT JOIN ' + amounts + ' AS a ON a.row = d.row' if amounts is not None else ''}) AS y ON y.row = x.code"
     )
     import numpy as np
 
@@ -343,9 +334,10 @@ def _local_text(as_of_us: int, timezone: str) -> str:
 
 
 def _group_query(
-    con, model: StageModel, by: str, period: str, as_of_us: int, columns: set[str], kahan=None, before_motions=None
+    con, model: StageModel, by: str, period: str, as_of_us: int, columns: dict, kahan=None, before_motions=None
 ) -> str:
     """Make the tables of a loaded core's group scores (after the UsageError check); returns the final query.
+    ``columns``: the core's columns of each table (:attr:`~salesmetrics.log.core.Core.columns`).
 
     The waterfall's rows come first: ``before_motions()`` (the wait for exact duplicate activities to be taken off
     ``a``) runs after them, so they are made while the search runs."""
@@ -354,7 +346,8 @@ def _group_query(
     if before_motions is not None:
         before_motions()
     pieces = pieces_sql(model, as_of_us, period, offsets, last, ordered=False, waterfall="_waterfall")
-    _group_tables(con, f"({pieces})", by, columns, kahan, as_of_us)
+    amounts = amounts_sql(as_of_us, "amount" in columns["deals"], "amount_changes" in columns)
+    _group_tables(con, f"({pieces})", by, amounts, kahan)
     return group_scores_sql(by, period, last)
 
 
@@ -388,7 +381,7 @@ def group_scores_to_file(
             return None  # validation reports the log's problems first
         raise no_group_error(by)
     # exact duplicate activities are taken off before the motions join the pieces (each activity counts once)
-    query = _group_query(con, model, by, period, as_of_us, columns, before_motions=fix_duplicates)
+    query = _group_query(con, model, by, period, as_of_us, core.columns, before_motions=fix_duplicates)
     con.execute(f"CREATE TEMP TABLE _result AS {query}")
     query = _as_pandas_writes(con, "_result", fmt)
     options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
@@ -418,5 +411,5 @@ def group_scores_frame(log, by: str, period: str, as_of_us: int) -> object:
     con = connect()
     core = load_log(con, log)
     as_of_us, _, _ = _count_motions(con, core, log.model, as_of_us, period)
-    query = _group_query(con, log.model, by, period, as_of_us, core.columns["deals"])
+    query = _group_query(con, log.model, by, period, as_of_us, core.columns)
     return con.sql(query).to_arrow_table().to_pandas()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from salesmetrics._util.atomic import writing
-from salesmetrics._util.renamed import as_of_after_log
+from salesmetrics._util.renamed import as_of_after_log, warn_old_spelling
 from salesmetrics.exceptions import OutputError, UsageError
 from salesmetrics.metrics._engine import deal_scores_frame, deal_scores_to_file, write_frame
 from salesmetrics.metrics._engine_groups import group_scores_frame, group_scores_to_file
@@ -85,7 +85,7 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
 
 def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
     """Deprecated: ``score(log, as_of)``, the one name of per-deal scores (decision 0061); goes in 0.4.0."""
-    _warn_old_name("deal_scores(log, as_of)", "score(log, as_of)", depth=1)
+    warn_old_spelling("deal_scores(log, as_of) is now score(log, as_of)")
     return score(log, as_of)
 
 
@@ -93,19 +93,11 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
 def score_groups(log: SalesLog, as_of=None, *, by: str = "owner", period: str = "M") -> pd.DataFrame:
     """Deprecated: ``score(log, as_of, by=..., period=...)``, the one name of group scores (decision 0061); goes in
     0.4.0."""
-    old, new = "score_groups(log, as_of, by=..., period=...)", "score(log, as_of, by=..., period=...)"
-    _warn_old_name(old, new, depth=2)  # past the as_of_after_log wrapper
+    old = "score_groups(log, as_of, by=..., period=...) is now score(log, as_of, by=..., period=...)"
+    warn_old_spelling(old, depth=2)  # past the as_of_after_log wrapper
     if by not in ("owner", "team"):
         raise UsageError(f"by {by!r} is not allowed; use owner or team (score(log) scores each deal).")
     return score(log, as_of, by=by, period=period)
-
-
-def _warn_old_name(old: str, new: str, depth: int) -> None:
-    """A DeprecationWarning naming the caller's line, ``depth`` frames above the deprecated function."""
-    import warnings
-
-    message = f"{old} is now {new}; the old name stops working in 0.4.0."
-    warnings.warn(message, DeprecationWarning, stacklevel=2 + depth)
 
 
 def as_of_microseconds(as_of, timezone: str) -> int | None:
