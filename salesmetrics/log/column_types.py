@@ -16,7 +16,7 @@ from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics._util.timezones import utc_offsets
 from salesmetrics.log.config import StageModel
 from salesmetrics.log.format import RULES, TableSpec, vocabulary
-from salesmetrics.log.sql import blank_sql, ident, strip_sql, values_list
+from salesmetrics.log.sql import blank_sql, ident, outside_sql, strip_sql, values_list
 
 ZONED = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS WITH TIME ZONE", "TIMESTAMPTZ_NS"}
 
@@ -190,7 +190,7 @@ def value_rules_sql(column: str, rule, value: str, model: StageModel, range_chec
         if value == f"nullif({c}, '')":  # as a filter on the column itself, pushed into a Parquet scan
             out.append(f"({c} NOT IN {allowed} AND {c} <> '')")
         else:
-            out.append(f"{value} NOT IN {allowed}")
+            out.append(outside_sql(value, vocabulary(rule.allowed, model)))
     return out
 
 

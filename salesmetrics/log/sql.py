@@ -29,13 +29,27 @@ def values_list(values) -> str:
     return "(" + ", ".join(lit(v) for v in values) + ")" if values else "(NULL)"
 
 
+def outside_sql(value: str, values) -> str:
+    """SQL true where ``value`` is not missing and not one of ``values`` (as ``value NOT IN values``).
+
+    A cast to an ``ENUM`` of the values answers in one lookup where ``NOT IN`` compares each text with every
+    value (0.14 against 0.29 CPU s on 10M outcomes)."""
+    values = sorted({str(v) for v in values})
+    if not values:
+        return f"{value} IS NOT NULL"
+    kinds = ", ".join(lit(v) for v in values)
+    return f"({value} IS NOT NULL AND TRY_CAST({value} AS ENUM({kinds})) IS NULL)"
+
+
 def blank_sql(column: str) -> str:
     """SQL true where ``column`` is text validation reads as missing: empty, or only what ``str.strip()`` removes.
 
-    Every such text sorts before '!' or from U+0085 on, so most values skip the regex (and Parquet statistics
-    skip it for whole row groups).
+    Every such text sorts before '!' or from U+0085 on, so most values skip the regex: the ``AND`` lets Parquet
+    statistics skip whole row groups, the ``CASE`` skips the regex row by row (an ``AND`` inside an aggregate's
+    ``FILTER`` evaluates both sides: 0.5 CPU s on 10M ids against 0.1).
     """
-    return f"(({column} < '!' OR {column} >= '\x85') AND regexp_full_match({column}, '{BLANK}'))"
+    maybe = f"({column} < '!' OR {column} >= '\x85')"
+    return f"({maybe} AND CASE WHEN {maybe} THEN regexp_full_match({column}, '{BLANK}') ELSE false END)"
 
 
 def strip_sql(column: str) -> str:
