@@ -104,6 +104,7 @@ def test_validate_cli_lists_numbered_problems_and_exits_1(capsys):
     assert code == 1
     assert "1. [error] stage_changes.csv, rows 4, 6, 7, column 'stage'" in out
     assert "'Closed Won' may be 'Won'" in out
+    assert "2 stages are not in salesmetrics.yaml: 'Closed Won' (2 rows); 'Nego' (1 row)." in out
 
 
 def test_validate_cli_prints_summary_and_exits_0(capsys):
@@ -307,7 +308,7 @@ def test_thousands_of_stages_are_checked_and_reported_briefly(tiny_log_dir):
     changes.write_text(changes.read_text() + "".join(f"D1,2024-03-0{1 + i % 9},X{i}\n" for i in range(5000)))
     config.write_text(f"stages: [Lead, Qualified, Proposal, Commit, {', '.join(stages)}]\nwon: [Won]\nlost: [Lost]\n")
     (problem,) = _codes(tiny_log_dir)["unknown_stage"]
-    assert "5000 stages are not in salesmetrics.yaml" in problem.message and "and 4,995 more" in problem.message
+    assert "5,000 stages are not in salesmetrics.yaml" in problem.message and "and 4,995 more" in problem.message
     assert len(str(problem)) < 2_000
 
 
@@ -414,3 +415,11 @@ def test_a_created_at_reported_as_wrong_is_not_reported_again_as_missing():
     for case in ("year_1", "date_now", "parquet_year_1"):
         _, problems = check_log(hostile / case)
         assert [p.code for p in problems] in (["timestamp_out_of_range"], ["unparseable_timestamp"]), case
+
+
+def test_one_unknown_stage_is_named_in_the_singular(tiny_log_dir):
+    changes = tiny_log_dir / "stage_changes.csv"
+    changes.write_text(changes.read_text() + "D1,2024-01-09 09:00,Nope\n")
+    (problem,) = _codes(tiny_log_dir)["unknown_stage"]
+    assert "1 stage is not in salesmetrics.yaml: 'Nope' (1 row)." in problem.message
+    assert "Add it to 'stages', 'won' or 'lost', or rename it in the file." in problem.message

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from salesmetrics._util.suggest import normalise
+from salesmetrics._util.suggest import close_matches, normalise
+from salesmetrics._util.text import plural
 from salesmetrics.adapters._source import Collector, SourceTable
 from salesmetrics.exceptions import MAX_SHOWN, Problem
 from salesmetrics.log.config import StageModel
@@ -189,13 +190,13 @@ def unknown_stage_problem(
     if not unknown.any():
         return None
     counts = stages[unknown].value_counts()
-    listed = "; ".join(f"'{s}' ({n} rows)" for s, n in counts.items())
+    listed = "; ".join(f"'{s}' ({plural(n, 'row')})" for s, n in counts.items())
     close = []
     for stage in counts.index:
-        match = difflib.get_close_matches(str(stage), list(model.all_stages), n=1, cutoff=0.6)
+        match = close_matches(str(stage), model.all_stages, n=1)
         if match:
             close.append(f"'{stage}' may be '{match[0]}'")
-    message = f"{len(counts)} stages are not in the stage model: {listed}."
+    message = f"{plural(len(counts), 'stage', verb=('is', 'are'))} not in the stage model: {listed}."
     if close:
         message += " " + "; ".join(close) + "."
     return Problem(

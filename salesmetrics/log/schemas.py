@@ -14,7 +14,7 @@ import pandas as pd
 
 from salesmetrics._util.fast import all_in, is_in
 from salesmetrics._util.suggest import close_matches
-from salesmetrics._util.text import plural, shorten
+from salesmetrics._util.text import agree, plural, shorten
 from salesmetrics.exceptions import MAX_SHOWN, Problem
 from salesmetrics.log.config import StageModel
 
@@ -163,7 +163,7 @@ def schema_problems(
             counts = values.value_counts()
             listed = "; ".join(f"{shorten(s)!r} ({plural(n, 'row')})" for s, n in counts.iloc[:MAX_SHOWN].items())
             more = f" and {len(counts) - MAX_SHOWN:,} more" if len(counts) > MAX_SHOWN else ""
-            message = f"{len(counts)} stages are not in salesmetrics.yaml: {listed}{more}."
+            message = f"{plural(len(counts), 'stage', verb=('is', 'are'))} not in salesmetrics.yaml: {listed}{more}."
             hints = []
             for stage in counts.index[:MAX_SHOWN]:
                 close = close_matches(str(stage), model.all_stages, n=1)
@@ -171,7 +171,8 @@ def schema_problems(
                     hints.append(f"{shorten(stage)!r} may be {shorten(close[0])!r}")
             if hints:
                 message += " " + "; ".join(hints) + "."
-            message += " Add them to 'stages', 'won' or 'lost', or rename them in the file."
+            them = agree(len(counts), "it", "them")
+            message += f" Add {them} to 'stages', 'won' or 'lost', or rename {them} in the file."
             shown_values = tuple(str(v) for v in counts.index[:MAX_SHOWN])
         elif code == "missing_value":
             message = f"{len(rows)} rows have no {column}."
