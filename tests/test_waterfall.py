@@ -554,6 +554,22 @@ def test_importers_fill_amount_changes():
     ).has_amount_changes
 
 
+def test_hubspot_close_dates_from_the_property_history_fill_the_due_pipeline():
+    hubspot = Path(__file__).parent / "fixtures" / "adapters" / "hubspot"
+    hs = sm.import_hubspot(
+        hubspot / "hubspot-deals.csv", hubspot / "hubspot-property-history.csv", timezone="Europe/Berlin"
+    )
+    rows = [(r.deal_id, str(r.changed_at), str(r.close_date)) for r in hs.close_date_changes.itertuples()]
+    assert rows == [("9002", "2024-03-03 11:00:00+01:00", "2024-03-31 00:00:00+01:00")]  # the one closedate row
+    assert any("closedate rows (1 row)" in n for n in hs.model.notes)
+    # 9002 (5,000) is created on 3 March due 31 March and lost on 20 March: in and out of March's due pipeline
+    row = bridge_row(quiet(hs, pipeline="due", classify="flows", period="M"), "2024-03")
+    assert (row["created_count"], row["created_amount"], row["lost_count"], row["lost_amount"]) == (1, 5000, -1, -5000)
+    assert row["opening_count"] == row["closing_count"] == 0
+    without = sm.import_hubspot(hubspot / "hubspot-deals.csv", timezone="Europe/Berlin")
+    assert without.close_date_changes is None or without.close_date_changes.empty
+
+
 def test_a_property_history_of_unknown_deals_is_refused(tmp_path):
     fixtures = Path(__file__).parent / "fixtures" / "adapters" / "hubspot"
     history = tmp_path / "history.csv"
@@ -563,6 +579,14 @@ def test_a_property_history_of_unknown_deals_is_refused(tmp_path):
     history.write_text("Record ID,Property,Value,Timestamp\n9001,amount,ten,2024-03-01\n9001,dealstage,x,2024-03-01\n")
     with pytest.raises(sm.LogValidationError, match="not numbers"):
         sm.import_hubspot(fixtures / "hubspot-deals.csv", history, timezone="Europe/Berlin")
+    history.write_text(
+        "Record ID,Property,Value,Timestamp\n9002,closedate,soon,2024-03-01\n7777,closedate,2024-04-01,2024-03-02\n"
+    )
+    with pytest.raises(sm.LogValidationError) as failed:
+        sm.import_hubspot(fixtures / "hubspot-deals.csv", history, timezone="Europe/Berlin")
+    text = str(failed.value)
+    assert "row 3, column 'Record ID': 1 close date rows refer to 1 deals that are not in the deals export" in text
+    assert "row 2, column 'Value': 1 cell is not a date or time. Found: 'soon'" in text
 
 
 # ------------------------------------------------------------- issue 18 audit: cases and real-shaped exports
