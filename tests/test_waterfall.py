@@ -827,6 +827,41 @@ def test_the_weekly_review_shows_the_bridge_of_its_window_in_money():
     assert "no amount" in str(unpriced.shown())
 
 
+def test_reports_take_rates_that_reach_the_bridge():
+    from salesmetrics.reports.catalog import list_reports
+    from salesmetrics.reports.weekly import weekly_review
+    from salesmetrics.reports.weekly_bridge import window_bridge
+
+    log = _two_currencies([("E1", "2024-01-03", 100), ("E1", "2024-01-10", 200)])
+    week = weekly_review(log, as_of=pd.Timestamp("2024-01-25 12:00", tz="UTC"))
+    refused = str(window_bridge(log, week.start, week.as_of).shown())
+    assert "a report: -p rates=EUR:..." in refused  # what the page says is what the report takes
+    # EUR at 1.10: E1 open at 200 EUR = 220 USD throughout the week; U1 open at 100 USD, won on 25 Jan
+    for rates in ("EUR:1.1", "eur = 1.10, USD:1", {"EUR": 1.1}):
+        table = window_bridge(log, week.start, week.as_of, rates=rates).table
+        assert table["amount"].tolist() == pytest.approx([320.0, -100.0, 220.0]), rates
+    with pytest.raises(sm.UsageError, match="'EUR' is not CODE:VALUE"):
+        window_bridge(log, week.start, week.as_of, rates="EUR")
+    reports = list_reports()
+    for name in ("weekly_review", "pipeline_health"):
+        assert reports[name].parameters["rates"].default == "None", name  # as written in the notebook
+
+
+@pytest.mark.notebook
+def test_the_weekly_review_report_converts_with_its_rates_parameter(tmp_path):
+    folder = tmp_path / "log"
+    sm.write_log(_two_currencies(), folder, format="csv")
+    out = tmp_path / "out"
+    assert main(["report", "weekly_review", str(folder), "--out", str(out), "-p", "as_of=2024-01-25 12:00",
+                 "-p", "rates=EUR:1.1"]) == 0  # fmt: skip
+    page = (out / "weekly_review.html").read_text()
+    assert "cannot be added up" not in page
+    # E1 100 EUR = 110 USD and U1 100 USD open at the start; U1 won; E1 open at the end
+    start = page.index("open at the start")
+    bridge = page[start : page.index("open at the end", start) + 200]
+    assert ">210<" in bridge and ">−100<" in bridge and ">110<" in bridge
+
+
 def test_amount_at_is_the_waterfalls_rule_for_any_moment():
     from salesmetrics.metrics.flow_deals import amount_at
 

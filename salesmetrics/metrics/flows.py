@@ -41,6 +41,7 @@ from salesmetrics.metrics.flow_deals import (
     deal_column,
     deal_rates,
     deleted_deals,
+    parse_rates,
     result_currency,
 )
 from salesmetrics.metrics.movement import (
@@ -342,8 +343,9 @@ def waterfall(
         ``due``: open deals expected to close by the period's end (decision 0007); ``all``: every open deal.
     classify : {"flows", "exclusive"}
         ``flows``: every flow of a deal; ``exclusive``: at most one bucket per deal and period.
-    rates : dict or None
-        Value of one unit of each deal currency in the log's currency; needed when deals carry several.
+    rates : dict, str or None
+        Value of one unit of each deal currency in the log's currency; needed when deals carry several. Text
+        as a report parameter has it is read too: ``"EUR=1.08,GBP=1.25"``.
     since : date, time or None
         Instead of calendar periods, one window from just after ``since`` to ``as_of`` (the weekly review's
         week): the bridge has one row per group, labelled ``2025-06-23 to 2025-06-30``; ``period`` is unused.
@@ -391,6 +393,7 @@ def waterfall(
             DataNote,
             stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
         )
+    rates = parse_rates(rates)
     rate = deal_rates(log, rates)
     currency = result_currency(log, rates)
     deals = log.deals
