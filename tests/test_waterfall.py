@@ -330,10 +330,89 @@ def test_due_flows_gives_todays_numbers_on_the_tiny_log(tiny_log_dir):
 
 def test_due_flows_gives_todays_numbers_on_the_demo():
     log = sm.read_log("datasets/demo")
-    assert log.has_amount_changes  # the simulator writes an amount history; today's numbers use current amounts
-    log = dataclasses.replace(log, amount_changes=None)
+    assert log.has_amount_changes  # score prices every flow at its moment too (decision 0054): no history dropped
     _same_as_score_groups(log, "team", "M", "2024-09-30")
     _same_as_score_groups(log, "owner", "Q")
+
+
+def _stamped_log():
+    # E (100): due 30 Apr, won on 10 Mar 12:00 with its close date set to 10 Mar in the same moment (closed early)
+    # L (40): due 20 Mar, lost on 15 Mar 09:00 with its close date moved to 15 Apr in the same moment
+    return make_log(
+        [
+            {"deal_id": "E", "owner": "ann", "created_at": "2024-03-01", "amount": 100.0},
+            {"deal_id": "L", "owner": "ann", "created_at": "2024-03-01", "amount": 40.0},
+        ],
+        [
+            ("E", "2024-03-01 00:00", "Lead"),
+            ("E", "2024-03-10 12:00", "Won"),
+            ("L", "2024-03-01 00:00", "Lead"),
+            ("L", "2024-03-15 09:00", "Lost"),
+        ],
+        [
+            ("E", "2024-03-01 00:00", "2024-04-30"),
+            ("E", "2024-03-10 12:00", "2024-03-10"),
+            ("L", "2024-03-01 00:00", "2024-03-20"),
+            ("L", "2024-03-15 09:00", "2024-04-15"),
+        ],
+    )
+
+
+def test_a_close_date_stamped_at_the_close():
+    """Decision 0062. E closed early is pulled in and won either way (the pull-in is what lets a deal that was not
+    due leave the due pipeline: the bridge adds up). L's date moved later at its loss: with stamp="close" it is
+    lost from March's due pipeline, with stamp="move" (0007's reading) it is pushed out and its loss not counted."""
+    log = _stamped_log()
+    e_due = [("E", "2024-03", "won", 100.0, -1, -100.0), ("E", "2024-03", "pulled_in", 100.0, 1, 100.0)]
+    e_all = [
+        ("E", "2024-03", "created", 100.0, 1, 100.0),
+        ("E", "2024-03", "won", 100.0, -1, -100.0),
+        ("E", "2024-03", "pulled_in", 100.0, 0, 0.0),
+    ]
+    l_created = ("L", "2024-03", "created", 40.0, 1, 40.0)
+    expected = {
+        ("close", "due", "flows"): [*e_due, l_created, ("L", "2024-03", "lost", 40.0, -1, -40.0)],
+        ("move", "due", "flows"): [*e_due, l_created, ("L", "2024-03", "pushed", 40.0, -1, -40.0)],
+        ("close", "all", "flows"): [*e_all, l_created, ("L", "2024-03", "lost", 40.0, -1, -40.0)],
+        ("move", "all", "flows"): [
+            *e_all,
+            l_created,
+            ("L", "2024-03", "lost", 40.0, -1, -40.0),
+            ("L", "2024-03", "pushed", 40.0, 0, 0.0),
+        ],
+        ("close", "due", "exclusive"): [("E", "2024-03", "won", 100.0, 0, 0.0), ("L", "2024-03", "lost", 40.0, 0, 0.0)],
+        ("move", "due", "exclusive"): [
+            ("E", "2024-03", "won", 100.0, 0, 0.0),
+            ("L", "2024-03", "pushed", 40.0, 0, 0.0),
+        ],
+    }
+    for stamp in ("close", "move"):  # every deal is created and closed in March: exclusive shows how it closed
+        expected[(stamp, "all", "exclusive")] = [
+            ("E", "2024-03", "won", 100.0, 0, 0.0),
+            ("L", "2024-03", "lost", 40.0, 0, 0.0),
+        ]
+    for (stamp, pipeline, classify), moves in expected.items():
+        w = waterfall(log, as_of="2024-03-31", pipeline=pipeline, classify=classify, stamp=stamp)
+        assert moves_of(w) == moves and w.stamp == stamp, (stamp, pipeline, classify)
+        _reconciles(w.bridge)
+        march = bridge_row(w, "2024-03")
+        assert march["opening_count"] == march["closing_count"] == 0
+    # score's waterfall columns read the stamp as the waterfall's default does
+    _same_as_score_groups(log, "owner", "M", "2024-03-31")
+    march = score_groups(log, "2024-03-31", by="owner", period="M").set_index("period").loc["2024-03"]
+    assert (march["lost_count"], march["lost_amount"], march["pushed_out_count"]) == (1, 40.0, 0)
+    with pytest.raises(sm.UsageError, match="stamp 'late' is not allowed"):
+        waterfall(log, stamp="late")
+
+
+def test_the_salesforce_fixtures_win_is_won_in_april():
+    """Its one win (due 30 April, won 20 April, the close date set to 15 May in the same history row)."""
+    sf = sm.import_salesforce(
+        FIXTURES / "salesforce" / "Opportunity.csv", FIXTURES / "salesforce" / "OpportunityHistory.csv"
+    )
+    won = ("0065g00000AAAAAAA1", "2024-04", "won", 12000.0, -1, -12000.0)
+    assert moves_of(quiet(sf, pipeline="due"), "2024-04") == [won]
+    assert moves_of(quiet(sf, pipeline="due", stamp="move"), "2024-04") == [(*won[:2], "pushed", *won[3:])]
 
 
 # ------------------------------------------------------------------------------------------- properties
@@ -394,11 +473,13 @@ def test_the_bridge_reconciles_in_counts_and_amounts(log, period, by, cut_hours)
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    waterfall_logs(amount_changes=False),
+    st.booleans().flatmap(lambda history: waterfall_logs(amount_changes=history)),
     st.sampled_from(["W", "M", "Q"]),
     st.sampled_from(["owner", "team"]),
 )
 def test_due_flows_gives_todays_numbers_on_any_log(log, period, by):
+    """With or without an amount history: score's waterfall columns price each flow at its moment as the
+    waterfall does (decision 0054), so they are the same numbers."""
     _same_as_score_groups(log, by, period)
 
 
