@@ -17,7 +17,7 @@ from salesmetrics._util.fast import index_in
 from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics._util.time_units import US_PER_DAY
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.prepare import amount_at, resolve_as_of, stage_entries, truncate
+from salesmetrics.log.prepare import amount_at, resolve_as_of, stage_entries, stamped_at_close, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
 from salesmetrics.metrics.movement import (
@@ -176,13 +176,18 @@ def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
     )
 
 
-def deal_period_pieces(log: SalesLog, as_of=None, period: str = "M", motions: pd.DataFrame | None = None):
+def deal_period_pieces(
+    log: SalesLog, as_of=None, period: str = "M", motions: pd.DataFrame | None = None, amounts: bool = False
+):
     """One row per deal and period: movement counts, motions and waterfall flows (0/1 each).
 
     Returns columns ``deal_id, period_index, adds, advances, regressions, wins, losses, movements, motions,
-    opening, created, won, lost, pushed_out, pulled_in, reopened, closing``. Summing rows of a group gives the
-    group's scores; amounts are the flows times the deal's amount. ``motions`` may be given precomputed as a
-    frame ``deal_id, period_index, motions`` (the fast path counts ten million activities in DuckDB).
+    opening, created, won, lost, pushed_out, pulled_in, reopened, closing``, and with ``amounts`` each flow's
+    amount (``opening_amount`` ...): every amount as of the moment it describes (decision 0054), the opening at
+    the period's start, the closing at its end (or as_of), each flow at its event (a close-date change before an
+    amount change at the same moment, a stage entry after it, as the waterfall replays them). Summing rows of a
+    group gives the group's scores. ``motions`` may be given precomputed as a frame ``deal_id, period_index,
+    motions`` (the fast path counts ten million activities in DuckDB).
 
     A deal is in a period's pipeline when its stage is open and its expected close date falls before the end
     of the period (``docs/decisions/0007-waterfall.md``); each event that moves it in or out is one flow, so
@@ -224,22 +229,26 @@ def deal_period_pieces(log: SalesLog, as_of=None, period: str = "M", motions: pd
         frames.append(m.groupby(["code", "period_index"], sort=False)["motions"].sum().to_frame())
     frames.append(_waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, last_period))
     frames = [f for f in frames if len(f)]
+    money = [f"{f}_amount" for f in FLOWS]
     if frames:
-        pieces = pd.concat(frames, axis=1).fillna(0).astype(np.int64)
+        pieces = pd.concat(frames, axis=1).fillna(0)
+        counted = [c for c in pieces.columns if c not in money]
+        pieces[counted] = pieces[counted].astype(np.int64)
     else:
         pieces = pd.DataFrame(
             {c: pd.Series([], dtype=np.int64) for c in (*COUNTS, *FLOWS)},
             index=pd.MultiIndex.from_arrays([[], []], names=["code", "period_index"]),
         )
-    for column in (*COUNTS, *FLOWS):
+    for column in (*COUNTS, *FLOWS, *money):
         if column not in pieces:
-            pieces[column] = 0
+            pieces[column] = 0.0 if column in money else 0
     pieces["movements"] = pieces["adds"] + pieces["advances"] + pieces["regressions"] + pieces["losses"]
     pieces = pieces.reset_index().sort_values(["code", "period_index"], kind="stable").reset_index(drop=True)
     deal_ids = ids.astype("str").iloc[pieces["code"].to_numpy(np.int64)].reset_index(drop=True)
     pieces.insert(0, "deal_id", deal_ids)
     pieces["period_index"] = pieces["period_index"].astype(np.int64)
-    return pieces.drop(columns="code")[["deal_id", "period_index", *COUNTS, *FLOWS]].reset_index(drop=True)
+    columns = ["deal_id", "period_index", *COUNTS, *FLOWS, *(money if amounts else [])]
+    return pieces.drop(columns="code")[columns].reset_index(drop=True)
 
 
 def _motions(codes: np.ndarray, periods: np.ndarray) -> pd.DataFrame:
@@ -273,13 +282,15 @@ def _waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, las
     c_local = local_us(cdc["changed_at"])
     c_days = _day_numbers(cdc["close_date"])
     n_e, n_c = len(entries), len(cdc)
-    # one event stream: at the same moment a close-date change is applied before a stage entry
+    # one event stream: at the same moment a close-date change is applied before a stage entry, except a date
+    # stamped later at the close, after it (decision 0062)
     code = np.r_[e_codes, c_codes].astype(np.int64)
     local = np.r_[e_local, c_local].astype(np.int64)
     is_stage = np.r_[np.ones(n_e, bool), np.zeros(n_c, bool)]
     seq = np.r_[np.arange(n_e), np.arange(n_c)]
     when = np.r_[epoch_us(entries["changed_at"]), epoch_us(cdc["changed_at"])].astype(np.int64)
-    order = np.lexsort((seq, is_stage, when, code))
+    placed = np.r_[np.ones(n_e, np.int64), np.where(stamped_at_close(log), 2, 0)]
+    order = np.lexsort((seq, placed, when, code))
     code, local, is_stage, when = code[order], local[order], is_stage[order], when[order]
     if not len(code):
         return pd.DataFrame()
@@ -304,19 +315,23 @@ def _waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, las
     in_before = open_before & (day_before < end_day)
     in_after = open_after & (day_after < end_day)
     up, down = in_after & ~in_before, in_before & ~in_after
-    flows = pd.DataFrame(
-        {
-            "code": code,
-            "period_index": ev_period,
-            "created": up & is_stage & e_add,
-            "reopened": up & is_stage & ~e_add,
-            "pulled_in": up & ~is_stage,
-            "won": down & is_stage & e_win,
-            "lost": down & is_stage & ~e_win,
-            "pushed_out": down & ~is_stage,
-        }
-    )
+    masks = {
+        "created": up & is_stage & e_add,
+        "reopened": up & is_stage & ~e_add,
+        "pulled_in": up & ~is_stage,
+        "won": down & is_stage & e_win,
+        "lost": down & is_stage & ~e_win,
+        "pushed_out": down & ~is_stage,
+    }
+    # each flow at the amount of its moment: a close-date change sees an amount change of the same moment
+    # after it (1 microsecond earlier), a stage entry before it
+    priced = _priced(log, ids, code, when - (~is_stage).astype(np.int64))
+    flows = pd.DataFrame({"code": code, "period_index": ev_period, **masks})
     flows = flows.groupby(["code", "period_index"], sort=False).sum().astype(np.int64)
+    money = pd.DataFrame({"code": code, "period_index": ev_period})
+    for name, mask in masks.items():
+        money[f"{name}_amount"] = np.where(mask, priced, 0.0)
+    money = money.groupby(["code", "period_index"], sort=False).sum()
 
     # opening and closing: the state after the deal's last event of each period, carried to later periods
     last_in_period = np.r_[(code[1:] != code[:-1]) | (ev_period[1:] != ev_period[:-1]), True]
@@ -359,14 +374,65 @@ def _waterfall_pieces(log, entries, e_codes, e_local, e_period, ids, period, las
     opening = pd.concat([opening, ev_open]).groupby(["code", "period_index"], sort=False)["opening"].max()
     closing = state.groupby(["code", "period_index"], sort=False)["closing"].max()
     out = pd.concat([flows, opening.astype(np.int64), closing.astype(np.int64)], axis=1).fillna(0).astype(np.int64)
-    return out[[*list(FLOWS[1:-1]), "opening", "closing"]]
+    out = out[[*list(FLOWS[1:-1]), "opening", "closing"]]
+    # the opening at the amount of the period's start (the latest row of an earlier period), the closing at its end
+    keys = out.index.to_frame(index=False)
+    by_period = _amounts_by_period(log, ids, period)
+    p_codes, p_index = keys["code"].to_numpy(np.int64), keys["period_index"].to_numpy(np.int64)
+    out["opening_amount"] = out["opening"].to_numpy() * by_period(p_codes, p_index - 1)
+    out["closing_amount"] = out["closing"].to_numpy() * by_period(p_codes, p_index)
+    return out.join(money).fillna({c: 0.0 for c in money.columns})
+
+
+def _priced(log: SalesLog, ids: pd.Series, codes: np.ndarray, moments_us: np.ndarray) -> np.ndarray:
+    """Each deal's amount at a moment (microseconds since the epoch) by :func:`amount_at`; 0 when it has none."""
+    if not len(codes):
+        return np.zeros(0)
+    return np.nan_to_num(amount_at(log, ids.iloc[codes].to_numpy(), np.asarray(moments_us, np.int64)), nan=0.0)
+
+
+def _amounts_by_period(log: SalesLog, ids: pd.Series, period: str):
+    """A function of (deal codes, period indexes): each deal's amount at the end of that period, its latest
+    ``amount_changes`` row in it or before (ties: file order), else :func:`amount_at`'s fallbacks (the first row,
+    else the deal's amount), 0 when none."""
+    history = getattr(log, "amount_changes", None)
+    rows = pd.DataFrame(columns=["code", "p", "amount"])
+    if history is not None and len(history):
+        rows = pd.DataFrame(
+            {
+                "code": _codes(history["deal_id"], ids),
+                "t": epoch_us(history["changed_at"]),
+                "p": period_index(local_us(history["changed_at"]), period),
+                "amount": pd.to_numeric(history["amount"], errors="coerce").to_numpy(float),
+                "seq": np.arange(len(history)),
+            }
+        ).sort_values(["code", "t", "seq"], kind="stable")
+        rows = rows.groupby(["code", "p"], sort=False, as_index=False)["amount"].last()
+
+    def at_end(codes: np.ndarray, periods: np.ndarray) -> np.ndarray:
+        fallback = _priced(log, ids, codes, np.full(len(codes), -(10**17)))  # before any row (year 1653)
+        if not len(rows) or not len(codes):
+            return fallback
+        asked = pd.DataFrame({"code": codes, "p": periods.astype(np.int64), "i": np.arange(len(codes))})
+        found = pd.merge_asof(
+            asked.sort_values("p", kind="stable"),
+            rows.astype({"p": np.int64}).sort_values("p", kind="stable"),
+            on="p",
+            by="code",
+            direction="backward",
+        ).sort_values("i")
+        value = found["amount"].to_numpy(float)
+        return np.where(np.isnan(value), fallback, value)
+
+    return at_end
 
 
 def group_scores(pieces: pd.DataFrame, deals: pd.DataFrame, by: str, period: str, last_period: int) -> pd.DataFrame:
     """Sum per deal and period pieces into one row per group and period, with rates and amounts.
 
-    ``deals`` gives each deal's group (``owner`` or ``team``) and ``amount`` (missing amounts count 0).
-    Every group gets every period from its first piece to ``last_period`` (the period of ``as_of``).
+    ``pieces`` carry each flow's amount (``deal_period_pieces(..., amounts=True)``); ``deals`` gives each deal's
+    group (``owner`` or ``team``). Every group gets every period from its first piece to ``last_period`` (the
+    period of ``as_of``).
     """
     position = _codes(pieces["deal_id"], deals["deal_id"]) if len(pieces) else np.zeros(0, np.int64)
     known = position >= 0
@@ -374,13 +440,11 @@ def group_scores(pieces: pd.DataFrame, deals: pd.DataFrame, by: str, period: str
     frame = pieces[["period_index", *COUNTS, *FLOWS]].copy()
     if len(deals):
         group = deals[by].astype("str").iloc[take].where(known).set_axis(frame.index)
-        amounts = deals["amount"].to_numpy(float)[take]
     else:
-        group, amounts = pd.Series(np.nan, index=frame.index, dtype="str"), np.zeros(len(take))
-    amount = np.where(known & ~np.isnan(amounts), amounts, 0.0)
+        group = pd.Series(np.nan, index=frame.index, dtype="str")
     frame.insert(0, by, group)
     for flow in FLOWS:
-        frame[f"{flow}_amount"] = frame[flow].to_numpy() * amount
+        frame[f"{flow}_amount"] = np.where(known, pieces[f"{flow}_amount"].to_numpy(float), 0.0)
     frame = frame.rename(columns={f: f"{f}_count" for f in FLOWS})
     summed = frame.groupby([by, "period_index"], dropna=False, sort=True).sum()
     # every group gets every period from its first piece to the period of as_of
@@ -425,12 +489,9 @@ def score_groups(log: SalesLog, as_of=None, *, by: str = "owner", period: str = 
     if not len(log.close_date_changes):
         note_no_close_date_changes(stacklevel=3)  # the caller of score_groups, past the as_of_after_log wrapper
     as_of = resolve_as_of(log, as_of)
-    pieces = deal_period_pieces(log, as_of, period, motions=motions)
+    pieces = deal_period_pieces(log, as_of, period, motions=motions, amounts=True)
     last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
-    deals = log.deals
-    if log.has_amount_changes and "amount" in deals:  # each deal's amount at as_of (decision 0054)
-        deals = deals.assign(amount=amount_at(log, deals["deal_id"], as_of))
-    scores = group_scores(pieces, deals, by, period, last_period)
+    scores = group_scores(pieces, log.deals, by, period, last_period)
     if scores.empty:
         note_empty(f"{as_of:%Y-%m-%d %H:%M}", stacklevel=3)
     return scores

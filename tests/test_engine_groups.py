@@ -245,6 +245,86 @@ def test_the_command_line_writes_the_oracle_file(demo_parquet, tmp_path, capsys)
     assert len(notes) == 2 and out.read_bytes() == (tmp_path / "oracle.csv").read_bytes()
 
 
+# ------------------------------------------------------------------------------- amounts as of their moment
+
+
+def _frame(rows, columns):
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("created_at", "changed_at", "close_date"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
+
+
+def test_score_prices_each_flow_at_its_moment_by_hand():
+    """Decision 0054 in score's waterfall columns, engine and oracle alike: the opening at the period's start, each
+    flow when it happens, the closing at the period's end; never the deal's latest amount."""
+    deals = _frame([("D1", "ann", "2024-01-05", 300.0), ("D2", "ann", "2024-01-10", 90.0)],
+                   ["deal_id", "owner", "created_at", "amount"])  # fmt: skip
+    stages = _frame([("D1", "2024-01-05", "Lead"), ("D2", "2024-01-10", "Lead"), ("D1", "2024-02-15", "Won")],
+                    ["deal_id", "changed_at", "stage"])  # fmt: skip
+    closes = _frame(
+        [("D1", "2024-01-05", "2024-02-20"), ("D2", "2024-01-10", "2024-03-15"), ("D2", "2024-02-05", "2024-02-25")],
+        ["deal_id", "changed_at", "close_date"],
+    )
+    amounts = _frame(
+        [
+            ("D1", "2024-01-05", 100.0), ("D1", "2024-01-20", 150.0), ("D1", "2024-02-10", 200.0),
+            ("D1", "2024-02-15", 220.0),  # set at the win's moment: the win's amount
+            ("D1", "2024-02-25", 300.0),  # after the win
+            ("D2", "2024-01-10", 50.0), ("D2", "2024-02-05", 80.0),  # with the pull-in: applied after it (0007)
+            ("D2", "2024-02-20", 90.0),
+        ],
+        ["deal_id", "changed_at", "amount"],
+    )  # fmt: skip
+    log = sm.SalesLog.from_frames(PIPELINE_MODEL, deals, stages, None, closes, amounts)
+    # February: D1 opens due (20 Feb) at its January amount 150 and is won at 220; D2 is pulled in (due 25 Feb)
+    # at 50 and closes the month at 90. January: nothing due by its end.
+    expected = {"opening": (1, 150.0), "won": (1, 220.0), "pulled_in": (1, 50.0), "closing": (1, 90.0),
+                "created": (0, 0.0), "lost": (0, 0.0), "pushed_out": (0, 0.0), "reopened": (0, 0.0)}  # fmt: skip
+    for result in (score(log, "2024-02-29", by="owner", period="M"),
+                   movement.score_groups(log, "2024-02-29", by="owner", period="M")):  # fmt: skip
+        feb = result.set_index("period").loc["2024-02"]
+        assert {f: (int(feb[f"{f}_count"]), float(feb[f"{f}_amount"])) for f in expected} == expected
+        assert not result.set_index("period").loc["2024-01", [f"{f}_amount" for f in expected]].any()
+
+
+def test_a_close_date_stamped_later_at_the_close_is_part_of_it():
+    """Decision 0062 in the engine and the oracle: L, due 20 Mar, lost on 15 Mar with its date moved to 15 Apr in
+    the same moment, is lost from March's due pipeline, not pushed out of it; E, due 30 Apr and won on 10 Mar with
+    its date set to that day, is pulled in and won."""
+    deals = _frame([("E", "ann", "2024-03-01", 100.0), ("L", "ann", "2024-03-01", 40.0)],
+                   ["deal_id", "owner", "created_at", "amount"])  # fmt: skip
+    stages = _frame(
+        [("E", "2024-03-01", "Lead"), ("E", "2024-03-10 12:00", "Won"), ("L", "2024-03-01", "Lead"),
+         ("L", "2024-03-15 09:00", "Lost")],
+        ["deal_id", "changed_at", "stage"],
+    )  # fmt: skip
+    closes = _frame(
+        [("E", "2024-03-01", "2024-04-30"), ("E", "2024-03-10 12:00", "2024-03-10"),
+         ("L", "2024-03-01", "2024-03-20"), ("L", "2024-03-15 09:00", "2024-04-15")],
+        ["deal_id", "changed_at", "close_date"],
+    )  # fmt: skip
+    log = sm.SalesLog.from_frames(PIPELINE_MODEL, deals, stages, None, closes)
+    flows = ("opening", "created", "pulled_in", "won", "lost", "pushed_out", "closing")
+    expected = [(0, 0.0), (1, 40.0), (1, 100.0), (1, 100.0), (1, 40.0), (0, 0.0), (0, 0.0)]
+    for result in (score(log, "2024-03-31", by="owner", period="M"),
+                   movement.score_groups(log, "2024-03-31", by="owner", period="M")):  # fmt: skip
+        march = result.set_index("period").loc["2024-03"]
+        assert [(int(march[f"{f}_count"]), float(march[f"{f}_amount"])) for f in flows] == expected
+
+
+def test_score_prices_d000021_of_the_demo_at_each_moment():
+    """D000021: 287.59 from 4 Jan, 314.60 from 1 Mar, 259.50 from 21 Mar; due 5 Feb, pushed on 7 Feb to 10 Mar,
+    on 12 Mar to 19 Apr, on 20 Apr to 19 May, then won on 28 Apr with its date set to that day."""
+    pieces = movement.deal_period_pieces(read(DEMO), "2024-04-30", "M", amounts=True)
+    mine = pieces[pieces["deal_id"] == "D000021"].set_index("period_index")
+    feb, mar, apr = (mine.loc[p] for p in (24289, 24290, 24291))  # 2024-02, 2024-03, 2024-04
+    assert (feb["opening_amount"], feb["pushed_out_amount"]) == (287.59, 287.59)
+    assert (mar["opening_amount"], mar["pushed_out_amount"]) == (287.59, 314.6)  # raised on 1 Mar, cut on 21 Mar
+    assert (apr["opening_amount"], apr["won_amount"]) == (259.5, 259.5)
+
+
 # ------------------------------------------------------------------------------------ in memory
 
 
@@ -316,13 +396,15 @@ def test_group_sums_follow_pandas_on_sorted_and_unsorted_pieces(rows, sort):
     pieces = pd.DataFrame({"deal_id": [f"D{i:04d}" for i in range(n)], "period_index": np.array(periods, np.int64)})
     for column in (*movement.COUNTS, *movement.FLOWS):
         pieces[column] = np.int64(1) if column != "won" else np.arange(n, dtype=np.int64) % 3
-    deals = pd.DataFrame({"deal_id": pieces["deal_id"], "owner": "ann", "amount": [a for _, a in rows]})
+    for flow in movement.FLOWS:  # each piece's flow at its amount
+        pieces[f"{flow}_amount"] = pieces[flow].to_numpy() * np.array([a for _, a in rows])
+    deals = pd.DataFrame({"deal_id": pieces["deal_id"], "owner": "ann"})
     expected = movement.group_scores(pieces, deals, "owner", "M", 3)
     con = connect()
     con.register("pieces_frame", pieces.assign(code=np.arange(n)))
     con.register("deals_frame", deals.assign(row=np.arange(n)))
     con.execute("CREATE TABLE d AS SELECT * FROM deals_frame")
-    _engine_groups._group_tables(con, "pieces_frame", "owner", "(SELECT row, amount FROM d)")
+    _engine_groups._group_tables(con, "pieces_frame", "owner")
     got = con.sql(_engine_groups.group_scores_sql("owner", "M", 3)).to_arrow_table().to_pandas()
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=True)
 

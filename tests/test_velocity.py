@@ -110,6 +110,23 @@ def test_velocity_overall_by_month(log):
     assert np.isnan(v.loc["2024-03", "win_rate"]) and np.isnan(v.loc["2024-03", "velocity"])
 
 
+def test_velocity_prices_each_win_at_its_moment(tmp_path):
+    """Decision 0054: avg_won_amount takes each won deal's amount when it was won, not its latest amount."""
+    deals = DEALS.replace("A,ann,2024-01-01 00:00,1000", "A,ann,2024-01-01 00:00,1200")  # the latest amount
+    folder = write_csv_log(tmp_path / "log", CONFIG, deals, CHANGES, ACTIVITIES)
+    (folder / "amount_changes.csv").write_text(
+        "deal_id,changed_at,amount\n"
+        "A,2024-01-01 00:00,800\nA,2024-01-30 00:00,1000\nA,2024-02-15 00:00,1200\n"  # won at 1000 on 31 Jan
+        "C,2024-01-15 00:00,1500\nC,2024-02-19 00:00,2600\n"  # raised at the win's very moment: counts
+    )
+    v = sales_velocity(sm.read_log(folder), by=None, period="M", as_of=AS_OF).set_index("period")
+    assert v.loc["2024-01", "avg_won_amount"] == pytest.approx(1000)
+    assert v.loc["2024-01", "velocity"] == pytest.approx(3 * 1.0 * 1000 / 30)
+    assert v.loc["2024-02", "avg_won_amount"] == pytest.approx(2600)
+    at_win = sales_velocity(sm.read_log(folder), by=None, period=None, as_of="2024-02-20")
+    assert at_win["avg_won_amount"].iloc[0] == pytest.approx((1000 + 2600) / 2)
+
+
 def test_velocity_by_owner_and_whole_history(log):
     v = sales_velocity(log, by="owner", period="M", as_of=AS_OF).set_index(["owner", "period"])
     assert v.loc[("ann", "2024-01"), "velocity"] == pytest.approx(2 * 1000 / 30)

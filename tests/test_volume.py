@@ -75,6 +75,24 @@ def test_deal_outcomes_by_hand(hand_log):
     assert d["revenue"].tolist() == [1000.0, 0.0, 2500.0, 0.0, 0.0]
 
 
+def test_revenue_is_the_amount_at_the_win(hand_log):
+    """Decision 0054: a won deal's revenue is its amount when it entered the won stage, not its latest amount."""
+    history = pd.DataFrame(
+        [
+            ("D1", "2024-01-01 09:00", 900.0),
+            ("D1", "2024-01-20 09:00", 1100.0),  # set at the win: counts
+            ("D1", "2024-02-01 09:00", 1000.0),  # after the win: does not
+            ("D3", "2024-01-01 09:00", 2000.0),
+            ("D3", "2024-01-09 09:00", 2500.0),  # the day after the win
+        ],
+        columns=["deal_id", "changed_at", "amount"],
+    )
+    history["changed_at"] = pd.to_datetime(history["changed_at"], utc=True)
+    log = dataclasses.replace(hand_log, amount_changes=history)
+    assert deal_outcomes(log, AS_OF)["revenue"].tolist() == [1100.0, 0.0, 2000.0, 0.0, 0.0]
+    assert owner_table(log, AS_OF)["revenue"].tolist() == [1100.0, 2000.0, 0.0]
+
+
 def test_owner_table_by_hand(hand_log):
     t = owner_table(hand_log, AS_OF)
     assert t.index.tolist() == ["ann", "bob", "cid"]

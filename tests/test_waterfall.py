@@ -330,10 +330,89 @@ def test_due_flows_gives_todays_numbers_on_the_tiny_log(tiny_log_dir):
 
 def test_due_flows_gives_todays_numbers_on_the_demo():
     log = sm.read_log("datasets/demo")
-    assert log.has_amount_changes  # the simulator writes an amount history; today's numbers use current amounts
-    log = dataclasses.replace(log, amount_changes=None)
+    assert log.has_amount_changes  # score prices every flow at its moment too (decision 0054): no history dropped
     _same_as_score_groups(log, "team", "M", "2024-09-30")
     _same_as_score_groups(log, "owner", "Q")
+
+
+def _stamped_log():
+    # E (100): due 30 Apr, won on 10 Mar 12:00 with its close date set to 10 Mar in the same moment (closed early)
+    # L (40): due 20 Mar, lost on 15 Mar 09:00 with its close date moved to 15 Apr in the same moment
+    return make_log(
+        [
+            {"deal_id": "E", "owner": "ann", "created_at": "2024-03-01", "amount": 100.0},
+            {"deal_id": "L", "owner": "ann", "created_at": "2024-03-01", "amount": 40.0},
+        ],
+        [
+            ("E", "2024-03-01 00:00", "Lead"),
+            ("E", "2024-03-10 12:00", "Won"),
+            ("L", "2024-03-01 00:00", "Lead"),
+            ("L", "2024-03-15 09:00", "Lost"),
+        ],
+        [
+            ("E", "2024-03-01 00:00", "2024-04-30"),
+            ("E", "2024-03-10 12:00", "2024-03-10"),
+            ("L", "2024-03-01 00:00", "2024-03-20"),
+            ("L", "2024-03-15 09:00", "2024-04-15"),
+        ],
+    )
+
+
+def test_a_close_date_stamped_at_the_close():
+    """Decision 0062. E closed early is pulled in and won either way (the pull-in is what lets a deal that was not
+    due leave the due pipeline: the bridge adds up). L's date moved later at its loss: with stamp="close" it is
+    lost from March's due pipeline, with stamp="move" (0007's reading) it is pushed out and its loss not counted."""
+    log = _stamped_log()
+    e_due = [("E", "2024-03", "won", 100.0, -1, -100.0), ("E", "2024-03", "pulled_in", 100.0, 1, 100.0)]
+    e_all = [
+        ("E", "2024-03", "created", 100.0, 1, 100.0),
+        ("E", "2024-03", "won", 100.0, -1, -100.0),
+        ("E", "2024-03", "pulled_in", 100.0, 0, 0.0),
+    ]
+    l_created = ("L", "2024-03", "created", 40.0, 1, 40.0)
+    expected = {
+        ("close", "due", "flows"): [*e_due, l_created, ("L", "2024-03", "lost", 40.0, -1, -40.0)],
+        ("move", "due", "flows"): [*e_due, l_created, ("L", "2024-03", "pushed", 40.0, -1, -40.0)],
+        ("close", "all", "flows"): [*e_all, l_created, ("L", "2024-03", "lost", 40.0, -1, -40.0)],
+        ("move", "all", "flows"): [
+            *e_all,
+            l_created,
+            ("L", "2024-03", "lost", 40.0, -1, -40.0),
+            ("L", "2024-03", "pushed", 40.0, 0, 0.0),
+        ],
+        ("close", "due", "exclusive"): [("E", "2024-03", "won", 100.0, 0, 0.0), ("L", "2024-03", "lost", 40.0, 0, 0.0)],
+        ("move", "due", "exclusive"): [
+            ("E", "2024-03", "won", 100.0, 0, 0.0),
+            ("L", "2024-03", "pushed", 40.0, 0, 0.0),
+        ],
+    }
+    for stamp in ("close", "move"):  # every deal is created and closed in March: exclusive shows how it closed
+        expected[(stamp, "all", "exclusive")] = [
+            ("E", "2024-03", "won", 100.0, 0, 0.0),
+            ("L", "2024-03", "lost", 40.0, 0, 0.0),
+        ]
+    for (stamp, pipeline, classify), moves in expected.items():
+        w = waterfall(log, as_of="2024-03-31", pipeline=pipeline, classify=classify, stamp=stamp)
+        assert moves_of(w) == moves and w.stamp == stamp, (stamp, pipeline, classify)
+        _reconciles(w.bridge)
+        march = bridge_row(w, "2024-03")
+        assert march["opening_count"] == march["closing_count"] == 0
+    # score's waterfall columns read the stamp as the waterfall's default does
+    _same_as_score_groups(log, "owner", "M", "2024-03-31")
+    march = score_groups(log, "2024-03-31", by="owner", period="M").set_index("period").loc["2024-03"]
+    assert (march["lost_count"], march["lost_amount"], march["pushed_out_count"]) == (1, 40.0, 0)
+    with pytest.raises(sm.UsageError, match="stamp 'late' is not allowed"):
+        waterfall(log, stamp="late")
+
+
+def test_the_salesforce_fixtures_win_is_won_in_april():
+    """Its one win (due 30 April, won 20 April, the close date set to 15 May in the same history row)."""
+    sf = sm.import_salesforce(
+        FIXTURES / "salesforce" / "Opportunity.csv", FIXTURES / "salesforce" / "OpportunityHistory.csv"
+    )
+    won = ("0065g00000AAAAAAA1", "2024-04", "won", 12000.0, -1, -12000.0)
+    assert moves_of(quiet(sf, pipeline="due"), "2024-04") == [won]
+    assert moves_of(quiet(sf, pipeline="due", stamp="move"), "2024-04") == [(*won[:2], "pushed", *won[3:])]
 
 
 # ------------------------------------------------------------------------------------------- properties
@@ -394,11 +473,13 @@ def test_the_bridge_reconciles_in_counts_and_amounts(log, period, by, cut_hours)
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    waterfall_logs(amount_changes=False),
+    st.booleans().flatmap(lambda history: waterfall_logs(amount_changes=history)),
     st.sampled_from(["W", "M", "Q"]),
     st.sampled_from(["owner", "team"]),
 )
 def test_due_flows_gives_todays_numbers_on_any_log(log, period, by):
+    """With or without an amount history: score's waterfall columns price each flow at its moment as the
+    waterfall does (decision 0054), so they are the same numbers."""
     _same_as_score_groups(log, by, period)
 
 
@@ -554,6 +635,22 @@ def test_importers_fill_amount_changes():
     ).has_amount_changes
 
 
+def test_hubspot_close_dates_from_the_property_history_fill_the_due_pipeline():
+    hubspot = Path(__file__).parent / "fixtures" / "adapters" / "hubspot"
+    hs = sm.import_hubspot(
+        hubspot / "hubspot-deals.csv", hubspot / "hubspot-property-history.csv", timezone="Europe/Berlin"
+    )
+    rows = [(r.deal_id, str(r.changed_at), str(r.close_date)) for r in hs.close_date_changes.itertuples()]
+    assert rows == [("9002", "2024-03-03 11:00:00+01:00", "2024-03-31 00:00:00+01:00")]  # the one closedate row
+    assert any("closedate rows (1 row)" in n for n in hs.model.notes)
+    # 9002 (5,000) is created on 3 March due 31 March and lost on 20 March: in and out of March's due pipeline
+    row = bridge_row(quiet(hs, pipeline="due", classify="flows", period="M"), "2024-03")
+    assert (row["created_count"], row["created_amount"], row["lost_count"], row["lost_amount"]) == (1, 5000, -1, -5000)
+    assert row["opening_count"] == row["closing_count"] == 0
+    without = sm.import_hubspot(hubspot / "hubspot-deals.csv", timezone="Europe/Berlin")
+    assert without.close_date_changes is None or without.close_date_changes.empty
+
+
 def test_a_property_history_of_unknown_deals_is_refused(tmp_path):
     fixtures = Path(__file__).parent / "fixtures" / "adapters" / "hubspot"
     history = tmp_path / "history.csv"
@@ -563,6 +660,14 @@ def test_a_property_history_of_unknown_deals_is_refused(tmp_path):
     history.write_text("Record ID,Property,Value,Timestamp\n9001,amount,ten,2024-03-01\n9001,dealstage,x,2024-03-01\n")
     with pytest.raises(sm.LogValidationError, match="not numbers"):
         sm.import_hubspot(fixtures / "hubspot-deals.csv", history, timezone="Europe/Berlin")
+    history.write_text(
+        "Record ID,Property,Value,Timestamp\n9002,closedate,soon,2024-03-01\n7777,closedate,2024-04-01,2024-03-02\n"
+    )
+    with pytest.raises(sm.LogValidationError) as failed:
+        sm.import_hubspot(fixtures / "hubspot-deals.csv", history, timezone="Europe/Berlin")
+    text = str(failed.value)
+    assert "row 3, column 'Record ID': 1 close date rows refer to 1 deals that are not in the deals export" in text
+    assert "row 2, column 'Value': 1 cell is not a date or time. Found: 'soon'" in text
 
 
 # ------------------------------------------------------------- issue 18 audit: cases and real-shaped exports
@@ -801,6 +906,41 @@ def test_the_weekly_review_shows_the_bridge_of_its_window_in_money():
     assert mixed.table is None and "2 currencies" in str(mixed.shown())
     unpriced = window_bridge(dataclasses.replace(log, deals=log.deals.drop(columns="amount")), week.start, week.as_of)
     assert "no amount" in str(unpriced.shown())
+
+
+def test_reports_take_rates_that_reach_the_bridge():
+    from salesmetrics.reports.catalog import list_reports
+    from salesmetrics.reports.weekly import weekly_review
+    from salesmetrics.reports.weekly_bridge import window_bridge
+
+    log = _two_currencies([("E1", "2024-01-03", 100), ("E1", "2024-01-10", 200)])
+    week = weekly_review(log, as_of=pd.Timestamp("2024-01-25 12:00", tz="UTC"))
+    refused = str(window_bridge(log, week.start, week.as_of).shown())
+    assert "a report: -p rates=EUR:..." in refused  # what the page says is what the report takes
+    # EUR at 1.10: E1 open at 200 EUR = 220 USD throughout the week; U1 open at 100 USD, won on 25 Jan
+    for rates in ("EUR:1.1", "eur = 1.10, USD:1", {"EUR": 1.1}):
+        table = window_bridge(log, week.start, week.as_of, rates=rates).table
+        assert table["amount"].tolist() == pytest.approx([320.0, -100.0, 220.0]), rates
+    with pytest.raises(sm.UsageError, match="'EUR' is not CODE:VALUE"):
+        window_bridge(log, week.start, week.as_of, rates="EUR")
+    reports = list_reports()
+    for name in ("weekly_review", "pipeline_health"):
+        assert reports[name].parameters["rates"].default == "None", name  # as written in the notebook
+
+
+@pytest.mark.notebook
+def test_the_weekly_review_report_converts_with_its_rates_parameter(tmp_path):
+    folder = tmp_path / "log"
+    sm.write_log(_two_currencies(), folder, format="csv")
+    out = tmp_path / "out"
+    assert main(["report", "weekly_review", str(folder), "--out", str(out), "-p", "as_of=2024-01-25 12:00",
+                 "-p", "rates=EUR:1.1"]) == 0  # fmt: skip
+    page = (out / "weekly_review.html").read_text()
+    assert "cannot be added up" not in page
+    # E1 100 EUR = 110 USD and U1 100 USD open at the start; U1 won; E1 open at the end
+    start = page.index("open at the start")
+    bridge = page[start : page.index("open at the end", start) + 200]
+    assert ">210<" in bridge and ">−100<" in bridge and ">110<" in bridge
 
 
 def test_amount_at_is_the_waterfalls_rule_for_any_moment():

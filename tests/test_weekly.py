@@ -135,6 +135,44 @@ def test_amount_changes_of_the_week_by_hand(tmp_path):
     assert "2 changed amount (net +EUR 100)" in text and AMOUNT_CHANGES_PENDING not in text
 
 
+MOVING_AMOUNTS = """\
+deal_id,changed_at,amount
+A,2024-01-01 00:00,800
+A,2024-03-05 10:00,1000
+B,2024-03-05 00:00,600
+B,2024-03-09 00:00,500
+C,2024-01-10 00:00,1800
+C,2024-03-08 12:00,2000
+C,2024-03-09 00:00,2200
+D,2024-01-15 00:00,300
+D,2024-03-09 10:00,350
+G,2024-01-05 00:00,500
+G,2024-03-08 00:00,700
+"""
+
+
+def test_each_amount_is_the_amount_at_its_moment(tmp_path):
+    """Decision 0054: a change is priced when it happened, last week's pipeline at last week's amounts, a quota's
+    win at the amount it was won at; only 'now' is at as_of."""
+    folder = tmp_path / "week"
+    write_log(folder)
+    (folder / "amount_changes.csv").write_text(MOVING_AMOUNTS)
+    (folder / "quotas.csv").write_text(QUOTAS)
+    w = weekly_review(sm.read_log(folder), AS_OF)
+    totals = w.totals.set_index("change")["amount"]
+    # B created at 600 (500 only later), A advanced at 1,000 (raised that very moment), C won at 2,000 (2,200 the
+    # day after), D lost at 300 (350 after); E has no history (800), F none (its deal amount, 1,500)
+    expected = {"created": 600, "advanced": 1000, "sent back": 800, "won": 2000, "lost": 300, "pushed": 1000,
+                "pulled in": 1500}  # fmt: skip
+    assert {k: totals[k] for k in expected} == expected
+    s = w.by_stage.set_index("stage")
+    # a week before: A 800 in Lead, D 300 + G 500 in Qualified, C 1,800 + E 800 in Proposal, F 1,500 in Commit
+    assert s["amount_before"].to_dict() == {"Lead": 800, "Qualified": 800, "Proposal": 2600, "Commit": 1500}
+    # now: B 500 in Lead; A 1,000 + E 800 + G 700 in Qualified; F 1,500 in Commit
+    assert s["amount_now"].to_dict() == {"Lead": 500, "Qualified": 2500, "Proposal": 0, "Commit": 1500}
+    assert w.quota.set_index("for").loc["bob (owner)", "won_amount"] == 2000  # C's 2,200 came after the win
+
+
 def test_pipeline_by_stage_this_week_against_last_week(log):
     s = weekly_review(log, AS_OF).by_stage.set_index("stage")
     assert s["deals_before"].to_dict() == {"Lead": 1, "Qualified": 2, "Proposal": 2, "Commit": 1}

@@ -44,6 +44,7 @@ HISTORY_FIELDS = {  # a deal property history export, one row per value a proper
     "Timestamp": ("timestamp", "Updated at", "Change date", "Date", "Last updated"),
 }
 _AMOUNT_PROPERTY = {"amount", "amount in company currency", "amount_in_home_currency"}
+_CLOSE_PROPERTY = {"closedate", "close date"}
 _ENTERED = re.compile(r'^date entered\s+"?(?P<label>.+?)"?\s*$', re.IGNORECASE)
 _PIPELINE = re.compile(r"^(?P<stage>.+?)\s*\((?P<pipeline>[^()]*)\)$")
 _DERIVED = re.compile(r"^(date entered|date exited|cumulative time in|latest time in|time in)\b", re.IGNORECASE)
@@ -108,7 +109,7 @@ def import_hubspot(
     history_csv : path, optional
         A deal property history export (one row per value a property took: ``Record ID``, ``Property``,
         ``Value``, ``Timestamp``, or the API's ``dealId, property, value, timestamp``). Its ``amount`` rows
-        become ``amount_changes``; other properties are ignored.
+        become ``amount_changes``, its ``closedate`` rows ``close_date_changes``; other properties are ignored.
     pipeline : str, optional
         Which pipeline to import when the export holds several.
     merge_stages : dict or "Old:New,...", optional
@@ -334,12 +335,21 @@ def import_hubspot(
                 values=tuple(str(d) for d in list(differ)[:5]),
                 count=len(differ),
             )
-    amount_changes = None
+    amount_changes = close_date_changes = None
     if history_csv is not None:
-        amount_changes = _amount_history(history_csv, c, ids, src_ids=src.text(col["Record ID"]), tz=tz, prov=prov)
+        amount_changes, close_date_changes = _property_history(
+            history_csv, c, ids, src_ids=src.text(col["Record ID"]), tz=tz, prov=prov
+        )
         notes.append(
             f"amount_changes comes from the property history export ({plural(len(amount_changes), 'amount row')})."
         )
+        if len(close_date_changes):
+            notes[1] = (
+                "close_date_changes comes from the property history export's closedate rows "
+                f"({plural(len(close_date_changes), 'row')})."
+            )
+        else:
+            close_date_changes = None
     model = StageModel(
         stages=opens,
         won=won_,
@@ -352,16 +362,28 @@ def import_hubspot(
         notes=tuple(notes),
     )
     return finish(
-        c, model, deals, stage_changes, prov, amount_changes=amount_changes, out=out, format=format, overwrite=overwrite
+        c,
+        model,
+        deals,
+        stage_changes,
+        prov,
+        close_date_changes=close_date_changes,
+        amount_changes=amount_changes,
+        out=out,
+        format=format,
+        overwrite=overwrite,
     )
 
 
-def _amount_history(path, c: Collector, ids: pd.Series, *, src_ids: pd.Series, tz: str, prov: dict) -> pd.DataFrame:
-    """``amount_changes`` from a property history export: its amount rows for the imported deals, in time order.
+def _property_history(
+    path, c: Collector, ids: pd.Series, *, src_ids: pd.Series, tz: str, prov: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``amount_changes`` and ``close_date_changes`` from a property history export: its ``amount`` and
+    ``closedate`` rows for the imported deals, in time order.
 
     Rows of deals that are in the deals export but not imported (another pipeline) are left out; rows of
-    deals that are not in the deals export at all are an error naming them. Repeats of the same amount are kept
-    once (the earliest).
+    deals that are not in the deals export at all are an error naming them. Repeats of the same value are kept
+    once (the earliest). A close date is the day of its value (HubSpot stores a date as midnight).
     """
     hist = read_source(path, c, "HubSpot property history")
     c.raise_if_errors()
@@ -372,40 +394,52 @@ def _amount_history(path, c: Collector, ids: pd.Series, *, src_ids: pd.Series, t
             find_column(hist, field_name, aliases, collector=c)
     c.raise_if_errors()
     prop = hist.text(hc["Property"]).str.lower()
-    rows = hist.frame.index[prop.isin(_AMOUNT_PROPERTY).to_numpy()]
-    deal = hist.text(hc["Record ID"])[rows]
-    unknown = deal.notna() & ~deal.isin(set(src_ids.dropna()))
-    if unknown.any():
-        bad = deal[unknown]
-        c.error(
-            "unknown_deal",
-            f"{len(bad)} amount rows refer to {bad.nunique()} deals that are not in the deals export. Export the "
-            "property history of the same deals.",
-            file=hist.file,
-            column=hc["Record ID"],
-            rows=hist.lines_of(bad.index),
-            values=tuple(bad.drop_duplicates().iloc[:5]),
-            count=len(bad),
-            expected="a Record ID listed in the deals export",
-        )
-    rows = rows[deal.isin(set(ids.dropna())).to_numpy()]
-    when = parse_times(hist, hc["Timestamp"], c, tz=tz, required=True, rows=rows)
-    value = parse_amounts(hist, hc["Value"], c, rows=rows)
+    known, imported = set(src_ids.dropna()), set(ids.dropna())
+    parsed = []
+    for column, names, what in (("amount", _AMOUNT_PROPERTY, "amount"), ("close_date", _CLOSE_PROPERTY, "close date")):
+        rows = hist.frame.index[prop.isin(names).to_numpy()]
+        deal = hist.text(hc["Record ID"])[rows]
+        bad = deal[deal.notna() & ~deal.isin(known)]
+        if len(bad):
+            c.error(
+                "unknown_deal",
+                f"{len(bad)} {what} rows refer to {bad.nunique()} deals that are not in the deals export. Export "
+                "the property history of the same deals.",
+                file=hist.file,
+                column=hc["Record ID"],
+                rows=hist.lines_of(bad.index),
+                values=tuple(bad.drop_duplicates().iloc[:5]),
+                count=len(bad),
+                expected="a Record ID listed in the deals export",
+            )
+        rows = rows[deal.isin(imported).to_numpy()]
+        when = parse_times(hist, hc["Timestamp"], c, tz=tz, required=True, rows=rows)
+        if column == "amount":
+            value = parse_amounts(hist, hc["Value"], c, rows=rows)
+        else:
+            value = parse_times(hist, hc["Value"], c, tz=tz, rows=rows).dt.normalize()
+        parsed.append((column, rows, when, value))
     c.raise_if_errors()
-    frame = pd.DataFrame(
-        {"_deal": hist.text(hc["Record ID"])[rows], "_time": when, "_amount": value, "_pos": np.arange(len(rows))},
-        index=rows,
-    )
-    frame = frame[frame["_amount"].notna()].sort_values(["_deal", "_time", "_pos"], kind="stable")
-    previous = frame.groupby("_deal", sort=False)["_amount"].shift()
-    frame = frame[previous.isna() | previous.ne(frame["_amount"])]
-    prov["amount_changes"] = Provenance.rows_of(
-        hist, frame.index, {"deal_id": hc["Record ID"], "changed_at": hc["Timestamp"], "amount": hc["Value"]}
-    )
-    return pd.DataFrame(
-        {
-            "deal_id": pd.Series(frame["_deal"].to_numpy(dtype=object), dtype="str"),
-            "changed_at": frame["_time"].reset_index(drop=True),
-            "amount": frame["_amount"].to_numpy(float),
-        }
-    )
+    tables = []
+    for column, rows, when, value in parsed:
+        frame = pd.DataFrame(
+            {"_deal": hist.text(hc["Record ID"])[rows], "_time": when, "_value": value, "_pos": np.arange(len(rows))},
+            index=rows,
+        )
+        frame = frame[frame["_value"].notna()].sort_values(["_deal", "_time", "_pos"], kind="stable")
+        previous = frame.groupby("_deal", sort=False)["_value"].shift()
+        frame = frame[previous.isna() | previous.ne(frame["_value"])]
+        prov[f"{column}_changes"] = Provenance.rows_of(
+            hist, frame.index, {"deal_id": hc["Record ID"], "changed_at": hc["Timestamp"], column: hc["Value"]}
+        )
+        values = frame["_value"].to_numpy(float) if column == "amount" else frame["_value"].reset_index(drop=True)
+        tables.append(
+            pd.DataFrame(
+                {
+                    "deal_id": pd.Series(frame["_deal"].to_numpy(dtype=object), dtype="str"),
+                    "changed_at": frame["_time"].reset_index(drop=True),
+                    column: values,
+                }
+            )
+        )
+    return tables[0], tables[1]

@@ -23,6 +23,12 @@ def register(subparsers) -> None:
     p.add_argument("--classify", choices=("flows", "exclusive"), default="flows", help="every flow, or one per deal")
     p.add_argument("--as-of", dest="as_of", help="as known at this date or time (default: latest event)")
     p.add_argument("--rate", action="append", metavar="CODE=VALUE", help="currency rate into the log's, repeatable")
+    p.add_argument(
+        "--stamp",
+        choices=("close", "move"),
+        default="close",
+        help="a close date moved later at the close: part of it (default), or a push (decision 0062)",
+    )
     p.add_argument("--out", required=True, type=Path, help="MOVES file (.csv): one row per deal, period, bucket")
     p.add_argument("--bridge", required=True, type=Path, help="BRIDGE file (.csv): per group and period")
     add_overwrite(p, "replace existing output files")
@@ -48,6 +54,7 @@ def _cmd_waterfall(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         rates=rates or None,
         overwrite=args.overwrite,
+        stamp=args.stamp,
     )
     money = f"; amounts in {result.currency}" if result.currency else ""
     say(args, f"Wrote {args.out} ({len(result.moves):,} moves) and {args.bridge} ({len(result.bridge):,} rows){money}")
@@ -66,6 +73,7 @@ def run_waterfall(
     as_of=None,
     rates: dict[str, float] | None = None,
     overwrite: bool = False,
+    stamp: str = "close",
 ):
     """Compute the waterfall of the log folder ``log_path`` and write MOVES and BRIDGE as CSV, atomically.
 
@@ -87,8 +95,9 @@ def run_waterfall(
     for path in (moves_out, bridge_out):
         check_output_file(path, overwrite=overwrite, flag="--overwrite", logs=[log_path])
     result = waterfall(
-        read_log(log_path), period=period, by=by, pipeline=pipeline, classify=classify, as_of=as_of, rates=rates
-    )
+        read_log(log_path), period=period, by=by, pipeline=pipeline, classify=classify, as_of=as_of, rates=rates,
+        stamp=stamp,
+    )  # fmt: skip
     write_csv(result.moves, moves_out, overwrite=True)
     write_csv(result.bridge.drop(columns="period_index"), bridge_out, overwrite=True)
     return result

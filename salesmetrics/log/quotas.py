@@ -177,8 +177,10 @@ def _local_day(times: pd.Series) -> pd.Series:
 def quota_coverage(quotas: pd.DataFrame, deals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Each quota whose period holds ``as_of`` set against the deals: won so far, the gap, the open pipeline due.
 
-    ``deals`` has one row per deal with ``owner``, ``team``, ``status`` (open, won, lost), ``amount``,
-    ``won_at`` (the win's time, or NaT) and ``close_date`` (the expected close date, or NaT). Columns:
+    ``deals`` has one row per deal with ``owner``, ``team``, ``status`` (open, won, lost), ``amount`` (at
+    ``as_of``), ``won_at`` (the win's time, or NaT), optionally ``won_amount`` (the amount at the win: a booking
+    counts at the amount it was booked at, decision 0054; without the column, ``amount``) and ``close_date``
+    (the expected close date, or NaT). Columns:
     ``for`` (the owner or team), ``period``, ``quota``, ``won_amount`` (won in the period up to ``as_of``),
     ``attainment`` (won / quota), ``gap`` (quota − won, not below 0), ``pipeline_due`` (open deals expected
     to close by the period's end, overdue ones included), ``coverage`` (pipeline due / gap; empty when the gap
@@ -191,7 +193,8 @@ def quota_coverage(quotas: pd.DataFrame, deals: pd.DataFrame, as_of: pd.Timestam
         column, who = ("owner", q.owner) if pd.notna(q.owner) else ("team", q.team)
         mine = deals[deals[column].astype("string") == who] if column in deals else deals.iloc[:0]
         won_at = _local_day(mine["won_at"])
-        won = mine.loc[(mine["status"] == "won") & (won_at >= q.start) & (won_at <= day), "amount"].sum()
+        booked = "won_amount" if "won_amount" in mine else "amount"
+        won = mine.loc[(mine["status"] == "won") & (won_at >= q.start) & (won_at <= day), booked].fillna(0.0).sum()
         close = _local_day(mine["close_date"])
         due = mine.loc[(mine["status"] == "open") & close.notna() & (close <= q.end), "amount"].sum()
         gap = max(float(q.amount) - float(won), 0.0)

@@ -64,6 +64,7 @@ def pieces_sql(
     last_period: int,
     ordered: bool = True,
     waterfall: str | None = None,
+    priced: tuple[bool, bool] | None = None,
 ) -> str:
     """One row per deal and period over d, s, c and a (motions per ``deal_id, period_index``): columns ``code``
     (the deal's row in d), ``deal_id, period_index``, the counts and the flows of
@@ -71,22 +72,33 @@ def pieces_sql(
 
     Stage entries are classified as in :func:`~salesmetrics.metrics._engine.deal_scores_sql`. Each deal's stage
     entries and close-date changes form one stream, in time order with a close-date change before a stage entry
-    at the same moment (then file order); after each event the deal is open or not (its latest stage entry) and
+    at the same moment, except one that moves the date later at a close (into a won or lost stage), after it
+    (decision 0062; :func:`~salesmetrics.log.prepare.stamped_at_close`), then file order; after each event the
+    deal is open or not (its latest stage entry) and
     has an expected close day or none (its latest close-date change). It is in period P's pipeline when open with
     a close day before P's end; each event moving it in or out is one flow. A deal's state after its last event of
     a period holds until its next period with events (or the period of as_of): those periods between get rows
     with opening and closing only, and only while the deal is open, as in pandas. ``ordered=False`` leaves out
     ``deal_id`` and the order, which the group sums do not need; ``waterfall`` names a table made beforehand
     with :func:`waterfall_sql` (its rows need no activity, so they can be made while exact duplicate
-    activities are still being looked for).
+    activities are still being looked for). ``priced`` (the deals table has ``amount``, the log has
+    ``amount_changes``) adds each flow's amount, ``opening_amount`` ... ``closing_amount``, by
+    :func:`prices_sql`'s rule.
     """
-    won, lost = _list(model.won), _list(model.lost)
+    won, lost, closing = _list(model.won), _list(model.lost), _list((*model.won, *model.lost))
     ranks = " ".join(f"WHEN {lit(s)} THEN {i}" for i, s in enumerate(model.stages))
     n, until = len(model.stages), last_period + 1
     end = start_day_sql("p + 1", period)
     counts = ", ".join(f"coalesce(w.{c}, 0) AS {c}" for c in COUNTS[:5])
     flows = ", ".join(f"coalesce(w.{f}, 0) AS {f}" for f in FLOWS)
     zeros = ", ".join(f"0 AS {c}" for c in (*COUNTS[:5], *FLOWS[1:-1]))
+    money = [f"{f}_amount" for f in FLOWS] if priced is not None else []
+    if money:
+        flows += "".join(f", coalesce(w.{m}, 0.0) AS {m}" for m in money)
+    moved = ", ".join(f"count(*) FILTER (WHERE {cond}) AS {f}" for f, cond in _FLOW_CONDITIONS.items())
+    moved_money = "".join(
+        f", coalesce(sum(amt) FILTER (WHERE {cond}), 0.0) AS {f}_amount" for f, cond in _FLOW_CONDITIONS.items()
+    )
     kept = f"""
     kept AS (  -- the deals known at as_of
       SELECT row AS code, deal_id FROM d WHERE created <= {as_of_us}
@@ -97,22 +109,27 @@ def pieces_sql(
     events AS (  -- rnk: open stages 0..n-1, won n, lost -1; NULL for a close-date change (is_stage 0)
       SELECT code, t, 1 AS is_stage, row AS seq,
              CASE WHEN stage IN {won} THEN {n} WHEN stage IN {lost} THEN -1
-                  ELSE CASE stage {ranks} END END AS rnk, NULL::BIGINT AS day
+                  ELSE CASE stage {ranks} END END AS rnk, NULL::BIGINT AS day, 1 AS ord
       FROM s WHERE t <= {as_of_us} AND code IN (SELECT code FROM kept)
-      UNION ALL
-      SELECT code, t, 0, row, NULL, day FROM c WHERE t <= {as_of_us} AND code IN (SELECT code FROM kept)
+      UNION ALL  -- ord: a close-date change before a stage entry at the same moment, one stamped later at a
+      -- close (an entry into a won or lost stage) after it (decision 0062)
+      SELECT code, t, 0, row, NULL, day,
+             CASE WHEN day > lag(day) OVER (PARTITION BY code ORDER BY t, row) AND EXISTS (
+               SELECT 1 FROM s AS x WHERE x.code = c.code AND x.t = c.t AND x.stage IN {closing}
+             ) THEN 2 ELSE 0 END
+      FROM c WHERE t <= {as_of_us} AND code IN (SELECT code FROM kept)
     ),
-    stream AS (  -- one window over each deal's events in time order: a close-date change first at the same moment
-      SELECT code, is_stage, rnk, day, p,
+    stream AS (  -- one window over each deal's events in time order (ord at the same moment)
+      SELECT code, t, is_stage, rnk, day, p,
              last_value(rnk IGNORE NULLS) OVER before AS p_rnk,  -- the stage entry before (NULL: none)
              last_value(day IGNORE NULLS) OVER before AS day_before,  -- the expected close day before (NULL: none)
              lag(p) OVER w IS DISTINCT FROM p AS first_in_p, lead(p) OVER w AS next_p
       FROM (SELECT *, {_period_sql("t", offsets, period)} AS p FROM events)
-      WINDOW w AS (PARTITION BY code ORDER BY t, is_stage, seq),
+      WINDOW w AS (PARTITION BY code ORDER BY t, ord, seq),
              before AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
     ),
     moves AS (  -- kind: 0 add, 1 advance, 2 regression, 3 loss, 4 repeat (a won or lost stage repeats its kind)
-      SELECT code, p, is_stage, first_in_p, next_p IS DISTINCT FROM p AS last_in_p, next_p, {end} AS p_end,
+      SELECT code, t, p, is_stage, first_in_p, next_p IS DISTINCT FROM p AS last_in_p, next_p, {end} AS p_end,
              CASE WHEN is_stage = 0 THEN NULL WHEN p_rnk IS NULL THEN 0 WHEN rnk = p_rnk THEN 4
                   WHEN rnk = -1 THEN 3 WHEN rnk > p_rnk THEN 1 ELSE 2 END AS kind,
              rnk = {n} AS won_stage,
@@ -133,26 +150,36 @@ def pieces_sql(
              count(*) FILTER (WHERE kind = 0) AS adds, count(*) FILTER (WHERE kind = 1) AS advances,
              count(*) FILTER (WHERE kind = 2) AS regressions, count(*) FILTER (WHERE is_win) AS wins,
              count(*) FILTER (WHERE kind = 3) AS losses,
-             count(*) FILTER (WHERE is_in AND NOT was_in AND is_stage = 1 AND kind = 0) AS created,
-             count(*) FILTER (WHERE was_in AND NOT is_in AND is_stage = 1 AND is_win) AS won,
-             count(*) FILTER (WHERE was_in AND NOT is_in AND is_stage = 1 AND NOT is_win) AS lost,
-             count(*) FILTER (WHERE was_in AND NOT is_in AND is_stage = 0) AS pushed_out,
-             count(*) FILTER (WHERE is_in AND NOT was_in AND is_stage = 0) AS pulled_in,
-             count(*) FILTER (WHERE is_in AND NOT was_in AND is_stage = 1 AND kind <> 0) AS reopened,
+             {moved},
              bool_or(was_in) FILTER (WHERE first_in_p)::BIGINT AS opening,
-             bool_or(is_in) FILTER (WHERE last_in_p)::BIGINT AS closing
-      FROM flows GROUP BY code, p
+             bool_or(is_in) FILTER (WHERE last_in_p)::BIGINT AS closing{moved_money if money else ""}
+      FROM {"priced_flows" if money else "flows"} GROUP BY code, p
     ),
     carried AS (  -- an open deal's state after its last event of a period holds until its next period with events
       SELECT code, unnest(range(p + 1, coalesce(next_p, {until}))) AS p, day_after AS s_day
       FROM flows WHERE last_in_p AND open_after
     ),
-    waterfall AS (
+    {"states" if money else "waterfall"} AS (
       SELECT * FROM per_period
       UNION ALL BY NAME
       SELECT code, p, {zeros}, coalesce(s_day < {end}, false)::BIGINT AS opening,
-             coalesce(s_day < {end}, false)::BIGINT AS closing
+             coalesce(s_day < {end}, false)::BIGINT AS closing{"".join(f", 0.0 AS {m}" for m in money[1:-1])}
       FROM carried
+    )"""
+        if money:
+            prices = prices_sql(as_of_us, period, offsets, *priced)
+            ctes = ctes.replace("    flows AS (", f"{prices},\n    flows AS (", 1)
+            ctes = ctes.replace("    per_period AS (", _PRICED_FLOWS + "    per_period AS (", 1)
+            ctes += """,
+    opened AS (  -- the opening at the amount of the period's start: the latest row of an earlier period
+      SELECT w.*, w.opening * coalesce(o.amount, b.amount, 0.0)::DOUBLE AS opening_amount
+      FROM states AS w ASOF LEFT JOIN ends AS o ON o.code = w.code AND w.p - 1 >= o.p
+           LEFT JOIN base AS b ON b.code = w.code
+    ),
+    waterfall AS (  -- the closing at the amount of the period's end (or as_of)
+      SELECT w.*, w.closing * coalesce(c.amount, b.amount, 0.0)::DOUBLE AS closing_amount
+      FROM opened AS w ASOF LEFT JOIN ends AS c ON c.code = w.code AND w.p >= c.p
+           LEFT JOIN base AS b ON b.code = w.code
     )"""
     else:  # made beforehand (waterfall_sql)
         ctes = f"{kept},\n    waterfall AS (SELECT * FROM {waterfall})"
@@ -171,18 +198,23 @@ def pieces_sql(
     SELECT code, {"d.deal_id, " if ordered else ""}period_index::BIGINT AS period_index,
            {", ".join(f"{c}::BIGINT AS {c}" for c in COUNTS[:5])},
            (adds + advances + regressions + losses)::BIGINT AS movements, motions::BIGINT AS motions,
-           {", ".join(f"{f}::BIGINT AS {f}" for f in FLOWS)}
+           {", ".join([*(f"{f}::BIGINT AS {f}" for f in FLOWS), *(f"{m}::DOUBLE AS {m}" for m in money)])}
     FROM pieces {"JOIN (SELECT row, deal_id FROM d) AS d ON d.row = pieces.code" if ordered else ""}
     {"ORDER BY code, period_index" if ordered else ""}
     """
 
 
 def waterfall_sql(
-    model: StageModel, as_of_us: int, period: str, offsets: list[tuple[int, int]], last_period: int
+    model: StageModel,
+    as_of_us: int,
+    period: str,
+    offsets: list[tuple[int, int]],
+    last_period: int,
+    priced: tuple[bool, bool] | None = None,
 ) -> str:
     """The rows of :func:`pieces_sql` that stage entries and close-date changes give (``code, p``, movement counts
-    and flows), before the motions join them."""
-    pieces = pieces_sql(model, as_of_us, period, offsets, last_period, ordered=False)
+    and flows, with ``priced`` their amounts), before the motions join them."""
+    pieces = pieces_sql(model, as_of_us, period, offsets, last_period, ordered=False, priced=priced)
     return pieces[: pieces.index("    motions AS (")].rstrip().rstrip(",") + "\n    SELECT * FROM waterfall"
 
 
@@ -211,29 +243,55 @@ def group_scores_sql(by: str, period: str, last_period: int) -> str:
     """
 
 
-def amounts_sql(as_of_us: int, deal_amount: bool, history: bool) -> str | None:
-    """A relation ``(row, amount)``: each deal's amount at as_of, by the rule of
-    :func:`salesmetrics.log.prepare.amount_at` (decision 0054): with an amount history (``history``), its latest
-    row at or before as_of, before its first row that row's amount, without rows the deal's ``amount``
-    (``deal_amount``: the deals table has that column). None when the log has no amounts at all."""
+_PRICED_FLOWS = """\
+    priced_flows AS (  -- each event at the amount of its moment (a close-date change 1 microsecond earlier)
+      SELECT f.*, coalesce(h.amount, b.amount, 0.0)::DOUBLE AS amt
+      FROM flows AS f ASOF LEFT JOIN hist AS h ON h.code = f.code AND f.t - (1 - f.is_stage) >= h.t
+           LEFT JOIN base AS b ON b.code = f.code
+    ),
+"""
+# each flow's condition on an event of the stream (``flows`` in :func:`pieces_sql`)
+_FLOW_CONDITIONS = {
+    "created": "is_in AND NOT was_in AND is_stage = 1 AND kind = 0",
+    "won": "was_in AND NOT is_in AND is_stage = 1 AND is_win",
+    "lost": "was_in AND NOT is_in AND is_stage = 1 AND NOT is_win",
+    "pushed_out": "was_in AND NOT is_in AND is_stage = 0",
+    "pulled_in": "is_in AND NOT was_in AND is_stage = 0",
+    "reopened": "is_in AND NOT was_in AND is_stage = 1 AND kind <> 0",
+}
+
+
+def prices_sql(as_of_us: int, period: str, offsets: list[tuple[int, int]], deal_amount: bool, history: bool) -> str:
+    """Three CTEs for every amount as of its moment, by the rule of :func:`salesmetrics.log.prepare.amount_at`
+    (decision 0054): ``hist`` (code, t, amount, p: the amount rows up to as_of, the last of a deal's moment in file
+    order), ``ends`` (code, p, amount: a deal's amount at the end of each period it has rows in) and ``base``
+    (code, amount: before a deal's first row that row's amount; without rows the deal's ``amount``, when the
+    deals table has one: ``deal_amount``). ``history``: the log has ``amount_changes``."""
     own = "d.amount" if deal_amount else "NULL::DOUBLE"
-    if not history:
-        return f"(SELECT row, {own} AS amount FROM d)" if deal_amount else None
-    latest = (
-        f"SELECT code, amount FROM amount_changes WHERE t <= {int(as_of_us)} "
-        "QUALIFY row_number() OVER (PARTITION BY code ORDER BY t DESC, row DESC) = 1"
-    )
-    first = "SELECT code, amount FROM amount_changes QUALIFY row_number() OVER (PARTITION BY code ORDER BY t, row) = 1"
-    return (
-        f"(SELECT d.row, coalesce(l.amount, f.amount, {own}) AS amount FROM d LEFT JOIN ({latest}) AS l "
-        f"ON l.code = d.row LEFT JOIN ({first}) AS f ON f.code = d.row)"
-    )
+    if history:
+        hist = (
+            f"SELECT code, t, amount::DOUBLE AS amount, {_period_sql('t', offsets, period)} AS p FROM amount_changes "
+            f"WHERE t <= {int(as_of_us)} QUALIFY row_number() OVER (PARTITION BY code, t ORDER BY row DESC) = 1"
+        )
+        first = (
+            "SELECT code, amount FROM amount_changes QUALIFY row_number() OVER (PARTITION BY code ORDER BY t, row) = 1"
+        )
+        base = (
+            f"SELECT d.row AS code, coalesce(f.amount, {own})::DOUBLE AS amount FROM d "
+            f"LEFT JOIN ({first}) AS f ON f.code = d.row"
+        )
+    else:
+        hist = "SELECT NULL::BIGINT AS code, NULL::BIGINT AS t, NULL::DOUBLE AS amount, NULL::BIGINT AS p WHERE false"
+        base = f"SELECT d.row AS code, {own}::DOUBLE AS amount FROM d"
+    return f"""    hist AS ({hist}),
+    ends AS (SELECT code, p, arg_max(amount, t) AS amount FROM hist GROUP BY code, p),
+    base AS ({base})"""
 
 
-def _group_tables(con, pieces: str, by: str, amounts: str | None, kahan: str | None = None) -> None:
-    """Tables ``_groups`` (gid, grp: the groups in the result's order, missing last), ``_pieces`` (the pieces with
-    their deal's gid and amount from the relation ``amounts`` (row, amount; :func:`amounts_sql`), missing amounts
-    0) and ``_amount_sums`` (gid, p and each flow's amount summed).
+def _group_tables(con, pieces: str, by: str, kahan: str | None = None) -> None:
+    """Tables ``_groups`` (gid, grp: the groups in the result's order, missing last), ``_pieces`` (the pieces, each
+    with its flows' amounts (``opening_amount`` ...; :func:`pieces_sql` with ``priced``), with their deal's gid) and
+    ``_amount_sums`` (gid, p and each flow's amount summed).
 
     Amounts are summed as pandas (3.1) sums them, to the last bit: Kahan's compensated summation over each group's
     pieces in their order (by deal, the rows that add 0 included, as they move the compensation into the sum), or,
@@ -241,20 +299,17 @@ def _group_tables(con, pieces: str, by: str, amounts: str | None, kahan: str | N
     NumPy does Kahan's sums for every group at once, one step per piece (:func:`kahan_sums`), unless a few groups
     hold most pieces: then DuckDB's ordered ``fsum`` is cheaper (``kahan``: "numpy" or "sql" to choose).
     """
-    amount = "coalesce(a.amount, 0)::DOUBLE" if amounts is not None else "0::DOUBLE"
     con.execute(
         f"CREATE TEMP TABLE _groups AS SELECT grp, row_number() OVER (ORDER BY grp NULLS LAST) AS gid "
         f"FROM (SELECT DISTINCT {ident(by)} AS grp FROM d)"
     )
     con.execute(
-        f"CREATE TEMP TABLE _pieces AS SELECT x.*, y.gid, y.amount FROM {pieces} AS x JOIN "
-        f"(SELECT d.row, n.gid, {amount} AS amount FROM d JOIN _groups AS n "
-        f"ON d.{ident(by)} IS NOT DISTINCT FROM n.grp "
-        f"{'LEFT JOIN ' + amounts + ' AS a ON a.row = d.row' if amounts is not None else ''}) AS y ON y.row = x.code"
+        f"CREATE TEMP TABLE _pieces AS SELECT x.*, y.gid FROM {pieces} AS x JOIN (SELECT d.row, n.gid FROM d "
+        f"JOIN _groups AS n ON d.{ident(by)} IS NOT DISTINCT FROM n.grp) AS y ON y.row = x.code"
     )
     import numpy as np
 
-    values = ", ".join(f"({f} * amount) AS {f}" for f in FLOWS)
+    values = ", ".join(f"coalesce({f}_amount, 0.0) AS {f}" for f in FLOWS)
     fetched = con.execute(  # in the pieces' order, as pandas has them
         f"SELECT gid * 65536 + period_index + 32768 AS key, {values} FROM _pieces ORDER BY code, period_index"
     ).fetchnumpy()
@@ -267,7 +322,7 @@ def _group_tables(con, pieces: str, by: str, amounts: str | None, kahan: str | N
         if kahan is None:  # NumPy takes a step per row of the largest group; DuckDB sorts each flow's rows
             kahan = "numpy" if longest * 8 <= len(keys) or longest <= 1000 else "sql"
         if kahan == "sql":
-            sums = ", ".join(f"fsum({f} * amount ORDER BY code) AS {f}_amount" for f in FLOWS)
+            sums = ", ".join(f"fsum(coalesce({f}_amount, 0.0) ORDER BY code) AS {f}_amount" for f in FLOWS)
             con.execute(
                 f"CREATE TEMP TABLE _amount_sums AS SELECT gid, period_index AS p, {sums} FROM _pieces GROUP BY ALL"
             )
@@ -342,12 +397,12 @@ def _group_query(
     The waterfall's rows come first: ``before_motions()`` (the wait for exact duplicate activities to be taken off
     ``a``) runs after them, so they are made while the search runs."""
     offsets, last = _periods(con, model, as_of_us, period)
-    con.execute(f"CREATE TEMP TABLE _waterfall AS {waterfall_sql(model, as_of_us, period, offsets, last)}")
+    priced = ("amount" in columns["deals"], "amount_changes" in columns)  # every amount as of its moment (0054)
+    con.execute(f"CREATE TEMP TABLE _waterfall AS {waterfall_sql(model, as_of_us, period, offsets, last, priced)}")
     if before_motions is not None:
         before_motions()
-    pieces = pieces_sql(model, as_of_us, period, offsets, last, ordered=False, waterfall="_waterfall")
-    amounts = amounts_sql(as_of_us, "amount" in columns["deals"], "amount_changes" in columns)
-    _group_tables(con, f"({pieces})", by, amounts, kahan)
+    pieces = pieces_sql(model, as_of_us, period, offsets, last, ordered=False, waterfall="_waterfall", priced=priced)
+    _group_tables(con, f"({pieces})", by, kahan)
     return group_scores_sql(by, period, last)
 
 

@@ -50,6 +50,28 @@ def deleted_deals(deals: pd.DataFrame) -> pd.Series:
     return text.isin(_DELETED_TRUE).fillna(False).astype(bool)
 
 
+def parse_rates(rates: dict[str, float] | str | None) -> dict | None:
+    """Currency rates as a dict: a dict as given, or the text of a report parameter, ``"EUR:1.08,GBP:1.25"``
+    (one unit of each currency in the log's; ``EUR=1.08`` as ``--rate`` has it is read too); None or empty text:
+    no rates. The values are checked where they are used (:func:`deal_rates`).
+
+    >>> parse_rates("EUR:1.08, gbp = 1.25")
+    {'EUR': '1.08', 'GBP': '1.25'}
+    """
+    if not isinstance(rates, str):
+        return rates
+    out = {}
+    for piece in filter(None, (p.strip() for p in rates.split(","))):
+        code, sep, value = piece.replace(":", "=", 1).partition("=")
+        if not sep or not code.strip() or not value.strip():
+            raise UsageError(
+                f"rates {rates!r}: {piece!r} is not CODE:VALUE; give the value of one unit of each currency in the "
+                "log's currency, comma-separated, e.g. EUR:1.08,GBP:1.25."
+            )
+        out[code.strip().upper()] = value.strip()
+    return out or None
+
+
 def deal_rates(log: SalesLog, rates: dict[str, float] | None) -> np.ndarray:
     """Per deal, the factor that converts its amounts into one currency; refuses to add up mixed currencies.
 
@@ -76,10 +98,12 @@ def deal_rates(log: SalesLog, rates: dict[str, float] | None) -> np.ndarray:
             listed = ", ".join(f"{c} ({int(counts[c]):,} deals)" for c in present[:8])
             target = log.model.currency or present[0]
             example = " ".join(f"--rate {c}=..." for c in present if c != target)[:200]
+            parameter = ",".join(f"{c}:..." for c in present if c != target)[:200]
             raise CurrencyError(
                 f"The deals carry {len(present)} currencies ({listed}), so their amounts cannot be added up. "
-                f"Convert them: give the value of one unit of each currency in {target} (on the command line: "
-                f"{example}; in Python: rates={{'EUR': 1.08, ...}}), or import converted amounts."
+                f"Convert them: give the value of one unit of each currency in {target} (salesmetrics waterfall: "
+                f"{example}; a report: -p rates={parameter}; in Python: "
+                "rates={'EUR': 1.08, ...}), or import converted amounts."
             )
         return np.ones(n)
     table = {}
@@ -98,7 +122,7 @@ def deal_rates(log: SalesLog, rates: dict[str, float] | None) -> np.ndarray:
     if missing:
         raise CurrencyError(
             f"No rate for {', '.join(missing[:8])}: the deals carry these currencies too; give a rate for each "
-            f"(e.g. --rate {missing[0]}=1.0)."
+            f"(e.g. --rate {missing[0]}=1.0, or in a report -p rates=...,{missing[0]}:1.0)."
         )
     if codes.isna().any() or (codes == "").any():
         unknown = deals.loc[(codes.isna() | (codes == "")).to_numpy(), "deal_id"].astype(str).head(5).tolist()
@@ -135,5 +159,6 @@ __all__ = [
     "deal_column",
     "deal_rates",
     "deleted_deals",
+    "parse_rates",
     "result_currency",
 ]

@@ -23,9 +23,8 @@ amount history for it. A missing amount counts 0.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -33,7 +32,7 @@ import pandas as pd
 
 from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import DataNote, UsageError
-from salesmetrics.log.prepare import resolve_as_of, stage_entries, subset_deals, truncate
+from salesmetrics.log.prepare import resolve_as_of, stage_entries, stamped_at_close, subset_deals, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.flow_deals import (
     CURRENCY_COLUMNS,
@@ -41,6 +40,7 @@ from salesmetrics.metrics.flow_deals import (
     deal_column,
     deal_rates,
     deleted_deals,
+    parse_rates,
     result_currency,
 )
 from salesmetrics.metrics.movement import (
@@ -83,8 +83,10 @@ PIPELINES = ("due", "all")
 CLASSIFICATIONS = ("flows", "exclusive")
 GROUPS = ("owner", "team")
 MOVE_COLUMNS = ("deal_id", "period", "bucket", "amount", "bridge_count", "bridge_amount")
-# event kinds in the order they are applied at the same moment (0007: the close date before the stage entry)
-_CLOSE, _AMOUNT, _STAGE = 0, 1, 2
+# event kinds in the order they are applied at the same moment (0007: the close date before the stage entry;
+# 0062: a close date stamped later at the close after it, _STAMP)
+_CLOSE, _AMOUNT, _STAGE, _STAMP = 0, 1, 2, 3
+STAMPS = ("close", "move")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Waterfall:
     pipeline: str
     classify: str
     currency: str | None
+    stamp: str = "close"
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebooks
         import html
@@ -136,8 +139,9 @@ def _cents(values: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(values, float) * 100).astype(np.int64)
 
 
-def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np.ndarray) -> pd.DataFrame:
-    """Every stage entry, close-date change and amount change, in replay order (deal, time, kind, file row)."""
+def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np.ndarray, stamp: str) -> pd.DataFrame:
+    """Every stage entry, close-date change and amount change, in replay order (deal, time, kind, file row); with
+    ``stamp="close"`` a close date stamped later at the close comes after the stage entry (decision 0062)."""
     model = log.model
     parts = []
     if len(log.stage_changes):
@@ -167,7 +171,7 @@ def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np
                     "code": ids.get_indexer(c["deal_id"]),
                     "when": epoch_us(c["changed_at"]),
                     "local": local_us(c["changed_at"]),
-                    "kind": _CLOSE,
+                    "kind": np.where(stamped_at_close(log), _STAMP, _CLOSE) if stamp == "close" else _CLOSE,
                     "seq": np.arange(len(c)),
                     "day": np.floor_divide(local_us(c["close_date"]), US_PER_DAY),
                 }
@@ -194,7 +198,9 @@ def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np
         return pd.DataFrame(columns=["code", "when", "local", "kind", "seq"])
     events = pd.concat(parts, ignore_index=True)
     events = events[events["code"] >= 0]
-    return events.sort_values(["code", "when", "kind", "seq"], kind="stable").reset_index(drop=True)
+    events = events.sort_values(["code", "when", "kind", "seq"], kind="stable").reset_index(drop=True)
+    events.loc[events["kind"] == _STAMP, "kind"] = _CLOSE  # placed; replayed as any close-date change
+    return events
 
 
 class _State:
@@ -326,6 +332,7 @@ def waterfall(
     classify: str = "flows",
     rates: dict[str, float] | None = None,
     since=None,
+    stamp: str = "close",
 ) -> Waterfall:
     """The pipeline waterfall per period: moves (one row per deal, period and bucket) and the bridge.
 
@@ -342,11 +349,17 @@ def waterfall(
         ``due``: open deals expected to close by the period's end (decision 0007); ``all``: every open deal.
     classify : {"flows", "exclusive"}
         ``flows``: every flow of a deal; ``exclusive``: at most one bucket per deal and period.
-    rates : dict or None
-        Value of one unit of each deal currency in the log's currency; needed when deals carry several.
+    rates : dict, str or None
+        Value of one unit of each deal currency in the log's currency; needed when deals carry several. Text
+        as a report parameter has it is read too: ``"EUR:1.08,GBP:1.25"``.
     since : date, time or None
         Instead of calendar periods, one window from just after ``since`` to ``as_of`` (the weekly review's
         week): the bridge has one row per group, labelled ``2025-06-23 to 2025-06-30``; ``period`` is unused.
+    stamp : {"close", "move"}
+        A close date moved later at the very moment the deal is won or lost (CRMs stamp it at the close):
+        ``close`` reads it as part of the close, so the deal is won or lost from the pipeline it was due in and
+        is not pushed (decision 0062; score's columns read it so); ``move`` reads it as a forecast move made
+        just before the close (decision 0007). A date moved earlier at the close is a pull-in either way.
 
     Examples
     --------
@@ -360,6 +373,9 @@ def waterfall(
     True
     """
     _check_arguments(period, by, pipeline, classify)
+    if stamp not in STAMPS:
+        raise UsageError(f"stamp {stamp!r} is not allowed; use 'close' (a close date stamped at the close is part "
+                         "of it) or 'move' (it is a forecast move).")  # fmt: skip
     if by is not None and (by not in log.deals.columns or not log.deals[by].notna().any()):
         raise UsageError(
             f"No deal in this log has a {by} (deals column '{by}' is missing or empty), so there is nothing to "
@@ -391,6 +407,7 @@ def waterfall(
             DataNote,
             stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
         )
+    rates = parse_rates(rates)
     rate = deal_rates(log, rates)
     currency = result_currency(log, rates)
     deals = log.deals
@@ -401,7 +418,7 @@ def waterfall(
         else np.full(len(deals), np.nan)
     )
     base = _cents(np.where(np.isnan(raw), 0.0, raw) * rate)
-    events = _events(log, history, as_of, ids, rate)
+    events = _events(log, history, as_of, ids, rate, stamp)
     as_of_day = int(np.floor_divide(local_us(pd.Series([as_of]))[0], US_PER_DAY))
     if since is None:
         last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
@@ -487,10 +504,10 @@ def waterfall(
         missing = np.isin(result.moves["deal_id"].to_numpy(str), ids[shown].to_numpy(str))
         result.moves.loc[missing, "amount"] = np.nan
     if since is None:
-        return dataclasses.replace(result, period=period)
+        return replace(result, period=period, stamp=stamp)
     moves = result.moves[result.moves["period"] != "before"].reset_index(drop=True)
     bridge = result.bridge[result.bridge["period_index"] == 1].reset_index(drop=True)
-    return dataclasses.replace(result, moves=moves, bridge=bridge, period="window")
+    return replace(result, moves=moves, bridge=bridge, period="window", stamp=stamp)
 
 
 def _result(deals, move_rows, state_rows, as_of, labels, by, pipeline, classify, last_period, currency) -> Waterfall:

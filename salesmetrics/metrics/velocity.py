@@ -19,7 +19,7 @@ import pandas as pd
 
 from salesmetrics._util.renamed import as_of_after_log
 from salesmetrics.exceptions import DataNote, UsageError
-from salesmetrics.log.prepare import cut_at
+from salesmetrics.log.prepare import amount_at, cut_at
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.stage_times import km_median
 from salesmetrics.metrics.stays import (
@@ -71,7 +71,9 @@ def sales_velocity(log: SalesLog, as_of=None, *, by: str | None = "owner", perio
       is into an open stage;
     - ``win_rate``: ``wins / (wins + losses)`` over closing movements (an advance into a won stage, or a
       movement into a lost stage) dated in the period;
-    - ``avg_won_amount``: mean ``amount`` of the wins in the period (deals without an amount are left out);
+    - ``avg_won_amount``: mean amount of the wins in the period, each at the moment it was won (its latest
+      ``amount_changes`` row by then, :func:`~salesmetrics.log.prepare.amount_at`; deals without an amount are
+      left out);
     - ``avg_cycle_days``: mean days from creation (``created_at``, else the first stage entry) to the win, over
       the wins in the period.
 
@@ -133,7 +135,8 @@ def sales_velocity(log: SalesLog, as_of=None, *, by: str | None = "owner", perio
     deals = log.deals.set_index("deal_id")
     first_entry = moves.groupby("deal_id", sort=False)["changed_at"].min()
     created = lookup(closes["deal_id"], deals["created_at"]).fillna(lookup(closes["deal_id"], first_entry))
-    closes["won_amount"] = np.where(closes["is_win"], lookup(closes["deal_id"], deals["amount"]), np.nan)
+    won_amount = amount_at(log, closes["deal_id"], closes["changed_at"]) if len(closes) else np.zeros(0)
+    closes["won_amount"] = np.where(closes["is_win"], won_amount, np.nan)  # the amount when won (decision 0054)
     closes["cycle_days"] = np.where(closes["is_win"], days_between(closes["changed_at"], created), np.nan)
     closes["win"] = closes["is_win"].astype("int64")
     closes["loss"] = (~closes["is_win"]).astype("int64")

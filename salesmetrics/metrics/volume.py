@@ -21,7 +21,7 @@ import pandas as pd
 
 from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
+from salesmetrics.log.prepare import amount_at, resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.decisions import DEFAULT_KINDS, decision_increments
 
@@ -44,8 +44,9 @@ def deal_outcomes(log: SalesLog, as_of=None) -> pd.DataFrame:
     """Per deal at ``as_of``: ``owner, motions, movements, won, lost, revenue`` (indexed by ``deal_id``).
 
     ``motions`` counts the deal's activities of any kind; ``movements`` its stage entries that are not repeats;
-    ``won`` and ``lost`` say whether its latest stage is a won or a lost stage; ``revenue`` is its amount when
-    won (0 otherwise; a won deal without an amount adds 0).
+    ``won`` and ``lost`` say whether its latest stage is a won or a lost stage; ``revenue`` is its amount at the
+    moment it entered that won stage (:func:`~salesmetrics.log.prepare.amount_at`; 0 otherwise; a won deal
+    without an amount adds 0).
 
     Examples
     --------
@@ -71,7 +72,11 @@ def _deal_outcomes(log: SalesLog, as_of: pd.Timestamp) -> pd.DataFrame:
     stage = last.reindex(table.index)
     table["won"] = stage.isin(model.won).to_numpy()
     table["lost"] = stage.isin(model.lost).to_numpy()
-    table["revenue"] = np.where(table["won"], table["amount"].fillna(0.0), 0.0)
+    won = table.index[table["won"]]
+    won_at = entries[entries["kind"] != "repeat"].groupby("deal_id", sort=False)["changed_at"].last().reindex(won)
+    table["revenue"] = 0.0
+    if len(won):  # the amount at the win: the deal's entry into its won stage (decision 0054)
+        table.loc[won, "revenue"] = np.nan_to_num(amount_at(log, won, won_at), nan=0.0)
     return table.drop(columns="amount").sort_index(kind="stable")
 
 

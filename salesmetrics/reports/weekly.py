@@ -35,7 +35,7 @@ from salesmetrics._util.renamed import renamed
 from salesmetrics._util.text import plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.coverage import LogCoverage, Note, log_coverage, note_axes
-from salesmetrics.log.prepare import resolve_as_of, stage_entries, truncate
+from salesmetrics.log.prepare import amount_at, resolve_as_of, stage_entries, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.reports.tables import first
 from salesmetrics.reports.weekly_owners import owner_motion, rep_beside_team
@@ -338,8 +338,7 @@ def _amount_history(log: SalesLog) -> pd.DataFrame | None:
 
 
 def _close_dates(log: SalesLog, at: pd.Timestamp) -> pd.Series:
-    cd = log.close_date_changes
-    cd = cd[cd["changed_at"] <= at].sort_values("changed_at", kind="stable")
+    cd = log.close_date_changes[log.close_date_changes["changed_at"] <= at].sort_values("changed_at", kind="stable")
     return cd.groupby("deal_id", sort=False)["close_date"].last()
 
 
@@ -454,11 +453,12 @@ def weekly_review(
     else:
         deals_changed = describe([]).assign(what_changed=pd.Series(dtype="str"), last_change=pd.Series(dtype="str"))
 
+    priced = pd.Series(amount_at(cut, changes["deal_id"], changes["at"]) if len(changes) else [], changes.index, float)
     totals = []
     for change in CHANGES:
         part = changes[changes["change"] == change]
         ids = part["deal_id"].unique()
-        known = amount.reindex(ids)
+        known = priced[part.drop_duplicates("deal_id", keep="last").index]  # at its (latest) change: 0054
         totals.append(
             {
                 "change": change,
@@ -484,9 +484,9 @@ def weekly_review(
     by_stage = pd.DataFrame({"stage": stages})
     by_stage["deals_before"] = [int((open_before["stage"] == s).sum()) for s in stages]
     by_stage["deals_now"] = [int((open_now["stage"] == s).sum()) for s in stages]
-    if cover.has("amounts"):
-        by_stage["amount_before"] = [float(amount.reindex(open_before.index[open_before["stage"] == s]).sum())
-                                     for s in stages]  # fmt: skip
+    if cover.has("amounts"):  # a week before at the amounts of then, now at today's (decision 0054)
+        then = pd.Series(amount_at(cut, open_before.index, start), open_before.index, float)
+        by_stage["amount_before"] = [float(then[open_before["stage"] == s].sum()) for s in stages]
         by_stage["amount_now"] = [float(amount.reindex(open_now.index[open_now["stage"] == s]).sum()) for s in stages]
         by_stage["amount_change"] = by_stage["amount_now"] - by_stage["amount_before"]
     by_stage = by_stage[(by_stage["deals_before"] > 0) | (by_stage["deals_now"] > 0)].reset_index(drop=True)
@@ -560,6 +560,7 @@ def weekly_review(
                     "status": now["status"].reindex(deals.index).fillna("open"),
                     "amount": amount.fillna(0.0),
                     "won_at": wins.reindex(deals.index),
+                    "won_amount": amount_at(cut, deals.index, wins.reindex(deals.index).fillna(as_of)),
                     "close_date": close_now.reindex(deals.index) if len(close_now) else pd.NaT,
                 },
                 index=deals.index,

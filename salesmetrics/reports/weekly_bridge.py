@@ -41,21 +41,22 @@ class WindowBridge:
         return self.table if self.table is not None else Note(self.note)
 
 
-def window_bridge(log: SalesLog, start: pd.Timestamp, as_of: pd.Timestamp) -> WindowBridge:
+def window_bridge(log: SalesLog, start: pd.Timestamp, as_of: pd.Timestamp, rates=None) -> WindowBridge:
     """The open pipeline's bridge over (start, as_of], in money: every open deal whatever its close date, each
     flow of a deal a step (``waterfall(pipeline="all", classify="flows", since=start)``, decision 0054), each
     amount as of its moment. The table has ``step, deals, amount``: the open pipeline at the start and at the
     end, and between them the deals with each step and the amount it added (+) or took away (-).
 
     ``log`` is the log the review reads (already restricted to an owner or team); ``start`` and ``as_of`` are
-    the review's :attr:`~salesmetrics.reports.weekly.WeeklyReview.start` and ``as_of``.
+    the review's :attr:`~salesmetrics.reports.weekly.WeeklyReview.start` and ``as_of``; ``rates`` converts deals
+    in several currencies (the report's ``rates`` parameter, ``"EUR=1.08,GBP=1.25"``, or a dict; as ``waterfall``).
     """
     if "amount" not in log.deals or not log.deals["amount"].notna().any():
         return WindowBridge(None, "The deals have no amount, so there is no bridge in money.")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataNote)
-            w = waterfall(log, as_of, pipeline="all", classify="flows", since=start)
+            w = waterfall(log, as_of, pipeline="all", classify="flows", since=start, rates=rates)
     except CurrencyError as exc:  # several currencies and no rates: never added up
         return WindowBridge(None, str(exc))
     said = " ".join(str(c.message) for c in caught if issubclass(c.category, DataNote))
