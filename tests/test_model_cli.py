@@ -288,3 +288,14 @@ def test_backtest_refuses_a_log_without_dates_in_words(tmp_path, capsys):
     assert main(["model", "backtest", str(path), "--target", "won"]) == 2
     err = capsys.readouterr().err
     assert "has no dated stage change, so it has no snapshots to backtest" in err and "--as-of" not in err
+    # train and evaluate say the same, not prepare's generic "--as-of" advice
+    assert main(["model", "train", str(path), "--target", "won", "--out", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert "has no dated stage change, so it has no snapshots to train on" in err and "--as-of" not in err
+    assert not (tmp_path / "m.skops").exists()
+    dated = sm.write_log(log, tmp_path / "dated", format="csv")
+    assert main(["model", "train", str(dated), "--target", "won", "--out", str(tmp_path / "m.skops"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["model", "evaluate", str(path), "--model", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert "has no dated stage change, so it has no snapshots to evaluate on" in err and "--as-of" not in err

@@ -300,6 +300,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     _check_out(args.out, args)  # before the work, not after
     log = read_log(args.log)
+    _require_dates(log, args.log, "train on")
     _check_window(log, args.start, args.end)
     snap = snapshots(
         log,
@@ -387,6 +388,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         _check_out(args.out, args)
     model = load_model(args.model_file)
     log = read_log(args.log)
+    _require_dates(log, args.log, "evaluate on")
     _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
     # horizon and training window from the model's own fitted state, never from its card (decision 0032)
     horizon = model_horizon(model) or 30
@@ -503,6 +505,17 @@ def _save_figure(fig, path: Path) -> None:
         fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight")
 
 
+def _require_dates(log, path, what: str) -> None:
+    """Refuse a log without any dated stage change (a win-loss export) in words: it has no snapshots to ``what``
+    (train on, evaluate on, backtest), whatever ``--as-of`` or ``--start`` would say."""
+    if not log.stage_changes["changed_at"].notna().any():
+        raise UsageError(
+            f"{path} has no dated stage change, so it has no snapshots to {what}: a stall or won model "
+            "learns from deals as they stood at past dates. Win rates by segment need no dates: salesmetrics "
+            f"report pipeline_health {path} --out DIR."
+        )
+
+
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
     from salesmetrics.cli.model_backtest import print_rolling, rolling_origin, share_line, side_by_side
@@ -518,12 +531,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
     log = read_log(args.log)
-    if not log.stage_changes["changed_at"].notna().any():  # a win-loss export: outcomes without any date
-        raise UsageError(
-            f"{args.log} has no dated stage change, so it has no snapshots to backtest: a stall or won model "
-            "learns from deals as they stood at past dates. Win rates by segment need no dates: salesmetrics "
-            f"report pipeline_health {args.log} --out DIR."
-        )
+    _require_dates(log, args.log, "backtest")
     estimator = _estimator(args.target, args)
     target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
     origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
