@@ -11,7 +11,8 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from salesmetrics.exceptions import UsageError
-from salesmetrics.features.build import FEATURES, snapshots
+from salesmetrics.features.build import snapshots
+from salesmetrics.features.registry import DEFAULT_FEATURES, FEATURES, OPT_IN
 from salesmetrics.models import CloseLikelihood, StallPredictor
 from salesmetrics.models._base import SmallDataWarning
 from salesmetrics.models.reasons import MIN_EFFECT, TEMPLATES, describe, explain
@@ -54,7 +55,7 @@ def test_stall_predictor_on_snapshots(snap):
     model = StallPredictor(random_state=0, n_jobs=1, max_iter=60).fit(snap)
     assert model.fallback_ is None and model.model_ == "hgb"
     assert model.classes_.tolist() == [0, 1]
-    assert list(model.feature_names_in_) == list(FEATURES) and model.n_features_in_ == len(FEATURES)
+    assert list(model.feature_names_in_) == list(DEFAULT_FEATURES) and model.n_features_in_ == len(DEFAULT_FEATURES)
     assert model.n_censored_ == int(snap["stalled"].isna().sum())
     assert model.n_rows_ == int(snap["stalled"].notna().sum())
     assert model.n_closed_ >= 200
@@ -64,6 +65,23 @@ def test_stall_predictor_on_snapshots(snap):
     assert proba.shape == (len(snap), 2) and np.allclose(proba.sum(axis=1), 1)
     assert set(model.predict(snap)) <= {0, 1}
     assert 0 <= model.metrics_["holdout_auc"] <= 1
+
+
+def test_opt_in_features_are_learned_only_when_included(snap):
+    """The activity mix is in every snapshot but learned from only with include (decision 0064)."""
+    assert set(OPT_IN) <= set(FEATURES) and not set(OPT_IN) & set(DEFAULT_FEATURES)
+    model = StallPredictor(model="logistic", n_jobs=1, random_state=0, include=["motion_trend"]).fit(snap)
+    assert list(model.feature_names_in_) == [f for f in FEATURES if f in DEFAULT_FEATURES or f == "motion_trend"]
+    every = StallPredictor(model="logistic", n_jobs=1, random_state=0, include="all").fit(snap)
+    assert list(every.feature_names_in_) == list(FEATURES)
+    assert every.predict_proba(snap.head(4)).shape == (4, 2)
+    reasons = every.reasons(snap.tail(50), top_n=3)
+    named = set(reasons[["feature_1", "feature_2", "feature_3"]].stack().dropna())
+    assert named <= set(FEATURES)
+    with pytest.raises(UsageError, match="learned from by default"):
+        StallPredictor(include=["amount"]).fit(snap)
+    with pytest.raises(UsageError, match="not a snapshot feature"):
+        StallPredictor(include=["motion_trnd"]).fit(snap)
 
 
 def test_close_likelihood_ranks_and_is_calibrated_on_unseen_deals():
@@ -84,7 +102,7 @@ def test_close_likelihood_ranks_and_is_calibrated_on_unseen_deals():
 def test_logistic_baseline_option(snap):
     model = CloseLikelihood(model="logistic", random_state=0, n_jobs=1).fit(snap)
     assert model.model_ == "logistic" and model.fallback_ is None
-    assert model.estimator_.predict_proba(snap[list(FEATURES)].to_numpy(float)).shape[1] == 2
+    assert model.estimator_.predict_proba(snap[list(DEFAULT_FEATURES)].to_numpy(float)).shape[1] == 2
 
 
 def test_close_outcome_three_classes(snap):
@@ -164,7 +182,7 @@ def test_reasons_point_at_the_features_that_drive_risk():
     frame, y = _synthetic()
     model = StallPredictor(model="logistic", min_closed=0, random_state=0, n_jobs=1).fit(frame, y)
     deal = frame.iloc[[0]].copy()
-    deal[list(FEATURES)] = model.reason_reference_  # typical on everything else
+    deal[list(DEFAULT_FEATURES)] = model.reason_reference_  # typical on everything else
     deal["close_date_pushes"] = 3.0
     deal["days_since_commit"] = 40.0
     table = explain(model, deal)
@@ -175,7 +193,7 @@ def test_reasons_point_at_the_features_that_drive_risk():
     assert table.iloc[0]["risk"] == pytest.approx(model.predict_proba(deal)[0, 1])
     # a deal at the typical values has no strong reason at all
     typical = frame.iloc[[1]].copy()
-    typical[list(FEATURES)] = model.reason_reference_
+    typical[list(DEFAULT_FEATURES)] = model.reason_reference_
     assert pd.isna(explain(model, typical).iloc[0]["reason_1"])
 
 

@@ -93,6 +93,20 @@ def per_movement(v, ref, stage):
     return f"{text} {'activity' if text == '1' else 'activities'} per stage movement"
 
 
+def motion_trend(v, ref, stage):
+    """Activities in the last 14 days minus those in the 14 days before.
+
+    >>> motion_trend(3, 0, None), motion_trend(-1, 0, None), motion_trend(0, 1, None)
+    ('3 more activities in the last 14 days than in the 14 before', '1 fewer activity in the last 14 days than \
+in the 14 before', 'as many activities in the last 14 days as in the 14 before')
+    """
+    n = _i(v)
+    if n == 0:
+        return "as many activities in the last 14 days as in the 14 before"
+    noun = "activity" if abs(n) == 1 else "activities"
+    return f"{abs(n):,} {'more' if n > 0 else 'fewer'} {noun} in the last 14 days than in the 14 before"
+
+
 def meetings_since_decision(v, ref, stage):
     """Client meetings since the last client decision."""
     n = _i(v)
@@ -112,6 +126,7 @@ __all__ = [
     "count",
     "days_past_close",
     "meetings_since_decision",
+    "motion_trend",
     "past_commit",
     "per_movement",
     "rate",

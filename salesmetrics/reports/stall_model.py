@@ -20,7 +20,7 @@ import pandas as pd
 from salesmetrics._util.text import join_words, plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.build import snapshots
-from salesmetrics.features.registry import FEATURES, labels
+from salesmetrics.features.registry import FEATURES, OPT_IN, labels
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.models import LEAK_AUC, StallPredictor
 from salesmetrics.models.leaks import leak_message
@@ -142,8 +142,9 @@ def _check_card(card: dict, path: Path, log: SalesLog, as_of: pd.Timestamp, hori
         )
     features = list(card.get("features") or [])
     left_out = set(card.get("excluded_features") or [])
-    if features != [f for f in FEATURES if f not in left_out]:
-        missing = sorted(set(FEATURES) - set(features))
+    expected = [f for f in FEATURES if f not in left_out and (f not in OPT_IN or f in features)]
+    if features != expected:
+        missing = sorted(set(expected) - set(features))
         extra = sorted(set(features) - set(FEATURES))
         what = "; ".join(
             part
@@ -329,7 +330,7 @@ def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, ma
         base_rate=float(train.loc[labelled, "stalled"].astype("float64").mean()),
         freq=freq,
         every=every,
-        empty=tuple(empty),
+        empty=tuple(f for f in empty if f in estimator.used_features()),  # what it learns from (0064)
         leaks=tuple(estimator.leaky_features_),
         excluded=tuple(exclude),
     )
