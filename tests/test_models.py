@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.build import snapshots
 from salesmetrics.features.registry import DEFAULT_FEATURES, FEATURES, OPT_IN
-from salesmetrics.models import CloseLikelihood, StallPredictor
+from salesmetrics.models import CloseLikelihood, NextStepPredictor, StallPredictor
 from salesmetrics.models._base import SmallDataWarning
 from salesmetrics.models.reasons import MIN_EFFECT, TEMPLATES, describe, explain
 from salesmetrics.simulation.simulator import simulate
@@ -40,6 +40,8 @@ def quiet_fit(model, *args):
         StallPredictor(min_closed=10**9, n_jobs=1),
         # the boosted path with calibration left out for small data; fewer, smaller trees keep the checks fast
         CloseLikelihood(min_closed=0, min_samples_leaf=5, max_iter=20, n_jobs=1, random_state=0),
+        # three classes on the boosted path (the next step: moved, lost, no movement)
+        NextStepPredictor(min_closed=0, min_samples_leaf=5, max_iter=20, n_jobs=1, random_state=0),
     ]
 )
 def test_sklearn_estimator_checks(estimator, check):
@@ -455,3 +457,27 @@ def test_the_fallback_notice_counts_closed_deals_in_words():
     assert one.fallback_.startswith("only 1 closed deal (fewer than min_closed=200): a strongly regularised")
     two = quiet_fit(StallPredictor(n_jobs=1), _one_closed_deal_frame(2))
     assert two.fallback_.startswith("only 2 closed deals (fewer")
+
+
+def test_next_step_model_gives_three_probabilities_that_sum_to_one(snap, tmp_path):
+    from salesmetrics.models import load_model, save_model
+
+    model = NextStepPredictor(random_state=0, n_jobs=1, max_iter=40).fit(snap)
+    labelled = snap["next_step"].notna()
+    assert model.classes_.tolist() == ["lost", "moved", "no movement"]
+    assert model.n_rows_ == int(labelled.sum()) and model.n_censored_ == int((~labelled).sum())
+    steps = model.predict_steps(snap.tail(200))
+    assert steps.columns.tolist() == ["p_moved", "p_lost", "p_no_movement"]
+    assert np.allclose(steps.sum(axis=1), 1.0) and ((steps > 0) & (steps < 1)).all().all()
+    # the risk its reasons explain is the chance of no movement, a stall with losses kept apart
+    reasons = model.reasons(snap.tail(200), top_n=2)
+    assert np.allclose(reasons["risk"].to_numpy(), steps["p_no_movement"].to_numpy())
+    assert model.label_words() == "next step within 30 days: a stage movement, a loss, or no movement"
+    # the observed shares are matched on average by the predicted ones (training rows, a loose check)
+    observed = snap.loc[labelled, "next_step"].value_counts(normalize=True)
+    predicted = model.predict_steps(snap[labelled]).mean()
+    assert abs(predicted["p_lost"] - observed["lost"]) < 0.05
+    assert abs(predicted["p_no_movement"] - observed["no movement"]) < 0.05
+    again = load_model(save_model(model, tmp_path / "steps.skops"))
+    assert np.allclose(again.predict_proba(snap.tail(50)), model.predict_proba(snap.tail(50)))
+    assert "losses" not in model.get_params()
