@@ -16,6 +16,7 @@ from salesmetrics._util.suggest import close_matches
 from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, say
 from salesmetrics.cli.model_inputs import included, opt_in_feature, require_dates
 from salesmetrics.exceptions import DataNote, UsageError
+from salesmetrics.features.registry import OPT_IN
 from salesmetrics.models import LEAK_AUC
 
 TARGETS = {"stall": "stalled", "won": "won", "close": "close_outcome"}
@@ -559,6 +560,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             print(f"  {name.rstrip('_')}: {value}")
     if getattr(fitted, "exclude", None):
         print(f"  left out: {', '.join(fitted._excluded())}")
+    if getattr(fitted, "include", None):  # opt-in features asked for (decision 0064)
+        print(f"  also learns from: {', '.join(f for f in fitted.used_features() if f in OPT_IN)}")
     leaks = getattr(fitted, "leaky_features_", None) or []
     if leaks:
         named = ", ".join(f"{e['feature']} (AUC {e['auc']:.3f} alone)" for e in leaks)
