@@ -485,7 +485,8 @@ def next_movement_cox(
     ``data`` is a snapshot frame from :func:`salesmetrics.snapshots` (columns ``as_of``,
     ``days_to_next_movement``, ``next_movement_observed`` and numeric features), or a
     :class:`~salesmetrics.log.SalesLog`, which is turned into snapshots with ``snapshot_options``.
-    Features default to the frame's ``attrs["features"]``; missing values are filled with the training
+    Features default to the frame's ``attrs["features"]`` that the estimators learn from by default (the opt-in
+    activity mix left out, decision 0064); missing values are filled with the training
     median and features are standardised, so coefficients are per standard deviation; ``alpha`` is a small
     ridge penalty that keeps correlated features stable.
 
