@@ -7,9 +7,8 @@ registry (:mod:`salesmetrics.features.registry`) gives each feature one template
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-
-import numpy as np
 
 from salesmetrics._util.text import plural as _plural
 
@@ -56,7 +55,7 @@ def rate(what: str, typical: bool = True) -> Template:
     """
 
     def render(v, ref, stage):
-        tail = f" (typical {_pct(ref)})" if typical and np.isfinite(ref) else ""
+        tail = f" (typical {_pct(ref)})" if typical and math.isfinite(ref) else ""
         return f"{what} {_pct(v)}{tail}"
 
     return render
@@ -80,7 +79,7 @@ def days_past_close(v, ref, stage):
 def amount(v, ref, stage):
     """The amount, above or below the typical one."""
     side = "above" if v > ref else "below"
-    return f"amount {v:,.0f}, {side} the typical {ref:,.0f}" if np.isfinite(ref) else f"amount {v:,.0f}"
+    return f"amount {v:,.0f}, {side} the typical {ref:,.0f}" if math.isfinite(ref) else f"amount {v:,.0f}"
 
 
 def per_movement(v, ref, stage):
