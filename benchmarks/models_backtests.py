@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import pandas as pd
 
 from salesmetrics._util.atomic import write_text_atomic
 from salesmetrics.adapters.snapshot import import_snapshot
+from salesmetrics.exceptions import UsageError
 from salesmetrics.log.reading import read_log
 from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines
 from salesmetrics.models.close import CloseLikelihood
@@ -112,9 +114,9 @@ def check_out() -> dict[str, str]:
 def estimators(target: str, variants) -> tuple[object, dict[str, object]]:
     """The default estimator for ``target`` and the alternatives to score beside it (name -> estimator)."""
     if target == "stall":
-        make = lambda **kw: StallPredictor(horizon_days=HORIZON_DAYS, random_state=0, n_jobs=1, **kw)  # noqa: E731
+        make = partial(StallPredictor, horizon_days=HORIZON_DAYS, random_state=0, n_jobs=1)
     else:
-        make = lambda **kw: CloseLikelihood(random_state=0, n_jobs=1, **kw)  # noqa: E731
+        make = partial(CloseLikelihood, random_state=0, n_jobs=1)
     return make(), {name: make(**VARIANTS[name]) for name in variants}
 
 
@@ -156,7 +158,7 @@ def run(quick: bool, cache: Path, reuse: bool, kinds=KINDS) -> pd.DataFrame:
         for target in ("stall", "won"):
             try:
                 table = backtest(log, target, variants)
-            except Exception as exc:  # a refusal (no labelled row, one class): said in the table
+            except UsageError as exc:  # a refusal (no labelled row, one class): said in the table
                 reason = str(exc).split("; ")[0].rstrip(".")
                 print(f"{case.name}, {target}: refused: {reason}", flush=True)
                 table = pd.DataFrame({"model": [MODEL], "refused": [reason]})
