@@ -13,6 +13,10 @@ Parts:
 3. IBM win-loss (``../shared/datasets/ibm_sales_win_loss``): 5-fold cross-validated ROC AUC, Brier score,
    accuracy and calibration of a calibrated gradient-boosting model, with and without the columns that leak the
    outcome, against the 0.774 accuracy of always predicting a loss. Skipped with a message when absent.
+4. Rolling-origin backtests (``models_backtests.py``): ``salesmetrics model backtest``'s code on the demo log,
+   every simulator scenario, Maven and Olist, the default model beside the CRM baselines and the alternative
+   learners and calibrations; written between the markers of docs/models.md (``--part backtests``; ``--quick``
+   uses smaller scenarios and two alternatives, and the doc says which mode wrote it).
 
 Every random step is seeded and OpenMP runs one thread, so the numbers in docs/models.md are this script's output.
 """
@@ -48,6 +52,9 @@ from salesmetrics.models.stall import StallPredictor  # noqa: E402
 from salesmetrics.models.survival import next_movement_cox, time_to_close  # noqa: E402
 from salesmetrics.reports.study import FEATURE_GROUPS, grouped_permutation_importance  # noqa: E402
 from salesmetrics.simulation.simulator import simulate  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from models_backtests import backtests_part  # noqa: E402
 
 IMG = REPO / "docs" / "img"
 IBM = REPO.parent / "shared" / "datasets" / "ibm_sales_win_loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv"
@@ -389,7 +396,22 @@ def ibm_part(args) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small log and few bootstrap draws (smoke run)")
-    parser.add_argument("--part", choices=["all", "simulated", "ibm"], default="all")
+    parser.add_argument("--part", choices=["all", "simulated", "ibm", "backtests"], default="all")
+    parser.add_argument(
+        "--backtest-cache",
+        type=Path,
+        default=Path("/tmp/salesmetrics_backtests.csv"),
+        help="CSV of the backtest figures per log, target, model and cutoff (written by each run)",
+    )
+    parser.add_argument("--reuse", action="store_true", help="backtests: read the cache instead of fitting again")
+    parser.add_argument(
+        "--logs",
+        default="demo,simulated,real",
+        help="backtests: which logs to fit (comma-separated: demo, simulated, real); the cache keeps the others",
+    )
+    parser.add_argument(
+        "--no-write", dest="write_doc", action="store_false", help="backtests: print, do not write docs/models.md"
+    )
     parser.add_argument(
         "--img", type=Path, default=None, help="folder for the PNGs (default docs/img; --quick: a temp folder)"
     )
@@ -410,6 +432,9 @@ def main(argv=None) -> int:
         simulated_part(args)
     if args.part in ("all", "ibm"):
         ibm_part(args)
+    if args.part in ("all", "backtests"):
+        section("4. Rolling-origin backtests on every log with dates")
+        backtests_part(args)
     print(f"\nTotal {time.time() - started:.0f} s.")
     return 0
 

@@ -288,3 +288,28 @@ def test_backtest_refuses_a_log_without_dates_in_words(tmp_path, capsys):
     assert main(["model", "backtest", str(path), "--target", "won"]) == 2
     err = capsys.readouterr().err
     assert "has no dated stage change, so it has no snapshots to backtest" in err and "--as-of" not in err
+    # train and evaluate say the same, not prepare's generic "--as-of" advice
+    assert main(["model", "train", str(path), "--target", "won", "--out", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert "has no dated stage change, so it has no snapshots to train on" in err and "--as-of" not in err
+    assert not (tmp_path / "m.skops").exists()
+    dated = sm.write_log(log, tmp_path / "dated", format="csv")
+    assert main(["model", "train", str(dated), "--target", "won", "--out", str(tmp_path / "m.skops"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["model", "evaluate", str(path), "--model", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err
+    assert "has no dated stage change, so it has no snapshots to evaluate on" in err and "--as-of" not in err
+
+
+def test_include_adds_opt_in_features_and_refuses_the_others(tmp_path, capsys):
+    import salesmetrics as sm
+
+    log_dir = sm.write_log(simulate(n_deals=40, n_owners=2, seed=7, months=3).log, tmp_path / "log", format="csv")
+    out = tmp_path / "m.skops"
+    args = ["model", "train", str(log_dir), "--target", "stall", "--out", str(out), "--jobs", "1", "--quiet"]
+    assert main([*args, "--include", "motion_trend"]) == 0
+    features = read_model_card(out)["features"]
+    assert "motion_trend" in features and "email_share" not in features  # only what was asked for (0064)
+    with pytest.raises(SystemExit):
+        main([*args, "--include", "amount", "--overwrite"])  # learned by default: not an opt-in feature
+    assert "'amount' is not an opt-in feature; choose from all, email_share" in capsys.readouterr().err

@@ -23,7 +23,8 @@ from sklearn.linear_model import LogisticRegression
 import salesmetrics
 from salesmetrics.cli.main import main
 from salesmetrics.exceptions import UsageError
-from salesmetrics.features.build import FEATURES, snapshots
+from salesmetrics.features.build import snapshots
+from salesmetrics.features.registry import DEFAULT_FEATURES
 from salesmetrics.log import read_log
 from salesmetrics.models import CloseLikelihood, StallPredictor, load_model, persistence, read_model_card, save_model
 from salesmetrics.models._base import SmallDataWarning
@@ -96,7 +97,7 @@ def test_model_card_inside_the_file(models, snap, tmp_path):
         "labels_until": snap.attrs["observed_until"],
     }
     assert card["rows"] == model.n_rows_ and card["closed_deals"] == model.n_closed_
-    assert card["features"] == list(FEATURES)
+    assert card["features"] == list(DEFAULT_FEATURES)  # opt-in features only when included (decision 0064)
     assert card["metrics"]["holdout_auc"] == pytest.approx(model.metrics_["holdout_auc"])
     assert card["metrics"]["test_auc"] == 0.7 and card["source_log"] == "my-log"
     assert card["versions"]["salesmetrics"] == salesmetrics.__version__

@@ -14,7 +14,8 @@ import pytest
 import salesmetrics as sm
 from salesmetrics.cli.main import main
 from salesmetrics.exceptions import DataNote, UsageError
-from salesmetrics.features.build import FEATURES, snapshots
+from salesmetrics.features.build import snapshots
+from salesmetrics.features.registry import DEFAULT_FEATURES
 from salesmetrics.models import CloseLikelihood, StallPredictor, evaluate, save_model
 from salesmetrics.models.persistence import read_model_card
 from salesmetrics.reports.stall_risk import stall_risk_report
@@ -74,7 +75,7 @@ def test_the_demo_log_has_no_leak_and_the_threshold_is_a_parameter(monthly):
 def test_exclude_leaves_the_feature_out_and_the_card_records_it(monthly, tmp_path):
     model = CloseLikelihood(model="logistic", n_jobs=1, random_state=0, exclude=["amount"])
     assert _fit(model, _leaky(monthly, "won")) == []
-    assert model.n_features_in_ == len(FEATURES) - 1 and "amount" not in model.feature_names_in_
+    assert model.n_features_in_ == len(DEFAULT_FEATURES) - 1 and "amount" not in model.feature_names_in_
     assert model.predict_proba(monthly.head(3)).shape == (3, 2)
     card = read_model_card(save_model(model, tmp_path / "m.skops"))
     assert card["excluded_features"] == ["amount"] and card["leaky_features"] == [] and card["leak_warning"] is None

@@ -11,8 +11,9 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from salesmetrics.exceptions import UsageError
-from salesmetrics.features.build import FEATURES, snapshots
-from salesmetrics.models import CloseLikelihood, StallPredictor
+from salesmetrics.features.build import snapshots
+from salesmetrics.features.registry import DEFAULT_FEATURES, FEATURES, OPT_IN
+from salesmetrics.models import CloseLikelihood, NextStepPredictor, StallPredictor
 from salesmetrics.models._base import SmallDataWarning
 from salesmetrics.models.reasons import MIN_EFFECT, TEMPLATES, describe, explain
 from salesmetrics.simulation.simulator import simulate
@@ -39,6 +40,8 @@ def quiet_fit(model, *args):
         StallPredictor(min_closed=10**9, n_jobs=1),
         # the boosted path with calibration left out for small data; fewer, smaller trees keep the checks fast
         CloseLikelihood(min_closed=0, min_samples_leaf=5, max_iter=20, n_jobs=1, random_state=0),
+        # three classes on the boosted path (the next step: moved, lost, no movement)
+        NextStepPredictor(min_closed=0, min_samples_leaf=5, max_iter=20, n_jobs=1, random_state=0),
     ]
 )
 def test_sklearn_estimator_checks(estimator, check):
@@ -54,7 +57,7 @@ def test_stall_predictor_on_snapshots(snap):
     model = StallPredictor(random_state=0, n_jobs=1, max_iter=60).fit(snap)
     assert model.fallback_ is None and model.model_ == "hgb"
     assert model.classes_.tolist() == [0, 1]
-    assert list(model.feature_names_in_) == list(FEATURES) and model.n_features_in_ == len(FEATURES)
+    assert list(model.feature_names_in_) == list(DEFAULT_FEATURES) and model.n_features_in_ == len(DEFAULT_FEATURES)
     assert model.n_censored_ == int(snap["stalled"].isna().sum())
     assert model.n_rows_ == int(snap["stalled"].notna().sum())
     assert model.n_closed_ >= 200
@@ -64,6 +67,23 @@ def test_stall_predictor_on_snapshots(snap):
     assert proba.shape == (len(snap), 2) and np.allclose(proba.sum(axis=1), 1)
     assert set(model.predict(snap)) <= {0, 1}
     assert 0 <= model.metrics_["holdout_auc"] <= 1
+
+
+def test_opt_in_features_are_learned_only_when_included(snap):
+    """The activity mix is in every snapshot but learned from only with include (decision 0064)."""
+    assert set(OPT_IN) <= set(FEATURES) and not set(OPT_IN) & set(DEFAULT_FEATURES)
+    model = StallPredictor(model="logistic", n_jobs=1, random_state=0, include=["motion_trend"]).fit(snap)
+    assert list(model.feature_names_in_) == [f for f in FEATURES if f in DEFAULT_FEATURES or f == "motion_trend"]
+    every = StallPredictor(model="logistic", n_jobs=1, random_state=0, include="all").fit(snap)
+    assert list(every.feature_names_in_) == list(FEATURES)
+    assert every.predict_proba(snap.head(4)).shape == (4, 2)
+    reasons = every.reasons(snap.tail(50), top_n=3)
+    named = set(reasons[["feature_1", "feature_2", "feature_3"]].stack().dropna())
+    assert named <= set(FEATURES)
+    with pytest.raises(UsageError, match="learned from by default"):
+        StallPredictor(include=["amount"]).fit(snap)
+    with pytest.raises(UsageError, match="not a snapshot feature"):
+        StallPredictor(include=["motion_trnd"]).fit(snap)
 
 
 def test_close_likelihood_ranks_and_is_calibrated_on_unseen_deals():
@@ -84,7 +104,7 @@ def test_close_likelihood_ranks_and_is_calibrated_on_unseen_deals():
 def test_logistic_baseline_option(snap):
     model = CloseLikelihood(model="logistic", random_state=0, n_jobs=1).fit(snap)
     assert model.model_ == "logistic" and model.fallback_ is None
-    assert model.estimator_.predict_proba(snap[list(FEATURES)].to_numpy(float)).shape[1] == 2
+    assert model.estimator_.predict_proba(snap[list(DEFAULT_FEATURES)].to_numpy(float)).shape[1] == 2
 
 
 def test_close_outcome_three_classes(snap):
@@ -164,7 +184,7 @@ def test_reasons_point_at_the_features_that_drive_risk():
     frame, y = _synthetic()
     model = StallPredictor(model="logistic", min_closed=0, random_state=0, n_jobs=1).fit(frame, y)
     deal = frame.iloc[[0]].copy()
-    deal[list(FEATURES)] = model.reason_reference_  # typical on everything else
+    deal[list(DEFAULT_FEATURES)] = model.reason_reference_  # typical on everything else
     deal["close_date_pushes"] = 3.0
     deal["days_since_commit"] = 40.0
     table = explain(model, deal)
@@ -175,7 +195,7 @@ def test_reasons_point_at_the_features_that_drive_risk():
     assert table.iloc[0]["risk"] == pytest.approx(model.predict_proba(deal)[0, 1])
     # a deal at the typical values has no strong reason at all
     typical = frame.iloc[[1]].copy()
-    typical[list(FEATURES)] = model.reason_reference_
+    typical[list(DEFAULT_FEATURES)] = model.reason_reference_
     assert pd.isna(explain(model, typical).iloc[0]["reason_1"])
 
 
@@ -437,3 +457,27 @@ def test_the_fallback_notice_counts_closed_deals_in_words():
     assert one.fallback_.startswith("only 1 closed deal (fewer than min_closed=200): a strongly regularised")
     two = quiet_fit(StallPredictor(n_jobs=1), _one_closed_deal_frame(2))
     assert two.fallback_.startswith("only 2 closed deals (fewer")
+
+
+def test_next_step_model_gives_three_probabilities_that_sum_to_one(snap, tmp_path):
+    from salesmetrics.models import load_model, save_model
+
+    model = NextStepPredictor(random_state=0, n_jobs=1, max_iter=40).fit(snap)
+    labelled = snap["next_step"].notna()
+    assert model.classes_.tolist() == ["lost", "moved", "no movement"]
+    assert model.n_rows_ == int(labelled.sum()) and model.n_censored_ == int((~labelled).sum())
+    steps = model.predict_steps(snap.tail(200))
+    assert steps.columns.tolist() == ["p_moved", "p_lost", "p_no_movement"]
+    assert np.allclose(steps.sum(axis=1), 1.0) and ((steps > 0) & (steps < 1)).all().all()
+    # the risk its reasons explain is the chance of no movement, a stall with losses kept apart
+    reasons = model.reasons(snap.tail(200), top_n=2)
+    assert np.allclose(reasons["risk"].to_numpy(), steps["p_no_movement"].to_numpy())
+    assert model.label_words() == "next step within 30 days: a stage movement, a loss, or no movement"
+    # the observed shares are matched on average by the predicted ones (training rows, a loose check)
+    observed = snap.loc[labelled, "next_step"].value_counts(normalize=True)
+    predicted = model.predict_steps(snap[labelled]).mean()
+    assert abs(predicted["p_lost"] - observed["lost"]) < 0.05
+    assert abs(predicted["p_no_movement"] - observed["no movement"]) < 0.05
+    again = load_model(save_model(model, tmp_path / "steps.skops"))
+    assert np.allclose(again.predict_proba(snap.tail(50)), model.predict_proba(snap.tail(50)))
+    assert "losses" not in model.get_params()

@@ -192,7 +192,8 @@ def test_narrative_counts_high_risk_deals_reasons_and_owners():
         [["close_date_pushes", "age_days"], ["close_date_pushes"], ["days_since_movement"], ["amount"]],
     )
     assert report.narrative() == (
-        "3 of 4 open deals have a stall risk above 50% (no stage movement in the next 30 days); the top reasons "
+        "3 of 4 open deals have a stall risk above 50% (no stage movement in the next 30 days; a loss counts as a "
+        "movement); the top reasons "
         "are close-date pushes (2 deals), the deal's age (1 deal) and time since the last stage movement (1 deal). "
         "ann holds the most of them (2 of 3); 2 owners have at least one. The median risk is 70%; in the training "
         "snapshots, 25% of open deals made no stage movement within 30 days. Risks come from a gradient-boosting "
@@ -214,10 +215,40 @@ def test_narrative_without_any_high_risk_names_the_riskiest_deal():
     report = _report([0.49999, 0.2], ["ann", "bob"], [["amount"], []], threshold=0.5)
     text = report.narrative()
     assert text.startswith(
-        "None of the 2 open deals has a stall risk above 50% (no stage movement in the next 30 days); the highest "
-        "is 50.0% (D0, ann, in Lead: words for amount)."
+        "None of the 2 open deals has a stall risk above 50% (no stage movement in the next 30 days; a loss counts "
+        "as a movement); the highest is 50.0% (D0, ann, in Lead: words for amount)."
     )
     assert report.reason_counts()["feature"].tolist() == ["amount"]  # of the riskiest, when none is high
+
+
+def test_protective_factors_are_counted_in_words_and_shown_in_the_table():
+    report = _report([0.9, 0.8, 0.6, 0.1], ["ann", "ann", "bob", "cy"], [["amount"]] * 4)
+    deals = report.deals.assign(
+        protective_1=["close date never pushed", "close date never pushed", "1 activity in the last 14 days", None],
+        protective_feature_1=["close_date_pushes", "close_date_pushes", "motions_14d", None],
+        lowers_by_1=[-0.05, -0.04, -0.02, np.nan],
+    )
+    report = dataclasses.replace(report, deals=deals)
+    assert report.narrative().endswith(
+        "The median risk is 70%; in the training snapshots, 25% of open deals made no stage movement within 30 "
+        "days. What lowers a risk the most is most often close-date pushes (2 deals of 4). Risks come from a "
+        "gradient-boosting model fitted on the spot on 500 weekly snapshots of 80 deals of the whole log (as-of "
+        "dates 2024-01-07 to 2024-06-30); its labels see nothing after the as-of date."
+    )
+    assert report.table()["lowers_risk"].tolist()[:3] == [
+        "close date never pushed",
+        "close date never pushed",
+        "1 activity in the last 14 days",
+    ]
+
+
+def test_a_model_without_losses_says_so():
+    report = _report([0.9, 0.1], ["ann", "bob"], [["amount"], []])
+    report = dataclasses.replace(report, source=dataclasses.replace(report.source, losses="excluded"))
+    assert report.narrative().startswith(
+        "1 of 2 open deals has a stall risk above 50% (no stage movement in the next 30 days; deals lost within "
+        "them were left out of training)"
+    )
 
 
 def test_every_feature_has_a_label():

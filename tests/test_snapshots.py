@@ -111,6 +111,27 @@ def test_tiny_log_features_by_hand(tiny):
     assert list(snap.attrs["features"]) == list(FEATURES) and snap.attrs["horizon_days"] == 7
 
 
+def test_tiny_log_activity_mix_time_since_each_kind_and_trend_by_hand(tiny):
+    """End of 12 January: D1 had a call (3 Jan 10:00) and a meeting (9 Jan 15:00), D2 two emails (6 Jan 9:00 and
+    11:00). Later activities (none before 13 Jan here) would not count: the leak tests cover that."""
+    both = snapshots(tiny, as_of=["2024-01-12", "2024-01-31"], horizon_days=7)
+    snap = both[both["as_of"].dt.day == 12]
+    end = pd.Timestamp("2024-01-13", tz="Europe/Berlin")
+    d1, d2 = _row(snap, "D1"), _row(snap, "D2")
+    assert (d1["email_share"], d1["meeting_share"]) == (0.0, 0.5)
+    assert d1["days_since_call"] == pytest.approx((end - pd.Timestamp("2024-01-03 10:00", tz="Europe/Berlin")) / DAY)
+    assert d1["days_since_meeting"] == pytest.approx((end - pd.Timestamp("2024-01-09 15:00", tz="Europe/Berlin")) / DAY)
+    assert np.isnan(d1["days_since_email"])  # no email yet: missing, never a reason (decision 0018's rule)
+    assert (d2["email_share"], d2["meeting_share"]) == (1.0, 0.0)
+    assert d2["days_since_email"] == pytest.approx((end - pd.Timestamp("2024-01-06 11:00", tz="Europe/Berlin")) / DAY)
+    assert np.isnan(d2["days_since_call"]) and np.isnan(d2["days_since_meeting"])
+    # 14 days back from the end of 12 Jan reaches 29 Dec: every activity is recent, none older
+    assert (d1["motion_trend"], d2["motion_trend"]) == (2, 2)
+    # end of 31 Jan: D2's emails (6 Jan) are 25 days old, in the 14 days before the last 14: 0 - 2
+    late = both[both["as_of"].dt.day == 31].set_index("deal_id")
+    assert late.loc["D2", "motion_trend"] == -2 and late.loc["D2", "motions_14d"] == 0
+
+
 def test_tiny_log_regression_pushes_and_censoring(tiny):
     snap = snapshots(tiny, as_of="2024-01-25 12:00", horizon_days=30)
     d1, d2 = _row(snap, "D1"), _row(snap, "D2")

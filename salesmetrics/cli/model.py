@@ -14,7 +14,9 @@ from pathlib import Path
 from salesmetrics._util.output import check_output_file
 from salesmetrics._util.suggest import close_matches
 from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, say
+from salesmetrics.cli.model_inputs import included, opt_in_feature, require_dates
 from salesmetrics.exceptions import DataNote, UsageError
+from salesmetrics.features.registry import OPT_IN
 from salesmetrics.models import LEAK_AUC
 
 TARGETS = {"stall": "stalled", "won": "won", "close": "close_outcome"}
@@ -78,6 +80,14 @@ def _fit_options(p) -> None:
         type=_feature,
         action="append",
         help="leave this snapshot feature out of the model (repeat for more), e.g. one that leaks the outcome",
+    )
+    p.add_argument(
+        "--include",
+        metavar="FEATURE",
+        type=opt_in_feature,
+        action="append",
+        help="learn from this opt-in snapshot feature too (repeat for more; 'all' for every one), e.g. "
+        "motion_trend (decision 0064)",
     )
     p.add_argument(
         "--leak-auc",
@@ -257,6 +267,7 @@ def _estimator(target: str, args: argparse.Namespace):
         "random_state": args.random_state,
         "n_jobs": args.jobs,
         "exclude": list(dict.fromkeys(args.exclude)) if args.exclude else None,
+        "include": included(args.include),
         "leak_auc": args.leak_auc,
     }
     if target == "stall":
@@ -300,6 +311,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     _check_out(args.out, args)  # before the work, not after
     log = read_log(args.log)
+    require_dates(log, args.log, "train on")
     _check_window(log, args.start, args.end)
     snap = snapshots(
         log,
@@ -387,6 +399,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         _check_out(args.out, args)
     model = load_model(args.model_file)
     log = read_log(args.log)
+    require_dates(log, args.log, "evaluate on")
     _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
     # horizon and training window from the model's own fitted state, never from its card (decision 0032)
     horizon = model_horizon(model) or 30
@@ -518,12 +531,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
     log = read_log(args.log)
-    if not log.stage_changes["changed_at"].notna().any():  # a win-loss export: outcomes without any date
-        raise UsageError(
-            f"{args.log} has no dated stage change, so it has no snapshots to backtest: a stall or won model "
-            "learns from deals as they stood at past dates. Win rates by segment need no dates: salesmetrics "
-            f"report pipeline_health {args.log} --out DIR."
-        )
+    require_dates(log, args.log, "backtest")
     estimator = _estimator(args.target, args)
     target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
     origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
@@ -552,6 +560,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             print(f"  {name.rstrip('_')}: {value}")
     if getattr(fitted, "exclude", None):
         print(f"  left out: {', '.join(fitted._excluded())}")
+    if getattr(fitted, "include", None):  # opt-in features asked for (decision 0064)
+        print(f"  also learns from: {', '.join(f for f in fitted.used_features() if f in OPT_IN)}")
     leaks = getattr(fitted, "leaky_features_", None) or []
     if leaks:
         named = ", ".join(f"{e['feature']} (AUC {e['auc']:.3f} alone)" for e in leaks)

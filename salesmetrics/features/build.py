@@ -33,6 +33,10 @@ from salesmetrics.metrics.decisions import decision_increments
 from salesmetrics.metrics.random_walks import classify_close_date_changes
 
 FREQS = {"D": "D", "W": "W-SUN", "M": "ME", "Q": "QE"}
+#: Activity kinds with a "days since the last one" feature, and the log's kinds each covers (lower case).
+ACTIVITY_KINDS = {"email": ("email",), "call": ("call",), "meeting": ("meeting", "demo")}
+#: The kinds whose share among a deal's activities is a feature (calls are the rest, mostly).
+SHARE_KINDS = ("email", "meeting")
 
 
 class _Timeline:
@@ -362,6 +366,9 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
     since_ref = np.where(motions > 0, last_act, np.where(created_known[q], created[q], first_entry[q]))
     f["days_since_activity"] = (a - since_ref) / US_PER_DAY
     f["activities_since_movement"] = motions - act.count(q, last_move_t)
+    f.update(_activity_mix(acts, a_code, a_keep, q, a, motions, n))
+    older = act.count(q, a - 14 * US_PER_DAY) - act.count(q, a - 28 * US_PER_DAY)
+    f["motion_trend"] = f["motions_14d"] - older  # the last 14 days against the 14 before
 
     # ------------------------------------------------------------------ client decisions
     inter = decision_increments(log, as_of=observed).interactions
@@ -523,6 +530,26 @@ def _build(log: SalesLog, dates: list[pd.Timestamp], horizon: float, observed: p
         }
     )
     return frame
+
+
+def _activity_mix(acts, a_code, a_keep, q, a, motions, n) -> dict[str, np.ndarray]:
+    """Per row, from the deal's activities at or before its as-of moment only: the share of each kind in
+    :data:`SHARE_KINDS` among them (NaN without any), and the days since the last activity of each kind of
+    :data:`ACTIVITY_KINDS` (NaN before the first)."""
+    kinds = acts["kind"].astype("str").str.lower().to_numpy(dtype=object)[a_keep] if len(acts) else np.zeros(0, object)
+    codes, times = a_code[a_keep], _us(acts["occurred_at"])[a_keep] if len(acts) else np.zeros(0, np.int64)
+    out = {}
+    for name, members in ACTIVITY_KINDS.items():
+        mask = np.isin(kinds, np.array(members, dtype=object))
+        line = _Timeline(codes[mask], times[mask], n)
+        pos = line.upto(q, a)
+        seen = pos - line.start[q]
+        last = line.times[np.maximum(pos - 1, 0)] if len(line.times) else np.zeros(len(q), np.int64)
+        out[f"days_since_{name}"] = np.where(seen > 0, (a - last) / US_PER_DAY, np.nan)
+        if name in SHARE_KINDS:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[f"{name}_share"] = np.where(motions > 0, seen / motions, np.nan)
+    return out
 
 
 def _in_registry_order(computed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -7,9 +7,8 @@ registry (:mod:`salesmetrics.features.registry`) gives each feature one template
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-
-import numpy as np
 
 from salesmetrics._util.text import plural as _plural
 
@@ -56,7 +55,7 @@ def rate(what: str, typical: bool = True) -> Template:
     """
 
     def render(v, ref, stage):
-        tail = f" (typical {_pct(ref)})" if typical and np.isfinite(ref) else ""
+        tail = f" (typical {_pct(ref)})" if typical and math.isfinite(ref) else ""
         return f"{what} {_pct(v)}{tail}"
 
     return render
@@ -80,7 +79,7 @@ def days_past_close(v, ref, stage):
 def amount(v, ref, stage):
     """The amount, above or below the typical one."""
     side = "above" if v > ref else "below"
-    return f"amount {v:,.0f}, {side} the typical {ref:,.0f}" if np.isfinite(ref) else f"amount {v:,.0f}"
+    return f"amount {v:,.0f}, {side} the typical {ref:,.0f}" if math.isfinite(ref) else f"amount {v:,.0f}"
 
 
 def per_movement(v, ref, stage):
@@ -91,6 +90,20 @@ def per_movement(v, ref, stage):
     """
     text = f"{v:,.1f}".removesuffix(".0")
     return f"{text} {'activity' if text == '1' else 'activities'} per stage movement"
+
+
+def motion_trend(v, ref, stage):
+    """Activities in the last 14 days minus those in the 14 days before.
+
+    >>> motion_trend(3, 0, None), motion_trend(-1, 0, None), motion_trend(0, 1, None)
+    ('3 more activities in the last 14 days than in the 14 before', '1 fewer activity in the last 14 days than \
+in the 14 before', 'as many activities in the last 14 days as in the 14 before')
+    """
+    n = _i(v)
+    if n == 0:
+        return "as many activities in the last 14 days as in the 14 before"
+    noun = "activity" if abs(n) == 1 else "activities"
+    return f"{abs(n):,} {'more' if n > 0 else 'fewer'} {noun} in the last 14 days than in the 14 before"
 
 
 def meetings_since_decision(v, ref, stage):
@@ -112,6 +125,7 @@ __all__ = [
     "count",
     "days_past_close",
     "meetings_since_decision",
+    "motion_trend",
     "past_commit",
     "per_movement",
     "rate",

@@ -42,9 +42,24 @@ class Feature:
     missing: str | None = None
     #: Decimals the reason shows of the value (reasons are cached on the value rounded so).
     precision: int = 0
+    #: Whether the estimators learn from it by default; False: computed in every snapshot, learned from only
+    #: when an estimator's ``include`` names it (:data:`OPT_IN`; decision 0064).
+    default: bool = True
 
 
 _MOVEMENT, _DECISIONS, _MOTION, _SLIPPAGE, _RECORD = GROUPS
+
+
+#: The activity kinds with a "days since" feature (``days_since_<kind>``), the noun reasons use, and its article.
+KIND_NOUNS = (("email", "email", "an"), ("call", "call", "a"), ("meeting", "meeting", "a"))
+
+
+def _days_since(kind: str, noun: str, article: str) -> Feature:
+    """The opt-in feature of the days since the deal's last activity of ``kind`` (decision 0064)."""
+    label = f"time since the last {noun}" + (" or demo" if kind == "meeting" else "")
+    says = words.count("day", f"{article} {noun} today", f"last {noun} {{n}} ago", f"no {noun} for {{n}}")
+    return Feature(f"days_since_{kind}", _MOTION, label, says, f"no {noun} yet", default=False)
+
 
 #: Every feature, in model order (the order of the snapshot columns and of a model's inputs).
 REGISTRY: tuple[Feature, ...] = (
@@ -135,6 +150,28 @@ REGISTRY: tuple[Feature, ...] = (
             "{n} since the last stage movement",
         ),
     ),
+    # activity mix, time since each kind, recent against older motion (issue 19; kinds: ACTIVITY_KINDS in build):
+    # opt-in, they did not rank better on the rolling-origin backtests (decision 0064)
+    Feature(
+        "email_share",
+        _MOTION,
+        "the share of emails among activities",
+        words.rate("emails among the activities:"),
+        "no activity yet",
+        precision=2,
+        default=False,
+    ),
+    Feature(
+        "meeting_share",
+        _MOTION,
+        "the share of meetings and demos among activities",
+        words.rate("meetings and demos among the activities:"),
+        "no activity yet",
+        precision=2,
+        default=False,
+    ),
+    *(_days_since(kind, noun, article) for kind, noun, article in KIND_NOUNS),
+    Feature("motion_trend", _MOTION, "recent against older activity", words.motion_trend, default=False),
     # ------------------------------------------------------------------ client decisions
     Feature(
         "interactions",
@@ -237,8 +274,12 @@ REGISTRY: tuple[Feature, ...] = (
     ),
 )
 
-#: The numeric feature columns, in model order.
+#: The numeric feature columns, in model order: every snapshot has them all.
 FEATURES: tuple[str, ...] = tuple(f.name for f in REGISTRY)
+#: The features an estimator learns from only when its ``include`` names them (decision 0064).
+OPT_IN: tuple[str, ...] = tuple(f.name for f in REGISTRY if not f.default)
+#: The features an estimator learns from by default, in model order.
+DEFAULT_FEATURES: tuple[str, ...] = tuple(f.name for f in REGISTRY if f.default)
 
 #: The columns that say which deal a snapshot row is and where it stands (``team`` only when the log has teams).
 ROW_COLUMNS = ("deal_id", "as_of", "owner", "team", "stage", "expected_close_date", "days_in_stage")
@@ -296,9 +337,12 @@ def precisions() -> dict[str, int]:
 
 
 __all__ = [
+    "DEFAULT_FEATURES",
     "FEATURES",
     "GROUPS",
+    "KIND_NOUNS",
     "LABELS",
+    "OPT_IN",
     "REGISTRY",
     "ROW_COLUMNS",
     "Feature",

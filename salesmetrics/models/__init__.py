@@ -15,6 +15,7 @@ LEAK_AUC = 0.98
 _EXPORTS = {
     "StallPredictor": "stall",
     "CloseLikelihood": "close",
+    "NextStepPredictor": "next_step",
     "explain": "reasons",
     "save_model": "persistence",
     "load_model": "persistence",

@@ -39,10 +39,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from salesmetrics._util.renamed import renamed
-from salesmetrics._util.suggest import close_matches
 from salesmetrics._util.text import plural as _plural
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.features.registry import FEATURES
+from salesmetrics.features.selection import excluded_features, learned_features
 from salesmetrics.models import LEAK_AUC
 from salesmetrics.models.leaks import leak_message, leaky_features
 from salesmetrics.models.reasons import explain, prepare_reasons
@@ -123,12 +123,14 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         "holdout": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "exclude": [str, list, tuple, None],
+        "include": [str, list, tuple, None],
         "leak_auc": [Interval(Real, 0.5, 1, closed="right"), None],
     }
     _target_column: str = ""
     _kind: str = ""
     # defaults for models saved before these parameters existed (skops restores only the attributes it saved)
     exclude = None
+    include = None
     leak_auc = LEAK_AUC
 
     # ----------------------------------------------------------------------------------------- inputs
@@ -143,34 +145,20 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         return isinstance(X, pd.DataFrame) and all(c in X.columns for c in FEATURES)
 
     def _excluded(self) -> list[str]:
-        """The feature names in ``exclude``, checked against :data:`~salesmetrics.features.registry.FEATURES`."""
-        names = self.exclude
-        if names is None:
-            return []
-        names = [names] if isinstance(names, str) else list(names)
-        for name in names:
-            if name not in FEATURES:
-                near = close_matches(str(name), FEATURES)
-                hint = f"did you mean {' or '.join(near)}? " if near else ""
-                raise UsageError(
-                    f"exclude names {name!r}, which is not a snapshot feature; {hint}the features are listed in "
-                    "docs/models.md (salesmetrics.features.FEATURES)."
-                )
-        if set(names) >= set(FEATURES):
-            raise UsageError("exclude leaves no feature to learn from; leave out fewer features.")
-        return names
+        """The feature names in ``exclude``, checked (:func:`~salesmetrics.features.selection.excluded_features`)."""
+        return excluded_features(self.exclude)
 
     def used_features(self) -> list[str]:
-        """The snapshot features the model learns from: every feature of the registry but those in ``exclude``.
-
-        In model order (:data:`~salesmetrics.features.registry.FEATURES`).
+        """The snapshot features the model learns from: the registry's default ones, the opt-in ones named by
+        ``include`` (decision 0064), but none in ``exclude``; in model order.
 
         >>> from salesmetrics.models import StallPredictor
         >>> "amount" in StallPredictor(exclude=["amount"]).used_features()
         False
+        >>> "motion_trend" in StallPredictor(include="all").used_features()
+        True
         """
-        left_out = set(self._excluded())
-        return [f for f in FEATURES if f not in left_out]
+        return learned_features(self.exclude, self.include)
 
     def _features(self, X):
         return X[self.used_features()] if self._is_snapshots(X) else X

@@ -201,7 +201,7 @@ class CloseLikelihood(SnapshotClassifier):
         With ``censoring="competing"``: the width of the intervals and how far ahead they run; deals still
         open after the last interval are shared between win and loss as that interval's hazards share them.
     model, calibration, min_closed, max_iter, learning_rate, max_depth, min_samples_leaf, l2_regularization, C, \
-fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
+fallback_C, holdout, n_jobs, random_state, exclude, include, leak_auc
         As in :class:`~salesmetrics.models.StallPredictor`.
 
     Attributes
@@ -262,6 +262,7 @@ fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
         n_jobs=None,
         random_state=None,
         exclude=None,
+        include=None,
         leak_auc=LEAK_AUC,
     ):
         self.target = target
@@ -284,6 +285,7 @@ fallback_C, holdout, n_jobs, random_state, exclude, leak_auc
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.exclude = exclude
+        self.include = include
         self.leak_auc = leak_auc
 
     def _label_column(self) -> str:

@@ -85,6 +85,7 @@ STATE_FACTS = (
 ALLOWED_TYPES = frozenset(
     {
         "salesmetrics.models.stall.StallPredictor",
+        "salesmetrics.models.next_step.NextStepPredictor",
         "salesmetrics.models.close.CloseLikelihood",
         "salesmetrics.models.close._WinIncidence",  # the won model of censoring="competing" (decision 0028)
         "salesmetrics.models._base.SignedLog1p",

@@ -55,6 +55,10 @@ class StallPredictor(SnapshotClassifier):
     exclude : list of str or None
         Snapshot features to leave out (e.g. ``["amount"]`` when the export fills it only for some outcomes);
         unknown names raise a :class:`~salesmetrics.exceptions.UsageError` with the closest feature names.
+    include : list of str, "all" or None
+        Opt-in snapshot features to learn from as well (``salesmetrics.features.registry.OPT_IN``: the activity
+        mix by kind, the days since each kind, recent against older motion; ``"all"`` for every one). They are
+        off by default: they did not rank better on the rolling-origin backtests of every log (decision 0064).
     leak_auc : float or None, default 0.98
         When one feature alone (its values, or whether it is missing) ranks the training labels with a ROC AUC
         of this or more, either way, fitting warns with a :class:`~salesmetrics.DataNote` that it probably
@@ -142,6 +146,7 @@ class StallPredictor(SnapshotClassifier):
         n_jobs=None,
         random_state=None,
         exclude=None,
+        include=None,
         leak_auc=LEAK_AUC,
     ):
         self.horizon_days = horizon_days
@@ -160,6 +165,7 @@ class StallPredictor(SnapshotClassifier):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.exclude = exclude
+        self.include = include
         self.leak_auc = leak_auc
 
     def _label_column(self) -> str:

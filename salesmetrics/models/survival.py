@@ -24,7 +24,7 @@ import pandas as pd
 
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.build import snapshots
-from salesmetrics.features.registry import FEATURES
+from salesmetrics.features.registry import DEFAULT_FEATURES, FEATURES
 from salesmetrics.log.prepare import cut_at
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.stays import DAY, group_of, stage_movements
@@ -377,10 +377,8 @@ class NextMovementCox:
 
 
 def _snapshot_features(frame: pd.DataFrame, features) -> list[str]:
-    if features is None:
-        features = frame.attrs.get("features")
-    if features is None:
-        features = FEATURES
+    if features is None:  # the features the estimators learn from by default (opt-in ones left out: 0064)
+        features = [f for f in frame.attrs.get("features") or FEATURES if f in DEFAULT_FEATURES]
     features = [f for f in features if f in frame.columns and pd.api.types.is_numeric_dtype(frame[f])]
     if not features:
         raise UsageError("None of the features is a numeric column of the snapshots; pass features=[...].")
@@ -487,7 +485,8 @@ def next_movement_cox(
     ``data`` is a snapshot frame from :func:`salesmetrics.snapshots` (columns ``as_of``,
     ``days_to_next_movement``, ``next_movement_observed`` and numeric features), or a
     :class:`~salesmetrics.log.SalesLog`, which is turned into snapshots with ``snapshot_options``.
-    Features default to the frame's ``attrs["features"]``; missing values are filled with the training
+    Features default to the frame's ``attrs["features"]`` that the estimators learn from by default (the opt-in
+    activity mix left out, decision 0064); missing values are filled with the training
     median and features are standardised, so coefficients are per standard deviation; ``alpha`` is a small
     ridge penalty that keeps correlated features stable.
 

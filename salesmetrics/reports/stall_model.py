@@ -20,7 +20,7 @@ import pandas as pd
 from salesmetrics._util.text import join_words, plural
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.build import snapshots
-from salesmetrics.features.registry import FEATURES, labels
+from salesmetrics.features.registry import FEATURES, OPT_IN, labels
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.models import LEAK_AUC, StallPredictor
 from salesmetrics.models.leaks import leak_message
@@ -70,6 +70,14 @@ class ModelSource:
     checks: tuple[str, ...] = ()
     leaks: tuple[dict, ...] = ()
     excluded: tuple[str, ...] = ()
+    losses: str = "movement"  # the stall label: "movement" (a loss counts as one) or "excluded" (decision 0057)
+
+    def label_phrase(self) -> str:
+        """Which stall label the risks are of, in words (decision 0057)."""
+        h = f"{self.horizon_days:g}"
+        if self.losses == "excluded":
+            return f"no stage movement in the next {h} days; deals lost within them were left out of training"
+        return f"no stage movement in the next {h} days; a loss counts as a movement"
 
     def leak_sentences(self) -> list[str]:
         """The warning to put first when a feature alone separated the training labels (decision 0030)."""
@@ -134,8 +142,9 @@ def _check_card(card: dict, path: Path, log: SalesLog, as_of: pd.Timestamp, hori
         )
     features = list(card.get("features") or [])
     left_out = set(card.get("excluded_features") or [])
-    if features != [f for f in FEATURES if f not in left_out]:
-        missing = sorted(set(FEATURES) - set(features))
+    expected = [f for f in FEATURES if f not in left_out and (f not in OPT_IN or f in features)]
+    if features != expected:
+        missing = sorted(set(expected) - set(features))
         extra = sorted(set(features) - set(FEATURES))
         what = "; ".join(
             part
@@ -184,6 +193,24 @@ def _check_card(card: dict, path: Path, log: SalesLog, as_of: pd.Timestamp, hori
     return checks
 
 
+def protective_sentence(deals: pd.DataFrame) -> str | None:
+    """What most often lowers the open deals' stall risks (each deal's strongest protective factor,
+    ``protective_feature_1`` of :meth:`StallPredictor.reasons`), counted in words; None without one."""
+    if "protective_feature_1" not in deals:
+        return None
+    names = labels()
+    named = deals["protective_feature_1"].dropna().astype("str")
+    counts = named[named.isin(list(names))].value_counts()
+    if not len(counts):
+        return None
+    top = counts[counts == counts.iloc[0]].index.sort_values()[:2]
+    each = " each" if len(top) > 1 else ""
+    return (
+        f"What lowers a risk the most is most often {join_words([names[f] for f in top])} "
+        f"({plural(int(counts.iloc[0]), 'deal')} of {len(deals):,}{each})."
+    )
+
+
 def saved_model(path, log: SalesLog, as_of: pd.Timestamp, horizon_days: float):
     path = Path(path)
     card = read_model_card(path)
@@ -211,6 +238,7 @@ def saved_model(path, log: SalesLog, as_of: pd.Timestamp, horizon_days: float):
         checks=tuple(checks),
         leaks=tuple(card.get("leaky_features") or ()),
         excluded=tuple(card.get("excluded_features") or ()),
+        losses=str(getattr(model, "losses", "movement")),
     )
     return model, source, []
 
@@ -302,11 +330,11 @@ def _fit_model(log, as_of, horizon_days, freq, learner, n_jobs, random_state, ma
         base_rate=float(train.loc[labelled, "stalled"].astype("float64").mean()),
         freq=freq,
         every=every,
-        empty=tuple(empty),
+        empty=tuple(f for f in empty if f in estimator.used_features()),  # what it learns from (0064)
         leaks=tuple(estimator.leaky_features_),
         excluded=tuple(exclude),
     )
     return estimator, source, empty
 
 
-__all__ = ["LEARNER_NAMES", "ModelSource", "fitted_model", "log_fingerprint", "saved_model"]
+__all__ = ["LEARNER_NAMES", "ModelSource", "fitted_model", "log_fingerprint", "protective_sentence", "saved_model"]

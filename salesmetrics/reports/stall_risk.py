@@ -41,7 +41,7 @@ from salesmetrics.reports.fitting import (
     fill_features,
     thin_snapshots,
 )
-from salesmetrics.reports.stall_model import ModelSource, fitted_model, saved_model
+from salesmetrics.reports.stall_model import ModelSource, fitted_model, protective_sentence, saved_model
 from salesmetrics.reports.tables import first
 
 GROUPS = ("owner", "team")
@@ -71,7 +71,8 @@ class StallRiskReport:
 
     ``deals``: one row per open deal in scope at ``as_of``, riskiest first: ``deal_id, owner, team, stage,
     amount, days_in_stage, expected_close_date, risk`` (probability of no stage movement within
-    ``horizon_days``; NaN when no model could be had) and ``reason_i, feature_i, effect_i`` for i = 1..3.
+    ``horizon_days``; NaN when no model could be had), ``reason_i, feature_i, effect_i`` for i = 1..3, and the
+    factor that lowers the risk the most: ``protective_1, protective_feature_1, lowers_by_1``.
     ``source``: the model used (:class:`ModelSource`). ``notes``: what the log cannot show.
     """
 
@@ -135,7 +136,7 @@ class StallRiskReport:
         if len(high):
             text = (
                 f"{len(high):,} of {plural(n, 'open deal')} {'has' if len(high) == 1 else 'have'} a stall risk "
-                f"above {pct} (no stage movement in the next {h} days)"
+                f"above {pct} ({self.source.label_phrase()})"
             )
             reasons = self.reason_counts(high).head(3)
             if len(reasons):
@@ -160,15 +161,15 @@ class StallRiskReport:
             why = f": {r['reason_1']}" if isinstance(r.get("reason_1"), str) and r["reason_1"] else ""
             out = [
                 f"The only open deal, {r['deal_id']} ({r['owner']}, in {r['stage']}), has a stall risk of "
-                f"{_risk_text(r['risk'], self.threshold)}, not above {pct} (no stage movement in the next {h} days)"
+                f"{_risk_text(r['risk'], self.threshold)}, not above {pct} ({self.source.label_phrase()})"
                 f"{why}."
             ]
         else:
             r = d.iloc[0]
             why = f": {r['reason_1']}" if isinstance(r.get("reason_1"), str) and r["reason_1"] else ""
             out = [
-                f"None of the {plural(n, 'open deal')} has a stall risk above {pct} (no stage movement in the "
-                f"next {h} days); the highest is {_risk_text(r['risk'], self.threshold)} ({r['deal_id']}, "
+                f"None of the {plural(n, 'open deal')} has a stall risk above {pct} ({self.source.label_phrase()}); "
+                f"the highest is {_risk_text(r['risk'], self.threshold)} ({r['deal_id']}, "
                 f"{r['owner']}, in {r['stage']}{why})."
             ]
         tie = self._tie_sentence()
@@ -185,6 +186,9 @@ class StallRiskReport:
                 f"within {h} days"
             )
         out.append(text + ".")
+        protective = protective_sentence(self.deals)
+        if protective:
+            out.append(protective)
         return out
 
     def _tie_sentence(self) -> str | None:
@@ -259,8 +263,9 @@ class StallRiskReport:
     @renamed(n="top_n")
     def table(self, top_n: int | None = None):
         """The ``top_n`` (default: the report's ``top_n``) riskiest open deals with the risk in percent and their
-        top three reasons in one column (``top_reasons``, strongest first), or a
-        :class:`~salesmetrics.log.coverage.Note` saying why there are none."""
+        top three reasons in one column (``top_reasons``, strongest first), then what lowers the risk the most
+        (``lowers_risk``, when a model gave one), or a :class:`~salesmetrics.log.coverage.Note` saying why there
+        are none."""
         n = self.top_n if top_n is None else top_n
         d = self.deals
         base = ["deal_id", *[c for c in ("owner", "team", "stage", "amount", "days_in_stage") if d[c].notna().any()]]
@@ -269,6 +274,9 @@ class StallRiskReport:
             joined = reasons.apply(lambda r: "; ".join(v for v in r if isinstance(v, str) and v), axis=1)
             d = d.assign(stall_risk_pct=(d["risk"] * 100).round(1), top_reasons=joined if len(d) else [])
             columns = [*base, "stall_risk_pct", "top_reasons"]
+            if "protective_1" in d and d["protective_1"].notna().any():
+                d = d.assign(lowers_risk=d["protective_1"])
+                columns.append("lowers_risk")
         else:
             columns = base
         if self.as_of is None:
@@ -493,6 +501,7 @@ def stall_risk_report(
     unscored = int((~scope.deals["deal_id"].astype("str").isin(with_stages)).sum())
     columns = ["deal_id", "owner", "team", "stage", "amount", "days_in_stage", "expected_close_date", "risk"]
     columns += [f"{k}_{i}" for i in (1, 2, 3) for k in ("reason", "feature", "effect")]
+    columns += ["protective_1", "protective_feature_1", "lowers_by_1"]
     empty_deals = pd.DataFrame({c: pd.Series(dtype="float64" if c == "risk" else "object") for c in columns})
     common = dict(
         threshold=float(threshold),
@@ -535,7 +544,7 @@ def stall_risk_report(
     deals = current.reindex(columns=keep)
     if estimator is not None and len(current):
         with CollectedWarnings():
-            reasons = estimator.reasons(fill_features(current, empty), top_n=3)
+            reasons = estimator.reasons(fill_features(current, empty), top_n=3, protective=1)
         deals = deals.join(reasons.drop(columns=[c for c in ("deal_id", "as_of", "owner", "stage") if c in reasons]))
         deals = deals.sort_values(["risk", "days_in_stage", "deal_id"], ascending=[False, False, True], kind="stable")
     else:

@@ -213,9 +213,9 @@ def close_likelihood_study(
         train = train[train["as_of"].isin(frame["as_of"].unique())]
         used = train[(train["as_of"] < cut).to_numpy() & train[target].notna().to_numpy()]
         empty = empty_features(used) if len(used) else []
-        parts["empty"] = tuple(empty)
         frame, train = fill_features(frame, empty), fill_features(train, empty)
         estimator = _learner(target, model, float(horizon_days), n_jobs, random_state)
+        parts["empty"] = tuple(f for f in empty if f in _learned(estimator))  # what it learns from (0064)
         with CollectedWarnings() as caught:
             ev = evaluate(
                 estimator,
@@ -240,7 +240,7 @@ def close_likelihood_study(
             raise UsageError("the test rows could not be matched to the evaluation's")
         with CollectedWarnings():
             single = grouped_permutation_importance(
-                fitted, X, y, {f: (f,) for f in FEATURES}, n_repeats, random_state
+                fitted, X, y, {f: (f,) for f in _learned(fitted)}, n_repeats, random_state
             ).rename(columns={"group": "feature"})
             group_of = {f: g for g, cols in FEATURE_GROUPS.items() for f in cols}
             single.insert(1, "group", single["feature"].map(group_of))
@@ -277,6 +277,11 @@ def close_likelihood_study(
         except (UsageError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
             parts["cox_note"] = _reason(exc)
     return Study(as_of=stamp, **{**common, "notes": tuple(notes)}, **parts)
+
+
+def _learned(fitted) -> list[str]:
+    """The features the fitted model learns from (opt-in ones only when asked for: decision 0064)."""
+    return list(fitted.used_features()) if hasattr(fitted, "used_features") else list(FEATURES)
 
 
 __all__ = ["CONTRAST", "FEATURE_GROUPS", "Study", "close_likelihood_study", "grouped_permutation_importance"]
