@@ -196,6 +196,10 @@ def test_evaluate_fits_on_training_rows_only():
     assert not hasattr(model, "fitted_on_")  # a clone was fitted, the estimator passed in is untouched
     assert ev.predictions["as_of"].min() >= ev.cutoff + pd.Timedelta(days=30)
     assert ev.table["ci_low"].isna().all()  # no bootstrap, no interval
+    cells = ev.wide().to_numpy().ravel()
+    assert not any("nan" in str(c) or "[" in str(c) for c in cells)  # the value alone, as people read it
+    brier = ev.table.set_index(["model", "metric"])["value"]["model", "brier"]
+    assert ev.wide().loc["model", "Brier score"] == f"{brier:.3f}"
 
 
 def test_evaluate_report_renders():

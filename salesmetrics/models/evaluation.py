@@ -50,6 +50,16 @@ def _learns_from_censored_rows(estimator) -> bool:
 # ------------------------------------------------------------------------------------------------ evaluation
 
 
+def _value_and_interval(row) -> str:
+    """A metric as people read it: ``"0.812 [0.790, 0.833]"``, the value alone without a bootstrap interval
+    (``n_bootstrap=0``), "not defined" when the test rows cannot give it (one class only)."""
+    if pd.isna(row.value):
+        return "not defined"
+    if pd.isna(row.ci_low) or pd.isna(row.ci_high):
+        return f"{row.value:.3f}"
+    return f"{row.value:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """The result of :func:`evaluate`.
@@ -100,8 +110,7 @@ class Evaluation:
         """One row per model, one column per metric (``"0.812 [0.790, 0.833]"`` text when ``with_ci``)."""
         t = self.table
         if with_ci:
-            text = t.apply(lambda r: f"{r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]", axis=1)
-            t = t.assign(value=text)
+            t = t.assign(value=t.apply(_value_and_interval, axis=1))
         out = t.pivot(index="model", columns="metric", values="value").reindex(index=self.models, columns=METRICS)
         out.columns = [METRIC_LABELS[c] for c in out.columns]
         out.columns.name = None
