@@ -24,7 +24,14 @@ from salesmetrics.log.core import find_duplicate_activities, load, load_log
 from salesmetrics.log.sql import connect, in_thread, lit
 from salesmetrics.log.sql import values_list as _list
 
-__all__ = ["deal_scores_frame", "deal_scores_to_file", "write_frame"]
+__all__ = [
+    "deal_scores_frame",
+    "deal_scores_of_folder",
+    "deal_scores_table",
+    "deal_scores_to_file",
+    "latest_event_of_folder",
+    "write_frame",
+]
 
 _lit = lit
 
@@ -158,11 +165,43 @@ def deal_scores_to_file(
 def deal_scores_frame(log, as_of_us: int) -> object:
     """The per-deal scores of a validated in-memory log, by the same query as :func:`deal_scores_to_file` (the
     frames reach DuckDB through Arrow: :func:`salesmetrics.log.core.load_log`). A pandas frame."""
+    # through Arrow, so that text columns stay text even when no deal is left (DuckDB's .df() gives objects then)
+    return deal_scores_table(log, as_of_us).to_pandas()
+
+
+def deal_scores_table(log, as_of_us: int) -> object:
+    """:func:`deal_scores_frame` as an Arrow table."""
     con = connect()
     core = load_log(con, log)
     as_of_us, _, _ = _count_motions(con, core, log.model, as_of_us, None)
-    # through Arrow, so that text columns stay text even when no deal is left (DuckDB's .df() gives objects then)
-    return con.sql(deal_scores_sql(log.model, as_of_us)).to_arrow_table().to_pandas()
+    return con.sql(deal_scores_sql(log.model, as_of_us)).to_arrow_table()
+
+
+def latest_event_of_folder(folder: Path, model: StageModel, threads: int | None = None) -> int | None:
+    """The latest event of a log folder (microseconds since the epoch), the default as_of of
+    :func:`deal_scores_to_file`, by the same query; None when the core leaves the log to validation."""
+    con = connect(threads)
+    checked = _load_and_check(con, Path(folder), model, None, None)
+    if checked is None:
+        return None
+    as_of_us, valid, _, core = checked
+    fine = valid()
+    core.settle()  # the duplicate search may still run: the connection is closed only after it
+    return as_of_us if fine else None
+
+
+def deal_scores_of_folder(folder: Path, model: StageModel, as_of_us: int, threads: int | None = None):
+    """The per-deal scores of a log folder as :func:`deal_scores_to_file` computes them, as an Arrow table,
+    without writing; None when the core leaves the log to validation. ``as_of_us`` is required: a part of a
+    partitioned log is scored at the whole log's as_of (:mod:`salesmetrics.metrics.scale`)."""
+    con = connect(threads)
+    checked = _load_and_check(con, Path(folder), model, as_of_us, None)
+    if checked is None:
+        return None
+    as_of_us, valid, fix_duplicates, _ = checked
+    fix_duplicates()
+    table = con.sql(deal_scores_sql(model, as_of_us)).to_arrow_table()
+    return table if valid() else None
 
 
 def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
