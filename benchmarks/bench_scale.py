@@ -39,7 +39,7 @@ from salesmetrics.metrics.scoring import as_of_microseconds
 part, as_of = Path(sys.argv[1]), sys.argv[2]
 model, _ = load_config(part)
 start, cpu = time.perf_counter(), time.process_time()
-table = deal_scores_of_folder(part, model, as_of_microseconds(as_of, model.timezone), threads=1)
+table, _, _ = deal_scores_of_folder(part, model, as_of_microseconds(as_of, model.timezone), threads=1)
 print(json.dumps({"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu, "deals": table.num_rows,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
-from salesmetrics.exceptions import LogValidationError, UsageError
+from salesmetrics.exceptions import DataNote, LogValidationError, UsageError
 from salesmetrics.log.partition import partition_log
 from salesmetrics.log.partitioned import MANIFEST, part_of, part_sql, read_manifest
 from salesmetrics.log.reading import validate_log as validate
@@ -138,3 +138,14 @@ def test_a_damaged_manifest_is_a_clear_error(tmp_path):
     (tmp_path / "p" / MANIFEST).write_text('{"format": "something else"}')
     with pytest.raises(UsageError, match="salesmetrics partition"):
         sm.read_log(tmp_path / "p")
+
+
+def test_the_notes_of_the_whole_log_come_from_its_parts(tmp_path, capsys):
+    parts = partition_log(DEMO, tmp_path / "p", 3).folder
+    notes = []
+    for log in (DEMO, parts):
+        assert main(["score", str(log), "--as-of", "2023-01-01", "--out", str(tmp_path / f"{log.name}.csv")]) == 0
+        notes.append(capsys.readouterr().err)
+    assert "note: No deal is known at as_of (2023-01-01 23:59)" in notes[0] and notes[1] == notes[0]
+    with pytest.warns(DataNote, match="No deal is known"):
+        score_parts(parts, "2023-01-01")

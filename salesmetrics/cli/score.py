@@ -58,6 +58,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
     _check_out(args.log, args.out, args.overwrite)  # before a cluster is started or reached
     with cluster(args.scheduler, args.workers) as where:
         say(args, f"Scoring on the Dask cluster at {where}")
+        if not is_partitioned(args.log):
+            say(
+                args,
+                f"{args.log} is not partitioned, so one worker scores it whole: split it with `salesmetrics "
+                "partition LOG --out DIR --partitions N` (docs/scale.md).",
+            )
         out = run_score(args.log, **options, progress=False, client=where.client)
     say(args, f"Wrote {out} (ran on {where})")
     return 0

@@ -191,9 +191,10 @@ def latest_event_of_folder(folder: Path, model: StageModel, threads: int | None 
 
 
 def deal_scores_of_folder(folder: Path, model: StageModel, as_of_us: int, threads: int | None = None):
-    """The per-deal scores of a log folder as :func:`deal_scores_to_file` computes them, as an Arrow table,
-    without writing; None when the core leaves the log to validation. ``as_of_us`` is required: a part of a
-    partitioned log is scored at the whole log's as_of (:mod:`salesmetrics.metrics.scale`)."""
+    """The per-deal scores of a log folder as :func:`deal_scores_to_file` computes them, without writing:
+    ``(Arrow table, deals in the log, deals no as_of includes)``; None when the core leaves the log to validation.
+    ``as_of_us`` is required: a part of a partitioned log is scored at the whole log's as_of
+    (:mod:`salesmetrics.metrics.scale`)."""
     con = connect(threads)
     checked = _load_and_check(con, Path(folder), model, as_of_us, None)
     if checked is None:
@@ -201,7 +202,10 @@ def deal_scores_of_folder(folder: Path, model: StageModel, as_of_us: int, thread
     as_of_us, valid, fix_duplicates, _ = checked
     fix_duplicates()
     table = con.sql(deal_scores_sql(model, as_of_us)).to_arrow_table()
-    return table if valid() else None
+    if not valid():
+        return None
+    (deals,) = con.execute("SELECT count(*) FROM d").fetchall()[0]
+    return table, int(deals), int(_undated(con)) if table.num_rows < deals else 0
 
 
 def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
@@ -331,14 +335,19 @@ def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid, fi
 
         from salesmetrics.metrics.movement import note_deals_left_out
 
-        undated = con.execute(
-            "SELECT count(*) FROM d WHERE created IS NULL AND row NOT IN (SELECT code FROM s)"
-        ).fetchall()[0][0]
+        undated = _undated(con)
         as_of = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=as_of_us)
         import zoneinfo
 
         note_deals_left_out(deals, written, undated, as_of.astimezone(zoneinfo.ZoneInfo(model.timezone)))
     return as_of_us
+
+
+def _undated(con) -> int:
+    """The deals of ``d`` that no as_of includes: no created_at and no stage entry."""
+    return con.execute("SELECT count(*) FROM d WHERE created IS NULL AND row NOT IN (SELECT code FROM s)").fetchall()[
+        0
+    ][0]
 
 
 class _StepAside(Exception):

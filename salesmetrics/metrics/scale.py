@@ -36,7 +36,8 @@ from salesmetrics.log.reading import in_part, read_log
 from salesmetrics.metrics._engine import deal_scores_of_folder, deal_scores_table, latest_event_of_folder
 from salesmetrics.metrics._engine_groups import group_pieces_of_folder, group_pieces_of_log, group_scores_of_pieces
 from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
-from salesmetrics.metrics.scoring import as_of_microseconds, check_by_period
+from salesmetrics.metrics.movement import note_deals_left_out
+from salesmetrics.metrics.scoring import as_of_microseconds, check_by_period, undated_deals
 
 CONNECT_SECONDS = 10  # how long to try to reach a scheduler before saying it cannot be reached
 
@@ -119,8 +120,13 @@ def score_parts(path, as_of=None, *, by: str = "deal", period: str = "M", client
     if by == "deal":
         import pyarrow as pa
 
-        tables = run(_part_deal_scores, [(part, model, as_of_us) for part in parts])
-        return pa.concat_tables(tables).to_pandas()
+        scored = run(_part_deal_scores, [(part, model, as_of_us) for part in parts])
+        frame = pa.concat_tables([table for table, _, _ in scored]).to_pandas()
+        deals = sum(n for _, n, _ in scored)
+        if len(frame) < deals:  # as score says it of a whole log
+            undated = sum(n for _, _, n in scored)
+            note_deals_left_out(deals, len(frame), undated, _local(as_of_us, model.timezone), stacklevel=2)
+        return frame
     pieces = run(_part_pieces, [(part, model, by, period, as_of_us) for part in parts])
     if not sum(p.close_date_changes for p in pieces):
         note_no_close_date_changes(stacklevel=2)
@@ -195,11 +201,13 @@ def _latest_event(part: Path, model) -> int:
 
 
 def _part_deal_scores(part: Path, model, as_of_us: int):
-    table = deal_scores_of_folder(part, model, as_of_us, _threads())
-    if table is not None:
-        return table
+    scored = deal_scores_of_folder(part, model, as_of_us, _threads())
+    if scored is not None:
+        return scored
     log = _validated(part)
-    return log if isinstance(log, _Refused) else deal_scores_table(log, as_of_us)
+    if isinstance(log, _Refused):
+        return log
+    return deal_scores_table(log, as_of_us), len(log.deals), undated_deals(log)
 
 
 def _part_pieces(part: Path, model, by: str, period: str, as_of_us: int):

@@ -68,9 +68,8 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
         scores = deal_scores_frame(log, as_of.value // 1000)
         deals = log.deals
         if len(scores) < len(deals):  # rare: only then are the reasons counted
-            undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
             # stacklevel 4: the caller of score, past the as_of_after_log wrapper
-            movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
+            movement.note_deals_left_out(len(deals), len(scores), undated_deals(log), as_of, stacklevel=4)
         return scores
     # per owner or team, the engine's queries too (their pandas oracle: tests/oracle_movement.py)
     if by not in log.deals.columns or not log.deals[by].notna().any():
@@ -81,6 +80,12 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
     if scores.empty:
         note_empty(f"{as_of:%Y-%m-%d %H:%M}", stacklevel=3)
     return scores
+
+
+def undated_deals(log: SalesLog) -> int:
+    """The deals of a log that no as_of includes: no created_at and no stage entry."""
+    deals = log.deals
+    return int((deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])).sum())
 
 
 def deal_scores(log: SalesLog, as_of=None) -> pd.DataFrame:
