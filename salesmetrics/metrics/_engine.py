@@ -55,12 +55,7 @@ def _load_and_check(
 
 def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: str | None):
     """Count motions per deal (and period) of a loaded core into table ``a``; see :func:`_load_and_check`."""
-    con.execute("CREATE VIEW d AS SELECT * FROM deals")
-    con.execute("CREATE VIEW s AS SELECT * FROM stage_changes")
-    if "close_date_changes" in core.columns:
-        con.execute("CREATE VIEW c AS SELECT * FROM close_date_changes")
-    else:
-        con.execute("CREATE TABLE c (row BIGINT, deal_id VARCHAR, t BIGINT, day BIGINT, code BIGINT)")
+    _name_tables(con, core)
     latest_activity = None
     group, by, fix = "", "deal_id", (lambda: False)
     if core.has_activities:
@@ -76,10 +71,7 @@ def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: s
             group = f", {_period_sql('t', offsets, period)} AS period_index"
             by = "deal_id, period_index"
     if as_of_us is None:  # the latest event in the log
-        latest = ["(SELECT max(created) FROM d)", "(SELECT max(t) FROM s)", "(SELECT max(t) FROM c)"]
-        if latest_activity is not None:
-            latest.append(str(int(latest_activity)))
-        as_of_us = con.execute(f"SELECT greatest({', '.join(latest)})").fetchall()[0][0]
+        as_of_us = _latest_event(con, latest_activity)
         if as_of_us is None:
             return None
     as_of_us = int(as_of_us)
@@ -102,6 +94,25 @@ def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: s
         extra = ", period_index BIGINT" if period is not None else ""
         con.execute(f"CREATE TABLE a (deal_id VARCHAR{extra}, motions BIGINT)")
     return as_of_us, core.valid, fix
+
+
+def _name_tables(con, core) -> None:
+    """Views ``d``, ``s`` and ``c`` naming a loaded core's deals, stage and close-date changes (an empty ``c`` when
+    the log has none)."""
+    con.execute("CREATE VIEW d AS SELECT * FROM deals")
+    con.execute("CREATE VIEW s AS SELECT * FROM stage_changes")
+    if "close_date_changes" in core.columns:
+        con.execute("CREATE VIEW c AS SELECT * FROM close_date_changes")
+    else:
+        con.execute("CREATE TABLE c (row BIGINT, deal_id VARCHAR, t BIGINT, day BIGINT, code BIGINT)")
+
+
+def _latest_event(con, latest_activity: int | None) -> int | None:
+    """The latest event of d, s, c and the latest activity (given): the default as_of (microseconds)."""
+    latest = ["(SELECT max(created) FROM d)", "(SELECT max(t) FROM s)", "(SELECT max(t) FROM c)"]
+    if latest_activity is not None:
+        latest.append(str(int(latest_activity)))
+    return con.execute(f"SELECT greatest({', '.join(latest)})").fetchall()[0][0]
 
 
 def _take_off_duplicates(con, group: str, by: str, as_of_us: int) -> None:
@@ -181,13 +192,15 @@ def latest_event_of_folder(folder: Path, model: StageModel, threads: int | None 
     """The latest event of a log folder (microseconds since the epoch), the default as_of of
     :func:`deal_scores_to_file`, by the same query; None when the core leaves the log to validation."""
     con = connect(threads)
-    checked = _load_and_check(con, Path(folder), model, None, None)
-    if checked is None:
+    core = load(con, Path(folder), model)
+    if core is None:
         return None
-    as_of_us, valid, _, core = checked
-    fine = valid()
-    core.settle()  # the duplicate search may still run: the connection is closed only after it
-    return as_of_us if fine else None
+    _name_tables(con, core)  # then the times alone: no motions counted, no duplicate search (they change no time)
+    latest_activity = con.execute("SELECT max(t) FROM activities").fetchall()[0][0] if core.has_activities else None
+    as_of_us = _latest_event(con, latest_activity)
+    fine = core.valid()
+    core.settle()
+    return None if as_of_us is None or not fine else int(as_of_us)
 
 
 def deal_scores_of_folder(folder: Path, model: StageModel, as_of_us: int, threads: int | None = None):
