@@ -149,3 +149,23 @@ def test_the_notes_of_the_whole_log_come_from_its_parts(tmp_path, capsys):
     assert "note: No deal is known at as_of (2023-01-01 23:59)" in notes[0] and notes[1] == notes[0]
     with pytest.warns(DataNote, match="No deal is known"):
         score_parts(parts, "2023-01-01")
+
+
+def test_score_takes_a_folder_and_a_client_only_with_a_folder(tmp_path):
+    parts = partition_log(DEMO, tmp_path / "p", 2).folder
+    pd.testing.assert_frame_equal(score(parts, "2024-06-30", by="owner"), score_parts(parts, "2024-06-30", by="owner"))
+    with pytest.raises(UsageError, match="pass the folder's path"):
+        score(sm.read_log(DEMO), client=object())
+
+
+def test_an_empty_log_partitioned_is_refused_by_score_with_located_errors(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "salesmetrics.yaml").write_text((DEMO / "salesmetrics.yaml").read_text())
+    for name in ("deals", "stage_changes"):
+        (empty / f"{name}.csv").write_text((DEMO / f"{name}.csv").read_text().splitlines()[0] + "\n")
+    partition_log(empty, tmp_path / "p", 2)
+    assert main(["score", str(tmp_path / "p"), "--out", str(tmp_path / "s.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "part-00000/deals.csv: The table has no rows" in err and "Traceback" not in err
+    assert not (tmp_path / "s.csv").exists()

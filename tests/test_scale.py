@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
-from salesmetrics.exceptions import UsageError
+from salesmetrics.exceptions import LogValidationError, UsageError
 from salesmetrics.log.partition import partition_log
 from salesmetrics.metrics import scale
 from salesmetrics.metrics.scale import score_parts
@@ -91,6 +91,16 @@ def test_a_scheduler_that_cannot_be_reached_is_named(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert code == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_part_refused_on_a_worker_is_reported_on_the_client(client, tmp_path):
+    parts = partition_log(DEMO, tmp_path / "parts", 2).folder
+    broken = parts / "part-00001" / "stage_changes.csv"
+    lines = broken.read_text().splitlines()
+    broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
+    with pytest.raises(LogValidationError) as caught:
+        score_parts(parts, "2024-06-30", client=client)
+    assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
 
 
 def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):

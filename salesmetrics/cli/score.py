@@ -110,10 +110,8 @@ def run_score(
         parse_as_of(as_of)
     log_path, out = Path(log_path), Path(out)
     fmt = _check_out(log_path, out, overwrite)
-    if client is not None or is_partitioned(log_path):
-        from salesmetrics.metrics.scale import score_parts
-
-        write_scores(score_parts(log_path, as_of, by=by, period=period or "M", client=client), out, fmt)
+    if client is not None or is_partitioned(log_path):  # part by part (docs/scale.md)
+        write_scores(score(log_path, as_of, by=by, period=period or "M", client=client), out, fmt)
         return out
     model = None
     if log_path.is_dir():

@@ -59,9 +59,10 @@ class Partitioned:
 
     @property
     def parts(self) -> list[Path]:
-        """The part folders that hold rows, in order (a part no deal id hashed to is empty and skipped)."""
+        """The part folders that hold rows, in order (a part no deal id hashed to is empty and skipped); the first
+        part when none holds any (so that validation says what is missing, as of an empty log folder)."""
         held = [sum(counts[i] for counts in self.rows.values()) for i in range(self.partitions)]
-        return [self.folder / part_name(i) for i in range(self.partitions) if held[i]]
+        return [self.folder / part_name(i) for i in range(self.partitions) if held[i]] or [self.folder / part_name(0)]
 
 
 def is_partitioned(folder) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from salesmetrics.exceptions import ClusterError, LogValidationError, UsageError
+from salesmetrics.exceptions import ClusterError, LogValidationError, ProblemList, UsageError
 from salesmetrics.log.config import load_config
 from salesmetrics.log.partitioned import is_partitioned, read_manifest
 from salesmetrics.log.prepare import resolve_as_of
@@ -37,7 +37,7 @@ from salesmetrics.metrics._engine import deal_scores_of_folder, deal_scores_tabl
 from salesmetrics.metrics._engine_groups import group_pieces_of_folder, group_pieces_of_log, group_scores_of_pieces
 from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
 from salesmetrics.metrics.movement import note_deals_left_out
-from salesmetrics.metrics.scoring import as_of_microseconds, check_by_period, undated_deals
+from salesmetrics.metrics.score_inputs import as_of_microseconds, check_by_period, undated_deals
 
 CONNECT_SECONDS = 10  # how long to try to reach a scheduler before saying it cannot be reached
 
@@ -182,7 +182,7 @@ def _validated(part: Path):
     try:
         return read_log(part)
     except LogValidationError as exc:
-        return _Refused(str(part.parent), [in_part(problem, part) for problem in exc.problems])
+        return _Refused(str(part.parent), ProblemList([in_part(problem, part) for problem in exc.problems]))
 
 
 def _threads() -> int:
