@@ -117,11 +117,11 @@ def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):
     pids = client.run(os.getpid)
     worker = threading.Thread(target=run)
     worker.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(client.processing().values()):
+    deadline, busy = time.monotonic() + 60, []
+    while time.monotonic() < deadline and not busy:  # a worker with a task of this run under way
+        busy = [address for address, keys in client.processing().items() if keys and address in pids]
         time.sleep(0.005)
-    busy = next(address for address, keys in client.processing().items() if keys)
-    os.kill(pids[busy], signal.SIGKILL)  # the worker process this cluster started, in the middle of a task
+    os.kill(pids[busy[0]], signal.SIGKILL)  # the worker process this cluster started, in the middle of a task
     killed_mid_run = worker.is_alive()
     worker.join(120)
     assert killed_mid_run and not failed
