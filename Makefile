@@ -19,7 +19,7 @@ help:
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c requirements/constraints.txt -e ".[dev]"
+		-c requirements/constraints.txt -e ".[dev,scale]"
 	@touch $(STAMP)
 
 install: $(STAMP)

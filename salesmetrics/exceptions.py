@@ -23,6 +23,10 @@ class UsageError(SalesmetricsError):
     """A function or command was called with arguments it cannot use."""
 
 
+class ClusterError(SalesmetricsError):
+    """A Dask cluster could not be reached or started (its address is in the message)."""
+
+
 class CurrencyError(SalesmetricsError):
     """Amounts in several currencies were to be added up without a conversion (exit code 1 on the CLI)."""
 

@@ -96,3 +96,20 @@ def test_bench_engine_prints_its_table_on_the_tiny_log(foreign):
     assert "validate (csv)" in names
     assert not [line for line in lines if "failed" in line or "DIFFERENT" in line], done.stdout
     assert sum("identical to the reference" in line for line in lines) == 4
+
+
+@pytest.mark.slow
+def test_bench_scale_reports_identical_files_on_the_tiny_log(foreign, tmp_path):
+    import json
+    import shutil
+
+    shutil.copytree(foreign / "foreign-parquet", tmp_path / "foreign-parquet")  # the script partitions beside it
+    command = [sys.executable, str(BENCHMARKS / "bench_scale.py"), "--out", str(tmp_path), "--partitions", "2"]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    report = json.loads(done.stdout)
+    assert report["identical_files"] is True and report["workers"] == 2
+    one = report["one_part_one_thread"]
+    assert (
+        one["activities"] == json.loads((tmp_path / "parts-2" / "partitions.json").read_text())["rows"]["activities"][0]
+    )
+    assert one["activities_per_cpu_s"] > 0 and len(report["cluster"]["worker_peak_rss_mb"]) >= 2

@@ -17,6 +17,7 @@ from salesmetrics.cli.main import build_parser, main
 #: The commands that read a log folder.
 READ_A_LOG = {
     "validate",
+    "partition",
     "score",
     "waterfall",
     "report",
@@ -28,6 +29,7 @@ READ_A_LOG = {
 #: The commands that write files or folders (they all take --out).
 WRITE = {
     "import",
+    "partition",
     "simulate",
     "score",
     "waterfall",
@@ -67,7 +69,7 @@ def _hidden(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 
 def test_the_walk_finds_every_command():
     assert set(COMMANDS) >= READ_A_LOG | WRITE | {"exercises progress", "exercises reset", "exercises list"}
-    assert len(COMMANDS) == 15
+    assert len(COMMANDS) == 16
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

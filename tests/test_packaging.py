@@ -33,7 +33,8 @@ def _pins() -> dict[str, str]:
 
 def _direct_dependencies() -> list[str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    deps = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = project["optional-dependencies"]
+    deps = project["dependencies"] + extras["dev"] + extras["scale"]  # make install installs both extras
     return [re.split(r"[<>=!\[ ;]", d)[0] for d in deps]
 
 

@@ -31,6 +31,7 @@ from salesmetrics.cli.flags import (
     say,
 )
 from salesmetrics.exceptions import DataNote, LogValidationError, ProblemList, SalesmetricsError, UsageError
+from salesmetrics.log.partition import partition_log
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -42,9 +43,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from salesmetrics.log.quick_check import validate
+    from salesmetrics.log.reading import validate_log
 
-    summary, problems = validate(args.log)  # a log the relational core vouches for is answered in DuckDB
+    summary, problems = validate_log(args.log)  # a log the relational core vouches for is answered in DuckDB
     if args.json:
         payload = {
             "log": str(args.log),
@@ -102,6 +103,16 @@ def _cmd_import(args: argparse.Namespace) -> int:
     say(args, str(log.summary()))
     _print_warnings(log.problems)
     say(args, f"\nWrote {args.out}")
+    return EXIT_OK
+
+
+def _cmd_partition(args: argparse.Namespace) -> int:
+    result = partition_log(args.log, args.out, args.partitions, overwrite=args.overwrite)
+    rows = ", ".join(f"{sum(counts):,} {name}" for name, counts in result.rows.items())
+    empty = result.rows["deals"].count(0)
+    say(args, f"Wrote {result.folder}: {result.partitions} parts by deal id ({rows}).")
+    if empty:
+        print(f"Note: {plural(empty, 'part')} got no deal; fewer parts than deals keeps every part busy.")
     return EXIT_OK
 
 
@@ -169,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_overwrite(p, "replace an existing output folder")
     add_quiet(p)
     p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("partition", help="split a log folder by deal id into parts a cluster scores in parallel")
+    add_log(p)
+    p.add_argument("--out", required=True, type=Path, help="folder to write the partitioned log into")
+    p.add_argument("--partitions", required=True, type=int, metavar="N", help="number of parts (docs/scale.md)")
+    add_overwrite(p, "replace a non-empty output folder")
+    add_quiet(p)
+    p.set_defaults(func=_cmd_partition)
 
     score_command.register(sub)  # salesmetrics score ...
     waterfall_command.register(sub)  # salesmetrics waterfall ...

@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from salesmetrics._util.limits import as_of_from_text
 from salesmetrics._util.output import check_output_file
 from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, say
 from salesmetrics.exceptions import UsageError
+from salesmetrics.log.config import load_config
+from salesmetrics.log.partitioned import is_partitioned
 
 LONG_WORK_BYTES = 20_000_000  # show a progress bar when the log's files are larger than this
 
@@ -30,22 +33,39 @@ def register(subparsers) -> None:
         help="score as known at this ISO 8601 date or time, e.g. 2024-06-30 (default: latest event)",
     )
     p.add_argument("--out", required=True, type=Path, help="output file; its suffix, .csv or .parquet, is the format")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="score on the running Dask cluster at ADDRESS, e.g. tcp://host:8786"
+    )
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="score on a local Dask cluster of N worker processes started for the run",
+    )
     add_overwrite(p, "replace an existing output file")
     add_quiet(p)
     p.set_defaults(func=_cmd_score)
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    out = run_score(
-        args.log,
-        by=args.by,
-        period=args.period,
-        as_of=args.as_of,
-        out=args.out,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-    )
-    say(args, f"Wrote {out}")
+    options = {"by": args.by, "period": args.period, "as_of": args.as_of, "out": args.out, "overwrite": args.overwrite}
+    if args.scheduler is None and args.workers is None:
+        say(args, f"Wrote {run_score(args.log, **options, progress=not args.quiet)}")
+        return 0
+    from salesmetrics.metrics.scale import cluster
+
+    _check_out(args.log, args.out, args.overwrite)  # before a cluster is started or reached
+    with cluster(args.scheduler, args.workers) as where:
+        say(args, f"Scoring on the Dask cluster at {where}")
+        if not is_partitioned(args.log):
+            say(
+                args,
+                f"{args.log} is not partitioned, so one worker scores it whole: split it with `salesmetrics "
+                "partition LOG --out DIR --partitions N` (docs/scale.md).",
+            )
+        out = run_score(args.log, **options, progress=False, client=where.client)
+    say(args, f"Wrote {out} (ran on {where})")
     return 0
 
 
@@ -58,12 +78,17 @@ def run_score(
     out,
     overwrite: bool = False,
     progress: bool = True,
+    client=None,
 ) -> Path:
     """Score the log folder ``log_path`` and write ``out`` (``.csv`` or ``.parquet``) atomically.
 
     Bad arguments raise :class:`~salesmetrics.exceptions.UsageError`; a log that does not validate raises
     :class:`~salesmetrics.exceptions.LogValidationError` with every problem. ``out`` is never written over
     unless ``overwrite=True``, and never inside the log folder. Returns ``out``.
+
+    A partitioned log (``salesmetrics partition``) is scored part by part
+    (:func:`salesmetrics.metrics.scale.score_parts`), on the workers of ``client`` (a ``dask.distributed.Client``)
+    when one is given, else here; a plain log folder with a ``client`` is scored as one part on the cluster.
 
     Examples
     --------
@@ -72,15 +97,12 @@ def run_score(
     >>> run_score("datasets/demo", by="deal", as_of="2024-06-30", out=out, progress=False).name
     'deals.csv'
     """
-    from salesmetrics.log.config import load_config
     from salesmetrics.metrics.scoring import as_of_microseconds, check_by_period, score, write_scores, write_scores_fast
 
     check_by_period(by, period)
     if by == "deal" and period is not None:
         raise UsageError(f"period {period!r} applies to owner or team scores; leave it out with by='deal'.")
     if isinstance(as_of, str):  # one reading of as_of for both paths: ISO, in the years a log may hold
-        from salesmetrics._util.limits import as_of_from_text
-
         as_of_from_text(as_of)
     elif as_of is not None:
         from salesmetrics.log.prepare import parse_as_of
@@ -88,6 +110,9 @@ def run_score(
         parse_as_of(as_of)
     log_path, out = Path(log_path), Path(out)
     fmt = _check_out(log_path, out, overwrite)
+    if client is not None or is_partitioned(log_path):  # part by part (docs/scale.md)
+        write_scores(score(log_path, as_of, by=by, period=period or "M", client=client), out, fmt)
+        return out
     model = None
     if log_path.is_dir():
         model, problems = load_config(log_path)

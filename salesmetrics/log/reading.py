@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import os
 from contextlib import suppress
+from pathlib import Path
 
 import pandas as pd
 
-from salesmetrics.exceptions import LogValidationError, UsageError
+from salesmetrics.exceptions import LogValidationError, ProblemList, UsageError
+from salesmetrics.log.partitioned import is_partitioned, read_manifest
 from salesmetrics.log.prepare import resolve_as_of
-from salesmetrics.log.quick_check import core_tables
-from salesmetrics.log.saleslog import SalesLog, check_log, log_from_tables
+from salesmetrics.log.quick_check import core_tables, validate
+from salesmetrics.log.saleslog import LogSummary, SalesLog, check_log, log_from_tables
 
 
 def _through_core(path: str | os.PathLike, activities: bool) -> tuple[SalesLog, int | None] | None:
@@ -49,7 +51,12 @@ def read_log(path: str | os.PathLike) -> SalesLog:
     >>> log = sm.read_log("datasets/demo")
     >>> [p.code for p in log.problems]
     []
+
+    A partitioned log (``salesmetrics partition``, :mod:`salesmetrics.log.partitioned`) is read part by part and
+    its parts put end to end, in part order.
     """
+    if is_partitioned(path):
+        return _read_parts(path)
     read = _through_core(path, activities=True)
     if read is not None:
         return read[0]
@@ -57,6 +64,54 @@ def read_log(path: str | os.PathLike) -> SalesLog:
     if log is None:
         raise LogValidationError(str(path), problems)
     return log
+
+
+def in_part(problem, part) -> object:
+    """``problem`` with its file named inside the part folder ``part`` (``part-00003/deals.parquet``)."""
+    from dataclasses import replace
+
+    return replace(problem, file=f"{Path(part).name}/{problem.file}") if problem.file else problem
+
+
+def _read_parts(path) -> SalesLog:
+    """The partitioned log ``path``: every part read and validated (every error of every part reported, each
+    located in its part's file), then their tables put end to end, each table's index its position in the whole."""
+    manifest = read_manifest(path)
+    logs, problems = [], ProblemList()
+    for part in manifest.parts:
+        try:
+            log = read_log(part)
+        except LogValidationError as exc:
+            for problem in exc.problems:
+                problems.add(in_part(problem, part))
+            continue
+        logs.append(log)
+        for problem in log.problems:
+            problems.add(in_part(problem, part))
+    if problems.errors or not logs:
+        raise LogValidationError(str(path), problems)
+
+    def joined(name: str):
+        frames = [getattr(log, name) for log in logs if getattr(log, name) is not None]
+        return pd.concat(frames, ignore_index=True) if frames else None
+
+    tables = {name: joined(name) for name in ("deals", "stage_changes", "activities", "close_date_changes")}
+    return SalesLog(
+        logs[0].model, **tables, source=str(path), problems=tuple(problems), amount_changes=joined("amount_changes")
+    )
+
+
+def validate_log(folder) -> tuple[LogSummary | None, ProblemList]:
+    """What ``salesmetrics validate`` reports of a log folder: its summary (None when the log has errors) and its
+    problems (:func:`salesmetrics.log.quick_check.validate`); a partitioned log part by part, each problem located
+    in its part's file."""
+    if not is_partitioned(folder):
+        return validate(folder)
+    try:
+        log = read_log(folder)
+    except LogValidationError as exc:
+        return None, exc.problems
+    return log.summary(), ProblemList(list(log.problems))
 
 
 def log_for_report(path: str | os.PathLike) -> tuple[SalesLog, pd.Timestamp | None]:

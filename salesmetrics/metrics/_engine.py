@@ -24,7 +24,14 @@ from salesmetrics.log.core import find_duplicate_activities, load, load_log
 from salesmetrics.log.sql import connect, in_thread, lit
 from salesmetrics.log.sql import values_list as _list
 
-__all__ = ["deal_scores_frame", "deal_scores_to_file", "write_frame"]
+__all__ = [
+    "deal_scores_frame",
+    "deal_scores_of_folder",
+    "deal_scores_table",
+    "deal_scores_to_file",
+    "latest_event_of_folder",
+    "write_frame",
+]
 
 _lit = lit
 
@@ -48,12 +55,7 @@ def _load_and_check(
 
 def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: str | None):
     """Count motions per deal (and period) of a loaded core into table ``a``; see :func:`_load_and_check`."""
-    con.execute("CREATE VIEW d AS SELECT * FROM deals")
-    con.execute("CREATE VIEW s AS SELECT * FROM stage_changes")
-    if "close_date_changes" in core.columns:
-        con.execute("CREATE VIEW c AS SELECT * FROM close_date_changes")
-    else:
-        con.execute("CREATE TABLE c (row BIGINT, deal_id VARCHAR, t BIGINT, day BIGINT, code BIGINT)")
+    _name_tables(con, core)
     latest_activity = None
     group, by, fix = "", "deal_id", (lambda: False)
     if core.has_activities:
@@ -69,10 +71,7 @@ def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: s
             group = f", {_period_sql('t', offsets, period)} AS period_index"
             by = "deal_id, period_index"
     if as_of_us is None:  # the latest event in the log
-        latest = ["(SELECT max(created) FROM d)", "(SELECT max(t) FROM s)", "(SELECT max(t) FROM c)"]
-        if latest_activity is not None:
-            latest.append(str(int(latest_activity)))
-        as_of_us = con.execute(f"SELECT greatest({', '.join(latest)})").fetchall()[0][0]
+        as_of_us = _latest_event(con, latest_activity)
         if as_of_us is None:
             return None
     as_of_us = int(as_of_us)
@@ -95,6 +94,25 @@ def _count_motions(con, core, model: StageModel, as_of_us: int | None, period: s
         extra = ", period_index BIGINT" if period is not None else ""
         con.execute(f"CREATE TABLE a (deal_id VARCHAR{extra}, motions BIGINT)")
     return as_of_us, core.valid, fix
+
+
+def _name_tables(con, core) -> None:
+    """Views ``d``, ``s`` and ``c`` naming a loaded core's deals, stage and close-date changes (an empty ``c`` when
+    the log has none)."""
+    con.execute("CREATE VIEW d AS SELECT * FROM deals")
+    con.execute("CREATE VIEW s AS SELECT * FROM stage_changes")
+    if "close_date_changes" in core.columns:
+        con.execute("CREATE VIEW c AS SELECT * FROM close_date_changes")
+    else:
+        con.execute("CREATE TABLE c (row BIGINT, deal_id VARCHAR, t BIGINT, day BIGINT, code BIGINT)")
+
+
+def _latest_event(con, latest_activity: int | None) -> int | None:
+    """The latest event of d, s, c and the latest activity (given): the default as_of (microseconds)."""
+    latest = ["(SELECT max(created) FROM d)", "(SELECT max(t) FROM s)", "(SELECT max(t) FROM c)"]
+    if latest_activity is not None:
+        latest.append(str(int(latest_activity)))
+    return con.execute(f"SELECT greatest({', '.join(latest)})").fetchall()[0][0]
 
 
 def _take_off_duplicates(con, group: str, by: str, as_of_us: int) -> None:
@@ -158,11 +176,49 @@ def deal_scores_to_file(
 def deal_scores_frame(log, as_of_us: int) -> object:
     """The per-deal scores of a validated in-memory log, by the same query as :func:`deal_scores_to_file` (the
     frames reach DuckDB through Arrow: :func:`salesmetrics.log.core.load_log`). A pandas frame."""
+    # through Arrow, so that text columns stay text even when no deal is left (DuckDB's .df() gives objects then)
+    return deal_scores_table(log, as_of_us).to_pandas()
+
+
+def deal_scores_table(log, as_of_us: int) -> object:
+    """:func:`deal_scores_frame` as an Arrow table."""
     con = connect()
     core = load_log(con, log)
     as_of_us, _, _ = _count_motions(con, core, log.model, as_of_us, None)
-    # through Arrow, so that text columns stay text even when no deal is left (DuckDB's .df() gives objects then)
-    return con.sql(deal_scores_sql(log.model, as_of_us)).to_arrow_table().to_pandas()
+    return con.sql(deal_scores_sql(log.model, as_of_us)).to_arrow_table()
+
+
+def latest_event_of_folder(folder: Path, model: StageModel, threads: int | None = None) -> int | None:
+    """The latest event of a log folder (microseconds since the epoch), the default as_of of
+    :func:`deal_scores_to_file`, by the same query; None when the core leaves the log to validation."""
+    con = connect(threads)
+    core = load(con, Path(folder), model)
+    if core is None:
+        return None
+    _name_tables(con, core)  # then the times alone: no motions counted, no duplicate search (they change no time)
+    latest_activity = con.execute("SELECT max(t) FROM activities").fetchall()[0][0] if core.has_activities else None
+    as_of_us = _latest_event(con, latest_activity)
+    fine = core.valid()
+    core.settle()
+    return None if as_of_us is None or not fine else int(as_of_us)
+
+
+def deal_scores_of_folder(folder: Path, model: StageModel, as_of_us: int, threads: int | None = None):
+    """The per-deal scores of a log folder as :func:`deal_scores_to_file` computes them, without writing:
+    ``(Arrow table, deals in the log, deals no as_of includes)``; None when the core leaves the log to validation.
+    ``as_of_us`` is required: a part of a partitioned log is scored at the whole log's as_of
+    (:mod:`salesmetrics.metrics.scale`)."""
+    con = connect(threads)
+    checked = _load_and_check(con, Path(folder), model, as_of_us, None)
+    if checked is None:
+        return None
+    as_of_us, valid, fix_duplicates, _ = checked
+    fix_duplicates()
+    table = con.sql(deal_scores_sql(model, as_of_us)).to_arrow_table()
+    if not valid():
+        return None
+    (deals,) = con.execute("SELECT count(*) FROM d").fetchall()[0]
+    return table, int(deals), int(_undated(con)) if table.num_rows < deals else 0
 
 
 def deal_scores_sql(model: StageModel, as_of_us: int) -> str:
@@ -292,14 +348,19 @@ def _write(con, model: StageModel, as_of_us: int, out: Path, fmt: str, valid, fi
 
         from salesmetrics.metrics.movement import note_deals_left_out
 
-        undated = con.execute(
-            "SELECT count(*) FROM d WHERE created IS NULL AND row NOT IN (SELECT code FROM s)"
-        ).fetchall()[0][0]
+        undated = _undated(con)
         as_of = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=as_of_us)
         import zoneinfo
 
         note_deals_left_out(deals, written, undated, as_of.astimezone(zoneinfo.ZoneInfo(model.timezone)))
     return as_of_us
+
+
+def _undated(con) -> int:
+    """The deals of ``d`` that no as_of includes: no created_at and no stage entry."""
+    return con.execute("SELECT count(*) FROM d WHERE created IS NULL AND row NOT IN (SELECT code FROM s)").fetchall()[
+        0
+    ][0]
 
 
 class _StepAside(Exception):

@@ -19,6 +19,7 @@ calendar day. The pandas code stays the tests' oracle.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -396,14 +397,90 @@ def _group_query(
 
     The waterfall's rows come first: ``before_motions()`` (the wait for exact duplicate activities to be taken off
     ``a``) runs after them, so they are made while the search runs."""
+    pieces, last = _priced_pieces(con, model, period, as_of_us, columns, before_motions)
+    _group_tables(con, f"({pieces})", by, kahan)
+    return group_scores_sql(by, period, last)
+
+
+def _priced_pieces(con, model: StageModel, period: str, as_of_us: int, columns: dict, before_motions=None):
+    """``(pieces query, period of as_of)`` of a loaded core: :func:`pieces_sql` over the waterfall's rows (made
+    first, see :func:`_group_query`), each flow priced at its moment when the log has amounts."""
     offsets, last = _periods(con, model, as_of_us, period)
     priced = ("amount" in columns["deals"], "amount_changes" in columns)  # every amount as of its moment (0054)
     con.execute(f"CREATE TEMP TABLE _waterfall AS {waterfall_sql(model, as_of_us, period, offsets, last, priced)}")
     if before_motions is not None:
         before_motions()
     pieces = pieces_sql(model, as_of_us, period, offsets, last, ordered=False, waterfall="_waterfall", priced=priced)
-    _group_tables(con, f"({pieces})", by, kahan)
-    return group_scores_sql(by, period, last)
+    return pieces, last
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """A part of a log's group scores before the sums (:func:`group_pieces_of_folder`): Arrow tables of the
+    per-deal-and-period pieces (``code`` the deal's row; each flow's amount at its moment) and of the deals (``row``,
+    ``grp``: their owner or team), the period of as_of and the number of close-date changes."""
+
+    pieces: object
+    deals: object
+    last_period: int
+    close_date_changes: int
+
+
+def _pieces_of_core(con, model, by, period, as_of_us, columns, before_motions=None) -> Pieces:
+    """The :class:`Pieces` of a loaded core whose motions are counted per period."""
+    pieces, last = _priced_pieces(con, model, period, as_of_us, columns, before_motions)
+    grp = f"d.{ident(by)}" if by in columns["deals"] else "NULL::VARCHAR"
+    deals = con.sql(f"SELECT d.row, {grp} AS grp FROM d ORDER BY d.row").to_arrow_table()
+    (close,) = con.execute("SELECT count(*) FROM c").fetchall()[0]
+    return Pieces(con.sql(pieces).to_arrow_table(), deals, last, int(close))
+
+
+def group_pieces_of_folder(folder: Path, model: StageModel, by: str, period: str, as_of_us: int, threads=None):
+    """The :class:`Pieces` of a log folder scored at ``as_of_us``, as :func:`group_scores_to_file` makes them; None
+    when the core leaves the log to validation."""
+    con = connect(threads)
+    checked = _load_and_check(con, Path(folder), model, as_of_us, period)
+    if checked is None:
+        return None
+    as_of_us, valid, fix_duplicates, core = checked
+    result = _pieces_of_core(con, model, by, period, as_of_us, core.columns, fix_duplicates)
+    return result if valid() else None
+
+
+def group_pieces_of_log(log, by: str, period: str, as_of_us: int) -> Pieces:
+    """The :class:`Pieces` of a validated in-memory log (:func:`group_scores_frame`'s first half)."""
+    con = connect()
+    core = load_log(con, log)
+    as_of_us, _, _ = _count_motions(con, core, log.model, as_of_us, period)
+    return _pieces_of_core(con, log.model, by, period, as_of_us, core.columns)
+
+
+def group_scores_of_pieces(parts: list[Pieces], by: str, period: str, kahan: str | None = None) -> object:
+    """The group scores (an Arrow table) of a log whose deals are split in ``parts`` (each a :class:`Pieces`),
+    summed by the queries of a whole log (:func:`_group_tables`, :func:`group_scores_sql`) with the parts' deals
+    in part order: the sums of a log that holds the parts end to end. None when no deal has a ``by``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def shifted(tables: list, column: str) -> object:
+        # a part's rows after the rows of the parts before it (row numbers stay below 2**40 in a part)
+        out = []
+        for index, table in enumerate(tables):
+            at = table.schema.get_field_index(column)
+            shift = pc.add(table.column(at).cast(pa.int64()), pa.scalar(index << 40, pa.int64()))
+            out.append(table.set_column(at, column, shift))
+        return pa.concat_tables(out)
+
+    pieces = shifted([part.pieces for part in parts], "code")
+    deals = shifted([part.deals for part in parts], "row")
+    con = connect()
+    con.register("_all_pieces", pieces)
+    con.register("_all_deals", deals)
+    con.execute(f"CREATE TEMP TABLE d AS SELECT row, grp AS {ident(by)} FROM _all_deals")
+    if not con.execute(f"SELECT count({ident(by)}) FROM d").fetchall()[0][0]:
+        return None
+    _group_tables(con, "_all_pieces", by, kahan)
+    return con.sql(group_scores_sql(by, period, parts[0].last_period)).to_arrow_table()
 
 
 def group_scores_to_file(

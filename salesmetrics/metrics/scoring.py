@@ -9,7 +9,7 @@ line starts fast.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,26 +20,21 @@ from salesmetrics.metrics._engine import deal_scores_frame, deal_scores_to_file,
 from salesmetrics.metrics._engine_groups import group_scores_frame, group_scores_to_file
 from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
 
+# PERIODS and as_of_microseconds lived here first and are still imported from here (explicit re-exports)
+from salesmetrics.metrics.score_inputs import BY, check_by_period, undated_deals
+from salesmetrics.metrics.score_inputs import PERIODS as PERIODS
+from salesmetrics.metrics.score_inputs import as_of_microseconds as as_of_microseconds
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from salesmetrics.log.saleslog import SalesLog
 
-BY = ("deal", "owner", "team")
-PERIODS = ("W", "M", "Q")
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 
 
-def check_by_period(by: str, period: str | None) -> None:
-    """Refuse a ``by`` or ``period`` that :func:`score` does not know."""
-    if by not in BY:
-        raise UsageError(f"by {by!r} is not allowed; use one of: {', '.join(BY)}.")
-    if period is not None and period not in PERIODS:
-        raise UsageError(f"period {period!r} is not allowed; use one of: W (week), M (month), Q (quarter).")
-
-
 @as_of_after_log("by", "period", "as_of", not_as_of=BY)
-def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **params) -> pd.DataFrame:
+def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", client=None, **params) -> pd.DataFrame:
     """Score a log per deal, or per owner or team and period (``W``, ``M`` or ``Q`` in the log's time zone).
 
     ``by="deal"`` gives one row per deal known at ``as_of`` (``period`` is not used); ``by="owner"`` or
@@ -56,21 +51,36 @@ def score(log: SalesLog, as_of=None, *, by: str = "deal", period: str = "M", **p
     >>> teams = score(log, by="team", period="Q", as_of="2024-06-30")
     >>> int(teams["movements"].sum()) == int(deals["movements"].sum())
     True
-    """
-    from salesmetrics.log.prepare import resolve_as_of
-    from salesmetrics.metrics import movement
 
+    ``log`` may also be the path of a log folder, typically a partitioned one (``salesmetrics partition``): its
+    parts are scored one by one by the same engine, on the workers of ``client`` (a ``dask.distributed.Client``)
+    when one is given, and combined (:func:`salesmetrics.metrics.scale.score_parts`, ``docs/scale.md``).
+
+    >>> import tempfile, pathlib
+    >>> from salesmetrics.log.partition import partition_log
+    >>> parts = partition_log("datasets/demo", pathlib.Path(tempfile.mkdtemp()) / "parts", 2).folder
+    >>> int(score(parts, "2024-06-30", by="team", period="Q")["movements"].sum()) == int(deals["movements"].sum())
+    True
+    """
     if params:
         raise UsageError(f"score() got unknown parameters: {', '.join(sorted(params))}.")
     check_by_period(by, period)
+    if isinstance(log, (str, os.PathLike)):
+        from salesmetrics.metrics.scale import score_parts
+
+        return score_parts(log, as_of, by=by, period=period, client=client)
+    if client is not None:
+        raise UsageError("a client scores a log folder's parts: pass the folder's path (salesmetrics partition).")
+    from salesmetrics.log.prepare import resolve_as_of
+    from salesmetrics.metrics import movement
+
     as_of = resolve_as_of(log, as_of)  # once: everything below gets the moment itself
     if by == "deal":  # the engine's query over the log's frames (its pandas oracle: tests/oracle_movement.py)
         scores = deal_scores_frame(log, as_of.value // 1000)
         deals = log.deals
         if len(scores) < len(deals):  # rare: only then are the reasons counted
-            undated = deals["created_at"].isna() & ~deals["deal_id"].isin(log.stage_changes["deal_id"])
             # stacklevel 4: the caller of score, past the as_of_after_log wrapper
-            movement.note_deals_left_out(len(deals), len(scores), int(undated.sum()), as_of, stacklevel=4)
+            movement.note_deals_left_out(len(deals), len(scores), undated_deals(log), as_of, stacklevel=4)
         return scores
     # per owner or team, the engine's queries too (their pandas oracle: tests/oracle_movement.py)
     if by not in log.deals.columns or not log.deals[by].notna().any():
@@ -98,23 +108,6 @@ def score_groups(log: SalesLog, as_of=None, *, by: str = "owner", period: str = 
     if by not in ("owner", "team"):
         raise UsageError(f"by {by!r} is not allowed; use owner or team (score(log) scores each deal).")
     return score(log, as_of, by=by, period=period)
-
-
-def as_of_microseconds(as_of, timezone: str) -> int | None:
-    """An ``as_of`` text as microseconds since the epoch, read by :func:`~salesmetrics._util.limits.as_of_instant`
-    (the rule :func:`salesmetrics.log.prepare.resolve_as_of` follows too) without loading pandas.
-
-    None for None, and for a value that is not text (a date or timestamp object): the caller then takes the pandas
-    path, which reads it with ``resolve_as_of``.
-
-    >>> as_of_microseconds("1970-01-01", "UTC")
-    86399999999
-    """
-    from salesmetrics._util.limits import as_of_instant
-
-    if not isinstance(as_of, str):
-        return None
-    return (as_of_instant(as_of, timezone) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def write_scores_fast(log_path: Path, model, *, by: str, period: str, as_of, as_of_us, out: Path, fmt: str) -> bool:

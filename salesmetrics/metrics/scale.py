@@ -1,0 +1,218 @@
+"""Scores of a partitioned log, part by part, on a Dask cluster or on this machine (``docs/scale.md``).
+
+A partitioned log (:mod:`salesmetrics.log.partitioned`) keeps each deal's rows in one part, and each part is a log
+folder the engine scores on its own. :func:`score_parts` runs in three steps:
+
+1. **First pass** (only when ``as_of`` is not given): the latest event of each part
+   (:func:`~salesmetrics.metrics._engine.latest_event_of_folder`); the largest is the log's default as_of. It is the
+   only value the per-deal scores need from the whole log: the stage order and vocabularies come from the config
+   every part carries, and nothing else in ``score`` looks across deals (no percentile or threshold).
+2. **One task per part** at that as_of: the engine's per-deal query
+   (:func:`~salesmetrics.metrics._engine.deal_scores_of_folder`), or for owner and team scores the engine's
+   per-deal-and-period pieces (:func:`~salesmetrics.metrics._engine_groups.group_pieces_of_folder`). A part the
+   core cannot vouch for is read and validated with pandas on the worker, as a whole log would be.
+3. **Combine**: per deal, the parts' rows end to end (the order of a log that holds the parts end to end, which is
+   how :func:`~salesmetrics.log.reading.read_log` reads a partitioned log); per group, the parts' pieces summed by
+   the whole log's own queries (:func:`~salesmetrics.metrics._engine_groups.group_scores_of_pieces`) on the client.
+
+With a ``dask.distributed.Client`` the tasks run on its workers (a worker lost mid-run has its tasks run again
+elsewhere: each task only reads files); without one they run here, one after another, by the same functions. So
+the two give the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from salesmetrics.exceptions import ClusterError, LogValidationError, ProblemList, UsageError
+from salesmetrics.log.config import load_config
+from salesmetrics.log.partitioned import is_partitioned, read_manifest
+from salesmetrics.log.prepare import resolve_as_of
+from salesmetrics.log.reading import in_part, read_log
+from salesmetrics.metrics._engine import deal_scores_of_folder, deal_scores_table, latest_event_of_folder
+from salesmetrics.metrics._engine_groups import group_pieces_of_folder, group_pieces_of_log, group_scores_of_pieces
+from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
+from salesmetrics.metrics.movement import note_deals_left_out
+from salesmetrics.metrics.score_inputs import as_of_microseconds, check_by_period, undated_deals
+
+CONNECT_SECONDS = 10  # how long to try to reach a scheduler before saying it cannot be reached
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where a run goes: the Dask client, the scheduler's address and its number of workers."""
+
+    client: object
+    address: str
+    workers: int
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+
+@contextlib.contextmanager
+def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterator[Cluster]:
+    """A Dask client for a run: connected to the running scheduler at ``scheduler`` (``tcp://host:8786``), or to a
+    LocalCluster of ``workers`` processes (one thread each) started for the run and stopped after it.
+
+    A scheduler that cannot be reached within :data:`CONNECT_SECONDS` is a :class:`ClusterError` naming it.
+    """
+    if (scheduler is None) == (workers is None):
+        raise UsageError("give either a scheduler address (--scheduler tcp://host:8786) or a number of workers.")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UsageError(f"workers must be a whole number of at least 1, not {workers!r}.")
+    try:
+        import distributed
+    except ImportError as exc:
+        raise UsageError("scoring on a cluster needs dask: pip install 'salesmetrics[scale]'.") from exc
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # the run's own lines, not the cluster's chatter
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout=CONNECT_SECONDS, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(
+                f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_SECONDS} s ({exc}). Start one with "
+                "`dask scheduler` and `dask worker ADDRESS`, check the address, or use --workers N for a local one."
+            ) from exc
+        with client:
+            yield Cluster(client, scheduler, len(client.scheduler_info()["workers"]))
+        return
+    with (
+        distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local,
+        distributed.Client(local, set_as_default=False) as client,
+    ):
+        yield Cluster(client, local.scheduler_address, workers)
+
+
+def score_parts(path, as_of=None, *, by: str = "deal", period: str = "M", client=None):
+    """Score the partitioned log ``path`` (a plain log folder is one part) per deal, or per owner or team and
+    period, as :func:`salesmetrics.metrics.scoring.score` scores the log the parts make end to end. A pandas frame.
+
+    ``client``: a ``dask.distributed.Client`` whose workers score the parts (they must see ``path`` at the same
+    place, e.g. a shared or network file system); None scores them here. ``as_of``: ISO 8601 text, a date or a
+    timestamp (default: the latest event of the whole log).
+
+    >>> import tempfile, pathlib
+    >>> from salesmetrics.log.partition import partition_log
+    >>> parts = partition_log("datasets/demo", pathlib.Path(tempfile.mkdtemp()) / "parts", 3).folder
+    >>> len(score_parts(parts, "2024-06-30"))
+    677
+    """
+    check_by_period(by, period)
+    path = Path(path)
+    parts = read_manifest(path).parts if is_partitioned(path) else [path]
+    model, problems = load_config(parts[0])
+    if model is None or any(p.severity == "error" for p in problems):
+        read_log(parts[0])  # the config's problems, located, as any command reports them
+    run = _runner(client)
+    if as_of is None:
+        as_of_us = max(run(_latest_event, [(part, model) for part in parts]))
+    else:
+        as_of_us = as_of_microseconds(as_of if isinstance(as_of, str) else _as_text(as_of), model.timezone)
+    if by == "deal":
+        import pyarrow as pa
+
+        scored = run(_part_deal_scores, [(part, model, as_of_us) for part in parts])
+        frame = pa.concat_tables([table for table, _, _ in scored]).to_pandas()
+        deals = sum(n for _, n, _ in scored)
+        if len(frame) < deals:  # as score says it of a whole log
+            undated = sum(n for _, _, n in scored)
+            note_deals_left_out(deals, len(frame), undated, _local(as_of_us, model.timezone), stacklevel=2)
+        return frame
+    pieces = run(_part_pieces, [(part, model, by, period, as_of_us) for part in parts])
+    if not sum(p.close_date_changes for p in pieces):
+        note_no_close_date_changes(stacklevel=2)
+    table = group_scores_of_pieces(pieces, by, period)
+    if table is None:
+        raise no_group_error(by)
+    frame = table.to_pandas()
+    if frame.empty:
+        note_empty(_local(as_of_us, model.timezone), stacklevel=2)
+    return frame
+
+
+def _as_text(as_of) -> str:
+    """A date, datetime or pandas timestamp as ISO text (a date alone stays a date: the end of that day)."""
+    return as_of.isoformat() if hasattr(as_of, "isoformat") else str(as_of)
+
+
+def _local(as_of_us: int, timezone: str) -> str:
+    import pandas as pd
+
+    return f"{pd.Timestamp(as_of_us, unit='us', tz='UTC').tz_convert(timezone):%Y-%m-%d %H:%M}"
+
+
+def _runner(client):
+    """``run(function, argument tuples)``: the results in order, from the client's workers or computed here."""
+    if client is None:
+        return lambda function, items: [_raised(function(*item)) for item in items]
+
+    def run(function, items):
+        futures = [client.submit(function, *item, pure=False) for item in items]
+        return [_raised(result) for result in client.gather(futures)]
+
+    return run
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A part's validation errors, sent back as a value (an exception with its own arguments does not pickle)."""
+
+    path: str
+    problems: object
+
+
+def _raised(result):
+    """A part's result, or its :class:`_Refused` raised as the LogValidationError it was."""
+    if isinstance(result, _Refused):
+        raise LogValidationError(result.path, result.problems)
+    return result
+
+
+def _validated(part: Path):
+    """The part read and validated with pandas (the core stepped aside): its log, or :class:`_Refused`."""
+    try:
+        return read_log(part)
+    except LogValidationError as exc:
+        return _Refused(str(part.parent), ProblemList([in_part(problem, part) for problem in exc.problems]))
+
+
+def _threads() -> int:
+    """DuckDB threads of a task: the worker's own (Dask sets ``OMP_NUM_THREADS`` per worker), else DuckDB's."""
+    return int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None
+
+
+def _latest_event(part: Path, model) -> int:
+    latest = latest_event_of_folder(part, model, _threads())
+    if latest is not None:
+        return latest
+    log = _validated(part)
+    if isinstance(log, _Refused):
+        return log
+    return resolve_as_of(log, None).value // 1000
+
+
+def _part_deal_scores(part: Path, model, as_of_us: int):
+    scored = deal_scores_of_folder(part, model, as_of_us, _threads())
+    if scored is not None:
+        return scored
+    log = _validated(part)
+    if isinstance(log, _Refused):
+        return log
+    return deal_scores_table(log, as_of_us), len(log.deals), undated_deals(log)
+
+
+def _part_pieces(part: Path, model, by: str, period: str, as_of_us: int):
+    pieces = group_pieces_of_folder(part, model, by, period, as_of_us, _threads())
+    if pieces is not None:
+        return pieces
+    log = _validated(part)
+    return log if isinstance(log, _Refused) else group_pieces_of_log(log, by, period, as_of_us)

@@ -1,0 +1,171 @@
+"""``salesmetrics partition`` and the partitioned log: every row in its deal's part, in file order, read back as
+the same log and scored to the same numbers (salesmetrics/log/partition.py, salesmetrics/log/partitioned.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from builders import FOREIGN_FORMS, foreign_logs, write_foreign_log
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import salesmetrics as sm
+from salesmetrics.cli.main import main
+from salesmetrics.exceptions import DataNote, LogValidationError, UsageError
+from salesmetrics.log.partition import partition_log
+from salesmetrics.log.partitioned import MANIFEST, part_of, part_sql, read_manifest
+from salesmetrics.log.reading import validate_log as validate
+from salesmetrics.metrics.scale import score_parts
+from salesmetrics.metrics.scoring import score
+
+DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
+TABLES = ("deals", "stage_changes", "activities", "close_date_changes", "amount_changes")
+
+
+def _by_deal(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each deal together, each deal's rows in their order: the order a partitioned log keeps."""
+    return frame.sort_values("deal_id", kind="stable").reset_index(drop=True)
+
+
+def test_the_hash_rule_is_the_documented_one_in_python_and_duckdb():
+    ids = ["D000001", "x", "Ünïcødé", "", "deal with spaces"]
+    con = duckdb.connect()
+    for n in (1, 2, 7, 64):
+        in_sql = [con.execute(f"SELECT {part_sql('?', n)}", [i]).fetchone()[0] for i in ids]
+        by_hand = [int.from_bytes(hashlib.md5(i.encode()).digest()[:8], "little") % n for i in ids]
+        assert in_sql == by_hand == [part_of(i, n) for i in ids]
+    assert con.execute(f"SELECT {part_sql('NULL::VARCHAR', 5)}").fetchone()[0] == 0  # validation reports it
+
+
+def test_every_row_lands_in_its_deals_part_in_file_order(tmp_path):
+    result = partition_log(DEMO, tmp_path / "p", 3)
+    manifest = read_manifest(tmp_path / "p")
+    assert manifest.partitions == 3 and manifest.rows == result.rows
+    for name in TABLES:
+        whole = pd.read_csv(DEMO / f"{name}.csv", dtype=str, keep_default_na=False)
+        parts = [
+            pd.read_csv(tmp_path / "p" / f"part-0000{i}" / f"{name}.csv", dtype=str, keep_default_na=False)
+            for i in range(3)
+        ]
+        assert [len(p) for p in parts] == result.rows[name]
+        for i, part in enumerate(parts):
+            assert {part_of(d, 3) for d in part["deal_id"]} <= {i}
+            expected = whole[whole["deal_id"].map(lambda d, i=i: part_of(d, 3) == i)]
+            pd.testing.assert_frame_equal(part, expected.reset_index(drop=True))  # same cells, same order
+    assert (tmp_path / "p" / "salesmetrics.yaml").read_text() == (DEMO / "salesmetrics.yaml").read_text()
+
+
+def test_read_back_it_is_the_same_log_and_the_same_scores(tmp_path):
+    partition_log(DEMO, tmp_path / "p", 4)
+    whole, parts = sm.read_log(DEMO), sm.read_log(tmp_path / "p")
+    for name in TABLES:
+        pd.testing.assert_frame_equal(_by_deal(getattr(parts, name)), _by_deal(getattr(whole, name)))
+    pd.testing.assert_frame_equal(
+        _by_deal(score(parts, as_of="2024-06-30")), _by_deal(score(whole, as_of="2024-06-30"))
+    )
+    summary, problems = validate(tmp_path / "p")
+    assert summary == whole.summary() and not problems.errors
+
+
+@pytest.mark.parametrize(("by", "period"), [("deal", "M"), ("owner", "M"), ("team", "W")])
+def test_part_by_part_scores_are_those_of_the_parts_end_to_end(tmp_path, by, period):
+    parts = partition_log(DEMO, tmp_path / "p", 3).folder
+    here = score_parts(parts, by=by, period=period)  # each part by the engine, then combined (the cluster's way)
+    pd.testing.assert_frame_equal(here, score(sm.read_log(parts), by=by, period=period), check_exact=True)
+    whole = score(sm.read_log(DEMO), by=by, period=period)
+    if by == "deal":
+        pd.testing.assert_frame_equal(_by_deal(here), _by_deal(whole))
+    else:  # the same groups, periods and counts; amounts added in another order of deals, to the last bits
+        pd.testing.assert_frame_equal(here, whole, check_exact=False, rtol=1e-12)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=foreign_logs(), form=st.sampled_from(FOREIGN_FORMS), partitions=st.integers(1, 4))
+def test_random_logs_in_any_form_score_the_same_partitioned(tmp_path_factory, drawn, form, partitions):
+    model, tables = drawn
+    folder = write_foreign_log(tmp_path_factory.mktemp("log") / "log", model, tables, form)
+    out = tmp_path_factory.mktemp("parts") / "p"
+    try:
+        partition_log(folder, out, partitions)
+    except UsageError as exc:  # about as many parts as deals: a part would lack a required table
+        assert "use fewer parts" in str(exc) and not out.exists()
+        return
+    suffix = ".parquet" if form.endswith("parquet_ns") else ".csv"
+    assert all(p.suffix == suffix for p in out.glob("part-*/*") if p.stem != "salesmetrics")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a random log may leave deals out; both reads say the same
+        whole, parts = sm.read_log(folder), sm.read_log(out)
+        pd.testing.assert_frame_equal(_by_deal(score(parts)), _by_deal(score(whole)))
+
+
+def test_a_broken_part_is_reported_with_its_part_folder(tmp_path):
+    partition_log(DEMO, tmp_path / "p", 2)
+    broken = tmp_path / "p" / "part-00001" / "stage_changes.csv"
+    lines = broken.read_text().splitlines()
+    broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
+    with pytest.raises(LogValidationError) as caught:
+        sm.read_log(tmp_path / "p")
+    assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
+    summary, problems = validate(tmp_path / "p")
+    assert summary is None and problems.errors[0].rows == (2,)
+
+
+def test_it_refuses_to_overwrite_or_to_write_into_the_log(tmp_path, capsys):
+    out = tmp_path / "p"
+    assert main(["partition", str(DEMO), "--out", str(out), "--partitions", "2"]) == 0
+    assert "Wrote" in capsys.readouterr().out
+    before = (out / MANIFEST).read_text()
+    assert main(["partition", str(DEMO), "--out", str(out), "--partitions", "3"]) == 2
+    assert "is not empty" in capsys.readouterr().err and (out / MANIFEST).read_text() == before
+    assert main(["partition", str(DEMO), "--out", str(out), "--partitions", "3", "--overwrite"]) == 0
+    assert json.loads((out / MANIFEST).read_text())["partitions"] == 3
+    assert main(["partition", str(DEMO), "--out", str(DEMO / "parts"), "--partitions", "2"]) == 2
+    assert not (DEMO / "parts").exists()
+    with pytest.raises(UsageError, match="partitioned log already"):
+        partition_log(out, tmp_path / "q", 2)
+    with pytest.raises(UsageError, match="whole number"):
+        partition_log(DEMO, tmp_path / "q", 0)
+
+
+def test_a_damaged_manifest_is_a_clear_error(tmp_path):
+    partition_log(DEMO, tmp_path / "p", 2)
+    (tmp_path / "p" / MANIFEST).write_text('{"format": "something else"}')
+    with pytest.raises(UsageError, match="salesmetrics partition"):
+        sm.read_log(tmp_path / "p")
+
+
+def test_the_notes_of_the_whole_log_come_from_its_parts(tmp_path, capsys):
+    parts = partition_log(DEMO, tmp_path / "p", 3).folder
+    notes = []
+    for log in (DEMO, parts):
+        assert main(["score", str(log), "--as-of", "2023-01-01", "--out", str(tmp_path / f"{log.name}.csv")]) == 0
+        notes.append(capsys.readouterr().err)
+    assert "note: No deal is known at as_of (2023-01-01 23:59)" in notes[0] and notes[1] == notes[0]
+    with pytest.warns(DataNote, match="No deal is known"):
+        score_parts(parts, "2023-01-01")
+
+
+def test_score_takes_a_folder_and_a_client_only_with_a_folder(tmp_path):
+    parts = partition_log(DEMO, tmp_path / "p", 2).folder
+    pd.testing.assert_frame_equal(score(parts, "2024-06-30", by="owner"), score_parts(parts, "2024-06-30", by="owner"))
+    with pytest.raises(UsageError, match="pass the folder's path"):
+        score(sm.read_log(DEMO), client=object())
+
+
+def test_an_empty_log_partitioned_is_refused_by_score_with_located_errors(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "salesmetrics.yaml").write_text((DEMO / "salesmetrics.yaml").read_text())
+    for name in ("deals", "stage_changes"):
+        (empty / f"{name}.csv").write_text((DEMO / f"{name}.csv").read_text().splitlines()[0] + "\n")
+    partition_log(empty, tmp_path / "p", 2)
+    assert main(["score", str(tmp_path / "p"), "--out", str(tmp_path / "s.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "part-00000/deals.csv: The table has no rows" in err and "Traceback" not in err
+    assert not (tmp_path / "s.csv").exists()

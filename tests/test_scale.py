@@ -1,0 +1,128 @@
+"""Scores on a real Dask cluster (a scheduler and two worker processes) are the bytes of the run on this machine
+(salesmetrics/metrics/scale.py, ``salesmetrics score --scheduler|--workers``); a worker killed mid-run changes
+nothing; a scheduler that cannot be reached is a clear error naming it. One cluster serves the whole module."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from builders import foreign_logs, write_foreign_log
+from hypothesis import HealthCheck, given, settings
+
+import salesmetrics as sm
+from salesmetrics.cli.main import main
+from salesmetrics.exceptions import LogValidationError, UsageError
+from salesmetrics.log.partition import partition_log
+from salesmetrics.metrics import scale
+from salesmetrics.metrics.scale import score_parts
+from salesmetrics.metrics.scoring import score
+
+distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # a cluster of two processes takes a few seconds to start
+
+DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
+CASES = [("deal", "M"), ("owner", "W"), ("owner", "M"), ("owner", "Q"), ("team", "W"), ("team", "M"), ("team", "Q")]
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
+        distributed.Client(local, set_as_default=False) as connected,
+    ):
+        yield connected
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory) -> Path:
+    return partition_log(DEMO, tmp_path_factory.mktemp("demo") / "parts", 4).folder
+
+
+def test_every_by_and_period_on_the_cluster_is_the_run_here(client, parts):
+    for by, period in CASES:
+        as_of = None if by == "deal" else "2024-09-30"  # the first pass (the default as_of) once: it is per part
+        here = score_parts(parts, as_of, by=by, period=period)
+        there = score_parts(parts, as_of, by=by, period=period, client=client)
+        pd.testing.assert_frame_equal(there, here, check_exact=True)
+    assert len(client.scheduler_info()["workers"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("by", "period", "suffix"), [("deal", None, ".csv"), ("deal", None, ".parquet"), ("team", "Q", ".parquet")]
+)
+def test_the_command_on_a_running_scheduler_writes_the_same_bytes(client, parts, tmp_path, capsys, by, period, suffix):
+    options = ["--by", by, *(["--period", period] if period else []), "--as-of", "2024-09-30"]
+    here, there = tmp_path / f"here{suffix}", tmp_path / f"there{suffix}"
+    assert main(["score", str(parts), *options, "--out", str(here)]) == 0
+    address = client.scheduler.address
+    assert main(["score", str(parts), *options, "--out", str(there), "--scheduler", address]) == 0
+    assert f"ran on {address} (2 workers)" in capsys.readouterr().out
+    assert there.read_bytes() == here.read_bytes()
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=foreign_logs())
+def test_random_logs_on_the_cluster(client, tmp_path_factory, drawn):
+    model, tables = drawn
+    folder = write_foreign_log(tmp_path_factory.mktemp("log") / "log", model, tables, "pandas_parquet_ns")
+    try:
+        parts = partition_log(folder, tmp_path_factory.mktemp("parts") / "p", 2).folder
+    except UsageError:  # a part would lack a required table (a few deals only): nothing to score
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deals left out, no close dates: the same notes either way
+        there = score_parts(parts, client=client)
+        whole = score(sm.read_log(folder))
+    pd.testing.assert_frame_equal(there, score_parts(parts))
+    by_deal = [f.sort_values("deal_id", kind="stable").reset_index(drop=True) for f in (there, whole)]
+    pd.testing.assert_frame_equal(*by_deal)
+
+
+def test_a_scheduler_that_cannot_be_reached_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(scale, "CONNECT_SECONDS", 2)
+    code = main(["score", str(DEMO), "--out", str(tmp_path / "s.csv"), "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_part_refused_on_a_worker_is_reported_on_the_client(client, tmp_path):
+    parts = partition_log(DEMO, tmp_path / "parts", 2).folder
+    broken = parts / "part-00001" / "stage_changes.csv"
+    lines = broken.read_text().splitlines()
+    broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
+    with pytest.raises(LogValidationError) as caught:
+        score_parts(parts, "2024-06-30", client=client)
+    assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
+
+
+def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):
+    parts = partition_log(DEMO, tmp_path / "parts", 12).folder  # enough tasks that the run lasts
+    expected = score_parts(parts, "2024-09-30", by="owner")
+    result, failed = {}, []
+
+    def run() -> None:
+        try:
+            result["frame"] = score_parts(parts, "2024-09-30", by="owner", client=client)
+        except Exception as exc:  # reported below
+            failed.append(exc)
+
+    pids = client.run(os.getpid)
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline, busy = time.monotonic() + 60, []
+    while time.monotonic() < deadline and not busy:  # a worker with a task of this run under way
+        busy = [address for address, keys in client.processing().items() if keys and address in pids]
+        time.sleep(0.005)
+    os.kill(pids[busy[0]], signal.SIGKILL)  # the worker process this cluster started, in the middle of a task
+    killed_mid_run = worker.is_alive()
+    worker.join(120)
+    assert killed_mid_run and not failed
+    pd.testing.assert_frame_equal(result["frame"], expected, check_exact=True)
