@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from doc_markers import write_blocks
 
 from salesmetrics._util.atomic import write_text_atomic
 from salesmetrics.adapters.snapshot import import_snapshot
@@ -37,7 +38,6 @@ from salesmetrics.simulation.simulator import simulate
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
 DOC = REPO / "docs" / "models.md"
-START, END = "<!-- models_results: backtests start -->", "<!-- models_results: backtests end -->"
 HORIZON_DAYS = 14  # as in the issue-19 audit: Maven's pipeline moves in weeks
 CUTOFFS = 3
 MODEL = "model"  # evaluate's name for the estimator under test
@@ -301,21 +301,10 @@ def markdown(results: pd.DataFrame, quick: bool, out_reasons: dict[str, str]) ->
     return "\n".join(text)
 
 
-def write_doc(text: str, doc: Path = DOC) -> None:
-    """Replace what lies between the markers of ``doc`` with ``text`` (the prose around them stays)."""
-    body = doc.read_text(encoding="utf-8")
-    if START not in body or END not in body:
-        raise SystemExit(f"{doc} has no '{START}' ... '{END}' markers: add them where the tables belong.")
-    head, rest = body.split(START, 1)
-    _, tail = rest.split(END, 1)
-    write_text_atomic(doc, f"{head}{START}\n{text}\n{END}{tail}")
-    print(f"Wrote the backtest tables into {doc}")
-
-
 def backtests_part(args) -> None:
     """Run (or reuse) every backtest, print the tables, and write them into docs/models.md."""
     results = run(args.quick, args.backtest_cache, args.reuse, tuple(args.logs.split(",")))
     text = markdown(results, args.quick, check_out())
     print(text)
     if args.write_doc:
-        write_doc(text)
+        write_blocks({"backtests": text}, DOC)

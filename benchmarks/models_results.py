@@ -3,6 +3,11 @@
     .venv/bin/python benchmarks/models_results.py              # prints Markdown tables, writes docs/img/models_*.png
     .venv/bin/python benchmarks/models_results.py --quick      # smaller log, fewer bootstrap draws (a smoke run)
 
+Each part writes what it prints into docs/models.md between its markers (``doc_markers``; blocks ``simulated``,
+``truth``, ``importance``, ``survival``, ``ibm``, ``backtests``). ``--no-write`` only prints; the simulated and
+IBM parts never write the page with ``--quick`` (their PNGs then go to a temp folder) nor with ``--img``
+elsewhere than docs/img.
+
 Parts:
 
 1. Simulated log (known truth): stall and close models against the CRM baselines on a time-ordered split; the
@@ -54,9 +59,11 @@ from salesmetrics.reports.study import FEATURE_GROUPS, grouped_permutation_impor
 from salesmetrics.simulation.simulator import simulate  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from models_backtests import backtests_part  # noqa: E402
+from doc_markers import write_blocks  # noqa: E402
+from models_backtests import DOC, backtests_part  # noqa: E402
 
 IMG = REPO / "docs" / "img"
+TARGET_TITLES = {"stalled": "Stall within 30 days", "won": "Won eventually"}
 IBM = REPO.parent / "shared" / "datasets" / "ibm_sales_win_loss" / "WA_Fn-UseC_-Sales-Win-Loss.csv"
 
 #: IBM columns measured over the opportunity's whole, already closed life (docs/decisions/0019)
@@ -89,16 +96,39 @@ def markdown(frame: pd.DataFrame, floats: str = "{:.3f}", index: bool = False) -
 
 
 def section(title: str) -> None:
+    """A heading of the printed output only (docs/models.md has its own headings around the blocks)."""
     print(f"\n## {title}\n", flush=True)
 
 
-def save(fig, name: str) -> None:
+class Blocks:
+    """What a part prints, kept per block of docs/models.md (``doc_markers``): each ``emit`` prints its text and
+    adds it to the block being written, so the page holds exactly what the run printed."""
+
+    def __init__(self) -> None:
+        self.text: dict[str, list[str]] = {}
+        self.current: str | None = None
+
+    def start(self, name: str) -> None:
+        self.current = name
+        self.text[name] = []
+
+    def emit(self, text: str = "") -> None:
+        print(text, flush=True)
+        self.text[self.current].append(text)
+
+    def joined(self) -> dict[str, str]:
+        return {name: "\n".join(lines) for name, lines in self.text.items()}
+
+
+def save(fig, name: str, blocks: Blocks, alt: str) -> None:
+    """Write the figure to IMG and emit its Markdown image (the path written is printed, not kept)."""
     IMG.mkdir(parents=True, exist_ok=True)
     path = IMG / name
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
-    print(f"\n![{name}](img/{name})  (written {shown})")
+    blocks.emit(f"\n![{alt}](img/{name})")
+    print(f"(written {shown})")
 
 
 # --------------------------------------------------------------------------------------------- part 1: simulated
@@ -130,17 +160,21 @@ def per_feature_permutation(model, X: pd.DataFrame, y: np.ndarray, n_repeats: in
     return out.sort_values("auc_drop", ascending=False).reset_index(drop=True)
 
 
-def simulated_part(args) -> None:
+def simulated_part(args) -> dict[str, str]:
+    """Part 1 and 2; returns the blocks of docs/models.md it printed (simulated, truth, importance, survival)."""
     section("1. Simulated log: models against the CRM baselines and against the truth")
     t0 = time.time()
+    blocks = Blocks()
+    blocks.start("simulated")
     sim = simulate(n_deals=args.deals, n_owners=args.owners, seed=args.seed, months=args.months)
     log = sim.log
     s = log.summary()
-    print(
-        f"simulate(n_deals={args.deals}, n_owners={args.owners}, seed={args.seed}, months={args.months}): "
+    blocks.emit(
+        f"`simulate(n_deals={args.deals}, n_owners={args.owners}, seed={args.seed}, months={args.months})`: "
         f"{s.deals:,} deals, {s.won_deals:,} won, {s.lost_deals:,} lost, {s.open_deals:,} open at the end; "
         f"weekly snapshots, horizon 30 days; split: train before the cutoff (70% of the labelled snapshots), 30-day "
-        f"gap, test after; {args.bootstrap} bootstrap draws of whole deals (95% intervals)."
+        f"gap, test after; {args.bootstrap} bootstrap draws of whole deals (95% intervals). "
+        '"model, logistic learner" is the same estimator with `model="logistic"`, for reference.'
     )
     evaluations = {}
     for target, estimator, logistic in (
@@ -155,20 +189,20 @@ def simulated_part(args) -> None:
                 estimator, log, target=target, n_bootstrap=args.bootstrap, random_state=0, baselines=baselines
             )
         evaluations[target] = ev
-        print(f"\n### Target `{target}` (evaluate(..., target={target!r}))\n")
-        print(ev._summary_line() + ".\n")
-        print(markdown(ev.wide(), index=True))
+        blocks.emit(f"\n**{TARGET_TITLES[target]}** (`evaluate(..., target={target!r})`): {ev._summary_line()}.\n")
+        blocks.emit(markdown(ev.wide(), index=True))
         fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
         ev.plot(axes=axes)
         fig.suptitle(f"Simulated log, target '{target}': model and CRM baselines on the test snapshots")
-        save(fig, f"models_{target}_evaluation.png")
+        alt = f"{TARGET_TITLES[target]}: ROC, precision-recall and calibration of the model and the baselines"
+        save(fig, f"models_{target}_evaluation.png", blocks, alt)
 
     # why the close model's probabilities run low in the test period: outcomes known at the test start
     ev = evaluations["won"]
     full = snapshots(log)
     known = snapshots(log, observed_until=ev.test_start)
     recent = lambda f: f[(f["as_of"] < ev.cutoff) & (f["as_of"] >= ev.cutoff - pd.Timedelta(days=60))]  # noqa: E731
-    print(
+    blocks.emit(
         f"\nTraining snapshots of the 60 days before the cutoff: {recent(known)['won'].astype('Float64').mean():.1%} "
         f"of those with an outcome known at the test start were won; {recent(full)['won'].astype('Float64').mean():.1%}"
         " once every outcome is known (end of the log)."
@@ -182,7 +216,9 @@ def simulated_part(args) -> None:
         )
     same = competing.predictions[["deal_id", "as_of"]].equals(ev.predictions[["deal_id", "as_of"]])
     assert same, "the competing model must be scored on the same test snapshots"
-    print(f"\nCloseLikelihood(censoring='competing') on the same split: {competing.estimators['model'].censoring_}.")
+    blocks.emit(
+        f"\n`CloseLikelihood(censoring='competing')` on the same split: {competing.estimators['model'].censoring_}."
+    )
 
     # the close model against the true win probabilities, on the same test snapshots
     pred = ev.predictions.assign(competing=competing.predictions["model"].to_numpy())
@@ -201,14 +237,15 @@ def simulated_part(args) -> None:
     )
     wide = wide.reindex(index=list(scores), columns=["roc_auc", "pr_auc", "brier", "lift_top_decile"])
     wide.columns = [METRIC_LABELS[c] for c in wide.columns]
-    print("\n### The close model against the truth (same test snapshots, realised outcomes)\n")
+    blocks.start("truth")
     corr = np.corrcoef(scores["true win probability"], scores["model (CloseLikelihood)"])[0, 1]
     mad = np.mean(np.abs(scores["true win probability"] - scores["model (CloseLikelihood)"]))
-    print(
+    blocks.emit(
+        f"The close model against the truth, on the same test snapshots and their realised outcomes: "
         f"{ok.sum():,} test snapshots with a true probability; correlation of model and true probabilities "
         f"{corr:.3f}, mean absolute difference {mad:.3f}.\n"
     )
-    print(markdown(wide, index=True))
+    blocks.emit(markdown(wide, index=True))
     calib = calibration_table(pred["y"].to_numpy()[ok], scores, n_bins=10)
     gaps = calib.assign(gap=(calib["mean_predicted"] - calib["observed_rate"]).abs() * calib["n"])
     level = pd.DataFrame(
@@ -219,11 +256,11 @@ def simulated_part(args) -> None:
             "calibration error": gaps.groupby("model", sort=False)["gap"].sum() / ok.sum(),
         }
     ).rename_axis("scores")
-    print(
+    blocks.emit(
         "\nMean prediction against the observed rate and the mean true probability of the same rows; calibration "
         "error = mean |predicted - observed| over ten equal-width bins, weighted by rows:\n"
     )
-    print(markdown(level, index=True))
+    blocks.emit(markdown(level, index=True))
     fig, (ax_scatter, ax_cal) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
     ax_scatter.scatter(scores["true win probability"], scores["model (CloseLikelihood)"], s=4, alpha=0.3)
     ax_scatter.plot([0, 1], [0, 1], color="grey", linestyle=":")
@@ -240,10 +277,11 @@ def simulated_part(args) -> None:
     ax_cal.set_ylabel("Observed share won")
     ax_cal.set_title("Calibration against realised outcomes")
     ax_cal.legend(fontsize="small")
-    save(fig, "models_truth.png")
+    save(fig, "models_truth.png", blocks, "Model against true win probabilities, and calibration of the models")
 
     # which features carry the weight: permutation importance on the test snapshots
-    print("\n### Permutation importance on the test snapshots (drop in ROC AUC)\n")
+    blocks.start("importance")
+    blocks.emit("Permutation importance on the test snapshots (drop in ROC AUC).\n")
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
     for ax, target in zip(axes, ("won", "stalled"), strict=True):
         ev = evaluations[target]
@@ -256,47 +294,51 @@ def simulated_part(args) -> None:
         single = per_feature_permutation(model, X, y, args.repeats, 0)
         summed = single.groupby("group")["auc_drop"].sum().rename("sum_of_single_drops")
         grouped = grouped.join(summed, on="group")
-        print(f"Target `{target}`, {len(X):,} test snapshots, {args.repeats} shuffles per group:\n")
-        print(markdown(grouped))
-        print(f"\nTop features (scikit-learn permutation_importance, target `{target}`):\n")
-        print(markdown(single.head(8)))
-        print()
+        blocks.emit(f"Target `{target}`, {len(X):,} test snapshots, {args.repeats} shuffles per group:\n")
+        blocks.emit(markdown(grouped))
+        blocks.emit(f"\nTop features (scikit-learn `permutation_importance`, target `{target}`):\n")
+        blocks.emit(markdown(single.head(8)))
+        blocks.emit()
         ax.barh(grouped["group"][::-1], grouped["auc_drop"][::-1], xerr=grouped["sd"][::-1], color="tab:blue")
         ax.set_xlabel("Drop in test ROC AUC when the group is shuffled")
         ax.set_title(f"Target '{target}': which features carry the weight")
-    save(fig, "models_importance.png")
+    save(fig, "models_importance.png", blocks, "Grouped permutation importance for the close and the stall model")
 
     # ------------------------------------------------------------------------------------------- survival
     section("2. Survival on the simulated log")
+    blocks.start("survival")
     ttc = time_to_close(log, by="stage", min_age_days=30)
-    print(
-        "time_to_close(log, by='stage', min_age_days=30): deals still open at 30 days, grouped by the stage they "
+    blocks.emit(
+        "`time_to_close(log, by='stage', min_age_days=30)`: deals still open at 30 days, grouped by the stage they "
         f"were in then; left out: {ttc.excluded}.\n"
     )
-    print(markdown(ttc.summary))
+    blocks.emit(markdown(ttc.summary))
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharex=True)
     ttc.plot(axes=axes)
-    save(fig, "models_time_to_close.png")
+    alt = "Time to close by stage at 30 days: Kaplan–Meier and cumulative incidence of won and lost"
+    save(fig, "models_time_to_close.png", blocks, alt)
 
     frame = snapshots(log)
     cox = next_movement_cox(frame, gap_days=0)
-    print(
-        f"\nnext_movement_cox(snapshots(log)): trained on {cox.n_train:,} snapshots before "
+    blocks.emit(
+        f"\n`next_movement_cox(snapshots(log))`: trained on {cox.n_train:,} snapshots before "
         f"{cox.cutoff:%Y-%m-%d} (times censored there, {cox.events_train:,} movements), concordance "
         f"**{cox.concordance:.3f}** on {cox.n_test:,} later snapshots ({cox.events_test:,} movements); "
         f"{cox.concordance_train:.3f} on the training snapshots. Largest effects (per SD):\n"
     )
-    print(markdown(cox.coefficients.head(10)))
+    blocks.emit(markdown(cox.coefficients.head(10)))
     fig, ax = plt.subplots(figsize=(8, 8))
     cox.plot(ax=ax)
-    save(fig, "models_next_movement_cox.png")
+    save(fig, "models_next_movement_cox.png", blocks, "Hazard ratios of the next movement per SD of each feature")
     print(f"\n(simulated part: {time.time() - t0:.0f} s)")
+    return blocks.joined()
 
 
 # ----------------------------------------------------------------------------------------------- part 3: IBM
 
 
-def ibm_part(args) -> None:
+def ibm_part(args) -> dict[str, str]:
+    """Part 3; returns the block of docs/models.md it printed (none when the dataset is absent)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
@@ -305,8 +347,10 @@ def ibm_part(args) -> None:
     section("3. IBM win-loss: cross-validated, with and without the leaking columns")
     if not IBM.is_file():
         print(f"Skipped: {IBM} is absent (the real datasets live beside the repository in ../shared/datasets).")
-        return
+        return {}
     t0 = time.time()
+    blocks = Blocks()
+    blocks.start("ibm")
     data = pd.read_csv(IBM, keep_default_na=False)  # "None" is a Competitor Type, not a missing value
     if args.quick:
         data = data.sample(15000, random_state=0)
@@ -315,19 +359,20 @@ def ibm_part(args) -> None:
     for column in IBM_CATEGORICAL:
         X[column] = X[column].astype("category")
     majority = 1 - y.mean()
-    print(
+    blocks.emit(
         f"{len(data):,} opportunities, win rate {y.mean():.3f}: always predicting a loss is right {majority:.3f} "
         "of the time. Model: HistGradientBoostingClassifier (native categorical columns), isotonic calibration "
         "by 3-fold CalibratedClassifierCV inside each of 5 stratified folds; out-of-fold probabilities; "
         f"{args.bootstrap} bootstrap draws of opportunities for the intervals.\n"
     )
-    print("How well each leaking column alone ranks wins (ROC AUC of the raw value, either direction):\n")
+    blocks.emit("How well each leaking column alone ranks wins (ROC AUC of the raw value, either direction):\n")
     alone = []
     for column in IBM_LEAKY:
         auc = roc_auc_score(y, X[column])
         won, lost = X.loc[y == 1, column].median(), X.loc[y == 0, column].median()
         alone.append({"column": column, "auc_alone": max(auc, 1 - auc), "median_won": won, "median_lost": lost})
-    print(markdown(pd.DataFrame(alone)))
+    alone_names = {"auc_alone": "ROC AUC alone", "median_won": "median, won", "median_lost": "median, lost"}
+    blocks.emit(markdown(pd.DataFrame(alone).rename(columns=alone_names)))
 
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     configs = {
@@ -369,8 +414,14 @@ def ibm_part(args) -> None:
         "ROC AUC": "0.500",
     }
     summary["n_columns"] = summary["n_columns"].astype(int)
-    print("\nOut-of-fold results (ROC AUC and the rest on all out-of-fold probabilities, with intervals):\n")
-    print(markdown(summary, index=True))
+    blocks.emit("\nOut-of-fold results (ROC AUC and the rest on all out-of-fold probabilities, with intervals):\n")
+    names = {
+        "n_columns": "columns",
+        "fold_auc_mean": "ROC AUC, mean of 5 folds",
+        "fold_auc_sd": "sd over folds",
+        "accuracy_at_0.5": "accuracy at 0.5",
+    }
+    blocks.emit(markdown(summary.rename(columns=names).rename_axis("columns used"), index=True))
 
     calib = calibration_table(y, oof, n_bins=10)
     fig, (ax_cal, ax_bar) = plt.subplots(1, 2, figsize=(13, 5), layout="constrained")
@@ -389,8 +440,15 @@ def ibm_part(args) -> None:
     ax_bar.set_xlabel("Accuracy at a 0.5 threshold (out of fold)")
     ax_bar.set_title("Accuracy against always predicting a loss")
     ax_bar.legend(fontsize="small", loc="lower right")
-    save(fig, "models_ibm.png")
+    save(fig, "models_ibm.png", blocks, "IBM win-loss: calibration with and without the leaking columns, accuracy")
     print(f"\n(IBM part: {time.time() - t0:.0f} s)")
+    return blocks.joined()
+
+
+def writes_doc(args) -> bool:
+    """Whether the simulated and IBM parts write docs/models.md: a full run whose figures went to docs/img (the
+    page links there); never ``--quick`` nor ``--no-write``."""
+    return args.write_doc and not args.quick and IMG.resolve() == (REPO / "docs" / "img").resolve()
 
 
 def main(argv=None) -> int:
@@ -410,7 +468,7 @@ def main(argv=None) -> int:
         help="backtests: which logs to fit (comma-separated: demo, simulated, real); the cache keeps the others",
     )
     parser.add_argument(
-        "--no-write", dest="write_doc", action="store_false", help="backtests: print, do not write docs/models.md"
+        "--no-write", dest="write_doc", action="store_false", help="print only, do not write docs/models.md"
     )
     parser.add_argument(
         "--img", type=Path, default=None, help="folder for the PNGs (default docs/img; --quick: a temp folder)"
@@ -428,10 +486,13 @@ def main(argv=None) -> int:
     args.repeats = 2 if args.quick else 10
     started = time.time()
     print("# Results of benchmarks/models_results.py" + (" (--quick)" if args.quick else ""))
+    blocks = {}
     if args.part in ("all", "simulated"):
-        simulated_part(args)
+        blocks.update(simulated_part(args))
     if args.part in ("all", "ibm"):
-        ibm_part(args)
+        blocks.update(ibm_part(args))
+    if blocks and writes_doc(args):
+        write_blocks(blocks, DOC)
     if args.part in ("all", "backtests"):
         section("4. Rolling-origin backtests on every log with dates")
         backtests_part(args)

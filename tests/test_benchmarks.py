@@ -113,3 +113,67 @@ def test_bench_scale_reports_identical_files_on_the_tiny_log(foreign, tmp_path):
         one["activities"] == json.loads((tmp_path / "parts-2" / "partitions.json").read_text())["rows"]["activities"][0]
     )
     assert one["activities_per_cpu_s"] > 0 and len(report["cluster"]["worker_peak_rss_mb"]) >= 2
+
+
+def _doc_markers():
+    """benchmarks/doc_markers.py, loaded from its file (the benchmarks folder is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("doc_markers", BENCHMARKS / "doc_markers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PAGE = """# Page
+
+Prose before.
+
+<!-- models_results: ibm start -->
+old IBM table
+<!-- models_results: ibm end -->
+
+Prose between.
+
+<!-- models_results: survival start -->
+<!-- models_results: survival end -->
+Prose after.
+"""
+
+
+def test_blocks_replace_only_what_lies_between_their_markers_and_twice_changes_nothing(tmp_path):
+    markers = _doc_markers()
+    doc = tmp_path / "page.md"
+    doc.write_text(PAGE, encoding="utf-8")
+    blocks = {"ibm": "| a | b |\n|---|---|\n| 1 | 2 |\n", "survival": "survival text"}
+    markers.write_blocks(blocks, doc)
+    once = doc.read_text(encoding="utf-8")
+    expected = PAGE.replace("old IBM table", "| a | b |\n|---|---|\n| 1 | 2 |").replace(
+        "<!-- models_results: survival start -->\n", "<!-- models_results: survival start -->\nsurvival text\n"
+    )
+    assert once == expected
+    markers.write_blocks(blocks, doc)
+    assert doc.read_text(encoding="utf-8") == once
+    assert markers.fill_blocks(once, {"ibm": "new"}).count("survival text") == 1  # the other block stays
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        PAGE.replace("<!-- models_results: ibm end -->\n", ""),  # no end marker
+        PAGE.replace("<!-- models_results: ibm start -->\n", ""),  # no start marker
+        PAGE + "<!-- models_results: ibm start -->\n",  # twice
+        PAGE.replace("<!-- models_results: ibm start -->", "@@")
+        .replace("<!-- models_results: ibm end -->", "<!-- models_results: ibm start -->")
+        .replace("@@", "<!-- models_results: ibm end -->"),  # end before start
+    ],
+    ids=["no end", "no start", "start twice", "end before start"],
+)
+def test_a_block_without_its_markers_stops_with_a_message_and_leaves_the_page(tmp_path, page):
+    markers = _doc_markers()
+    doc = tmp_path / "page.md"
+    doc.write_text(page, encoding="utf-8")
+    with pytest.raises(SystemExit, match="the block 'ibm' needs its markers once each") as stop:
+        markers.write_blocks({"survival": "new survival", "ibm": "new"}, doc)
+    assert str(doc) in str(stop.value) and "<!-- models_results: ibm start -->" in str(stop.value)
+    assert doc.read_text(encoding="utf-8") == page  # nothing written, not even the valid block
