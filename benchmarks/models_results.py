@@ -143,6 +143,20 @@ def true_probability(predictions: pd.DataFrame, truth: pd.DataFrame) -> np.ndarr
     return merged.sort_values("index")["win_probability"].to_numpy()
 
 
+def survival_names(column: str) -> str:
+    """A readable header for a column of ``time_to_close(...).summary``."""
+    fixed = {"group": "stage at 30 days", "km_median_days": "KM median age at close (days)"}
+    if column in fixed:
+        return fixed[column]
+    if column.startswith("n_"):
+        return column[2:]
+    outcome, _, days = column.partition("_within_")
+    return f"{outcome} ≤{days.removesuffix('d')} d" if days else column
+
+
+IMPORTANCE_NAMES = {"auc_drop": "AUC drop", "sum_of_single_drops": "sum of single drops"}
+
+
 def per_feature_permutation(model, X: pd.DataFrame, y: np.ndarray, n_repeats: int, seed: int) -> pd.DataFrame:
     """scikit-learn's permutation importance (ROC AUC) per feature, with the feature's group."""
     from sklearn.inspection import permutation_importance
@@ -295,9 +309,9 @@ def simulated_part(args) -> dict[str, str]:
         summed = single.groupby("group")["auc_drop"].sum().rename("sum_of_single_drops")
         grouped = grouped.join(summed, on="group")
         blocks.emit(f"Target `{target}`, {len(X):,} test snapshots, {args.repeats} shuffles per group:\n")
-        blocks.emit(markdown(grouped))
+        blocks.emit(markdown(grouped.rename(columns=IMPORTANCE_NAMES)))
         blocks.emit(f"\nTop features (scikit-learn `permutation_importance`, target `{target}`):\n")
-        blocks.emit(markdown(single.head(8)))
+        blocks.emit(markdown(single.head(8).rename(columns=IMPORTANCE_NAMES)))
         blocks.emit()
         ax.barh(grouped["group"][::-1], grouped["auc_drop"][::-1], xerr=grouped["sd"][::-1], color="tab:blue")
         ax.set_xlabel("Drop in test ROC AUC when the group is shuffled")
@@ -310,9 +324,11 @@ def simulated_part(args) -> dict[str, str]:
     ttc = time_to_close(log, by="stage", min_age_days=30)
     blocks.emit(
         "`time_to_close(log, by='stage', min_age_days=30)`: deals still open at 30 days, grouped by the stage they "
-        f"were in then; left out: {ttc.excluded}.\n"
+        f"were in then; left out: {', '.join(f'{n:,} {why}' for why, n in ttc.excluded.items())}. Probabilities "
+        "of a win or a loss within 30, 90 and 180 days (empty: the horizon runs past the group's longest "
+        "follow-up).\n"
     )
-    blocks.emit(markdown(ttc.summary))
+    blocks.emit(markdown(ttc.summary.rename(columns=survival_names)))
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharex=True)
     ttc.plot(axes=axes)
     alt = "Time to close by stage at 30 days: Kaplan–Meier and cumulative incidence of won and lost"
