@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from builders import FOREIGN_FORMS, foreign_logs, write_foreign_log
+from builders import FOREIGN_FORMS, foreign_logs, warn_in_part, write_foreign_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -169,3 +169,21 @@ def test_an_empty_log_partitioned_is_refused_by_score_with_located_errors(tmp_pa
     err = capsys.readouterr().err
     assert "part-00000/deals.csv: The table has no rows" in err and "Traceback" not in err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_the_warnings_of_a_part_validated_with_pandas_are_shown_once_each_located(tmp_path, capsys):
+    parts = partition_log(DEMO, tmp_path / "p", 3).folder
+    clean = score_parts(parts)  # the default as_of: the part is validated in both passes
+    located = warn_in_part(parts / "part-00001")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = score_parts(parts)
+    pd.testing.assert_frame_equal(scores, clean)  # the same values, written another way
+    texts = [str(w.message) for w in caught if issubclass(w.category, DataNote)]
+    assert len(texts) == 2 and texts[0].startswith(located["ambiguous_dates"] + ", row ")
+    assert texts[1].startswith(located["duplicate_rows"] + ", row ") and "repeats an earlier row" in texts[1]
+    # per team (the parts' pieces), as the command shows them
+    assert main(["score", str(parts), "--by", "team", "--out", str(tmp_path / "s.csv")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: part-00001/stage_changes.csv, row ") == 1 and "could be day-first" in err
+    assert err.count("note: part-00001/activities.csv, row ") == 1
