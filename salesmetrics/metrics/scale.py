@@ -136,7 +136,7 @@ def _score(run, parts: list[Path], model, as_of, by: str, period: str):
         deals = sum(n for _, n, _ in scored)
         if len(frame) < deals:  # as score says it of a whole log
             undated = sum(n for _, _, n in scored)
-            note_deals_left_out(deals, len(frame), undated, _local(as_of_us, model.timezone), stacklevel=3)
+            note_deals_left_out(deals, len(frame), undated, _local(as_of_us, model.timezone), stacklevel=4)
         return frame
     pieces = run(_part_pieces, [(part, model, by, period, as_of_us) for part in parts])
     if not sum(p.close_date_changes for p in pieces):
