@@ -198,9 +198,10 @@ class _Reply:
 
 
 def _noted(function, *args) -> _Reply:
-    """Run a task, catching the warnings it raises (a worker's own would be lost) to send them with its result."""
+    """Run a task, catching the warnings it raises (a worker's own would be lost) to send them with its result:
+    every DataNote; any other warning as the filters in force let it through (no ignored DeprecationWarning)."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", DataNote)
         value = function(*args)
     return _Reply(value, tuple((w.category, str(w.message)) for w in caught))
 
