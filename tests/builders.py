@@ -404,3 +404,24 @@ def write_warned_log(folder: Path, tz: str, tables: dict, fmt: str, unit: str = 
 
 def _iso(t) -> str | None:
     return None if pd.isna(t) else t.isoformat()
+
+
+# ------------------------------------------------------------------------------------------- partitioned logs
+
+
+def warn_in_part(part: Path) -> dict[str, str]:
+    """Give a CSV part of a partitioned log two warning-level problems that change none of its values, one of
+    which the relational core leaves to pandas (so the part is validated with pandas): the first stage change
+    dated on day 1 to 12 of its month rewritten month-first with slashes, ``01/05/2024 ...`` (ambiguous_dates),
+    and the first activity written again at the end (duplicate_rows). Returns the located file of each by code."""
+    changes = part / "stage_changes.csv"
+    lines = changes.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines[1:], 1) if int(line.split(",")[1][8:10]) <= 12)
+    deal_id, when, stage = lines[at].split(",")
+    lines[at] = f"{deal_id},{when[5:7]}/{when[8:10]}/{when[:4]}{when[10:]},{stage}"
+    changes.write_text("\n".join(lines) + "\n")
+    activities = part / "activities.csv"
+    first = activities.read_text().splitlines()[1]
+    with activities.open("a") as handle:
+        handle.write(first + "\n")
+    return {"ambiguous_dates": f"{part.name}/stage_changes.csv", "duplicate_rows": f"{part.name}/activities.csv"}

@@ -11,13 +11,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from builders import FOREIGN_FORMS, foreign_logs, write_foreign_log
+from builders import FOREIGN_FORMS, foreign_logs, warn_in_part, write_foreign_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
-from salesmetrics.exceptions import DataNote, LogValidationError, UsageError
+from salesmetrics.exceptions import DataNote, LogValidationError, OutputError, UsageError
 from salesmetrics.log.partition import partition_log
 from salesmetrics.log.partitioned import MANIFEST, part_of, part_sql, read_manifest
 from salesmetrics.log.reading import validate_log as validate
@@ -169,3 +169,100 @@ def test_an_empty_log_partitioned_is_refused_by_score_with_located_errors(tmp_pa
     err = capsys.readouterr().err
     assert "part-00000/deals.csv: The table has no rows" in err and "Traceback" not in err
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_the_warnings_of_a_part_validated_with_pandas_are_shown_once_each_located(tmp_path, capsys):
+    parts = partition_log(DEMO, tmp_path / "p", 3).folder
+    clean = score_parts(parts)  # the default as_of: the part is validated in both passes
+    located = warn_in_part(parts / "part-00001")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = score_parts(parts)
+    pd.testing.assert_frame_equal(scores, clean)  # the same values, written another way
+    texts = [str(w.message) for w in caught if issubclass(w.category, DataNote)]
+    assert len(texts) == 2 and texts[0].startswith(located["ambiguous_dates"] + ", row ")
+    assert texts[1].startswith(located["duplicate_rows"] + ", row ") and "repeats an earlier row" in texts[1]
+    # per team (the parts' pieces), as the command shows them
+    assert main(["score", str(parts), "--by", "team", "--out", str(tmp_path / "s.csv")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: part-00001/stage_changes.csv, row ") == 1 and "could be day-first" in err
+    assert err.count("note: part-00001/activities.csv, row ") == 1
+
+
+def _write_activity_heavy_log(folder: Path, copies: int = 7) -> Path:
+    """The demo log with its activities written ``copies`` times, each copy's times ``k`` seconds later (so every
+    row differs): 212,044 activities for 7 copies."""
+    folder.mkdir()
+    for name in (*TABLES, "salesmetrics"):
+        source = DEMO / (f"{name}.yaml" if name == "salesmetrics" else f"{name}.csv")
+        if name != "activities":
+            (folder / source.name).write_bytes(source.read_bytes())
+    header, *rows = (DEMO / "activities.csv").read_text().splitlines()
+    copied = [row.replace(":00+00:00", f":{k:02d}+00:00", 1) for k in range(copies) for row in rows]
+    (folder / "activities.csv").write_text("\n".join([header, *copied]) + "\n")
+    return folder
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_small_memory_limit_spills_inside_the_temporary_folder_and_writes_the_same_parts(tmp_path, monkeypatch):
+    from salesmetrics.log import partition
+
+    log = _write_activity_heavy_log(tmp_path / "log")
+    out, cwd = tmp_path / "out", tmp_path / "cwd"
+    out.mkdir()
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # DuckDB's own spill folder would be ./.tmp
+    spilled = {}
+    split = partition._split_table
+
+    def split_and_count(con, reader, folder, partitions):
+        rows = split(con, reader, folder, partitions)
+        files = con.execute("SELECT path FROM duckdb_temporary_files()").fetchall()
+        spilled[reader.name] = [Path(path).parent for (path,) in files]
+        return rows
+
+    normal = partition_log(log, out / "normal", 4)
+    monkeypatch.setattr(partition, "_split_table", split_and_count)
+    small = partition_log(log, out / "small", 4, memory_limit="32MB")
+    assert sum(small.rows["activities"]) == 212_044 and small.rows == normal.rows
+    # the limit was reached: the activities went through the spill folder, inside the output's temporary folder
+    assert spilled["activities"] and {folder.parent.parent for folder in spilled["activities"]} == {out}
+    assert {folder.name for folder in spilled["activities"]} == {partition.SPILL_FOLDER}
+    assert _files(out / "small") == _files(out / "normal")  # every part, byte for byte
+    assert sorted(p.name for p in out.iterdir()) == ["normal", "small"] and not any(cwd.iterdir())
+
+
+def test_running_out_of_memory_is_a_clear_error_that_leaves_no_spill_folder(tmp_path, monkeypatch, capsys):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    out = tmp_path / "out"
+    assert main(["partition", str(DEMO), "--out", str(out / "p"), "--partitions", "2", "--memory-limit", "1MB"]) == 2
+    err = capsys.readouterr().err
+    assert "ran out of memory splitting" in err and "--memory-limit" in err and "Traceback" not in err
+    assert not any(out.iterdir()) and not any(cwd.iterdir())  # no part, no temporary or spill folder
+    with pytest.raises(UsageError, match="not a size DuckDB reads"):
+        partition_log(DEMO, out / "p", 2, memory_limit="lots")
+
+
+def test_an_error_after_spilling_leaves_no_spill_folder(tmp_path, monkeypatch):
+    from salesmetrics.log import partition
+
+    log = _write_activity_heavy_log(tmp_path / "log")
+    out = tmp_path / "out"
+    split = partition._split_table
+
+    def split_then_fail(con, reader, folder, partitions):
+        rows = split(con, reader, folder, partitions)
+        if reader.name == "activities":
+            assert any((folder.parent / partition.SPILL_FOLDER).iterdir())  # spilled there
+            raise OSError(28, "No space left on device")
+        return rows
+
+    monkeypatch.setattr(partition, "_split_table", split_then_fail)
+    with pytest.raises(OutputError, match="No space left"):
+        partition_log(log, out / "p", 4, memory_limit="32MB")
+    assert not any(out.iterdir())  # no part, no temporary folder, no spill folder

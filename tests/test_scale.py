@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import foreign_logs, write_foreign_log
+from builders import foreign_logs, warn_in_part, write_foreign_log
 from hypothesis import HealthCheck, given, settings
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
-from salesmetrics.exceptions import LogValidationError, UsageError
+from salesmetrics.exceptions import DataNote, LogValidationError, UsageError
 from salesmetrics.log.partition import partition_log
 from salesmetrics.metrics import scale
 from salesmetrics.metrics.scale import score_parts
@@ -101,6 +101,21 @@ def test_a_part_refused_on_a_worker_is_reported_on_the_client(client, tmp_path):
     with pytest.raises(LogValidationError) as caught:
         score_parts(parts, "2024-06-30", client=client)
     assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
+
+
+def test_the_warnings_of_a_part_validated_on_a_worker_are_shown_once_on_the_client(client, tmp_path):
+    parts = partition_log(DEMO, tmp_path / "parts", 2).folder
+    located = warn_in_part(parts / "part-00001")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        there = score_parts(parts, by="owner", client=client)  # both passes: the part is validated twice
+    texts = [str(w.message) for w in caught if issubclass(w.category, DataNote)]
+    assert [text.split(", row ")[0] for text in texts] == [located["ambiguous_dates"], located["duplicate_rows"]]
+    with warnings.catch_warnings(record=True) as here_caught:
+        warnings.simplefilter("always")
+        here = score_parts(parts, by="owner")
+    assert [str(w.message) for w in here_caught if issubclass(w.category, DataNote)] == texts
+    pd.testing.assert_frame_equal(there, here, check_exact=True)
 
 
 def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):

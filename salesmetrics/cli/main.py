@@ -31,7 +31,7 @@ from salesmetrics.cli.flags import (
     say,
 )
 from salesmetrics.exceptions import DataNote, LogValidationError, ProblemList, SalesmetricsError, UsageError
-from salesmetrics.log.partition import partition_log
+from salesmetrics.log.partition import MEMORY_FRACTION, partition_log
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -107,7 +107,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_partition(args: argparse.Namespace) -> int:
-    result = partition_log(args.log, args.out, args.partitions, overwrite=args.overwrite)
+    result = partition_log(
+        args.log, args.out, args.partitions, overwrite=args.overwrite, memory_limit=args.memory_limit
+    )
     rows = ", ".join(f"{sum(counts):,} {name}" for name, counts in result.rows.items())
     empty = result.rows["deals"].count(0)
     say(args, f"Wrote {result.folder}: {result.partitions} parts by deal id ({rows}).")
@@ -185,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_log(p)
     p.add_argument("--out", required=True, type=Path, help="folder to write the partitioned log into")
     p.add_argument("--partitions", required=True, type=int, metavar="N", help="number of parts (docs/scale.md)")
+    p.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help=f"DuckDB's memory while splitting, e.g. 4GB (default: {MEMORY_FRACTION:.0%}% of the machine's memory); "
+        "beyond it, it spills to disk in the output's temporary folder",
+    )
     add_overwrite(p, "replace a non-empty output folder")
     add_quiet(p)
     p.set_defaults(func=_cmd_partition)

@@ -7,10 +7,17 @@ own format: a Parquet table stays Parquet with its column types, a CSV table sta
 were. Nothing is typed or dropped, so each part is validated and read exactly as its rows were in the whole log.
 The folder is written beside its target and moved into place when complete (:func:`~salesmetrics._util.atomic.
 atomic_folder`).
+
+Memory: DuckDB holds a table while it splits it, so the connection gets a memory limit (:func:`memory_limit_text`:
+the ``memory_limit`` given, else :data:`MEMORY_FRACTION` of the machine's memory) and a spill folder inside the
+output's temporary folder: a table larger than the limit is split by spilling to disk there instead of failing.
+The spill folder goes with the temporary folder, after success or error; nothing is written in the working
+directory (where DuckDB would spill by default).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +32,8 @@ from salesmetrics.log.partitioned import MANIFEST, is_partitioned, manifest_text
 from salesmetrics.log.sql import connect, ident, lit, strip_sql
 
 MAX_PARTITIONS = 100_000
+MEMORY_FRACTION = 0.5  # of the machine's memory: DuckDB's limit while partitioning when none is given
+SPILL_FOLDER = "spill"  # in the output's temporary folder (beside the new folder, removed with it)
 
 
 @dataclass(frozen=True)
@@ -36,11 +45,15 @@ class PartitionResult:
     rows: dict[str, list[int]]
 
 
-def partition_log(log, out, partitions: int, *, overwrite: bool = False) -> PartitionResult:
+def partition_log(
+    log, out, partitions: int, *, overwrite: bool = False, memory_limit: str | None = None
+) -> PartitionResult:
     """Split the log folder ``log`` by deal into ``partitions`` part folders under ``out`` (see
     :mod:`salesmetrics.log.partitioned` for the layout).
 
-    ``out`` must be missing or empty unless ``overwrite``; it may not be or hold the log itself.
+    ``out`` must be missing or empty unless ``overwrite``; it may not be or hold the log itself. ``memory_limit``:
+    DuckDB's memory while splitting, as text such as ``"4GB"`` or ``"500MB"`` (default: :data:`MEMORY_FRACTION` of
+    the machine's memory); beyond it DuckDB spills to a folder inside the output's temporary folder.
 
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "parts"
@@ -63,6 +76,7 @@ def partition_log(log, out, partitions: int, *, overwrite: bool = False) -> Part
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UsageError(f"{out} is not empty; choose a new folder, or pass --overwrite to replace it.")
     con = connect()
+    _limit_memory(con, memory_limit)
     readers = {}
     for name, path in files.items():
         reader = table_file(con, name, path)
@@ -71,17 +85,51 @@ def partition_log(log, out, partitions: int, *, overwrite: bool = False) -> Part
         readers[name] = reader
     rows = {}
     with atomic_folder(out) as new:
-        for index in range(partitions):
-            (new / part_name(index)).mkdir(parents=True)
-            shutil.copyfile(log / CONFIG_FILE, new / part_name(index) / CONFIG_FILE)
-        for name, reader in readers.items():
-            rows[name] = _split_table(con, reader, new, partitions)
+        con.execute(f"SET temp_directory = {lit(str(new.parent / SPILL_FOLDER))}")  # removed with new.parent
+        try:
+            for index in range(partitions):
+                (new / part_name(index)).mkdir(parents=True)
+                shutil.copyfile(log / CONFIG_FILE, new / part_name(index) / CONFIG_FILE)
+            for name, reader in readers.items():
+                rows[name] = _split_table_within(con, reader, new, partitions)
+        finally:
+            con.close()  # its spill files closed before the temporary folder is removed
         _check_parts(rows, partitions)
         shutil.copyfile(log / CONFIG_FILE, new / CONFIG_FILE)
         for quotas in table_files(log, "quotas"):  # per owner, not per deal: kept whole beside the parts
             shutil.copyfile(quotas, new / quotas.name)
         (new / MANIFEST).write_text(manifest_text(partitions, rows, str(log)), encoding="utf-8")
     return PartitionResult(out, partitions, rows)
+
+
+def memory_limit_text(memory_limit: str | None = None) -> str | None:
+    """DuckDB's memory limit for partitioning: ``memory_limit`` as given, else :data:`MEMORY_FRACTION` of the
+    machine's memory in MB; None where the machine's memory cannot be read (DuckDB's own default then holds).
+
+    >>> memory_limit_text("2GB")
+    '2GB'
+    """
+    if memory_limit is not None:
+        return str(memory_limit)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+    return f"{int(total * MEMORY_FRACTION) // 1_000_000}MB" if total > 0 else None
+
+
+def _limit_memory(con, memory_limit: str | None) -> None:
+    import duckdb
+
+    limit = memory_limit_text(memory_limit)
+    if limit is None:
+        return
+    try:
+        con.execute(f"SET memory_limit = {lit(limit)}")
+    except duckdb.Error as exc:
+        raise UsageError(
+            f"memory limit {limit!r} is not a size DuckDB reads; give a number and a unit, e.g. 4GB or 500MB."
+        ) from exc
 
 
 def _check_parts(rows: dict[str, list[int]], partitions: int) -> None:
@@ -97,6 +145,23 @@ def _check_parts(rows: dict[str, list[int]], partitions: int) -> None:
                 f"with {partitions} parts, {part_name(index)} would hold no {lacking[0]} rows, which validation "
                 f"refuses; use fewer parts (docs/scale.md: each part should hold many deals)."
             )
+
+
+def _split_table_within(con, reader, folder: Path, partitions: int) -> list[int]:
+    """:func:`_split_table`; running out of memory (the limit reached, and the spill folder's disk full) is a
+    UsageError saying which table and what to change."""
+    import duckdb
+
+    try:
+        return _split_table(con, reader, folder, partitions)
+    except duckdb.OutOfMemoryException as exc:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        reason = str(exc).splitlines()[0]
+        raise UsageError(
+            f"DuckDB ran out of memory splitting {reader.name} within its limit of {limit}, spilling to the "
+            f"output's temporary folder ({reason}). Raise the limit (--memory-limit, e.g. 4GB) or free disk space "
+            f"beside the output folder; nothing was written."
+        ) from exc
 
 
 def _split_table(con, reader, folder: Path, partitions: int) -> list[int]:

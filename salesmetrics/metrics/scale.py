@@ -10,11 +10,14 @@ folder the engine scores on its own. :func:`score_parts` runs in three steps:
 2. **One task per part** at that as_of: the engine's per-deal query
    (:func:`~salesmetrics.metrics._engine.deal_scores_of_folder`), or for owner and team scores the engine's
    per-deal-and-period pieces (:func:`~salesmetrics.metrics._engine_groups.group_pieces_of_folder`). A part the
-   core cannot vouch for is read and validated with pandas on the worker, as a whole log would be.
+   core cannot vouch for is read and validated with pandas on the worker, as a whole log would be: its errors are
+   raised on the client, its warnings shown there as notes, each located in its part's file.
 3. **Combine**: per deal, the parts' rows end to end (the order of a log that holds the parts end to end, which is
    how :func:`~salesmetrics.log.reading.read_log` reads a partitioned log); per group, the parts' pieces summed by
    the whole log's own queries (:func:`~salesmetrics.metrics._engine_groups.group_scores_of_pieces`) on the client.
 
+Every warning a task raises (a :class:`~salesmetrics.exceptions.DataNote`, a validation warning) is caught where
+it runs and sent back with the result; the client shows each once, however many passes or parts raised it.
 With a ``dask.distributed.Client`` the tasks run on its workers (a worker lost mid-run has its tasks run again
 elsewhere: each task only reads files); without one they run here, one after another, by the same functions. So
 the two give the same bytes.
@@ -24,11 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from salesmetrics.exceptions import ClusterError, LogValidationError, ProblemList, UsageError
+from salesmetrics.exceptions import ClusterError, DataNote, LogValidationError, ProblemList, UsageError
 from salesmetrics.log.config import load_config
 from salesmetrics.log.partitioned import is_partitioned, read_manifest
 from salesmetrics.log.prepare import resolve_as_of
@@ -112,7 +116,14 @@ def score_parts(path, as_of=None, *, by: str = "deal", period: str = "M", client
     model, problems = load_config(parts[0])
     if model is None or any(p.severity == "error" for p in problems):
         read_log(parts[0])  # the config's problems, located, as any command reports them
-    run = _runner(client)
+    run = _Runner(client)
+    scores = _score(run, parts, model, as_of, by, period)
+    run.show_notes(stacklevel=2)  # the caller of score_parts, as the notes _score raises
+    return scores
+
+
+def _score(run, parts: list[Path], model, as_of, by: str, period: str):
+    """:func:`score_parts` once the parts, their stage model and the runner are known."""
     if as_of is None:
         as_of_us = max(run(_latest_event, [(part, model) for part in parts]))
     else:
@@ -125,17 +136,17 @@ def score_parts(path, as_of=None, *, by: str = "deal", period: str = "M", client
         deals = sum(n for _, n, _ in scored)
         if len(frame) < deals:  # as score says it of a whole log
             undated = sum(n for _, _, n in scored)
-            note_deals_left_out(deals, len(frame), undated, _local(as_of_us, model.timezone), stacklevel=2)
+            note_deals_left_out(deals, len(frame), undated, _local(as_of_us, model.timezone), stacklevel=4)
         return frame
     pieces = run(_part_pieces, [(part, model, by, period, as_of_us) for part in parts])
     if not sum(p.close_date_changes for p in pieces):
-        note_no_close_date_changes(stacklevel=2)
+        note_no_close_date_changes(stacklevel=3)
     table = group_scores_of_pieces(pieces, by, period)
     if table is None:
         raise no_group_error(by)
     frame = table.to_pandas()
     if frame.empty:
-        note_empty(_local(as_of_us, model.timezone), stacklevel=2)
+        note_empty(_local(as_of_us, model.timezone), stacklevel=3)
     return frame
 
 
@@ -150,16 +161,49 @@ def _local(as_of_us: int, timezone: str) -> str:
     return f"{pd.Timestamp(as_of_us, unit='us', tz='UTC').tz_convert(timezone):%Y-%m-%d %H:%M}"
 
 
-def _runner(client):
-    """``run(function, argument tuples)``: the results in order, from the client's workers or computed here."""
-    if client is None:
-        return lambda function, items: [_raised(function(*item)) for item in items]
+class _Runner:
+    """``run(function, argument tuples)``: the results in order, from the client's workers or computed here, each
+    task run by :func:`_noted` so that its warnings come back either way. :meth:`show_notes` then shows each
+    distinct one once (a part validated with pandas is validated in both passes: its warnings come back twice)."""
 
-    def run(function, items):
-        futures = [client.submit(function, *item, pure=False) for item in items]
-        return [_raised(result) for result in client.gather(futures)]
+    def __init__(self, client) -> None:
+        self.client = client
+        self.notes: dict[tuple, None] = {}  # (category, text), in the order they came
 
-    return run
+    def __call__(self, function, items) -> list:
+        if self.client is None:
+            replies = [_noted(function, *item) for item in items]
+        else:
+            replies = self.client.gather([self.client.submit(_noted, function, *item, pure=False) for item in items])
+        return [self._kept(reply) for reply in replies]
+
+    def _kept(self, reply: _Reply):
+        """A part's result, its notes kept; a :class:`_Refused` part raised as the LogValidationError it was."""
+        if isinstance(reply.value, _Refused):
+            raise LogValidationError(reply.value.path, reply.value.problems)
+        self.notes.update(dict.fromkeys(reply.notes))
+        return reply.value
+
+    def show_notes(self, stacklevel: int) -> None:
+        for category, text in self.notes:
+            warnings.warn(text, category, stacklevel=stacklevel + 1)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """What a task sends back: its result, and the warnings it raised as (category, text) pairs."""
+
+    value: object
+    notes: tuple
+
+
+def _noted(function, *args) -> _Reply:
+    """Run a task, catching the warnings it raises (a worker's own would be lost) to send them with its result:
+    every DataNote; any other warning as the filters in force let it through (no ignored DeprecationWarning)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataNote)
+        value = function(*args)
+    return _Reply(value, tuple((w.category, str(w.message)) for w in caught))
 
 
 @dataclass(frozen=True)
@@ -170,19 +214,16 @@ class _Refused:
     problems: object
 
 
-def _raised(result):
-    """A part's result, or its :class:`_Refused` raised as the LogValidationError it was."""
-    if isinstance(result, _Refused):
-        raise LogValidationError(result.path, result.problems)
-    return result
-
-
 def _validated(part: Path):
-    """The part read and validated with pandas (the core stepped aside): its log, or :class:`_Refused`."""
+    """The part read and validated with pandas (the core stepped aside): its log, or :class:`_Refused`. Its
+    warnings are raised as notes, each located in its part's file (``part-00001/stage_changes.csv, row 2``)."""
     try:
-        return read_log(part)
+        log = read_log(part)
     except LogValidationError as exc:
         return _Refused(str(part.parent), ProblemList([in_part(problem, part) for problem in exc.problems]))
+    for problem in ProblemList(list(log.problems)).warnings:
+        warnings.warn(f"{in_part(problem, part)}", DataNote, stacklevel=2)
+    return log
 
 
 def _threads() -> int:
