@@ -170,18 +170,12 @@ def pieces_sql(
         if money:
             prices = prices_sql(as_of_us, period, offsets, *priced)
             ctes = ctes.replace("    flows AS (", f"{prices},\n    flows AS (", 1)
-            ctes = ctes.replace("    per_period AS (", _PRICED_FLOWS + "    per_period AS (", 1)
-            ctes += """,
-    opened AS (  -- the opening at the amount of the period's start: the latest row of an earlier period
-      SELECT w.*, w.opening * coalesce(o.amount, b.amount, 0.0)::DOUBLE AS opening_amount
-      FROM states AS w ASOF LEFT JOIN ends AS o ON o.code = w.code AND w.p - 1 >= o.p
-           LEFT JOIN base AS b ON b.code = w.code
-    ),
-    waterfall AS (  -- the closing at the amount of the period's end (or as_of)
-      SELECT w.*, w.closing * coalesce(c.amount, b.amount, 0.0)::DOUBLE AS closing_amount
-      FROM opened AS w ASOF LEFT JOIN ends AS c ON c.code = w.code AND w.p >= c.p
-           LEFT JOIN base AS b ON b.code = w.code
-    )"""
+            if not priced[1]:  # no amount history: every moment's price is the deal's own (no ASOF joins)
+                ctes = ctes.replace("    per_period AS (", _FLAT_PRICED_FLOWS + "    per_period AS (", 1)
+                ctes += _FLAT_ENDS
+            else:
+                ctes = ctes.replace("    per_period AS (", _PRICED_FLOWS + "    per_period AS (", 1)
+                ctes += _PRICED_ENDS
     else:  # made beforehand (waterfall_sql)
         ctes = f"{kept},\n    waterfall AS (SELECT * FROM {waterfall})"
     return f"""
@@ -244,6 +238,7 @@ def group_scores_sql(by: str, period: str, last_period: int) -> str:
     """
 
 
+# the prices of :func:`pieces_sql`'s events and of each period's opening and closing (decision 0054)
 _PRICED_FLOWS = """\
     priced_flows AS (  -- each event at the amount of its moment (a close-date change 1 microsecond earlier)
       SELECT f.*, coalesce(h.amount, b.amount, 0.0)::DOUBLE AS amt
@@ -251,6 +246,30 @@ _PRICED_FLOWS = """\
            LEFT JOIN base AS b ON b.code = f.code
     ),
 """
+_PRICED_ENDS = """,
+    opened AS (  -- the opening at the amount of the period's start: the latest row of an earlier period
+      SELECT w.*, w.opening * coalesce(o.amount, b.amount, 0.0)::DOUBLE AS opening_amount
+      FROM states AS w ASOF LEFT JOIN ends AS o ON o.code = w.code AND w.p - 1 >= o.p
+           LEFT JOIN base AS b ON b.code = w.code
+    ),
+    waterfall AS (  -- the closing at the amount of the period's end (or as_of)
+      SELECT w.*, w.closing * coalesce(c.amount, b.amount, 0.0)::DOUBLE AS closing_amount
+      FROM opened AS w ASOF LEFT JOIN ends AS c ON c.code = w.code AND w.p >= c.p
+           LEFT JOIN base AS b ON b.code = w.code
+    )"""
+# the same on a log without amount history: every price is the deal's own amount (``base``), the values those of
+# the ASOF joins over an empty history (coalesce(NULL, amount, 0.0)), without their sorts
+_FLAT_PRICED_FLOWS = """\
+    priced_flows AS (
+      SELECT f.*, coalesce(b.amount, 0.0)::DOUBLE AS amt FROM flows AS f LEFT JOIN base AS b ON b.code = f.code
+    ),
+"""
+_FLAT_ENDS = """,
+    waterfall AS (
+      SELECT w.*, w.opening * coalesce(b.amount, 0.0)::DOUBLE AS opening_amount,
+             w.closing * coalesce(b.amount, 0.0)::DOUBLE AS closing_amount
+      FROM states AS w LEFT JOIN base AS b ON b.code = w.code
+    )"""
 # each flow's condition on an event of the stream (``flows`` in :func:`pieces_sql`)
 _FLOW_CONDITIONS = {
     "created": "is_in AND NOT was_in AND is_stage = 1 AND kind = 0",
