@@ -400,7 +400,7 @@ def _periods(con, model: StageModel, as_of_us: int, period: str) -> tuple[list[t
     return offsets, int(last)
 
 
-def _local_text(as_of_us: int, timezone: str) -> str:
+def as_of_text(as_of_us: int, timezone: str) -> str:
     """as_of as ``%Y-%m-%d %H:%M`` in the log's zone."""
     import zoneinfo
 
@@ -545,7 +545,7 @@ def group_scores_to_file(
             if no_close_dates:  # in the block: a warning raised as an error leaves no file, as in pandas
                 note_no_close_date_changes(stacklevel)
             if not written:
-                note_empty(_local_text(as_of_us, model.timezone), stacklevel)
+                note_empty(as_of_text(as_of_us, model.timezone), stacklevel)
     except _StepAside:
         return None
     core.keep()

@@ -38,7 +38,12 @@ from salesmetrics.log.partitioned import is_partitioned, read_manifest
 from salesmetrics.log.prepare import resolve_as_of
 from salesmetrics.log.reading import in_part, read_log
 from salesmetrics.metrics._engine import deal_scores_of_folder, deal_scores_table, latest_event_of_folder
-from salesmetrics.metrics._engine_groups import group_pieces_of_folder, group_pieces_of_log, group_scores_of_pieces
+from salesmetrics.metrics._engine_groups import (
+    as_of_text,
+    group_pieces_of_folder,
+    group_pieces_of_log,
+    group_scores_of_pieces,
+)
 from salesmetrics.metrics._group_notes import no_group_error, note_empty, note_no_close_date_changes
 from salesmetrics.metrics.movement import note_deals_left_out
 from salesmetrics.metrics.score_inputs import as_of_microseconds, check_by_period, undated_deals
@@ -136,7 +141,7 @@ def _score(run, parts: list[Path], model, as_of, by: str, period: str):
         deals = sum(n for _, n, _ in scored)
         if len(frame) < deals:  # as score says it of a whole log
             undated = sum(n for _, _, n in scored)
-            note_deals_left_out(deals, len(frame), undated, _local(as_of_us, model.timezone), stacklevel=4)
+            note_deals_left_out(deals, len(frame), undated, as_of_text(as_of_us, model.timezone), stacklevel=4)
         return frame
     pieces = run(_part_pieces, [(part, model, by, period, as_of_us) for part in parts])
     if not sum(p.close_date_changes for p in pieces):
@@ -146,19 +151,13 @@ def _score(run, parts: list[Path], model, as_of, by: str, period: str):
         raise no_group_error(by)
     frame = table.to_pandas()
     if frame.empty:
-        note_empty(_local(as_of_us, model.timezone), stacklevel=3)
+        note_empty(as_of_text(as_of_us, model.timezone), stacklevel=3)
     return frame
 
 
 def _as_text(as_of) -> str:
     """A date, datetime or pandas timestamp as ISO text (a date alone stays a date: the end of that day)."""
     return as_of.isoformat() if hasattr(as_of, "isoformat") else str(as_of)
-
-
-def _local(as_of_us: int, timezone: str) -> str:
-    import pandas as pd
-
-    return f"{pd.Timestamp(as_of_us, unit='us', tz='UTC').tz_convert(timezone):%Y-%m-%d %H:%M}"
 
 
 class _Runner:
