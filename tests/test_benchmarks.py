@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import salesmetrics as sm
+from salesmetrics.log.reading import validate_log
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 EVENT_TABLES = ("stage_changes", "activities", "close_date_changes")
@@ -115,14 +116,59 @@ def test_bench_scale_reports_identical_files_on_the_tiny_log(foreign, tmp_path):
     assert one["activities_per_cpu_s"] > 0 and len(report["cluster"]["worker_peak_rss_mb"]) >= 2
 
 
-def _doc_markers():
-    """benchmarks/doc_markers.py, loaded from its file (the benchmarks folder is not a package)."""
+def _benchmark_module(name: str):
+    """benchmarks/NAME.py, loaded from its file (the benchmarks folder is not a package)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("doc_markers", BENCHMARKS / "doc_markers.py")
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+def _doc_markers():
+    return _benchmark_module("doc_markers")
+
+
+def _same_checks(folder: Path) -> list[tuple]:
+    """The results of bench_engine's same-checks reference of validate on ``folder``: a row per table."""
+    import duckdb
+
+    bench = _benchmark_module("bench_engine")
+    con = duckdb.connect()
+    results = [con.execute(q).fetchall() for q in bench.same_checks_sql(folder, bench.read_model(folder))]
+    return [rows[0] for rows in results[len(bench.TABLES) :]]
+
+
+def test_the_same_checks_reference_counts_what_validate_finds(foreign, tmp_path):
+    folder = foreign / "foreign-csv"
+    deals, *events = _same_checks(folder)
+    _, problems = validate_log(folder)
+    repeats = {
+        p.file.removesuffix(".csv"): int(p.message.split(" row")[0].replace(",", ""))
+        for p in problems
+        if p.code == "duplicate_rows"
+    }
+    assert deals[1:3] == (0, 0) and not [p for p in problems if p.severity == "error"]
+    for table, row in zip(("stage_changes", "close_date_changes", "activities"), events, strict=True):
+        assert row[1] == repeats.get(table, 0) and row[2:5] == (0, 0, 0), (table, row)
+    assert events[2][1] > 0  # the generator repeats some activities
+    # the reference does make the checks: an unknown deal, a word outside the vocabulary, an activity before its deal
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in folder.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    with (broken / "activities.csv").open("a", encoding="utf-8") as f:
+        f.write("nobody,2023-06-01T00:00:00Z,call,,\n")
+        f.write(f"{deals_first_id(folder)},2023-06-01T00:00:00Z,call,maybe,\n")
+        f.write(f"{deals_first_id(folder)},2000-01-01T00:00:00Z,call,,\n")
+    activities = _same_checks(broken)[3]
+    assert activities[2:5] == (1, 1, 1), activities
+
+
+def deals_first_id(folder: Path) -> str:
+    return (folder / "deals.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[0]
 
 
 PAGE = """# Page
