@@ -10,7 +10,9 @@ it already); ``salesmetrics partition`` splits it; then, each as a fresh process
 1. the single-core rate: one part scored by the engine with one DuckDB thread (``--as-of`` given, so no first
    pass), activities per second of CPU and of wall time;
 2. the single-process engine on the partitioned files (the parts one after another, the code a worker runs);
-3. ``salesmetrics score PARTS --workers N``, with the peak memory of each worker process (sampled).
+3. ``salesmetrics score PARTS --workers N``, with the peak memory of each worker process (sampled);
+4. with ``--whole``, ``salesmetrics score LOG`` on the unpartitioned log in one process, its numbers compared with
+   file 2's once both are sorted by deal.
 
 Files 2 and 3 are compared byte for byte. Results go to stdout as JSON. On a shared machine the times are an upper
 bound (rates a floor): say so beside any figure taken from here.
@@ -81,6 +83,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--as-of", default="2026-01-01", help="the as_of of every run (no first pass)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/data/scale"))
+    parser.add_argument(
+        "--whole", action="store_true", help="also score the unpartitioned log in one process and compare numbers"
+    )
     args = parser.parse_args()
     log = args.out / "foreign-parquet"
     if not (log / "salesmetrics.yaml").exists():
@@ -111,7 +116,19 @@ def main() -> None:
         cluster = ["--out", str(there), "--workers", str(args.workers), *options]
         report["cluster"] = _timed(_salesmetrics("score", str(parts), *cluster), workers=True)
         report["identical_files"] = here.read_bytes() == there.read_bytes()
+        if args.whole:
+            whole = Path(tmp) / "whole.parquet"
+            report["whole_log_one_process"] = _timed(_salesmetrics("score", str(log), "--out", str(whole), *options))
+            report["same_numbers_as_whole_log"] = _same_rows_by_deal(here, whole)
     print(json.dumps(report, indent=2))
+
+
+def _same_rows_by_deal(one: Path, other: Path) -> bool:
+    """Whether two per-deal score files hold the same rows once sorted by deal (parts list deals part by part)."""
+    import pyarrow.parquet as pq
+
+    a, b = (pq.read_table(path).sort_by("deal_id") for path in (one, other))
+    return a.equals(b)
 
 
 if __name__ == "__main__":

@@ -106,9 +106,10 @@ def test_bench_scale_reports_identical_files_on_the_tiny_log(foreign, tmp_path):
 
     shutil.copytree(foreign / "foreign-parquet", tmp_path / "foreign-parquet")  # the script partitions beside it
     command = [sys.executable, str(BENCHMARKS / "bench_scale.py"), "--out", str(tmp_path), "--partitions", "2"]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    done = subprocess.run([*command, "--whole"], check=True, capture_output=True, text=True)
     report = json.loads(done.stdout)
     assert report["identical_files"] is True and report["workers"] == 2
+    assert report["same_numbers_as_whole_log"] is True
     one = report["one_part_one_thread"]
     assert (
         one["activities"] == json.loads((tmp_path / "parts-2" / "partitions.json").read_text())["rows"]["activities"][0]
