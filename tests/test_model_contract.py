@@ -229,20 +229,30 @@ def test_probabilities_are_never_0_or_1_are_many_and_give_a_finite_log_loss(snap
     y = labelled["stalled"].astype(int).to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallDataWarning)
-        stall = StallPredictor(horizon_days=14, holdout=0.35, **FAST).fit(snap)  # enough held-out rows to calibrate
-        three = CloseLikelihood(target="close_outcome", holdout=0.35, **FAST).fit(snap)
+        # the default: no calibration step (0065), and its 100 trees (15 trees on these 871 rows, each leaf holding
+        # an eighth of them, add up to only ten distinct scores; 100 give 710)
+        stall = StallPredictor(horizon_days=14, **{**FAST, "max_iter": 100}).fit(snap)
+        three = CloseLikelihood(target="close_outcome", **FAST).fit(snap)
+        # enough held-out rows to calibrate
+        sigmoid = StallPredictor(horizon_days=14, calibration="sigmoid", holdout=0.35, **{**FAST, "max_iter": 100})
+        sigmoid.fit(snap)
         isotonic = StallPredictor(horizon_days=14, calibration="isotonic", holdout=0.35, **FAST).fit(snap)
-    for model in (stall, three, isotonic):
+    for model in (stall, three, sigmoid, isotonic):
         p = model.predict_proba(snap)
         assert (p > 0).all() and (p < 1).all()
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
         assert p.min() >= model.probability_floor_ * (1 - 1e-9) / (1 + p.shape[1] * model.probability_floor_)
-    assert stall.calibration_.startswith("sigmoid") and isotonic.calibration_.startswith("isotonic")
-    p = stall.predict_proba(labelled)[:, 1]
-    base = stall.estimator_.calibrated_classifiers_[0].estimator  # the boosted model before calibration
-    raw = base.predict_proba(stall._matrix(labelled, reset=False))[:, 1]
-    assert len(np.unique(p)) == len(np.unique(raw))  # a sigmoid keeps every distinct score apart: no steps
-    assert np.isfinite(log_loss(y, p)) and np.isfinite(log_loss(y, isotonic.predict_proba(labelled)[:, 1]))
+    assert stall.calibration_.startswith("none (the default for boosting") and three.calibration_.startswith("none")
+    assert sigmoid.calibration_.startswith("sigmoid") and isotonic.calibration_.startswith("isotonic")
+    for model, base in (
+        (stall, stall.estimator_),  # the trees themselves
+        (sigmoid, sigmoid.estimator_.calibrated_classifiers_[0].estimator),  # the boosted model before the sigmoid
+    ):
+        p = model.predict_proba(labelled)[:, 1]
+        raw = base.predict_proba(model._matrix(labelled, reset=False))[:, 1]
+        assert len(np.unique(p)) == len(np.unique(raw)) > 100  # every distinct score kept apart: no steps
+        assert np.isfinite(log_loss(y, p))
+    assert np.isfinite(log_loss(y, isotonic.predict_proba(labelled)[:, 1]))
     assert stall.probability_floor_ == pytest.approx(1 / (stall.n_rows_ + 2))
 
 

@@ -51,12 +51,17 @@ def snap(log):
 
 @pytest.fixture(scope="module")
 def models(snap):
-    """One fitted model of every kind a file can hold: boosted + sigmoid or isotonic, logistic, fallback, 3 classes.
+    """One fitted model of every kind a file can hold: boosted (no calibration step, the default; sigmoid or
+    isotonic), logistic, fallback, 3 classes.
 
-    The stall models hold out half the deals, so that the calibration sees at least 30 stalls (else it is skipped).
+    The calibrated stall models hold out half the deals, so that the calibration sees at least 30 stalls (else it
+    is skipped).
     """
     fitted = {
-        "hgb": StallPredictor(random_state=0, n_jobs=1, max_iter=40, min_closed=50, holdout=0.5).fit(snap),
+        "hgb": StallPredictor(random_state=0, n_jobs=1, max_iter=40, min_closed=50).fit(snap),
+        "sigmoid": StallPredictor(
+            random_state=0, n_jobs=1, max_iter=30, min_closed=50, calibration="sigmoid", holdout=0.5
+        ).fit(snap),
         "logistic": CloseLikelihood(model="logistic", random_state=0, n_jobs=1, min_closed=50).fit(snap),
         "three": CloseLikelihood(target="close_outcome", random_state=0, n_jobs=1, max_iter=30, min_closed=50).fit(
             snap
@@ -72,10 +77,16 @@ def models(snap):
     return fitted
 
 
-@pytest.mark.parametrize("kind", ["hgb", "logistic", "three", "isotonic", "fallback", "constant"])
+@pytest.mark.parametrize("kind", ["hgb", "sigmoid", "logistic", "three", "isotonic", "fallback", "constant"])
 def test_round_trip_gives_the_same_predictions(models, snap, tmp_path, kind):
     model = models[kind]
-    calibrated = {"hgb": "sigmoid on ", "logistic": "sigmoid on ", "three": "sigmoid on ", "isotonic": "isotonic on "}
+    calibrated = {
+        "hgb": "none (the default for boosting",
+        "three": "none (the default for boosting",
+        "sigmoid": "sigmoid on ",
+        "logistic": "sigmoid on ",
+        "isotonic": "isotonic on ",
+    }
     assert model.calibration_.startswith(calibrated.get(kind, "none")), model.calibration_
     path = save_model(model, tmp_path / "model.skops")
     loaded = load_model(path)
@@ -98,7 +109,10 @@ def test_model_card_inside_the_file(models, snap, tmp_path):
     }
     assert card["rows"] == model.n_rows_ and card["closed_deals"] == model.n_closed_
     assert card["features"] == list(DEFAULT_FEATURES)  # opt-in features only when included (decision 0064)
-    assert card["metrics"]["holdout_auc"] == pytest.approx(model.metrics_["holdout_auc"])
+    # no held-out part by default: the card records the training rows' share of stalls (hand-checked here)
+    assert card["metrics"]["training_base_rate"] == pytest.approx(snap["stalled"].dropna().astype(float).mean())
+    sigmoid_card = read_model_card(save_model(models["sigmoid"], tmp_path / "sigmoid.skops"))
+    assert sigmoid_card["metrics"]["holdout_auc"] == pytest.approx(models["sigmoid"].metrics_["holdout_auc"])
     assert card["metrics"]["test_auc"] == 0.7 and card["source_log"] == "my-log"
     assert card["versions"]["salesmetrics"] == salesmetrics.__version__
     assert card["fallback"] is None and card["notice"] is None

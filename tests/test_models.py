@@ -62,11 +62,41 @@ def test_stall_predictor_on_snapshots(snap):
     assert model.n_rows_ == int(snap["stalled"].notna().sum())
     assert model.n_closed_ >= 200
     assert model.training_window_[0] == str(snap["as_of"].min())
-    assert model.calibration_.startswith(("isotonic", "sigmoid"))
+    assert model.calibration_.startswith("none (the default for boosting: trees fitted on every training row")
     proba = model.predict_proba(snap)
     assert proba.shape == (len(snap), 2) and np.allclose(proba.sum(axis=1), 1)
     assert set(model.predict(snap)) <= {0, 1}
-    assert 0 <= model.metrics_["holdout_auc"] <= 1
+    assert model.metrics_ == {"training_base_rate": pytest.approx(snap["stalled"].dropna().astype(float).mean())}
+    sigmoid = StallPredictor(random_state=0, n_jobs=1, max_iter=60, calibration="sigmoid", holdout=0.5).fit(snap)
+    assert sigmoid.calibration_.startswith("sigmoid on ") and 0 <= sigmoid.metrics_["holdout_auc"] <= 1
+
+
+def test_default_boosting_fits_every_row_with_no_calibration_step():
+    """Decision 0065: the default's trees are the plain boosted model fitted on every training row (no row held
+    out), raised off 0 and 1 by the floor; the probabilities stay many distinct values and log loss is finite."""
+    from sklearn.metrics import log_loss
+
+    from salesmetrics.models._base import off_the_edges
+
+    rng = np.random.default_rng(7)
+    n = 1500
+    X = rng.normal(size=(n, 3))
+    y = ((X.sum(axis=1) + 0.5 * rng.normal(size=n)) > 0).astype(int)  # every feature counts: many leaf sums
+    model = StallPredictor(min_closed=0, max_iter=20, n_jobs=1, random_state=0).fit(X, y)
+    assert model.calibration_ == (
+        "none (the default for boosting: trees fitted on every training row, no held-out step; decision 0065)"
+    )
+    reference = _reference("hgb", X, y, n).predict_proba(X)  # every row, nothing held out
+    np.testing.assert_allclose(model.predict_proba(X), off_the_edges(reference, 1 / (n + 2)))
+    assert model.metrics_ == {"training_base_rate": pytest.approx(y.mean())}
+    p = model.predict_proba(X)[:, 1]
+    assert (p > 0).all() and (p < 1).all() and len(np.unique(p)) == len(np.unique(reference[:, 1])) > 100
+    assert np.isfinite(log_loss(y, p))
+    # labels a single feature separates perfectly: the trees' raw scores come near 0 and 1, the floor holds
+    sure = (X[:, 0] > 0).astype(int)
+    p = StallPredictor(min_closed=0, max_iter=100, learning_rate=1.0, n_jobs=1, random_state=0, leak_auc=None)
+    p = p.fit(X, sure).predict_proba(X)
+    assert p.min() >= 1 / (n + 2) / (1 + 2 / (n + 2)) and p.max() < 1 and np.isfinite(log_loss(sure, p[:, 1]))
 
 
 def test_opt_in_features_are_learned_only_when_included(snap):

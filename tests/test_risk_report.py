@@ -281,6 +281,18 @@ def test_a_saved_model_is_used_and_described(tiny_log_dir, tmp_path):
     assert report.deals["risk"].notna().all()
 
 
+def test_a_saved_boosted_model_reports_its_training_base_rate(tiny_log_dir, tmp_path):
+    # the default boosting holds no deals out (decision 0065): the card's base rate is the training rows' own,
+    # 2 stalls in the 6 labelled rows counted by hand above
+    log = sm.read_log(tiny_log_dir)
+    model = _tiny_model(log, min_closed=0)
+    assert model.model_ == "hgb" and model.calibration_.startswith("none (the default for boosting")
+    path = save_model(model, tmp_path / "stall.skops", extra={"stages": list(log.model.stages)})
+    report = stall_risk_report(log, model_path=path, horizon_days=7)
+    assert report.source.kind == "saved" and report.source.base_rate == pytest.approx(2 / 6)
+    assert "in the training snapshots, 33% of open deals made no stage movement within 7 days" in report.narrative()
+
+
 def test_a_saved_model_trained_later_than_as_of_is_flagged(tiny_log_dir, tmp_path):
     log = sm.read_log(tiny_log_dir)
     path = save_model(_tiny_model(log), tmp_path / "stall.skops")

@@ -419,8 +419,8 @@ def setup(data: str = DEFAULT_DATA, seed: int | None = None, trainee: str = "", 
             ),
             explanation=lambda ex: (
                 f"Observed share of stalls minus mean predicted probability on your test rows: "
-                f"{calibration_gap(log()):+.3f}. The model was calibrated on deals from the training period; if the "
-                "test period differs (in the `slipping_quarter` data clients decide far less often in the last "
+                f"{calibration_gap(log()):+.3f}. The model's probabilities were learned from the training period; "
+                "if the test period differs (in the `slipping_quarter` data clients decide far less often in the last "
                 "quarter), its probabilities are off by the change, even when its ranking holds up."
             ),
             success=lambda ex: {

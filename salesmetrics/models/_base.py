@@ -7,11 +7,14 @@ plain numeric array with ``y``. The fitting recipe (``docs/decisions/0017-small-
 1. With fewer than ``min_closed`` closed deals, or ``model="logistic"``'s baseline asked for, the learner is a
    logistic regression on signed-log, median-imputed, standardised features; the fallback uses the strong
    penalty ``fallback_C`` and says so (``fallback_``, a :class:`SmallDataWarning`, the model card).
-2. Otherwise a histogram gradient boosting classifier is fitted on the deals outside a held-out fifth, and its
-   probabilities are calibrated on that fifth (a sigmoid; isotonic on request). Holding out whole
-   deals keeps one deal's near-identical weekly rows from sitting on both sides. Calibration is skipped when
-   the fifth holds fewer than 30 rows of its rarest class, and a fitted sigmoid that would reverse the
-   model's ranking is refused (``calibration_`` says why); the uncalibrated model is kept then.
+2. Otherwise a histogram gradient boosting classifier is fitted. By default (``calibration="auto"``) its trees
+   see every training row and no calibration step follows: across every log, a sigmoid fitted on a held-out
+   fifth of the deals ranked no better and had the higher Brier score on most (decision 0065). With
+   ``calibration="sigmoid"`` or ``"isotonic"`` (and by default for ``model="logistic"``, a sigmoid) the learner
+   is fitted on the deals outside a held-out fifth and its probabilities are calibrated on that fifth; holding
+   out whole deals keeps one deal's near-identical weekly rows from sitting on both sides. Calibration is
+   skipped when the fifth holds fewer than 30 rows of its rarest class, and a fitted sigmoid that would reverse
+   the model's ranking is refused (``calibration_`` says why); the uncalibrated model is kept then.
 3. One class only: a constant model that predicts it (the estimators never refuse to fit).
 
 Reasons are prepared at fit time (a partial-dependence table per feature, :mod:`salesmetrics.models.reasons`).
@@ -50,8 +53,11 @@ from salesmetrics.models.threads import limit_threads
 
 MIN_CALIBRATION_ROWS = 200  # fewer held-out rows than this: no calibration step
 MIN_CALIBRATION_MINORITY = 30  # fewer held-out rows of the rarest class than this: no calibration step
-# calibration="auto" is a sigmoid: isotonic steps gave a few dozen distinct probabilities and exact 0s and 1s even
-# on 12,449 held-out rows (Maven), with no better ranking or Brier score on the demo log (decision 0058)
+# calibration="auto": no held-out step for boosting (decision 0065: across 14 log-targets as good a ranking, a lower
+# Brier score on 9); a sigmoid for the logistic learner. Isotonic only on request: its steps gave a few dozen distinct
+# probabilities and exact 0s and 1s even on 12,449 held-out rows (Maven; decision 0058)
+AUTO_CALIBRATION = {"hgb": "none", "logistic": "sigmoid"}
+AUTO_NONE = "none (the default for boosting: trees fitted on every training row, no held-out step; decision 0065)"
 AUTO_LEAF_MAX = 500  # min_samples_leaf="auto": rows // 8, at least 20, at most this
 
 
@@ -273,8 +279,9 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_learner(self, matrix, encoded, groups, closed: int, weights=None):
-        """The fitted model: the chosen learner, calibrated on held-out deals, or with fewer than ``min_closed``
-        closed deals the regularised logistic fallback (``fallback_`` and a :class:`SmallDataWarning` say so)."""
+        """The fitted model: the chosen learner (calibrated on held-out deals when asked), or with fewer than
+        ``min_closed`` closed deals the regularised logistic fallback (``fallback_`` and a :class:`SmallDataWarning`
+        say so)."""
         if closed >= self.min_closed:
             self.fallback_ = None
             self.model_ = self.model
@@ -324,6 +331,13 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         return base.fit(matrix, encoded, sample_weight=weights)
 
     def _fit_calibrated(self, matrix, encoded, groups, weights=None):
+        method = AUTO_CALIBRATION[self.model] if self.calibration == "auto" else self.calibration
+        if method == "none":
+            self.calibration_ = "none" if self.calibration == "none" else AUTO_NONE
+            if len(self.classes_) == 2:
+                usable = None if weights is None or weights.sum() <= 0 else weights
+                self.metrics_ = {"training_base_rate": float(np.average(encoded, weights=usable))}
+            return self._fit_base(matrix, encoded, weights)
         rng = np.random.default_rng(
             self.random_state if isinstance(self.random_state, (int, np.integer)) or self.random_state is None else 0
         )
@@ -332,10 +346,8 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         counted = hold if weights is None else hold & (weights > 0)  # rows that weigh in the calibration
         rarest = int(np.bincount(encoded[counted], minlength=n_classes).min()) if n_hold else 0
-        if self.calibration == "none" or n_hold < MIN_CALIBRATION_ROWS:
-            self.calibration_ = (
-                "none" if self.calibration == "none" else f"none (only {_plural(n_hold, 'held-out row')})"
-            )
+        if n_hold < MIN_CALIBRATION_ROWS:
+            self.calibration_ = f"none (only {_plural(n_hold, 'held-out row')})"
             return self._fit_base(matrix, encoded, weights)
         if len(np.unique(encoded[~hold])) < n_classes:
             self.calibration_ = "none (a class is missing from the rows outside the held-out part)"
@@ -351,9 +363,6 @@ class SnapshotClassifier(ClassifierMixin, BaseEstimator):
         w_fit = None if weights is None else weights[~hold]
         w_hold = None if weights is None or weights[hold].sum() <= 0 else weights[hold]
         base = self._fit_base(matrix[~hold], encoded[~hold], w_fit)
-        method = self.calibration
-        if method == "auto":
-            method = "sigmoid"
         calibrated = CalibratedClassifierCV(FrozenEstimator(base), method=method)
         with warnings.catch_warnings():  # the weights are meant for the calibration only: the base is fitted
             warnings.filterwarnings("ignore", message=".*FrozenEstimator does not appear to accept sample_weight")

@@ -33,11 +33,13 @@ class StallPredictor(SnapshotClassifier):
     model : {"hgb", "logistic"}, default "hgb"
         Histogram gradient boosting, or the logistic-regression baseline.
     calibration : {"auto", "isotonic", "sigmoid", "none"}, default "auto"
-        How probabilities are calibrated on the held-out deals (``auto``: a sigmoid; ``isotonic`` on request,
-        whose steps give few distinct values; decision 0058). No calibration with fewer than 200 held-out rows,
-        or fewer than 30 held-out rows of the rarest class; a fitted sigmoid that would reverse the model's
-        ranking is refused. Then the uncalibrated model is kept and ``calibration_`` says why. Probabilities are
-        never exactly 0 or 1 (``probability_floor_``: 1 / (training rows + 2)).
+        ``auto``: for boosting, no calibration step, the trees are fitted on every training row (across every
+        log this ranked as well and had the lower Brier score on most; decision 0065); for ``model="logistic"``,
+        a sigmoid. ``sigmoid`` or ``isotonic`` (whose steps give few distinct values; decision 0058): the model is
+        fitted outside a held-out share of the deals (``holdout``) and calibrated on it. No calibration with
+        fewer than 200 held-out rows, or fewer than 30 held-out rows of the rarest class; a fitted sigmoid that
+        would reverse the model's ranking is refused. Then the uncalibrated model is kept and ``calibration_``
+        says why. Probabilities are never exactly 0 or 1 (``probability_floor_``: 1 / (training rows + 2)).
     min_closed : int, default 200
         With fewer closed (won or lost) deals in the training rows, a strongly regularised logistic regression
         is fitted instead, with a :class:`~salesmetrics.models._base.SmallDataWarning` and ``fallback_`` set.
@@ -51,7 +53,7 @@ class StallPredictor(SnapshotClassifier):
     C, fallback_C : float, default 1.0 and 0.1
         Inverse L2 penalty of the logistic baseline and of the small-data fallback.
     holdout : float, default 0.2
-        Share of deals held out for calibration.
+        Share of deals held out for calibration (when there is a calibration step).
     exclude : list of str or None
         Snapshot features to leave out (e.g. ``["amount"]`` when the export fills it only for some outcomes);
         unknown names raise a :class:`~salesmetrics.exceptions.UsageError` with the closest feature names.
@@ -67,7 +69,7 @@ class StallPredictor(SnapshotClassifier):
     n_jobs : int or None
         Threads for the boosting (None: every core). On a machine shared with other jobs, 1 is often faster.
     random_state : int, RandomState or None
-        Seeds the held-out split and the boosting.
+        Seeds the held-out split (if any) and the boosting.
 
     Attributes
     ----------
@@ -92,7 +94,8 @@ class StallPredictor(SnapshotClassifier):
     training_window_ : tuple of str or None
         First and last as-of moment of the training rows.
     metrics_ : dict
-        Held-out figures (``holdout_auc``, Brier scores, base rate) when a held-out set was used.
+        Held-out figures (``holdout_auc``, Brier scores, base rate) when a held-out set was used; with no
+        calibration step on two classes, ``training_base_rate`` (the weighted share of the class ``classes_[1]``).
     leaky_features_ : list of dict
         Features that alone separate the training labels almost perfectly (``feature``, ``auc``, ``by``:
         ``"value"`` or ``"missing"``); empty when none does or when fitted on an array.

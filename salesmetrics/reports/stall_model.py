@@ -217,7 +217,7 @@ def saved_model(path, log: SalesLog, as_of: pd.Timestamp, horizon_days: float):
     checks = _check_card(card, path, log, as_of, horizon_days)
     model = load_model(path)  # refuses a card that misdescribes the state
     # What changes results (horizon, training window) comes from the fitted model, never from the card's text;
-    # the card adds only what the state does not hold (hold-out metrics, leak findings).
+    # the card adds only what the state does not hold (training metrics, leak findings).
     facts = model_card(model)
     card = {**card, **{key: facts[key] for key in STATE_FACTS if key in facts}}
     window = card.get("training_window") or {}
@@ -233,7 +233,7 @@ def saved_model(path, log: SalesLog, as_of: pd.Timestamp, horizon_days: float):
         labels_until=window.get("labels_until"),
         calibration=card.get("calibration"),
         fallback=card.get("fallback"),
-        base_rate=metrics.get("holdout_base_rate"),
+        base_rate=metrics.get("training_base_rate", metrics.get("holdout_base_rate")),  # no held-out part by default
         path=str(path),
         checks=tuple(checks),
         leaks=tuple(card.get("leaky_features") or ()),
