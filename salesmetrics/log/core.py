@@ -344,7 +344,7 @@ def _recalled(con, model: StageModel, meta: dict) -> Core:
     )
 
 
-def load(con, folder: Path, model: StageModel, memory: bool | str = False) -> Core | None:
+def load(con, folder: Path, model: StageModel, memory: bool | str = False, duplicates: bool = True) -> Core | None:
     """Load a log folder into ``con``'s tables (see the module docstring) and start the checks validation would
     make; None when the files are ones the engine leaves to validation, or a check already failed.
 
@@ -355,6 +355,8 @@ def load(con, folder: Path, model: StageModel, memory: bool | str = False) -> Co
     when there is one: the small tables come from it and nothing is checked again; its activities view has no
     file positions (``row`` is null) and only serves counts. Otherwise :meth:`Core.keep` can remember this one.
     ``memory="keep"`` only remembers (the quick check needs every table as read, so it never recalls).
+    ``duplicates=False`` does not start the search for repeated activities (a caller that only needs times:
+    an exact repeat changes none).
     """
     paths = find_files(folder)
     if paths is None:
@@ -426,7 +428,8 @@ def load(con, folder: Path, model: StageModel, memory: bool | str = False) -> Co
 
         core.waits.append(in_thread(con, activity_checks))
         # the duplicate search starts now, in a thread: it hashes the activities while the small tables are typed
-        core.duplicates = find_duplicate_activities(core)
+        if duplicates:
+            core.duplicates = find_duplicate_activities(core)
     elif print_ is not None:
         core.memory = (folder, paths, print_, None)
 

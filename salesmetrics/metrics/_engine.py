@@ -192,10 +192,10 @@ def latest_event_of_folder(folder: Path, model: StageModel, threads: int | None 
     """The latest event of a log folder (microseconds since the epoch), the default as_of of
     :func:`deal_scores_to_file`, by the same query; None when the core leaves the log to validation."""
     con = connect(threads)
-    core = load(con, Path(folder), model)
+    core = load(con, Path(folder), model, duplicates=False)  # an exact repeat changes no time
     if core is None:
         return None
-    _name_tables(con, core)  # then the times alone: no motions counted, no duplicate search (they change no time)
+    _name_tables(con, core)  # then the times alone: no motions counted
     latest_activity = con.execute("SELECT max(t) FROM activities").fetchall()[0][0] if core.has_activities else None
     as_of_us = _latest_event(con, latest_activity)
     fine = core.valid()
