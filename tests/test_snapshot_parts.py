@@ -115,6 +115,7 @@ def test_a_broken_part_is_reported_located(tmp_path):
     assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
 
 
+@pytest.mark.slow  # about 30 s: six snapshot tables and six fits
 def test_a_rolling_backtest_of_the_folder_gives_the_figures_of_the_log(parts):
     estimator = StallPredictor(model="logistic", random_state=0)
     options = {"n_bootstrap": 0, "snapshot_options": {"freq": "M"}}
