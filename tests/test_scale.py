@@ -125,11 +125,18 @@ def test_the_warnings_of_a_part_validated_on_a_worker_are_shown_once_on_the_clie
 def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):
     parts = partition_log(DEMO, tmp_path / "parts", 12).folder  # enough tasks that the run lasts
     expected = score_parts(parts, "2024-09-30", by="owner")
+    result = _killing_a_worker(client, lambda: score_parts(parts, "2024-09-30", by="owner", client=client))
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
+
+
+def _killing_a_worker(client, job):
+    """``job()``'s result, run while a worker process of the cluster busy with one of its tasks is killed (SIGKILL);
+    the kill must come while the job runs, and the job must not fail."""
     result, failed = {}, []
 
     def run() -> None:
         try:
-            result["frame"] = score_parts(parts, "2024-09-30", by="owner", client=client)
+            result["value"] = job()
         except Exception as exc:  # reported below
             failed.append(exc)
 
@@ -142,9 +149,9 @@ def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):
         time.sleep(0.005)
     os.kill(pids[busy[0]], signal.SIGKILL)  # the worker process this cluster started, in the middle of a task
     killed_mid_run = worker.is_alive()
-    worker.join(120)
+    worker.join(180)
     assert killed_mid_run and not failed
-    pd.testing.assert_frame_equal(result["frame"], expected, check_exact=True)
+    return result["value"]
 
 
 # ------------------------------------------------------------------------------- snapshot tables (model commands)
@@ -190,23 +197,5 @@ def test_a_backtest_on_the_cluster_prints_the_figures_of_the_one_here(client, pa
 def test_a_worker_killed_while_building_snapshots_changes_nothing(client, tmp_path):
     parts = partition_log(DEMO, tmp_path / "parts", 12).folder  # enough tasks that the run lasts
     expected = snapshot_parts(parts, freq="M")
-    result, failed = {}, []
-
-    def run() -> None:
-        try:
-            result["frame"] = snapshot_parts(parts, freq="M", client=client)
-        except Exception as exc:  # reported below
-            failed.append(exc)
-
-    pids = client.run(os.getpid)
-    worker = threading.Thread(target=run)
-    worker.start()
-    deadline, busy = time.monotonic() + 60, []
-    while time.monotonic() < deadline and not busy:  # a worker with a task of this run under way
-        busy = [address for address, keys in client.processing().items() if keys and address in pids]
-        time.sleep(0.005)
-    os.kill(pids[busy[0]], signal.SIGKILL)  # the worker process this cluster started, in the middle of a task
-    killed_mid_run = worker.is_alive()
-    worker.join(180)
-    assert killed_mid_run and not failed
-    pd.testing.assert_frame_equal(result["frame"], expected, check_exact=True)
+    result = _killing_a_worker(client, lambda: snapshot_parts(parts, freq="M", client=client))
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
