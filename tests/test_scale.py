@@ -1,6 +1,8 @@
 """Scores on a real Dask cluster (a scheduler and two worker processes) are the bytes of the run on this machine
-(salesmetrics/metrics/scale.py, ``salesmetrics score --scheduler|--workers``); a worker killed mid-run changes
-nothing; a scheduler that cannot be reached is a clear error naming it. One cluster serves the whole module."""
+(salesmetrics/metrics/scale.py, ``salesmetrics score --scheduler|--workers``); so are the snapshot tables the models
+train on (salesmetrics/features/parts.py, ``salesmetrics model train|backtest --scheduler|--workers``); a worker
+killed mid-run changes nothing; a scheduler that cannot be reached is a clear error naming it. One cluster serves
+the whole module."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from hypothesis import HealthCheck, given, settings
 import salesmetrics as sm
 from salesmetrics.cli.main import main
 from salesmetrics.exceptions import DataNote, LogValidationError, UsageError
+from salesmetrics.features.build import snapshots
+from salesmetrics.features.parts import snapshot_parts
 from salesmetrics.log.partition import partition_log
 from salesmetrics.metrics import scale
 from salesmetrics.metrics.scale import score_parts
@@ -121,11 +125,18 @@ def test_the_warnings_of_a_part_validated_on_a_worker_are_shown_once_on_the_clie
 def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):
     parts = partition_log(DEMO, tmp_path / "parts", 12).folder  # enough tasks that the run lasts
     expected = score_parts(parts, "2024-09-30", by="owner")
+    result = _killing_a_worker(client, lambda: score_parts(parts, "2024-09-30", by="owner", client=client))
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
+
+
+def _killing_a_worker(client, job):
+    """``job()``'s result, run while a worker process of the cluster busy with one of its tasks is killed (SIGKILL);
+    the kill must come while the job runs, and the job must not fail."""
     result, failed = {}, []
 
     def run() -> None:
         try:
-            result["frame"] = score_parts(parts, "2024-09-30", by="owner", client=client)
+            result["value"] = job()
         except Exception as exc:  # reported below
             failed.append(exc)
 
@@ -138,6 +149,53 @@ def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):
         time.sleep(0.005)
     os.kill(pids[busy[0]], signal.SIGKILL)  # the worker process this cluster started, in the middle of a task
     killed_mid_run = worker.is_alive()
-    worker.join(120)
+    worker.join(180)
     assert killed_mid_run and not failed
-    pd.testing.assert_frame_equal(result["frame"], expected, check_exact=True)
+    return result["value"]
+
+
+# ------------------------------------------------------------------------------- snapshot tables (model commands)
+
+
+def test_snapshot_tables_on_the_cluster_are_the_tables_built_here(client, parts):
+    for options in ({"freq": "M"}, {"freq": "W", "observed_until": "2024-09-30", "horizon_days": 14}):
+        here = snapshot_parts(parts, **options)
+        there = snapshot_parts(parts, **options, client=client)
+        pd.testing.assert_frame_equal(there, here, check_exact=True)
+        assert there.attrs == here.attrs
+        pd.testing.assert_frame_equal(there, snapshots(sm.read_log(parts), **options), check_exact=True)
+
+
+def test_a_model_trained_on_the_cluster_predicts_what_the_one_trained_here_does(client, parts, tmp_path, capsys):
+    client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test is back
+    address = client.scheduler.address
+    train = ["model", "train", str(parts), "--target", "stall", "--model", "logistic", "--freq", "M"]
+    assert main([*train, "--out", str(tmp_path / "here.skops")]) == 0
+    assert main([*train, "--out", str(tmp_path / "there.skops"), "--scheduler", address]) == 0
+    said = capsys.readouterr().out
+    assert f"Building the snapshots on the Dask cluster at {address} (2 workers)" in said
+    assert f"(snapshots built on {address} (2 workers))" in said
+    for name in ("here", "there"):
+        predict = ["model", "predict", str(DEMO), "--model", str(tmp_path / f"{name}.skops"), "--as-of", "2025-03-31"]
+        assert main([*predict, "--out", str(tmp_path / f"{name}.csv"), "--quiet"]) == 0
+    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+
+
+def test_a_backtest_on_the_cluster_prints_the_figures_of_the_one_here(client, parts, capsys):
+    client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test is back
+    address = client.scheduler.address
+    backtest = ["model", "backtest", str(parts), "--target", "stall", "--model", "logistic", "--bootstrap", "20"]
+    assert main([*backtest, "--cutoffs", "2"]) == 0
+    here = capsys.readouterr().out
+    assert main([*backtest, "--cutoffs", "2", "--scheduler", address]) == 0
+    there = capsys.readouterr().out
+    first, rest = there.split("\n", 1)
+    assert first == f"Building the snapshots on the Dask cluster at {address} (2 workers)"
+    assert rest == here and "Rolling origin: 2 cutoffs" in here
+
+
+def test_a_worker_killed_while_building_snapshots_changes_nothing(client, tmp_path):
+    parts = partition_log(DEMO, tmp_path / "parts", 12).folder  # enough tasks that the run lasts
+    expected = snapshot_parts(parts, freq="M")
+    result = _killing_a_worker(client, lambda: snapshot_parts(parts, freq="M", client=client))
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)

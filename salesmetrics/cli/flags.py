@@ -5,7 +5,9 @@
 - ``--quiet``: no progress bar and no status lines such as ``Wrote ...``, in every command; what a command was
   asked to print (a summary, a table, JSON) and every error, warning and data note still show;
 - ``--format``: the format of the files a command writes, nothing else (``validate`` and ``exercises progress``
-  print JSON with ``--json``; their ``--format json`` is an old spelling).
+  print JSON with ``--json``; their ``--format json`` is an old spelling);
+- ``--scheduler ADDRESS`` | ``--workers N``: run the heavy part on a Dask cluster (``score``, ``model train`` and
+  ``model backtest``; ``docs/scale.md``), and say where it ran.
 
 An old spelling does what the new one does and says on stderr that it is deprecated; it goes in 0.4.0.
 """
@@ -13,10 +15,12 @@ An old spelling does what the new one does and says on stderr that it is depreca
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
 from salesmetrics.exceptions import UsageError
+from salesmetrics.log.partitioned import is_partitioned
 
 #: The release in which the old spellings stop working.
 REMOVED_IN = "0.4.0"
@@ -96,6 +100,43 @@ class _OldFormat(DeprecatedSpelling):
     def __call__(self, parser, namespace, values, option_string=None):
         super().__call__(parser, namespace, values, option_string)
         setattr(namespace, self.dest, values == "json")
+
+
+def add_cluster(parser: argparse.ArgumentParser, doing: str) -> None:
+    """``--scheduler ADDRESS`` or ``--workers N`` (one of them): where ``doing`` (``score``, ``build the
+    snapshots``) runs; :func:`on_cluster` connects or starts the cluster."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help=f"{doing} on the running Dask cluster at ADDRESS, e.g. tcp://host:8786"
+    )
+    where.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=f"{doing} on a local Dask cluster of N worker processes started for the run",
+    )
+
+
+@contextlib.contextmanager
+def on_cluster(args: argparse.Namespace, doing: str, whole: str):
+    """The cluster of :func:`add_cluster`'s flags (:class:`salesmetrics.metrics.scale.Cluster`: its ``client``,
+    and what ``str`` of it says: the scheduler's address and the number of workers), or None without them. Says
+    ``{doing} on the Dask cluster at ADDRESS (N workers)``, and that one worker ``whole`` (``scores it whole``)
+    when the log is not partitioned."""
+    if args.scheduler is None and args.workers is None:
+        yield None
+        return
+    from salesmetrics.metrics.scale import cluster
+
+    with cluster(args.scheduler, args.workers) as where:
+        say(args, f"{doing} on the Dask cluster at {where}")
+        if not is_partitioned(args.log):
+            say(
+                args,
+                f"{args.log} is not partitioned, so one worker {whole}: split it with `salesmetrics "
+                "partition LOG --out DIR --partitions N` (docs/scale.md).",
+            )
+        yield where
 
 
 def say(args: argparse.Namespace, *lines: str) -> None:

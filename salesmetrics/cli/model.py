@@ -13,8 +13,8 @@ from pathlib import Path
 
 from salesmetrics._util.output import check_output_file
 from salesmetrics._util.suggest import close_matches
-from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, say
-from salesmetrics.cli.model_inputs import included, opt_in_feature, require_dates
+from salesmetrics.cli.flags import add_cluster, add_log, add_overwrite, add_quiet, on_cluster, say
+from salesmetrics.cli.model_inputs import check_window, event_range, included, opt_in_feature, require_dates
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.features.registry import OPT_IN
 from salesmetrics.models import LEAK_AUC
@@ -114,6 +114,7 @@ def register(subparsers) -> None:
     p.add_argument("--start", help="first as-of date (default: the log's first event)")
     p.add_argument("--end", help="last as-of date, and the end of what labels may see (default: last event)")
     _fit_options(p)
+    add_cluster(p, "build the snapshots")
     add_overwrite(p, "replace an existing model file")
     add_quiet(p)
     p.set_defaults(func=_cmd_train)
@@ -188,6 +189,7 @@ def register(subparsers) -> None:
     _fit_options(p)
     p.add_argument("--out", type=Path, help="write the table (model, metric, value, ci_low, ci_high) as CSV")
     p.add_argument("--plot", type=Path, help="write the calibration plot (PNG, SVG or PDF by the suffix)")
+    add_cluster(p, "build the snapshots")
     add_overwrite(p, "replace existing output files")
     add_quiet(p)
     p.set_defaults(func=_cmd_backtest)
@@ -277,31 +279,13 @@ def _estimator(target: str, args: argparse.Namespace):
     return CloseLikelihood(target=TARGETS[target], **common)
 
 
-def _event_range(log):
-    """(first, last) dated stage change of the log, or (None, None)."""
-    times = log.stage_changes["changed_at"].dropna() if len(log.stage_changes) else None
-    if times is None or not len(times):
-        return None, None
-    return times.min(), times.max()
+#: What ``train`` and ``backtest`` say when their snapshot tables are built on a Dask cluster.
+BUILDING, BUILT_WHOLE = "Building the snapshots", "builds its snapshots whole"
 
 
-def _check_window(log, start, end) -> None:
-    """Refuse ``--end`` before the log's first stage change and ``--start`` after its last, naming them."""
-    import pandas as pd
-
-    from salesmetrics.log.prepare import resolve_as_of
-
-    first, last = _event_range(log)
-    if first is None:
-        return
-    if end is not None and resolve_as_of(log, end) < first:
-        raise UsageError(
-            f"--end {end} is before the log's first stage change ({first:%Y-%m-%d}); give an --end after it."
-        )
-    if start is not None and resolve_as_of(log, start) - pd.Timedelta(days=1) > last:
-        raise UsageError(
-            f"--start {start} is after the log's last stage change ({last:%Y-%m-%d}); give a --start before it."
-        )
+def _built_on(where) -> str:
+    """`` (snapshots built on ADDRESS (N workers))`` after a file written from a cluster's tables; else nothing."""
+    return "" if where is None else f" (snapshots built on {where})"
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -312,15 +296,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     _check_out(args.out, args)  # before the work, not after
     log = read_log(args.log)
     require_dates(log, args.log, "train on")
-    _check_window(log, args.start, args.end)
-    snap = snapshots(
-        log,
-        freq=args.freq,
-        horizon_days=args.horizon_days,
-        start=args.start,
-        end=args.end,
-        observed_until=args.end,
-    )
+    check_window(log, args.start, args.end)
+    with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the fit below runs here
+        snap = snapshots(
+            log if where is None else args.log,  # on a cluster, the workers read the parts
+            freq=args.freq,
+            horizon_days=args.horizon_days,
+            start=args.start,
+            end=args.end,
+            observed_until=args.end,
+            client=None if where is None else where.client,
+        )
     estimator = _estimator(args.target, args)
     _fit_quietly(lambda: estimator.fit(snap))  # the fallback notice is printed below and kept in the model card
     extra = {
@@ -335,7 +321,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"NOTICE: {card['notice']}")
     if card.get("leak_warning"):
         print(f"WARNING: do not trust this model yet. {card['leak_warning']}")
-    say(args, f"Wrote {path} (model card inside: model_card.json)")
+    say(args, f"Wrote {path} (model card inside: model_card.json){_built_on(where)}")
     return 0
 
 
@@ -435,7 +421,7 @@ def _check_as_of(log, as_of, text, horizon_days: float) -> None:
 
     import pandas as pd
 
-    first, last = _event_range(log)
+    first, last = event_range(log)
     if first is None or text is None:
         return
     if as_of < first:
@@ -534,20 +520,23 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     require_dates(log, args.log, "backtest")
     estimator = _estimator(args.target, args)
     target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
-    origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
-        lambda: rolling_origin(
-            estimator,
-            log,
-            args.cutoffs,
-            target=target,
-            cutoff=args.cutoff,
-            gap_days=args.gap_days,
-            n_bootstrap=args.bootstrap,
-            random_state=args.random_state,
-            snapshot_options={"horizon_days": args.horizon_days},
-            follow_up=args.follow_up,
+    with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshot tables there, the fits here
+        on = {} if where is None else {"client": where.client, "parts": args.log}
+        origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
+            lambda: rolling_origin(
+                estimator,
+                log,
+                args.cutoffs,
+                target=target,
+                cutoff=args.cutoff,
+                gap_days=args.gap_days,
+                n_bootstrap=args.bootstrap,
+                random_state=args.random_state,
+                snapshot_options={"horizon_days": args.horizon_days},
+                follow_up=args.follow_up,
+                **on,
+            )
         )
-    )
     ev = origins[-1]
     import pandas as pd
 
@@ -576,7 +565,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             target=target, cutoff=str(ev.cutoff), test_start=str(ev.test_start), follow_up=ev.follow_up
         )
         write_csv(table, args.out, overwrite=args.overwrite)
-        say(args, f"Wrote {args.out}")
+        say(args, f"Wrote {args.out}{_built_on(where)}")
     if args.plot is not None:
         import matplotlib
 

@@ -1,5 +1,5 @@
-"""Checks of what ``salesmetrics model`` is given: the opt-in features of ``--include`` (decision 0064), and a
-log that has dates to build snapshots from."""
+"""Checks of what ``salesmetrics model`` is given: the opt-in features of ``--include`` (decision 0064), a log
+that has dates to build snapshots from, and ``--start``/``--end`` within its stage changes."""
 
 from __future__ import annotations
 
@@ -42,4 +42,31 @@ def require_dates(log, path, what: str) -> None:
         )
 
 
-__all__ = ["included", "opt_in_feature", "require_dates"]
+def event_range(log):
+    """(first, last) dated stage change of the log, or (None, None)."""
+    times = log.stage_changes["changed_at"].dropna() if len(log.stage_changes) else None
+    if times is None or not len(times):
+        return None, None
+    return times.min(), times.max()
+
+
+def check_window(log, start, end) -> None:
+    """Refuse ``--end`` before the log's first stage change and ``--start`` after its last, naming them."""
+    import pandas as pd
+
+    from salesmetrics.log.prepare import resolve_as_of
+
+    first, last = event_range(log)
+    if first is None:
+        return
+    if end is not None and resolve_as_of(log, end) < first:
+        raise UsageError(
+            f"--end {end} is before the log's first stage change ({first:%Y-%m-%d}); give an --end after it."
+        )
+    if start is not None and resolve_as_of(log, start) - pd.Timedelta(days=1) > last:
+        raise UsageError(
+            f"--start {start} is after the log's last stage change ({last:%Y-%m-%d}); give a --start before it."
+        )
+
+
+__all__ = ["check_window", "event_range", "included", "opt_in_feature", "require_dates"]

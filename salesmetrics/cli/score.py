@@ -12,7 +12,7 @@ from pathlib import Path
 
 from salesmetrics._util.limits import as_of_from_text
 from salesmetrics._util.output import check_output_file
-from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, say
+from salesmetrics.cli.flags import add_cluster, add_log, add_overwrite, add_quiet, on_cluster, say
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.config import load_config
 from salesmetrics.log.partitioned import is_partitioned
@@ -33,16 +33,7 @@ def register(subparsers) -> None:
         help="score as known at this ISO 8601 date or time, e.g. 2024-06-30 (default: latest event)",
     )
     p.add_argument("--out", required=True, type=Path, help="output file; its suffix, .csv or .parquet, is the format")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="score on the running Dask cluster at ADDRESS, e.g. tcp://host:8786"
-    )
-    where.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="score on a local Dask cluster of N worker processes started for the run",
-    )
+    add_cluster(p, "score")
     add_overwrite(p, "replace an existing output file")
     add_quiet(p)
     p.set_defaults(func=_cmd_score)
@@ -53,17 +44,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.scheduler is None and args.workers is None:
         say(args, f"Wrote {run_score(args.log, **options, progress=not args.quiet)}")
         return 0
-    from salesmetrics.metrics.scale import cluster
-
     _check_out(args.log, args.out, args.overwrite)  # before a cluster is started or reached
-    with cluster(args.scheduler, args.workers) as where:
-        say(args, f"Scoring on the Dask cluster at {where}")
-        if not is_partitioned(args.log):
-            say(
-                args,
-                f"{args.log} is not partitioned, so one worker scores it whole: split it with `salesmetrics "
-                "partition LOG --out DIR --partitions N` (docs/scale.md).",
-            )
+    with on_cluster(args, "Scoring", "scores it whole") as where:
         out = run_score(args.log, **options, progress=False, client=where.client)
     say(args, f"Wrote {out} (ran on {where})")
     return 0

@@ -37,27 +37,46 @@ def resolve_as_of(log: SalesLog, as_of=None) -> pd.Timestamp:
     >>> resolve_as_of(log, "2024-03-31")
     Timestamp('2024-03-31 23:59:59.999999+0000', tz='UTC')
     """
-    tz = log.model.timezone
+    if as_of is None:
+        latest = latest_event(log)
+        if latest is None:
+            raise UsageError(NO_DATED_EVENTS)
+        return latest
+    return resolve_in_zone(as_of, log.model.timezone)
+
+
+#: What :func:`resolve_as_of` says of a log without any dated event when no as_of is given.
+NO_DATED_EVENTS = (
+    "The log has no dated events, so as_of must be given (on the command line: --as-of DATE, e.g. --as-of 2024-06-30)."
+)
+
+
+def latest_event(log: SalesLog) -> pd.Timestamp | None:
+    """The latest event of the log (stage changes, activities, close-date changes, deals created), or None when it
+    has no dated event: the default as_of of :func:`resolve_as_of`."""
+    times = [
+        t.max()
+        for t in (
+            log.stage_changes["changed_at"],
+            log.activities["occurred_at"],
+            log.close_date_changes["changed_at"],
+            log.deals["created_at"],
+        )
+        if len(t) and t.notna().any()
+    ]
+    return max(times) if times else None
+
+
+def resolve_in_zone(as_of, tz: str) -> pd.Timestamp:
+    """:func:`resolve_as_of` of a given moment (not None), which needs only the log's time zone ``tz``: what a
+    caller holding no log uses (the parts of a partitioned log share one zone).
+
+    >>> resolve_in_zone("2024-03-31", "UTC")
+    Timestamp('2024-03-31 23:59:59.999999+0000', tz='UTC')
+    """
     if isinstance(as_of, pd.Timestamp) and as_of.tzinfo is not None and str(as_of.tz) == tz:
         check_year(as_of.year, as_of)
         return as_of  # already resolved
-    if as_of is None:
-        times = [
-            t.max()
-            for t in (
-                log.stage_changes["changed_at"],
-                log.activities["occurred_at"],
-                log.close_date_changes["changed_at"],
-                log.deals["created_at"],
-            )
-            if len(t) and t.notna().any()
-        ]
-        if not times:
-            raise UsageError(
-                "The log has no dated events, so as_of must be given (on the command line: --as-of DATE, "
-                "e.g. --as-of 2024-06-30)."
-            )
-        return max(times)
     if isinstance(as_of, str):  # the one reading of as_of text (a date alone: the end of that day)
         return pd.Timestamp(as_of_instant(as_of, tz)).tz_convert(tz)
     stamp = parse_as_of(as_of)

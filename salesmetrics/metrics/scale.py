@@ -77,7 +77,7 @@ def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterato
     try:
         import distributed
     except ImportError as exc:
-        raise UsageError("scoring on a cluster needs dask: pip install 'salesmetrics[scale]'.") from exc
+        raise UsageError("running on a cluster needs dask: pip install 'salesmetrics[scale]'.") from exc
     import logging
 
     logging.getLogger("distributed").setLevel(logging.ERROR)  # the run's own lines, not the cluster's chatter
@@ -121,7 +121,7 @@ def score_parts(path, as_of=None, *, by: str = "deal", period: str = "M", client
     model, problems = load_config(parts[0])
     if model is None or any(p.severity == "error" for p in problems):
         read_log(parts[0])  # the config's problems, located, as any command reports them
-    run = _Runner(client)
+    run = Runner(client)
     scores = _score(run, parts, model, as_of, by, period)
     run.show_notes(stacklevel=2)  # the caller of score_parts, as the notes _score raises
     return scores
@@ -160,7 +160,7 @@ def _as_text(as_of) -> str:
     return as_of.isoformat() if hasattr(as_of, "isoformat") else str(as_of)
 
 
-class _Runner:
+class Runner:
     """``run(function, argument tuples)``: the results in order, from the client's workers or computed here, each
     task run by :func:`_noted` so that its warnings come back either way. :meth:`show_notes` then shows each
     distinct one once (a part validated with pandas is validated in both passes: its warnings come back twice)."""
@@ -177,11 +177,16 @@ class _Runner:
         return [self._kept(reply) for reply in replies]
 
     def _kept(self, reply: _Reply):
-        """A part's result, its notes kept; a :class:`_Refused` part raised as the LogValidationError it was."""
-        if isinstance(reply.value, _Refused):
+        """A part's result, its notes kept; a :class:`Refused` part raised as the LogValidationError it was."""
+        if isinstance(reply.value, Refused):
             raise LogValidationError(reply.value.path, reply.value.problems)
         self.notes.update(dict.fromkeys(reply.notes))
         return reply.value
+
+    def share(self, value):
+        """``value`` for the tasks of a pass that all take it: sent to every worker once (a future the tasks
+        receive as the value), not once per task; the value itself without a client."""
+        return value if self.client is None else self.client.scatter(value, broadcast=True)
 
     def show_notes(self, stacklevel: int) -> None:
         for category, text in self.notes:
@@ -206,20 +211,20 @@ def _noted(function, *args) -> _Reply:
 
 
 @dataclass(frozen=True)
-class _Refused:
+class Refused:
     """A part's validation errors, sent back as a value (an exception with its own arguments does not pickle)."""
 
     path: str
     problems: object
 
 
-def _validated(part: Path):
-    """The part read and validated with pandas (the core stepped aside): its log, or :class:`_Refused`. Its
+def validated_part(part: Path):
+    """The part read and validated with pandas (the core stepped aside): its log, or :class:`Refused`. Its
     warnings are raised as notes, each located in its part's file (``part-00001/stage_changes.csv, row 2``)."""
     try:
         log = read_log(part)
     except LogValidationError as exc:
-        return _Refused(str(part.parent), ProblemList([in_part(problem, part) for problem in exc.problems]))
+        return Refused(str(part.parent), ProblemList([in_part(problem, part) for problem in exc.problems]))
     for problem in ProblemList(list(log.problems)).warnings:
         warnings.warn(f"{in_part(problem, part)}", DataNote, stacklevel=2)
     return log
@@ -234,8 +239,8 @@ def _latest_event(part: Path, model) -> int:
     latest = latest_event_of_folder(part, model, _threads())
     if latest is not None:
         return latest
-    log = _validated(part)
-    if isinstance(log, _Refused):
+    log = validated_part(part)
+    if isinstance(log, Refused):
         return log
     return resolve_as_of(log, None).value // 1000
 
@@ -244,8 +249,8 @@ def _part_deal_scores(part: Path, model, as_of_us: int):
     scored = deal_scores_of_folder(part, model, as_of_us, _threads())
     if scored is not None:
         return scored
-    log = _validated(part)
-    if isinstance(log, _Refused):
+    log = validated_part(part)
+    if isinstance(log, Refused):
         return log
     return deal_scores_table(log, as_of_us), len(log.deals), undated_deals(log)
 
@@ -254,5 +259,5 @@ def _part_pieces(part: Path, model, by: str, period: str, as_of_us: int):
     pieces = group_pieces_of_folder(part, model, by, period, as_of_us, _threads())
     if pieces is not None:
         return pieces
-    log = _validated(part)
-    return log if isinstance(log, _Refused) else group_pieces_of_log(log, by, period, as_of_us)
+    log = validated_part(part)
+    return log if isinstance(log, Refused) else group_pieces_of_log(log, by, period, as_of_us)

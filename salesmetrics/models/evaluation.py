@@ -12,6 +12,7 @@ and counted. Choices: ``docs/decisions/0020-evaluation-split.md``.
 from __future__ import annotations
 
 import html
+import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from sklearn.base import clone
 
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.build import snapshots as build
+from salesmetrics.log.reading import read_log
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines, momentum_stall_flags
 from salesmetrics.models.bootstrap import (
@@ -306,6 +308,8 @@ def evaluate(
     follow_up: str = "complete",
     min_labelled_share: float = MIN_LABELLED_SHARE,
     test_until=None,
+    client=None,
+    parts=None,
 ) -> Evaluation:
     """Fit ``estimator`` and the CRM baselines before a cutoff; score them all after a gap.
 
@@ -348,6 +352,11 @@ def evaluate(
         With a frame, the rows to train on (those before the cutoff are used), e.g.
         ``snapshots(log, observed_until=test_start)``. Without it the training labels come from
         ``snapshots`` and, for ``target="won"``, a warning says they were read after the test start.
+    client, parts
+        With a ``dask.distributed.Client``, the snapshot tables are built on its workers from the log folder
+        ``parts`` (a partitioned log: ``salesmetrics partition``; ``docs/scale.md``), the same tables as on this
+        machine; the log itself (``snapshots``, read here) serves the rest. ``snapshots`` may be that folder's path:
+        it is read here once and is also ``parts``. Without a client, ``parts`` builds the tables part by part here.
 
     Examples
     --------
@@ -367,16 +376,27 @@ def evaluate(
         raise UsageError(f"target must be one of {', '.join(map(repr, TARGETS))}, not {target!r}.")
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise UsageError(f"n_bootstrap must be a whole number, 0 or more, not {n_bootstrap!r}.")
+    if isinstance(snapshots, (str, os.PathLike)):  # a log folder: read here, its snapshots built from its parts
+        parts = snapshots if parts is None else parts
+        snapshots = read_log(snapshots)
     log = snapshots if isinstance(snapshots, SalesLog) else None
+    if log is not None and client is not None and parts is None:
+        raise UsageError(
+            "a client builds the snapshot tables from a log folder's parts: pass the folder's path as the log, or "
+            "parts=FOLDER (the folder the log was read from)."
+        )
+    source = log if parts is None else parts  # where the snapshot tables are built from
     if log is not None:
         options = dict(snapshot_options or {})
         own = getattr(estimator, "horizon_days", None)  # StallPredictor(horizon_days=14): snapshots to match
         if own is not None and "horizon_days" not in options:
             options["horizon_days"] = own
-        frame = build(log, **options)
+        frame = build(source, **options, client=client)
     elif isinstance(snapshots, pd.DataFrame):
-        if snapshot_options:
-            raise UsageError("snapshot_options apply when a log is passed; this is already a snapshot frame.")
+        if snapshot_options or client is not None or parts is not None:
+            raise UsageError(
+                "snapshot_options, client and parts apply when a log is passed; this is already a snapshot frame."
+            )
         frame = snapshots
     else:
         raise UsageError(
@@ -415,7 +435,7 @@ def evaluate(
     cut, test_start = train.attrs["cutoff"], train.attrs["test_start"]
     counts = {"gap": train.attrs["n_gap"]}
     if log is not None:
-        train_source = build(log, observed_until=test_start, **options)
+        train_source = build(source, observed_until=test_start, **options, client=client)
         train = train_source[as_of_column(train_source) < cut]
     elif train_snapshots is not None:
         train = train_snapshots[as_of_column(train_snapshots) < cut]

@@ -3,12 +3,14 @@ on the window up to the next, with the figures per cutoff and their spread (issu
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
 import pandas as pd
 
 from salesmetrics.exceptions import UsageError
+from salesmetrics.log.reading import read_log
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.models.evaluation import Evaluation, evaluate
 
@@ -19,10 +21,15 @@ def rolling_origin(estimator, log: SalesLog, n_cutoffs: int = 3, **options) -> l
     The last origin is :func:`evaluate`'s default cutoff (or ``options["cutoff"]``), testing to the end of the
     log; the earlier ones step back by a share of the training period (the first ``n_cutoffs + 1`` parts of it:
     the earliest still trains on two parts), each testing on the ``step`` days after its gap. Every option of
-    :func:`evaluate` applies to each (``follow_up``, ``gap_days``, ...). :func:`rolling_table` summarises them.
+    :func:`evaluate` applies to each (``follow_up``, ``gap_days``, ``client`` and ``parts`` to build the snapshot
+    tables on a Dask cluster, ...). ``log`` may be a log folder's path: it is read here once and is also ``parts``.
+    :func:`rolling_table` summarises them.
     """
     if int(n_cutoffs) != n_cutoffs or n_cutoffs < 1:
         raise UsageError(f"n_cutoffs must be a whole number, 1 or more, not {n_cutoffs!r}.")
+    if isinstance(log, (str, os.PathLike)):  # read once here, not once per origin; the tables come from its parts
+        options = {"parts": log, **options}
+        log = read_log(log)
     last = evaluate(estimator, log, **options)
     if n_cutoffs == 1:
         return [last]
