@@ -425,3 +425,32 @@ def warn_in_part(part: Path) -> dict[str, str]:
     with activities.open("a") as handle:
         handle.write(first + "\n")
     return {"ambiguous_dates": f"{part.name}/stage_changes.csv", "duplicate_rows": f"{part.name}/activities.csv"}
+
+
+# ------------------------------------------------------------------------------------- pipeline health
+
+
+def assert_same_health(got, expected) -> None:
+    """Two PipelineHealth values are the same: every table exactly (values, order, dtypes) and every field."""
+    for table in ("groups", "periods", "deals", "stuck_deals"):
+        pd.testing.assert_frame_equal(getattr(got, table), getattr(expected, table), check_exact=True, obj=table)
+    for field in ("as_of", "by", "period", "min_motions", "currency", "dated"):
+        assert getattr(got, field) == getattr(expected, field), field
+    if expected.stage_counts is None:
+        assert got.stage_counts is None
+    else:
+        pd.testing.assert_series_equal(got.stage_counts, expected.stage_counts)
+
+
+def partitioned_foreign_log(tmp_path_factory, drawn, partitions: int) -> tuple[Path, Path | None]:
+    """A drawn foreign log (``foreign_logs``) written as Parquet and partitioned: the log's folder and its parts'
+    folder, or None for the parts when a part would lack a required table (a log of a few deals only)."""
+    from salesmetrics.exceptions import UsageError
+    from salesmetrics.log.partition import partition_log
+
+    model, tables = drawn
+    folder = write_foreign_log(tmp_path_factory.mktemp("log") / "log", model, tables, "pandas_parquet_ns")
+    try:
+        return folder, partition_log(folder, tmp_path_factory.mktemp("parts") / "p", partitions).folder
+    except UsageError:
+        return folder, None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import foreign_logs, log_from_rows, write_foreign_log
+from builders import foreign_logs, log_from_rows, partitioned_foreign_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -129,11 +129,8 @@ def test_a_rolling_backtest_of_the_folder_gives_the_figures_of_the_log(parts):
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(drawn=foreign_logs(), partitions=st.integers(1, 4), freq=st.sampled_from(["D", "W"]))
 def test_random_logs_part_by_part_are_their_whole_table(tmp_path_factory, drawn, partitions, freq):
-    model, tables = drawn
-    folder = write_foreign_log(tmp_path_factory.mktemp("log") / "log", model, tables, "pandas_parquet_ns")
-    try:
-        out = partition_log(folder, tmp_path_factory.mktemp("parts") / "p", partitions).folder
-    except UsageError:  # a part would lack a required table (a few deals only)
+    folder, out = partitioned_foreign_log(tmp_path_factory, drawn, partitions)
+    if out is None:  # a part would lack a required table (a few deals only)
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # notes of a random log: the same either way

@@ -39,11 +39,8 @@ from salesmetrics.features.rows import (
     rows_per_as_of,
     snapshot_rows,
 )
-from salesmetrics.log.config import load_config
-from salesmetrics.log.partitioned import is_partitioned, read_manifest
 from salesmetrics.log.prepare import NO_DATED_EVENTS, latest_event, resolve_in_zone, truncate
-from salesmetrics.log.reading import read_log
-from salesmetrics.metrics.scale import Refused, Runner, validated_part
+from salesmetrics.metrics.scale import Refused, Runner, parts_and_model, validated_part
 
 
 def snapshot_parts(
@@ -72,10 +69,7 @@ def snapshot_parts(
     """
     horizon = check_horizon(horizon_days)
     path = Path(path)
-    parts = read_manifest(path).parts if is_partitioned(path) else [path]
-    model, problems = load_config(parts[0])
-    if model is None or any(p.severity == "error" for p in problems):
-        read_log(parts[0])  # the config's problems, located, as any command reports them
+    parts, model = parts_and_model(path)
     tz = model.timezone
     cut = None if observed_until is None else resolve_in_zone(observed_until, tz)
     run = Runner(client)

@@ -93,6 +93,24 @@ class LogSummary:
         return "<pre>" + html.escape(str(self)) + "</pre>"
 
 
+#: The key of :attr:`LogSummary.current_stages` that counts the deals without a known current stage.
+UNKNOWN_STAGE = "(stage unknown)"
+
+
+def stage_counts_in_order(counts, stages) -> dict[str, int]:
+    """Deals per current stage as :attr:`LogSummary.current_stages` shows them: in the order of ``stages`` (the
+    model's ``all_stages``), stages without deals left out, :data:`UNKNOWN_STAGE` last. Counts of logs of
+    different deals added up give those of the log they make together.
+
+    >>> stage_counts_in_order({"Won": 2, "Lead": 1, UNKNOWN_STAGE: 0, "Demo": 0}, ["Lead", "Demo", "Won"])
+    {'Lead': 1, 'Won': 2}
+    """
+    ordered = {stage: int(counts.get(stage, 0)) for stage in stages if counts.get(stage, 0)}
+    if counts.get(UNKNOWN_STAGE, 0):
+        ordered[UNKNOWN_STAGE] = int(counts[UNKNOWN_STAGE])
+    return ordered
+
+
 @dataclass(frozen=True)
 class SalesLog:
     """A validated sales log: the stage model and the four tables.
@@ -199,11 +217,8 @@ class SalesLog:
             snapshot = self.deals.set_index("deal_id")["snapshot_stage"].dropna()
             snapshot = snapshot[snapshot.isin(self.model.all_stages) & ~snapshot.index.isin(current.index)]
             current = pd.concat([current, snapshot])
-        counts = current.value_counts()
-        ordered = {s: int(counts.get(s, 0)) for s in self.model.all_stages if counts.get(s, 0)}
-        unknown = len(self.deals) - len(current)
-        if unknown:
-            ordered["(stage unknown)"] = unknown
+        counts = {**current.value_counts().to_dict(), UNKNOWN_STAGE: len(self.deals) - len(current)}
+        ordered = stage_counts_in_order(counts, self.model.all_stages)
         won = int(current.isin(self.model.won).sum())
         lost = int(current.isin(self.model.lost).sum())
         return LogSummary(
@@ -411,8 +426,10 @@ __all__ = [
     "CLOSE_DATE_CHANGES",
     "DEALS",
     "STAGE_CHANGES",
+    "UNKNOWN_STAGE",
     "LogSummary",
     "SalesLog",
     "check_log",
+    "stage_counts_in_order",
     "write_log",
 ]

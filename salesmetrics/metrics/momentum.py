@@ -7,6 +7,8 @@ choices: ``docs/metrics.md`` and ``docs/decisions/0014-momentum-flags.md``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -41,16 +43,48 @@ COLUMNS = (
 )
 
 
-def _stall_thresholds(
-    stays: pd.DataFrame, keys: list[str], quantile: float, min_stays: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Quantile of completed stays per (group, stage) and per stage, with the number of stays behind each."""
-    done = stays[~stays["censored"]]
-    by_stage = done.groupby("stage")["days"].agg(overall_q=lambda s: s.quantile(quantile), overall_n="size")
-    if keys == ["stage"]:
-        return by_stage, by_stage.iloc[0:0]
-    by_group = done.groupby(keys)["days"].agg(group_q=lambda s: s.quantile(quantile), group_n="size")
-    return by_stage, by_group
+@dataclass(frozen=True)
+class StallThresholds:
+    """The "stalled in stage" thresholds of a log: the quantile of completed stays per stage (``overall_q``,
+    with ``overall_n`` stays behind it) and per group and stage (``group_q``, ``group_n``; empty without groups)."""
+
+    by_stage: pd.DataFrame
+    by_group: pd.DataFrame
+
+
+def stall_thresholds(completed: pd.DataFrame, group: str | None, quantile: float) -> StallThresholds:
+    """The thresholds from completed stays (columns ``stage``, ``days`` and, with a ``group``, ``grp``: what
+    :func:`completed_stays` gives). The stays of logs of different deals put end to end give the thresholds of
+    the log they make together: a quantile depends only on the values, not on their order."""
+    by_stage = completed.groupby("stage")["days"].agg(overall_q=lambda s: s.quantile(quantile), overall_n="size")
+    if group is None:
+        return StallThresholds(by_stage, by_stage.iloc[0:0])
+    by_group = completed.groupby(["grp", "stage"])["days"].agg(group_q=lambda s: s.quantile(quantile), group_n="size")
+    return StallThresholds(by_stage, by_group)
+
+
+def completed_stays(log: SalesLog, as_of=None, *, group: str | None = "owner") -> pd.DataFrame:
+    """The stays in open stages that ended by ``as_of`` (``stage``, ``days`` and, with a ``group``, the deal's
+    group ``grp``): what :func:`stall_thresholds` reads, one row per stay.
+
+    >>> import salesmetrics as sm
+    >>> stays = completed_stays(sm.read_log("datasets/demo"), "2024-12-31")
+    >>> list(stays.columns), bool((stays["days"] >= 0).all())
+    (['grp', 'stage', 'days'], True)
+    """
+    group = check_by(group, "group")
+    as_of, log = cut_at(log, as_of)
+    stays = _stays(log, as_of, group)
+    columns = ["grp", "stage", "days"] if group is not None else ["stage", "days"]
+    return stays.loc[~stays["censored"], columns].reset_index(drop=True)
+
+
+def _stays(log: SalesLog, as_of: pd.Timestamp, group: str | None) -> pd.DataFrame:
+    """The open-stage stays of a log cut at ``as_of``, each with its deal's group ``grp`` when there is a group."""
+    stays = open_stage_stays(log, as_of)
+    if group is not None:
+        stays["grp"] = stays["deal_id"].map(group_of(log, group)).fillna(UNKNOWN_DEAL)
+    return stays
 
 
 def _activity_counts(activities: pd.DataFrame, deal_ids: pd.Series, last_movement: pd.Series):
@@ -100,6 +134,7 @@ def momentum_flags(
     motion_without_movement: int = 5,
     group: str | None = "owner",
     min_stays: int = 10,
+    thresholds: StallThresholds | None = None,
 ) -> pd.DataFrame:
     """Momentum flags for every deal open at ``as_of`` (its latest movement is into an open stage).
 
@@ -117,6 +152,10 @@ def momentum_flags(
 
     ``n_flags`` counts the raised flags. Rows are sorted by ``deal_id``.
 
+    ``thresholds``: the stall thresholds to compare with (:func:`stall_thresholds`, computed with the same
+    ``group`` and ``stall_quantile``), for a log that is one part of a larger one (the thresholds of the whole);
+    default: those of ``log`` itself.
+
     Examples
     --------
     >>> import salesmetrics as sm
@@ -130,11 +169,8 @@ def momentum_flags(
     if no_activity_days < 0 or motion_without_movement < 0 or min_stays < 1:
         raise UsageError("no_activity_days and motion_without_movement must be 0 or more, and min_stays 1 or more.")
     as_of, log = cut_at(log, as_of)
-    stays = open_stage_stays(log, as_of)
+    stays = _stays(log, as_of, group)
     info = log.deals.set_index("deal_id")
-    groups = group_of(log, group)
-    if group is not None:
-        stays["grp"] = stays["deal_id"].map(groups).fillna(UNKNOWN_DEAL)
 
     # the current stay of each open deal: its last movement is into an open stage and still going
     current = stays[stays["censored"]].reset_index(drop=True)
@@ -145,8 +181,9 @@ def momentum_flags(
     out["entered_stage_at"] = current["entered_at"]
     out["days_in_stage"] = current["days"]
 
-    keys = ["grp", "stage"] if group is not None else ["stage"]
-    by_stage, by_group = _stall_thresholds(stays, keys, stall_quantile, min_stays)
+    if thresholds is None:
+        thresholds = stall_thresholds(stays[~stays["censored"]], group, stall_quantile)
+    by_stage, by_group = thresholds.by_stage, thresholds.by_group
     overall_q = out["stage"].map(by_stage["overall_q"])
     overall_n = out["stage"].map(by_stage["overall_n"]).fillna(0).astype("int64")
     if group is not None:
@@ -187,4 +224,4 @@ def momentum_flags(
     return out[list(COLUMNS)].sort_values("deal_id", kind="stable").reset_index(drop=True)
 
 
-__all__ = ["momentum_flags"]
+__all__ = ["StallThresholds", "completed_stays", "momentum_flags", "stall_thresholds"]

@@ -116,15 +116,22 @@ def score_parts(path, as_of=None, *, by: str = "deal", period: str = "M", client
     677
     """
     check_by_period(by, period)
-    path = Path(path)
-    parts = read_manifest(path).parts if is_partitioned(path) else [path]
-    model, problems = load_config(parts[0])
-    if model is None or any(p.severity == "error" for p in problems):
-        read_log(parts[0])  # the config's problems, located, as any command reports them
+    parts, model = parts_and_model(path)
     run = Runner(client)
     scores = _score(run, parts, model, as_of, by, period)
     run.show_notes(stacklevel=2)  # the caller of score_parts, as the notes _score raises
     return scores
+
+
+def parts_and_model(path) -> tuple[list[Path], object]:
+    """The part folders of the log folder ``path`` (a plain log folder is its one part) and the stage model of
+    their config (every part carries the same); a config with errors is reported as any command reports it."""
+    path = Path(path)
+    parts = read_manifest(path).parts if is_partitioned(path) else [path]
+    model, problems = load_config(parts[0])
+    if model is None or any(p.severity == "error" for p in problems):
+        read_log(parts[0])  # the config's problems, located
+    return parts, model
 
 
 def _score(run, parts: list[Path], model, as_of, by: str, period: str):

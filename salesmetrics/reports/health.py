@@ -1,189 +1,30 @@
 """Pipeline health: motion against movement by owner and period, the waterfall, and deals that are busy but
 not moving. The ``pipeline_health`` report notebook is a thin layer over these functions.
 
-Computing and plotting are separate: :func:`pipeline_health` returns a :class:`PipelineHealth` value, whose
-``plot_*`` methods draw it.
+Computing and plotting are separate: :func:`pipeline_health` returns a :class:`PipelineHealth` value
+(:mod:`salesmetrics.reports.health_result`), whose ``plot_*`` methods draw it.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
-from salesmetrics._util.renamed import renamed, renamed_attribute
-from salesmetrics._util.text import plural
+from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import DataNote, UsageError
-from salesmetrics.log.prepare import resolve_as_of
+from salesmetrics.log.prepare import latest_event, resolve_as_of
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.momentum import momentum_flags
 from salesmetrics.metrics.scoring import score
-
-
-@dataclass(frozen=True)
-class PipelineHealth:
-    """Motion and movement per group, per group and period (with the waterfall), and busy-but-stuck deals."""
-
-    as_of: pd.Timestamp
-    by: str
-    period: str
-    groups: pd.DataFrame
-    periods: pd.DataFrame
-    deals: pd.DataFrame
-    stuck_deals: pd.DataFrame
-    min_motions: int
-    currency: str | None
-    dated: bool = True
-    stage_counts: pd.Series | None = None
-
-    group_by = renamed_attribute("group_by", "by")
-
-    @property
-    def motion_without_movement(self) -> pd.DataFrame:
-        """Groups with activity but no movement in the latest period."""
-        latest = self.periods[self.periods["period_index"] == self.periods["period_index"].max()]
-        return latest[(latest["motions"] > 0) & (latest["movements"] == 0)]
-
-    def narrative(self) -> str:
-        """Three or four plain sentences a sales leader reads first, computed from the numbers."""
-        g = self.groups
-        n = len(g)
-        latest = self.periods[self.periods["period_index"] == self.periods["period_index"].max()]
-        label = latest["period"].iloc[0] if len(latest) else "the latest period"
-        idle = self.motion_without_movement
-        ratio = g["motions"].sum() / g["movements"].sum() if g["movements"].sum() else float("nan")
-        if not self.dated:  # nothing can be placed in time: say what is known, the current stages
-            counts = self.stage_counts if self.stage_counts is not None else pd.Series(dtype="int64")
-            known = ", ".join(f"{int(v):,} {k}" for k, v in counts.items()) or "none"
-            return (
-                "The log has no dated events, so movement, motion and the waterfall cannot be placed in time. "
-                f"Current stages of its {plural(int(counts.sum()), 'deal')}: {known}."
-            )
-        lines = [
-            f"As of {self.as_of:%Y-%m-%d}, {plural(n, self.by)} logged {int(g['motions'].sum()):,} activities "
-            f"and {int(g['movements'].sum()):,} movements: {ratio:.1f} activities per movement.",
-        ]
-        if not g["motions"].sum():  # a log without activities: say so instead of comparing nothing
-            lines[0] = (
-                f"As of {self.as_of:%Y-%m-%d}, {plural(n, self.by)} made {int(g['movements'].sum()):,} "
-                "movements; the log has no activities, so motion cannot be set against movement."
-            )
-        elif len(idle):
-            names = ", ".join(idle[self.by].astype(str).head(5))
-            more = "" if len(idle) <= 5 else f" and {len(idle) - 5} more"
-            lines.append(
-                f"{len(idle)} of {plural(len(latest), self.by)} "
-                f"{'shows' if len(idle) == 1 else 'show'} motion without movement in {label}: {names}{more}."
-            )
-        else:
-            lines.append(f"Every {self.by} with activity in {label} also moved at least one deal.")
-        open_deals = int(self.deals["is_open"].sum())
-        if g["motions"].sum():
-            lines.append(
-                f"{len(self.stuck_deals)} of {plural(open_deals, 'open deal')} had at least "
-                f"{plural(self.min_motions, 'activity', 'activities')} "
-                "since their last movement (busy, not moving)."
-            )
-        if len(latest) and self.periods[["opening_count", "created_count", "closing_count"]].to_numpy().any():
-            row = latest[[c for c in latest.columns if c.endswith("_count")]].sum().astype(int)
-            moved = row["pulled_in_count"] + row.get("reopened_count", 0) - row["pushed_out_count"]
-            lines.append(
-                f"Pipeline due in {label}: {row['opening_count']} deals at the start, {row['created_count']} "
-                f"created, {row['won_count']} won, {row['lost_count']} lost, {moved:+d} pulled in or pushed out "
-                f"(net), {row['closing_count']} still open at the end."
-            )
-        return " ".join(lines)
-
-    def plot_motion_vs_movement(self, ax=None, label_limit: int = 8):
-        """Scatter of activities against movements per group: the lower right is motion without movement.
-
-        Names the ``label_limit`` groups furthest from the average line (every group when there are no more).
-        """
-        import matplotlib.pyplot as plt
-
-        ax = ax or plt.subplots(figsize=(7, 5))[1]
-        g = self.groups
-        ax.scatter(g["motions"], g["movements"], color="tab:blue")
-        slope = g["movements"].sum() / g["motions"].sum() if g["motions"].sum() > 0 else 0.0
-        # Name the groups furthest from the average line (all of them when there are few): names of
-        # twenty owners on one small scatter overlap and none can be read.
-        distance = (g["movements"] - slope * g["motions"]).abs()
-        named = distance.nlargest(label_limit).index if len(g) > label_limit else g.index
-        for i in named:
-            row = g.loc[i]
-            ax.annotate(
-                str(row[self.by]),
-                (row["motions"], row["movements"]),
-                xytext=(4, 3),
-                textcoords="offset points",
-                fontsize=8,
-            )
-        if g["motions"].sum() > 0:
-            xs = np.array([0, g["motions"].max()])
-            ax.plot(xs, slope * xs, "--", color="gray", label=f"average: {slope:.2f} movements per activity")
-            ax.legend(loc="upper left")
-        ax.set(
-            title=f"Motion vs movement by {self.by}",
-            xlabel="activities logged (motion, count)",
-            ylabel="stage movements (count)",
-        )
-        return ax
-
-    def plot_periods(self, ax=None):
-        """Movements and activities per period, all groups together."""
-        import matplotlib.pyplot as plt
-
-        ax = ax or plt.subplots(figsize=(8, 4))[1]
-        per = self.periods.groupby(["period_index", "period"], as_index=False)[["movements", "motions"]].sum()
-        ax.plot(per["period"], per["movements"], marker="o", label="movements")
-        ax.set(title=f"Movement and motion per period ({self.period})", xlabel="period", ylabel="movements (count)")
-        twin = ax.twinx()
-        twin.plot(per["period"], per["motions"], marker="s", color="tab:orange", label="activities")
-        twin.set_ylabel("activities (count)")
-        lines = ax.get_lines() + twin.get_lines()
-        ax.legend(lines, [ln.get_label() for ln in lines], loc="upper left")
-        ax.tick_params(axis="x", rotation=45)
-        ax.figure.tight_layout()
-        return ax
-
-    def plot_waterfall(self, period: str | None = None, ax=None):
-        """The pipeline waterfall of one period (default: the latest), in deal counts."""
-        import matplotlib.pyplot as plt
-
-        ax = ax or plt.subplots(figsize=(8, 4))[1]
-        per = self.periods
-        period = period or per.loc[per["period_index"].idxmax(), "period"]
-        rows = per[per["period"] == period]
-        if rows.empty:
-            raise UsageError(f"No period {period!r}; periods: {', '.join(per['period'].unique())}.")
-        total = rows.sum(numeric_only=True)
-        steps = [
-            ("opening", total["opening_count"]),
-            ("+ created", total["created_count"]),
-            ("+ pulled in", total["pulled_in_count"]),
-            ("+ reopened", total.get("reopened_count", 0)),
-            ("- won", -total["won_count"]),
-            ("- lost", -total["lost_count"]),
-            ("- pushed out", -total["pushed_out_count"]),
-        ]
-        level = top = 0.0
-        for i, (label, value) in enumerate(steps):
-            if i == 0:
-                ax.bar(label, value, color="tab:gray")
-                level = value
-                continue
-            bottom = level if value >= 0 else level + value
-            ax.bar(label, abs(value), bottom=bottom, color="tab:green" if value >= 0 else "tab:red")
-            level += value
-            top = max(top, level)
-        ax.bar("closing", total["closing_count"], color="tab:blue")
-        ax.set_ylim(0, max(top, total["opening_count"], total["closing_count"], 1) * 1.08)
-        ax.set(title=f"Pipeline waterfall, {period} (deals due in the period)", xlabel="", ylabel="deals (count)")
-        ax.tick_params(axis="x", rotation=30)
-        ax.figure.tight_layout()
-        return ax
+from salesmetrics.reports.health_parts import health_parts
+from salesmetrics.reports.health_result import (
+    FLAG_GROUP,
+    STALL_QUANTILE,
+    HealthScope,
+    PipelineHealth,
+    health_of_tables,
+    undated_as_of,
+)
 
 
 @renamed(group_by="by")
@@ -194,11 +35,17 @@ def pipeline_health(
     period: str = "M",
     by: str = "owner",
     min_motions: int = 5,
+    client=None,
 ) -> PipelineHealth:
     """Everything the pipeline health report shows, computed once.
 
     ``min_motions`` is the number of activities since a deal's last movement from which an open deal counts as
     busy but not moving.
+
+    ``log`` may also be the path of a log folder, typically a partitioned one (``salesmetrics partition``): its
+    parts are then worked on one by one, on the workers of ``client`` (a ``dask.distributed.Client``) when one is
+    given, and the tables are those of the log the parts make (:func:`salesmetrics.reports.health_parts.health_parts`,
+    ``docs/scale.md``).
 
     Examples
     --------
@@ -209,42 +56,28 @@ def pipeline_health(
     """
     if by not in ("owner", "team"):
         raise UsageError(f"by must be 'owner' or 'team', not {by!r}.")
-    dated = as_of is not None or _has_dated_events(log)
+    if isinstance(log, (str, os.PathLike)):
+        return health_parts(log, as_of=as_of, period=period, by=by, min_motions=min_motions, client=client)
+    if client is not None:
+        raise UsageError("a client works on a log folder's parts: pass the folder's path (salesmetrics partition).")
+    dated = as_of is not None or latest_event(log) is not None
     # A log without a single date (a snapshot export without dates) can only tell current stages; it is
     # scored as of now, which places nothing, and the narrative says so.
-    as_of = resolve_as_of(log, as_of) if dated else pd.Timestamp.now(tz=log.model.timezone).floor("D")
+    as_of = resolve_as_of(log, as_of) if dated else undated_as_of(log.model.timezone)
     with warnings.catch_warnings():  # the report says in its own words what the log lacks (coverage notes)
         warnings.simplefilter("ignore", DataNote)
         deals = score(log, by="deal", as_of=as_of)
         periods = score(log, by=by, period=period, as_of=as_of)
-    groups = (
-        deals.merge(log.deals[["deal_id", by]], on="deal_id", how="left", suffixes=("", "_"))
-        .groupby(by, as_index=False)[["movements", "motions", "wins", "losses", "advances", "regressions"]]
-        .sum()
-    )
-    groups["motion_per_movement"] = groups["motions"] / groups["movements"].where(groups["movements"] > 0)
-    flags = momentum_flags(log, as_of=as_of, motion_without_movement=min_motions)
-    stuck = flags[flags["motion_without_movement"]].sort_values("activities_since_movement", ascending=False)
-    return PipelineHealth(
-        as_of=as_of,
-        by=by,
-        period=period,
-        groups=groups.sort_values("motion_per_movement", ascending=False, na_position="first"),
-        periods=periods,
+    return health_of_tables(
+        HealthScope(as_of, by, period, min_motions, log.model.currency, dated),
         deals=deals,
-        stuck_deals=stuck.reset_index(drop=True),
-        min_motions=min_motions,
-        currency=log.model.currency,
-        dated=dated,
-        stage_counts=None if dated else pd.Series(log.summary().current_stages, dtype="int64"),
+        periods=periods,
+        labels=log.deals[["deal_id", by]],
+        flags=momentum_flags(
+            log, as_of, stall_quantile=STALL_QUANTILE, motion_without_movement=min_motions, group=FLAG_GROUP
+        ),
+        stage_counts=None if dated else log.summary().current_stages,
     )
 
 
-def _has_dated_events(log: SalesLog) -> bool:
-    columns = (
-        (log.deals, "created_at"),
-        (log.stage_changes, "changed_at"),
-        (log.activities, "occurred_at"),
-        (log.close_date_changes, "changed_at"),
-    )
-    return any(len(table) and table[column].notna().any() for table, column in columns)
+__all__ = ["PipelineHealth", "pipeline_health"]
