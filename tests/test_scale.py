@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import foreign_logs, warn_in_part, write_foreign_log
+from builders import assert_same_health, foreign_logs, warn_in_part, write_foreign_log
 from hypothesis import HealthCheck, given, settings
 
 import salesmetrics as sm
@@ -27,6 +27,7 @@ from salesmetrics.log.partition import partition_log
 from salesmetrics.metrics import scale
 from salesmetrics.metrics.scale import score_parts
 from salesmetrics.metrics.scoring import score
+from salesmetrics.reports.health import pipeline_health
 
 distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow  # a cluster of two processes takes a few seconds to start
@@ -199,3 +200,14 @@ def test_a_worker_killed_while_building_snapshots_changes_nothing(client, tmp_pa
     expected = snapshot_parts(parts, freq="M")
     result = _killing_a_worker(client, lambda: snapshot_parts(parts, freq="M", client=client))
     pd.testing.assert_frame_equal(result, expected, check_exact=True)
+
+
+# --------------------------------------------------------------------------------------------- pipeline health
+
+
+def test_pipeline_health_on_the_cluster_is_the_one_of_the_log_read_here(client, parts):
+    client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test is back
+    for options in ({}, {"as_of": "2024-12-31", "period": "Q", "by": "team", "min_motions": 3}):
+        there = pipeline_health(parts, **options, client=client)
+        assert_same_health(there, pipeline_health(sm.read_log(parts), **options))
+        assert len(there.stuck_deals) and there.stuck_deals["stalled"].any()
