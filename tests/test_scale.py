@@ -211,3 +211,11 @@ def test_pipeline_health_on_the_cluster_is_the_one_of_the_log_read_here(client, 
         there = pipeline_health(parts, **options, client=client)
         assert_same_health(there, pipeline_health(sm.read_log(parts), **options))
         assert len(there.stuck_deals) and there.stuck_deals["stalled"].any()
+
+
+def test_a_worker_killed_while_flagging_deals_changes_nothing(client, tmp_path):
+    client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test is back
+    parts = partition_log(DEMO, tmp_path / "parts", 12).folder  # enough tasks that the run lasts
+    expected = pipeline_health(parts, as_of="2025-03-31")
+    result = _killing_a_worker(client, lambda: pipeline_health(parts, as_of="2025-03-31", client=client))
+    assert_same_health(result, expected)
