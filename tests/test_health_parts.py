@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesmetrics as sm
-from salesmetrics.exceptions import UsageError
+from salesmetrics.exceptions import LogValidationError, UsageError
 from salesmetrics.log.partition import partition_log
 from salesmetrics.metrics.momentum import completed_stays, momentum_flags, stall_thresholds
 from salesmetrics.reports.health import pipeline_health
@@ -85,6 +85,17 @@ def test_an_undated_log_counts_the_same_stages(tmp_path):
     assert got.stage_counts.sum() == 2
     assert_same_health(got, expected)
     assert got.narrative() == expected.narrative()
+
+
+@pytest.mark.parametrize("as_of", [None, "2024-12-31"])
+def test_a_broken_part_is_reported_located(tmp_path, as_of):
+    parts = partition_log(DEMO, tmp_path / "p", 2).folder
+    broken = parts / "part-00001" / "stage_changes.csv"
+    lines = broken.read_text().splitlines()
+    broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
+    with pytest.raises(LogValidationError) as caught:
+        pipeline_health(parts, as_of=as_of)
+    assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
 
 
 def test_a_client_needs_a_folder_path(demo_parts):
