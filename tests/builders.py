@@ -454,3 +454,12 @@ def partitioned_foreign_log(tmp_path_factory, drawn, partitions: int) -> tuple[P
         return folder, partition_log(folder, tmp_path_factory.mktemp("parts") / "p", partitions).folder
     except UsageError:
         return folder, None
+
+
+def break_a_part(parts: Path) -> str:
+    """Give the first stage change of ``parts``' second part a stage the config does not know; the file named, as
+    a validation error locates it."""
+    broken = parts / "part-00001" / "stage_changes.csv"
+    lines = broken.read_text().splitlines()
+    broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
+    return "part-00001/stage_changes.csv"

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import assert_same_health, foreign_logs, partitioned_foreign_log, write_undated_log
+from builders import (
+    assert_same_health,
+    break_a_part,
+    foreign_logs,
+    partitioned_foreign_log,
+    write_undated_log,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -90,12 +96,10 @@ def test_an_undated_log_counts_the_same_stages(tmp_path):
 @pytest.mark.parametrize("as_of", [None, "2024-12-31"])
 def test_a_broken_part_is_reported_located(tmp_path, as_of):
     parts = partition_log(DEMO, tmp_path / "p", 2).folder
-    broken = parts / "part-00001" / "stage_changes.csv"
-    lines = broken.read_text().splitlines()
-    broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
+    broken = break_a_part(parts)
     with pytest.raises(LogValidationError) as caught:
         pipeline_health(parts, as_of=as_of)
-    assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
+    assert [p.file for p in caught.value.problems.errors] == [broken]
 
 
 def test_a_client_needs_a_folder_path(demo_parts):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import foreign_logs, log_from_rows, partitioned_foreign_log
+from builders import break_a_part, foreign_logs, log_from_rows, partitioned_foreign_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -107,12 +107,10 @@ def test_the_owners_record_counts_by_hand():
 
 def test_a_broken_part_is_reported_located(tmp_path):
     parts = partition_log(DEMO, tmp_path / "p", 2).folder
-    broken = parts / "part-00001" / "stage_changes.csv"
-    lines = broken.read_text().splitlines()
-    broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
+    broken = break_a_part(parts)
     with pytest.raises(LogValidationError) as caught:
         snapshot_parts(parts, freq="M")
-    assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
+    assert [p.file for p in caught.value.problems.errors] == [broken]
 
 
 @pytest.mark.slow  # about 30 s: six snapshot tables and six fits
