@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import assert_same_health, foreign_logs, warn_in_part, write_foreign_log
+from builders import assert_same_health, break_a_part, foreign_logs, warn_in_part, write_foreign_log
 from hypothesis import HealthCheck, given, settings
 
 import salesmetrics as sm
@@ -100,12 +100,10 @@ def test_a_scheduler_that_cannot_be_reached_is_named(tmp_path, capsys, monkeypat
 
 def test_a_part_refused_on_a_worker_is_reported_on_the_client(client, tmp_path):
     parts = partition_log(DEMO, tmp_path / "parts", 2).folder
-    broken = parts / "part-00001" / "stage_changes.csv"
-    lines = broken.read_text().splitlines()
-    broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
+    broken = break_a_part(parts)
     with pytest.raises(LogValidationError) as caught:
         score_parts(parts, "2024-06-30", client=client)
-    assert [p.file for p in caught.value.problems.errors] == ["part-00001/stage_changes.csv"]
+    assert [p.file for p in caught.value.problems.errors] == [broken]
 
 
 def test_the_warnings_of_a_part_validated_on_a_worker_are_shown_once_on_the_client(client, tmp_path):

@@ -1,7 +1,8 @@
 """Reports: one module per report (its logic), the notebooks that show it, and the runner that makes HTML of them.
 
-- ``health``, ``weekly``, ``velocity``, ``slippage``, ``stall_risk`` (with ``stall_model``, ``fitting``), ``study``
-  (with ``study_result``): what each report computes; ``tables``: readable tables;
+- ``health`` (with ``health_result``, and ``health_parts`` for a partitioned log), ``weekly``, ``velocity``,
+  ``slippage``, ``stall_risk`` (with ``stall_model``, ``fitting``), ``study`` (with ``study_result``): what each
+  report computes; ``tables``: readable tables;
 - ``notebooks/``: the report notebooks (shipped in the package);
 - ``catalog`` (the reports and their parameters), ``parameters`` (checked before a run), ``kernel`` (runs the
   notebooks), ``pages`` (HTML), ``runner`` (:func:`run_report`, :func:`run_batch`).
@@ -19,7 +20,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
         "pipeline_health": "health",
-        "PipelineHealth": "health",
+        "PipelineHealth": "health_result",
         "weekly_review": "weekly",
         "WeeklyReview": "weekly",
         "velocity_report": "velocity",
