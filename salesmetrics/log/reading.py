@@ -122,6 +122,11 @@ def log_for_report(path: str | os.PathLike) -> tuple[SalesLog, pd.Timestamp | No
     frames only to be dropped again; else from :func:`~salesmetrics.log.saleslog.check_log`. Raises
     :class:`~salesmetrics.exceptions.LogValidationError` (every error, located) when the log cannot be used.
     """
+    if is_partitioned(path):  # the parts read end to end, as every command reads them
+        log = read_log(path)
+        with suppress(UsageError):  # no dated event at all
+            return log, resolve_as_of(log, None)
+        return log, None
     read = _through_core(path, activities=False)
     if read is not None:
         log, latest = read

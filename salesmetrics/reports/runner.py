@@ -26,6 +26,7 @@ from salesmetrics._util.files import not_a_file
 from salesmetrics._util.output import check_output_folder
 from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import SalesmetricsError, UsageError
+from salesmetrics.log.partitioned import is_partitioned
 from salesmetrics.reports.catalog import Report, ReportParameter, get_report, list_reports, parse_help
 from salesmetrics.reports.kernel import ReportKernel, failed_cell
 from salesmetrics.reports.pages import render_html, write_index
@@ -71,6 +72,9 @@ class ReportFiles(list):
 def _log_state(log: str | Path) -> dict[str, list[int]]:
     """Size and modification time of each file of the log folder: a new export means a new report."""
     folder = Path(log)
+    if is_partitioned(folder):  # every part's files too, named inside the log (part-00003/activities.parquet)
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        return {p.relative_to(folder).as_posix(): [p.stat().st_size, p.stat().st_mtime_ns] for p in files}
     files = [folder] if folder.is_file() else sorted(p for p in folder.iterdir() if p.is_file())
     return {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in files}
 
