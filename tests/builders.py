@@ -463,3 +463,13 @@ def break_a_part(parts: Path) -> str:
     lines = broken.read_text().splitlines()
     broken.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",NoSuchStage", *lines[2:]]) + "\n")
     return "part-00001/stage_changes.csv"
+
+
+def page_text(path: Path) -> str:
+    """A report page's words, without its markup, its figures and the minute it was made at (two runs of the same
+    report may straddle a minute)."""
+    import re
+
+    page = re.sub(r"<img[^>]*>|data:image[^\"']*", "", path.read_text(encoding="utf-8"))
+    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    return re.sub(r"Made \d{4}-\d\d-\d\d \d\d:\d\d \S+ by", "Made by", words)

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from builders import FOREIGN_FORMS, foreign_logs, warn_in_part, write_foreign_log
+from builders import FOREIGN_FORMS, foreign_logs, page_text, warn_in_part, write_foreign_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -268,20 +268,12 @@ def test_an_error_after_spilling_leaves_no_spill_folder(tmp_path, monkeypatch):
     assert not any(out.iterdir())  # no part, no temporary folder, no spill folder
 
 
-def _page_text(path: Path) -> str:
-    """A report page's words, without its markup and figures."""
-    import re
-
-    page = re.sub(r"<img[^>]*>|data:image[^\"']*", "", path.read_text(encoding="utf-8"))
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
-
-
 def test_a_report_on_a_partitioned_log_reads_its_parts_and_says_what_the_whole_log_says(tmp_path, capsys):
     parts = partition_log(DEMO, tmp_path / "parts", 3).folder
     assert main(["report", "pipeline_health", str(parts), "--out", str(tmp_path / "split")]) == 0
     assert main(["report", "pipeline_health", str(DEMO), "--out", str(tmp_path / "whole")]) == 0
-    split = _page_text(tmp_path / "split" / "pipeline_health.html")
-    whole = _page_text(tmp_path / "whole" / "pipeline_health.html")
+    split = page_text(tmp_path / "split" / "pipeline_health.html")
+    whole = page_text(tmp_path / "whole" / "pipeline_health.html")
     assert split.replace("parts", "demo") == whole
     # the record of what the page is made from covers every part's files: a changed part makes it stale
     capsys.readouterr()

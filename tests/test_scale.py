@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import assert_same_health, break_a_part, foreign_logs, warn_in_part, write_foreign_log
+from builders import (
+    assert_same_health,
+    break_a_part,
+    foreign_logs,
+    page_text,
+    warn_in_part,
+    write_foreign_log,
+    write_undated_log,
+)
 from hypothesis import HealthCheck, given, settings
 
 import salesmetrics as sm
@@ -209,6 +217,37 @@ def test_pipeline_health_on_the_cluster_is_the_one_of_the_log_read_here(client, 
         there = pipeline_health(parts, **options, client=client)
         assert_same_health(there, pipeline_health(sm.read_log(parts), **options))
         assert len(there.stuck_deals) and there.stuck_deals["stalled"].any()
+
+
+@pytest.mark.parametrize("options", [[], ["-p", "as_of=2024-12-31", "-p", "period=Q", "-p", "by=team"]])
+def test_the_report_on_the_cluster_is_the_page_made_here(client, parts, tmp_path, capsys, options):
+    address = client.scheduler.address
+    here, there = tmp_path / "here", tmp_path / "there"
+    assert main(["report", "pipeline_health", str(parts), "--out", str(here), *options]) == 0
+    assert main(["report", "pipeline_health", str(parts), "--out", str(there), *options, "--scheduler", address]) == 0
+    said = capsys.readouterr().out
+    assert f"Computing the pipeline health on the Dask cluster at {address} (2 workers)" in said
+    page = page_text(there / "pipeline_health.html")
+    assert page == page_text(here / "pipeline_health.html")
+    assert "The bridge in money" in page and "Busy but not moving" in page and "activities per movement" in page
+    # the same page made here is kept when asked of the cluster: what the cluster computed is not in its record
+    assert main(["report", "pipeline_health", str(parts), "--out", str(here), *options, "--scheduler", address]) == 0
+    assert "Kept " in capsys.readouterr().out
+
+
+def test_the_report_of_an_undated_log_on_the_cluster_is_the_page_made_here(client, tmp_path, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = partition_log(write_undated_log(tmp_path / "log"), tmp_path / "parts", 2).folder
+    here, there = tmp_path / "here", tmp_path / "there"
+    assert main(["report", "pipeline_health", str(parts), "--out", str(here)]) == 0
+    assert (
+        main(["report", "pipeline_health", str(parts), "--out", str(there), "--scheduler", client.scheduler.address])
+        == 0
+    )
+    page = page_text(there / "pipeline_health.html")
+    assert page == page_text(here / "pipeline_health.html")
+    assert "Win rates by owner" in page
 
 
 def test_a_worker_killed_while_flagging_deals_changes_nothing(client, tmp_path):

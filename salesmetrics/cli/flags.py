@@ -6,8 +6,8 @@
   asked to print (a summary, a table, JSON) and every error, warning and data note still show;
 - ``--format``: the format of the files a command writes, nothing else (``validate`` and ``exercises progress``
   print JSON with ``--json``; their ``--format json`` is an old spelling);
-- ``--scheduler ADDRESS`` | ``--workers N``: run the heavy part on a Dask cluster (``score``, ``model train`` and
-  ``model backtest``; ``docs/scale.md``), and say where it ran.
+- ``--scheduler ADDRESS`` | ``--workers N``: run the heavy part on a Dask cluster (``score``, ``model train``,
+  ``model backtest`` and ``report pipeline_health`` of a partitioned log; ``docs/scale.md``), and say where it ran.
 
 An old spelling does what the new one does and says on stderr that it is deprecated; it goes in 0.4.0.
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from salesmetrics.cli.flags import add_log, add_overwrite, add_quiet, key_values, say
+from salesmetrics.cli.flags import add_cluster, add_log, add_overwrite, add_quiet, key_values, on_cluster, say
 from salesmetrics.exceptions import UsageError
 
 
@@ -28,6 +28,7 @@ def register(subparsers) -> None:
     add_overwrite(p, "run reports again and replace the ones that exist")
     p.add_argument("--show-code", action="store_true", help="keep the code cells in the HTML")
     add_quiet(p)
+    add_cluster(p, "compute the pipeline health of a partitioned log")
     p.set_defaults(func=_cmd_report)
 
 
@@ -42,6 +43,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise UsageError("give a report NAME, a LOG folder and --out DIR (or --list to see the reports).")
     parameters = _parameters_file(args.params_file) if args.params_file else {}
     parameters.update(key_values(args.param, "-p"))
+    cluster = args.scheduler is not None or args.workers is not None
+    if cluster:  # refused before a cluster starts, for what cannot run there
+        if args.for_each:
+            raise UsageError("--for-each cannot be used with --scheduler/--workers yet: run the batch without them.")
+        reports.refuse_on_cluster(args.name, args.log, parameters)
     if args.for_each:
         written = reports.run_batch(
             args.name,
@@ -54,16 +60,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             show_code=args.show_code,
         )
-    else:
-        written = reports.run_report(
-            args.name,
-            log=args.log,
-            out=args.out,
-            parameters=parameters,
-            format=args.format,
-            overwrite=args.overwrite,
-            show_code=args.show_code,
-        )
+    else:  # on a cluster, the pipeline health of the parts is computed there before the notebook runs
+        with on_cluster(args, "Computing the pipeline health", "reads it whole") as where:
+            written = reports.run_report(
+                args.name,
+                log=args.log,
+                out=args.out,
+                parameters=parameters,
+                format=args.format,
+                overwrite=args.overwrite,
+                show_code=args.show_code,
+                client=where.client if where else None,
+            )
     for path in written:
         if path in written.kept:
             say(args, f"Kept {path} (already made from these parameters and this log; --overwrite runs it again)")

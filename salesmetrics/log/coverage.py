@@ -135,6 +135,25 @@ def log_coverage(log: SalesLog) -> LogCoverage:
     )
 
 
+def coverage_of_parts(parts: list[LogCoverage]) -> LogCoverage:
+    """The coverage of a log made of ``parts`` (a partitioned log's, each part's :func:`log_coverage`): the counts
+    add up, the log is dated when a part is, and the stage model's settings are every part's (one config).
+
+    >>> a = LogCoverage(3, 4, 5, 1, 0, 2, 3, None, "full", True)
+    >>> b = LogCoverage(1, 0, 0, 0, 0, 1, 0, None, "full", False)
+    >>> whole = coverage_of_parts([a, b])
+    >>> whole.deals, whole.activities, whole.amounts, whole.dated
+    (4, 5, 3, True)
+    """
+    counts = ("deals", "stage_changes", "activities", "directions", "close_date_changes", "amounts", "created")
+    return LogCoverage(
+        **{name: sum(getattr(part, name) for part in parts) for name in counts},
+        commit_stage=parts[0].commit_stage,
+        history=parts[0].history,
+        dated=any(part.dated for part in parts),
+    )
+
+
 @dataclass(frozen=True)
 class Note:
     """A sentence shown in a notebook in place of an empty table (``display(Note("No serial pushers."))``)."""
@@ -221,4 +240,4 @@ def note_axes(ax, title: str, message: str, width: int = 60):
     return ax
 
 
-__all__ = ["NEEDS", "LogCoverage", "Note", "Opening", "log_coverage", "note_axes", "table_or_note"]
+__all__ = ["NEEDS", "LogCoverage", "Note", "Opening", "coverage_of_parts", "log_coverage", "note_axes", "table_or_note"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -73,14 +74,16 @@ def in_part(problem, part) -> object:
     return replace(problem, file=f"{Path(part).name}/{problem.file}") if problem.file else problem
 
 
-def _read_parts(path) -> SalesLog:
-    """The partitioned log ``path``: every part read and validated (every error of every part reported, each
-    located in its part's file), then their tables put end to end, each table's index its position in the whole."""
+def _read_parts(path, read_part=None) -> SalesLog:
+    """The partitioned log ``path``: every part read and validated by ``read_part`` (:func:`read_log` when None;
+    every error of every part reported, each located in its part's file), then their tables put end to end, each
+    table's index its position in the whole."""
+    read_part = read_part or read_log
     manifest = read_manifest(path)
     logs, problems = [], ProblemList()
     for part in manifest.parts:
         try:
-            log = read_log(part)
+            log = read_part(part)
         except LogValidationError as exc:
             for problem in exc.problems:
                 problems.add(in_part(problem, part))
@@ -99,6 +102,27 @@ def _read_parts(path) -> SalesLog:
     return SalesLog(
         logs[0].model, **tables, source=str(path), problems=tuple(problems), amount_changes=joined("amount_changes")
     )
+
+
+def read_log_without_activities(path: str | os.PathLike) -> SalesLog:
+    """The log ``path`` validated as :func:`read_log` validates it, with an empty table of activities: for a reader
+    that needs no activities (a bridge in money, the deals' owners), since they are the big table. A partitioned
+    log is read part by part, every part's problems located in its files, and put end to end.
+
+    Each part's activities are read and checked by the relational core (not kept) when it vouches for the part;
+    else by pandas, and then dropped.
+
+    >>> log = read_log_without_activities("datasets/demo")
+    >>> len(log.activities), len(log.stage_changes) == len(read_log("datasets/demo").stage_changes)
+    (0, True)
+    """
+    if is_partitioned(path):
+        return _read_parts(path, read_log_without_activities)
+    read = _through_core(path, activities=False)
+    if read is not None:
+        return read[0]
+    log = read_log(path)
+    return replace(log, activities=log.activities.iloc[:0])
 
 
 def validate_log(folder) -> tuple[LogSummary | None, ProblemList]:

@@ -66,9 +66,13 @@ class Report:
 
     def describe(self) -> str:
         lines = [f"{self.name}: {self.title}"]
-        lines += [f"    {p.describe()}" for p in self.parameters.values() if p.name != "log_path"]
+        lines += [f"    {p.describe()}" for p in self.parameters.values() if p.name not in FILLED_BY_RUNNER]
         return "\n".join(lines)
 
+
+#: Parameters the runner fills in, never the user: the log folder (from the LOG argument) and, on a Dask cluster,
+#: the folder of what was computed there before the notebook ran (:mod:`salesmetrics.reports.on_cluster`).
+FILLED_BY_RUNNER = ("log_path", "health_path")
 
 _ONE_OF = re.compile(r"^\s*one of\s+(?P<values>[^:]+?)\s*:\s*(?P<help>.*)$", re.IGNORECASE)
 _AT_LEAST = re.compile(r"^\s*at least\s+(?P<n>-?\d+(?:\.\d+)?)\s*:\s*(?P<help>.*)$", re.IGNORECASE)

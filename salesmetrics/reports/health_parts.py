@@ -36,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from salesmetrics.exceptions import DataNote
+from salesmetrics.log.coverage import LogCoverage, coverage_of_parts, log_coverage
 from salesmetrics.log.prepare import latest_event, resolve_in_zone
 from salesmetrics.log.saleslog import stage_counts_in_order
 from salesmetrics.metrics.momentum import completed_stays, momentum_flags, stall_thresholds
@@ -98,6 +99,17 @@ def health_parts(
     )
 
 
+def coverage_parts(path, *, client=None) -> LogCoverage:
+    """:func:`~salesmetrics.log.coverage.log_coverage` of the partitioned log ``path`` (what its report can show),
+    counted part by part on the workers of ``client`` (here without one) and added up: the coverage of
+    ``read_log(path)``."""
+    parts, _ = parts_and_model(path)
+    run = Runner(client)
+    counted = run(_part_coverage, [(part,) for part in parts])
+    run.show_notes(stacklevel=3)
+    return coverage_of_parts(counted)
+
+
 def in_deal_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The parts' momentum flags as one table sorted by ``deal_id``, as ``momentum_flags`` sorts a whole log's (a
     deal has one row, so the order is the same whichever part comes first)."""
@@ -117,6 +129,11 @@ class PartFacts:
 def _part_facts(part: Path):
     log = validated_part(part)
     return log if isinstance(log, Refused) else PartFacts(latest_event(log), log.summary().current_stages)
+
+
+def _part_coverage(part: Path):
+    log = validated_part(part)
+    return log if isinstance(log, Refused) else log_coverage(log)
 
 
 def _part_stays(part: Path, as_of: pd.Timestamp):
@@ -139,4 +156,4 @@ def _part_flags(part: Path, as_of: pd.Timestamp, by: str, min_motions: int, thre
     return flags, log.deals[["deal_id", by]]
 
 
-__all__ = ["PartFacts", "health_parts", "in_deal_order"]
+__all__ = ["PartFacts", "coverage_parts", "health_parts", "in_deal_order"]

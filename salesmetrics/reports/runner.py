@@ -27,8 +27,16 @@ from salesmetrics._util.output import check_output_folder
 from salesmetrics._util.renamed import renamed
 from salesmetrics.exceptions import SalesmetricsError, UsageError
 from salesmetrics.log.partitioned import is_partitioned
-from salesmetrics.reports.catalog import Report, ReportParameter, get_report, list_reports, parse_help
+from salesmetrics.reports.catalog import (
+    FILLED_BY_RUNNER,
+    Report,
+    ReportParameter,
+    get_report,
+    list_reports,
+    parse_help,
+)
 from salesmetrics.reports.kernel import ReportKernel, failed_cell
+from salesmetrics.reports.on_cluster import computed_on_cluster, refuse_on_cluster
 from salesmetrics.reports.pages import render_html, write_index
 from salesmetrics.reports.parameters import LOG_FILTERS, check_against_log, coerce_parameters
 
@@ -45,6 +53,7 @@ __all__ = [
     "get_report",
     "list_reports",
     "parse_help",
+    "refuse_on_cluster",
     "render_html",
     "run_batch",
     "run_report",
@@ -113,9 +122,9 @@ def _existing_state(wanted: list[Path], record: str, overwrite: bool) -> bool:
     )
 
 
-def _prepare(name, log, out, parameters, format, folder):
+def _prepare(name, log, out, parameters, format, folder, on_cluster=False):
     """Everything checked before a report runs: the format, the output folder, the report, the parameters
-    and the log."""
+    and the log (``on_cluster``: without keeping its activities here; the workers read them)."""
     if format not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(FORMATS)}, not {format!r}.")
     what = not_a_file(Path(out))  # None for a regular file, "a folder" for a folder
@@ -129,12 +138,15 @@ def _prepare(name, log, out, parameters, format, folder):
         raise UsageError("Give the log as the LOG argument (log=...), not as the parameter log_path.")
     if "log_path" in report.parameters:
         values["log_path"] = str(Path(log).resolve())
+    if values.get("health_path") not in (None, ""):
+        raise UsageError("The parameter health_path is filled in by the runner on a Dask cluster; do not give it.")
     if values.get("model_path"):  # named from the caller's folder; the notebook runs in its own
         values["model_path"] = str(Path(values["model_path"]).resolve())
-    from salesmetrics.log.reading import log_for_report
+    from salesmetrics.log.reading import log_for_report, read_log_without_activities
 
     # the deals and the latest event; the activities stay in DuckDB when the relational core vouches for the log
-    checked, latest = log_for_report(log)  # raises LogValidationError, every problem located
+    # (on a cluster, the latest event comes from the workers: computed_on_cluster)
+    checked, latest = (read_log_without_activities(log), None) if on_cluster else log_for_report(log)
     deals = check_against_log(report, values, checked, where=str(log), latest=latest)
     if "as_of" in report.parameters and values.get("as_of") in (None, "") and latest is not None:
         # the latest event of the whole log, not of the deals an owner or team filter keeps: every report
@@ -165,7 +177,9 @@ def _record(report: Report, values: dict, log) -> str:
     """A digest of what a report is made from: the report, its parameters and the log's files (sizes, times)."""
     import hashlib
 
-    made_from = {"report": report.name, "parameters": values, "log": _log_state(log)}
+    # not where the runner put what a cluster computed: the same page on one machine or a cluster is kept
+    given = {k: v for k, v in values.items() if k != "health_path"}
+    made_from = {"report": report.name, "parameters": given, "log": _log_state(log)}
     text = json.dumps(made_from, sort_keys=True, default=str)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -193,7 +207,7 @@ def _readable(value) -> str:
 def _footer(report: Report, values: dict, log) -> str:
     from salesmetrics import __version__
 
-    shown = [f"{k}={_readable(v)}" for k, v in values.items() if k != "log_path" and v is not None]
+    shown = [f"{k}={_readable(v)}" for k, v in values.items() if k not in FILLED_BY_RUNNER and v is not None]
     params = f" with {', '.join(shown)}" if shown else ""
     made = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return f"Report '{report.name}' on the log {Path(log).name}{params}. Made {made} by salesmetrics {__version__}."
@@ -258,8 +272,12 @@ def run_report(
     stem: str | None = None,
     show_code: bool = False,
     folder: Path | None = None,
+    client=None,
 ) -> ReportFiles:
     """Run report ``name`` on the log at ``log`` and write it into the folder ``out``.
+
+    ``client``: a ``dask.distributed.Client`` whose workers compute the report's heavy part before the notebook
+    runs (``pipeline_health`` of a partitioned log only: :mod:`~salesmetrics.reports.on_cluster`).
 
     Returns the files written, or the existing files (listed in ``.kept`` too) when the report was already
     made from the same parameters and log and ``overwrite`` is false (``force=`` is its old name). Raises
@@ -272,16 +290,23 @@ def run_report(
     >>> run_report("pipeline_health", log="datasets/demo", out="reports")  # doctest: +SKIP
     [PosixPath('reports/pipeline_health.html')]
     """
-    report, values, _ = _prepare(name, log, out, parameters, format, folder)
+    import tempfile
+
+    if client is not None:
+        refuse_on_cluster(name, log, parameters or {})
+    report, values, _ = _prepare(name, log, out, parameters, format, folder, on_cluster=client is not None)
     _release_memory()
     out = Path(out)
     stem = stem or name
     wanted = _targets(out, stem, format)
-    record = _record(report, values, log)
-    if _existing_state(wanted, record, overwrite):
-        return ReportFiles(wanted, kept=wanted)
-    with ReportKernel(report.path.parent) as kernel:
-        return ReportFiles(_execute(kernel, report, values, log, out, stem, format, show_code, record))
+    with tempfile.TemporaryDirectory(prefix="salesmetrics-report-") as work:
+        if client is not None:
+            values = computed_on_cluster(report, values, log, client, Path(work))
+        record = _record(report, values, log)
+        if _existing_state(wanted, record, overwrite):
+            return ReportFiles(wanted, kept=wanted)
+        with ReportKernel(report.path.parent) as kernel:
+            return ReportFiles(_execute(kernel, report, values, log, out, stem, format, show_code, record))
 
 
 def slug(value: str) -> str:
@@ -360,7 +385,7 @@ def run_batch(
                 failed[group] = str(exc)
                 continue
             entries.append((group, wanted[0]))
-    shown = [f"{k}={_readable(v)}" for k, v in values.items() if k != "log_path" and v is not None]
+    shown = [f"{k}={_readable(v)}" for k, v in values.items() if k not in FILLED_BY_RUNNER and v is not None]
     note = f"One report per {for_each} ({len(entries)}) on the log {Path(log).name}"
     note += f" with {', '.join(shown)}." if shown else "."
     index = write_index(out, entries, report.title, failed, note)

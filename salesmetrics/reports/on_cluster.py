@@ -1,0 +1,76 @@
+"""A report whose heavy part runs on a Dask cluster before its notebook starts (``salesmetrics report
+pipeline_health PARTS --out DIR --workers N``; ``docs/scale.md``).
+
+The runner computes the pipeline health (:func:`~salesmetrics.reports.health_parts.health_parts`) and the log's
+coverage (:func:`~salesmetrics.reports.health_parts.coverage_parts`) part by part on the cluster, writes them into
+its work folder (:mod:`~salesmetrics.reports.health_file`: Parquet and JSON) and names that folder in the notebook's
+``health_path`` parameter, as it fills ``log_path``. The notebook then reads them instead of computing them, and
+reads the log without its activities for the bridge in money (the only table it still needs on this machine).
+
+Only ``pipeline_health`` runs this way, only on a partitioned log, and not for one owner or team: an owner's page
+compares the owner with the others of a filtered log, which the parts cannot give yet.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from salesmetrics.exceptions import UsageError
+from salesmetrics.log.partitioned import is_partitioned
+from salesmetrics.reports.health_file import write_health
+from salesmetrics.reports.health_parts import coverage_parts, health_parts
+
+#: The reports that can run on a Dask cluster.
+CLUSTER_REPORTS = ("pipeline_health",)
+
+
+def refuse_on_cluster(name: str, log, parameters: dict) -> None:
+    """Raise a :class:`UsageError` when report ``name`` on ``log`` with ``parameters`` cannot run on a cluster.
+
+    >>> refuse_on_cluster("slippage", "datasets/demo", {})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    salesmetrics.exceptions.UsageError: Only the pipeline_health report runs on a Dask cluster ..., not 'slippage'...
+    """
+    if name not in CLUSTER_REPORTS:
+        raise UsageError(
+            f"Only the {', '.join(CLUSTER_REPORTS)} report runs on a Dask cluster (--scheduler/--workers), not "
+            f"{name!r}: run it without those flags."
+        )
+    if not is_partitioned(log):
+        raise UsageError(
+            f"{log} is not a partitioned log: a report runs on a Dask cluster (--scheduler/--workers) only part by "
+            "part. Split it with `salesmetrics partition LOG --out DIR --partitions N` and give DIR, or run the "
+            "report without those flags."
+        )
+    filters = [f"{key}={parameters[key]!r}" for key in ("owner", "team") if parameters.get(key) not in (None, "")]
+    if filters:
+        raise UsageError(
+            f"The parameter {' and '.join(filters)} cannot be used on a Dask cluster: the page of one owner or team "
+            "is computed from the filtered log (and compared with its peers), which is not done part by part yet. "
+            "Run it without --scheduler/--workers, or drop the filter."
+        )
+
+
+def computed_on_cluster(report, values: dict, log, client, work: Path) -> dict:
+    """``values`` with ``health_path`` naming the folder in ``work`` where the pipeline health and coverage of
+    ``log``, computed on ``client``'s workers, were written; ``as_of`` set to the health's moment when not given
+    (the latest event of the whole log, as on one machine)."""
+
+    def given(name):  # the value given, else the notebook's default: one source for both paths
+        value = values.get(name)
+        return ast.literal_eval(report.parameters[name].default) if value is None else value
+
+    as_of = values.get("as_of") or None
+    health = health_parts(
+        log, as_of=as_of, period=given("period"), by=given("by"), min_motions=given("min_motions"), client=client
+    )
+    folder = write_health(Path(work) / "health", health, coverage_parts(log, client=client))
+    out = {**values, "health_path": str(folder)}
+    if as_of is None and health.dated:
+        out["as_of"] = health.as_of.isoformat()
+    return out
+
+
+__all__ = ["CLUSTER_REPORTS", "computed_on_cluster", "refuse_on_cluster"]

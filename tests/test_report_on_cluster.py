@@ -1,0 +1,130 @@
+"""What the pipeline_health report needs from a Dask cluster, without one: the value handed to the notebook survives
+its files exactly, the coverage counted part by part is the whole log's, the log read without activities is the log
+but for them, and what cannot run on a cluster is refused before a cluster starts. (The page on a real cluster:
+``tests/test_scale.py``.)"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from builders import assert_same_health, write_undated_log
+
+import salesmetrics as sm
+from salesmetrics.cli.main import main
+from salesmetrics.exceptions import LogValidationError
+from salesmetrics.log.coverage import log_coverage
+from salesmetrics.log.partition import partition_log
+from salesmetrics.log.reading import read_log_without_activities
+from salesmetrics.reports.health import pipeline_health
+from salesmetrics.reports.health_file import read_health, write_health
+from salesmetrics.reports.health_parts import coverage_parts
+
+DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo_parts(tmp_path_factory) -> Path:
+    return partition_log(DEMO, tmp_path_factory.mktemp("demo") / "parts", 3).folder
+
+
+@pytest.mark.parametrize("options", [{"period": "Q"}, {"by": "team", "period": "W", "as_of": "2024-12-31"}])
+def test_the_health_handed_to_the_notebook_is_the_health_computed(demo_parts, tmp_path, options):
+    health = pipeline_health(demo_parts, **options)
+    cover = coverage_parts(demo_parts)
+    got, got_cover = read_health(write_health(tmp_path / "health", health, cover))
+    assert_same_health(got, health)
+    assert str(got.as_of.tz) == str(health.as_of.tz) == "UTC"
+    assert got.narrative() == health.narrative()
+    assert got_cover == cover
+
+
+def test_an_undated_health_keeps_its_stage_counts(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log = sm.read_log(write_undated_log(tmp_path / "log"))
+    health = pipeline_health(log)
+    got, got_cover = read_health(write_health(tmp_path / "health", health, log_coverage(log)))
+    assert not got.dated and got.stage_counts.sum() == 2
+    assert_same_health(got, health)
+    assert got_cover == log_coverage(log) and not got_cover.dated
+
+
+def test_the_coverage_counted_part_by_part_is_the_whole_logs(demo_parts):
+    got = coverage_parts(demo_parts)
+    assert got == log_coverage(sm.read_log(DEMO))
+    assert (got.deals, got.activities, got.close_date_changes) == (2000, 30292, 4733)  # the partition's own counts
+
+
+def test_the_log_without_activities_is_the_log_but_for_them(demo_parts, tmp_path):
+    whole = sm.read_log(demo_parts)
+    got = read_log_without_activities(demo_parts)
+    assert len(got.activities) == 0 and list(got.activities.columns) == list(whole.activities.columns)
+    for table in ("deals", "stage_changes", "close_date_changes", "amount_changes"):
+        pd.testing.assert_frame_equal(getattr(got, table), getattr(whole, table), check_exact=True, obj=table)
+    # the activities are still checked: a broken one is refused, located in its part
+    broken = partition_log(DEMO, tmp_path / "parts", 2).folder
+    activities = broken / "part-00001" / "activities.csv"
+    lines = activities.read_text(encoding="utf-8").splitlines()
+    lines[1] = "no-such-deal" + lines[1][lines[1].index(",") :]
+    activities.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(LogValidationError, match=r"part-00001/activities.csv, row 2, column 'deal_id'"):
+        read_log_without_activities(broken)
+
+
+@pytest.mark.parametrize(
+    ("log", "extra", "said"),
+    [
+        ("demo", [], "is not a partitioned log"),
+        ("parts", ["--name", "slippage"], "Only the pipeline_health report runs on a Dask cluster"),
+        ("parts", ["-p", "owner=Liam M."], "owner='Liam M.' cannot be used on a Dask cluster"),
+        ("parts", ["-p", "team=Alpha"], "team='Alpha' cannot be used on a Dask cluster"),
+        ("parts", ["--for-each", "owner"], "--for-each cannot be used with --scheduler/--workers"),
+    ],
+)
+def test_what_cannot_run_on_a_cluster_is_refused_before_one_starts(demo_parts, tmp_path, capsys, log, extra, said):
+    name = "slippage" if "--name" in extra else "pipeline_health"
+    extra = [e for e in extra if e not in ("--name", "slippage")]
+    folder = DEMO if log == "demo" else demo_parts
+    argv = ["report", name, str(folder), "--out", str(tmp_path / "out"), "--workers", "2", *extra]
+    assert main(argv) == 2
+    out = capsys.readouterr()
+    assert said in out.err and "Dask cluster at" not in out.out, out
+    assert not (tmp_path / "out").exists()
+
+
+def test_health_path_is_the_runners_to_fill(demo_parts, tmp_path, capsys):
+    argv = [
+        "report",
+        "pipeline_health",
+        str(demo_parts),
+        "--out",
+        str(tmp_path / "out"),
+        "-p",
+        f"health_path={tmp_path}",
+    ]
+    assert main(argv) == 2
+    assert "health_path is filled in by the runner" in capsys.readouterr().err
+    assert main(["report", "--list"]) == 0
+    assert "health_path" not in capsys.readouterr().out
+
+
+def test_the_notebook_shows_what_the_runner_hands_it(demo_parts, tmp_path, monkeypatch):
+    # the cluster's passes replaced by ones run here, one of them altered: the page must show the altered value
+    from dataclasses import replace
+
+    import salesmetrics.reports.on_cluster as on_cluster
+    from salesmetrics.reports.runner import run_report
+
+    computed = pipeline_health(demo_parts, period="Q")
+    assert len(computed.stuck_deals)
+    monkeypatch.setattr(
+        on_cluster, "health_parts", lambda *a, **k: replace(computed, stuck_deals=computed.stuck_deals.iloc[:0])
+    )
+    monkeypatch.setattr(on_cluster, "coverage_parts", lambda path, client: coverage_parts(path))
+    page = run_report("pipeline_health", log=demo_parts, out=tmp_path, parameters={"period": "Q"}, client=object())
+    text = page[0].read_text(encoding="utf-8")
+    assert "No open deal had 5 or more activities since its last movement." in text
+    assert "as_of=2025-06-30" in text  # the moment of the health handed over, the whole log's latest event
