@@ -69,8 +69,6 @@ def read_log(path: str | os.PathLike) -> SalesLog:
 
 def in_part(problem, part) -> object:
     """``problem`` with its file named inside the part folder ``part`` (``part-00003/deals.parquet``)."""
-    from dataclasses import replace
-
     return replace(problem, file=f"{Path(part).name}/{problem.file}") if problem.file else problem
 
 
@@ -146,11 +144,17 @@ def log_for_report(path: str | os.PathLike) -> tuple[SalesLog, pd.Timestamp | No
     frames only to be dropped again; else from :func:`~salesmetrics.log.saleslog.check_log`. Raises
     :class:`~salesmetrics.exceptions.LogValidationError` (every error, located) when the log cannot be used.
     """
-    if is_partitioned(path):  # the parts read end to end, as every command reads them
-        log = read_log(path)
-        with suppress(UsageError):  # no dated event at all
-            return log, resolve_as_of(log, None)
-        return log, None
+    if is_partitioned(path):  # each part checked as a log is here, without its activities, put end to end
+        moments = []
+
+        def read_part(part):
+            log, latest = log_for_report(part)
+            moments.append(latest)
+            return replace(log, activities=log.activities.iloc[:0])
+
+        log = _read_parts(path, read_part)
+        dated = [moment for moment in moments if moment is not None]
+        return log, max(dated) if dated else None
     read = _through_core(path, activities=False)
     if read is not None:
         log, latest = read
