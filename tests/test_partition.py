@@ -284,3 +284,19 @@ def test_a_report_on_a_partitioned_log_reads_its_parts_and_says_what_the_whole_l
     code = main(["report", "pipeline_health", str(parts), "--out", str(tmp_path / "split")])
     said = capsys.readouterr()
     assert code != 0 and "Kept" not in said.out, said
+
+
+def test_a_command_shows_each_note_once_however_many_passes_raised_it(capsys):
+    from salesmetrics.cli.main import show_caught
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for text in ("part-00000/deals.csv: 3 deals have no created_at", "another note"):
+            warnings.warn(text, DataNote, stacklevel=1)
+            warnings.warn(text, DataNote, stacklevel=1)  # a second pass over the same part
+    show_caught("report", caught)
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "salesmetrics report: note: part-00000/deals.csv: 3 deals have no created_at",
+        "salesmetrics report: note: another note",
+    ]

@@ -219,6 +219,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def show_caught(command: str, caught) -> None:
+    """Show the warnings a command raised, after its work: each note about the data once (two passes over the same
+    parts may raise the same one), an old spelling as a warning, the rest as Python shows them."""
+    shown = set()
+    for warning in caught:
+        if issubclass(warning.category, DataNote):
+            text = str(warning.message)
+            if text not in shown:
+                shown.add(text)
+                print(f"salesmetrics {command}: note: {text}", file=sys.stderr)
+        elif issubclass(warning.category, FutureWarning) and "salesmetrics" in Path(warning.filename).parts:
+            # an old spelling the package still takes (a report parameter's old name, decision 0040)
+            print(f"salesmetrics {command}: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
@@ -245,14 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DataNote)
             code = args.func(args)
-        for warning in caught:  # notes about the data after the work; other warnings as Python shows them
-            if issubclass(warning.category, DataNote):
-                print(f"salesmetrics {args.command}: note: {warning.message}", file=sys.stderr)
-            elif issubclass(warning.category, FutureWarning) and "salesmetrics" in Path(warning.filename).parts:
-                # an old spelling the package still takes (a report parameter's old name, decision 0040)
-                print(f"salesmetrics {args.command}: warning: {warning.message}", file=sys.stderr)
-            else:
-                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+        show_caught(args.command, caught)
         sys.stdout.flush()  # here, so a reader that stopped early (`| head`) is handled below, not at exit
         return code
     except BrokenPipeError:
