@@ -94,7 +94,7 @@ def test_bench_engine_prints_its_table_on_the_tiny_log(foreign):
     assert "| case | median s | peak MiB | reference s | ratio | goal | met? |" in lines
     names = [line.split(" | ")[0].lstrip("| ") for line in lines if line.startswith("| score") or "validate" in line]
     assert "score --by deal (parquet)" in names and "score --by owner --period M (csv)" in names
-    assert "validate (csv)" in names
+    assert "validate (csv)" in names and "validate, again, log unchanged (csv)" in names
     assert not [line for line in lines if "failed" in line or "DIFFERENT" in line], done.stdout
     assert sum("identical to the reference" in line for line in lines) == 4
 

@@ -166,3 +166,71 @@ def test_validate_remembers_for_the_next_score(cache, tmp_path):
     finally:
         os.environ["SALESMETRICS_CACHE_DIR"] = str(cache.parent)
     pd.testing.assert_frame_equal(remembered_scores, plain)
+
+
+def validated_in_full(folder: Path):
+    """``validate``'s answer with the cache off: every file read and checked."""
+    from salesmetrics.log.quick_check import validate
+
+    before = os.environ["SALESMETRICS_CACHE_DIR"]
+    os.environ["SALESMETRICS_CACHE_DIR"] = "off"
+    try:
+        return validate(folder)
+    finally:
+        os.environ["SALESMETRICS_CACHE_DIR"] = before
+
+
+@pytest.mark.parametrize(
+    "name", ["i_duplicates_csv", "i_duplicates_parquet", "f_pandas_csv_offsets", "j_no_activities"]
+)
+def test_validating_unchanged_files_again_gives_the_same_answer_without_reading_them(
+    cache, tmp_path, monkeypatch, name
+):
+    """The second ``validate`` of the same files answers from memory: the summary and every problem (warnings
+    with their rows) equal to a validation in full, and no table file is read."""
+    from salesmetrics.log import quick_check
+
+    folder = copy_log(name, tmp_path)
+    first = quick_check.validate(folder)
+    assert first[0] is not None
+    monkeypatch.setattr(quick_check, "load", lambda *a, **k: pytest.fail("the files were read again"))
+    again = quick_check.validate(folder)
+    assert again == first
+    assert [str(p) for p in again[1]] == [str(p) for p in first[1]]
+    monkeypatch.undo()
+    os.environ["SALESMETRICS_CACHE_DIR"] = str(cache.parent)
+    assert validated_in_full(folder) == again
+
+
+def test_validate_answers_changed_files_and_configuration_anew(cache, tmp_path):
+    """A repeated row added to a file, then a changed configuration: each time the answer is made again."""
+    from salesmetrics.log.quick_check import validate
+
+    folder = copy_log("i_duplicates_csv", tmp_path)
+    _, problems = validate(folder)
+    changes = folder / "stage_changes.csv"
+    lines = changes.read_text().splitlines()
+    changes.write_text("\n".join([*lines, lines[1]]) + "\n")  # one more exact repeat
+    time.sleep(0.02)
+    summary2, problems2 = validate(folder)
+
+    def repeats(found) -> int:
+        return sum(p.count for p in found if p.code == "duplicate_rows" and p.file == "stage_changes.csv")
+
+    assert repeats(problems2) == repeats(problems) + 1
+    assert (summary2, problems2) == validated_in_full(folder)
+    config = folder / "salesmetrics.yaml"
+    config.write_text(config.read_text().replace("name: foreign", "name: renamed"))
+    time.sleep(0.02)
+    summary3, _ = validate(folder)
+    assert summary2.name == "foreign" and summary3.name == "renamed"
+
+
+def test_a_broken_remembered_answer_is_ignored(cache, tmp_path):
+    from salesmetrics.log.quick_check import validate
+
+    folder = copy_log("i_duplicates_csv", tmp_path)
+    first = validate(folder)
+    (kept,) = cache.glob("*.duckdb")
+    kept.write_bytes(b"not a DuckDB file" * 100)
+    assert validate(folder) == first

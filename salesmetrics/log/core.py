@@ -152,9 +152,10 @@ class Core:
             with contextlib.suppress(Exception):  # the log is being given up: only the thread's end matters
                 wait()
 
-    def keep(self) -> bool:
+    def keep(self, answers: dict | None = None) -> bool:
         """Remember this core for the next command on the same files (:mod:`salesmetrics.log.remembered`), once
-        it is :meth:`valid` and its duplicate activities were searched; False when nothing was kept."""
+        it is :meth:`valid` and its duplicate activities were searched, with ``answers`` (JSON values by key, such
+        as ``validate``'s answer) beside it; False when nothing was kept."""
         if self.memory is None or self.recalled:
             return False
         import duckdb
@@ -171,6 +172,7 @@ class Core:
             "activity_text": self.activity_text,
             "activities_sql": activities_sql,
             "duplicates": duplicates,
+            **(answers or {}),
         }
         return remember(self.con, print_, folder, paths, meta)
 

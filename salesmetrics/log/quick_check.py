@@ -3,7 +3,9 @@
 :func:`quick_check` loads a log folder into DuckDB with :func:`salesmetrics.log.core.load`. When the core
 vouches for the log (validation would accept it), the warnings such a log can carry and the summary
 (:meth:`salesmetrics.log.saleslog.SalesLog.summary`) are computed by queries over the core's tables, without
-reading the log into pandas. The warnings, in validation's order, with its words
+reading the log into pandas; the answer is kept beside the remembered validation of these files
+(:mod:`salesmetrics.log.remembered`), and the next :func:`quick_check` of the same files gives it without reading
+them (decision 0051's amendment). The warnings, in validation's order, with its words
 (:mod:`salesmetrics.log.validation`):
 
 - ``config_unknown_key``: from :func:`~salesmetrics.log.config.load_config`, as validation reads it;
@@ -27,18 +29,19 @@ would have to be compared with a created_at, or DuckDB fails.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from salesmetrics.exceptions import MAX_SHOWN, ProblemList
+from salesmetrics.exceptions import MAX_SHOWN, Problem, ProblemList
 from salesmetrics.log.config import StageModel, load_config
 from salesmetrics.log.core import SPECS, Core, find_duplicate_activities, find_files, load, table_file
 from salesmetrics.log.files import table_files
 from salesmetrics.log.quotas import check_quotas
 from salesmetrics.log.readers import _newlines
+from salesmetrics.log.remembered import cache_folder, fingerprint, recall_answer
 from salesmetrics.log.saleslog import LogSummary, check_log
 from salesmetrics.log.schemas import EVENT_TIME
 from salesmetrics.log.sql import connect
@@ -61,10 +64,52 @@ def quick_check(folder) -> tuple[LogSummary, ProblemList] | None:
     """The summary and problems ``check_log`` would give a log folder it accepts, computed in DuckDB; None when
     the log is not one this check can answer for (the caller then runs :func:`~salesmetrics.log.saleslog.check_log`)."""
 
+    folder = Path(folder)
+    kept = _remembered_answer(folder)
+    if kept is not None:
+        return kept
+
     def answer(checked: _Checked) -> tuple[LogSummary, ProblemList]:
         return _summary(checked), checked.problems
 
-    return _through_core(folder, answer)
+    return _through_core(folder, answer, lambda found: {ANSWER: _answer_to_json(*found)})
+
+
+ANSWER = "validate"  # the key of validate's answer beside a remembered validation
+
+
+def _remembered_answer(folder: Path) -> tuple[LogSummary, ProblemList] | None:
+    """``validate``'s answer kept for these very files by an earlier run (:mod:`salesmetrics.log.remembered`:
+    the files, their configuration and quotas, and the code that reads them are unchanged), else None."""
+    if not folder.is_dir() or cache_folder() is None:
+        return None
+    model, config_problems = load_config(folder)
+    paths = find_files(folder)
+    if model is None or paths is None or any(p.severity == "error" for p in config_problems):
+        return None
+    kept = recall_answer(fingerprint(folder, paths, model), ANSWER)
+    return None if kept is None else _answer_from_json(kept)
+
+
+def _answer_to_json(summary: LogSummary, problems: ProblemList) -> dict:
+    """``validate``'s answer as JSON values; times as microseconds since the epoch (see :func:`_answer_from_json`)."""
+    kept = asdict(summary)
+    for name in ("first_event", "last_event"):
+        kept[name] = None if kept[name] is None else int(kept[name].value // 1000)
+    return {"summary": kept, "problems": [p.to_dict() for p in problems]}
+
+
+def _answer_from_json(kept: dict) -> tuple[LogSummary, ProblemList]:
+    """The answer :func:`_answer_to_json` kept, as :func:`quick_check` gave it."""
+    s = dict(kept["summary"])
+    for name in ("first_event", "last_event"):
+        s[name] = _timestamp(s[name], s["timezone"])
+    for name in ("stages", "won", "lost", "notes", "warnings"):
+        s[name] = tuple(s[name])
+    problems = ProblemList()
+    for p in kept["problems"]:
+        problems.add(Problem(**{**p, "rows": tuple(p["rows"]), "values": tuple(p["values"])}))
+    return LogSummary(**s), problems
 
 
 def core_tables(folder, activities: bool = True) -> tuple[StageModel, dict, ProblemList, int | None] | None:
@@ -91,9 +136,10 @@ def core_tables(folder, activities: bool = True) -> tuple[StageModel, dict, Prob
     return _through_core(folder, answer)
 
 
-def _through_core(folder, answer):
+def _through_core(folder, answer, kept=None):
     """``answer(checked)`` of a log folder the core vouches for, the connection still open (:class:`_Checked`);
-    None when the core declines or a check does, or DuckDB fails."""
+    None when the core declines or a check does, or DuckDB fails. The core is remembered for the next command,
+    with ``kept(answered)`` (JSON values by key) beside it when given."""
     folder = Path(folder)
     if not folder.is_dir():
         return None
@@ -108,7 +154,7 @@ def _through_core(folder, answer):
             return None
         answered = answer(_check(con, core, folder, model, config_problems))
         if answered is not None:  # the next score of these files skips the checks (log/remembered.py)
-            core.keep()
+            core.keep(None if kept is None else kept(answered))
         return answered
     except (Decline, duckdb.Error):
         return None

@@ -56,7 +56,9 @@ def _code_files() -> list[Path]:
     """The modules whose reading of a log the cache stands for: a changed module (a new release, or a
     developer's edit) makes every remembered validation unused."""
     here = Path(__file__).parent
-    return [here / f"{name}.py" for name in ("core", "column_types", "format", "sql", "config", "remembered")]
+    # the modules that read a log, then those whose words make ``validate``'s remembered answer
+    names = ("core", "column_types", "format", "sql", "config", "remembered", "quick_check", "validation", "quotas")
+    return [here / f"{name}.py" for name in names] + [here.parent / "exceptions.py"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,29 @@ def recall(con, print_: Fingerprint | None) -> dict | None:
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: kept longest
     return meta
+
+
+def recall_answer(print_: Fingerprint | None, key: str):
+    """The value kept under ``key`` beside a remembered validation of ``print_`` (``validate``'s answer), without
+    attaching its tables; None when there is none or it cannot be read."""
+    folder = cache_folder()
+    if folder is None or print_ is None:
+        return None
+    path = folder / f"{print_.key}.duckdb"
+    if not path.is_file():
+        return None
+    import duckdb
+
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = dict(con.execute("SELECT key, value FROM meta WHERE key IN ('format', ?)", [key]).fetchall())
+    except duckdb.Error:
+        return None
+    if key not in rows or json.loads(rows.get("format", "null")) != FORMAT:
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recently used: kept longest
+    return json.loads(rows[key])
 
 
 def remember(con, print_: Fingerprint, folder: Path, paths: dict[str, Path], meta: dict) -> bool:
