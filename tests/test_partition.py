@@ -104,6 +104,25 @@ def test_random_logs_in_any_form_score_the_same_partitioned(tmp_path_factory, dr
         pd.testing.assert_frame_equal(_by_deal(score(parts)), _by_deal(score(whole)))
 
 
+@pytest.mark.parametrize("name", ["i_duplicates_csv", "i_duplicates_parquet", "m_one_owner_outbound"])
+def test_validate_takes_the_parts_one_at_a_time_with_the_whole_logs_answer(tmp_path, monkeypatch, name):
+    """``validate PARTS`` checks each part as a log (never the whole log in memory) and gives the summary of the
+    parts read end to end: owners and teams that span parts counted once, each warning located in its part."""
+    from salesmetrics.log import reading
+
+    corpus = Path(__file__).resolve().parent / "fixtures" / "foreign" / name
+    partition_log(corpus, tmp_path / "p", 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        end_to_end = sm.read_log(tmp_path / "p")
+    monkeypatch.setattr(reading, "read_log", lambda *a, **k: pytest.fail("the whole log was read"))
+    summary, problems = validate(tmp_path / "p")
+    assert summary == end_to_end.summary()
+    assert [str(p) for p in problems] == [str(p) for p in end_to_end.problems]
+    assert summary.owners == sm.read_log(corpus).summary().owners > 0
+    assert str(summary) == str(end_to_end.summary())
+
+
 def test_a_broken_part_is_reported_with_its_part_folder(tmp_path):
     partition_log(DEMO, tmp_path / "p", 2)
     broken = tmp_path / "p" / "part-00001" / "stage_changes.csv"

@@ -104,7 +104,7 @@ def _answer_from_json(kept: dict) -> tuple[LogSummary, ProblemList]:
     s = dict(kept["summary"])
     for name in ("first_event", "last_event"):
         s[name] = _timestamp(s[name], s["timezone"])
-    for name in ("stages", "won", "lost", "notes", "warnings"):
+    for name in ("stages", "won", "lost", "notes", "warnings", "owner_names", "team_names"):
         s[name] = tuple(s[name])
     problems = ProblemList()
     for p in kept["problems"]:
@@ -406,8 +406,14 @@ def _summary(checked: _Checked) -> LogSummary:
     if counts.get("amount_changes", 0):
         rows["amount_changes"] = counts["amount_changes"]
     low, high = _bounds(checked)
-    team = "count(DISTINCT team)" if "team" in core.columns["deals"] else "0"
-    owners, teams = con.execute(f"SELECT count(DISTINCT owner), {team} FROM deals").fetchall()[0]
+    owners = tuple(
+        sorted(r[0] for r in con.execute("SELECT DISTINCT owner FROM deals WHERE owner IS NOT NULL").fetchall())
+    )
+    teams = ()
+    if "team" in core.columns["deals"]:
+        teams = tuple(
+            sorted(r[0] for r in con.execute("SELECT DISTINCT team FROM deals WHERE team IS NOT NULL").fetchall())
+        )
     current = dict(
         con.execute(
             "SELECT stage, count(*) FROM (SELECT stage FROM stage_changes "
@@ -424,8 +430,8 @@ def _summary(checked: _Checked) -> LogSummary:
         rows=rows,
         first_event=_timestamp(low, model.timezone),
         last_event=_timestamp(high, model.timezone),
-        owners=int(owners),
-        teams=int(teams),
+        owners=len(owners),
+        teams=len(teams),
         open_deals=sum(int(current.get(s, 0)) for s in set(model.stages)),
         won_deals=sum(int(current.get(s, 0)) for s in set(model.won)),
         lost_deals=sum(int(current.get(s, 0)) for s in set(model.lost)),
@@ -437,6 +443,8 @@ def _summary(checked: _Checked) -> LogSummary:
         history=model.history,
         notes=model.notes,
         warnings=tuple(str(p) for p in problems if p.severity == "warning"),
+        owner_names=owners,
+        team_names=teams,
     )
 
 

@@ -24,7 +24,7 @@ from salesmetrics.exceptions import LogValidationError, ProblemList, UsageError
 from salesmetrics.log.partitioned import is_partitioned, read_manifest
 from salesmetrics.log.prepare import resolve_as_of
 from salesmetrics.log.quick_check import core_tables, validate
-from salesmetrics.log.saleslog import LogSummary, SalesLog, check_log, log_from_tables
+from salesmetrics.log.saleslog import LogSummary, SalesLog, check_log, log_from_tables, summary_of_parts
 
 
 def _through_core(path: str | os.PathLike, activities: bool) -> tuple[SalesLog, int | None] | None:
@@ -129,11 +129,16 @@ def validate_log(folder) -> tuple[LogSummary | None, ProblemList]:
     in its part's file."""
     if not is_partitioned(folder):
         return validate(folder)
-    try:
-        log = read_log(folder)
-    except LogValidationError as exc:
-        return None, exc.problems
-    return log.summary(), ProblemList(list(log.problems))
+    summaries, problems = [], ProblemList()
+    for part in read_manifest(folder).parts:  # one part at a time: the whole log is never in memory
+        summary, found = validate(part)
+        for problem in found:
+            problems.add(in_part(problem, part))
+        if summary is not None:
+            summaries.append(summary)
+    if problems.errors or not summaries:
+        return None, problems
+    return summary_of_parts(summaries, problems), problems
 
 
 def log_for_report(path: str | os.PathLike) -> tuple[SalesLog, pd.Timestamp | None]:

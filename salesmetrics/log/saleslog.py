@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -66,6 +66,9 @@ class LogSummary:
     history: str
     notes: tuple[str, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # the owners and teams counted, so that the summaries of a partitioned log's parts add up (not shown)
+    owner_names: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    team_names: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __str__(self) -> str:
         fmt = "%Y-%m-%d"
@@ -109,6 +112,40 @@ def stage_counts_in_order(counts, stages) -> dict[str, int]:
     if counts.get(UNKNOWN_STAGE, 0):
         ordered[UNKNOWN_STAGE] = int(counts[UNKNOWN_STAGE])
     return ordered
+
+
+def summary_of_parts(parts: list[LogSummary], problems) -> LogSummary:
+    """The summary of a log made of logs of different deals (a partitioned log's parts) from theirs: counts added,
+    owners and teams united, the earliest first and the latest last event; ``problems`` are the whole log's (its
+    warnings are shown). Equal to the summary of the parts read end to end."""
+    rows: dict[str, int] = {}
+    stages: dict[str, int] = {}
+    for part in parts:
+        for name, count in part.rows.items():
+            rows[name] = rows.get(name, 0) + count
+        for stage, count in part.current_stages.items():
+            stages[stage] = stages.get(stage, 0) + count
+    firsts = [p.first_event for p in parts if p.first_event is not None]
+    lasts = [p.last_event for p in parts if p.last_event is not None]
+    owners = tuple(sorted(set().union(*(p.owner_names for p in parts))))
+    teams = tuple(sorted(set().union(*(p.team_names for p in parts))))
+    one = parts[0]
+    return replace(
+        one,
+        deals=sum(p.deals for p in parts),
+        rows=rows,
+        first_event=min(firsts) if firsts else None,
+        last_event=max(lasts) if lasts else None,
+        owners=len(owners),
+        teams=len(teams),
+        open_deals=sum(p.open_deals for p in parts),
+        won_deals=sum(p.won_deals for p in parts),
+        lost_deals=sum(p.lost_deals for p in parts),
+        current_stages=stage_counts_in_order(stages, one.stages + one.won + one.lost),
+        warnings=tuple(str(p) for p in problems if p.severity == "warning"),
+        owner_names=owners,
+        team_names=teams,
+    )
 
 
 @dataclass(frozen=True)
@@ -240,6 +277,8 @@ class SalesLog:
             history=self.model.history,
             notes=self.model.notes,
             warnings=tuple(str(p) for p in self.problems if p.severity == "warning"),
+            owner_names=tuple(sorted(self.deals["owner"].dropna().unique())),
+            team_names=tuple(sorted(self.deals["team"].dropna().unique())),
         )
 
     def _repr_html_(self) -> str:
