@@ -102,15 +102,21 @@ def _describes_log(path: Path) -> bool:
     return path.is_file() and (name.startswith("salesmetrics.") or name.startswith("quotas."))
 
 
-def recall(con, print_: Fingerprint | None) -> dict | None:
-    """Attach the remembered validation of ``print_`` to ``con`` (schema ``remembered``) and give what was kept
-    beside its tables (see :meth:`~salesmetrics.log.core.Core.keep`); None when there is none (or it cannot be
-    read: then it is removed)."""
+def _kept_file(print_: Fingerprint | None) -> Path | None:
+    """The cache file of ``print_``'s remembered validation, None when the cache is off or there is none."""
     folder = cache_folder()
     if folder is None or print_ is None:
         return None
     path = folder / f"{print_.key}.duckdb"
-    if not path.is_file():
+    return path if path.is_file() else None
+
+
+def recall(con, print_: Fingerprint | None) -> dict | None:
+    """Attach the remembered validation of ``print_`` to ``con`` (schema ``remembered``) and give what was kept
+    beside its tables (see :meth:`~salesmetrics.log.core.Core.keep`); None when there is none (or it cannot be
+    read: then it is removed)."""
+    path = _kept_file(print_)
+    if path is None:
         return None
     import duckdb
 
@@ -134,11 +140,8 @@ def recall(con, print_: Fingerprint | None) -> dict | None:
 def recall_answer(print_: Fingerprint | None, key: str):
     """The value kept under ``key`` beside a remembered validation of ``print_`` (``validate``'s answer), without
     attaching its tables; None when there is none or it cannot be read."""
-    folder = cache_folder()
-    if folder is None or print_ is None:
-        return None
-    path = folder / f"{print_.key}.duckdb"
-    if not path.is_file():
+    path = _kept_file(print_)
+    if path is None:
         return None
     import duckdb
 
