@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import assert_same_health, write_undated_log
+from builders import assert_same_health, break_a_part, page_text, write_undated_log
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
@@ -20,7 +20,7 @@ from salesmetrics.log.partition import partition_log
 from salesmetrics.log.reading import read_log_without_activities
 from salesmetrics.reports.health import pipeline_health
 from salesmetrics.reports.health_file import read_health, write_health
-from salesmetrics.reports.health_parts import coverage_parts
+from salesmetrics.reports.health_parts import coverage_parts, report_parts
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
 
@@ -112,19 +112,82 @@ def test_health_path_is_the_runners_to_fill(demo_parts, tmp_path, capsys):
 
 
 def test_the_notebook_shows_what_the_runner_hands_it(demo_parts, tmp_path, monkeypatch):
-    # the cluster's passes replaced by ones run here, one of them altered: the page must show the altered value
+    # the cluster's passes replaced by ones run here, two values altered: the page must show the altered values
     from dataclasses import replace
 
     import salesmetrics.reports.on_cluster as on_cluster
     from salesmetrics.reports.runner import run_report
 
-    computed = pipeline_health(demo_parts, period="Q")
-    assert len(computed.stuck_deals)
-    monkeypatch.setattr(
-        on_cluster, "health_parts", lambda *a, **k: replace(computed, stuck_deals=computed.stuck_deals.iloc[:0])
+    computed = report_parts(demo_parts, period="Q")
+    assert len(computed.health.stuck_deals) and computed.money.table is not None
+    altered = replace(
+        computed,
+        health=replace(computed.health, stuck_deals=computed.health.stuck_deals.iloc[:0]),
+        money=replace(computed.money, notes=("A note handed over by the runner.",)),
     )
-    monkeypatch.setattr(on_cluster, "coverage_parts", lambda path, client: coverage_parts(path))
+    monkeypatch.setattr(on_cluster, "report_parts", lambda *a, **k: altered)
     page = run_report("pipeline_health", log=demo_parts, out=tmp_path, parameters={"period": "Q"}, client=object())
     text = page[0].read_text(encoding="utf-8")
     assert "No open deal had 5 or more activities since its last movement." in text
+    assert "A note handed over by the runner." in text
     assert "as_of=2025-06-30" in text  # the moment of the health handed over, the whole log's latest event
+
+
+def passes_here(monkeypatch, then=None) -> None:
+    """The runner's cluster path with the parts' passes run here (``report_parts`` without a client), and ``then``
+    done to the log folder once they ran (before the notebook starts)."""
+    import salesmetrics.reports.on_cluster as on_cluster
+
+    def here(path, **options):
+        page = report_parts(path, **{**options, "client": None})
+        if then is not None:
+            then(Path(path))
+        return page
+
+    monkeypatch.setattr(on_cluster, "report_parts", here)
+
+
+def same_page_both_ways(parts: Path, tmp_path: Path, monkeypatch, parameters: dict, then=break_a_part) -> str:
+    """The page made on one machine and the one made by the cluster path (passes here) of ``parts``, compared word
+    for word; a part is broken once the passes ran, so the second page cannot have read the log."""
+    from salesmetrics.reports.runner import run_report
+
+    (here,) = run_report("pipeline_health", log=parts, out=tmp_path / "here", parameters=parameters)
+    passes_here(monkeypatch, then=then)
+    (there,) = run_report("pipeline_health", log=parts, out=tmp_path / "there", parameters=parameters, client=object())
+    assert page_text(there) == page_text(here)
+    return page_text(there)
+
+
+@pytest.mark.parametrize("parameters", [{}, {"as_of": "2024-12-31", "period": "Q", "by": "team"}])
+def test_the_page_of_the_cluster_path_is_the_one_made_here(tmp_path, monkeypatch, parameters):
+    parts = partition_log(DEMO, tmp_path / "parts", 3).folder
+    text = same_page_both_ways(parts, tmp_path, monkeypatch, parameters)
+    assert "The bridge in money" in text and "Opening" in text
+
+
+@pytest.mark.parametrize(("rates", "said"), [(None, "The deals carry 2 currencies"), ("EUR:1.08", "soft-deleted")])
+def test_the_bridge_notes_of_the_cluster_path_are_the_ones_made_here(tmp_path, monkeypatch, rates, said):
+    import numpy as np
+
+    log = sm.read_log(DEMO)
+    deals = log.deals.assign(
+        currency=np.where(np.arange(len(log.deals)) % 3 == 0, "EUR", "USD"),
+        is_deleted=np.where(np.arange(len(log.deals)) % 101 == 7, "true", "false"),
+    )
+    odd = sm.SalesLog(log.model, deals, log.stage_changes, log.activities, log.close_date_changes, log.source,
+                      log.problems, log.amount_changes)  # fmt: skip
+    sm.write_log(odd, tmp_path / "odd", "csv")
+    parts = partition_log(tmp_path / "odd", tmp_path / "parts", 3).folder
+    text = same_page_both_ways(parts, tmp_path, monkeypatch, {"rates": rates} if rates else {})
+    assert said in text
+
+
+def test_the_win_rates_of_an_undated_log_on_the_cluster_path_are_the_ones_made_here(tmp_path, monkeypatch):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = partition_log(write_undated_log(tmp_path / "log"), tmp_path / "parts", 2).folder
+    text = same_page_both_ways(
+        parts, tmp_path, monkeypatch, {}, then=lambda p: (p / "part-00001" / "deals.csv").write_text("not,a,log\n")
+    )
+    assert "Win rates by owner" in text
