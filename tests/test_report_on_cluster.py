@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import assert_same_health, break_a_part, page_text, write_undated_log
+from builders import assert_same_health, break_a_part, page_text, write_log_with_warnings, write_undated_log
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
@@ -191,3 +191,50 @@ def test_the_win_rates_of_an_undated_log_on_the_cluster_path_are_the_ones_made_h
         parts, tmp_path, monkeypatch, {}, then=lambda p: (p / "part-00001" / "deals.csv").write_text("not,a,log\n")
     )
     assert "Win rates by owner" in text
+
+
+def notes_of(run) -> list[str]:
+    """The notes about the data ``run()`` raises (what the command line shows, once each)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run()
+    return list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, sm.DataNote)))
+
+
+def same_notes_both_ways(whole: Path, tmp_path: Path, monkeypatch) -> str:
+    """The report of the unsplit log ``whole`` on one machine and of its 3 parts by the cluster path (passes here):
+    the same notes (decision 0067) and the same page words but for the log's name in the footer."""
+    from salesmetrics.reports.runner import run_report
+
+    parts = partition_log(whole, tmp_path / "parts", 3).folder
+    here = tmp_path / "here"
+    said_here = notes_of(lambda: run_report("pipeline_health", log=whole, out=here))
+    passes_here(monkeypatch)
+    there = tmp_path / "there"
+    said_there = notes_of(lambda: run_report("pipeline_health", log=parts, out=there, client=object()))
+    assert said_there == said_here
+    text = page_text(there / "pipeline_health.html")
+    assert text.replace(f"on the log {parts.name}", "") == page_text(here / "pipeline_health.html").replace(
+        f"on the log {whole.name}", ""
+    )
+    return text
+
+
+def test_the_report_of_a_log_with_warnings_says_the_same_notes_on_its_parts(tmp_path, monkeypatch):
+    whole = write_log_with_warnings(tmp_path / "log")
+    assert any(p.code == "missing_created_at" for p in sm.read_log(whole).problems)
+    same_notes_both_ways(whole, tmp_path, monkeypatch)
+
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.mark.skipif(not DATASETS.is_dir(), reason=f"the shared real datasets are not present at {DATASETS}")
+def test_the_report_of_the_maven_dataset_on_its_parts_is_the_one_made_here(tmp_path, monkeypatch):
+    whole = tmp_path / "maven"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sm.import_snapshot(DATASETS / "maven_crm_sales", preset="maven", out=whole)
+    assert {p.code for p in sm.read_log(whole).problems} >= {"missing_created_at", "deal_without_stages"}
+    text = same_notes_both_ways(whole, tmp_path, monkeypatch)
+    assert "The log has no close dates, so no deal is ever due" in text and "Closing amount (USD)" in text
