@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from builders import FOREIGN_FORMS, foreign_logs, page_text, warn_in_part, write_foreign_log
+from builders import FOREIGN_FORMS, foreign_logs, page_text, warn_in_part, write_foreign_log, write_log_with_warnings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -190,22 +190,57 @@ def test_an_empty_log_partitioned_is_refused_by_score_with_located_errors(tmp_pa
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_the_warnings_of_a_part_validated_with_pandas_are_shown_once_each_located(tmp_path, capsys):
+def test_the_warnings_of_a_part_validated_with_pandas_are_not_shown_as_on_one_machine(tmp_path, capsys):
+    # decision 0067: a command on the whole log shows none of validation's warnings, so a run part by part shows none
     parts = partition_log(DEMO, tmp_path / "p", 3).folder
-    clean = score_parts(parts)  # the default as_of: the part is validated in both passes
+    clean = score_parts(parts)
     located = warn_in_part(parts / "part-00001")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scores = score_parts(parts)
+        scores = score_parts(parts)  # the default as_of: the part is validated with pandas in both passes
     pd.testing.assert_frame_equal(scores, clean)  # the same values, written another way
-    texts = [str(w.message) for w in caught if issubclass(w.category, DataNote)]
-    assert len(texts) == 2 and texts[0].startswith(located["ambiguous_dates"] + ", row ")
-    assert texts[1].startswith(located["duplicate_rows"] + ", row ") and "repeats an earlier row" in texts[1]
-    # per team (the parts' pieces), as the command shows them
+    assert [str(w.message) for w in caught if issubclass(w.category, DataNote)] == []
     assert main(["score", str(parts), "--by", "team", "--out", str(tmp_path / "s.csv")]) == 0
-    err = capsys.readouterr().err
-    assert err.count("note: part-00001/stage_changes.csv, row ") == 1 and "could be day-first" in err
-    assert err.count("note: part-00001/activities.csv, row ") == 1
+    assert "note:" not in capsys.readouterr().err
+    # validate still lists them, each located in its part's file
+    assert main(["validate", str(parts)]) == 0
+    said = capsys.readouterr()
+    assert located["ambiguous_dates"] in said.out + said.err and located["duplicate_rows"] in said.out + said.err
+
+
+def notes(err: str) -> list[str]:
+    return [line for line in err.splitlines() if ": note: " in line]
+
+
+@pytest.mark.parametrize("options", [["--by", "deal"], ["--by", "team", "--period", "Q"]])
+def test_a_command_on_a_log_and_on_its_parts_says_the_same_notes(tmp_path, capsys, options):
+    whole = write_log_with_warnings(tmp_path / "log")
+    assert any(p.code == "missing_created_at" for p in sm.read_log(whole).problems)
+    parts = partition_log(whole, tmp_path / "parts", 3).folder
+    assert main(["score", str(whole), *options, "--out", str(tmp_path / "whole.csv")]) == 0
+    said_whole = notes(capsys.readouterr().err)
+    assert main(["score", str(parts), *options, "--out", str(tmp_path / "parts.csv")]) == 0
+    assert notes(capsys.readouterr().err) == said_whole
+
+
+def noted_texts(compute) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compute()
+    return [str(w.message) for w in caught if issubclass(w.category, DataNote)]
+
+
+def test_the_passes_that_read_parts_with_pandas_say_what_the_whole_log_says(tmp_path):
+    from salesmetrics.reports.health import pipeline_health
+
+    whole = write_log_with_warnings(tmp_path / "log")
+    parts = partition_log(whole, tmp_path / "parts", 3).folder
+    log = sm.read_log(whole)
+    assert noted_texts(lambda: pipeline_health(parts, period="Q")) == noted_texts(
+        lambda: pipeline_health(log, period="Q")
+    )
+    options = {"freq": "M", "start": "2024-09-01", "end": "2025-03-01"}
+    assert noted_texts(lambda: sm.snapshots(parts, **options)) == noted_texts(lambda: sm.snapshots(log, **options))
 
 
 def _write_activity_heavy_log(folder: Path, copies: int = 7) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from builders import assert_same_health, write_undated_log
+from builders import assert_same_health, break_a_part, page_text, write_log_with_warnings, write_undated_log
 
 import salesmetrics as sm
 from salesmetrics.cli.main import main
@@ -20,7 +20,7 @@ from salesmetrics.log.partition import partition_log
 from salesmetrics.log.reading import read_log_without_activities
 from salesmetrics.reports.health import pipeline_health
 from salesmetrics.reports.health_file import read_health, write_health
-from salesmetrics.reports.health_parts import coverage_parts
+from salesmetrics.reports.health_parts import coverage_parts, report_parts
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
 
@@ -112,19 +112,129 @@ def test_health_path_is_the_runners_to_fill(demo_parts, tmp_path, capsys):
 
 
 def test_the_notebook_shows_what_the_runner_hands_it(demo_parts, tmp_path, monkeypatch):
-    # the cluster's passes replaced by ones run here, one of them altered: the page must show the altered value
+    # the cluster's passes replaced by ones run here, two values altered: the page must show the altered values
     from dataclasses import replace
 
     import salesmetrics.reports.on_cluster as on_cluster
     from salesmetrics.reports.runner import run_report
 
-    computed = pipeline_health(demo_parts, period="Q")
-    assert len(computed.stuck_deals)
-    monkeypatch.setattr(
-        on_cluster, "health_parts", lambda *a, **k: replace(computed, stuck_deals=computed.stuck_deals.iloc[:0])
+    computed = report_parts(demo_parts, period="Q")
+    assert len(computed.health.stuck_deals) and computed.money.table is not None
+    altered = replace(
+        computed,
+        health=replace(computed.health, stuck_deals=computed.health.stuck_deals.iloc[:0]),
+        money=replace(computed.money, notes=("A note handed over by the runner.",)),
     )
-    monkeypatch.setattr(on_cluster, "coverage_parts", lambda path, client: coverage_parts(path))
+    monkeypatch.setattr(on_cluster, "report_parts", lambda *a, **k: altered)
     page = run_report("pipeline_health", log=demo_parts, out=tmp_path, parameters={"period": "Q"}, client=object())
     text = page[0].read_text(encoding="utf-8")
     assert "No open deal had 5 or more activities since its last movement." in text
+    assert "A note handed over by the runner." in text
     assert "as_of=2025-06-30" in text  # the moment of the health handed over, the whole log's latest event
+
+
+def passes_here(monkeypatch, then=None) -> None:
+    """The runner's cluster path with the parts' passes run here (``report_parts`` without a client), and ``then``
+    done to the log folder once they ran (before the notebook starts)."""
+    import salesmetrics.reports.on_cluster as on_cluster
+
+    def here(path, **options):
+        page = report_parts(path, **{**options, "client": None})
+        if then is not None:
+            then(Path(path))
+        return page
+
+    monkeypatch.setattr(on_cluster, "report_parts", here)
+
+
+def same_page_both_ways(parts: Path, tmp_path: Path, monkeypatch, parameters: dict, then=break_a_part) -> str:
+    """The page made on one machine and the one made by the cluster path (passes here) of ``parts``, compared word
+    for word; a part is broken once the passes ran, so the second page cannot have read the log."""
+    from salesmetrics.reports.runner import run_report
+
+    (here,) = run_report("pipeline_health", log=parts, out=tmp_path / "here", parameters=parameters)
+    passes_here(monkeypatch, then=then)
+    (there,) = run_report("pipeline_health", log=parts, out=tmp_path / "there", parameters=parameters, client=object())
+    assert page_text(there) == page_text(here)
+    return page_text(there)
+
+
+@pytest.mark.parametrize("parameters", [{}, {"as_of": "2024-12-31", "period": "Q", "by": "team"}])
+def test_the_page_of_the_cluster_path_is_the_one_made_here(tmp_path, monkeypatch, parameters):
+    parts = partition_log(DEMO, tmp_path / "parts", 3).folder
+    text = same_page_both_ways(parts, tmp_path, monkeypatch, parameters)
+    assert "The bridge in money" in text and "Opening" in text
+
+
+@pytest.mark.parametrize(("rates", "said"), [(None, "The deals carry 2 currencies"), ("EUR:1.08", "soft-deleted")])
+def test_the_bridge_notes_of_the_cluster_path_are_the_ones_made_here(tmp_path, monkeypatch, rates, said):
+    import numpy as np
+
+    log = sm.read_log(DEMO)
+    deals = log.deals.assign(
+        currency=np.where(np.arange(len(log.deals)) % 3 == 0, "EUR", "USD"),
+        is_deleted=np.where(np.arange(len(log.deals)) % 101 == 7, "true", "false"),
+    )
+    odd = sm.SalesLog(log.model, deals, log.stage_changes, log.activities, log.close_date_changes, log.source,
+                      log.problems, log.amount_changes)  # fmt: skip
+    sm.write_log(odd, tmp_path / "odd", "csv")
+    parts = partition_log(tmp_path / "odd", tmp_path / "parts", 3).folder
+    text = same_page_both_ways(parts, tmp_path, monkeypatch, {"rates": rates} if rates else {})
+    assert said in text
+
+
+def test_the_win_rates_of_an_undated_log_on_the_cluster_path_are_the_ones_made_here(tmp_path, monkeypatch):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = partition_log(write_undated_log(tmp_path / "log"), tmp_path / "parts", 2).folder
+    text = same_page_both_ways(
+        parts, tmp_path, monkeypatch, {}, then=lambda p: (p / "part-00001" / "deals.csv").write_text("not,a,log\n")
+    )
+    assert "Win rates by owner" in text
+
+
+def notes_of(run) -> list[str]:
+    """The notes about the data ``run()`` raises (what the command line shows, once each)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run()
+    return list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, sm.DataNote)))
+
+
+def same_notes_both_ways(whole: Path, tmp_path: Path, monkeypatch) -> str:
+    """The report of the unsplit log ``whole`` on one machine and of its 3 parts by the cluster path (passes here):
+    the same notes (decision 0067) and the same page words but for the log's name in the footer."""
+    from salesmetrics.reports.runner import run_report
+
+    parts = partition_log(whole, tmp_path / "parts", 3).folder
+    here = tmp_path / "here"
+    said_here = notes_of(lambda: run_report("pipeline_health", log=whole, out=here))
+    passes_here(monkeypatch)
+    there = tmp_path / "there"
+    said_there = notes_of(lambda: run_report("pipeline_health", log=parts, out=there, client=object()))
+    assert said_there == said_here
+    text = page_text(there / "pipeline_health.html")
+    assert text.replace(f"on the log {parts.name}", "") == page_text(here / "pipeline_health.html").replace(
+        f"on the log {whole.name}", ""
+    )
+    return text
+
+
+def test_the_report_of_a_log_with_warnings_says_the_same_notes_on_its_parts(tmp_path, monkeypatch):
+    whole = write_log_with_warnings(tmp_path / "log")
+    assert any(p.code == "missing_created_at" for p in sm.read_log(whole).problems)
+    same_notes_both_ways(whole, tmp_path, monkeypatch)
+
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.mark.skipif(not DATASETS.is_dir(), reason=f"the shared real datasets are not present at {DATASETS}")
+def test_the_report_of_the_maven_dataset_on_its_parts_is_the_one_made_here(tmp_path, monkeypatch):
+    whole = tmp_path / "maven"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sm.import_snapshot(DATASETS / "maven_crm_sales", preset="maven", out=whole)
+    assert {p.code for p in sm.read_log(whole).problems} >= {"missing_created_at", "deal_without_stages"}
+    text = same_notes_both_ways(whole, tmp_path, monkeypatch)
+    assert "The log has no close dates, so no deal is ever due" in text and "Closing amount (USD)" in text

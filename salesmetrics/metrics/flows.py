@@ -25,34 +25,29 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from salesmetrics._util.renamed import as_of_after_log
-from salesmetrics.exceptions import DataNote, UsageError
-from salesmetrics.log.prepare import resolve_as_of, stage_entries, stamped_at_close, subset_deals, truncate
+from salesmetrics.exceptions import CurrencyError, DataNote, UsageError
+from salesmetrics.log.prepare import resolve_as_of, subset_deals, truncate
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics.flow_deals import (
     CURRENCY_COLUMNS,
     DELETED_COLUMNS,
+    CurrencyFacts,
+    currency_facts,
+    currency_of,
     deal_column,
     deal_rates,
     deleted_deals,
     parse_rates,
-    result_currency,
+    rates_of_deals,
+    rates_table,
 )
-from salesmetrics.metrics.movement import (
-    PERIODS,
-    US_PER_DAY,
-    check_period,
-    epoch_us,
-    local_us,
-    period_index,
-    period_labels,
-    period_start_day,
-)
+from salesmetrics.metrics.flow_replay import NAMED, PRECEDENCE, calendar_of, replay_deals
+from salesmetrics.metrics.movement import PERIODS, check_period
 
 BUCKETS = (
     "created",
@@ -66,26 +61,10 @@ BUCKETS = (
     "expanded",
     "contracted",
 )
-# exclusive classification: lower number wins; buckets on the same level are settled as the docs say
-PRECEDENCE = {
-    "won": 0,
-    "lost": 1,
-    "reopened": 2,
-    "pushed": 3,
-    "pulled_in": 3,
-    "slipped": 3,
-    "advanced": 4,
-    "expanded": 5,
-    "contracted": 5,
-    "created": 6,
-}
 PIPELINES = ("due", "all")
 CLASSIFICATIONS = ("flows", "exclusive")
 GROUPS = ("owner", "team")
 MOVE_COLUMNS = ("deal_id", "period", "bucket", "amount", "bridge_count", "bridge_amount")
-# event kinds in the order they are applied at the same moment (0007: the close date before the stage entry;
-# 0062: a close date stamped later at the close after it, _STAMP)
-_CLOSE, _AMOUNT, _STAGE, _STAMP = 0, 1, 2, 3
 STAMPS = ("close", "move")
 
 
@@ -132,193 +111,6 @@ def amount_changes(log: SalesLog) -> pd.DataFrame:
     if frame is None:
         return pd.DataFrame({"deal_id": pd.Series([], dtype="str"), "changed_at": [], "amount": []})
     return frame
-
-
-def _cents(values: np.ndarray) -> np.ndarray:
-    """Amounts as whole cents (int64): sums of cents are exact, so the bridge reconciles to the cent."""
-    return np.round(np.asarray(values, float) * 100).astype(np.int64)
-
-
-def _events(log: SalesLog, history: pd.DataFrame, as_of, ids: pd.Index, rate: np.ndarray, stamp: str) -> pd.DataFrame:
-    """Every stage entry, close-date change and amount change, in replay order (deal, time, kind, file row); with
-    ``stamp="close"`` a close date stamped later at the close comes after the stage entry (decision 0062)."""
-    model = log.model
-    parts = []
-    if len(log.stage_changes):
-        e = stage_entries(log, as_of)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "code": ids.get_indexer(e["deal_id"]),
-                    "when": epoch_us(e["changed_at"]),
-                    "local": local_us(e["changed_at"]),
-                    "kind": _STAGE,
-                    "seq": np.arange(len(e)),
-                    "is_open": e["stage"].isin(model.stages).to_numpy(bool),
-                    "rank": e["rank"].to_numpy(np.int64),
-                    "add": (e["kind"] == "add").to_numpy(bool),
-                    "win": e["is_win"].to_numpy(bool),
-                    "day": np.zeros(len(e), np.int64),
-                    "value": np.zeros(len(e), np.int64),
-                }
-            )
-        )
-    c = log.close_date_changes
-    if len(c):
-        parts.append(
-            pd.DataFrame(
-                {
-                    "code": ids.get_indexer(c["deal_id"]),
-                    "when": epoch_us(c["changed_at"]),
-                    "local": local_us(c["changed_at"]),
-                    "kind": np.where(stamped_at_close(log), _STAMP, _CLOSE) if stamp == "close" else _CLOSE,
-                    "seq": np.arange(len(c)),
-                    "day": np.floor_divide(local_us(c["close_date"]), US_PER_DAY),
-                }
-            )
-        )
-    a = history
-    if len(a):
-        a = a[a["changed_at"] <= as_of]
-        codes = ids.get_indexer(a["deal_id"])
-        values = pd.to_numeric(a["amount"], errors="coerce").to_numpy(float)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "code": codes,
-                    "when": epoch_us(a["changed_at"]),
-                    "local": local_us(a["changed_at"]),
-                    "kind": _AMOUNT,
-                    "seq": np.arange(len(a)),
-                    "value": _cents(np.where(np.isnan(values), 0.0, values) * np.where(codes >= 0, rate[codes], 1.0)),
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(columns=["code", "when", "local", "kind", "seq"])
-    events = pd.concat(parts, ignore_index=True)
-    events = events[events["code"] >= 0]
-    events = events.sort_values(["code", "when", "kind", "seq"], kind="stable").reset_index(drop=True)
-    events.loc[events["kind"] == _STAMP, "kind"] = _CLOSE  # placed; replayed as any close-date change
-    return events
-
-
-class _State:
-    """A deal's state during the replay: open stage?, its rank, expected close day, amount in cents."""
-
-    __slots__ = ("amount", "day", "is_open", "rank")
-
-    def __init__(self, amount: int):
-        self.is_open, self.rank, self.day, self.amount = False, None, None, amount
-
-    def copy(self) -> _State:
-        s = _State(self.amount)
-        s.is_open, s.rank, s.day = self.is_open, self.rank, self.day
-        return s
-
-    def member(self, end_day: int, pipeline: str) -> bool:
-        """In the period's pipeline: open, and (``due``) expected to close before ``end_day``."""
-        if not self.is_open:
-            return False
-        return pipeline == "all" or (self.day is not None and self.day < end_day)
-
-
-def _add(moves: dict, bucket: str, value: int, count: int, change: int, order: int, net: bool = False) -> None:
-    """Add one flow to a deal's moves of a period: counts and changes add up; ``amount`` is the latest (or net)."""
-    row = moves.get(bucket)
-    if row is None:
-        moves[bucket] = [value, count, change, order]
-    else:
-        row[0] = row[0] + value if net else value
-        row[1] += count
-        row[2] += change
-        row[3] = order
-
-
-@lru_cache(maxsize=4096)
-def _period_days(p: int, period: str) -> tuple[int, int]:
-    """The first day of period ``p`` and of the next one (days since 1970-01-01): asked once per period, not
-    once per deal and period."""
-    start, end = period_start_day(np.array([p, p + 1]), period)
-    return int(start), int(end)
-
-
-def _deal_rows(events: list[tuple], amount: int, first: int, last: int, days, pipeline: str, as_of_day: int):
-    """Replay one deal's events period by period, from its first event's period to ``last``.
-
-    Yields ``("state", period, opening, opening_amount, closing, closing_amount)`` for each period the deal is
-    replayed in, then ``("moves", period, bucket, amount, bridge_count, bridge_amount, order)`` for each of
-    its buckets there. A closed deal is skipped ahead to its next event; an open one is carried every period.
-    ``days(p)`` gives the first day of period ``p`` and of the one after it.
-    """
-    state = _State(amount)
-    i, n = 0, len(events)
-    p = first
-    while p <= last:
-        start_day, end_day = days(p)
-        start = state.copy()
-        opening = start.member(end_day, pipeline)
-        moves: dict[str, list] = {}  # bucket -> [amount, bridge_count, bridge_amount, order]
-        while i < n and events[i][0] == p:
-            _, kind, is_open, rank, is_add, is_win, day, value = events[i]
-            before = state.copy()
-            before_in = before.member(end_day, pipeline)
-            if kind == _STAGE:
-                state.is_open, state.rank = is_open, rank
-            elif kind == _CLOSE:
-                state.day = day
-            else:
-                state.amount = value
-            after_in = state.member(end_day, pipeline)
-            if kind == _STAGE:
-                if after_in and not before_in:
-                    _add(moves, "created" if is_add else "reopened", state.amount, 1, state.amount, i)
-                elif before_in and not after_in:
-                    _add(moves, "won" if is_win else "lost", before.amount, -1, -before.amount, i)
-            elif kind == _CLOSE:
-                was_due = before.day is not None and before.day < end_day
-                if before.is_open and state.is_open and was_due != (state.day < end_day):
-                    count = int(after_in) - int(before_in)
-                    bucket = "pushed" if was_due else "pulled_in"
-                    _add(moves, bucket, state.amount, count, count * state.amount, i)
-            elif before_in and after_in and state.amount != before.amount:
-                change = state.amount - before.amount
-                _add(moves, "expanded" if change > 0 else "contracted", change, 0, change, i, net=True)
-            i += 1
-        closing = state.member(end_day, pipeline)
-        kept = opening and closing and start.is_open and start.day == state.day
-        if kept and start.rank is not None and state.rank is not None and state.rank > start.rank:
-            _add(moves, "advanced", state.amount, 0, 0, n + 1)
-        due_now = state.day is not None and start_day <= state.day < min(end_day, as_of_day)
-        if not moves and closing and due_now:
-            _add(moves, "slipped", state.amount, 0, 0, n + 2)
-        yield ("state", p, opening, start.amount if opening else 0, closing, state.amount if closing else 0)
-        for bucket, (value, count, change, order) in moves.items():
-            yield ("moves", p, bucket, value, count, change, order)
-        if i >= n and not state.is_open:
-            break
-        p = events[i][0] if (i < n and not state.is_open) else p + 1
-
-
-def _exclusive(rows: list[tuple]) -> list[tuple]:
-    """One bucket per deal and period by precedence, carrying the deal's whole change in the period."""
-    if len(rows) <= 1:
-        return rows
-    count = sum(r[3] for r in rows)
-    change = sum(r[4] for r in rows)
-    resize = [r for r in rows if r[0] in ("expanded", "contracted")]
-    net_resize = sum(r[2] for r in resize)
-    candidates = [r for r in rows if not (r[0] in ("expanded", "contracted") and net_resize == 0)]
-    if not candidates:
-        return []
-    level = min(PRECEDENCE[r[0]] for r in candidates)
-    top = [r for r in candidates if PRECEDENCE[r[0]] == level]
-    if top[0][0] in ("expanded", "contracted"):
-        bucket, value = ("expanded" if net_resize > 0 else "contracted"), net_resize
-    else:
-        chosen = max(top, key=lambda r: r[5])  # the latest event among the buckets of that level
-        bucket, value = chosen[0], chosen[2]
-    return [(bucket, rows[0][1], value, count, change, 0)]
 
 
 @as_of_after_log("period", "by", "pipeline", "classify", "as_of", "rates", not_as_of=PERIODS)
@@ -373,141 +165,228 @@ def waterfall(
     True
     """
     _check_arguments(period, by, pipeline, classify)
-    if stamp not in STAMPS:
-        raise UsageError(f"stamp {stamp!r} is not allowed; use 'close' (a close date stamped at the close is part "
-                         "of it) or 'move' (it is a forecast move).")  # fmt: skip
-    if by is not None and (by not in log.deals.columns or not log.deals[by].notna().any()):
-        raise UsageError(
-            f"No deal in this log has a {by} (deals column '{by}' is missing or empty), so there is nothing to "
-            f"group by; leave --by out, or give the deals a {by}."
-        )
+    _check_stamp(stamp)
+    if by is not None:
+        _check_grouped(by, _grouped(log.deals, by))
     as_of = resolve_as_of(log, as_of)
     history = amount_changes(log)
-    dated_closes = len(log.close_date_changes)
-    log = truncate(log, as_of)
-    deleted = deleted_deals(log.deals)
-    if deleted.any():
-        names = ", ".join(log.deals.loc[deleted.to_numpy(), "deal_id"].astype(str).head(5))
-        warnings.warn(
-            f"{int(deleted.sum()):,} soft-deleted deals ({deal_column(log.deals, DELETED_COLUMNS)} true; e.g. {names}) "
-            "are left out of the waterfall.",
-            DataNote,
-            stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
-        )
-        log = subset_deals(log, log.deals[~deleted.to_numpy()])
-    if pipeline == "due" and not len(log.close_date_changes):
-        what = (
-            "The log has no close-date changes"
-            if not dated_closes
-            else f"No close-date change is known by {as_of:%Y-%m-%d %H:%M}"
-        )
-        warnings.warn(
-            f"{what}, so no deal is expected to close in any period and the 'due' "
-            "pipeline is empty; use pipeline 'all' (--pipeline all) for every open deal.",
-            DataNote,
-            stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
-        )
+    log, facts = _seen(log, as_of)
+    _note_seen(facts, pipeline, as_of, stacklevel=4)  # the caller of waterfall, past the as_of_after_log wrapper
     rates = parse_rates(rates)
-    rate = deal_rates(log, rates)
-    currency = result_currency(log, rates)
-    deals = log.deals
-    ids = pd.Index(deals["deal_id"].astype(str))
-    raw = (
-        pd.to_numeric(deals["amount"], errors="coerce").to_numpy(float)
-        if "amount" in deals
-        else np.full(len(deals), np.nan)
+    table = rates_table(facts.currencies, rates, log.model.currency)
+    currency = currency_of(facts.currencies, rates, log.model.currency, stacklevel=4)
+    calendar = calendar_of(as_of, period, since, log)
+    replay = replay_deals(
+        log, history, as_of, rates_of_deals(log.deals, facts.currencies, table), pipeline, classify, stamp, calendar
     )
-    base = _cents(np.where(np.isnan(raw), 0.0, raw) * rate)
-    events = _events(log, history, as_of, ids, rate, stamp)
-    as_of_day = int(np.floor_divide(local_us(pd.Series([as_of]))[0], US_PER_DAY))
-    if since is None:
-        last_period = int(period_index(local_us(pd.Series([as_of])), period)[0])
-
-        def days(p: int) -> tuple[int, int]:
-            return _period_days(p, period)
-
-        def index(local: np.ndarray) -> np.ndarray:
-            return period_index(local, period)
-
-        def labels(indices: np.ndarray) -> list[str]:
-            return period_labels(indices, period)
-
-    else:  # one window (since, as_of]: period 1; everything before it is period 0, replayed but not shown
-        since = resolve_as_of(log, since)
-        if since >= as_of:
-            raise UsageError(f"since ({since}) must be before as_of ({as_of}).")
-        since_local = int(local_us(pd.Series([since]))[0])
-        window = (int(np.floor_divide(since_local + 1, US_PER_DAY)), as_of_day + 1)  # the days it touches
-        last_period = 1
-
-        def days(p: int) -> tuple[int, int]:
-            return window if p == 1 else (window[0] - 1, window[0] + 1)
-
-        def index(local: np.ndarray) -> np.ndarray:
-            return (np.asarray(local, np.int64) > since_local).astype(np.int64)
-
-        def labels(indices: np.ndarray) -> list[str]:
-            return [f"{since:%Y-%m-%d} to {as_of:%Y-%m-%d}" if i == 1 else "before" for i in indices]
-
-    # before a deal's first amount change, its amount is that first change's amount
-    first_amount = {}
-    move_rows, state_rows = [], []
-    if len(events):
-        # every kind of event has every column (a log cut early may hold close-date changes only)
-        for name in ("is_open", "add", "win"):
-            events[name] = events.get(name, pd.Series(False, index=events.index)).fillna(False).astype(bool)
-        for name in ("rank", "day", "value"):
-            events[name] = events.get(name, pd.Series(0, index=events.index)).fillna(0).astype(np.int64)
-        events["period_index"] = index(events["local"].to_numpy(np.int64))
-        amounts = events[events["kind"] == _AMOUNT]
-        first_amount = amounts.groupby("code", sort=False)["value"].first().to_dict()
-        columns = ["period_index", "kind", "is_open", "rank", "add", "win", "day", "value"]
-        codes = events["code"].to_numpy(np.int64)
-        bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
-        records = list(events[columns].itertuples(index=False, name=None))
-        for k in range(len(bounds) - 1):
-            lo, hi = bounds[k], bounds[k + 1]
-            code = int(codes[lo])
-            mine = records[lo:hi]
-            amount = int(first_amount.get(code, base[code]))
-            deal_moves = []
-            for row in _deal_rows(mine, amount, mine[0][0], last_period, days, pipeline, as_of_day):
-                if row[0] == "state":
-                    if row[2] or row[4]:
-                        state_rows.append((code, *row[1:]))
-                else:
-                    deal_moves.append(row[1:])
-            if classify == "exclusive":
-                by_period: dict[int, list] = {}
-                for r in deal_moves:
-                    by_period.setdefault(r[0], []).append((r[1], r[0], r[2], r[3], r[4], r[5]))
-                for rows in by_period.values():
-                    for bucket, p, value, count, change, _ in _exclusive(rows):
-                        move_rows.append((code, p, bucket, value, count, change))
-            else:
-                move_rows.extend((code, p, b, v, c, ch) for p, b, v, c, ch, _ in deal_moves)
-    # a deal without any amount (no deals amount, no amount history) counts in the counts, adds 0 to the amounts,
-    # and its MOVES amount is empty: no amount given is not an amount of 0
-    unpriced = np.isnan(raw)
-    unpriced[list(first_amount)] = False
-    shown = sorted({row[0] for row in move_rows if unpriced[row[0]]})
-    if shown:
-        names = ", ".join(ids[shown[:5]])
-        warnings.warn(
-            f"{len(shown):,} deals in the waterfall have no amount (e.g. {names}): they count in the deal counts, "
-            "add nothing to the amounts, and their amount in the moves is empty.",
-            DataNote,
-            stacklevel=3,  # the caller of waterfall, past the as_of_after_log wrapper
-        )
-    result = _result(deals, move_rows, state_rows, as_of, labels, by, pipeline, classify, last_period, currency)
-    if shown:
-        missing = np.isin(result.moves["deal_id"].to_numpy(str), ids[shown].to_numpy(str))
+    _note_unpriced(len(replay.unpriced), replay.unpriced_names, stacklevel=4)
+    deals = log.deals
+    result = _result(deals, replay.move_rows, replay.state_rows, as_of, calendar.labels, by, pipeline, classify,
+                     calendar.last_period, currency)  # fmt: skip
+    if len(replay.unpriced):
+        missing = np.isin(result.moves["deal_id"].to_numpy(str), replay.ids[replay.unpriced].to_numpy(str))
         result.moves.loc[missing, "amount"] = np.nan
     if since is None:
         return replace(result, period=period, stamp=stamp)
     moves = result.moves[result.moves["period"] != "before"].reset_index(drop=True)
     bridge = result.bridge[result.bridge["period_index"] == 1].reset_index(drop=True)
     return replace(result, moves=moves, bridge=bridge, period="window", stamp=stamp)
+
+
+def _check_stamp(stamp: str) -> None:
+    if stamp not in STAMPS:
+        raise UsageError(f"stamp {stamp!r} is not allowed; use 'close' (a close date stamped at the close is part "
+                         "of it) or 'move' (it is a forecast move).")  # fmt: skip
+
+
+def _grouped(deals: pd.DataFrame, by: str | None) -> bool:
+    """Whether some deal has a value in the ``by`` column (always without ``by``)."""
+    return by is None or (by in deals.columns and bool(deals[by].notna().any()))
+
+
+def _check_grouped(by: str, grouped: bool) -> None:
+    if not grouped:
+        raise UsageError(
+            f"No deal in this log has a {by} (deals column '{by}' is missing or empty), so there is nothing to "
+            f"group by; leave --by out, or give the deals a {by}."
+        )
+
+
+@dataclass(frozen=True)
+class FlowFacts:
+    """What a waterfall's checks and notes read of a log beyond each deal's own rows. The facts of the parts of a
+    log add up to the whole's (:meth:`combined`; names are the first few, in the parts' order)."""
+
+    grouped: bool  # some deal has a value in the `by` column
+    deleted: int  # soft-deleted deals left out
+    deleted_names: tuple[str, ...]
+    deleted_column: str | None
+    close_changes: int  # close-date changes in the log
+    known_close_changes: int  # of them, those known by as_of, of the deals kept
+    currencies: CurrencyFacts
+    unpriced: int = 0  # deals with moves but no amount
+    unpriced_names: tuple[str, ...] = ()
+
+    @staticmethod
+    def combined(facts: list[FlowFacts]) -> FlowFacts:
+        def names(field):
+            return tuple(n for f in facts for n in getattr(f, field))[:NAMED]
+
+        return FlowFacts(
+            grouped=any(f.grouped for f in facts),
+            deleted=sum(f.deleted for f in facts),
+            deleted_names=names("deleted_names"),
+            deleted_column=next((f.deleted_column for f in facts if f.deleted_column), None),
+            close_changes=sum(f.close_changes for f in facts),
+            known_close_changes=sum(f.known_close_changes for f in facts),
+            currencies=CurrencyFacts.combined([f.currencies for f in facts]),
+            unpriced=sum(f.unpriced for f in facts),
+            unpriced_names=names("unpriced_names"),
+        )
+
+
+def _seen(log: SalesLog, as_of, grouped: bool = True) -> tuple[SalesLog, FlowFacts]:
+    """The log as the waterfall replays it (cut at ``as_of``, soft-deleted deals out) and its :class:`FlowFacts`."""
+    close_changes = len(log.close_date_changes)
+    log = truncate(log, as_of)
+    deleted = deleted_deals(log.deals)
+    names = log.deals.loc[deleted.to_numpy(), "deal_id"].astype(str).head(NAMED)
+    column = deal_column(log.deals, DELETED_COLUMNS) if deleted.any() else None
+    if deleted.any():
+        log = subset_deals(log, log.deals[~deleted.to_numpy()])
+    facts = FlowFacts(
+        grouped=grouped,
+        deleted=int(deleted.sum()),
+        deleted_names=tuple(names),
+        deleted_column=column,
+        close_changes=close_changes,
+        known_close_changes=len(log.close_date_changes),
+        currencies=currency_facts(log.deals),
+    )
+    return log, facts
+
+
+def _note_seen(facts: FlowFacts, pipeline: str, as_of, stacklevel: int) -> None:
+    """The notes on deals left out and on a 'due' pipeline without close dates."""
+    if facts.deleted:
+        warnings.warn(
+            f"{facts.deleted:,} soft-deleted deals ({facts.deleted_column} true; e.g. "
+            f"{', '.join(facts.deleted_names)}) are left out of the waterfall.",
+            DataNote,
+            stacklevel=stacklevel,
+        )
+    if pipeline == "due" and not facts.known_close_changes:
+        what = (
+            "The log has no close-date changes"
+            if not facts.close_changes
+            else f"No close-date change is known by {as_of:%Y-%m-%d %H:%M}"
+        )
+        warnings.warn(
+            f"{what}, so no deal is expected to close in any period and the 'due' "
+            "pipeline is empty; use pipeline 'all' (--pipeline all) for every open deal.",
+            DataNote,
+            stacklevel=stacklevel,
+        )
+
+
+def _note_unpriced(count: int, names, stacklevel: int) -> None:
+    if count:
+        warnings.warn(
+            f"{count:,} deals in the waterfall have no amount (e.g. {', '.join(names)}): they count in the deal "
+            "counts, add nothing to the amounts, and their amount in the moves is empty.",
+            DataNote,
+            stacklevel=stacklevel,
+        )
+
+
+@dataclass(frozen=True)
+class WaterfallPiece:
+    """A part's share of a log's bridge: per group and period, the sums of its deals' states and moves (in cents,
+    before every group is given every period), and its :class:`FlowFacts`. ``sums`` is None when the part's deals
+    cannot be added up (several currencies): the whole log's check then says why (:func:`bridge_of_pieces`)."""
+
+    sums: pd.DataFrame | None
+    facts: FlowFacts
+
+
+def waterfall_piece(
+    log: SalesLog, as_of, *, period: str = "M", by: str | None = None, pipeline: str = "due",
+    classify: str = "flows", rates=None, stamp: str = "close",
+) -> WaterfallPiece:  # fmt: skip
+    """The :class:`WaterfallPiece` of ``log``, a part of a log split by deal, at the whole log's ``as_of``.
+
+    :func:`bridge_of_pieces` adds the pieces of every part up to the bridge ``waterfall`` gives of the whole log
+    (a deal's moves depend on its own events only; sums of whole cents are exact in any order).
+    """
+    _check_arguments(period, by, pipeline, classify)
+    _check_stamp(stamp)
+    as_of = resolve_as_of(log, as_of)
+    history = amount_changes(log)
+    log, facts = _seen(log, as_of, _grouped(log.deals, by))
+    try:
+        table = rates_table(facts.currencies, parse_rates(rates), log.model.currency)
+    except (CurrencyError, UsageError):  # said of the whole log, by bridge_of_pieces
+        return WaterfallPiece(None, facts)
+    calendar = calendar_of(as_of, period, None, log)
+    rate = rates_of_deals(log.deals, facts.currencies, table)
+    replay = replay_deals(log, history, as_of, rate, pipeline, classify, stamp, calendar)
+    moves = pd.DataFrame(
+        replay.move_rows, columns=["code", "period_index", "bucket", "amount", "bridge_count", "bridge_amount"]
+    )
+    states = pd.DataFrame(
+        replay.state_rows, columns=["code", "period_index", "opening", "opening_amount", "closing", "closing_amount"]
+    )
+    facts = replace(facts, unpriced=len(replay.unpriced), unpriced_names=replay.unpriced_names)
+    return WaterfallPiece(_bridge_sums(log.deals, moves, states, by), facts)
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """The bridge of a log made of parts (:func:`bridge_of_pieces`): ``waterfall(...).bridge`` and its currency."""
+
+    bridge: pd.DataFrame
+    as_of: pd.Timestamp
+    period: str
+    by: str | None
+    pipeline: str
+    classify: str
+    currency: str | None
+
+
+def bridge_of_pieces(
+    pieces: list[WaterfallPiece], as_of: pd.Timestamp, model, *, period: str = "M", by: str | None = None,
+    pipeline: str = "due", classify: str = "flows", rates=None,
+) -> Bridge:  # fmt: skip
+    """The bridge of the log whose parts gave ``pieces`` (:func:`waterfall_piece`, at this ``as_of``, in the
+    parts' order), with the checks and notes :func:`waterfall` gives of the whole log, raised here.
+
+    >>> import tempfile, pathlib
+    >>> import salesmetrics as sm
+    >>> from salesmetrics.log.partition import partition_log
+    >>> folder = partition_log("datasets/demo", pathlib.Path(tempfile.mkdtemp()) / "parts", 3).folder
+    >>> whole = sm.read_log(folder)
+    >>> as_of = resolve_as_of(whole, "2024-12-31")
+    >>> parts = [sm.read_log(p) for p in sorted(folder.glob("part-*"))]
+    >>> pieces = [waterfall_piece(p, as_of, period="Q", by="team") for p in parts]
+    >>> bridge = bridge_of_pieces(pieces, as_of, whole.model, period="Q", by="team").bridge
+    >>> bridge.equals(waterfall(whole, as_of, period="Q", by="team").bridge)
+    True
+    """
+    _check_arguments(period, by, pipeline, classify)
+    facts = FlowFacts.combined([piece.facts for piece in pieces])
+    if by is not None:
+        _check_grouped(by, facts.grouped)
+    _note_seen(facts, pipeline, as_of, stacklevel=3)
+    rates = parse_rates(rates)
+    rates_table(facts.currencies, rates, model.currency)  # the whole log's check: raises what waterfall raises
+    currency = currency_of(facts.currencies, rates, model.currency, stacklevel=3)
+    _note_unpriced(facts.unpriced, facts.unpriced_names, stacklevel=3)
+    calendar = calendar_of(as_of, period, None, None)
+    keys = ["period_index"] if by is None else [by, "period_index"]
+    sums = [piece.sums for piece in pieces if len(piece.sums)] or [pieces[0].sums]
+    summed = pd.concat(sums).groupby(keys, dropna=False, sort=True).sum() if len(sums) > 1 else sums[0]
+    bridge = _bridge_of_sums(summed, by, calendar.labels, calendar.last_period)
+    return Bridge(bridge, as_of, period, by, pipeline, classify, currency)
 
 
 def _result(deals, move_rows, state_rows, as_of, labels, by, pipeline, classify, last_period, currency) -> Waterfall:
@@ -537,8 +416,19 @@ def _result(deals, move_rows, state_rows, as_of, labels, by, pipeline, classify,
 
 
 def _bridge(deals, moves, states, by, labels, last_period) -> pd.DataFrame:
+    return _bridge_of_sums(_bridge_sums(deals, moves, states, by), by, labels, last_period)
+
+
+def _value_columns() -> list[str]:
+    columns = ["opening_count", "opening_amount"]
+    for b in BUCKETS:
+        columns += [f"{b}_deals", f"{b}_count", f"{b}_amount"]
+    return [*columns, "closing_count", "closing_amount"]
+
+
+def _bridge_sums(deals, moves, states, by) -> pd.DataFrame:
+    """Per group and period with a state or a move: the states' and moves' counts and amounts (cents) added up."""
     keys = ["period_index"] if by is None else [by, "period_index"]
-    group = deals[by].astype("str").to_numpy(object) if by is not None else None
     s = pd.DataFrame(
         {
             "period_index": states["period_index"].astype(np.int64),
@@ -555,17 +445,22 @@ def _bridge(deals, moves, states, by, labels, last_period) -> pd.DataFrame:
         m[f"{b}_count"] = np.where(hit, moves["bridge_count"], 0).astype(np.int64)
         m[f"{b}_amount"] = np.where(hit, moves["bridge_amount"], 0).astype(np.int64)
     if by is not None:
+        group = (deals[by] if by in deals else pd.Series(np.nan, index=deals.index)).astype("str").to_numpy(object)
         s.insert(0, by, pd.Series(group[states["code"].to_numpy(np.int64)], dtype="str"))
         m.insert(0, by, pd.Series(group[moves["code"].to_numpy(np.int64)], dtype="str"))
     both = pd.concat([s, m], ignore_index=True)
-    value_columns = ["opening_count", "opening_amount"]
-    for b in BUCKETS:
-        value_columns += [f"{b}_deals", f"{b}_count", f"{b}_amount"]
-    value_columns += ["closing_count", "closing_amount"]
+    value_columns = _value_columns()
     for column in value_columns:
         both[column] = both[column].fillna(0)
-    summed = both.groupby(keys, dropna=False, sort=True)[value_columns].sum()
-    # every group gets every period from its first row to the period of as_of
+    # whole cents in float64 add up exactly (far below 2**53), in any order: parts' sums add up to the whole's
+    return both.groupby(keys, dropna=False, sort=True)[value_columns].sum()
+
+
+def _bridge_of_sums(summed, by, labels, last_period) -> pd.DataFrame:
+    """The bridge from :func:`_bridge_sums`: every group gets every period from its first row to ``last_period``,
+    amounts in the currency's unit."""
+    keys = ["period_index"] if by is None else [by, "period_index"]
+    value_columns = _value_columns()
     if len(summed):
         firsts = summed.reset_index().groupby(keys[:-1], dropna=False)["period_index"].min() if by else None
         if by is None:
@@ -590,10 +485,15 @@ __all__ = [
     "CURRENCY_COLUMNS",
     "DELETED_COLUMNS",
     "PRECEDENCE",
+    "Bridge",
+    "FlowFacts",
     "Waterfall",
+    "WaterfallPiece",
     "amount_changes",
+    "bridge_of_pieces",
     "deal_column",
     "deal_rates",
     "deleted_deals",
     "waterfall",
+    "waterfall_piece",
 ]

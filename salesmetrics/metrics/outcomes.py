@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from salesmetrics.log.saleslog import SalesLog
 
 COLUMNS = ("deals", "open", "won", "lost", "decided", "win_rate")
+_COUNTS = ("deals", "open", "won", "lost")
 
 
 def deal_stages(log: SalesLog) -> pd.Series:
@@ -61,6 +62,14 @@ def win_rates(log: SalesLog, by: str | Sequence[str]) -> pd.DataFrame:
     >>> bool(((rates["won"] + rates["lost"]) == rates["decided"]).all())
     True
     """
+    columns = [by] if isinstance(by, str) else list(by)
+    return win_rates_of_counts([win_counts(log, columns)], columns)
+
+
+def win_counts(log: SalesLog, by: str | Sequence[str]) -> pd.DataFrame:
+    """Deals, open, won and lost deals per value of the ``by`` columns, in the order the values first appear: what
+    :func:`win_rates` adds up. Counts of the parts of a log split by deal add up to the whole's
+    (:func:`win_rates_of_counts`)."""
     import numpy as np
     import pandas as pd
 
@@ -83,11 +92,29 @@ def win_rates(log: SalesLog, by: str | Sequence[str]) -> pd.DataFrame:
             "lost": np.isin(stage, log.model.lost).astype(int),
         }
     )
-    out = frame.groupby(columns, sort=False, dropna=False)[["deals", "open", "won", "lost"]].sum().reset_index()
+    return frame.groupby(columns, sort=False, dropna=False)[list(_COUNTS)].sum().reset_index()
+
+
+def win_rates_of_counts(counts: list[pd.DataFrame], by: str | Sequence[str]) -> pd.DataFrame:
+    """:func:`win_rates` of a log whose parts gave ``counts`` (:func:`win_counts`, in the parts' order).
+
+    >>> import tempfile, pathlib
+    >>> import salesmetrics as sm
+    >>> from salesmetrics.log.partition import partition_log
+    >>> folder = partition_log("datasets/demo", pathlib.Path(tempfile.mkdtemp()) / "parts", 3).folder
+    >>> parts = [win_counts(sm.read_log(p), "team") for p in sorted(folder.glob("part-*"))]
+    >>> win_rates_of_counts(parts, "team").equals(win_rates(sm.read_log(folder), by="team"))
+    True
+    """
+    import pandas as pd
+
+    columns = [by] if isinstance(by, str) else list(by)
+    out = counts[0] if len(counts) == 1 else pd.concat(counts, ignore_index=True)
+    out = out.groupby(columns, sort=False, dropna=False)[list(_COUNTS)].sum().reset_index()
     out["decided"] = out["won"] + out["lost"]
     out["win_rate"] = (out["won"] / out["decided"].where(out["decided"] > 0)).astype("float64")
     out = out.sort_values(["decided", *columns], ascending=[False, *([True] * len(columns))], kind="stable")
     return out.reset_index(drop=True)[[*columns, *COLUMNS]]
 
 
-__all__ = ["deal_stages", "win_rates"]
+__all__ = ["deal_stages", "win_counts", "win_rates", "win_rates_of_counts"]

@@ -11,13 +11,14 @@ folder the engine scores on its own. :func:`score_parts` runs in three steps:
    (:func:`~salesmetrics.metrics._engine.deal_scores_of_folder`), or for owner and team scores the engine's
    per-deal-and-period pieces (:func:`~salesmetrics.metrics._engine_groups.group_pieces_of_folder`). A part the
    core cannot vouch for is read and validated with pandas on the worker, as a whole log would be: its errors are
-   raised on the client, its warnings shown there as notes, each located in its part's file.
+   raised on the client, each located in its part's file; its warnings are not shown, as a run on the whole log
+   shows none (decision 0067).
 3. **Combine**: per deal, the parts' rows end to end (the order of a log that holds the parts end to end, which is
    how :func:`~salesmetrics.log.reading.read_log` reads a partitioned log); per group, the parts' pieces summed by
    the whole log's own queries (:func:`~salesmetrics.metrics._engine_groups.group_scores_of_pieces`) on the client.
 
-Every warning a task raises (a :class:`~salesmetrics.exceptions.DataNote`, a validation warning) is caught where
-it runs and sent back with the result; the client shows each once, however many passes or parts raised it.
+Every warning a task raises (a :class:`~salesmetrics.exceptions.DataNote` a metric raises) is caught where it
+runs and sent back with the result; the client shows each once, however many passes or parts raised it.
 With a ``dask.distributed.Client`` the tasks run on its workers (a worker lost mid-run has its tasks run again
 elsewhere: each task only reads files); without one they run here, one after another, by the same functions. So
 the two give the same bytes.
@@ -170,7 +171,7 @@ def _as_text(as_of) -> str:
 class Runner:
     """``run(function, argument tuples)``: the results in order, from the client's workers or computed here, each
     task run by :func:`_noted` so that its warnings come back either way. :meth:`show_notes` then shows each
-    distinct one once (a part validated with pandas is validated in both passes: its warnings come back twice)."""
+    distinct one once (several passes may raise the same note)."""
 
     def __init__(self, client) -> None:
         self.client = client
@@ -226,15 +227,14 @@ class Refused:
 
 
 def validated_part(part: Path):
-    """The part read and validated with pandas (the core stepped aside): its log, or :class:`Refused`. Its
-    warnings are raised as notes, each located in its part's file (``part-00001/stage_changes.csv, row 2``)."""
+    """The part read and validated with pandas (the core stepped aside): its log, or :class:`Refused` (its errors,
+    each located in its part's file: ``part-00001/stage_changes.csv, row 2``). Its warnings stay in the log's
+    ``problems`` and are not shown, as a command on the whole log shows none (decision 0067): ``salesmetrics
+    validate`` lists them."""
     try:
-        log = read_log(part)
+        return read_log(part)
     except LogValidationError as exc:
         return Refused(str(part.parent), ProblemList([in_part(problem, part) for problem in exc.problems]))
-    for problem in ProblemList(list(log.problems)).warnings:
-        warnings.warn(f"{in_part(problem, part)}", DataNote, stacklevel=2)
-    return log
 
 
 def _threads() -> int:

@@ -8,13 +8,14 @@ folder runs no code from it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 
 from salesmetrics._util.atomic import write_text_atomic
 from salesmetrics.log.coverage import LogCoverage
+from salesmetrics.reports.health_bridge import MoneyBridge
 from salesmetrics.reports.health_result import PipelineHealth
 
 TABLES = ("groups", "periods", "deals", "stuck_deals")
@@ -78,4 +79,62 @@ def read_health(folder) -> tuple[PipelineHealth, LogCoverage]:
     return health, LogCoverage(**{f.name: coverage[f.name] for f in fields(LogCoverage)})
 
 
-__all__ = ["read_health", "write_health"]
+@dataclass(frozen=True)
+class HealthPage:
+    """Everything the pipeline health page reads of a log (:func:`~salesmetrics.reports.health_parts.report_parts`):
+    the health, the coverage, the stage model's name, the bridge in money (None without dates or amounts) and the
+    win rates (a log without dates only)."""
+
+    health: PipelineHealth
+    coverage: LogCoverage
+    model_name: str | None = None
+    money: MoneyBridge | None = None
+    win_rates: pd.DataFrame | None = None
+
+
+PAGE = "page.json"
+
+
+def write_page(folder, page: HealthPage) -> Path:
+    """Write ``page`` into the folder ``folder`` (:func:`write_health`, and the rest beside it); returns the folder."""
+    folder = write_health(folder, page.health, page.coverage)
+    money = None
+    if page.money is not None:
+        money = {name: getattr(page.money, name) for name in ("pipeline", "currency", "notes", "refused")}
+        if page.money.table is not None:
+            page.money.table.to_parquet(folder / "money.parquet")
+    if page.win_rates is not None:
+        page.win_rates.to_parquet(folder / "win_rates.parquet")
+    write_text_atomic(folder / PAGE, json.dumps({"model_name": page.model_name, "money": money}, indent=1))
+    return folder
+
+
+def read_page(folder) -> HealthPage:
+    """The :class:`HealthPage` :func:`write_page` wrote into ``folder``.
+
+    >>> import tempfile, pathlib
+    >>> from salesmetrics.log.partition import partition_log
+    >>> from salesmetrics.reports.health_parts import report_parts
+    >>> parts = partition_log("datasets/demo", pathlib.Path(tempfile.mkdtemp()) / "parts", 2).folder
+    >>> page = read_page(write_page(tempfile.mkdtemp(), report_parts(parts, period="Q")))
+    >>> page.model_name, page.money.pipeline, page.money.table.columns[0], page.win_rates
+    ('salesmetrics simulated pipeline', 'due', 'owner', None)
+    """
+    folder = Path(folder)
+    health, coverage = read_health(folder)
+    settings = json.loads((folder / PAGE).read_text(encoding="utf-8"))
+    money = settings["money"]
+    if money is not None:
+        table = folder / "money.parquet"
+        money = MoneyBridge(
+            money["pipeline"],
+            pd.read_parquet(table) if table.exists() else None,
+            money["currency"],
+            tuple(money["notes"]),
+            money["refused"],
+        )
+    wins = folder / "win_rates.parquet"
+    return HealthPage(health, coverage, settings["model_name"], money, pd.read_parquet(wins) if wins.exists() else None)
+
+
+__all__ = ["HealthPage", "read_health", "read_page", "write_health", "write_page"]

@@ -39,9 +39,13 @@ from salesmetrics.exceptions import DataNote
 from salesmetrics.log.coverage import LogCoverage, coverage_of_parts, log_coverage
 from salesmetrics.log.prepare import latest_event, resolve_in_zone
 from salesmetrics.log.saleslog import stage_counts_in_order
+from salesmetrics.metrics.flows import WaterfallPiece, bridge_of_pieces, waterfall_piece
 from salesmetrics.metrics.momentum import completed_stays, momentum_flags, stall_thresholds
+from salesmetrics.metrics.outcomes import win_counts, win_rates_of_counts
 from salesmetrics.metrics.scale import Refused, Runner, parts_and_model, validated_part
 from salesmetrics.metrics.scoring import score
+from salesmetrics.reports.health_bridge import bridge_pipeline, money_bridge
+from salesmetrics.reports.health_file import HealthPage
 from salesmetrics.reports.health_result import (
     FLAG_GROUP,
     STALL_QUANTILE,
@@ -67,6 +71,21 @@ def health_parts(
     >>> health_parts(parts, period="Q").narrative().startswith("As of 2025-06-30, 20 owners")
     True
     """
+    return _passes(path, as_of, period, by, min_motions, client, report=False, rates=None).health
+
+
+def report_parts(
+    path, *, as_of=None, period: str = "M", by: str = "owner", min_motions: int = 5, rates=None, client=None
+) -> HealthPage:
+    """Everything the pipeline health page reads of the partitioned log ``path``, part by part: the health (as
+    :func:`health_parts`), the coverage, the bridge in money (``waterfall`` at the health's moment, with its notes;
+    ``rates`` as the report's parameter) and, for a log without dates, the win rates. The coverage and the win
+    counts come from the completed-stays pass and the bridge from the flags pass: no pass of their own.
+    """
+    return _passes(path, as_of, period, by, min_motions, client, report=True, rates=rates)
+
+
+def _passes(path, as_of, period: str, by: str, min_motions: int, client, *, report: bool, rates) -> HealthPage:
     path = Path(path)
     parts, model = parts_and_model(path)
     run = Runner(client)
@@ -85,18 +104,29 @@ def health_parts(
         warnings.simplefilter("ignore", DataNote)
         deals = score(path, by="deal", as_of=as_of, client=client)
         periods = score(path, by=by, period=period, as_of=as_of, client=client)
-    stays = pd.concat(run(_part_stays, [(part, as_of) for part in parts]), ignore_index=True)
+    win_by = by if report and not dated else None
+    stayed = run(_part_stays, [(part, as_of, report, win_by) for part in parts])
+    stays = pd.concat([s.stays for s in stayed], ignore_index=True)
+    coverage = coverage_of_parts([s.coverage for s in stayed]) if report else None
+    pipeline = bridge_pipeline(coverage) if report else None
+    bridge = {"period": period, "by": by, "pipeline": pipeline, "rates": rates} if pipeline else None
     thresholds = run.share(stall_thresholds(stays, FLAG_GROUP, STALL_QUANTILE))
-    flagged = run(_part_flags, [(part, as_of, by, min_motions, thresholds) for part in parts])
-    run.show_notes(stacklevel=3)  # the caller of pipeline_health
-    return health_of_tables(
+    flagged = run(_part_flags, [(part, as_of, by, min_motions, thresholds, bridge) for part in parts])
+    run.show_notes(stacklevel=4)  # the caller of pipeline_health
+    health = health_of_tables(
         HealthScope(as_of, by, period, min_motions, model.currency, dated),
         deals=deals,
         periods=periods,
-        labels=pd.concat([labels for _, labels in flagged], ignore_index=True),
-        flags=in_deal_order([flags for flags, _ in flagged]),
+        labels=pd.concat([f.labels for f in flagged], ignore_index=True),
+        flags=in_deal_order([f.flags for f in flagged]),
         stage_counts=stage_counts,
     )
+    money = None
+    if bridge:
+        pieces = [f.piece for f in flagged]
+        money = money_bridge(lambda: bridge_of_pieces(pieces, as_of, model, **bridge), by, pipeline)
+    wins = win_rates_of_counts([s.win_counts for s in stayed], by) if win_by else None
+    return HealthPage(health, coverage, model.name, money, wins)
 
 
 def coverage_parts(path, *, client=None) -> LogCoverage:
@@ -136,12 +166,38 @@ def _part_coverage(part: Path):
     return log if isinstance(log, Refused) else log_coverage(log)
 
 
-def _part_stays(part: Path, as_of: pd.Timestamp):
+@dataclass(frozen=True)
+class PartStays:
+    """What the completed-stays pass sends back of a part: its stays, and for a report its coverage and (a log
+    without dates) its win counts."""
+
+    stays: pd.DataFrame
+    coverage: LogCoverage | None
+    win_counts: pd.DataFrame | None
+
+
+def _part_stays(part: Path, as_of: pd.Timestamp, report: bool = False, win_by: str | None = None):
     log = validated_part(part)
-    return log if isinstance(log, Refused) else completed_stays(log, as_of, group=FLAG_GROUP)
+    if isinstance(log, Refused):
+        return log
+    return PartStays(
+        completed_stays(log, as_of, group=FLAG_GROUP),
+        log_coverage(log) if report else None,
+        win_counts(log, win_by) if win_by else None,
+    )
 
 
-def _part_flags(part: Path, as_of: pd.Timestamp, by: str, min_motions: int, thresholds):
+@dataclass(frozen=True)
+class PartFlags:
+    """What the flags pass sends back of a part: its momentum flags, its deals' groups and, for a report with a
+    bridge in money, its piece of the waterfall."""
+
+    flags: pd.DataFrame
+    labels: pd.DataFrame
+    piece: WaterfallPiece | None
+
+
+def _part_flags(part: Path, as_of: pd.Timestamp, by: str, min_motions: int, thresholds, bridge: dict | None = None):
     log = validated_part(part)
     if isinstance(log, Refused):
         return log
@@ -153,7 +209,8 @@ def _part_flags(part: Path, as_of: pd.Timestamp, by: str, min_motions: int, thre
         group=FLAG_GROUP,
         thresholds=thresholds,
     )
-    return flags, log.deals[["deal_id", by]]
+    piece = waterfall_piece(log, as_of, **bridge) if bridge else None
+    return PartFlags(flags, log.deals[["deal_id", by]], piece)
 
 
-__all__ = ["PartFacts", "coverage_parts", "health_parts", "in_deal_order"]
+__all__ = ["HealthPage", "PartFacts", "coverage_parts", "health_parts", "in_deal_order", "report_parts"]

@@ -1,11 +1,11 @@
 """A report whose heavy part runs on a Dask cluster before its notebook starts (``salesmetrics report
 pipeline_health PARTS --out DIR --workers N``; ``docs/scale.md``).
 
-The runner computes the pipeline health (:func:`~salesmetrics.reports.health_parts.health_parts`) and the log's
-coverage (:func:`~salesmetrics.reports.health_parts.coverage_parts`) part by part on the cluster, writes them into
-its work folder (:mod:`~salesmetrics.reports.health_file`: Parquet and JSON) and names that folder in the notebook's
-``health_path`` parameter, as it fills ``log_path``. The notebook then reads them instead of computing them, and
-reads the log without its activities for the bridge in money (the only table it still needs on this machine).
+The runner computes everything the page reads of the log (:func:`~salesmetrics.reports.health_parts.report_parts`:
+the pipeline health, the log's coverage, the bridge in money and, without dates, the win rates) part by part on the
+cluster, writes it into its work folder (:mod:`~salesmetrics.reports.health_file`: Parquet and JSON) and names that
+folder in the notebook's ``health_path`` parameter, as it fills ``log_path``. The notebook then reads it instead of
+computing it: it does not read the log.
 
 Only ``pipeline_health`` runs this way, only on a partitioned log, and not for one owner or team: an owner's page
 compares the owner with the others of a filtered log, which the parts cannot give yet.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.partitioned import is_partitioned
-from salesmetrics.reports.health_file import write_health
-from salesmetrics.reports.health_parts import coverage_parts, health_parts
+from salesmetrics.reports.health_file import write_page
+from salesmetrics.reports.health_parts import report_parts
 
 #: The reports that can run on a Dask cluster.
 CLUSTER_REPORTS = ("pipeline_health",)
@@ -54,20 +54,27 @@ def refuse_on_cluster(name: str, log, parameters: dict) -> None:
 
 
 def computed_on_cluster(report, values: dict, log, client, work: Path) -> dict:
-    """``values`` with ``health_path`` naming the folder in ``work`` where the pipeline health and coverage of
-    ``log``, computed on ``client``'s workers, were written; ``as_of`` set to the health's moment when not given
-    (the latest event of the whole log, as on one machine)."""
+    """``values`` with ``health_path`` naming the folder in ``work`` where the page's tables of ``log``
+    (:func:`~salesmetrics.reports.health_parts.report_parts`), computed on ``client``'s workers, were written;
+    ``as_of`` set to the health's moment when not given (the latest event of the whole log, as on one machine)."""
 
     def given(name):  # the value given, else the notebook's default: one source for both paths
         value = values.get(name)
         return ast.literal_eval(report.parameters[name].default) if value is None else value
 
     as_of = values.get("as_of") or None
-    health = health_parts(
-        log, as_of=as_of, period=given("period"), by=given("by"), min_motions=given("min_motions"), client=client
+    page = report_parts(
+        log,
+        as_of=as_of,
+        period=given("period"),
+        by=given("by"),
+        min_motions=given("min_motions"),
+        rates=given("rates"),
+        client=client,
     )
-    folder = write_health(Path(work) / "health", health, coverage_parts(log, client=client))
+    folder = write_page(Path(work) / "health", page)
     out = {**values, "health_path": str(folder)}
+    health = page.health
     if as_of is None and health.dated:
         out["as_of"] = health.as_of.isoformat()
     return out
