@@ -95,7 +95,11 @@ def cluster(scheduler: str | None = None, workers: int | None = None) -> Iterato
         return
     with (
         distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,  # no dashboard; the scheduler's own HTTP server on a free local port, not 8787
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as local,
         distributed.Client(local, set_as_default=False) as client,
     ):
