@@ -14,7 +14,7 @@ from pathlib import Path
 from salesmetrics._util.output import check_output_file
 from salesmetrics._util.suggest import close_matches
 from salesmetrics.cli.flags import add_cluster, add_log, add_overwrite, add_quiet, on_cluster, say
-from salesmetrics.cli.model_inputs import check_window, event_range, included, opt_in_feature, require_dates
+from salesmetrics.cli.model_inputs import check_window, included, opt_in_feature, require_dates, stage_span
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.features.registry import OPT_IN
 from salesmetrics.models import LEAK_AUC
@@ -294,12 +294,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from salesmetrics.models.persistence import read_model_card, save_model
 
     _check_out(args.out, args)  # before the work, not after
-    log = read_log(args.log)
-    require_dates(log, args.log, "train on")
-    check_window(log, args.start, args.end)
     with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the fit below runs here
+        # on a cluster the workers read the parts, and the date checks come from a pass over them
+        log = read_log(args.log) if where is None else None
+        span = stage_span(log, path=args.log, client=None if where is None else where.client)
+        require_dates(span, args.log, "train on")
+        check_window(span, args.start, args.end)
         snap = snapshots(
-            log if where is None else args.log,  # on a cluster, the workers read the parts
+            log if where is None else args.log,
             freq=args.freq,
             horizon_days=args.horizon_days,
             start=args.start,
@@ -385,7 +387,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         _check_out(args.out, args)
     model = load_model(args.model_file)
     log = read_log(args.log)
-    require_dates(log, args.log, "evaluate on")
+    require_dates(stage_span(log), args.log, "evaluate on")
     _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
     # horizon and training window from the model's own fitted state, never from its card (decision 0032)
     horizon = model_horizon(model) or 30
@@ -421,7 +423,8 @@ def _check_as_of(log, as_of, text, horizon_days: float) -> None:
 
     import pandas as pd
 
-    first, last = event_range(log)
+    span = stage_span(log)
+    first, last = span.first, span.last
     if first is None or text is None:
         return
     if as_of < first:
@@ -516,16 +519,18 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         _check_out(path, args)
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
-    log = read_log(args.log)
-    require_dates(log, args.log, "backtest")
     estimator = _estimator(args.target, args)
     target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
-    with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshot tables there, the fits here
-        on = {} if where is None else {"client": where.client, "parts": args.log}
+    with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshot tables and momentum flags there, fits here
+        # on a cluster the log is never read here: its dates, tables and flags come from passes over its parts
+        log = read_log(args.log) if where is None else None
+        span = stage_span(log, path=args.log, client=None if where is None else where.client)
+        require_dates(span, args.log, "backtest")
+        on = {} if where is None else {"client": where.client}
         origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
             lambda: rolling_origin(
                 estimator,
-                log,
+                args.log if log is None else log,
                 args.cutoffs,
                 target=target,
                 cutoff=args.cutoff,

@@ -31,10 +31,11 @@ def included(names):
     return "all" if "all" in names else list(dict.fromkeys(names))
 
 
-def require_dates(log, path, what: str) -> None:
+def require_dates(span, path, what: str) -> None:
     """Refuse a log without any dated stage change (a win-loss export) in words: it has no snapshots to ``what``
-    (train on, evaluate on, backtest), whatever ``--as-of`` or ``--start`` would say."""
-    if not log.stage_changes["changed_at"].notna().any():
+    (train on, evaluate on, backtest), whatever ``--as-of`` or ``--start`` would say. ``span``: the log's
+    :class:`~salesmetrics.log.prepare.StageChangeRange` (:func:`stage_span`)."""
+    if span.first is None:
         raise UsageError(
             f"{path} has no dated stage change, so it has no snapshots to {what}: a stall or won model "
             "learns from deals as they stood at past dates. Win rates by segment need no dates: salesmetrics "
@@ -42,31 +43,30 @@ def require_dates(log, path, what: str) -> None:
         )
 
 
-def event_range(log):
-    """(first, last) dated stage change of the log, or (None, None)."""
-    times = log.stage_changes["changed_at"].dropna() if len(log.stage_changes) else None
-    if times is None or not len(times):
-        return None, None
-    return times.min(), times.max()
+def stage_span(log=None, *, path=None, client=None):
+    """The :class:`~salesmetrics.log.prepare.StageChangeRange` the checks here read: of a log read here, or of
+    the log folder ``path`` from a part-by-part pass on the workers of ``client`` (the whole log never comes here).
+    """
+    from salesmetrics.metrics.scale import stage_change_range_of
+
+    return stage_change_range_of(path if log is None else log, client=client)
 
 
-def check_window(log, start, end) -> None:
+def check_window(span, start, end) -> None:
     """Refuse ``--end`` before the log's first stage change and ``--start`` after its last, naming them."""
     import pandas as pd
 
-    from salesmetrics.log.prepare import resolve_as_of
-
-    first, last = event_range(log)
+    first, last = span.first, span.last
     if first is None:
         return
-    if end is not None and resolve_as_of(log, end) < first:
+    if end is not None and span.resolve(end) < first:
         raise UsageError(
             f"--end {end} is before the log's first stage change ({first:%Y-%m-%d}); give an --end after it."
         )
-    if start is not None and resolve_as_of(log, start) - pd.Timedelta(days=1) > last:
+    if start is not None and span.resolve(start) - pd.Timedelta(days=1) > last:
         raise UsageError(
             f"--start {start} is after the log's last stage change ({last:%Y-%m-%d}); give a --start before it."
         )
 
 
-__all__ = ["check_window", "event_range", "included", "opt_in_feature", "require_dates"]
+__all__ = ["check_window", "included", "opt_in_feature", "require_dates", "stage_span"]
