@@ -175,8 +175,14 @@ def test_snapshot_tables_on_the_cluster_are_the_tables_built_here(client, parts)
 
 @pytest.fixture
 def nothing_read_here(monkeypatch):
-    """No log read on the client during a run: every pandas read of a log (read_log, also of one part) and every
-    load by the relational core fails here; the workers, other processes, read as usual."""
+    """No log read on the client during a run (:func:`_refuse_reads`); ``.undo()`` lifts the guard."""
+    _refuse_reads(monkeypatch)
+    return monkeypatch
+
+
+def _refuse_reads(patcher) -> None:
+    """Every pandas read of a log (read_log, also of one part) and every load by the relational core fails here;
+    the workers, other processes, read as usual."""
     from salesmetrics.log import reading
     from salesmetrics.metrics import _engine
 
@@ -184,8 +190,7 @@ def nothing_read_here(monkeypatch):
         raise AssertionError(f"the client read a log: {args[:2]}")
 
     for module, name in ((reading, "read_log"), (scale, "read_log"), (_engine, "load")):
-        monkeypatch.setattr(module, name, refuse)
-    return monkeypatch  # .undo() lifts the guard
+        patcher.setattr(module, name, refuse)
 
 
 def test_a_model_trained_on_the_cluster_reads_no_log_here_and_predicts_what_the_unsplit_log_does(
@@ -240,6 +245,49 @@ def test_a_backtest_on_the_cluster_reads_no_log_here_and_prints_the_figures_of_t
     assert baselines.sum() == 12 and here.loc[baselines, "ci_high"].gt(here.loc[baselines, "ci_low"]).all()
     pd.testing.assert_frame_equal(there[baselines], here[baselines], check_exact=True)
     pd.testing.assert_frame_equal(there, here, check_exact=False, rtol=1e-9)
+
+
+def test_evaluate_and_predict_on_the_cluster_read_no_log_here_and_say_what_they_say_here(
+    client, parts, tmp_path, capsys, monkeypatch
+):
+    client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test is back
+    address = client.scheduler.address
+    model = tmp_path / "m.skops"
+    train = ["model", "train", str(DEMO), "--target", "stall", "--model", "logistic", "--freq", "M"]
+    assert main([*train, "--end", "2025-01-31", "--out", str(model), "--quiet"]) == 0
+    runs = {
+        "evaluate": ["model", "evaluate", "{log}", "--model", str(model), "--out", "{out}"],
+        "predict": ["model", "predict", "{log}", "--model", str(model), "--out", "{out}"],  # as of the latest event
+    }
+    for name, command in runs.items():
+        said, written = {}, {}
+        for where, log in (("there", parts), ("parts", parts), ("unsplit", DEMO)):
+            out = tmp_path / f"{name}-{where}.csv"
+            on = ["--scheduler", address] if where == "there" else []
+            with monkeypatch.context() as patched:
+                if where == "there":
+                    _refuse_reads(patched)
+                assert main([word.format(log=log, out=out) for word in command] + on) == 0
+            said[where] = capsys.readouterr().out.replace(str(log), "LOG").replace(str(out), "OUT")
+            written[where] = out.read_bytes()
+        first, there = said["there"].split("\n", 1)
+        assert first == f"Building the snapshots on the Dask cluster at {address} (2 workers)"
+        assert there.replace(f" (snapshots built on {address} (2 workers))", "") == said["parts"] == said["unsplit"]
+        assert written["there"] == written["parts"]
+        if name == "evaluate":  # the same rows in the parts' order of deals: sums to the last bit or so
+            there, unsplit = (pd.read_csv(tmp_path / f"evaluate-{w}.csv") for w in ("there", "unsplit"))
+            assert there["metric"].tolist() == unsplit["metric"].tolist() and "auc" in there["metric"].tolist()
+            numbers = [pd.to_numeric(t["value"], errors="coerce") for t in (there, unsplit)]
+            pd.testing.assert_series_equal(*numbers, check_exact=False, rtol=1e-12)
+            assert there["value"][numbers[0].isna()].tolist() == unsplit["value"][numbers[1].isna()].tolist()
+        else:  # the same deals and risks (deals tied in risk in their table's order: the parts' order here)
+            there, unsplit = (
+                pd.read_csv(tmp_path / f"predict-{w}.csv").sort_values("deal_id", ignore_index=True)
+                for w in ("there", "unsplit")
+            )
+            numbers = [c for c in unsplit if not c.startswith(("reason_", "protective_"))]
+            assert len(unsplit) > 100 and "p_stall" in numbers
+            pd.testing.assert_frame_equal(there[numbers], unsplit[numbers], check_exact=False, rtol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,13 @@ from pathlib import Path
 from salesmetrics.exceptions import ClusterError, DataNote, LogValidationError, ProblemList, UsageError
 from salesmetrics.log.config import load_config
 from salesmetrics.log.partitioned import is_partitioned, read_manifest
-from salesmetrics.log.prepare import StageChangeRange, resolve_as_of, stage_change_range
+from salesmetrics.log.prepare import (
+    NO_DATED_EVENTS,
+    StageChangeRange,
+    latest_event,
+    resolve_as_of,
+    stage_change_range,
+)
 from salesmetrics.log.reading import in_part, read_log
 from salesmetrics.log.saleslog import SalesLog
 from salesmetrics.metrics._engine import (
@@ -135,6 +141,21 @@ def stage_change_range_of(log, *, client=None) -> StageChangeRange:
     if isinstance(log, SalesLog):
         return stage_change_range(log)
     return stage_change_range_of_parts(log, client=client)
+
+
+def latest_event_of(log, *, client=None):
+    """``resolve_as_of(log, None)``, the latest event, of a ``SalesLog``, or of a log folder's path from
+    :func:`score_parts`' first pass (each part's latest event, on the workers of ``client``; the log is not read
+    here whole). A log without any dated event is the UsageError ``resolve_as_of`` raises."""
+    if isinstance(log, SalesLog):
+        return resolve_as_of(log, None)
+    parts, model = parts_and_model(log)
+    run = Runner(client)
+    found = [t for t in run(_latest_event_or_none, [(part, model) for part in parts]) if t is not None]
+    run.show_notes(stacklevel=2)
+    if not found:
+        raise UsageError(NO_DATED_EVENTS)
+    return _instant(max(found), model.timezone)
 
 
 def stage_change_range_of_parts(path, *, client=None) -> StageChangeRange:
@@ -299,6 +320,15 @@ def _core_or_pandas(part: Path, found, of_log):
 def _latest_event(part: Path, model) -> int:
     found = latest_event_of_folder(part, model, _threads())
     return _core_or_pandas(part, found, lambda log: resolve_as_of(log, None).value // 1000)
+
+
+def _latest_event_or_none(part: Path, model):
+    return _core_or_pandas(part, latest_event_of_folder(part, model, _threads()), _latest_microseconds)
+
+
+def _latest_microseconds(log) -> int | None:
+    latest = latest_event(log)
+    return None if latest is None else latest.value // 1000
 
 
 def _stage_change_range(part: Path, model):
