@@ -174,32 +174,147 @@ def test_snapshot_tables_on_the_cluster_are_the_tables_built_here(client, parts)
         pd.testing.assert_frame_equal(there, snapshots(sm.read_log(parts), **options), check_exact=True)
 
 
-def test_a_model_trained_on_the_cluster_predicts_what_the_one_trained_here_does(client, parts, tmp_path, capsys):
+@pytest.fixture
+def nothing_read_here(monkeypatch):
+    """No log read on the client during a run (:func:`_refuse_reads`); ``.undo()`` lifts the guard."""
+    _refuse_reads(monkeypatch)
+    return monkeypatch
+
+
+def _refuse_reads(patcher) -> None:
+    """Every pandas read of a log (read_log, also of one part) and every load by the relational core fails here;
+    the workers, other processes, read as usual."""
+    from salesmetrics.log import reading
+    from salesmetrics.metrics import _engine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"the client read a log: {args[:2]}")
+
+    for module, name in ((reading, "read_log"), (scale, "read_log"), (_engine, "load")):
+        patcher.setattr(module, name, refuse)
+
+
+def test_a_model_trained_on_the_cluster_reads_no_log_here_and_predicts_what_the_unsplit_log_does(
+    client, parts, tmp_path, capsys, nothing_read_here
+):
     client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test is back
     address = client.scheduler.address
-    train = ["model", "train", str(parts), "--target", "stall", "--model", "logistic", "--freq", "M"]
-    assert main([*train, "--out", str(tmp_path / "here.skops")]) == 0
-    assert main([*train, "--out", str(tmp_path / "there.skops"), "--scheduler", address]) == 0
+    train = ["model", "train", "--target", "stall", "--model", "logistic", "--freq", "M", "--end", "2025-03-31"]
+    with pytest.raises(AssertionError, match="the client read a log"):  # the guard catches a run here
+        main([*train, str(parts), "--out", str(tmp_path / "caught.skops")])
+    assert main([*train, str(parts), "--out", str(tmp_path / "there.skops"), "--scheduler", address]) == 0
     said = capsys.readouterr().out
     assert f"Building the snapshots on the Dask cluster at {address} (2 workers)" in said
     assert f"(snapshots built on {address} (2 workers))" in said
-    for name in ("here", "there"):
+    nothing_read_here.undo()
+    assert main([*train, str(parts), "--out", str(tmp_path / "parts.skops")]) == 0  # the same parts, no cluster
+    assert main([*train, str(DEMO), "--out", str(tmp_path / "unsplit.skops")]) == 0  # the unsplit log, no cluster
+    for name in ("parts", "unsplit", "there"):
         predict = ["model", "predict", str(DEMO), "--model", str(tmp_path / f"{name}.skops"), "--as-of", "2025-03-31"]
         assert main([*predict, "--out", str(tmp_path / f"{name}.csv"), "--quiet"]) == 0
-    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "here.csv").read_bytes()
+    assert (tmp_path / "there.csv").read_bytes() == (tmp_path / "parts.csv").read_bytes()
+    # the unsplit log's table has the same rows in another order of deals, so the fit adds floats in another order:
+    # the same deals and risks to 1e-12 (a reason tied to the last bit with the next one may swap places)
+    there, unsplit = pd.read_csv(tmp_path / "there.csv"), pd.read_csv(tmp_path / "unsplit.csv")
+    numbers = [c for c in unsplit if not c.startswith(("reason_", "protective_"))]
+    assert len(unsplit) > 100 and "p_stall" in numbers
+    pd.testing.assert_frame_equal(there[numbers], unsplit[numbers], check_exact=False, rtol=1e-12)
 
 
-def test_a_backtest_on_the_cluster_prints_the_figures_of_the_one_here(client, parts, capsys):
+def test_a_backtest_on_the_cluster_reads_no_log_here_and_prints_the_figures_of_the_unsplit_log(
+    client, parts, tmp_path, capsys, nothing_read_here
+):
     client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test is back
     address = client.scheduler.address
-    backtest = ["model", "backtest", str(parts), "--target", "stall", "--model", "logistic", "--bootstrap", "20"]
-    assert main([*backtest, "--cutoffs", "2"]) == 0
-    here = capsys.readouterr().out
-    assert main([*backtest, "--cutoffs", "2", "--scheduler", address]) == 0
+    backtest = ["model", "backtest", "--target", "stall", "--model", "logistic", "--bootstrap", "20", "--cutoffs", "2"]
+    there_csv, here_csv = tmp_path / "there.csv", tmp_path / "here.csv"
+    assert main([*backtest, str(parts), "--scheduler", address, "--out", str(there_csv)]) == 0
     there = capsys.readouterr().out
-    first, rest = there.split("\n", 1)
+    nothing_read_here.undo()
+    assert main([*backtest, str(DEMO), "--out", str(here_csv)]) == 0
+    here = capsys.readouterr().out
+    first, there = there.split("\n", 1)
     assert first == f"Building the snapshots on the Dask cluster at {address} (2 workers)"
-    assert rest == here and "Rolling origin: 2 cutoffs" in here
+    assert there.replace(str(parts), str(DEMO)).replace(f" (snapshots built on {address} (2 workers))", "") == (
+        here.replace(str(here_csv), str(there_csv))
+    )
+    assert "Rolling origin: 2 cutoffs" in here and "stalled-in-stage flag" in here
+    # the baselines' figures and intervals (the momentum flag's included) to the last bit; the model's to 1e-9 (its
+    # fit adds the rows, which come in another order of deals, in another order)
+    there, here = pd.read_csv(there_csv), pd.read_csv(here_csv)
+    baselines = here["model"] != "model"
+    assert baselines.sum() == 12 and here.loc[baselines, "ci_high"].gt(here.loc[baselines, "ci_low"]).all()
+    pd.testing.assert_frame_equal(there[baselines], here[baselines], check_exact=True)
+    pd.testing.assert_frame_equal(there, here, check_exact=False, rtol=1e-9)
+
+
+def test_evaluate_and_predict_on_the_cluster_read_no_log_here_and_say_what_they_say_here(
+    client, parts, tmp_path, capsys, monkeypatch
+):
+    client.wait_for_workers(2, timeout=60)  # a worker killed by an earlier test is back
+    address = client.scheduler.address
+    model = tmp_path / "m.skops"
+    train = ["model", "train", str(DEMO), "--target", "stall", "--model", "logistic", "--freq", "M"]
+    assert main([*train, "--end", "2025-01-31", "--out", str(model), "--quiet"]) == 0
+    runs = {
+        "evaluate": ["model", "evaluate", "{log}", "--model", str(model), "--out", "{out}"],
+        "predict": ["model", "predict", "{log}", "--model", str(model), "--out", "{out}"],  # as of the latest event
+    }
+    for name, command in runs.items():
+        said, written = {}, {}
+        for where, log in (("there", parts), ("parts", parts), ("unsplit", DEMO)):
+            out = tmp_path / f"{name}-{where}.csv"
+            on = ["--scheduler", address] if where == "there" else []
+            with monkeypatch.context() as patched:
+                if where == "there":
+                    _refuse_reads(patched)
+                assert main([word.format(log=log, out=out) for word in command] + on) == 0
+            said[where] = capsys.readouterr().out.replace(str(log), "LOG").replace(str(out), "OUT")
+            written[where] = out.read_bytes()
+        first, there = said["there"].split("\n", 1)
+        assert first == f"Building the snapshots on the Dask cluster at {address} (2 workers)"
+        assert there.replace(f" (snapshots built on {address} (2 workers))", "") == said["parts"] == said["unsplit"]
+        assert written["there"] == written["parts"]
+        if name == "evaluate":  # the same rows in the parts' order of deals: sums to the last bit or so
+            there, unsplit = (pd.read_csv(tmp_path / f"evaluate-{w}.csv") for w in ("there", "unsplit"))
+            assert there["metric"].tolist() == unsplit["metric"].tolist() and "auc" in there["metric"].tolist()
+            numbers = [pd.to_numeric(t["value"], errors="coerce") for t in (there, unsplit)]
+            pd.testing.assert_series_equal(*numbers, check_exact=False, rtol=1e-12)
+            assert there["value"][numbers[0].isna()].tolist() == unsplit["value"][numbers[1].isna()].tolist()
+        else:  # the same deals and risks (deals tied in risk in their table's order: the parts' order here)
+            there, unsplit = (
+                pd.read_csv(tmp_path / f"predict-{w}.csv").sort_values("deal_id", ignore_index=True)
+                for w in ("there", "unsplit")
+            )
+            numbers = [c for c in unsplit if not c.startswith(("reason_", "protective_"))]
+            assert len(unsplit) > 100 and "p_stall" in numbers
+            pd.testing.assert_frame_equal(there[numbers], unsplit[numbers], check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["model", "train", "--target", "stall", "--out", "{tmp}/m.skops", "--end", "2023-12-31"],
+        ["model", "train", "--target", "won", "--out", "{tmp}/m.skops", "--start", "2025-07-02"],
+        ["model", "backtest", "--target", "stall"],
+    ],
+)
+def test_the_date_checks_on_the_cluster_say_what_they_say_here(client, parts, tmp_path, capsys, command):
+    """--end before the first stage change, --start after the last, and (below) a log without any dated stage
+    change: the same words and exit code as on one machine, from the parts' pass."""
+    log = parts
+    if command[1] == "backtest":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            log = partition_log(write_undated_log(tmp_path / "undated"), tmp_path / "undated-parts", 2).folder
+    args = [word.format(tmp=tmp_path) for word in command]
+    said = {}
+    for where in ((), ("--scheduler", client.scheduler.address)):
+        assert main([args[0], args[1], str(log), *args[2:], *where]) == 2
+        said[where] = capsys.readouterr().err
+    here, there = said.values()
+    assert there == here
+    assert ("has no dated stage change" if log != parts else "stage change (20") in here
 
 
 def test_a_worker_killed_while_building_snapshots_changes_nothing(client, tmp_path):

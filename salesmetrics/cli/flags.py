@@ -7,7 +7,8 @@
 - ``--format``: the format of the files a command writes, nothing else (``validate`` and ``exercises progress``
   print JSON with ``--json``; their ``--format json`` is an old spelling);
 - ``--scheduler ADDRESS`` | ``--workers N``: run the heavy part on a Dask cluster (``score``, ``model train``,
-  ``model backtest`` and ``report pipeline_health`` of a partitioned log; ``docs/scale.md``), and say where it ran.
+  ``evaluate``, ``predict`` and ``backtest``, and ``report pipeline_health`` of a partitioned log;
+  ``docs/scale.md``), and say where it ran.
 
 An old spelling does what the new one does and says on stderr that it is deprecated; it goes in 0.4.0.
 """

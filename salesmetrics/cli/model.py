@@ -14,7 +14,18 @@ from pathlib import Path
 from salesmetrics._util.output import check_output_file
 from salesmetrics._util.suggest import close_matches
 from salesmetrics.cli.flags import add_cluster, add_log, add_overwrite, add_quiet, on_cluster, say
-from salesmetrics.cli.model_inputs import check_window, event_range, included, opt_in_feature, require_dates
+from salesmetrics.cli.model_inputs import (
+    as_of_moment,
+    check_as_of,
+    check_window,
+    included,
+    note_in_sample,
+    opt_in_feature,
+    read_here,
+    require_dates,
+    stage_model,
+    stage_span,
+)
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.features.registry import OPT_IN
 from salesmetrics.models import LEAK_AUC
@@ -128,6 +139,7 @@ def register(subparsers) -> None:
     p.add_argument("--freq", default="W", help="snapshot frequency (default W)")
     p.add_argument("--out", type=Path, help="write the metrics as CSV")
     _ignore_stages_option(p)
+    add_cluster(p, "build the snapshots")
     add_overwrite(p, "replace an existing output file")
     add_quiet(p)
     p.set_defaults(func=_cmd_evaluate)
@@ -150,6 +162,7 @@ def register(subparsers) -> None:
         help="factors that lower the deal's risk the most, per deal (default 1, 0 for none)",
     )
     _ignore_stages_option(p)
+    add_cluster(p, "build the snapshots")
     add_overwrite(p, "replace an existing output file")
     add_quiet(p)
     p.set_defaults(func=_cmd_predict)
@@ -221,15 +234,15 @@ def _ignore_stages_option(p) -> None:
     )
 
 
-def _check_stages(model, model_file: Path, log, log_path: Path, ignore: bool) -> None:
-    """Refuse a model trained on another stage model than the log's, unless ``--ignore-stage-model``.
+def _check_stages(model, model_file: Path, stages, log_path: Path, ignore: bool) -> None:
+    """Refuse a model trained on another stage model than the log's (``stages``), unless ``--ignore-stage-model``.
 
     The stages come from the model's fitted state (``stage_model_``), never from its card (decision 0032).
     """
     from salesmetrics.models.persistence import check_stage_model, model_card
 
     if not ignore:
-        check_stage_model(model_card(model), log.model, model_file, log_path)
+        check_stage_model(model_card(model), stages, model_file, log_path)
 
 
 def _fit_quietly(fit):
@@ -290,16 +303,17 @@ def _built_on(where) -> str:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from salesmetrics.features.build import snapshots
-    from salesmetrics.log.reading import read_log
     from salesmetrics.models.persistence import read_model_card, save_model
 
     _check_out(args.out, args)  # before the work, not after
-    log = read_log(args.log)
-    require_dates(log, args.log, "train on")
-    check_window(log, args.start, args.end)
     with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the fit below runs here
+        # on a cluster the workers read the parts, and the date checks come from a pass over them
+        log = read_here(args.log, where)
+        span = stage_span(log, path=args.log, client=None if where is None else where.client)
+        require_dates(span, args.log, "train on")
+        check_window(span, args.start, args.end)
         snap = snapshots(
-            log if where is None else args.log,  # on a cluster, the workers read the parts
+            log if where is None else args.log,
             freq=args.freq,
             horizon_days=args.horizon_days,
             start=args.start,
@@ -345,56 +359,29 @@ def _print_card(card: dict, log_path) -> None:
         print(f"  left out: {', '.join(card['excluded_features'])}")
 
 
-def _note_in_sample(rows, window: dict, since) -> None:
-    """A data note when some evaluated rows have as-of dates inside the model's training window (decision 0030)."""
-    import warnings
-
-    import pandas as pd
-
-    first, last = window.get("first_as_of"), window.get("last_as_of")
-    if since is None or first is None or last is None or not len(rows):
-        return
-    as_of = pd.to_datetime(rows["as_of"])
-    lo, hi = pd.Timestamp(first), pd.Timestamp(last)
-    if as_of.dt.tz is not None:
-        lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo
-        hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi
-    inside = int(((as_of >= lo) & (as_of <= hi)).sum())
-    if inside:
-        clean = window.get("labels_until") or last
-        warnings.warn(
-            f"{inside:,} of the {len(rows):,} evaluated snapshot rows have as-of dates inside the model's training "
-            f"window ({lo:%Y-%m-%d} to {hi:%Y-%m-%d}), so they score rows the model learned from and flatter it; "
-            f"for an out-of-sample score use --since {pd.Timestamp(clean):%Y-%m-%d} or later (the default).",
-            DataNote,
-            stacklevel=2,
-        )
-
-
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from salesmetrics._util.csv_safe import write_csv
     from salesmetrics.features.build import snapshots
-    from salesmetrics.log.prepare import resolve_as_of
-    from salesmetrics.log.reading import read_log
     from salesmetrics.models.holdout import holdout_metrics, labelled_rows
     from salesmetrics.models.persistence import load_model, model_card, model_horizon
 
     if args.out is not None:
         _check_out(args.out, args)
     model = load_model(args.model_file)
-    log = read_log(args.log)
-    require_dates(log, args.log, "evaluate on")
-    _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
-    # horizon and training window from the model's own fitted state, never from its card (decision 0032)
-    horizon = model_horizon(model) or 30
-    window = model_card(model).get("training_window") or {}
-    since = args.since or window.get("labels_until") or window.get("last_as_of")
-    start = None
-    if since is not None:
-        start = resolve_as_of(log, since) + pd.Timedelta(microseconds=1)
-    snap = snapshots(log, freq=args.freq, horizon_days=horizon)
+    with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshots there, the scoring here
+        client = None if where is None else where.client
+        log = read_here(args.log, where)
+        span = stage_span(log, path=args.log, client=client)
+        require_dates(span, args.log, "evaluate on")
+        _check_stages(model, args.model_file, stage_model(log, args.log), args.log, args.ignore_stage_model)
+        # horizon and training window from the model's own fitted state, never from its card (decision 0032)
+        horizon = model_horizon(model) or 30
+        window = model_card(model).get("training_window") or {}
+        since = args.since or window.get("labels_until") or window.get("last_as_of")
+        start = None if since is None else span.resolve(since) + pd.Timedelta(microseconds=1)
+        snap = snapshots(args.log if log is None else log, freq=args.freq, horizon_days=horizon, client=client)
     if start is not None:
         snap = snap[snap["as_of"] >= start]
     rows = labelled_rows(model, snap)
@@ -403,7 +390,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             f"No labelled snapshot rows after {since} in {args.log}; give an earlier --since, or a log that "
             "goes on after the model's training window."
         )
-    _note_in_sample(rows, window, args.since)
+    note_in_sample(rows, window, args.since)
     metrics = holdout_metrics(model, rows)
     print(f"Evaluated {args.model_file} on {args.log}: {metrics['rows']:,} labelled snapshot rows")
     for key, value in metrics.items():
@@ -411,33 +398,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.out is not None:
         table = pd.DataFrame({"metric": list(metrics), "value": [str(v) for v in metrics.values()]})
         write_csv(table, args.out, overwrite=args.overwrite)
-        say(args, f"Wrote {args.out}")
+        say(args, f"Wrote {args.out}{_built_on(where)}")
     return 0
-
-
-def _check_as_of(log, as_of, text, horizon_days: float) -> None:
-    """Refuse an as-of before the log's first stage change; note one far past its last (extrapolated features)."""
-    import warnings
-
-    import pandas as pd
-
-    first, last = event_range(log)
-    if first is None or text is None:
-        return
-    if as_of < first:
-        raise UsageError(
-            f"--as-of {text} is before the log's first stage change ({first:%Y-%m-%d}), so no deal is open then; "
-            f"give a date from {first:%Y-%m-%d} to {last:%Y-%m-%d}."
-        )
-    days = (as_of - last) / pd.Timedelta(days=1)
-    if days > horizon_days:
-        warnings.warn(
-            f"--as-of {text} is {days:,.0f} days after the log's last stage change ({last:%Y-%m-%d}), more than the "
-            f"model's {horizon_days:g}-day horizon: the features are extrapolated past the data (days since the "
-            "last movement or activity keep growing with no data behind them), so the risks are not a forecast.",
-            DataNote,
-            stacklevel=2,
-        )
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -446,19 +408,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from salesmetrics._util.csv_safe import write_csv
     from salesmetrics.features.build import snapshots
-    from salesmetrics.log.prepare import resolve_as_of
-    from salesmetrics.log.reading import read_log
     from salesmetrics.models.close import CloseLikelihood
     from salesmetrics.models.persistence import load_model, model_horizon
 
     _check_out(args.out, args)
     model = load_model(args.model_file)
-    log = read_log(args.log)
-    _check_stages(model, args.model_file, log, args.log, args.ignore_stage_model)
-    as_of = resolve_as_of(log, args.as_of)
-    horizon = model_horizon(model) or 30  # the model's own, never its card's (decision 0032)
-    _check_as_of(log, as_of, args.as_of, float(horizon or 30))
-    snap = snapshots(log, as_of=[as_of], horizon_days=horizon)
+    with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshots there, the scores and reasons here
+        client = None if where is None else where.client
+        log = read_here(args.log, where)
+        _check_stages(model, args.model_file, stage_model(log, args.log), args.log, args.ignore_stage_model)
+        span = stage_span(log, path=args.log, client=client)
+        as_of = as_of_moment(args.as_of, span, log, path=args.log, client=client)
+        horizon = model_horizon(model) or 30  # the model's own, never its card's (decision 0032)
+        check_as_of(span, as_of, args.as_of, float(horizon or 30))
+        snap = snapshots(args.log if log is None else log, as_of=[as_of], horizon_days=horizon, client=client)
     keep = [c for c in ("deal_id", "owner", "team", "stage", "amount", "expected_close_date") if c in snap]
     out = snap[keep].copy()
     out.insert(1, "as_of", snap["as_of"])
@@ -489,7 +452,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         say(args, f"risk = the probability of a {words()}")
     if len(out):
         say(args, json.dumps({"mean_risk": round(float(out["risk"].mean()), 4)}))
-    say(args, f"Wrote {args.out}")
+    say(args, f"Wrote {args.out}{_built_on(where)}")
     return 0
 
 
@@ -505,7 +468,6 @@ def _save_figure(fig, path: Path) -> None:
 def _cmd_backtest(args: argparse.Namespace) -> int:
     from salesmetrics._util.csv_safe import write_csv
     from salesmetrics.cli.model_backtest import print_rolling, rolling_origin, share_line, side_by_side
-    from salesmetrics.log.reading import read_log
 
     if args.bootstrap < 0:
         raise UsageError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
@@ -516,16 +478,18 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         _check_out(path, args)
     if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"--plot {args.plot} must end in .png, .svg or .pdf.")
-    log = read_log(args.log)
-    require_dates(log, args.log, "backtest")
     estimator = _estimator(args.target, args)
     target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
-    with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshot tables there, the fits here
-        on = {} if where is None else {"client": where.client, "parts": args.log}
+    with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshot tables and momentum flags there, fits here
+        # on a cluster the log is never read here: its dates, tables and flags come from passes over its parts
+        log = read_here(args.log, where)
+        span = stage_span(log, path=args.log, client=None if where is None else where.client)
+        require_dates(span, args.log, "backtest")
+        on = {} if where is None else {"client": where.client}
         origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
             lambda: rolling_origin(
                 estimator,
-                log,
+                args.log if log is None else log,
                 args.cutoffs,
                 target=target,
                 cutoff=args.cutoff,

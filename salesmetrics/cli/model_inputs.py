@@ -1,11 +1,13 @@
 """Checks of what ``salesmetrics model`` is given: the opt-in features of ``--include`` (decision 0064), a log
-that has dates to build snapshots from, and ``--start``/``--end`` within its stage changes."""
+that has dates to build snapshots from, ``--start``/``--end`` within its stage changes, ``--as-of`` against them,
+and evaluated rows inside the model's training window. On a Dask cluster the log is not read here: the checks take
+the few values they need from passes over its parts (``docs/scale.md``)."""
 
 from __future__ import annotations
 
 import argparse
 
-from salesmetrics.exceptions import UsageError
+from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.features.registry import OPT_IN
 
 
@@ -31,10 +33,11 @@ def included(names):
     return "all" if "all" in names else list(dict.fromkeys(names))
 
 
-def require_dates(log, path, what: str) -> None:
+def require_dates(span, path, what: str) -> None:
     """Refuse a log without any dated stage change (a win-loss export) in words: it has no snapshots to ``what``
-    (train on, evaluate on, backtest), whatever ``--as-of`` or ``--start`` would say."""
-    if not log.stage_changes["changed_at"].notna().any():
+    (train on, evaluate on, backtest), whatever ``--as-of`` or ``--start`` would say. ``span``: the log's
+    :class:`~salesmetrics.log.prepare.StageChangeRange` (:func:`stage_span`)."""
+    if span.first is None:
         raise UsageError(
             f"{path} has no dated stage change, so it has no snapshots to {what}: a stall or won model "
             "learns from deals as they stood at past dates. Win rates by segment need no dates: salesmetrics "
@@ -42,31 +45,122 @@ def require_dates(log, path, what: str) -> None:
         )
 
 
-def event_range(log):
-    """(first, last) dated stage change of the log, or (None, None)."""
-    times = log.stage_changes["changed_at"].dropna() if len(log.stage_changes) else None
-    if times is None or not len(times):
-        return None, None
-    return times.min(), times.max()
+def stage_span(log=None, *, path=None, client=None):
+    """The :class:`~salesmetrics.log.prepare.StageChangeRange` the checks here read: of a log read here, or of
+    the log folder ``path`` from a part-by-part pass on the workers of ``client`` (the whole log never comes here).
+    """
+    from salesmetrics.metrics.scale import stage_change_range_of
+
+    return stage_change_range_of(path if log is None else log, client=client)
 
 
-def check_window(log, start, end) -> None:
+def check_window(span, start, end) -> None:
     """Refuse ``--end`` before the log's first stage change and ``--start`` after its last, naming them."""
     import pandas as pd
 
-    from salesmetrics.log.prepare import resolve_as_of
-
-    first, last = event_range(log)
+    first, last = span.first, span.last
     if first is None:
         return
-    if end is not None and resolve_as_of(log, end) < first:
+    if end is not None and span.resolve(end) < first:
         raise UsageError(
             f"--end {end} is before the log's first stage change ({first:%Y-%m-%d}); give an --end after it."
         )
-    if start is not None and resolve_as_of(log, start) - pd.Timedelta(days=1) > last:
+    if start is not None and span.resolve(start) - pd.Timedelta(days=1) > last:
         raise UsageError(
             f"--start {start} is after the log's last stage change ({last:%Y-%m-%d}); give a --start before it."
         )
 
 
-__all__ = ["check_window", "event_range", "included", "opt_in_feature", "require_dates"]
+def read_here(path, where):
+    """The log read on this machine (``read_log``), or None on a cluster (``where``, :func:`~salesmetrics.cli.
+    flags.on_cluster`): its workers read the parts, and the checks here take small values from passes over them
+    (:func:`stage_span`, :func:`stage_model`, :func:`as_of_moment`)."""
+    if where is not None:
+        return None
+    from salesmetrics.log.reading import read_log
+
+    return read_log(path)
+
+
+def stage_model(log, path):
+    """The log's stage model: the log's own, or (``log`` None) that of the config every part of ``path`` carries."""
+    if log is not None:
+        return log.model
+    from salesmetrics.metrics.scale import parts_and_model
+
+    return parts_and_model(path)[1]
+
+
+def as_of_moment(text, span, log, *, path, client):
+    """``--as-of`` as the log reads it: a given moment in its zone; without one, its latest event (of the log read
+    here, or from a pass over the parts of ``path`` on the workers of ``client``)."""
+    if text is not None:
+        return span.resolve(text)
+    from salesmetrics.metrics.scale import latest_event_of
+
+    return latest_event_of(path if log is None else log, client=client)
+
+
+def note_in_sample(rows, window: dict, since) -> None:
+    """A data note when some evaluated rows have as-of dates inside the model's training window (decision 0030)."""
+    import warnings
+
+    import pandas as pd
+
+    first, last = window.get("first_as_of"), window.get("last_as_of")
+    if since is None or first is None or last is None or not len(rows):
+        return
+    as_of = pd.to_datetime(rows["as_of"])
+    lo, hi = pd.Timestamp(first), pd.Timestamp(last)
+    if as_of.dt.tz is not None:
+        lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo
+        hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi
+    inside = int(((as_of >= lo) & (as_of <= hi)).sum())
+    if inside:
+        clean = window.get("labels_until") or last
+        warnings.warn(
+            f"{inside:,} of the {len(rows):,} evaluated snapshot rows have as-of dates inside the model's training "
+            f"window ({lo:%Y-%m-%d} to {hi:%Y-%m-%d}), so they score rows the model learned from and flatter it; "
+            f"for an out-of-sample score use --since {pd.Timestamp(clean):%Y-%m-%d} or later (the default).",
+            DataNote,
+            stacklevel=2,
+        )
+
+
+def check_as_of(span, as_of, text, horizon_days: float) -> None:
+    """Refuse an as-of before the log's first stage change; note one far past its last (extrapolated features)."""
+    import warnings
+
+    import pandas as pd
+
+    first, last = span.first, span.last
+    if first is None or text is None:
+        return
+    if as_of < first:
+        raise UsageError(
+            f"--as-of {text} is before the log's first stage change ({first:%Y-%m-%d}), so no deal is open then; "
+            f"give a date from {first:%Y-%m-%d} to {last:%Y-%m-%d}."
+        )
+    days = (as_of - last) / pd.Timedelta(days=1)
+    if days > horizon_days:
+        warnings.warn(
+            f"--as-of {text} is {days:,.0f} days after the log's last stage change ({last:%Y-%m-%d}), more than the "
+            f"model's {horizon_days:g}-day horizon: the features are extrapolated past the data (days since the "
+            "last movement or activity keep growing with no data behind them), so the risks are not a forecast.",
+            DataNote,
+            stacklevel=2,
+        )
+
+
+__all__ = [
+    "as_of_moment",
+    "check_as_of",
+    "check_window",
+    "included",
+    "note_in_sample",
+    "opt_in_feature",
+    "read_here",
+    "require_dates",
+    "stage_model",
+    "stage_span",
+]

@@ -8,6 +8,7 @@ decided (``docs/decisions/0006-movements.md``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
@@ -65,6 +66,34 @@ def latest_event(log: SalesLog) -> pd.Timestamp | None:
         if len(t) and t.notna().any()
     ]
     return max(times) if times else None
+
+
+@dataclass(frozen=True)
+class StageChangeRange:
+    """The first and last dated stage change of a log (both None when it has none) and the log's time zone: what
+    the model commands check ``--start``, ``--end`` and ``--as-of`` against."""
+
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    timezone: str
+
+    def resolve(self, as_of) -> pd.Timestamp:
+        """``as_of`` (not None) as :func:`resolve_as_of` reads it for this log (:func:`resolve_in_zone`)."""
+        return resolve_in_zone(as_of, self.timezone)
+
+
+def stage_change_range(log: SalesLog) -> StageChangeRange:
+    """The log's :class:`StageChangeRange`.
+
+    >>> import salesmetrics as sm
+    >>> span = stage_change_range(sm.read_log("datasets/demo"))
+    >>> f"{span.first:%Y-%m-%d} {span.last:%Y-%m-%d} {span.timezone}"
+    '2024-01-01 2025-06-30 UTC'
+    """
+    times = log.stage_changes["changed_at"].dropna()
+    if not len(times):
+        return StageChangeRange(None, None, log.model.timezone)
+    return StageChangeRange(times.min(), times.max(), log.model.timezone)
 
 
 def resolve_in_zone(as_of, tz: str) -> pd.Timestamp:

@@ -30,6 +30,7 @@ __all__ = [
     "deal_scores_table",
     "deal_scores_to_file",
     "latest_event_of_folder",
+    "stage_change_range_of_folder",
     "write_frame",
 ]
 
@@ -201,6 +202,20 @@ def latest_event_of_folder(folder: Path, model: StageModel, threads: int | None 
     fine = core.valid()
     core.settle()
     return None if as_of_us is None or not fine else int(as_of_us)
+
+
+def stage_change_range_of_folder(folder: Path, model: StageModel, threads: int | None = None):
+    """``(first, last)`` dated stage change of a log folder (microseconds since the epoch; both None without one)
+    after the core's checks; None when the core leaves the log to validation."""
+    con = connect(threads)
+    core = load(con, Path(folder), model, duplicates=False)  # a repeated activity moves no stage change
+    if core is None:
+        return None
+    _name_tables(con, core)
+    first, last = con.execute("SELECT min(t), max(t) FROM s").fetchall()[0]
+    fine = core.valid()
+    core.settle()
+    return (first, last) if fine else None
 
 
 def deal_scores_of_folder(folder: Path, model: StageModel, as_of_us: int, threads: int | None = None):

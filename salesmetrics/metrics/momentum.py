@@ -63,9 +63,11 @@ def stall_thresholds(completed: pd.DataFrame, group: str | None, quantile: float
     return StallThresholds(by_stage, by_group)
 
 
-def completed_stays(log: SalesLog, as_of=None, *, group: str | None = "owner") -> pd.DataFrame:
+def completed_stays(log: SalesLog, as_of=None, *, group: str | None = "owner", with_end: bool = False) -> pd.DataFrame:
     """The stays in open stages that ended by ``as_of`` (``stage``, ``days`` and, with a ``group``, the deal's
-    group ``grp``): what :func:`stall_thresholds` reads, one row per stay.
+    group ``grp``): what :func:`stall_thresholds` reads, one row per stay. ``with_end`` adds when each ended
+    (``left_at``): those that ended by an earlier moment are the completed stays at that moment (a stay's end and
+    length do not depend on later events), so one call serves many moments.
 
     >>> import salesmetrics as sm
     >>> stays = completed_stays(sm.read_log("datasets/demo"), "2024-12-31")
@@ -76,7 +78,7 @@ def completed_stays(log: SalesLog, as_of=None, *, group: str | None = "owner") -
     as_of, log = cut_at(log, as_of)
     stays = _stays(log, as_of, group)
     columns = ["grp", "stage", "days"] if group is not None else ["stage", "days"]
-    return stays.loc[~stays["censored"], columns].reset_index(drop=True)
+    return stays.loc[~stays["censored"], columns + ["left_at"] * with_end].reset_index(drop=True)
 
 
 def _stays(log: SalesLog, as_of: pd.Timestamp, group: str | None) -> pd.DataFrame:

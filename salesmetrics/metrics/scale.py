@@ -36,9 +36,21 @@ from pathlib import Path
 from salesmetrics.exceptions import ClusterError, DataNote, LogValidationError, ProblemList, UsageError
 from salesmetrics.log.config import load_config
 from salesmetrics.log.partitioned import is_partitioned, read_manifest
-from salesmetrics.log.prepare import resolve_as_of
+from salesmetrics.log.prepare import (
+    NO_DATED_EVENTS,
+    StageChangeRange,
+    latest_event,
+    resolve_as_of,
+    stage_change_range,
+)
 from salesmetrics.log.reading import in_part, read_log
-from salesmetrics.metrics._engine import deal_scores_of_folder, deal_scores_table, latest_event_of_folder
+from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics._engine import (
+    deal_scores_of_folder,
+    deal_scores_table,
+    latest_event_of_folder,
+    stage_change_range_of_folder,
+)
 from salesmetrics.metrics._engine_groups import (
     as_of_text,
     group_pieces_of_folder,
@@ -126,6 +138,60 @@ def score_parts(path, as_of=None, *, by: str = "deal", period: str = "M", client
     scores = _score(run, parts, model, as_of, by, period)
     run.show_notes(stacklevel=2)  # the caller of score_parts, as the notes _score raises
     return scores
+
+
+def stage_change_range_of(log, *, client=None) -> StageChangeRange:
+    """The :class:`~salesmetrics.log.prepare.StageChangeRange` of a ``SalesLog``, or of a log folder's path by
+    :func:`stage_change_range_of_parts` (on the workers of ``client``; the log is not read here whole)."""
+    if isinstance(log, SalesLog):
+        return stage_change_range(log)
+    return stage_change_range_of_parts(log, client=client)
+
+
+def latest_event_of(log, *, client=None):
+    """``resolve_as_of(log, None)``, the latest event, of a ``SalesLog``, or of a log folder's path from
+    :func:`score_parts`' first pass (each part's latest event, on the workers of ``client``; the log is not read
+    here whole). A log without any dated event is the UsageError ``resolve_as_of`` raises."""
+    if isinstance(log, SalesLog):
+        return resolve_as_of(log, None)
+    parts, model = parts_and_model(log)
+    run = Runner(client)
+    found = [t for t in run(_latest_event_or_none, [(part, model) for part in parts]) if t is not None]
+    run.show_notes(stacklevel=2)
+    if not found:
+        raise UsageError(NO_DATED_EVENTS)
+    return _instant(max(found), model.timezone)
+
+
+def stage_change_range_of_parts(path, *, client=None) -> StageChangeRange:
+    """The :class:`~salesmetrics.log.prepare.StageChangeRange` of the partitioned log ``path`` (a plain log folder
+    is one part): that of ``read_log(path)``, from a small pass that sends two times per part to the caller. Each
+    part is loaded and checked by the relational core on a worker of ``client`` (here without one), or read and
+    validated with pandas there when the core cannot vouch for it; its notes are shown here.
+
+    >>> import tempfile, pathlib
+    >>> from salesmetrics.log.partition import partition_log
+    >>> parts = partition_log("datasets/demo", pathlib.Path(tempfile.mkdtemp()) / "parts", 3).folder
+    >>> span = stage_change_range_of_parts(parts)
+    >>> f"{span.first:%Y-%m-%d} {span.last:%Y-%m-%d}"
+    '2024-01-01 2025-06-30'
+    """
+    parts, model = parts_and_model(path)
+    run = Runner(client)
+    dated = [times for times in run(_stage_change_range, [(part, model) for part in parts]) if times[0] is not None]
+    run.show_notes(stacklevel=2)
+    tz = model.timezone
+    if not dated:
+        return StageChangeRange(None, None, tz)
+    first, last = min(t for t, _ in dated), max(t for _, t in dated)
+    return StageChangeRange(_instant(first, tz), _instant(last, tz), tz)
+
+
+def _instant(microseconds: int, tz: str):
+    """Microseconds since the epoch as a timestamp in the zone ``tz``."""
+    import pandas as pd
+
+    return pd.Timestamp(int(microseconds), unit="us", tz="UTC").tz_convert(tz)
 
 
 def parts_and_model(path) -> tuple[list[Path], object]:
@@ -246,29 +312,46 @@ def _threads() -> int:
     return int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None
 
 
-def _latest_event(part: Path, model) -> int:
-    latest = latest_event_of_folder(part, model, _threads())
-    if latest is not None:
-        return latest
+def _core_or_pandas(part: Path, found, of_log):
+    """A task's answer for ``part``: ``found``, the relational core's (None: the core leaves the part to
+    validation), else ``of_log`` of the part read and validated with pandas (or :class:`Refused`)."""
+    if found is not None:
+        return found
     log = validated_part(part)
-    if isinstance(log, Refused):
-        return log
-    return resolve_as_of(log, None).value // 1000
+    return log if isinstance(log, Refused) else of_log(log)
+
+
+def _latest_event(part: Path, model) -> int:
+    found = latest_event_of_folder(part, model, _threads())
+    return _core_or_pandas(part, found, lambda log: resolve_as_of(log, None).value // 1000)
+
+
+def _latest_event_or_none(part: Path, model):
+    return _core_or_pandas(part, latest_event_of_folder(part, model, _threads()), _latest_microseconds)
+
+
+def _latest_microseconds(log) -> int | None:
+    latest = latest_event(log)
+    return None if latest is None else latest.value // 1000
+
+
+def _stage_change_range(part: Path, model):
+    found = stage_change_range_of_folder(part, model, _threads())
+    return _core_or_pandas(part, found, _micro_range)
+
+
+def _micro_range(log) -> tuple[int | None, int | None]:
+    span = stage_change_range(log)
+    return (None, None) if span.first is None else (span.first.value // 1000, span.last.value // 1000)
 
 
 def _part_deal_scores(part: Path, model, as_of_us: int):
-    scored = deal_scores_of_folder(part, model, as_of_us, _threads())
-    if scored is not None:
-        return scored
-    log = validated_part(part)
-    if isinstance(log, Refused):
-        return log
-    return deal_scores_table(log, as_of_us), len(log.deals), undated_deals(log)
+    found = deal_scores_of_folder(part, model, as_of_us, _threads())
+    return _core_or_pandas(
+        part, found, lambda log: (deal_scores_table(log, as_of_us), len(log.deals), undated_deals(log))
+    )
 
 
 def _part_pieces(part: Path, model, by: str, period: str, as_of_us: int):
-    pieces = group_pieces_of_folder(part, model, by, period, as_of_us, _threads())
-    if pieces is not None:
-        return pieces
-    log = validated_part(part)
-    return log if isinstance(log, Refused) else group_pieces_of_log(log, by, period, as_of_us)
+    found = group_pieces_of_folder(part, model, by, period, as_of_us, _threads())
+    return _core_or_pandas(part, found, lambda log: group_pieces_of_log(log, by, period, as_of_us))

@@ -133,7 +133,10 @@ def bootstrap_metrics(
     """Point values and percentile bootstrap intervals of every metric, for several score columns at once.
 
     Each replicate draws whole ``groups`` (deals) with replacement, the same draw for every score, so
-    differences between scores are compared on the same samples. Returns ``model, metric, value, ci_low,
+    differences between scores are compared on the same samples. The draws pick groups by their place in the
+    sorted group ids, and the rows are put in one order (by group, label, weight and scores) first, so the table
+    does not depend on the order of the rows: the same deals' rows in another order (a partitioned log's
+    snapshots, say) give the same bytes. Returns ``model, metric, value, ci_low,
     ci_high`` (metrics ``roc_auc, pr_auc, brier, lift_top_decile``). A draw is held as how many times it took
     each row, and :func:`repeated_metrics` scores all draws together. ``weights`` (one per row, e.g.
     inverse-probability-of-censoring weights) multiply every draw's counts and the point values.
@@ -151,10 +154,14 @@ def bootstrap_metrics(
     y = np.asarray(y, dtype="float64")
     row_weights = None if weights is None else np.asarray(weights, dtype="float64")
     groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-    codes, uniques = pd.factorize(pd.Series(groups), sort=False)
+    codes, uniques = pd.factorize(pd.Series(groups), sort=True)  # a draw picks groups in the order of their ids
     n_groups = len(uniques)
     rng = np.random.default_rng(random_state)
     scores = {name: np.asarray(p, dtype="float64") for name, p in scores.items()}
+    order = _canonical_order(codes, y, scores, row_weights)  # so no figure depends on the rows' order
+    codes, y = codes[order], y[order]
+    scores = {name: p[order] for name, p in scores.items()}
+    row_weights = None if row_weights is None else row_weights[order]
     reps: dict[str, dict[str, list[np.ndarray]]] = {name: {m: [] for m in METRICS} for name in scores}
     block = max(1, 2_000_000 // max(len(y), n_groups, 1))  # draws held in memory at once
     done = 0
@@ -183,6 +190,15 @@ def bootstrap_metrics(
             low, high = np.quantile(values, [alpha, 1 - alpha]) if len(values) else (np.nan, np.nan)
             out.append({"model": name, "metric": metric, "value": point[metric], "ci_low": low, "ci_high": high})
     return pd.DataFrame(out, columns=["model", "metric", "value", "ci_low", "ci_high"])
+
+
+def _canonical_order(codes: np.ndarray, y: np.ndarray, scores: dict[str, np.ndarray], weights) -> np.ndarray:
+    """The rows sorted by group code, then label, weight and each score: rows that tie on all of them are alike,
+    so every sum over the rows adds the same numbers in the same order whatever order the rows came in."""
+    keys = [p for p in reversed(list(scores.values()))]
+    if weights is not None:
+        keys.append(weights)
+    return np.lexsort([*keys, y, codes])  # the last key sorts first
 
 
 def calibration_table(y, scores: dict[str, np.ndarray], n_bins: int = 10, weights=None) -> pd.DataFrame:

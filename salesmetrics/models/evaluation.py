@@ -22,9 +22,8 @@ from sklearn.base import clone
 
 from salesmetrics.exceptions import UsageError
 from salesmetrics.features.build import snapshots as build
-from salesmetrics.log.reading import read_log
 from salesmetrics.log.saleslog import SalesLog
-from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines, momentum_stall_flags
+from salesmetrics.models.baselines import FLAG_COLUMN, default_baselines
 from salesmetrics.models.bootstrap import (
     METRIC_LABELS,
     METRICS,
@@ -34,6 +33,7 @@ from salesmetrics.models.bootstrap import (
     lift_top_decile,
     repeated_metrics,
 )
+from salesmetrics.models.momentum_parts import with_momentum_flags
 from salesmetrics.models.splits import as_of_column, default_gap_days, time_split
 from salesmetrics.models.stall import stall_words
 
@@ -355,8 +355,10 @@ def evaluate(
     client, parts
         With a ``dask.distributed.Client``, the snapshot tables are built on its workers from the log folder
         ``parts`` (a partitioned log: ``salesmetrics partition``; ``docs/scale.md``), the same tables as on this
-        machine; the log itself (``snapshots``, read here) serves the rest. ``snapshots`` may be that folder's path:
-        it is read here once and is also ``parts``. Without a client, ``parts`` builds the tables part by part here.
+        machine; the log itself (``snapshots``, read here) serves the rest. ``snapshots`` may be that folder's path,
+        which is also ``parts``: then it is never read here whole, and the momentum flags come from its parts too
+        (:func:`~salesmetrics.models.momentum_parts.momentum_stall_flags_of_parts`). Without a client, ``parts``
+        builds the tables part by part here.
 
     Examples
     --------
@@ -376,17 +378,18 @@ def evaluate(
         raise UsageError(f"target must be one of {', '.join(map(repr, TARGETS))}, not {target!r}.")
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
         raise UsageError(f"n_bootstrap must be a whole number, 0 or more, not {n_bootstrap!r}.")
-    if isinstance(snapshots, (str, os.PathLike)):  # a log folder: read here, its snapshots built from its parts
+    folder = isinstance(snapshots, (str, os.PathLike))  # its tables and momentum flags from its parts, not read here
+    if folder:
         parts = snapshots if parts is None else parts
-        snapshots = read_log(snapshots)
     log = snapshots if isinstance(snapshots, SalesLog) else None
+    from_log = log is not None or folder
     if log is not None and client is not None and parts is None:
         raise UsageError(
             "a client builds the snapshot tables from a log folder's parts: pass the folder's path as the log, or "
             "parts=FOLDER (the folder the log was read from)."
         )
     source = log if parts is None else parts  # where the snapshot tables are built from
-    if log is not None:
+    if from_log:
         options = dict(snapshot_options or {})
         own = getattr(estimator, "horizon_days", None)  # StallPredictor(horizon_days=14): snapshots to match
         if own is not None and "horizon_days" not in options:
@@ -434,7 +437,7 @@ def evaluate(
         test = test[(as_of_column(test) < until).to_numpy()]
     cut, test_start = train.attrs["cutoff"], train.attrs["test_start"]
     counts = {"gap": train.attrs["n_gap"]}
-    if log is not None:
+    if from_log:
         train_source = build(source, observed_until=test_start, **options, client=client)
         train = train_source[as_of_column(train_source) < cut]
     elif train_snapshots is not None:
@@ -450,10 +453,9 @@ def evaluate(
                 UserWarning,
                 stacklevel=2,
             )
-    if log is not None and momentum_flag:
+    if from_log and momentum_flag:
         momentum = {} if momentum_flag is True else dict(momentum_flag)
-        train = train.assign(**{FLAG_COLUMN: momentum_stall_flags(log, train, **momentum)})
-        test = test.assign(**{FLAG_COLUMN: momentum_stall_flags(log, test, **momentum)})
+        train, test = with_momentum_flags(log if log is not None else parts, [train, test], client, **momentum)
     share = share[share.index >= test_start]
     if test_until is not None:
         share = share[share.index < pd.Timestamp(test_until)]

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from salesmetrics.exceptions import UsageError
-from salesmetrics.log.reading import read_log
 from salesmetrics.log.saleslog import SalesLog
+from salesmetrics.metrics.scale import stage_change_range_of
 from salesmetrics.models.evaluation import Evaluation, evaluate
 
 
@@ -22,14 +22,13 @@ def rolling_origin(estimator, log: SalesLog, n_cutoffs: int = 3, **options) -> l
     log; the earlier ones step back by a share of the training period (the first ``n_cutoffs + 1`` parts of it:
     the earliest still trains on two parts), each testing on the ``step`` days after its gap. Every option of
     :func:`evaluate` applies to each (``follow_up``, ``gap_days``, ``client`` and ``parts`` to build the snapshot
-    tables on a Dask cluster, ...). ``log`` may be a log folder's path: it is read here once and is also ``parts``.
+    tables on a Dask cluster, ...). ``log`` may be a log folder's path (also ``parts``): it is never read here whole.
     :func:`rolling_table` summarises them.
     """
     if int(n_cutoffs) != n_cutoffs or n_cutoffs < 1:
         raise UsageError(f"n_cutoffs must be a whole number, 1 or more, not {n_cutoffs!r}.")
-    if isinstance(log, (str, os.PathLike)):  # read once here, not once per origin; the tables come from its parts
+    if isinstance(log, (str, os.PathLike)):  # never read here whole: every origin's tables and flags from its parts
         options = {"parts": log, **options}
-        log = read_log(log)
     last = evaluate(estimator, log, **options)
     if n_cutoffs == 1:
         return [last]
@@ -47,10 +46,11 @@ def rolling_origin(estimator, log: SalesLog, n_cutoffs: int = 3, **options) -> l
     return [*out, last]
 
 
-def _first_as_of(ev: Evaluation, log: SalesLog, options: dict) -> pd.Timestamp:
+def _first_as_of(ev: Evaluation, log, options: dict) -> pd.Timestamp:
     """The first as-of date the evaluation's snapshots could start at (the log's first stage change)."""
     start = (options.get("snapshot_options") or {}).get("start")
-    first = pd.Timestamp(start) if start is not None else log.stage_changes["changed_at"].dropna().min()
+    # a log folder's first stage change comes from a pass over its parts
+    first = pd.Timestamp(start) if start is not None else stage_change_range_of(log, client=options.get("client")).first
     if ev.cutoff.tzinfo is None:
         return first.tz_localize(None) if first.tzinfo is not None else first
     return first.tz_convert(ev.cutoff.tz) if first.tzinfo is not None else first.tz_localize(ev.cutoff.tz)
