@@ -47,7 +47,13 @@ CASES = [("deal", "M"), ("owner", "W"), ("owner", "M"), ("owner", "Q"), ("team",
 @pytest.fixture(scope="module")
 def client():
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # two test processes never share port 8787
+        ) as local,
         distributed.Client(local, set_as_default=False) as connected,
     ):
         yield connected
