@@ -378,3 +378,23 @@ def test_a_worker_killed_while_flagging_deals_changes_nothing(client, tmp_path):
     expected = pipeline_health(parts, as_of="2025-03-31")
     result = _killing_a_worker(client, lambda: pipeline_health(parts, as_of="2025-03-31", client=client))
     assert_same_health(result, expected)
+
+
+def test_a_local_cluster_does_not_need_port_8787():
+    """Another Dask cluster (or anything) on port 8787 must not make every ``--workers`` run print Dask's port
+    warning: the scheduler's HTTP endpoint takes a free local port."""
+    import socket
+
+    from salesmetrics.metrics.scale import cluster
+
+    held = socket.socket()
+    try:
+        held.bind(("127.0.0.1", 8787))
+    except OSError:
+        pass  # already taken by someone else: the same situation
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with cluster(workers=1) as running:
+            assert running.workers == 1
+    held.close()
+    assert not [w for w in caught if "8787" in str(w.message)]
