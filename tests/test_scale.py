@@ -383,15 +383,14 @@ def test_a_worker_killed_while_flagging_deals_changes_nothing(client, tmp_path):
 def test_a_local_cluster_does_not_need_port_8787():
     """Another Dask cluster (or anything) on port 8787 must not make every ``--workers`` run print Dask's port
     warning: the scheduler's HTTP endpoint takes a free local port."""
+    import contextlib
     import socket
 
     from salesmetrics.metrics.scale import cluster
 
     held = socket.socket()
-    try:
+    with contextlib.suppress(OSError):  # already taken by someone else: the same situation
         held.bind(("127.0.0.1", 8787))
-    except OSError:
-        pass  # already taken by someone else: the same situation
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with cluster(workers=1) as running:
