@@ -21,6 +21,7 @@ from salesmetrics.log.reading import read_log_without_activities
 from salesmetrics.reports.health import pipeline_health
 from salesmetrics.reports.health_file import read_health, write_health
 from salesmetrics.reports.health_parts import coverage_parts, report_parts
+from salesmetrics.reports.on_cluster import latest_on_cluster
 
 DEMO = Path(__file__).resolve().parents[1] / "datasets" / "demo"
 
@@ -126,6 +127,7 @@ def test_the_notebook_shows_what_the_runner_hands_it(demo_parts, tmp_path, monke
         money=replace(computed.money, notes=("A note handed over by the runner.",)),
     )
     monkeypatch.setattr(on_cluster, "report_parts", lambda *a, **k: altered)
+    monkeypatch.setattr(on_cluster, "latest_on_cluster", lambda path, client: latest_on_cluster(path, None))
     page = run_report("pipeline_health", log=demo_parts, out=tmp_path, parameters={"period": "Q"}, client=object())
     text = page[0].read_text(encoding="utf-8")
     assert "No open deal had 5 or more activities since its last movement." in text
@@ -145,6 +147,7 @@ def passes_here(monkeypatch, then=None) -> None:
         return page
 
     monkeypatch.setattr(on_cluster, "report_parts", here)
+    monkeypatch.setattr(on_cluster, "latest_on_cluster", lambda path, client: latest_on_cluster(path, None))
 
 
 def same_page_both_ways(parts: Path, tmp_path: Path, monkeypatch, parameters: dict, then=break_a_part) -> str:
@@ -238,3 +241,33 @@ def test_the_report_of_the_maven_dataset_on_its_parts_is_the_one_made_here(tmp_p
     assert {p.code for p in sm.read_log(whole).problems} >= {"missing_created_at", "deal_without_stages"}
     text = same_notes_both_ways(whole, tmp_path, monkeypatch)
     assert "The log has no close dates, so no deal is ever due" in text and "Closing amount (USD)" in text
+
+
+def test_the_pre_flight_on_the_cluster_path_keeps_only_the_deals(tmp_path, monkeypatch):
+    """Before a cluster computes the page, the client checks the parameters against the deals alone (no stage,
+    close-date or amount change is kept here) and takes the latest event from the parts: the page's as_of is the
+    one made on one machine, and an as_of before the first deal is refused with the same words."""
+    from salesmetrics.reports import runner
+
+    parts = partition_log(DEMO, tmp_path / "parts", 3).folder
+    seen = []
+    checked = runner.check_against_log
+
+    def spy(report, values, log, **options):
+        seen.append(log)
+        return checked(report, values, log, **options)
+
+    monkeypatch.setattr(runner, "check_against_log", spy)
+    same_page_both_ways(parts, tmp_path, monkeypatch, {})
+    here, there = seen
+    assert len(here.stage_changes) and not len(there.stage_changes) and not len(there.close_date_changes)
+    assert sorted(there.deals["deal_id"]) == sorted(sm.read_log(DEMO).deals["deal_id"])
+    parts = partition_log(DEMO, tmp_path / "unbroken", 3).folder  # the page's run broke a part once it was read
+    said = []
+    for client in (None, object()):
+        with pytest.raises(Exception) as caught:
+            runner.run_report(
+                "pipeline_health", log=parts, out=tmp_path / "early", parameters={"as_of": "2001-01-01"}, client=client
+            )
+        said.append(str(caught.value))
+    assert said[0] == said[1] and "before the first deal" in said[0]

@@ -141,6 +141,23 @@ def validate_log(folder) -> tuple[LogSummary | None, ProblemList]:
     return summary_of_parts(summaries, problems), problems
 
 
+def deals_of_parts(path: str | os.PathLike) -> SalesLog:
+    """The partitioned log ``path``'s deals, every part checked as :func:`log_for_report` checks a log (each
+    problem located in its part's file), its other tables empty: what a report's parameters are checked against
+    when a cluster computes the page, without holding the log's events here."""
+
+    def read_part(part):
+        log, _ = log_for_report(part)
+        return replace(
+            log,
+            stage_changes=log.stage_changes.iloc[:0],
+            close_date_changes=log.close_date_changes.iloc[:0],
+            amount_changes=None,
+        )
+
+    return _read_parts(path, read_part)
+
+
 def log_for_report(path: str | os.PathLike) -> tuple[SalesLog, pd.Timestamp | None]:
     """The reports' pre-flight check: the log, possibly without its activities (an empty table), and its latest
     event (created_at, stage, close-date and activity times) in the log's zone, None when nothing is dated.

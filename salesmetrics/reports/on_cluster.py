@@ -5,7 +5,8 @@ The runner computes everything the page reads of the log (:func:`~salesmetrics.r
 the pipeline health, the log's coverage, the bridge in money and, without dates, the win rates) part by part on the
 cluster, writes it into its work folder (:mod:`~salesmetrics.reports.health_file`: Parquet and JSON) and names that
 folder in the notebook's ``health_path`` parameter, as it fills ``log_path``. The notebook then reads it instead of
-computing it: it does not read the log.
+computing it: it does not read the log. Before that, the runner's pre-flight check keeps only the log's deals here
+(each part checked as a log is) and takes the latest event from a pass on the workers (:func:`latest_on_cluster`).
 
 Only ``pipeline_health`` runs this way, only on a partitioned log, and not for one owner or team: an owner's page
 compares the owner with the others of a filtered log, which the parts cannot give yet.
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from salesmetrics.exceptions import UsageError
 from salesmetrics.log.partitioned import is_partitioned
+from salesmetrics.metrics.scale import latest_event_of
 from salesmetrics.reports.health_file import write_page
 from salesmetrics.reports.health_parts import report_parts
 
@@ -53,6 +55,15 @@ def refuse_on_cluster(name: str, log, parameters: dict) -> None:
         )
 
 
+def latest_on_cluster(log, client):
+    """The latest event of the partitioned log ``log`` (a timestamp in its zone), from a pass on ``client``'s
+    workers; None when nothing is dated, as the reports' pre-flight check on one machine says it."""
+    try:
+        return latest_event_of(log, client=client)
+    except UsageError:
+        return None
+
+
 def computed_on_cluster(report, values: dict, log, client, work: Path) -> dict:
     """``values`` with ``health_path`` naming the folder in ``work`` where the page's tables of ``log``
     (:func:`~salesmetrics.reports.health_parts.report_parts`), computed on ``client``'s workers, were written;
@@ -80,4 +91,4 @@ def computed_on_cluster(report, values: dict, log, client, work: Path) -> dict:
     return out
 
 
-__all__ = ["CLUSTER_REPORTS", "computed_on_cluster", "refuse_on_cluster"]
+__all__ = ["CLUSTER_REPORTS", "computed_on_cluster", "latest_on_cluster", "refuse_on_cluster"]

@@ -122,9 +122,9 @@ def _existing_state(wanted: list[Path], record: str, overwrite: bool) -> bool:
     )
 
 
-def _prepare(name, log, out, parameters, format, folder, on_cluster=False):
+def _prepare(name, log, out, parameters, format, folder, client=None):
     """Everything checked before a report runs: the format, the output folder, the report, the parameters
-    and the log (``on_cluster``: without keeping its activities here; the workers read them)."""
+    and the log (with a Dask ``client``: only its deals are kept here, its latest event comes from the workers)."""
     if format not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(FORMATS)}, not {format!r}.")
     what = not_a_file(Path(out))  # None for a regular file, "a folder" for a folder
@@ -142,11 +142,15 @@ def _prepare(name, log, out, parameters, format, folder, on_cluster=False):
         raise UsageError("The parameter health_path is filled in by the runner on a Dask cluster; do not give it.")
     if values.get("model_path"):  # named from the caller's folder; the notebook runs in its own
         values["model_path"] = str(Path(values["model_path"]).resolve())
-    from salesmetrics.log.reading import log_for_report, read_log_without_activities
+    from salesmetrics.log.reading import deals_of_parts, log_for_report
 
     # the deals and the latest event; the activities stay in DuckDB when the relational core vouches for the log
-    # (on a cluster, the latest event comes from the workers: computed_on_cluster)
-    checked, latest = (read_log_without_activities(log), None) if on_cluster else log_for_report(log)
+    if client is not None:  # a partitioned log: its deals here, its latest event from the workers
+        from salesmetrics.reports import on_cluster
+
+        checked, latest = deals_of_parts(log), on_cluster.latest_on_cluster(log, client)
+    else:
+        checked, latest = log_for_report(log)
     deals = check_against_log(report, values, checked, where=str(log), latest=latest)
     if "as_of" in report.parameters and values.get("as_of") in (None, "") and latest is not None:
         # the latest event of the whole log, not of the deals an owner or team filter keeps: every report
@@ -294,7 +298,7 @@ def run_report(
 
     if client is not None:
         refuse_on_cluster(name, log, parameters or {})
-    report, values, _ = _prepare(name, log, out, parameters, format, folder, on_cluster=client is not None)
+    report, values, _ = _prepare(name, log, out, parameters, format, folder, client=client)
     _release_memory()
     out = Path(out)
     stem = stem or name
