@@ -210,6 +210,20 @@ def _synthetic(n=3000, seed=0):
     return frame, y
 
 
+def test_reasons_do_not_depend_on_the_order_of_the_training_rows():
+    """A partitioned log's snapshots come part by part: the same rows in another order give the same reasons."""
+    from salesmetrics.models.reasons import SAMPLE_ROWS, prepare_reasons
+
+    frame, y = _synthetic(n=2 * SAMPLE_ROWS)
+    model = StallPredictor(model="logistic", min_closed=0, random_state=0, n_jobs=1).fit(frame, y)
+    curve, missing = model.reason_curve_.copy(), model.reason_missing_.copy()
+    matrix = frame[list(model.feature_names_in_)].to_numpy(dtype=float)
+    for seed in range(3):
+        prepare_reasons(model, matrix[np.random.default_rng(seed).permutation(len(matrix))])
+        np.testing.assert_array_equal(model.reason_curve_, curve)
+        np.testing.assert_array_equal(model.reason_missing_, missing)
+
+
 def test_reasons_point_at_the_features_that_drive_risk():
     frame, y = _synthetic()
     model = StallPredictor(model="logistic", min_closed=0, random_state=0, n_jobs=1).fit(frame, y)

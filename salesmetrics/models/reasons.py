@@ -58,6 +58,10 @@ def describe(feature: str, value: float, reference: float, stage: str | None = N
 def prepare_reasons(estimator, matrix: np.ndarray) -> None:
     """Store the partial-dependence table reasons are read from (``reason_grid_``, ``reason_curve_`` ...)."""
     n, f = matrix.shape
+    # the rows in one order first (by every column, missing values apart), so that the same rows in another order
+    # (a partitioned log's snapshots come part by part) give the same sample and the same reasons
+    keys = [k for j in range(f) for k in (np.isnan(matrix[:, j]), np.nan_to_num(matrix[:, j], nan=0.0))]
+    matrix = matrix[np.lexsort(keys[::-1])] if n and f else matrix
     rng = np.random.default_rng(0)
     sample = matrix[rng.choice(n, size=min(n, SAMPLE_ROWS), replace=False)] if n else matrix
     with warnings.catch_warnings():
