@@ -111,6 +111,8 @@ def test_predict_writes_risks_with_reasons_sorted(log_dir, stall_model, tmp_path
     assert risks.columns[:2].tolist() == ["deal_id", "as_of"]
     assert {"p_stall", "risk", "reason_1", "reason_2", "reason_3"} <= set(risks.columns)
     assert risks["risk"].is_monotonic_decreasing and risks["as_of"].str.startswith("2024-07-31").all()
+    for _, tied in risks.groupby("risk"):  # deals tied in risk by deal id: the same file whatever their order
+        assert tied["deal_id"].is_monotonic_increasing
     assert risks["reason_1"].notna().mean() > 0.5
     assert "protective_1" in risks.columns and risks["protective_1"].notna().any()  # what keeps a deal moving
     # spreadsheet-safe: the formula-looking owner is written with a leading apostrophe
@@ -313,3 +315,19 @@ def test_include_adds_opt_in_features_and_refuses_the_others(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([*args, "--include", "amount", "--overwrite"])  # learned by default: not an opt-in feature
     assert "'amount' is not an opt-in feature; choose from all, email_share" in capsys.readouterr().err
+
+
+def test_predict_writes_the_same_file_for_the_log_and_its_parts(log_dir, stall_model, tmp_path, capsys):
+    """The deals of a partitioned log come part by part; deals tied in risk are written by deal id, so the file
+    is the unsplit log's, byte for byte."""
+    from salesmetrics.log.partition import partition_log
+
+    parts = partition_log(log_dir, tmp_path / "parts", 4).folder
+    written = []
+    for log in (log_dir, parts):
+        out = tmp_path / f"{log.name}.csv"
+        command = ["model", "predict", str(log), "--model", str(stall_model), "--as-of", "2024-07-31"]
+        assert main([*command, "--out", str(out)]) == 0, capsys.readouterr().err
+        written.append(out.read_bytes())
+    assert written[0] == written[1]
+    assert pd.read_csv(tmp_path / "log.csv")["risk"].duplicated().any()  # ties are there to be ordered

@@ -442,7 +442,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             for k in range(1, args.protective + 1):
                 if f"protective_{k}" in table:
                     out[f"protective_{k}"] = table[f"protective_{k}"].to_numpy()
-        out = out.sort_values("risk", ascending=False, kind="stable")
+        # ties in risk by deal id: the same file whatever order the deals came in (a partitioned log's come by part)
+        out = out.sort_values(["risk", "deal_id"], ascending=[False, True], kind="stable")
     else:
         out["risk"] = pd.Series([], dtype=np.float64)
     write_csv(out, args.out, overwrite=args.overwrite)
