@@ -24,7 +24,6 @@ from salesmetrics.cli.model_inputs import (
     read_here,
     require_dates,
     stage_model,
-    stage_span,
 )
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.features.registry import OPT_IN
@@ -308,18 +307,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     _check_out(args.out, args)  # before the work, not after
     with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the fit below runs here
         # on a cluster the workers read the parts, and the date checks come from a pass over them
-        log = read_here(args.log, where)
-        span = stage_span(log, path=args.log, client=None if where is None else where.client)
-        require_dates(span, args.log, "train on")
-        check_window(span, args.start, args.end)
+        given = read_here(args.log, where)
+        require_dates(given.span, args.log, "train on")
+        check_window(given.span, args.start, args.end)
         snap = snapshots(
-            log if where is None else args.log,
+            given.source,
             freq=args.freq,
             horizon_days=args.horizon_days,
             start=args.start,
             end=args.end,
             observed_until=args.end,
-            client=None if where is None else where.client,
+            client=given.client,
         )
     estimator = _estimator(args.target, args)
     _fit_quietly(lambda: estimator.fit(snap))  # the fallback notice is printed below and kept in the model card
@@ -371,17 +369,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         _check_out(args.out, args)
     model = load_model(args.model_file)
     with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshots there, the scoring here
-        client = None if where is None else where.client
-        log = read_here(args.log, where)
-        span = stage_span(log, path=args.log, client=client)
-        require_dates(span, args.log, "evaluate on")
-        _check_stages(model, args.model_file, stage_model(log, args.log), args.log, args.ignore_stage_model)
+        given = read_here(args.log, where)
+        require_dates(given.span, args.log, "evaluate on")
+        _check_stages(model, args.model_file, stage_model(given.log, args.log), args.log, args.ignore_stage_model)
         # horizon and training window from the model's own fitted state, never from its card (decision 0032)
         horizon = model_horizon(model) or 30
         window = model_card(model).get("training_window") or {}
         since = args.since or window.get("labels_until") or window.get("last_as_of")
-        start = None if since is None else span.resolve(since) + pd.Timedelta(microseconds=1)
-        snap = snapshots(args.log if log is None else log, freq=args.freq, horizon_days=horizon, client=client)
+        start = None if since is None else given.span.resolve(since) + pd.Timedelta(microseconds=1)
+        snap = snapshots(given.source, freq=args.freq, horizon_days=horizon, client=given.client)
     if start is not None:
         snap = snap[snap["as_of"] >= start]
     rows = labelled_rows(model, snap)
@@ -414,14 +410,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     _check_out(args.out, args)
     model = load_model(args.model_file)
     with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshots there, the scores and reasons here
-        client = None if where is None else where.client
-        log = read_here(args.log, where)
-        _check_stages(model, args.model_file, stage_model(log, args.log), args.log, args.ignore_stage_model)
-        span = stage_span(log, path=args.log, client=client)
-        as_of = as_of_moment(args.as_of, span, log, path=args.log, client=client)
+        given = read_here(args.log, where)
+        _check_stages(model, args.model_file, stage_model(given.log, args.log), args.log, args.ignore_stage_model)
+        as_of = as_of_moment(args.as_of, given.span, given.log, path=args.log, client=given.client)
         horizon = model_horizon(model) or 30  # the model's own, never its card's (decision 0032)
-        check_as_of(span, as_of, args.as_of, float(horizon or 30))
-        snap = snapshots(args.log if log is None else log, as_of=[as_of], horizon_days=horizon, client=client)
+        check_as_of(given.span, as_of, args.as_of, float(horizon or 30))
+        snap = snapshots(given.source, as_of=[as_of], horizon_days=horizon, client=given.client)
     keep = [c for c in ("deal_id", "owner", "team", "stage", "amount", "expected_close_date") if c in snap]
     out = snap[keep].copy()
     out.insert(1, "as_of", snap["as_of"])
@@ -483,14 +477,13 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     target = estimator._label_column()  # stall: 'stalled' or 'stalled_excluding_losses' (--losses)
     with on_cluster(args, BUILDING, BUILT_WHOLE) as where:  # the snapshot tables and momentum flags there, fits here
         # on a cluster the log is never read here: its dates, tables and flags come from passes over its parts
-        log = read_here(args.log, where)
-        span = stage_span(log, path=args.log, client=None if where is None else where.client)
-        require_dates(span, args.log, "backtest")
+        given = read_here(args.log, where)
+        require_dates(given.span, args.log, "backtest")
         on = {} if where is None else {"client": where.client}
         origins = _fit_quietly(  # small-data notices: the model's fallback is printed below
             lambda: rolling_origin(
                 estimator,
-                args.log if log is None else log,
+                given.source,
                 args.cutoffs,
                 target=target,
                 cutoff=args.cutoff,

@@ -6,6 +6,7 @@ the few values they need from passes over its parts (``docs/scale.md``)."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from salesmetrics.exceptions import DataNote, UsageError
 from salesmetrics.features.registry import OPT_IN
@@ -71,15 +72,30 @@ def check_window(span, start, end) -> None:
         )
 
 
-def read_here(path, where):
-    """The log read on this machine (``read_log``), or None on a cluster (``where``, :func:`~salesmetrics.cli.
-    flags.on_cluster`): its workers read the parts, and the checks here take small values from passes over them
-    (:func:`stage_span`, :func:`stage_model`, :func:`as_of_moment`)."""
-    if where is not None:
-        return None
-    from salesmetrics.log.reading import read_log
+@dataclass(frozen=True)
+class LogInputs:
+    """What a model command holds of its log (:func:`read_here`): the log read here, or None on a Dask cluster,
+    whose workers read the parts; the span of its dated stage changes (:func:`stage_span`); the client, if any;
+    and what the snapshot builder is given (the log, or on a cluster the folder's path)."""
 
-    return read_log(path)
+    log: object
+    span: object
+    client: object
+    source: object
+
+
+def read_here(path, where) -> LogInputs:
+    """The log ``path`` as a model command needs it: read on this machine (``read_log``), or on a cluster
+    (``where``, :func:`~salesmetrics.cli.flags.on_cluster`) not read at all, the checks here taking small values
+    from passes over its parts (:func:`stage_span`, :func:`stage_model`, :func:`as_of_moment`)."""
+    client = None if where is None else where.client
+    log = None
+    if where is None:
+        from salesmetrics.log.reading import read_log
+
+        log = read_log(path)
+    span = stage_span(log, path=path, client=client)
+    return LogInputs(log, span, client, path if log is None else log)
 
 
 def stage_model(log, path):
@@ -153,6 +169,7 @@ def check_as_of(span, as_of, text, horizon_days: float) -> None:
 
 
 __all__ = [
+    "LogInputs",
     "as_of_moment",
     "check_as_of",
     "check_window",

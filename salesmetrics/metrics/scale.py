@@ -156,11 +156,19 @@ def latest_event_of(log, *, client=None):
         return resolve_as_of(log, None)
     parts, model = parts_and_model(log)
     run = Runner(client)
-    found = [t for t in run(_latest_event_or_none, [(part, model) for part in parts]) if t is not None]
+    latest = _latest_of_parts(run, parts, model)
     run.show_notes(stacklevel=2)
+    return _instant(latest, model.timezone)
+
+
+def _latest_of_parts(run, parts: list[Path], model) -> int:
+    """The latest event of the parts together (microseconds since the epoch), from a pass of ``run``; the
+    UsageError :func:`~salesmetrics.log.prepare.resolve_as_of` raises when no part has a dated event (a part
+    without one is no error when another has)."""
+    found = [t for t in run(_latest_event_or_none, [(part, model) for part in parts]) if t is not None]
     if not found:
         raise UsageError(NO_DATED_EVENTS)
-    return _instant(max(found), model.timezone)
+    return max(found)
 
 
 def stage_change_range_of_parts(path, *, client=None) -> StageChangeRange:
@@ -208,7 +216,7 @@ def parts_and_model(path) -> tuple[list[Path], object]:
 def _score(run, parts: list[Path], model, as_of, by: str, period: str):
     """:func:`score_parts` once the parts, their stage model and the runner are known."""
     if as_of is None:
-        as_of_us = max(run(_latest_event, [(part, model) for part in parts]))
+        as_of_us = _latest_of_parts(run, parts, model)
     else:
         as_of_us = as_of_microseconds(as_of if isinstance(as_of, str) else _as_text(as_of), model.timezone)
     if by == "deal":
@@ -319,11 +327,6 @@ def _core_or_pandas(part: Path, found, of_log):
         return found
     log = validated_part(part)
     return log if isinstance(log, Refused) else of_log(log)
-
-
-def _latest_event(part: Path, model) -> int:
-    found = latest_event_of_folder(part, model, _threads())
-    return _core_or_pandas(part, found, lambda log: resolve_as_of(log, None).value // 1000)
 
 
 def _latest_event_or_none(part: Path, model):
