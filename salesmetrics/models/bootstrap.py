@@ -195,7 +195,7 @@ def bootstrap_metrics(
 def _canonical_order(codes: np.ndarray, y: np.ndarray, scores: dict[str, np.ndarray], weights) -> np.ndarray:
     """The rows sorted by group code, then label, weight and each score: rows that tie on all of them are alike,
     so every sum over the rows adds the same numbers in the same order whatever order the rows came in."""
-    keys = [p for p in reversed(list(scores.values()))]
+    keys = list(reversed(list(scores.values())))
     if weights is not None:
         keys.append(weights)
     return np.lexsort([*keys, y, codes])  # the last key sorts first
